@@ -1,0 +1,84 @@
+// swift-tools-version:6.0
+// The layers of ../shared/DESIGN.md: imports point only down.
+import PackageDescription
+
+let strictSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "Meshwork",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "meshwork", targets: ["meshwork"]),
+        .library(name: "MeshCore", targets: ["MeshCore"]),
+        .library(name: "MeshSDK", targets: ["MeshSDK"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+    ],
+    targets: [
+        // GF(2^8) kernels for erasure coding, in C.
+        .target(name: "CErasure"),
+        .target(
+            name: "MeshCore",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
+            exclude: ["README.md"],
+            swiftSettings: strictSettings
+        ),
+        .target(name: "MeshLedger", dependencies: ["MeshCore"], exclude: ["README.md"], swiftSettings: strictSettings),
+        .target(name: "MeshP2P", dependencies: ["MeshCore"], exclude: ["README.md"], swiftSettings: strictSettings),
+        .target(name: "MeshConsensus", dependencies: ["MeshCore", "MeshP2P"], exclude: ["README.md"], swiftSettings: strictSettings),
+        .target(name: "MeshCompute", dependencies: ["MeshCore", "MeshLedger"], exclude: ["README.md"], swiftSettings: strictSettings),
+        .target(
+            name: "MeshStorage",
+            dependencies: ["MeshCore", "MeshLedger", "MeshP2P", "CErasure"],
+            exclude: ["README.md"],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "MeshGateway",
+            dependencies: ["MeshCore", "MeshLedger", "MeshP2P"],
+            exclude: ["README.md"],
+            swiftSettings: strictSettings
+        ),
+        .target(name: "MeshSDK", dependencies: ["MeshCore", "MeshLedger"], exclude: ["README.md"], swiftSettings: strictSettings),
+        .target(
+            name: "MeshNode",
+            dependencies: [
+                "MeshCore", "MeshLedger", "MeshP2P", "MeshConsensus", "MeshCompute", "MeshStorage", "MeshGateway",
+                "MeshSDK",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            exclude: ["README.md"],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "meshwork",
+            dependencies: [
+                "MeshNode", "MeshSDK", "MeshCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            exclude: ["README.md"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "MeshCoreTests",
+            dependencies: ["MeshCore", .product(name: "Crypto", package: "swift-crypto")],
+            resources: [.copy("Fixtures")],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(name: "CErasureTests", dependencies: ["CErasure"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "MeshworkTests",
+            dependencies: ["meshwork", "MeshCore"],
+            swiftSettings: strictSettings
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

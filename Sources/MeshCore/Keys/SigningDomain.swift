@@ -1,0 +1,46 @@
+/// A domain-separation tag: what a signature is *for*.
+///
+/// The bytes actually signed are `varint(tag length) || tag || message`. Tags are distinct
+/// ASCII strings of at most 64 bytes, so two domains never produce the same signing input,
+/// and no signing input can begin like a JWS signing input (`eyJ…`, whose first byte would
+/// be read as a length of 101).
+public struct SigningDomain: Hashable, Sendable, CustomStringConvertible {
+    /// Longest tag, in bytes.
+    public static let tagBytesMax = 64
+
+    /// The tag, e.g. `meshwork/tx/v1`.
+    public let tag: String
+
+    /// A domain with `tag`; tags are constants in the code, so a bad one is a programming error.
+    public init(_ tag: String) {
+        precondition(!tag.isEmpty && tag.utf8.count <= SigningDomain.tagBytesMax)
+        precondition(tag.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7f })
+        self.tag = tag
+    }
+
+    /// Transactions submitted to the ledger.
+    public static let transaction = SigningDomain("meshwork/tx/v1")
+    /// Consensus prevotes and precommits.
+    public static let vote = SigningDomain("meshwork/vote/v1")
+    /// Consensus block proposals.
+    public static let proposal = SigningDomain("meshwork/proposal/v1")
+    /// The node-key proof inside the P2P handshake.
+    public static let nodeHandshake = SigningDomain("meshwork/p2p-handshake/v1")
+    /// Device telemetry records signed at the source.
+    public static let telemetry = SigningDomain("meshwork/telemetry/v1")
+    /// Storage shard receipts and proofs.
+    public static let storage = SigningDomain("meshwork/storage/v1")
+
+    /// The bytes that are actually signed for `message` in this domain.
+    public func signingInput(_ message: some Collection<UInt8>) -> [UInt8] {
+        var input: [UInt8] = []
+        input.reserveCapacity(1 + tag.utf8.count + message.count)
+        Varint.encode(UInt64(tag.utf8.count), into: &input)
+        input.append(contentsOf: tag.utf8)
+        input.append(contentsOf: message)
+        return input
+    }
+
+    /// The tag.
+    public var description: String { tag }
+}
