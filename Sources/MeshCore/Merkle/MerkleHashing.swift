@@ -12,7 +12,7 @@ public enum MerkleHashing {
     /// `SHA-256(0x00 ‖ data)`.
     public static func leafHash(_ data: some Collection<UInt8>) -> Hash256 {
         var hasher = Hash256.Hasher()
-        hasher.update(CollectionOfOne(leafPrefix))
+        withUnsafeBytes(of: leafPrefix) { hasher.update(bufferPointer: $0) }
         hasher.update(data)
         return hasher.finalize()
     }

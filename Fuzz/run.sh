@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Builds and runs the MeshCore decoder fuzz target with libFuzzer.
+#   Fuzz/run.sh [SECONDS]     default 60; e.g. Fuzz/run.sh 3600 for a long run
+# The corpus grows in Fuzz/corpus-canonical/ (ignored by git); crashes land in Fuzz/crashes/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds="${1:-60}"
+mkdir -p Fuzz/bin Fuzz/corpus-canonical Fuzz/crashes
+core=Sources/MeshCore
+# The decoders under test need neither swift-crypto nor Foundation, so they compile alone.
+sources=(
+  "$core/Errors/MeshError.swift"
+  "$core"/Encoding/*.swift
+  "$core"/Multiformats/*.swift
+  "$core/Hashing/Hash256.swift"
+  "$core/Content/CID.swift"
+  "$core/Identity/DIDKey.swift"
+  "$core/Keys/Ed25519.swift"
+  "$core/Keys/SigningDomain.swift"
+)
+echo "fuzz: building Fuzz/bin/canonical-fuzz"
+swiftc -O -sanitize=fuzzer,address -parse-as-library -module-name MeshCoreFuzz \
+  "${sources[@]}" Fuzz/CanonicalDecoder/FuzzTarget.swift -o Fuzz/bin/canonical-fuzz
+# Seeds: one valid input per decoder, so mutation starts from accepted shapes.
+seed() { printf "$2" > "Fuzz/corpus-canonical/seed-$1"; }
+seed record '\x00\x01\x05\x03\x03abc\x02\x01\x02\x01\x07\x01\x02\x01\x02\x01\x01a\x05'
+seed map '\x01\x01\x01k\x02vv'
+seed optionals '\x02\x00\x01\x2a'
+seed cid-bytes '\x03\x01\x55\x12\x20AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'
+seed cid-text '\x04bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku'
+seed did '\x05did:key:z6MkiTBz1ymuepAQ4HEHYSF1H8quG5GLVVQR3djdX3mDooWp'
+seed base '\x06StV1DL6CwTryKyV'
+seed hex '\x07deadbeef'
+echo "fuzz: running for ${seconds}s"
+Fuzz/bin/canonical-fuzz -max_total_time="$seconds" -max_len=4096 -print_final_stats=1 \
+  -artifact_prefix=Fuzz/crashes/ Fuzz/corpus-canonical 2>&1 | tail -n 25
+echo "fuzz: no crash in ${seconds}s"

@@ -1,0 +1,16 @@
+import ArgumentParser
+
+/// The `meshwork` command: every participant in a Meshwork network runs this binary.
+@main
+struct Meshwork: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "meshwork",
+        abstract: "Run and use a Meshwork node: device identity, messaging, storage and payments without a central cloud.",
+        discussion: """
+            State lives under --home (default ~/.meshwork, or $MESHWORK_HOME).
+            Encrypted keys take their passphrase from $MESHWORK_PASSPHRASE or a terminal prompt.
+            """,
+        version: "0.1.0",
+        subcommands: [KeysCommand.self, CIDCommand.self, BenchCommand.self]
+    )
+}
