@@ -33,8 +33,12 @@ let package = Package(
         ),
         .target(name: "MeshLedger", dependencies: ["MeshCore"], exclude: ["README.md"], swiftSettings: strictSettings),
         .target(name: "MeshP2P", dependencies: ["MeshCore"], exclude: ["README.md"], swiftSettings: strictSettings),
-        .target(name: "MeshConsensus", dependencies: ["MeshCore", "MeshP2P"], exclude: ["README.md"], swiftSettings: strictSettings),
-        .target(name: "MeshCompute", dependencies: ["MeshCore", "MeshLedger"], exclude: ["README.md"], swiftSettings: strictSettings),
+        .target(
+            name: "MeshConsensus", dependencies: ["MeshCore", "MeshP2P"], exclude: ["README.md"],
+            swiftSettings: strictSettings),
+        .target(
+            name: "MeshCompute", dependencies: ["MeshCore", "MeshLedger"], exclude: ["README.md"],
+            swiftSettings: strictSettings),
         .target(
             name: "MeshStorage",
             dependencies: ["MeshCore", "MeshLedger", "MeshP2P", "CErasure"],
@@ -47,7 +51,9 @@ let package = Package(
             exclude: ["README.md"],
             swiftSettings: strictSettings
         ),
-        .target(name: "MeshSDK", dependencies: ["MeshCore", "MeshLedger"], exclude: ["README.md"], swiftSettings: strictSettings),
+        .target(
+            name: "MeshSDK", dependencies: ["MeshCore", "MeshLedger"], exclude: ["README.md"],
+            swiftSettings: strictSettings),
         .target(
             name: "MeshNode",
             dependencies: [

@@ -54,6 +54,7 @@ func requireCanonical<T: CanonicalCodable>(_ type: T.Type, _ input: [UInt8]) {
     precondition(value.canonicalBytes == input, "decoded value does not re-encode to its input")
 }
 
+/// libFuzzer calls this once per generated input.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     guard size > 0 else { return 0 }

@@ -36,7 +36,9 @@ struct CIDCommand: ParsableCommand {
                 throw CommandFailure("\(path): no such file")
             }
             guard !isDirectory.boolValue else { throw CommandFailure("\(path): is a directory") }
-            guard let opened = FileHandle(forReadingAtPath: path) else { throw CommandFailure("\(path): cannot be read") }
+            guard let opened = FileHandle(forReadingAtPath: path) else {
+                throw CommandFailure("\(path): cannot be read")
+            }
             handle = opened
         }
         defer { if path != "-" { try? handle.close() } }

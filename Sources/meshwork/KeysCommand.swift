@@ -34,7 +34,9 @@ struct KeysCommand: ParsableCommand {
             """)
     }
 
-    static func store(_ key: Ed25519.PrivateKey, name: String, plaintext: Bool, home: HomeOptions) throws
+    static func store(
+        _ key: Ed25519.PrivateKey, name: String, plaintext: Bool, home: HomeOptions
+    ) throws
         -> Keystore.Entry
     {
         let keystore = Keystore(home: home.directory)
@@ -58,7 +60,8 @@ struct KeysCommand: ParsableCommand {
     }
 
     struct New: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Generate a new key from the system's secure random source.")
+        static let configuration = CommandConfiguration(
+            abstract: "Generate a new key from the system's secure random source.")
 
         @Option(help: "Name of the new key.") var name: String
         @Flag(help: "Store the seed unencrypted (test fleets only; prints a warning).") var insecurePlaintext = false
@@ -66,7 +69,8 @@ struct KeysCommand: ParsableCommand {
         @OptionGroup var home: HomeOptions
 
         func run() throws {
-            let entry = try KeysCommand.store(Ed25519.PrivateKey(), name: name, plaintext: insecurePlaintext, home: home)
+            let entry = try KeysCommand.store(
+                Ed25519.PrivateKey(), name: name, plaintext: insecurePlaintext, home: home)
             try KeysCommand.report(entry, verb: "created", output: output)
         }
     }
@@ -118,7 +122,8 @@ struct KeysCommand: ParsableCommand {
     }
 
     struct Show: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show a key's DID and public key (no passphrase needed).")
+        static let configuration = CommandConfiguration(
+            abstract: "Show a key's DID and public key (no passphrase needed).")
 
         @Argument(help: "Name of the key.") var name: String
         @Option(help: "Output format.") var output: OutputFormat = .table
@@ -187,7 +192,9 @@ struct KeysCommand: ParsableCommand {
                 guard Passphrase.canAsk else {
                     throw CommandFailure("refusing to delete key '\(name)' without confirmation: pass --yes")
                 }
-                print("Delete key '\(name)' (\(entry.did))? This cannot be undone. Type the name to confirm: ", terminator: "")
+                print(
+                    "Delete key '\(name)' (\(entry.did))? This cannot be undone. Type the name to confirm: ",
+                    terminator: "")
                 guard readLine() == name else {
                     print("not deleted")
                     throw ExitCode.failure

@@ -5,7 +5,8 @@ import ArgumentParser
 struct Meshwork: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "meshwork",
-        abstract: "Run and use a Meshwork node: device identity, messaging, storage and payments without a central cloud.",
+        abstract:
+            "Run and use a Meshwork node: device identity, messaging, storage and payments without a central cloud.",
         discussion: """
             State lives under --home (default ~/.meshwork, or $MESHWORK_HOME).
             Encrypted keys take their passphrase from $MESHWORK_PASSPHRASE or a terminal prompt.

@@ -95,10 +95,15 @@ struct SampleRecord: CanonicalCodable, Equatable {
     @Test func everyStandardTypeRoundTrips() throws {
         var generator = SeededGenerator(seed: 7)
         for _ in 0..<500 {
-            let value = UInt64.random(in: 0...UInt64.max, using: &generator) >> UInt64.random(in: 0...63, using: &generator)
+            let value =
+                UInt64.random(in: 0...UInt64.max, using: &generator) >> UInt64.random(in: 0...63, using: &generator)
             #expect(try UInt64(canonicalBytes: value.canonicalBytes) == value)
-            #expect(try UInt32(canonicalBytes: UInt32(truncatingIfNeeded: value).canonicalBytes) == UInt32(truncatingIfNeeded: value))
-            #expect(try UInt16(canonicalBytes: UInt16(truncatingIfNeeded: value).canonicalBytes) == UInt16(truncatingIfNeeded: value))
+            #expect(
+                try UInt32(canonicalBytes: UInt32(truncatingIfNeeded: value).canonicalBytes)
+                    == UInt32(truncatingIfNeeded: value))
+            #expect(
+                try UInt16(canonicalBytes: UInt16(truncatingIfNeeded: value).canonicalBytes)
+                    == UInt16(truncatingIfNeeded: value))
             let signed = Int64(bitPattern: value)
             #expect(try Int64(canonicalBytes: signed.canonicalBytes) == signed)
             #expect(Varint.encode(value).count == Varint.encodedCount(value))
@@ -131,21 +136,31 @@ struct SampleRecord: CanonicalCodable, Equatable {
     }
 
     @Test func nonMinimalVarintsAreRejected() {
-        #expect(throws: CanonicalDecodingError.nonMinimalVarint(offset: 0)) { try UInt64(canonicalBytes: [0x80, 0x00]) }
-        #expect(throws: CanonicalDecodingError.nonMinimalVarint(offset: 0)) { try UInt64(canonicalBytes: [0xff, 0x80, 0x00]) }
+        #expect(throws: CanonicalDecodingError.nonMinimalVarint(offset: 0)) {
+            try UInt64(canonicalBytes: [0x80, 0x00])
+        }
+        #expect(throws: CanonicalDecodingError.nonMinimalVarint(offset: 0)) {
+            try UInt64(canonicalBytes: [0xff, 0x80, 0x00])
+        }
         #expect(throws: CanonicalDecodingError.varintOverflow(offset: 0)) {
             try UInt64(canonicalBytes: [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02])
         }
         #expect(throws: CanonicalDecodingError.varintOverflow(offset: 0)) {
             try UInt64(canonicalBytes: [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x81, 0x01])
         }
-        #expect(throws: CanonicalDecodingError.varintOverflow(offset: 0)) { try UInt16(canonicalBytes: UInt64(70_000).canonicalBytes) }
+        #expect(throws: CanonicalDecodingError.varintOverflow(offset: 0)) {
+            try UInt16(canonicalBytes: UInt64(70_000).canonicalBytes)
+        }
     }
 
     @Test func badTagsAndTrailingBytesAreRejected() {
         #expect(throws: CanonicalDecodingError.invalidTag(offset: 0, byte: 2)) { try Bool(canonicalBytes: [2]) }
-        #expect(throws: CanonicalDecodingError.invalidTag(offset: 0, byte: 0xff)) { try UInt64?(canonicalBytes: [0xff]) }
-        #expect(throws: CanonicalDecodingError.trailingBytes(offset: 1, count: 1)) { try UInt64(canonicalBytes: [1, 0]) }
+        #expect(throws: CanonicalDecodingError.invalidTag(offset: 0, byte: 0xff)) {
+            try UInt64?(canonicalBytes: [0xff])
+        }
+        #expect(throws: CanonicalDecodingError.trailingBytes(offset: 1, count: 1)) {
+            try UInt64(canonicalBytes: [1, 0])
+        }
         #expect(throws: CanonicalDecodingError.invalidUTF8(offset: 0)) { try String(canonicalBytes: [2, 0xc3, 0x28]) }
     }
 
@@ -164,7 +179,9 @@ struct SampleRecord: CanonicalCodable, Equatable {
         for _ in 0..<50 {
             let bytes = SampleRecord(random: &generator).canonicalBytes
             for length in 0..<bytes.count {
-                #expect(throws: CanonicalDecodingError.self) { try SampleRecord(canonicalBytes: Array(bytes[..<length])) }
+                #expect(throws: CanonicalDecodingError.self) {
+                    try SampleRecord(canonicalBytes: Array(bytes[..<length]))
+                }
             }
         }
     }

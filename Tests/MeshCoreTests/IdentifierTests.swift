@@ -71,15 +71,25 @@ import Testing
         let valid = "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku"
         #expect(throws: IdentifierError.empty) { try CID(string: "") }
         #expect(throws: IdentifierError.unsupportedMultibase(prefix: "f")) { try CID(string: "f0155") }
-        #expect(throws: IdentifierError.invalidCharacter(position: 1, encoding: "base32")) { try CID(string: "baFkreih") }
+        #expect(throws: IdentifierError.invalidCharacter(position: 1, encoding: "base32")) {
+            try CID(string: "baFkreih")
+        }
         #expect(throws: IdentifierError.nonCanonical(encoding: "base32")) { try CID(string: String(valid.dropLast())) }
-        #expect(throws: IdentifierError.digestLength(expected: 32, actual: 31)) { try CID(string: String(valid.dropLast(2))) }
-        #expect(throws: IdentifierError.tooLong(length: 300, limit: 256)) { try CID(string: "b" + String(repeating: "a", count: 299)) }
-        #expect(throws: IdentifierError.unsupportedCIDVersion(2)) { try CID(bytes: [2, 0x55, 0x12, 0x20] + [UInt8](repeating: 0, count: 32)) }
+        #expect(throws: IdentifierError.digestLength(expected: 32, actual: 31)) {
+            try CID(string: String(valid.dropLast(2)))
+        }
+        #expect(throws: IdentifierError.tooLong(length: 300, limit: 256)) {
+            try CID(string: "b" + String(repeating: "a", count: 299))
+        }
+        #expect(throws: IdentifierError.unsupportedCIDVersion(2)) {
+            try CID(bytes: [2, 0x55, 0x12, 0x20] + [UInt8](repeating: 0, count: 32))
+        }
         #expect(throws: IdentifierError.unsupportedMultihash(code: 0x13)) {
             try CID(bytes: [1, 0x55, 0x13, 0x40] + [UInt8](repeating: 0, count: 64))
         }
-        #expect(throws: IdentifierError.trailingBytes(count: 1)) { try CID(bytes: [1, 0x55, 0x12, 0x20] + [UInt8](repeating: 0, count: 33)) }
+        #expect(throws: IdentifierError.trailingBytes(count: 1)) {
+            try CID(bytes: [1, 0x55, 0x12, 0x20] + [UInt8](repeating: 0, count: 33))
+        }
         #expect(throws: IdentifierError.invalidVarint(field: "codec")) { try CID(bytes: [1, 0xd5, 0x00, 0x12, 0x20]) }
         #expect(throws: IdentifierError.invalidVarint(field: "codec")) { try CID(bytes: [1]) }
         // A bare multihash may not be wrapped in multibase.
@@ -112,9 +122,13 @@ import Testing
     }
 
     @Test func malformedMultibaseTextIsRejected() {
-        #expect(throws: IdentifierError.invalidCharacter(position: 1, encoding: "base58btc")) { try Base58.decode("1O") }
+        #expect(throws: IdentifierError.invalidCharacter(position: 1, encoding: "base58btc")) {
+            try Base58.decode("1O")
+        }
         #expect(throws: IdentifierError.empty) { try Base58.decode("") }
-        #expect(throws: IdentifierError.tooLong(length: 257, limit: 256)) { try Base58.decode(String(repeating: "2", count: 257)) }
+        #expect(throws: IdentifierError.tooLong(length: 257, limit: 256)) {
+            try Base58.decode(String(repeating: "2", count: 257))
+        }
         #expect(throws: IdentifierError.nonCanonical(encoding: "base32")) { try Base32.decode("mzxw6ytbop") }
         #expect(throws: IdentifierError.invalidCharacter(position: 2, encoding: "base32")) { try Base32.decode("mz=w") }
         #expect(throws: IdentifierError.nonCanonical(encoding: "hex")) { try Hex.decode("abc") }
@@ -141,7 +155,8 @@ import Testing
         let message = Array("vote".utf8)
         let signature = key.sign(message, domain: .vote)
         for flipped in bitFlips(signature.rawBytes) {
-            #expect(!key.publicKey.isValidSignature(try Ed25519.Signature(rawBytes: flipped), for: message, domain: .vote))
+            #expect(
+                !key.publicKey.isValidSignature(try Ed25519.Signature(rawBytes: flipped), for: message, domain: .vote))
         }
     }
 
@@ -150,7 +165,9 @@ import Testing
         let key = try Ed25519.PrivateKey(seed: seed)
         #expect(key.seed == seed)
         #expect(key.sign([1], domain: .vote) == (try Ed25519.PrivateKey(seed: seed)).sign([1], domain: .vote))
-        #expect(throws: IdentifierError.keyLength(expected: 32, actual: 31)) { try Ed25519.PrivateKey(seed: Array(seed.dropLast())) }
+        #expect(throws: IdentifierError.keyLength(expected: 32, actual: 31)) {
+            try Ed25519.PrivateKey(seed: Array(seed.dropLast()))
+        }
     }
 
     @Test func signingInputIsLengthPrefixedTag() {

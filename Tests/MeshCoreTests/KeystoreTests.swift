@@ -11,7 +11,9 @@ import Testing
         keystore = Keystore(home: home, cost: .testing)
     }
 
-    private func seed(_ byte: UInt8) throws -> Ed25519.PrivateKey { try Ed25519.PrivateKey(seed: [UInt8](repeating: byte, count: 32)) }
+    private func seed(_ byte: UInt8) throws -> Ed25519.PrivateKey {
+        try Ed25519.PrivateKey(seed: [UInt8](repeating: byte, count: 32))
+    }
 
     private func overwrite(_ name: String, with data: Data) throws {
         try data.write(to: URL(fileURLWithPath: keystore.path(of: name)))
@@ -44,9 +46,13 @@ import Testing
 
     @Test func namesAreUniqueAndValidated() throws {
         try keystore.save(try seed(4), name: "a", protection: .insecurePlaintext)
-        #expect(throws: KeystoreError.alreadyExists(name: "a")) { try keystore.save(try seed(5), name: "a", protection: .insecurePlaintext) }
+        #expect(throws: KeystoreError.alreadyExists(name: "a")) {
+            try keystore.save(try seed(5), name: "a", protection: .insecurePlaintext)
+        }
         for bad in ["", ".hidden", "a/b", "../x", String(repeating: "n", count: 65), "spa ce"] {
-            #expect(throws: KeystoreError.invalidName(bad)) { try keystore.save(try seed(6), name: bad, protection: .insecurePlaintext) }
+            #expect(throws: KeystoreError.invalidName(bad)) {
+                try keystore.save(try seed(6), name: bad, protection: .insecurePlaintext)
+            }
         }
         #expect(throws: KeystoreError.notFound(name: "missing")) { try keystore.unlock("missing", passphrase: "x") }
     }
@@ -68,7 +74,10 @@ import Testing
             #expect(throws: KeystoreError.self) { try keystore.unlock("k", passphrase: "pw") }
         }
         try overwrite("k", with: Data(repeating: 0x20, count: KeyFile.fileBytesMax + 1))
-        #expect(throws: KeystoreError.fileTooLarge(path: keystore.path(of: "k"), size: KeyFile.fileBytesMax + 1, limit: KeyFile.fileBytesMax)) {
+        #expect(
+            throws: KeystoreError.fileTooLarge(
+                path: keystore.path(of: "k"), size: KeyFile.fileBytesMax + 1, limit: KeyFile.fileBytesMax)
+        ) {
             try keystore.unlock("k", passphrase: "pw")
         }
         try overwrite("k", with: Data([0xff, 0xfe, 0x00]))

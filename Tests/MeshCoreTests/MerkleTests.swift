@@ -9,7 +9,9 @@ import Testing
         for size in 1...leaves.count {
             #expect(MerkleTree(leaves: Array(leaves[..<size])).root == (try hash(roots[size - 1])))
         }
-        #expect(MerkleTree(leaves: []).root == (try hash("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")))
+        #expect(
+            MerkleTree(leaves: []).root
+                == (try hash("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")))
     }
 
     @Test func inclusionProofsVerifyForEveryLeafOfSizesOneToHundred() {
@@ -81,7 +83,10 @@ import Testing
                 }
             }
             for flipped in bitFlips(old.root.bytes) {
-                #expect(!proof.verify(old: MerkleTreeHead(size: old.size, root: try #require(Hash256(bytes: flipped))), new: newer.head))
+                #expect(
+                    !proof.verify(
+                        old: MerkleTreeHead(size: old.size, root: try #require(Hash256(bytes: flipped))),
+                        new: newer.head))
             }
         }
     }
@@ -90,10 +95,15 @@ import Testing
         let tree = MerkleTree(leaves: [[1], [2], [3]])
         let proof = tree.inclusionProof(leafIndex: 1)
         #expect(!InclusionProof(leafIndex: 3, path: proof.path).verify(leafHash: tree.leafHashes[1], head: tree.head))
-        #expect(!InclusionProof(leafIndex: 1, path: proof.path + proof.path).verify(leafHash: tree.leafHashes[1], head: tree.head))
+        #expect(
+            !InclusionProof(leafIndex: 1, path: proof.path + proof.path).verify(
+                leafHash: tree.leafHashes[1], head: tree.head))
         #expect(!InclusionProof(leafIndex: 1, path: []).verify(leafHash: tree.leafHashes[1], head: tree.head))
-        #expect(!ConsistencyProof(path: []).verify(old: MerkleTreeHead(size: 1, root: tree.leafHashes[0]), new: tree.head))
-        #expect(!ConsistencyProof(path: []).verify(old: MerkleTreeHead(size: 0, root: MerkleHashing.emptyRoot), new: tree.head))
+        #expect(
+            !ConsistencyProof(path: []).verify(old: MerkleTreeHead(size: 1, root: tree.leafHashes[0]), new: tree.head))
+        #expect(
+            !ConsistencyProof(path: []).verify(
+                old: MerkleTreeHead(size: 0, root: MerkleHashing.emptyRoot), new: tree.head))
         let oversize = [1] + Varint.encode(65) + [UInt8](repeating: 0, count: 65 * 32)
         #expect(throws: CanonicalDecodingError.self) { try InclusionProof(canonicalBytes: oversize) }
         #expect(throws: CanonicalDecodingError.self) { try InclusionProof(canonicalBytes: [1, 1, 0]) }

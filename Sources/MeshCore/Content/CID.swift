@@ -100,15 +100,23 @@ public struct CID: Hashable, Sendable, CustomStringConvertible {
         let function = try readVarint(bytes, &offset, field: "multihash code")
         guard function == multihashSHA256 else { throw .unsupportedMultihash(code: function) }
         let length = try readVarint(bytes, &offset, field: "multihash length")
-        guard length == UInt64(Hash256.byteCount) else { throw .digestLength(expected: Hash256.byteCount, actual: Int(clamping: length)) }
+        guard length == UInt64(Hash256.byteCount) else {
+            throw .digestLength(expected: Hash256.byteCount, actual: Int(clamping: length))
+        }
         let available = bytes.count - offset
-        guard available >= Hash256.byteCount else { throw .digestLength(expected: Hash256.byteCount, actual: available) }
+        guard available >= Hash256.byteCount else {
+            throw .digestLength(expected: Hash256.byteCount, actual: available)
+        }
         guard available == Hash256.byteCount else { throw .trailingBytes(count: available - Hash256.byteCount) }
-        guard let digest = Hash256(bytes: bytes[offset...]) else { throw .digestLength(expected: 32, actual: available) }
+        guard let digest = Hash256(bytes: bytes[offset...]) else {
+            throw .digestLength(expected: 32, actual: available)
+        }
         return digest
     }
 
-    private static func readVarint(_ bytes: [UInt8], _ offset: inout Int, field: String) throws(IdentifierError) -> UInt64 {
+    private static func readVarint(
+        _ bytes: [UInt8], _ offset: inout Int, field: String
+    ) throws(IdentifierError) -> UInt64 {
         switch Varint.decode(bytes, at: offset, bytesMax: Varint.multiformatsBytesMax) {
         case .success(let decoded):
             offset += decoded.length

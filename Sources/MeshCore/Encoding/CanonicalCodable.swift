@@ -28,7 +28,9 @@ extension CanonicalEncodable {
 
 extension CanonicalDecodable {
     /// Decodes a whole input as one value: trailing bytes are an error.
-    public init(canonicalBytes bytes: [UInt8], limits: CanonicalLimits = .default)
+    public init(
+        canonicalBytes bytes: [UInt8], limits: CanonicalLimits = .default
+    )
         throws(CanonicalDecodingError)
     {
         self = try CanonicalDecoder.decode(Self.self, from: bytes, limits: limits)

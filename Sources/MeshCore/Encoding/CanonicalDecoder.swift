@@ -67,7 +67,9 @@ public struct CanonicalDecoder: Sendable {
     }
 
     /// A minimal varint that must fit in `T`.
-    public mutating func readVarint<T: FixedWidthInteger & UnsignedInteger>(as type: T.Type)
+    public mutating func readVarint<T: FixedWidthInteger & UnsignedInteger>(
+        as type: T.Type
+    )
         throws(CanonicalDecodingError) -> T
     {
         let start = offset

@@ -125,11 +125,15 @@ extension KeyFile.Seal {
         guard (1...KeyFile.Seal.blockSizeMax).contains(r), (1...KeyFile.Seal.parallelismMax).contains(p) else {
             throw fail("scrypt r or p out of range")
         }
-        guard 128 * n * r * p <= KeyFile.Seal.memoryBytesMax else { throw fail("scrypt parameters need too much memory") }
+        guard 128 * n * r * p <= KeyFile.Seal.memoryBytesMax else {
+            throw fail("scrypt parameters need too much memory")
+        }
         guard let saltBytes = try? Hex.decode(salt, charactersMax: 128), (16...64).contains(saltBytes.count) else {
             throw fail("salt must be 16-64 bytes of hex")
         }
-        guard (try? Hex.decode(nonce, charactersMax: 24))?.count == 12 else { throw fail("nonce must be 12 bytes of hex") }
+        guard (try? Hex.decode(nonce, charactersMax: 24))?.count == 12 else {
+            throw fail("nonce must be 12 bytes of hex")
+        }
         guard (try? Hex.decode(ciphertext, charactersMax: 96))?.count == 48 else {
             throw fail("ciphertext must be 48 bytes of hex")
         }

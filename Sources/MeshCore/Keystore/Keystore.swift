@@ -1,5 +1,5 @@
-import Foundation
 import Crypto
+import Foundation
 import _CryptoExtras
 
 #if canImport(Glibc)
@@ -137,7 +137,8 @@ public struct Keystore: Sendable {
             file.plaintextSeed = Hex.encode(key.seed)
         }
         try ensureDirectory()
-        try SecureFile.createExclusively(at: path(of: name), contents: file.encoded(), existsError: .alreadyExists(name: name))
+        try SecureFile.createExclusively(
+            at: path(of: name), contents: file.encoded(), existsError: .alreadyExists(name: name))
         return Entry(name: name, publicKey: key.publicKey, isEncrypted: file.seal != nil)
     }
 
@@ -175,7 +176,9 @@ public struct Keystore: Sendable {
         Array("meshwork/keystore/v1".utf8) + publicKey.rawBytes
     }
 
-    private static func deriveKey(_ passphrase: String, salt: [UInt8], n: Int, r: Int, p: Int) throws(KeystoreError)
+    private static func deriveKey(
+        _ passphrase: String, salt: [UInt8], n: Int, r: Int, p: Int
+    ) throws(KeystoreError)
         -> SymmetricKey
     {
         do {
@@ -187,7 +190,9 @@ public struct Keystore: Sendable {
         }
     }
 
-    private static func seal(_ seed: [UInt8], passphrase: String, publicKey: Ed25519.PublicKey, cost: ScryptCost)
+    private static func seal(
+        _ seed: [UInt8], passphrase: String, publicKey: Ed25519.PublicKey, cost: ScryptCost
+    )
         throws(KeystoreError) -> KeyFile.Seal
     {
         var salt = [UInt8](repeating: 0, count: 16)
@@ -205,7 +210,9 @@ public struct Keystore: Sendable {
         }
     }
 
-    private static func open(_ seal: KeyFile.Seal, passphrase: String, publicKey: Ed25519.PublicKey, name: String)
+    private static func open(
+        _ seal: KeyFile.Seal, passphrase: String, publicKey: Ed25519.PublicKey, name: String
+    )
         throws(KeystoreError) -> [UInt8]
     {
         guard !passphrase.isEmpty else { throw .emptyPassphrase }

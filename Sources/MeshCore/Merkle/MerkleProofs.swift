@@ -98,7 +98,9 @@ extension InclusionProof: CanonicalCodable {
         leafIndex = try decoder.readVarint()
         let start = decoder.offset
         path = try decoder.readArray(Hash256.self)
-        guard path.count <= InclusionProof.pathCountMax else { throw decoder.invalid("inclusion path too long", at: start) }
+        guard path.count <= InclusionProof.pathCountMax else {
+            throw decoder.invalid("inclusion path too long", at: start)
+        }
     }
 }
 
@@ -110,6 +112,8 @@ extension ConsistencyProof: CanonicalCodable {
     public init(from decoder: inout CanonicalDecoder) throws(CanonicalDecodingError) {
         let start = decoder.offset
         path = try decoder.readArray(Hash256.self)
-        guard path.count <= ConsistencyProof.pathCountMax else { throw decoder.invalid("consistency path too long", at: start) }
+        guard path.count <= ConsistencyProof.pathCountMax else {
+            throw decoder.invalid("consistency path too long", at: start)
+        }
     }
 }

@@ -29,7 +29,8 @@ public enum Base32 {
     }
 
     /// Bytes of lower-case, unpadded base32 `text`.
-    public static func decode(_ text: some StringProtocol, charactersMax: Int = 1024) throws(IdentifierError) -> [UInt8] {
+    public static func decode(_ text: some StringProtocol, charactersMax: Int = 1024) throws(IdentifierError) -> [UInt8]
+    {
         let characters = Array(text.utf8)
         guard characters.count <= charactersMax else { throw .tooLong(length: characters.count, limit: charactersMax) }
         // 1, 3 and 6 trailing characters cannot come from whole bytes.

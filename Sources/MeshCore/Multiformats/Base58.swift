@@ -37,7 +37,9 @@ public enum Base58 {
     }
 
     /// Bytes of base58btc `text`; rejects characters outside the alphabet and over-long input.
-    public static func decode(_ text: some StringProtocol, charactersMax: Int = charactersMaxDefault)
+    public static func decode(
+        _ text: some StringProtocol, charactersMax: Int = charactersMaxDefault
+    )
         throws(IdentifierError) -> [UInt8]
     {
         let characters = Array(text.utf8)

@@ -22,7 +22,9 @@ public enum Hex {
         bytes.reserveCapacity(characters.count / 2)
         var index = 0
         while index < characters.count {
-            guard let high = nibble(characters[index]) else { throw .invalidCharacter(position: index, encoding: "hex") }
+            guard let high = nibble(characters[index]) else {
+                throw .invalidCharacter(position: index, encoding: "hex")
+            }
             guard let low = nibble(characters[index + 1]) else {
                 throw .invalidCharacter(position: index + 1, encoding: "hex")
             }

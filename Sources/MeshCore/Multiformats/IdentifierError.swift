@@ -53,17 +53,21 @@ public enum IdentifierError: MeshError, Equatable {
     public var message: String {
         switch self {
         case .empty: "the identifier is empty"
-        case .tooLong(let length, let limit): "the identifier is \(length) characters long; at most \(limit) are accepted"
+        case .tooLong(let length, let limit):
+            "the identifier is \(length) characters long; at most \(limit) are accepted"
         case .invalidCharacter(let position, let encoding): "character \(position) is not valid \(encoding)"
         case .nonCanonical(let encoding): "the \(encoding) text is not in canonical form"
-        case .unsupportedMultibase(let prefix): "multibase prefix '\(prefix)' is not supported (use 'b' base32 or 'z' base58btc)"
+        case .unsupportedMultibase(let prefix):
+            "multibase prefix '\(prefix)' is not supported (use 'b' base32 or 'z' base58btc)"
         case .invalidVarint(let field): "the \(field) varint is truncated, not minimal, or too large"
         case .unsupportedCIDVersion(let version): "CID version \(version) is not supported (only 0 and 1 exist)"
-        case .unsupportedMultihash(let code): "multihash 0x\(String(code, radix: 16)) is not supported (only sha2-256, 0x12)"
+        case .unsupportedMultihash(let code):
+            "multihash 0x\(String(code, radix: 16)) is not supported (only sha2-256, 0x12)"
         case .digestLength(let expected, let actual): "digest is \(actual) bytes; expected \(expected)"
         case .trailingBytes(let count): "\(count) unexpected byte(s) after the identifier"
         case .notDIDKey: "not a did:key identifier (expected 'did:key:z…')"
-        case .unsupportedKeyType(let multicodec): "did:key multicodec 0x\(String(multicodec, radix: 16)) is not supported (only Ed25519, 0xed)"
+        case .unsupportedKeyType(let multicodec):
+            "did:key multicodec 0x\(String(multicodec, radix: 16)) is not supported (only Ed25519, 0xed)"
         case .keyLength(let expected, let actual): "public key is \(actual) bytes; expected \(expected)"
         }
     }

@@ -27,8 +27,10 @@ public enum CoreBenchmark {
         public var sha256MegabytesPerSecond16KiB: Double
         /// SHA-256 throughput over 64-byte messages, in MB/s.
         public var sha256MegabytesPerSecond64B: Double
-        /// Milliseconds to compute the RFC 9162 root of 1,000,000 32-byte leaves (leaf hashing included).
-        public var merkleRoot1MLeavesMilliseconds: Double
+        /// Leaves in the Merkle measurement (1,000,000 unless `--leaves` says otherwise).
+        public var merkleLeafCount: Int
+        /// Milliseconds to compute the RFC 9162 root of `merkleLeafCount` 32-byte leaves, leaf hashing included.
+        public var merkleRootMilliseconds: Double
     }
 
     /// The peer's figures, parsed from its own output.
@@ -46,7 +48,9 @@ public enum CoreBenchmark {
     }
 
     /// Runs every measurement; `progress` receives one line per step.
-    public static func run(seconds: Double, leafCount: Int = 1_000_000, includePeer: Bool, progress: (String) -> Void)
+    public static func run(
+        seconds: Double, leafCount: Int = 1_000_000, includePeer: Bool, progress: (String) -> Void
+    )
         -> Report
     {
         precondition(seconds > 0 && leafCount > 0)
@@ -68,7 +72,7 @@ public enum CoreBenchmark {
         let merkle = merkleMilliseconds(leafCount: leafCount)
         let figures = Figures(
             ed25519SignPerSecond: sign, ed25519VerifyPerSecond: verify, sha256MegabytesPerSecond16KiB: large,
-            sha256MegabytesPerSecond64B: small, merkleRoot1MLeavesMilliseconds: merkle)
+            sha256MegabytesPerSecond64B: small, merkleLeafCount: leafCount, merkleRootMilliseconds: merkle)
         var peer: PeerFigures? = nil
         if includePeer {
             progress("peer: openssl speed ed25519 sha256…")
