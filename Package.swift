@@ -21,7 +21,7 @@ let package = Package(
     ],
     targets: [
         // GF(2^8) kernels for erasure coding, in C.
-        .target(name: "CErasure"),
+        .target(name: "CErasure", exclude: ["README.md"]),
         .target(
             name: "MeshCore",
             dependencies: [

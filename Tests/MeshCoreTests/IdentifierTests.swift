@@ -38,6 +38,14 @@ import Testing
         #expect(throws: IdentifierError.notDIDKey) { try DIDKey(string: "DID:KEY:z6Mk") }
     }
 
+    @Test func everyTruncationOfADIDKeyIsRejected() {
+        let valid = "did:key:z6MkiTBz1ymuepAQ4HEHYSF1H8quG5GLVVQR3djdX3mDooWp"
+        for length in 0..<valid.count {
+            #expect(throws: IdentifierError.self) { try DIDKey(string: String(valid.prefix(length))) }
+        }
+        #expect(throws: IdentifierError.self) { try DIDKey(string: valid + "#key-1") }
+    }
+
     @Test func cidsMatchIPFSForTheSameBytes() throws {
         let fixture = try Fixture.json("cid-vectors.json")
         let content = try #require(fixture["content"] as? [[String: Any]])

@@ -109,3 +109,24 @@ import Testing
         #expect(throws: CanonicalDecodingError.self) { try InclusionProof(canonicalBytes: [1, 1, 0]) }
     }
 }
+
+@Suite struct MerkleProofEncodingTests {
+    @Test func proofsRoundTripCanonically() throws {
+        let tree = MerkleTree(leaves: (0..<37).map { [UInt8($0)] })
+        for index in [0, 17, 36] {
+            let proof = tree.inclusionProof(leafIndex: index)
+            #expect(try InclusionProof(canonicalBytes: proof.canonicalBytes) == proof)
+        }
+        for oldSize in [1, 16, 20, 37] {
+            let proof = tree.consistencyProof(fromSize: oldSize)
+            #expect(try ConsistencyProof(canonicalBytes: proof.canonicalBytes) == proof)
+        }
+    }
+
+    @Test func everyTruncationOfAProofIsRejected() {
+        let bytes = MerkleTree(leaves: (0..<9).map { [UInt8($0)] }).inclusionProof(leafIndex: 4).canonicalBytes
+        for length in 0..<bytes.count {
+            #expect(throws: CanonicalDecodingError.self) { try InclusionProof(canonicalBytes: Array(bytes[..<length])) }
+        }
+    }
+}
