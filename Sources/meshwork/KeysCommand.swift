@@ -41,6 +41,7 @@ struct KeysCommand: ParsableCommand {
     {
         let keystore = Keystore(home: home.directory)
         try Keystore.validate(name: name)
+        // Fail before prompting for a passphrase; `save` still refuses atomically if the name appears meanwhile.
         if (try? keystore.metadata(of: name)) != nil { throw KeystoreError.alreadyExists(name: name) }
         if plaintext {
             warnPlaintext(name)
