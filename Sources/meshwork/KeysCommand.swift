@@ -163,8 +163,9 @@ struct KeysCommand: ParsableCommand {
 
         func run() throws {
             let keystore = Keystore(home: home.directory)
-            let passphrase = try keystore.isEncrypted(name) ? try Passphrase.forUnlocking(name) : nil
-            let key = try keystore.unlock(name, passphrase: passphrase)
+            let key = try keystore.unlock(name) { () throws(KeystoreError) -> String in
+                try Passphrase.forUnlocking(name)
+            }
             printError("WARNING: the seed below is the secret key '\(name)'; keep it out of logs and shell history.")
             switch output {
             case .json:

@@ -13,7 +13,7 @@ enum Passphrase {
     static let environmentVariable = "MESHWORK_PASSPHRASE"
 
     /// The passphrase for an existing key.
-    static func forUnlocking(_ name: String) throws -> String {
+    static func forUnlocking(_ name: String) throws(KeystoreError) -> String {
         if let value = ProcessInfo.processInfo.environment[environmentVariable] { return value }
         guard let typed = prompt("Passphrase for key '\(name)': ") else { throw KeystoreError.passphraseRequired }
         return typed

@@ -84,7 +84,11 @@ import Testing
 
     @Test func encryptedKeysNeedAPassphraseSource() throws {
         // Without a terminal and without MESHWORK_PASSPHRASE there is nothing to ask.
-        guard open("/dev/tty", O_RDONLY) < 0 else { return }
+        let terminal = open("/dev/tty", O_RDONLY)
+        guard terminal < 0 else {
+            close(terminal)
+            return
+        }
         let cli = try CLIRunner()
         let result = try cli.run(["keys", "new", "--name", "n"])
         #expect(result.status == 1)

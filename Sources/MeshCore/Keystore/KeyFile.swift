@@ -100,7 +100,6 @@ public struct KeyFile: Codable, Sendable, Equatable {
         case DecodingError.keyNotFound(let key, _): "missing field '\(key.stringValue)'"
         case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context):
             "wrong type at '\(context.codingPath.map(\.stringValue).joined(separator: "."))'"
-        case DecodingError.dataCorrupted: "invalid JSON"
         default: "invalid JSON"
         }
     }

@@ -99,18 +99,26 @@ public struct Keystore: Sendable {
             name: name, publicKey: try file.validatedPublicKey(path: path(of: name)), isEncrypted: file.seal != nil)
     }
 
-    /// True when key `name` is sealed and so needs a passphrase to unlock.
-    public func isEncrypted(_ name: String) throws(KeystoreError) -> Bool { try read(name).seal != nil }
-
     /// The private key `name`, unsealed with `passphrase` (ignored for plaintext keys).
     public func unlock(_ name: String, passphrase: String?) throws(KeystoreError) -> Ed25519.PrivateKey {
+        try unlock(name) { () throws(KeystoreError) -> String in
+            guard let passphrase else { throw .passphraseRequired }
+            return passphrase
+        }
+    }
+
+    /// The private key `name`; `passphrase` is asked only if the file is sealed, after one read.
+    public func unlock(
+        _ name: String, passphrase: () throws(KeystoreError) -> String
+    ) throws(KeystoreError)
+        -> Ed25519.PrivateKey
+    {
         let file = try read(name)
         let filePath = path(of: name)
         let publicKey = try file.validatedPublicKey(path: filePath)
         let seed: [UInt8]
         if let seal = file.seal {
-            guard let passphrase else { throw .passphraseRequired }
-            seed = try Keystore.open(seal, passphrase: passphrase, publicKey: publicKey, name: name)
+            seed = try Keystore.open(seal, passphrase: try passphrase(), publicKey: publicKey, name: name)
         } else {
             // KeyFile.decode has checked the hex and its length.
             seed = (try? Hex.decode(file.plaintextSeed ?? "")) ?? []
