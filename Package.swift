@@ -7,6 +7,9 @@ let strictSettings: [SwiftSetting] = [
     .enableUpcomingFeature("InternalImportsByDefault"),
 ]
 
+// Each ledger module keeps its spec beside its code.
+let ledgerDocs = ["README.md"] + ["Bank", "Identity", "Policy", "Staking"].map { "Modules/\($0)/README.md" }
+
 let package = Package(
     name: "Meshwork",
     platforms: [.macOS(.v14)],
@@ -18,6 +21,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
     ],
     targets: [
         // GF(2^8) kernels for erasure coding, in C.
@@ -31,7 +35,12 @@ let package = Package(
             exclude: ["README.md"],
             swiftSettings: strictSettings
         ),
-        .target(name: "MeshLedger", dependencies: ["MeshCore"], exclude: ["README.md"], swiftSettings: strictSettings),
+        .target(
+            name: "MeshLedger",
+            dependencies: ["MeshCore", .product(name: "GRDB", package: "GRDB.swift")],
+            exclude: ledgerDocs,
+            swiftSettings: strictSettings
+        ),
         .target(name: "MeshP2P", dependencies: ["MeshCore"], exclude: ["README.md"], swiftSettings: strictSettings),
         .target(
             name: "MeshConsensus", dependencies: ["MeshCore", "MeshP2P"], exclude: ["README.md"],

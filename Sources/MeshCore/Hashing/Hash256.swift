@@ -46,6 +46,30 @@ public struct Hash256: Hashable, Comparable, Sendable, CustomStringConvertible {
         return try Swift.withUnsafeBytes(of: &bigEndian) { try body($0) }
     }
 
+    /// Bit `index` counted from the most significant bit of the first byte (0...255), as a
+    /// sparse Merkle tree walks a key's path.
+    @inline(__always)
+    public func bit(at index: Int) -> Bool {
+        precondition(index >= 0 && index < 256)
+        let word =
+            switch index >> 6 {
+            case 0: word0
+            case 1: word1
+            case 2: word2
+            default: word3
+            }
+        return (word >> UInt64(63 - (index & 63))) & 1 == 1
+    }
+
+    /// How many leading bits `self` and `other` share (256 if equal).
+    public func commonPrefixBitCount(with other: Hash256) -> Int {
+        let pairs = [(word0, other.word0), (word1, other.word1), (word2, other.word2), (word3, other.word3)]
+        for (index, pair) in pairs.enumerated() where pair.0 != pair.1 {
+            return index * 64 + (pair.0 ^ pair.1).leadingZeroBitCount
+        }
+        return 256
+    }
+
     /// Lower-case hex.
     public var hex: String { Hex.encode(bytes) }
 

@@ -26,11 +26,13 @@ public enum IdentifierError: MeshError, Equatable {
     case unsupportedKeyType(multicodec: UInt64)
     /// A public key of the wrong length.
     case keyLength(expected: Int, actual: Int)
+    /// A DID of a method other than `did:key` and `did:mesh`, or a malformed `did:mesh`.
+    case unsupportedDID(String)
 
     /// `core`.
     public var module: String { "core" }
 
-    /// Stable codes 120...132; see `Sources/MeshCore/README.md`.
+    /// Stable codes 120...133; see `Sources/MeshCore/README.md`.
     public var code: UInt32 {
         switch self {
         case .empty: 120
@@ -46,6 +48,7 @@ public enum IdentifierError: MeshError, Equatable {
         case .notDIDKey: 130
         case .unsupportedKeyType: 131
         case .keyLength: 132
+        case .unsupportedDID: 133
         }
     }
 
@@ -69,6 +72,7 @@ public enum IdentifierError: MeshError, Equatable {
         case .unsupportedKeyType(let multicodec):
             "did:key multicodec 0x\(String(multicodec, radix: 16)) is not supported (only Ed25519, 0xed)"
         case .keyLength(let expected, let actual): "public key is \(actual) bytes; expected \(expected)"
+        case .unsupportedDID(let text): "'\(text)' is not a did:key or did:mesh identifier"
         }
     }
 }

@@ -1,0 +1,38 @@
+import MeshCore
+
+/// What a block's execution knows besides state: its height and time, the parameters, and the
+/// events and staking changes it has produced so far.
+final class BlockContext {
+    let state: ExecutionState
+    let params: LedgerParams
+    let chainId: String
+    let height: UInt64
+    let timeMs: UInt64
+    var events: [Event] = []
+    /// Set when bonded stake or a validator changed, so the end of the block recomputes the set.
+    var validatorSetDirty = false
+
+    init(state: ExecutionState, params: LedgerParams, chainId: String, height: UInt64, timeMs: UInt64) {
+        self.state = state
+        self.params = params
+        self.chainId = chainId
+        self.height = height
+        self.timeMs = timeMs
+    }
+
+    func emit(_ type: String, _ attributes: [(String, String)]) { events.append(Event(type: type, attributes)) }
+}
+
+/// Who is acting in one message.
+struct MessageContext {
+    let block: BlockContext
+    /// The transaction's signer (already authenticated).
+    let signer: DID
+    /// SHA-256 of the signed transaction bytes.
+    let transactionHash: Hash256
+    /// The message's position in its transaction.
+    let messageIndex: UInt32
+
+    var state: ExecutionState { block.state }
+    var height: UInt64 { block.height }
+}

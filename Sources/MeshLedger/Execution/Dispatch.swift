@@ -1,0 +1,24 @@
+import MeshCore
+
+/// Routes each message to its module's handler. Handlers are thin: validate, authorize, call
+/// the state functions.
+enum MessageRouter {
+    static func handle(_ message: Message, _ context: MessageContext) throws {
+        switch message {
+        case .transfer(let body): try BankHandler.transfer(body, context)
+        case .register(let body): try IdentityHandler.register(body, context)
+        case .addKey(let body): try IdentityHandler.addKey(body, context)
+        case .rotateKey(let body): try IdentityHandler.rotateKey(body, context)
+        case .removeKey(let body): try IdentityHandler.removeKey(body, context)
+        case .deactivate(let body): try IdentityHandler.deactivate(body, context)
+        case .setServices(let body): try IdentityHandler.setServices(body, context)
+        case .setMetadata(let body): try IdentityHandler.setMetadata(body, context)
+        case .grant(let body): try PolicyHandler.grant(body, context)
+        case .revoke(let body): try PolicyHandler.revoke(body, context)
+        case .createValidator(let body): try StakingHandler.createValidator(body, context)
+        case .bond(let body): try StakingHandler.bond(body, context)
+        case .unbond(let body): try StakingHandler.unbond(body, context)
+        case .unknown(let type): throw TransactionError.unknownMessageType(type)
+        }
+    }
+}

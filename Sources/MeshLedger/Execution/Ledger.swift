@@ -1,0 +1,154 @@
+public import MeshCore
+
+/// The Meshwork ledger as an ABCI-shaped `Application` over a `StateStore`.
+///
+/// One owner calls it (consensus' serial loop, or a test); it is not thread-safe. Signature
+/// checks of a block run on all cores; everything else is sequential and deterministic.
+public final class Ledger: Application {
+    /// The authenticated state.
+    public let store: StateStore
+    /// Signature checks already done by `checkTx`, keyed by transaction hash, so a block's
+    /// transactions seen in the mempool are not verified twice.
+    private var verifiedSignatures: Set<Hash256> = []
+    /// Most entries in `verifiedSignatures` before it is cleared.
+    public let verifiedSignaturesMax: Int
+    /// The mempool's view: committed state plus transactions accepted by `checkTx` since.
+    private var checkState: ExecutionState
+    private var pendingHeight: UInt64?
+    private(set) var cachedChainId: String?
+    private(set) var cachedParams: LedgerParams?
+
+    /// A ledger over `store` (opened, possibly with committed heights).
+    public init(store: StateStore, verifiedSignaturesMax: Int = 1 << 18) {
+        self.store = store
+        self.verifiedSignaturesMax = verifiedSignaturesMax
+        self.checkState = ExecutionState { [unowned store] key throws(StateError) in try store.value(forKey: key) }
+    }
+
+    /// The chain id from genesis.
+    public func chainId() throws(StateError) -> String {
+        if let cachedChainId { return cachedChainId }
+        guard let bytes = try store.value(forKey: StateKeys.chainId) else {
+            throw .corrupt("no chain id: genesis was never loaded")
+        }
+        let id = String(decoding: bytes, as: UTF8.self)
+        cachedChainId = id
+        return id
+    }
+
+    /// The parameters from genesis.
+    public func params() throws(StateError) -> LedgerParams {
+        if let cachedParams { return cachedParams }
+        guard let bytes = try store.value(forKey: StateKeys.params) else { throw .corrupt("no params: no genesis") }
+        do {
+            let params = try LedgerParams(canonicalBytes: bytes)
+            cachedParams = params
+            return params
+        } catch { throw .corrupt("params: \(error)") }
+    }
+
+    // MARK: - Application
+
+    /// The last committed height and app hash.
+    public func info() throws -> ApplicationInfo {
+        ApplicationInfo(lastHeight: store.height, lastAppHash: store.rootHash)
+    }
+
+    /// Loads genesis JSON as height 0.
+    public func initChain(_ request: InitChainRequest) throws -> InitChainResponse {
+        guard try !store.isInitialized else { throw StateError.commitOutOfOrder(expected: store.height + 1, got: 0) }
+        let genesis = try Genesis(json: request.appState)
+        guard genesis.chainId == request.chainId else { throw GenesisError.invalidChainId(request.chainId) }
+        let state = ExecutionState { [unowned store] key throws(StateError) in try store.value(forKey: key) }
+        let block = BlockContext(state: state, params: genesis.params, chainId: genesis.chainId, height: 0, timeMs: 0)
+        state.write(StateKeys.params, genesis.params)
+        state.set(StateKeys.chainId, Array(genesis.chainId.utf8))
+        for account in genesis.accounts { try state.mint(account.did, account.balance) }
+        var operators: [DID] = []
+        for entry in genesis.validators {
+            let key = try Ed25519.PublicKey(rawBytes: Hex.decode(entry.consensusKey))
+            let validator = Validator(operatorDID: entry.operatorDID, consensusKey: key, moniker: entry.moniker, tokens: entry.selfBond)
+            state.putValidator(validator)
+            state.setDelegationShares(validator: entry.operatorDID, delegator: entry.operatorDID, entry.selfBond)
+            state.write(StateKeys.consensusKey(key), entry.operatorDID)
+            try state.addSupply(entry.selfBond)
+            operators.append(entry.operatorDID)
+        }
+        state.write(StateKeys.validatorList, operators)
+        let validators = try StakingHandler.updateActiveSet(block)
+        let appHash = try store.prepare(height: 0, changes: state.changes)
+        try store.commit(height: 0)
+        cachedChainId = nil
+        cachedParams = nil
+        checkState.reset()
+        return InitChainResponse(validators: validators, appHash: appHash)
+    }
+
+    /// Runs a transaction against the mempool's view; on success its effects stay in that view
+    /// (so the next transaction from the same signer needs the next nonce).
+    public func checkTx(_ transaction: [UInt8], kind: CheckTxKind) -> TransactionResult {
+        do {
+            let chainId = try chainId()
+            let params = try params()
+            let decoded = Ante.decode(transaction, chainId: chainId, params: params)
+            let hash = Hash256.sha256(transaction)
+            var signatureValid: Bool? = nil
+            if case .success(let signed) = decoded {
+                signatureValid = verifiedSignatures.contains(hash) || signed.hasValidSignature
+                if signatureValid == true { rememberVerified(hash) }
+            }
+            let block = BlockContext(
+                state: checkState, params: params, chainId: chainId, height: store.height + 1, timeMs: 0)
+            return try deliver(hash: hash, decoded: decoded, signatureValid: signatureValid, block: block, keepFailedFee: false)
+        } catch {
+            return TransactionResult(error: error)
+        }
+    }
+
+    /// Forgets the mempool view (after a commit, before rechecking the mempool).
+    public func resetCheckState() { checkState.reset() }
+
+    /// Takes transactions in order while they fit and decode; undecodable ones are dropped.
+    public func prepareProposal(_ request: PrepareProposalRequest) -> [[UInt8]] {
+        guard let chainId = try? chainId(), let params = try? params() else { return [] }
+        var total = 0
+        var chosen: [[UInt8]] = []
+        for transaction in request.transactions {
+            guard total + transaction.count <= request.transactionBytesMax else { break }
+            guard case .success = Ante.decode(transaction, chainId: chainId, params: params) else { continue }
+            total += transaction.count
+            chosen.append(transaction)
+        }
+        return chosen
+    }
+
+    /// Rejects a proposal holding a transaction that cannot even be decoded for this chain.
+    public func processProposal(_ request: ProcessProposalRequest) -> Bool {
+        guard let chainId = try? chainId(), let params = try? params() else { return false }
+        return request.transactions.allSatisfy {
+            if case .success = Ante.decode($0, chainId: chainId, params: params) { return true }
+            return false
+        }
+    }
+
+    /// Persists the state of the last finalized block.
+    public func commit() throws -> CommitResponse {
+        guard let height = pendingHeight else {
+            throw StateError.commitOutOfOrder(expected: store.height + 1, got: store.height)
+        }
+        try store.commit(height: height)
+        pendingHeight = nil
+        checkState.reset()
+        let retain = store.keepRecentHeights == 0 || height < store.keepRecentHeights ? 0 : height - store.keepRecentHeights + 1
+        return CommitResponse(height: height, retainHeight: retain)
+    }
+
+    func rememberVerified(_ hash: Hash256) {
+        if verifiedSignatures.count >= verifiedSignaturesMax { verifiedSignatures.removeAll(keepingCapacity: true) }
+        verifiedSignatures.insert(hash)
+    }
+
+    func isVerified(_ hash: Hash256) -> Bool { verifiedSignatures.contains(hash) }
+
+    func setPending(_ height: UInt64?) { pendingHeight = height }
+}

@@ -1,0 +1,297 @@
+import Foundation
+import GRDB
+public import MeshCore
+
+/// The authenticated key-value state in one SQLite file: the tree nodes of every retained
+/// height, the latest value of every key for fast reads, and the root of each height.
+///
+/// Tables:
+/// - `meta(name TEXT PRIMARY KEY, value INTEGER)`: `height`, `nextNodeID`.
+/// - `roots(height INTEGER PRIMARY KEY, nodeID INTEGER, isLeaf INTEGER, hash BLOB)`: the tree
+///   root after each retained height (nodeID 0 = empty tree).
+/// - `nodes(id INTEGER PRIMARY KEY, data BLOB)`: immutable tree nodes (`TreeNode` bytes).
+/// - `stale(height INTEGER, nodeID INTEGER)`: nodes the tree at `height` stopped using; deleted
+///   once no retained height needs them.
+/// - `latest(key BLOB PRIMARY KEY, value BLOB)`: the committed value of every live key.
+///
+/// One `commit` is one SQLite transaction in WAL mode with `synchronous=FULL`: after it returns
+/// the height is on disk, and a crash at any point leaves either the old or the new height.
+public final class StateStore {
+    /// How many heights to keep for historical queries and proofs (0 keeps all).
+    public let keepRecentHeights: UInt64
+    /// Entries of the value cache before it is cleared.
+    public let valueCacheEntriesMax: Int
+    /// Entries of the node cache before it is cleared.
+    public let nodeCacheEntriesMax: Int
+
+    private let database: DatabaseQueue
+    /// The last committed height.
+    public private(set) var height: UInt64
+    private(set) var root: TreeChild?
+    private var nextNodeID: Int64
+    private var valueCache: [[UInt8]: [UInt8]?] = [:]
+    private var nodeCache: [Int64: TreeNode] = [:]
+    private var pending: PendingCommit?
+
+    /// The app hash of the last committed height.
+    public var rootHash: Hash256 { root?.hash ?? .zero }
+
+    /// Opens (creating if needed) the state database at `path`.
+    public init(
+        path: String, keepRecentHeights: UInt64 = 100, valueCacheEntriesMax: Int = 1 << 20,
+        nodeCacheEntriesMax: Int = 1 << 20
+    ) throws(StateError) {
+        self.keepRecentHeights = keepRecentHeights
+        self.valueCacheEntriesMax = valueCacheEntriesMax
+        self.nodeCacheEntriesMax = nodeCacheEntriesMax
+        var configuration = Configuration()
+        configuration.journalMode = .wal
+        configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+        do {
+            database = try DatabaseQueue(path: path, configuration: configuration)
+            (height, root, nextNodeID) = try database.write { db in
+                try Self.createSchema(db)
+                let height = try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE name = 'height'") ?? -1
+                let nextNodeID = try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE name = 'nextNodeID'") ?? 1
+                guard height >= 0 else { return (0, nil, nextNodeID) }
+                guard let root = try Self.fetchRoot(db, height: height) else {
+                    throw StateError.corrupt("no root recorded for committed height \(height)")
+                }
+                return (UInt64(height), root, nextNodeID)
+            }
+        } catch let error as StateError {
+            throw error
+        } catch {
+            throw .storage(String(describing: error))
+        }
+    }
+
+    /// Whether any height (genesis included) has been committed.
+    public var isInitialized: Bool {
+        get throws(StateError) {
+            try access { db in try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE name = 'height'") != nil }
+        }
+    }
+
+    private static func createSchema(_ db: Database) throws {
+        try db.execute(
+            sql: """
+                CREATE TABLE IF NOT EXISTS meta(name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+                CREATE TABLE IF NOT EXISTS roots(
+                    height INTEGER PRIMARY KEY, nodeID INTEGER NOT NULL, isLeaf INTEGER NOT NULL, hash BLOB NOT NULL);
+                CREATE TABLE IF NOT EXISTS nodes(id INTEGER PRIMARY KEY, data BLOB NOT NULL);
+                CREATE TABLE IF NOT EXISTS stale(height INTEGER NOT NULL, nodeID INTEGER NOT NULL,
+                    PRIMARY KEY(height, nodeID)) WITHOUT ROWID;
+                CREATE TABLE IF NOT EXISTS latest(key BLOB PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
+                """)
+    }
+
+    private static func fetchRoot(_ db: Database, height: Int64) throws -> TreeChild?? {
+        guard let row = try Row.fetchOne(db, sql: "SELECT nodeID, isLeaf, hash FROM roots WHERE height = ?", arguments: [height])
+        else { return nil }
+        let id: Int64 = row["nodeID"]
+        guard id != 0 else { return .some(nil) }
+        let hashData: Data = row["hash"]
+        guard let hash = Hash256(bytes: hashData) else { throw StateError.corrupt("root hash of height \(height)") }
+        return .some(TreeChild(id: id, hash: hash, isLeaf: row["isLeaf"]))
+    }
+
+    // MARK: - Reading the latest committed state
+
+    /// The committed value of `key`, or nil.
+    public func value(forKey key: [UInt8]) throws(StateError) -> [UInt8]? {
+        if let cached = valueCache[key] { return cached }
+        let value = try access { db in
+            try Data.fetchOne(
+                db.cachedStatement(sql: "SELECT value FROM latest WHERE key = ?"), arguments: [Data(key)]
+            ).map { [UInt8]($0) }
+        }
+        cacheValue(value, forKey: key)
+        return value
+    }
+
+    /// Committed keys starting with `prefix`, in key order, at most `limit` of them. Not part
+    /// of block execution (which never scans); for listings and invariant checks.
+    public func scan(prefix: [UInt8], limit: Int = .max) throws(StateError) -> [(key: [UInt8], value: [UInt8])] {
+        try access { db in
+            var result: [(key: [UInt8], value: [UInt8])] = []
+            let rows = try Row.fetchCursor(
+                db, sql: "SELECT key, value FROM latest WHERE key >= ? ORDER BY key", arguments: [Data(prefix)])
+            while let row = try rows.next(), result.count < limit {
+                let key = [UInt8]((row["key"] as Data))
+                guard key.starts(with: prefix) else { break }
+                result.append((key, [UInt8]((row["value"] as Data))))
+            }
+            return result
+        }
+    }
+
+    private func cacheValue(_ value: [UInt8]?, forKey key: [UInt8]) {
+        if valueCache.count >= valueCacheEntriesMax { valueCache.removeAll(keepingCapacity: true) }
+        valueCache[key] = .some(value)
+    }
+
+    // MARK: - Committing
+
+    /// Computes the root after applying `changes` (nil deletes) to the committed state, and holds
+    /// the result until `commit(height:)`. Returns the new app hash.
+    public func prepare(height newHeight: UInt64, changes: [[UInt8]: [UInt8]?]) throws(StateError) -> Hash256 {
+        let updates = changes.map { TreeUpdate(path: TreeHashing.path(of: $0.key), key: $0.key, value: $0.value) }
+            .sorted { $0.path < $1.path }
+        var writer = TreeWriter(nextID: nextNodeID) { [unowned self] id in try self.loadNodeForWriter(id) }
+        let newRoot: TreeChild?
+        do {
+            newRoot = try writer.apply(root: root, updates: updates)
+        } catch let error as StateError {
+            throw error
+        } catch {
+            throw .storage(String(describing: error))
+        }
+        pending = PendingCommit(
+            height: newHeight, root: newRoot, nextNodeID: writer.nextID, created: writer.created,
+            replaced: writer.replaced, changes: updates)
+        return newRoot?.hash ?? .zero
+    }
+
+    /// Writes the prepared height atomically and durably, then prunes heights beyond retention.
+    public func commit(height newHeight: UInt64) throws(StateError) {
+        guard let pending, pending.height == newHeight else {
+            throw .commitOutOfOrder(expected: self.pending?.height ?? height + 1, got: newHeight)
+        }
+        let pruneBelow: UInt64? =
+            keepRecentHeights > 0 && newHeight >= keepRecentHeights ? newHeight - keepRecentHeights + 1 : nil
+        try access { db in
+            try db.inTransaction {
+                try Self.write(pending, to: db)
+                if let pruneBelow { try Self.prune(db, keepingFrom: pruneBelow) }
+                return .commit
+            }
+        }
+        self.pending = nil
+        height = newHeight
+        root = pending.root
+        nextNodeID = pending.nextNodeID
+        for update in pending.changes { cacheValue(update.value, forKey: update.key) }
+        if nodeCache.count + pending.created.count >= nodeCacheEntriesMax { nodeCache.removeAll(keepingCapacity: true) }
+        for (id, node) in pending.created { nodeCache[id] = node }
+    }
+
+    /// Forgets a prepared but uncommitted height.
+    public func discardPending() { pending = nil }
+
+    private static func write(_ pending: PendingCommit, to db: Database) throws {
+        let height = Int64(pending.height)
+        let insertNode = try db.cachedStatement(sql: "INSERT INTO nodes(id, data) VALUES (?, ?)")
+        for (id, node) in pending.created { try insertNode.execute(arguments: [id, Data(node.encoded())]) }
+        let insertStale = try db.cachedStatement(sql: "INSERT INTO stale(height, nodeID) VALUES (?, ?)")
+        for id in pending.replaced { try insertStale.execute(arguments: [height, id]) }
+        let upsert = try db.cachedStatement(
+            sql: "INSERT INTO latest(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
+        let delete = try db.cachedStatement(sql: "DELETE FROM latest WHERE key = ?")
+        for update in pending.changes {
+            if let value = update.value {
+                try upsert.execute(arguments: [Data(update.key), Data(value)])
+            } else {
+                try delete.execute(arguments: [Data(update.key)])
+            }
+        }
+        try db.execute(
+            sql: "INSERT OR REPLACE INTO roots(height, nodeID, isLeaf, hash) VALUES (?, ?, ?, ?)",
+            arguments: [
+                height, pending.root?.id ?? 0, pending.root?.isLeaf ?? false,
+                Data((pending.root?.hash ?? .zero).bytes),
+            ])
+        try db.execute(
+            sql: "INSERT OR REPLACE INTO meta(name, value) VALUES ('height', ?), ('nextNodeID', ?)",
+            arguments: [height, pending.nextNodeID])
+    }
+
+    /// Deletes nodes that no height at or above `oldest` references, and older roots.
+    private static func prune(_ db: Database, keepingFrom oldest: UInt64) throws {
+        let oldest = Int64(oldest)
+        try db.execute(
+            sql: "DELETE FROM nodes WHERE id IN (SELECT nodeID FROM stale WHERE height <= ?)", arguments: [oldest])
+        try db.execute(sql: "DELETE FROM stale WHERE height <= ?", arguments: [oldest])
+        try db.execute(sql: "DELETE FROM roots WHERE height < ?", arguments: [oldest])
+    }
+
+    // MARK: - Historical reads and proofs
+
+    /// The oldest height still retained.
+    public func oldestHeight() throws(StateError) -> UInt64 {
+        try access { db in UInt64(try Int64.fetchOne(db, sql: "SELECT MIN(height) FROM roots") ?? 0) }
+    }
+
+    /// The app hash after `height`, if retained.
+    public func rootHash(at height: UInt64) throws(StateError) -> Hash256 {
+        try rootChild(at: height)?.hash ?? .zero
+    }
+
+    private func rootChild(at requested: UInt64) throws(StateError) -> TreeChild? {
+        if requested == height { return root }
+        let fetched = try access { db in try Self.fetchRoot(db, height: Int64(clamping: requested)) }
+        guard let fetched, requested <= height else {
+            throw .heightNotAvailable(requested: requested, oldest: try oldestHeight(), latest: height)
+        }
+        return fetched
+    }
+
+    /// The value of `key` after `height`, and a proof of it against that height's app hash.
+    public func read(key: [UInt8], at height: UInt64) throws(StateError) -> (value: [UInt8]?, proof: StateProof) {
+        let path = TreeHashing.path(of: key)
+        var siblings: [Hash256] = []
+        var current = try rootChild(at: height)
+        var depth = 0
+        while let child = current {
+            switch try loadNode(child.id) {
+            case .leaf(let leaf):
+                let proof = StateProof(siblings: siblings, terminal: .leaf(path: leaf.path, valueHash: Hash256.sha256(leaf.value)))
+                return (leaf.path == path ? leaf.value : nil, proof)
+            case .branch(let branch):
+                guard depth < TreeHashing.depthMax else { throw .corrupt("tree deeper than 256 at node \(child.id)") }
+                let goesRight = path.bit(at: depth)
+                siblings.append(branch.child(!goesRight)?.hash ?? .zero)
+                current = branch.child(goesRight)
+                depth += 1
+            }
+        }
+        return (nil, StateProof(siblings: siblings, terminal: .empty))
+    }
+
+    private func loadNodeForWriter(_ id: Int64) throws -> TreeNode {
+        do { return try loadNode(id) } catch { throw error }
+    }
+
+    private func loadNode(_ id: Int64) throws(StateError) -> TreeNode {
+        if let cached = nodeCache[id] { return cached }
+        let data = try access { db in
+            try Data.fetchOne(db.cachedStatement(sql: "SELECT data FROM nodes WHERE id = ?"), arguments: [id])
+        }
+        guard let data else { throw .corrupt("tree node \(id) is missing") }
+        let node: TreeNode
+        do { node = try TreeNode(decoding: [UInt8](data)) } catch { throw .corrupt("tree node \(id): \(error)") }
+        if nodeCache.count >= nodeCacheEntriesMax { nodeCache.removeAll(keepingCapacity: true) }
+        nodeCache[id] = node
+        return node
+    }
+
+    private func access<T>(_ body: (Database) throws -> T) throws(StateError) -> T {
+        do {
+            return try database.inDatabase(body)
+        } catch let error as StateError {
+            throw error
+        } catch {
+            throw .storage(String(describing: error))
+        }
+    }
+}
+
+/// A height computed by `prepare` and not yet written.
+private struct PendingCommit {
+    var height: UInt64
+    var root: TreeChild?
+    var nextNodeID: Int64
+    var created: [(id: Int64, node: TreeNode)]
+    var replaced: [Int64]
+    var changes: [TreeUpdate]
+}

@@ -1,0 +1,117 @@
+public import MeshCore
+
+/// Every message a transaction can carry. Type numbers are stable and listed in the module
+/// READMEs; a number is never reused.
+public enum Message: Sendable, Hashable {
+    /// 1 — `bank.transfer`.
+    case transfer(Transfer)
+    /// 10 — `identity.register`.
+    case register(RegisterDID)
+    /// 11 — `identity.addKey`.
+    case addKey(AddKey)
+    /// 12 — `identity.rotateKey`.
+    case rotateKey(RotateKey)
+    /// 13 — `identity.removeKey`.
+    case removeKey(RemoveKey)
+    /// 14 — `identity.deactivate`.
+    case deactivate(Deactivate)
+    /// 15 — `identity.setServices`.
+    case setServices(SetServices)
+    /// 16 — `identity.setMetadata`.
+    case setMetadata(SetMetadata)
+    /// 20 — `policy.grant`.
+    case grant(GrantCapability)
+    /// 21 — `policy.revoke`.
+    case revoke(RevokeGrant)
+    /// 30 — `staking.createValidator`.
+    case createValidator(CreateValidator)
+    /// 31 — `staking.bond`.
+    case bond(Bond)
+    /// 32 — `staking.unbond`.
+    case unbond(Unbond)
+    /// A type number this ledger does not know; rejected with `tx/13`.
+    case unknown(type: UInt64)
+
+    /// The stable type number.
+    public var typeNumber: UInt64 {
+        switch self {
+        case .transfer: 1
+        case .register: 10
+        case .addKey: 11
+        case .rotateKey: 12
+        case .removeKey: 13
+        case .deactivate: 14
+        case .setServices: 15
+        case .setMetadata: 16
+        case .grant: 20
+        case .revoke: 21
+        case .createValidator: 30
+        case .bond: 31
+        case .unbond: 32
+        case .unknown(let type): type
+        }
+    }
+
+    /// The dotted name used in events, e.g. `bank.transfer`.
+    public var name: String {
+        switch self {
+        case .transfer: "bank.transfer"
+        case .register: "identity.register"
+        case .addKey: "identity.addKey"
+        case .rotateKey: "identity.rotateKey"
+        case .removeKey: "identity.removeKey"
+        case .deactivate: "identity.deactivate"
+        case .setServices: "identity.setServices"
+        case .setMetadata: "identity.setMetadata"
+        case .grant: "policy.grant"
+        case .revoke: "policy.revoke"
+        case .createValidator: "staking.createValidator"
+        case .bond: "staking.bond"
+        case .unbond: "staking.unbond"
+        case .unknown(let type): "unknown.\(type)"
+        }
+    }
+
+    /// The message body's canonical bytes (empty for `.unknown`).
+    public var bodyBytes: [UInt8] {
+        switch self {
+        case .transfer(let body): body.canonicalBytes
+        case .register(let body): body.canonicalBytes
+        case .addKey(let body): body.canonicalBytes
+        case .rotateKey(let body): body.canonicalBytes
+        case .removeKey(let body): body.canonicalBytes
+        case .deactivate(let body): body.canonicalBytes
+        case .setServices(let body): body.canonicalBytes
+        case .setMetadata(let body): body.canonicalBytes
+        case .grant(let body): body.canonicalBytes
+        case .revoke(let body): body.canonicalBytes
+        case .createValidator(let body): body.canonicalBytes
+        case .bond(let body): body.canonicalBytes
+        case .unbond(let body): body.canonicalBytes
+        case .unknown: []
+        }
+    }
+
+    /// Decodes a body of the given type; unknown types become `.unknown`.
+    public init(typeNumber: UInt64, body: [UInt8], limits: CanonicalLimits = .default) throws(CanonicalDecodingError) {
+        func decode<T: CanonicalDecodable>(_ type: T.Type) throws(CanonicalDecodingError) -> T {
+            try T(canonicalBytes: body, limits: limits)
+        }
+        switch typeNumber {
+        case 1: self = .transfer(try decode(Transfer.self))
+        case 10: self = .register(try decode(RegisterDID.self))
+        case 11: self = .addKey(try decode(AddKey.self))
+        case 12: self = .rotateKey(try decode(RotateKey.self))
+        case 13: self = .removeKey(try decode(RemoveKey.self))
+        case 14: self = .deactivate(try decode(Deactivate.self))
+        case 15: self = .setServices(try decode(SetServices.self))
+        case 16: self = .setMetadata(try decode(SetMetadata.self))
+        case 20: self = .grant(try decode(GrantCapability.self))
+        case 21: self = .revoke(try decode(RevokeGrant.self))
+        case 30: self = .createValidator(try decode(CreateValidator.self))
+        case 31: self = .bond(try decode(Bond.self))
+        case 32: self = .unbond(try decode(Unbond.self))
+        default: self = .unknown(type: typeNumber)
+        }
+    }
+}

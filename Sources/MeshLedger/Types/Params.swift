@@ -1,0 +1,53 @@
+public import MeshCore
+
+/// Chain-wide parameters, set in genesis and stored at `0x00 0x01`.
+public struct LedgerParams: Sendable, Hashable, Codable {
+    /// Largest accepted transaction, in bytes.
+    public var transactionBytesMax: UInt64 = 64 * 1024
+    /// Most messages in one transaction.
+    public var messagesPerTransactionMax: UInt64 = 64
+    /// Smallest fee a transaction may pay, in base units.
+    public var feeMin: UInt64 = 1
+    /// Blocks between `unbond` and the tokens returning to the delegator.
+    public var unbondingBlocks: UInt64 = 100
+    /// Most validators in the active set.
+    public var validatorsMax: UInt64 = 100
+    /// Most validators that may ever be created (bounds end-of-block work).
+    public var validatorCandidatesMax: UInt64 = 1000
+    /// Base units per unit of voting power.
+    public var powerReduction: UInt64 = 1_000_000
+    /// Smallest self-bond that creates a validator.
+    public var selfBondMin: UInt64 = 1_000_000
+    /// Share of a validator's stake burned for a duplicate vote, in thousandths.
+    public var slashFractionPermille: UInt64 = 50
+
+    /// Defaults.
+    public init() {}
+}
+
+extension LedgerParams: CanonicalCodable {
+    /// The fields in declaration order, as varints.
+    public func encode(to encoder: inout CanonicalEncoder) {
+        for field in fields { encoder.writeVarint(field) }
+    }
+
+    private var fields: [UInt64] {
+        [
+            transactionBytesMax, messagesPerTransactionMax, feeMin, unbondingBlocks, validatorsMax,
+            validatorCandidatesMax, powerReduction, selfBondMin, slashFractionPermille,
+        ]
+    }
+
+    /// The fields in declaration order.
+    public init(from decoder: inout CanonicalDecoder) throws(CanonicalDecodingError) {
+        transactionBytesMax = try decoder.readVarint()
+        messagesPerTransactionMax = try decoder.readVarint()
+        feeMin = try decoder.readVarint()
+        unbondingBlocks = try decoder.readVarint()
+        validatorsMax = try decoder.readVarint()
+        validatorCandidatesMax = try decoder.readVarint()
+        powerReduction = try decoder.readVarint()
+        selfBondMin = try decoder.readVarint()
+        slashFractionPermille = try decoder.readVarint()
+    }
+}
