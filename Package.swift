@@ -88,10 +88,15 @@ let package = Package(
             resources: [.copy("Fixtures")],
             swiftSettings: strictSettings
         ),
+        .testTarget(
+            name: "MeshLedgerTests",
+            dependencies: ["MeshLedger", "MeshCore", "MeshNode", "MeshSDK"],
+            swiftSettings: strictSettings
+        ),
         .testTarget(name: "CErasureTests", dependencies: ["CErasure"], swiftSettings: strictSettings),
         .testTarget(
             name: "MeshworkTests",
-            dependencies: ["meshwork", "MeshCore"],
+            dependencies: ["meshwork", "MeshCore", "MeshLedger", "MeshNode"],
             swiftSettings: strictSettings
         ),
     ],

@@ -224,7 +224,8 @@ public struct TransactionResult: Sendable, Hashable {
     public var feePaid: UInt64
 
     /// All fields.
-    public init(code: UInt32 = 0, module: String = "", message: String = "", events: [Event] = [], feePaid: UInt64 = 0) {
+    public init(code: UInt32 = 0, module: String = "", message: String = "", events: [Event] = [], feePaid: UInt64 = 0)
+    {
         self.code = code
         self.module = module
         self.message = message

@@ -5,7 +5,9 @@ import MeshCore
 /// Cosmos SDK's ante handler.
 enum Ante {
     /// The stateless half; the signature is checked separately so it can run on all cores.
-    static func decode(_ bytes: [UInt8], chainId: String, params: LedgerParams) -> Result<SignedTransaction, TransactionError> {
+    static func decode(
+        _ bytes: [UInt8], chainId: String, params: LedgerParams
+    ) -> Result<SignedTransaction, TransactionError> {
         guard UInt64(bytes.count) <= params.transactionBytesMax else {
             return .failure(.oversize(bytes: bytes.count, limit: params.transactionBytesMax))
         }
@@ -31,7 +33,9 @@ enum Ante {
     }
 
     /// The stateful half: the key may sign for the signer, the nonce is next, the fee is payable.
-    static func authorize(_ transaction: SignedTransaction, state: ExecutionState, params: LedgerParams) throws
+    static func authorize(
+        _ transaction: SignedTransaction, state: ExecutionState, params: LedgerParams
+    ) throws
         -> TransactionError?
     {
         let body = transaction.body

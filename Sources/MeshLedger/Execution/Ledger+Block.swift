@@ -17,7 +17,8 @@ extension Ledger {
         let hashes = request.transactions.map { Hash256.sha256($0) }
         let signatures = verifySignatures(decoded, hashes: hashes)
         let state = ExecutionState { [unowned store] key throws(StateError) in try store.value(forKey: key) }
-        let block = BlockContext(state: state, params: params, chainId: chainId, height: request.height, timeMs: request.timeMs)
+        let block = BlockContext(
+            state: state, params: params, chainId: chainId, height: request.height, timeMs: request.timeMs)
         var results: [TransactionResult] = []
         results.reserveCapacity(decoded.count)
         for index in decoded.indices {
@@ -44,10 +45,11 @@ extension Ledger {
             guard case .success = decoded[index] else { continue }
             if isVerified(hashes[index]) { verdicts[index] = true } else { toCheck.append(index) }
         }
-        let checked = SignatureBatch.verify(toCheck.map { index in
-            guard case .success(let transaction) = decoded[index] else { preconditionFailure("filtered above") }
-            return transaction
-        })
+        let checked = SignatureBatch.verify(
+            toCheck.map { index in
+                guard case .success(let transaction) = decoded[index] else { preconditionFailure("filtered above") }
+                return transaction
+            })
         for (position, index) in toCheck.enumerated() { verdicts[index] = checked[position] }
         return verdicts
     }

@@ -41,7 +41,9 @@ extension Ledger {
     }
 
     /// The policy decision for `subject` doing `action` on `resource` at `height` (default: latest).
-    public func checkPolicy(subject: DID, action: PolicyAction, resource: String, height: UInt64? = nil) throws
+    public func checkPolicy(
+        subject: DID, action: PolicyAction, resource: String, height: UInt64? = nil
+    ) throws
         -> PolicyDecision
     {
         let reader = HistoricalState(store: store, height: try resolve(height))
@@ -83,7 +85,8 @@ extension Ledger {
     private func resolve(_ height: UInt64?) throws -> UInt64 {
         guard let height else { return store.height }
         guard height <= store.height else {
-            throw StateError.heightNotAvailable(requested: height, oldest: try store.oldestHeight(), latest: store.height)
+            throw StateError.heightNotAvailable(
+                requested: height, oldest: try store.oldestHeight(), latest: store.height)
         }
         return height
     }
@@ -123,5 +126,32 @@ public enum QueryError: MeshError, Equatable {
 extension StateStore {
     func readUInt64(_ key: [UInt8]) throws(StateError) -> UInt64 {
         try HistoricalState(store: self, height: height).readUInt64(key)
+    }
+}
+
+extension Ledger {
+    /// Registered did:mesh records in id order (latest state), at most `limit`.
+    public func registeredDIDs(limit: Int = 10_000) throws -> [(id: MeshID, record: DIDRecord)] {
+        try store.scan(prefix: StateKeys.identityPrefix, limit: limit).map { key, value in
+            (MeshID(checked: Array(key.dropFirst(2))), try DIDRecord(canonicalBytes: value))
+        }
+    }
+
+    /// The did:mesh identities `controller` registered (latest state), at most `limit`.
+    public func devices(controlledBy controller: DID, limit: Int = 10_000) throws -> [MeshID] {
+        let prefix = StateKeys.controlledPrefix(controller)
+        return try store.scan(prefix: prefix, limit: limit).map {
+            MeshID(checked: Array($0.key.dropFirst(prefix.count)))
+        }
+    }
+
+    /// Every grant, revoked ones included, in id order (latest state), at most `limit`.
+    public func grants(limit: Int = 10_000) throws -> [Grant] {
+        try store.scan(prefix: StateKeys.grantPrefix, limit: limit).map { try Grant(canonicalBytes: $0.value) }
+    }
+
+    /// Every validator, in operator order (latest state).
+    public func validators() throws -> [Validator] {
+        try store.scan(prefix: StateKeys.validatorPrefix).map { try Validator(canonicalBytes: $0.value) }
     }
 }

@@ -67,7 +67,8 @@ public final class Ledger: Application {
         var operators: [DID] = []
         for entry in genesis.validators {
             let key = try Ed25519.PublicKey(rawBytes: Hex.decode(entry.consensusKey))
-            let validator = Validator(operatorDID: entry.operatorDID, consensusKey: key, moniker: entry.moniker, tokens: entry.selfBond)
+            let validator = Validator(
+                operatorDID: entry.operatorDID, consensusKey: key, moniker: entry.moniker, tokens: entry.selfBond)
             state.putValidator(validator)
             state.setDelegationShares(validator: entry.operatorDID, delegator: entry.operatorDID, entry.selfBond)
             state.write(StateKeys.consensusKey(key), entry.operatorDID)
@@ -99,7 +100,8 @@ public final class Ledger: Application {
             }
             let block = BlockContext(
                 state: checkState, params: params, chainId: chainId, height: store.height + 1, timeMs: 0)
-            return try deliver(hash: hash, decoded: decoded, signatureValid: signatureValid, block: block, keepFailedFee: false)
+            return try deliver(
+                hash: hash, decoded: decoded, signatureValid: signatureValid, block: block, keepFailedFee: false)
         } catch {
             return TransactionResult(error: error)
         }
@@ -139,7 +141,8 @@ public final class Ledger: Application {
         try store.commit(height: height)
         pendingHeight = nil
         checkState.reset()
-        let retain = store.keepRecentHeights == 0 || height < store.keepRecentHeights ? 0 : height - store.keepRecentHeights + 1
+        let retain =
+            store.keepRecentHeights == 0 || height < store.keepRecentHeights ? 0 : height - store.keepRecentHeights + 1
         return CommitResponse(height: height, retainHeight: retain)
     }
 

@@ -63,7 +63,10 @@ public struct Genesis: Sendable, Hashable, Codable {
     public var validators: [GenesisValidator]
 
     /// A genesis with default parameters and nothing in it.
-    public init(chainId: String, params: LedgerParams = LedgerParams(), accounts: [Account] = [], validators: [GenesisValidator] = []) {
+    public init(
+        chainId: String, params: LedgerParams = LedgerParams(), accounts: [Account] = [],
+        validators: [GenesisValidator] = []
+    ) {
         self.chainId = chainId
         self.params = params
         self.accounts = accounts
@@ -72,7 +75,9 @@ public struct Genesis: Sendable, Hashable, Codable {
 
     /// Parses and validates genesis JSON.
     public init(json: [UInt8]) throws(GenesisError) {
-        guard json.count <= Genesis.fileBytesMax else { throw .malformed("the file is over \(Genesis.fileBytesMax) bytes") }
+        guard json.count <= Genesis.fileBytesMax else {
+            throw .malformed("the file is over \(Genesis.fileBytesMax) bytes")
+        }
         do {
             self = try JSONDecoder().decode(Genesis.self, from: Data(json))
         } catch let DecodingError.dataCorrupted(context) {
@@ -140,9 +145,12 @@ public struct Genesis: Sendable, Hashable, Codable {
                 throw .invalidValidator(validator.moniker, "operator or consensus key repeated")
             }
             guard validator.selfBond >= params.selfBondMin, validator.selfBond / params.powerReduction > 0 else {
-                throw .invalidValidator(validator.moniker, "selfBond below \(params.selfBondMin) or below one unit of power")
+                throw .invalidValidator(
+                    validator.moniker, "selfBond below \(params.selfBondMin) or below one unit of power")
             }
-            guard validator.moniker.utf8.count <= 64 else { throw .invalidValidator(validator.moniker, "moniker over 64 bytes") }
+            guard validator.moniker.utf8.count <= 64 else {
+                throw .invalidValidator(validator.moniker, "moniker over 64 bytes")
+            }
         }
     }
 }

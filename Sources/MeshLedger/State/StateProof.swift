@@ -54,7 +54,8 @@ public struct StateProof: Sendable, Hashable {
         var hash = terminalHash
         for depth in stride(from: siblings.count - 1, through: 0, by: -1) {
             let sibling = siblings[depth]
-            hash = path.bit(at: depth)
+            hash =
+                path.bit(at: depth)
                 ? TreeHashing.branchHash(left: sibling, right: hash)
                 : TreeHashing.branchHash(left: hash, right: sibling)
         }

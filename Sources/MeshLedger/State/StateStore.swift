@@ -87,7 +87,9 @@ public final class StateStore {
     }
 
     private static func fetchRoot(_ db: Database, height: Int64) throws -> TreeChild?? {
-        guard let row = try Row.fetchOne(db, sql: "SELECT nodeID, isLeaf, hash FROM roots WHERE height = ?", arguments: [height])
+        guard
+            let row = try Row.fetchOne(
+                db, sql: "SELECT nodeID, isLeaf, hash FROM roots WHERE height = ?", arguments: [height])
         else { return nil }
         let id: Int64 = row["nodeID"]
         guard id != 0 else { return .some(nil) }
@@ -245,7 +247,8 @@ public final class StateStore {
         while let child = current {
             switch try loadNode(child.id) {
             case .leaf(let leaf):
-                let proof = StateProof(siblings: siblings, terminal: .leaf(path: leaf.path, valueHash: Hash256.sha256(leaf.value)))
+                let proof = StateProof(
+                    siblings: siblings, terminal: .leaf(path: leaf.path, valueHash: Hash256.sha256(leaf.value)))
                 return (leaf.path == path ? leaf.value : nil, proof)
             case .branch(let branch):
                 guard depth < TreeHashing.depthMax else { throw .corrupt("tree deeper than 256 at node \(child.id)") }

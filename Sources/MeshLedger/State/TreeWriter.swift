@@ -100,7 +100,8 @@ struct TreeWriter {
         if items.count == 1 {
             switch first {
             case .existing(let child, _): return child
-            case .new(let update): return store(.leaf(TreeLeaf(path: update.path, key: update.key, value: update.value ?? [])))
+            case .new(let update):
+                return store(.leaf(TreeLeaf(path: update.path, key: update.key, value: update.value ?? [])))
             }
         }
         precondition(depth < TreeHashing.depthMax, "two keys with one path")

@@ -28,7 +28,8 @@ public struct Transaction: Sendable, Hashable {
 
     /// Signs with `key` under `meshwork/tx/v1`.
     public func signed(with key: Ed25519.PrivateKey) -> SignedTransaction {
-        SignedTransaction(body: self, publicKey: key.publicKey, signature: key.sign(canonicalBytes, domain: .transaction))
+        SignedTransaction(
+            body: self, publicKey: key.publicKey, signature: key.sign(canonicalBytes, domain: .transaction))
     }
 }
 

@@ -45,7 +45,8 @@ enum DIDDocumentRenderer {
         var didResolutionMetadata = ["contentType": "application/did+ld+json"]
     }
 
-    static func resolution(did: DID, record: DIDRecord?, selfKey: Ed25519.PublicKey?, height: UInt64) throws -> [UInt8] {
+    static func resolution(did: DID, record: DIDRecord?, selfKey: Ed25519.PublicKey?, height: UInt64) throws -> [UInt8]
+    {
         let id = did.description
         let keys = record?.keys ?? selfKey.map { [$0] } ?? []
         let active = !(record?.deactivated ?? false)
@@ -54,10 +55,13 @@ enum DIDDocumentRenderer {
             return VerificationMethod(id: "\(id)#\(multibase)", controller: id, publicKeyMultibase: multibase)
         }
         let references = methods.map(\.id)
-        let services = record?.services.map { Service(id: "\(id)#\($0.id)", type: $0.type, serviceEndpoint: $0.endpoint) }
+        let services = record?.services.map {
+            Service(id: "\(id)#\($0.id)", type: $0.type, serviceEndpoint: $0.endpoint)
+        }
         let document = Document(
             id: id, controller: record?.controller.description, verificationMethod: methods,
-            authentication: references, assertionMethod: references, service: services?.isEmpty == false ? services : nil)
+            authentication: references, assertionMethod: references,
+            service: services?.isEmpty == false ? services : nil)
         let metadata = DocumentMetadata(
             created: record?.createdHeight, updated: record?.updatedHeight, deactivated: !active,
             versionId: String(height), device: record?.metadata)

@@ -96,7 +96,9 @@ enum IdentityHandler {
             guard service.id.utf8.count <= 64, !service.id.isEmpty else {
                 throw IdentityError.fieldTooLong(field: "service id", limit: 64)
             }
-            guard service.type.utf8.count <= 64 else { throw IdentityError.fieldTooLong(field: "service type", limit: 64) }
+            guard service.type.utf8.count <= 64 else {
+                throw IdentityError.fieldTooLong(field: "service type", limit: 64)
+            }
             guard service.endpoint.utf8.count <= 256 else {
                 throw IdentityError.fieldTooLong(field: "service endpoint", limit: 256)
             }

@@ -11,7 +11,9 @@ public struct RegisterDID: Sendable, Hashable, CanonicalCodable {
     public var services: [ServiceEndpoint]
 
     /// All fields.
-    public init(keys: [Ed25519.PublicKey], metadata: DeviceMetadata = DeviceMetadata(), services: [ServiceEndpoint] = []) {
+    public init(
+        keys: [Ed25519.PublicKey], metadata: DeviceMetadata = DeviceMetadata(), services: [ServiceEndpoint] = []
+    ) {
         self.keys = keys
         self.metadata = metadata
         self.services = services

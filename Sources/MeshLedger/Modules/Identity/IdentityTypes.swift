@@ -17,7 +17,9 @@ public struct DeviceMetadata: Sendable, Hashable, Codable, CanonicalCodable {
     public var region: String
 
     /// All fields (empty when unknown).
-    public init(name: String = "", manufacturer: String = "", model: String = "", firmware: String = "", region: String = "") {
+    public init(
+        name: String = "", manufacturer: String = "", model: String = "", firmware: String = "", region: String = ""
+    ) {
         self.name = name
         self.manufacturer = manufacturer
         self.model = model

@@ -6,7 +6,9 @@ enum StakingHandler {
         let state = context.state
         let params = context.block.params
         guard message.moniker.utf8.count <= 64 else { throw StakingError.monikerTooLong }
-        guard message.selfBond >= params.selfBondMin else { throw StakingError.selfBondTooLow(minimum: params.selfBondMin) }
+        guard message.selfBond >= params.selfBondMin else {
+            throw StakingError.selfBondTooLow(minimum: params.selfBondMin)
+        }
         guard try state.validator(context.signer) == nil else {
             throw StakingError.validatorExists(context.signer.description)
         }
@@ -27,7 +29,10 @@ enum StakingHandler {
         context.block.validatorSetDirty = true
         context.block.emit(
             "staking.createValidator",
-            [("operator", context.signer.description), ("key", message.consensusKey.hex), ("selfBond", String(message.selfBond))])
+            [
+                ("operator", context.signer.description), ("key", message.consensusKey.hex),
+                ("selfBond", String(message.selfBond)),
+            ])
     }
 
     static func bond(_ message: Bond, _ context: MessageContext) throws {
@@ -39,7 +44,10 @@ enum StakingHandler {
         context.block.validatorSetDirty = true
         context.block.emit(
             "staking.bond",
-            [("delegator", context.signer.description), ("validator", message.validator.description), ("amount", String(message.amount))])
+            [
+                ("delegator", context.signer.description), ("validator", message.validator.description),
+                ("amount", String(message.amount)),
+            ])
     }
 
     static func unbond(_ message: Unbond, _ context: MessageContext) throws {
@@ -101,7 +109,8 @@ enum StakingHandler {
             for entry in queue {
                 try state.credit(entry.delegator, entry.amount)
                 block.emit(
-                    "staking.unbondingComplete", [("delegator", entry.delegator.description), ("amount", String(entry.amount))])
+                    "staking.unbondingComplete",
+                    [("delegator", entry.delegator.description), ("amount", String(entry.amount))])
             }
             state.set(queueKey, nil)
         }

@@ -47,7 +47,8 @@ extension ExecutionState {
         if validator.shares == 0 {
             newShares = amount
         } else {
-            guard validator.tokens > 0, let shares = mulDiv(amount, validator.shares, validator.tokens), shares > 0 else {
+            guard validator.tokens > 0, let shares = mulDiv(amount, validator.shares, validator.tokens), shares > 0
+            else {
                 throw StakingError.zeroAmount
             }
             newShares = shares

@@ -1,0 +1,86 @@
+public import MeshCore
+public import MeshLedger
+
+/// A seeded, resumable workload over every ledger module: transfers, identity changes, grants
+/// and delegations, staking, and deliberately bad transactions. Each block's transactions are a
+/// function of (seed, height, committed state), so a run restarted from a store continues
+/// exactly as an uninterrupted run would.
+public struct LedgerSimulation {
+    /// The chain id of simulated chains.
+    public static let chainId = "meshwork-sim"
+    /// Funded accounts (did:key).
+    public let accounts: [Ed25519.PrivateKey]
+    /// Keys devices are registered and rotated with.
+    public let deviceKeys: [Ed25519.PrivateKey]
+    private let keyring: [Ed25519.PublicKey: Ed25519.PrivateKey]
+    /// The seed.
+    public let seed: UInt64
+    /// Transactions per block.
+    public let transactionsPerBlock: Int
+
+    /// A simulation of `accountCount` accounts.
+    public init(seed: UInt64, accountCount: Int = 16, deviceKeyCount: Int = 48, transactionsPerBlock: Int = 40) {
+        self.seed = seed
+        self.transactionsPerBlock = transactionsPerBlock
+        func key(_ label: String, _ index: Int) -> Ed25519.PrivateKey {
+            let digest = Hash256.sha256(Array("sim/\(seed)/\(label)/\(index)".utf8)).bytes
+            guard let key = try? Ed25519.PrivateKey(seed: digest) else { preconditionFailure("32-byte seed") }
+            return key
+        }
+        accounts = (0..<accountCount).map { key("account", $0) }
+        deviceKeys = (0..<deviceKeyCount).map { key("device", $0) }
+        keyring = Dictionary(uniqueKeysWithValues: (accounts + deviceKeys).map { ($0.publicKey, $0) })
+    }
+
+    /// Genesis: every account funded, the first two as validators.
+    public func genesis(params: LedgerParams = LedgerParams()) -> Genesis {
+        var params = params
+        params.unbondingBlocks = 5
+        let accounts = self.accounts.map { Genesis.Account(did: .key($0.publicKey), balance: 1_000_000_000_000) }
+        let validators = self.accounts.prefix(2).enumerated().map { index, key in
+            Genesis.GenesisValidator(
+                operatorDID: .key(key.publicKey), consensusKey: key.publicKey, moniker: "sim-\(index)",
+                selfBond: 10_000_000)
+        }
+        return Genesis(chainId: Self.chainId, params: params, accounts: accounts, validators: validators)
+    }
+
+    /// Initializes `ledger` with this simulation's genesis.
+    public func initChain(_ ledger: Ledger) throws -> InitChainResponse {
+        try ledger.initChain(InitChainRequest(chainId: Self.chainId, appState: genesis().jsonBytes()))
+    }
+
+    /// The request for block `height`, built from the ledger's committed state.
+    public func block(height: UInt64, ledger: Ledger) throws -> FinalizeBlockRequest {
+        var builder = try BlockBuilder(simulation: self, ledger: ledger, height: height)
+        for _ in 0..<transactionsPerBlock { try builder.addRandomTransaction() }
+        let misbehavior = builder.misbehavior()
+        let hash = Hash256.sha256(builder.transactions.flatMap { $0 } + StateKeysView.bigEndian(height))
+        return FinalizeBlockRequest(
+            height: height, timeMs: 1_700_000_000_000 + height * 1000, blockHash: hash,
+            transactions: builder.transactions, misbehavior: misbehavior)
+    }
+
+    func privateKey(for publicKey: Ed25519.PublicKey) -> Ed25519.PrivateKey? { keyring[publicKey] }
+}
+
+enum StateKeysView {
+    static func bigEndian(_ value: UInt64) -> [UInt8] { withUnsafeBytes(of: value.bigEndian) { Array($0) } }
+}
+
+/// A splitmix64 stream: small, fast, and the same on every platform.
+public struct SplitMix64: RandomNumberGenerator, Sendable {
+    private var state: UInt64
+
+    /// A stream from `seed`.
+    public init(seed: UInt64) { state = seed }
+
+    /// The next 64 bits.
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
