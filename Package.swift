@@ -17,6 +17,7 @@ let package = Package(
         .executable(name: "meshwork", targets: ["meshwork"]),
         .library(name: "MeshCore", targets: ["MeshCore"]),
         .library(name: "MeshSDK", targets: ["MeshSDK"]),
+        .library(name: "MeshLedger", targets: ["MeshLedger"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
@@ -76,12 +77,16 @@ let package = Package(
         .executableTarget(
             name: "meshwork",
             dependencies: [
-                "MeshNode", "MeshSDK", "MeshCore",
+                "MeshNode", "MeshSDK", "MeshCore", "MeshLedger",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             exclude: ["README.md"],
             swiftSettings: strictSettings
         ),
+        // libFuzzer target for transaction decoding and checkTx (Fuzz/run.sh); a reproducer otherwise.
+        .executableTarget(
+            name: "ledger-fuzz", dependencies: ["MeshLedger", "MeshCore"], path: "Fuzz/Ledger",
+            swiftSettings: strictSettings),
         .testTarget(
             name: "MeshCoreTests",
             dependencies: ["MeshCore", .product(name: "Crypto", package: "swift-crypto")],

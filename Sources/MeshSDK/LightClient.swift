@@ -1,5 +1,5 @@
 public import MeshCore
-public import MeshLedger
+import MeshLedger
 
 /// Verifies answers from a node against an app hash the device already trusts (from a commit
 /// signed by 2/3+ of the validators; following commits arrives with consensus).

@@ -9,7 +9,7 @@ struct BenchCommand: ParsableCommand {
         abstract: "Measure performance; record results in docs/benchmarks.md.",
         discussion:
             "Build with 'swift build -c release' (or 'swift run -c release meshwork bench …') for real figures.",
-        subcommands: [Core.self])
+        subcommands: [Core.self, LedgerBench.self])
 
     struct Core: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -54,6 +54,52 @@ struct BenchCommand: ParsableCommand {
                         cell(peer?.sha256MegabytesPerSecond64B),
                     ],
                     ["merkle root, \(leaves) leaves (ms)", cell(ours.merkleRootMilliseconds), "-"],
+                ])
+        }
+    }
+
+    struct LedgerBench: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "ledger",
+            abstract:
+                "Blocks of transfers through the ledger on SQLite: state-transition rate, full rate with Ed25519 on all cores (beside the cores' bare verify rate), commit time, proofs per second."
+        )
+
+        @Flag(help: "Print the report as JSON.") var json = false
+        @Option(help: "Transfers per block.") var transfers: Int = 10_000
+        @Option(help: "Measured blocks of each kind (after a warm-up block).") var blocks: Int = 3
+
+        func validate() throws {
+            guard (100...200_000).contains(transfers) else {
+                throw ValidationError("--transfers must be in 100...200,000")
+            }
+            guard (1...20).contains(blocks) else { throw ValidationError("--blocks must be in 1...20") }
+        }
+
+        func run() throws {
+            let report = try LedgerBenchmark.run(transfersPerBlock: transfers, blocks: blocks) { printError($0) }
+            if json {
+                try printJSON(report)
+                return
+            }
+            func cell(_ value: Double) -> String { String(format: "%.1f", value) }
+            print("machine: \(report.machine.cpu), \(report.machine.cores) cores, \(report.machine.build) build")
+            printTable(
+                ["MEASURE (\(report.transfersPerBlock) transfers/block)", "VALUE"],
+                [
+                    [
+                        "state transition, signatures checked before (transfers/s)",
+                        cell(report.stateTransitionTransfersPerSecond),
+                    ],
+                    ["full, Ed25519 on all cores (transfers/s)", cell(report.fullTransfersPerSecond)],
+                    ["peer: bare Ed25519 verify on all cores (/s)", cell(report.coresVerifyPerSecond)],
+                    [
+                        "full rate / verify capacity",
+                        String(format: "%.0f%%", report.fullRateShareOfVerifyCapacity * 100),
+                    ],
+                    ["commit per block (ms)", cell(report.commitMilliseconds)],
+                    ["proofs generated (/s)", cell(report.proofsGeneratedPerSecond)],
+                    ["proofs verified (/s, 1 core)", cell(report.proofsVerifiedPerSecond)],
                 ])
         }
     }

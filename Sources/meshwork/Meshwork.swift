@@ -12,6 +12,6 @@ struct Meshwork: ParsableCommand {
             Encrypted keys take their passphrase from $MESHWORK_PASSPHRASE or a terminal prompt.
             """,
         version: "0.1.0",
-        subcommands: [KeysCommand.self, CIDCommand.self, BenchCommand.self]
+        subcommands: [KeysCommand.self, GenesisCommand.self, LedgerCommand.self, CIDCommand.self, BenchCommand.self]
     )
 }

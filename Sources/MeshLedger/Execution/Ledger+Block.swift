@@ -36,6 +36,16 @@ extension Ledger {
             transactionResults: results, events: block.events, validatorUpdates: updates, appHash: appHash)
     }
 
+    /// Checks the signatures of `transactions` on all cores and remembers the valid ones, as
+    /// `checkTx` does for mempool transactions, so `finalizeBlock` does not check them again.
+    public func preverifySignatures(_ transactions: [[UInt8]]) {
+        let decoded = transactions.compactMap { try? SignedTransaction(canonicalBytes: $0) }
+        let verdicts = SignatureBatch.verify(decoded)
+        for (transaction, valid) in zip(decoded, verdicts) where valid {
+            rememberVerified(Hash256.sha256(transaction.canonicalBytes))
+        }
+    }
+
     /// Checks the signatures not already checked, spread over all cores. Nil where the
     /// transaction did not decode.
     func verifySignatures(_ decoded: [Result<SignedTransaction, TransactionError>], hashes: [Hash256]) -> [Bool?] {

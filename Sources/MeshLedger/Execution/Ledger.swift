@@ -58,7 +58,9 @@ public final class Ledger: Application {
     public func initChain(_ request: InitChainRequest) throws -> InitChainResponse {
         guard try !store.isInitialized else { throw StateError.commitOutOfOrder(expected: store.height + 1, got: 0) }
         let genesis = try Genesis(json: request.appState)
-        guard genesis.chainId == request.chainId else { throw GenesisError.invalidChainId(request.chainId) }
+        guard genesis.chainId == request.chainId else {
+            throw GenesisError.malformed("the genesis is for chain '\(genesis.chainId)', not '\(request.chainId)'")
+        }
         let state = ExecutionState { [unowned store] key throws(StateError) in try store.value(forKey: key) }
         let block = BlockContext(state: state, params: genesis.params, chainId: genesis.chainId, height: 0, timeMs: 0)
         state.write(StateKeys.params, genesis.params)

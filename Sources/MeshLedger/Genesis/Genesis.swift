@@ -75,11 +75,17 @@ public struct Genesis: Sendable, Hashable, Codable {
 
     /// Parses and validates genesis JSON.
     public init(json: [UInt8]) throws(GenesisError) {
+        self = try Genesis.decode(json: json)
+        try validate()
+    }
+
+    /// Parses genesis JSON without checking it (for editing a genesis still being assembled).
+    public static func decode(json: [UInt8]) throws(GenesisError) -> Genesis {
         guard json.count <= Genesis.fileBytesMax else {
             throw .malformed("the file is over \(Genesis.fileBytesMax) bytes")
         }
         do {
-            self = try JSONDecoder().decode(Genesis.self, from: Data(json))
+            return try JSONDecoder().decode(Genesis.self, from: Data(json))
         } catch let DecodingError.dataCorrupted(context) {
             throw .malformed(Genesis.describe(context))
         } catch let DecodingError.keyNotFound(key, context) {
@@ -91,7 +97,6 @@ public struct Genesis: Sendable, Hashable, Codable {
         } catch {
             throw .malformed(String(describing: error))
         }
-        try validate()
     }
 
     private static func path(_ context: DecodingError.Context) -> String {
@@ -135,13 +140,14 @@ public struct Genesis: Sendable, Hashable, Codable {
         }
         _ = try totalSupply()
         var operators = Set<DID>()
-        var keys = Set<String>()
+        var keys = Set<[UInt8]>()
         guard !validators.isEmpty else { throw .noValidators }
         for validator in validators {
-            guard (try? Hex.decode(validator.consensusKey)).map({ $0.count == 32 }) == true else {
+            // Compare decoded bytes: hex of either case names the same key.
+            guard let key = try? Hex.decode(validator.consensusKey), key.count == 32 else {
                 throw .invalidValidator(validator.moniker, "consensusKey must be 64 hex characters")
             }
-            guard operators.insert(validator.operatorDID).inserted, keys.insert(validator.consensusKey).inserted else {
+            guard operators.insert(validator.operatorDID).inserted, keys.insert(key).inserted else {
                 throw .invalidValidator(validator.moniker, "operator or consensus key repeated")
             }
             guard validator.selfBond >= params.selfBondMin, validator.selfBond / params.powerReduction > 0 else {

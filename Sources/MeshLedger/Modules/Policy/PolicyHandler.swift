@@ -35,6 +35,14 @@ enum PolicyHandler {
         }
         let indexKey = StateKeys.grantIndex(subject: message.subject, action: message.action)
         var ids = try state.grantIDs(subject: message.subject, action: message.action)
+        if ids.count >= PolicyRules.grantsPerSubjectActionMax {
+            // Make room by forgetting grants that can never apply again (expired ones).
+            var live: [UInt64] = []
+            for id in ids where try state.grant(id).map({ $0.expiry.map { context.height < $0 } ?? true }) ?? false {
+                live.append(id)
+            }
+            ids = live
+        }
         guard ids.count < PolicyRules.grantsPerSubjectActionMax else {
             throw PolicyError.tooManyGrants(limit: PolicyRules.grantsPerSubjectActionMax)
         }
