@@ -36,16 +36,5 @@ echo "fuzz: running for ${seconds}s"
 Fuzz/bin/canonical-fuzz -max_total_time="$seconds" -max_len=4096 -print_final_stats=1 \
   -artifact_prefix=Fuzz/crashes/ Fuzz/corpus-canonical 2>&1 | tail -n 25
 echo "fuzz: no crash in ${seconds}s"
-
-echo "fuzz: building ledger-fuzz (SwiftPM, .build-fuzz)"
-mkdir -p Fuzz/corpus-ledger
-swift build -c debug --product ledger-fuzz --scratch-path .build-fuzz \
-  -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -DFUZZING 2>&1 | tail -n 3
-ledger_fuzz="$(swift build -c debug --scratch-path .build-fuzz --show-bin-path)/ledger-fuzz"
-# Seeds: a raw signed transfer (mode 0) and a transfer body to be signed by the harness (mode 1).
-printf '\x01\x04fuzz\x00%s\x00\x01\x01\x01\x01\x23\x00\x00%s\x05' \
-  "$(printf 'A%.0s' {1..32})" "$(printf 'B%.0s' {1..32})" > Fuzz/corpus-ledger/seed-transfer-body
-echo "fuzz: running ledger-fuzz for ${seconds}s"
-"$ledger_fuzz" -max_total_time="$seconds" -max_len=70000 -print_final_stats=1 -rss_limit_mb=4096 \
-  -artifact_prefix=Fuzz/crashes/ Fuzz/corpus-ledger 2>&1 | tail -n 25
-echo "fuzz: ledger-fuzz found no crash in ${seconds}s"
+# The ledger target (Fuzz/Ledger, decode + checkTx) is not run yet: SwiftPM links executables
+# with main aliased to <module>_main, which clashes with libFuzzer's main. See issue #3 notes.

@@ -1,9 +1,8 @@
 // Fuzz target for the ledger's front door: transaction decoding and `checkTx`.
 //
-// Built by Fuzz/run.sh with `-sanitize=fuzzer,address -parse-as-library -D FUZZING`, libFuzzer
-// provides `main` and calls `LLVMFuzzerTestOneInput`. Built normally (as `swift build` does), this
-// file's top-level code makes a reproducer: `ledger-fuzz FILE…` runs each file through the same
-// entry point once.
+// Built by Fuzz/run.sh with `-sanitize=fuzzer,address -parse-as-library`, libFuzzer provides
+// `main` and calls `LLVMFuzzerTestOneInput`; pass it crash files to reproduce them. Built
+// normally (as `swift build` does), the program has no top-level code and does nothing.
 import Foundation
 import MeshCore
 import MeshLedger
@@ -64,16 +63,3 @@ public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt 
     harness.run(Array(UnsafeBufferPointer(start: data, count: size)))
     return 0
 }
-
-#if !FUZZING
-    for path in CommandLine.arguments.dropFirst() {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            FileHandle.standardError.write(Data("cannot read \(path)\n".utf8))
-            exit(1)
-        }
-        let harness = fuzzHarness ?? FuzzHarness()
-        fuzzHarness = harness
-        harness.run([UInt8](data))
-        print("ok \(path)")
-    }
-#endif
