@@ -140,7 +140,7 @@ public final class StateStore {
     public func prepare(height newHeight: UInt64, changes: [[UInt8]: [UInt8]?]) throws(StateError) -> Hash256 {
         let updates = changes.map { TreeUpdate(path: TreeHashing.path(of: $0.key), key: $0.key, value: $0.value) }
             .sorted { $0.path < $1.path }
-        var writer = TreeWriter(nextID: nextNodeID) { [unowned self] id in try self.loadNodeForWriter(id) }
+        var writer = TreeWriter(nextID: nextNodeID) { [unowned self] id in try self.loadNode(id) }
         let newRoot: TreeChild?
         do {
             newRoot = try writer.apply(root: root, updates: updates)
@@ -259,10 +259,6 @@ public final class StateStore {
             }
         }
         return (nil, StateProof(siblings: siblings, terminal: .empty))
-    }
-
-    private func loadNodeForWriter(_ id: Int64) throws -> TreeNode {
-        do { return try loadNode(id) } catch { throw error }
     }
 
     private func loadNode(_ id: Int64) throws(StateError) -> TreeNode {

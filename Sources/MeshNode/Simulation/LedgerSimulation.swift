@@ -55,17 +55,13 @@ public struct LedgerSimulation {
         var builder = try BlockBuilder(simulation: self, ledger: ledger, height: height)
         for _ in 0..<transactionsPerBlock { try builder.addRandomTransaction() }
         let misbehavior = builder.misbehavior()
-        let hash = Hash256.sha256(builder.transactions.flatMap { $0 } + StateKeysView.bigEndian(height))
+        let hash = Hash256.sha256(builder.transactions.flatMap { $0 } + Array("height \(height)".utf8))
         return FinalizeBlockRequest(
             height: height, timeMs: 1_700_000_000_000 + height * 1000, blockHash: hash,
             transactions: builder.transactions, misbehavior: misbehavior)
     }
 
     func privateKey(for publicKey: Ed25519.PublicKey) -> Ed25519.PrivateKey? { keyring[publicKey] }
-}
-
-enum StateKeysView {
-    static func bigEndian(_ value: UInt64) -> [UInt8] { withUnsafeBytes(of: value.bigEndian) { Array($0) } }
 }
 
 /// A splitmix64 stream: small, fast, and the same on every platform.
