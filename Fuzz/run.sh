@@ -36,5 +36,20 @@ echo "fuzz: running for ${seconds}s"
 Fuzz/bin/canonical-fuzz -max_total_time="$seconds" -max_len=4096 -print_final_stats=1 \
   -artifact_prefix=Fuzz/crashes/ Fuzz/corpus-canonical 2>&1 | tail -n 25
 echo "fuzz: no crash in ${seconds}s"
-# The ledger target (Fuzz/Ledger, decode + checkTx) is not run yet: SwiftPM links executables
-# with main aliased to <module>_main, which clashes with libFuzzer's main. See issue #3 notes.
+
+# The ledger target (Fuzz/Ledger): transaction decoding + checkTx against a SQLite ledger. It needs
+# GRDB and swift-crypto, so SwiftPM builds it, in its own scratch directory (sanitizer flags
+# apply to every module). Its entry point calls libFuzzer's LLVMFuzzerRunDriver.
+echo "fuzz: building ledger-fuzz (first build compiles the dependencies, a few minutes)"
+swift build -c debug --product ledger-fuzz --scratch-path .build-fuzz \
+  -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -DFUZZING 2>&1 |
+  grep -v "Cannot export local symbol" | tail -n 3
+mkdir -p Fuzz/corpus-ledger
+# Seed: mode 1 (body signed by the harness), a transfer of 0x23 to a did:key, fee 5.
+printf '\x01\x04fuzz\x00%s\x00\x01\x01\x01\x01\x23\x00\x00%s\x05' \
+  "$(printf 'A%.0s' {1..32})" "$(printf 'B%.0s' {1..32})" > Fuzz/corpus-ledger/seed-transfer-body
+echo "fuzz: running ledger-fuzz for ${seconds}s"
+LSAN_OPTIONS=suppressions=Fuzz/lsan.supp .build-fuzz/debug/ledger-fuzz -max_total_time="$seconds" \
+  -max_len=70000 -rss_limit_mb=4096 -print_final_stats=1 -artifact_prefix=Fuzz/crashes/ \
+  Fuzz/corpus-ledger 2>&1 | tail -n 12
+echo "fuzz: ledger-fuzz, no crash in ${seconds}s"

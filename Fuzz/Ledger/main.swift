@@ -1,8 +1,11 @@
 // Fuzz target for the ledger's front door: transaction decoding and `checkTx`.
 //
-// Built by Fuzz/run.sh with `-sanitize=fuzzer,address -parse-as-library`, libFuzzer provides
-// `main` and calls `LLVMFuzzerTestOneInput`; pass it crash files to reproduce them. Built
-// normally (as `swift build` does), the program has no top-level code and does nothing.
+// Built by Fuzz/run.sh with `-sanitize=fuzzer,address -parse-as-library -DFUZZING`. SwiftPM links an
+// executable with `main` aliased to `ledger_fuzz_main`, so libFuzzer's own `main` is never pulled
+// in; `ledger_fuzz_main` below hands control to libFuzzer through `LLVMFuzzerRunDriver`, which
+// parses the usual libFuzzer flags; pass it crash files to reproduce them. Built normally (as
+// `swift build` does), `-parse-as-library` is absent and the top-level code is empty, so the
+// program does nothing.
 import Foundation
 import MeshCore
 import MeshLedger
@@ -63,3 +66,25 @@ public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt 
     harness.run(Array(UnsafeBufferPointer(start: data, count: size)))
     return 0
 }
+
+// Only the fuzz build (`-DFUZZING -parse-as-library`) has a driver to call; a normal build keeps
+// the empty top-level code as its entry.
+#if FUZZING
+    /// libFuzzer's driver, present whenever the program is linked with `-sanitize=fuzzer`.
+    @_silgen_name("LLVMFuzzerRunDriver")
+    func llvmFuzzerRunDriver(
+        _ argc: UnsafeMutablePointer<CInt>,
+        _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+        _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt
+    ) -> CInt
+
+    /// The program's entry under SwiftPM (its `main` alias): run libFuzzer with our callback.
+    @_cdecl("ledger_fuzz_main")
+    public func ledgerFuzzMain(
+        _ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
+    ) -> CInt {
+        var count = argc
+        var arguments = argv
+        return llvmFuzzerRunDriver(&count, &arguments) { data, size in fuzzTestOneInput(data, size) }
+    }
+#endif
