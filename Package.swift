@@ -15,6 +15,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "meshwork", targets: ["meshwork"]),
+        .executable(name: "meshwork-sim", targets: ["meshwork-sim"]),
         .library(name: "MeshCore", targets: ["MeshCore"]),
         .library(name: "MeshSDK", targets: ["MeshSDK"]),
         .library(name: "MeshLedger", targets: ["MeshLedger"]),
@@ -83,6 +84,11 @@ let package = Package(
             exclude: ["README.md"],
             swiftSettings: strictSettings
         ),
+        // The deterministic consensus simulator: `swift run meshwork-sim --seeds 10000`.
+        .executableTarget(
+            name: "meshwork-sim",
+            dependencies: ["MeshConsensus", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: strictSettings),
         // libFuzzer target for transaction decoding and checkTx (Fuzz/run.sh); a reproducer otherwise.
         .executableTarget(
             name: "ledger-fuzz", dependencies: ["MeshLedger", "MeshCore"], path: "Fuzz/Ledger",
@@ -98,6 +104,8 @@ let package = Package(
             dependencies: ["MeshLedger", "MeshCore", "MeshNode", "MeshSDK"],
             swiftSettings: strictSettings
         ),
+        .testTarget(
+            name: "MeshConsensusTests", dependencies: ["MeshConsensus", "MeshCore"], swiftSettings: strictSettings),
         .testTarget(name: "CErasureTests", dependencies: ["CErasure"], swiftSettings: strictSettings),
         .testTarget(
             name: "MeshworkTests",

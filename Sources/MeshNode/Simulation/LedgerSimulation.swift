@@ -63,20 +63,3 @@ public struct LedgerSimulation {
 
     func privateKey(for publicKey: Ed25519.PublicKey) -> Ed25519.PrivateKey? { keyring[publicKey] }
 }
-
-/// A splitmix64 stream: small, fast, and the same on every platform.
-public struct SplitMix64: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-
-    /// A stream from `seed`.
-    public init(seed: UInt64) { state = seed }
-
-    /// The next 64 bits.
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
