@@ -18,6 +18,7 @@ struct MeshworkSim: ParsableCommand {
     @Option(help: "Simulated milliseconds of faults.") var chaosMs: UInt64 = 20_000
     @Option(help: "Simulated milliseconds after the heal to make progress in.") var healMs: UInt64 = 60_000
     @Flag(help: "Print one JSON line per run.") var json = false
+    @Flag(help: "Print crashes, restarts and commits as they happen.") var trace = false
 
     func run() throws {
         let range = seed.map { $0...$0 } ?? firstSeed...(firstSeed + max(seeds, 1) - 1)
@@ -30,7 +31,9 @@ struct MeshworkSim: ParsableCommand {
             config.chaosMs = chaosMs
             config.healMs = healMs
             do {
-                let report = try NetworkSimulation(config: config).run()
+                let simulation = NetworkSimulation(config: config)
+                if trace { simulation.trace = { print($0) } }
+                let report = try simulation.run()
                 if json || seed != nil {
                     print(
                         "{\"seed\":\(runSeed),\"validators\":\(config.validators),\"byzantine\":\(config.byzantine),"

@@ -259,14 +259,21 @@ extension ConsensusEngine {
 
     /// The vote a signer state records, rebuilt (for a vote whose WAL record was lost).
     static func vote(from state: SignerState, chainId: String, index: Int, key: Ed25519.PublicKey) -> Vote? {
-        guard var decoder = try? CanonicalDecoder(bytes: state.signBytes),
-            (try? decoder.readString()) == chainId,
-            let kindByte = try? decoder.readUInt8(), let kind = VoteKind(rawValue: kindByte),
-            let voteHeight = try? decoder.readVarint(), let voteRound = try? decoder.readVarint(as: UInt32.self),
-            let blockID = try? decoder.readOptional(BlockID.self), let timeMs = try? decoder.readVarint()
-        else { return nil }
-        return Vote(
-            kind: kind, height: voteHeight, round: voteRound, blockID: blockID, timeMs: timeMs,
-            validatorIndex: UInt32(index), validator: key, signature: state.signature)
+        do {
+            var decoder = try CanonicalDecoder(bytes: state.signBytes)
+            guard try decoder.readString() == chainId, let kind = VoteKind(rawValue: try decoder.readUInt8()) else {
+                return nil
+            }
+            let voteHeight = try decoder.readVarint()
+            let voteRound = try decoder.readVarint(as: UInt32.self)
+            let blockID = try decoder.readOptional(BlockID.self)
+            let timeMs = try decoder.readVarint()
+            try decoder.finish()
+            return Vote(
+                kind: kind, height: voteHeight, round: voteRound, blockID: blockID, timeMs: timeMs,
+                validatorIndex: UInt32(index), validator: key, signature: state.signature)
+        } catch {
+            return nil
+        }
     }
 }

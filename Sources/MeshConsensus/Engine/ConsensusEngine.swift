@@ -230,3 +230,20 @@ public final class ConsensusEngine {
         blocks[blockID] = block
     }
 }
+
+extension ConsensusEngine {
+    /// One line on where the engine is, for logs and failed simulations.
+    public var roundSummary: String {
+        let rounds = votes.rounds.map { someRound in
+            let prevotes = votes.set(.prevote, round: someRound)
+            let precommits = votes.set(.precommit, round: someRound)
+            return "r\(someRound):pv\(prevotes.bitmap.setCount)/pc\(precommits.bitmap.setCount)"
+                + (proposals[someRound] != nil ? "+P" : "")
+        }
+        return "h\(height) r\(round) \(step) locked=\(lockedRound.map(String.init) ?? "-")"
+            + " valid=\(validRound.map(String.init) ?? "-") decided=\(decided) blocks=\(blocks.count)"
+            + " wanted=\(wantedBlocks.count) [\(rounds.joined(separator: " "))]"
+            + " powers=\(state.validators.validators.map(\.power)) me=\(ownIndex.map(String.init) ?? "-")"
+            + " signed=\(signer?.lastSigned.map { "h\($0.height)r\($0.round)s\($0.step)" } ?? "-")"
+    }
+}

@@ -42,6 +42,8 @@ public final class NetworkSimulation {
 
     /// The run's settings.
     public let config: SimulationConfig
+    /// Receives a line per crash, restart, heal and commit, when set (for `meshwork-sim --trace`).
+    public var trace: ((String) -> Void)?
     private var random: SplitMix64
     private var queue = EventQueue<Event>()
     private var nodes: [Node] = []
@@ -101,7 +103,11 @@ public final class NetworkSimulation {
     private func honestHeightMin() -> UInt64 { honestHeights().min() ?? 0 }
 
     private func fail(_ reason: String) -> SimulationFailure {
-        SimulationFailure(config: config, timeMs: now, reason: reason)
+        let states = nodes.map { node in
+            "\n  node \(node.index)\(node.isByzantine ? " (byzantine)" : ""): "
+                + (node.engine?.roundSummary ?? "crashed, store at \(node.disk.blockStore.height)")
+        }
+        return SimulationFailure(config: config, timeMs: now, reason: reason + states.joined())
     }
 
     private func chance(_ perMille: UInt64) -> Bool { random.next() % 1000 < perMille }
@@ -162,6 +168,7 @@ public final class NetworkSimulation {
                 wal: node.disk.wal, signer: signer, transactionSource: node.mempool)
             node.engine = engine
             let actions = try engine.start(nowMs: now)
+            trace?("\(now) start node \(node.index): \(engine.roundSummary)")
             try process(actions, of: node)
         } catch {
             try crashOrFail(node, error)
@@ -188,6 +195,9 @@ public final class NetworkSimulation {
     }
 
     private func crash(_ node: Node) {
+        trace?(
+            "\(now) crash node \(node.index): \(node.engine?.roundSummary ?? "-") writesLeft=\(node.disk.writesUntilCrash.map(String.init) ?? "-")"
+        )
         node.engine = nil
         node.incarnation += 1
         node.disk.writesUntilCrash = nil
@@ -248,6 +258,9 @@ public final class NetworkSimulation {
             case .schedule(let timeout, let delay):
                 queue.push(.timeout(node: node.index, incarnation: node.incarnation, timeout), at: now + delay)
             case .committed(let committed):
+                trace?(
+                    "\(now) node \(node.index) committed \(committed.block.header.height) round \(committed.commit.round)"
+                )
                 if !node.isByzantine { try check(committed, by: node) }
             case .misbehaving:
                 continue

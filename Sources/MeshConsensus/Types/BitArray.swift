@@ -29,6 +29,11 @@ public struct BitArray: Sendable, Hashable {
     }
 }
 
+extension BitArray {
+    /// How many bits are set.
+    public var setCount: Int { words.reduce(0) { $0 + $1.nonzeroBitCount } }
+}
+
 extension BitArray: CanonicalCodable {
     /// The count, then the bits packed little-endian into bytes.
     public func encode(to encoder: inout CanonicalEncoder) {
