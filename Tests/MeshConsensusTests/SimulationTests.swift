@@ -1,11 +1,25 @@
 import MeshConsensus
 import Testing
 
+/// A few seeds in the debug test run; `.ci/run` runs hundreds with `meshwork-sim` in release.
 @Suite struct SimulationTests {
-    @Test func fourValidatorsOneByzantineKeepSafetyAndRecover() throws {
-        var config = SimulationConfig(seed: 1)
-        config.chaosMs = 10_000
+    @Test(arguments: [(UInt64(1), 4), (2, 7), (30, 4)])
+    func byzantineMinorityNeverBreaksAgreementAndChainRecovers(seed: UInt64, validators: Int) throws {
+        var config = SimulationConfig(seed: seed)
+        config.validators = validators
+        config.byzantine = (validators - 1) / 3
+        config.chaosMs = 8_000
         let report = try NetworkSimulation(config: config).run()
         #expect(report.honestHeightMin >= report.heightAtHeal + config.progressBlocks)
+    }
+
+    @Test func sameSeedSameRun() throws {
+        var config = SimulationConfig(seed: 11)
+        config.chaosMs = 5_000
+        let first = try NetworkSimulation(config: config).run()
+        let second = try NetworkSimulation(config: config).run()
+        #expect(first.messagesDelivered == second.messagesDelivered)
+        #expect(first.honestHeightMin == second.honestHeightMin)
+        #expect(first.endTimeMs == second.endTimeMs)
     }
 }

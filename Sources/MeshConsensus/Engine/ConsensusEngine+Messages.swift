@@ -59,7 +59,9 @@ extension ConsensusEngine {
             actions.append(.misbehaving(peer, .unknownValidator))
             return
         }
-        if votes.set(vote.kind, round: vote.round).vote(at: Int(vote.validatorIndex)) == vote { return }
+        if votes.set(vote.kind, round: vote.round).vote(at: Int(vote.validatorIndex), for: vote.blockID) == vote {
+            return
+        }
         guard vote.hasValidSignature(chainId: chainId) else {
             actions.append(.misbehaving(peer, .invalidSignature))
             return
@@ -67,14 +69,15 @@ extension ConsensusEngine {
         switch votes.add(vote) {
         case .duplicate:
             return
-        case .conflict(let existing):
+        case .conflict(let existing, let counted):
             if let evidence = DuplicateVoteEvidence(existing, vote) { addEvidence(evidence, broadcast: true) }
-            return
+            guard counted else { return }
         case .added:
-            try logMessage(.vote(vote), sync: false)
-            if case .some(.some(let blockID)) = votes.set(vote.kind, round: vote.round).quorumBlock { want(blockID) }
-            try applyRules()
+            break
         }
+        try logMessage(.vote(vote), sync: false)
+        if case .some(.some(let blockID)) = votes.set(vote.kind, round: vote.round).quorumBlock { want(blockID) }
+        try applyRules()
     }
 
     static func isFrom(_ vote: Vote, validators: ValidatorSet) -> Bool {
@@ -145,7 +148,7 @@ extension ConsensusEngine {
         }
         guard status.height == height else { return }
         if let proposal = proposals[status.round] {
-            if !status.hasProposal { actions.append(.send(.proposal(proposal), to: peer)) }
+            if status.proposalBlockID == nil { actions.append(.send(.proposal(proposal), to: peer)) }
             if let block = blocks[proposal.blockID] {
                 for part in partSet(for: block).parts where status.proposalParts?[Int(part.index)] != true {
                     actions.append(
@@ -155,10 +158,15 @@ extension ConsensusEngine {
                 }
             }
         }
-        var missing = votes.set(.prevote, round: status.round).votes(missingFrom: status.prevotes)
+        let prevotes = votes.set(.prevote, round: status.round)
+        var missing = prevotes.votes(missingFrom: status.prevotes)
         missing += votes.set(.precommit, round: status.round).votes(missingFrom: status.precommits)
-        if let validRound = status.proposalValidRound {
-            missing += votes.set(.prevote, round: validRound).votes(missingFrom: status.validRoundPrevotes)
+        if let blockID = status.proposalBlockID {
+            missing += prevotes.votes(for: blockID, missingFrom: status.proposalPrevotes)
+            if let validRound = status.proposalValidRound {
+                missing += votes.set(.prevote, round: validRound).votes(
+                    for: blockID, missingFrom: status.validRoundPrevotes)
+            }
         }
         if round > status.round {
             missing += votes.set(.prevote, round: round).votes(missingFrom: nil)

@@ -172,10 +172,13 @@ public final class ConsensusEngine {
         let proposal = proposals[round]
         let parts = proposal.flatMap { partsBitmap(for: $0.blockID) }
         return PeerRoundStatus(
-            height: height, round: round, step: step, hasProposal: proposal != nil, proposalParts: parts,
+            height: height, round: round, step: step, proposalBlockID: proposal?.blockID, proposalParts: parts,
             proposalValidRound: proposal?.validRound, prevotes: votes.set(.prevote, round: round).bitmap,
             precommits: votes.set(.precommit, round: round).bitmap,
-            validRoundPrevotes: proposal?.validRound.map { votes.set(.prevote, round: $0).bitmap })
+            proposalPrevotes: proposal.map { votes.set(.prevote, round: round).bitmap(for: $0.blockID) },
+            validRoundPrevotes: proposal.flatMap { proposal in
+                proposal.validRound.map { votes.set(.prevote, round: $0).bitmap(for: proposal.blockID) }
+            })
     }
 
     func partsBitmap(for blockID: BlockID) -> BitArray? {

@@ -1,15 +1,24 @@
 import MeshCore
 
 /// The votes of one kind in one round, tallied by block.
+///
+/// A byzantine validator may send different votes to different nodes. As in the paper (and
+/// CometBFT's per-block vote tracking), each of its votes counts toward its own block, so that
+/// a polka one honest node saw can be shown to the others; a validator's first vote is its
+/// entry in the "any vote" tally. A validator gets at most `conflictsMax` extra votes per set.
 public struct VoteSet: Sendable {
+    /// Extra, conflicting votes kept per validator.
+    public static let conflictsMax = 2
+
     /// The outcome of adding a vote.
     public enum AddResult: Sendable {
         /// New; counted.
         case added
         /// Already here, identical.
         case duplicate
-        /// The validator already voted differently in this round: a double vote.
-        case conflict(existing: Vote)
+        /// The validator already voted differently in this round: a double vote. `counted` says
+        /// whether this vote was kept for its block's tally.
+        case conflict(existing: Vote, counted: Bool)
     }
 
     /// Prevote or precommit.
@@ -18,8 +27,10 @@ public struct VoteSet: Sendable {
     public let round: UInt32
     private let validators: ValidatorSet
     private(set) var votes: [Vote?]
+    private var conflicting: [BlockID?: [Int: Vote]] = [:]
+    private var conflictCounts: [Int: Int] = [:]
     private var powerByBlock: [BlockID?: UInt64] = [:]
-    /// Power of all votes here.
+    /// Power of the validators with any vote here.
     public private(set) var totalPower: UInt64 = 0
 
     /// An empty set for `validators`.
@@ -35,37 +46,69 @@ public struct VoteSet: Sendable {
         let index = Int(vote.validatorIndex)
         precondition(index < votes.count, "vote index checked before adding")
         precondition(vote.kind == kind && vote.round == round, "vote filed in its own set")
-        if let existing = votes[index] {
-            return existing == vote
-                ? .duplicate : (existing.blockID == vote.blockID ? .duplicate : .conflict(existing: existing))
-        }
-        votes[index] = vote
         let power = validators.validators[index].power
+        guard let existing = votes[index] else {
+            votes[index] = vote
+            powerByBlock[vote.blockID, default: 0] += power
+            totalPower += power
+            return .added
+        }
+        if existing.blockID == vote.blockID || conflicting[vote.blockID]?[index] != nil { return .duplicate }
+        guard conflictCounts[index, default: 0] < Self.conflictsMax else {
+            return .conflict(existing: existing, counted: false)
+        }
+        conflictCounts[index, default: 0] += 1
+        conflicting[vote.blockID, default: [:]][index] = vote
         powerByBlock[vote.blockID, default: 0] += power
-        totalPower += power
-        return .added
+        return .conflict(existing: existing, counted: true)
     }
 
-    /// The vote of validator `index`, if here.
+    /// The first vote of validator `index`, if any.
     public func vote(at index: Int) -> Vote? { index < votes.count ? votes[index] : nil }
 
-    /// The block (or nil, as `.some(nil)`) with more than 2/3 of the power, if any.
+    /// Validator `index`'s vote for `blockID` (its first or a conflicting one), if any.
+    public func vote(at index: Int, for blockID: BlockID?) -> Vote? {
+        if let first = vote(at: index), first.blockID == blockID { return first }
+        return conflicting[blockID]?[index]
+    }
+
+    /// The block (or nil, as `.some(nil)`) with more than 2/3 of the power, if any. With at
+    /// most 1/3 byzantine power there is at most one; the smallest is taken regardless.
     public var quorumBlock: BlockID?? {
-        for (block, power) in powerByBlock where validators.isQuorum(power) { return .some(block) }
-        return nil
+        var found: BlockID?? = nil
+        for (block, power) in powerByBlock where validators.isQuorum(power) {
+            if case .some(let current) = found, Self.ordered(current, block) { continue }
+            found = .some(block)
+        }
+        return found
+    }
+
+    private static func ordered(_ lhs: BlockID?, _ rhs: BlockID?) -> Bool {
+        switch (lhs, rhs) {
+        case (nil, _): true
+        case (_, nil): false
+        case (let lhs?, let rhs?): lhs < rhs
+        }
     }
 
     /// Whether votes of any content add up to more than 2/3.
     public var hasQuorumOfAny: Bool { validators.isQuorum(totalPower) }
 
-    /// Which validators' votes are here.
+    /// Which validators have any vote here.
     public var bitmap: BitArray {
         var bits = BitArray(count: votes.count)
         for index in votes.indices where votes[index] != nil { bits[index] = true }
         return bits
     }
 
-    /// The votes here whose bit is clear in `known`.
+    /// Which validators have a vote for `blockID` here.
+    public func bitmap(for blockID: BlockID?) -> BitArray {
+        var bits = BitArray(count: votes.count)
+        for index in votes.indices where vote(at: index, for: blockID) != nil { bits[index] = true }
+        return bits
+    }
+
+    /// First votes whose bit is clear in `known`.
     public func votes(missingFrom known: BitArray?) -> [Vote] {
         votes.indices.compactMap { index in
             guard let vote = votes[index], known?[index] != true else { return nil }
@@ -73,13 +116,22 @@ public struct VoteSet: Sendable {
         }
     }
 
+    /// Votes for `blockID` whose bit is clear in `known`.
+    public func votes(for blockID: BlockID?, missingFrom known: BitArray?) -> [Vote] {
+        votes.indices.compactMap { index in
+            guard known?[index] != true else { return nil }
+            return vote(at: index, for: blockID)
+        }
+    }
+
     /// The commit built from these precommits for `blockID`.
     public func makeCommit(height: UInt64, blockID: BlockID) -> Commit {
         precondition(kind == .precommit, "commits are made of precommits")
-        let slots: [CommitSignature] = votes.map { vote in
-            guard let vote else { return .absent }
-            if vote.blockID == blockID { return .forBlock(timeMs: vote.timeMs, signature: vote.signature) }
-            if vote.blockID == nil { return .forNil(timeMs: vote.timeMs, signature: vote.signature) }
+        let slots: [CommitSignature] = votes.indices.map { index in
+            if let vote = vote(at: index, for: blockID) {
+                return .forBlock(timeMs: vote.timeMs, signature: vote.signature)
+            }
+            if let vote = vote(at: index, for: nil) { return .forNil(timeMs: vote.timeMs, signature: vote.signature) }
             return .absent
         }
         return Commit(height: height, round: round, blockID: blockID, signatures: slots)
@@ -108,8 +160,11 @@ public struct HeightVotes: Sendable {
     public mutating func add(_ vote: Vote) -> VoteSet.AddResult {
         var set = self.set(vote.kind, round: vote.round)
         let result = set.add(vote)
-        if case .added = result {
+        switch result {
+        case .added, .conflict(_, counted: true):
             if vote.kind == .prevote { prevotes[vote.round] = set } else { precommits[vote.round] = set }
+        case .duplicate, .conflict(_, counted: false):
+            break
         }
         return result
     }

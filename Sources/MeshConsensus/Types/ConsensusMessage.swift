@@ -9,8 +9,8 @@ public struct PeerRoundStatus: Sendable, Hashable {
     public var round: UInt32
     /// The current step.
     public var step: ConsensusStep
-    /// Whether the proposal of `round` is here.
-    public var hasProposal: Bool
+    /// The block of the proposal of `round`, once the proposal is here.
+    public var proposalBlockID: BlockID?
     /// The parts of the proposed block that are here (nil before the proposal).
     public var proposalParts: BitArray?
     /// The proposal's valid round, whose prevotes are needed to accept it.
@@ -19,22 +19,26 @@ public struct PeerRoundStatus: Sendable, Hashable {
     public var prevotes: BitArray
     /// Precommits of `round` that are here.
     public var precommits: BitArray
-    /// Prevotes of `proposalValidRound` that are here.
+    /// Prevotes of `round` for the proposal's block that are here (conflicting votes included).
+    public var proposalPrevotes: BitArray?
+    /// Prevotes of `proposalValidRound` for the proposal's block that are here.
     public var validRoundPrevotes: BitArray?
 
     /// All fields.
     public init(
-        height: UInt64, round: UInt32, step: ConsensusStep, hasProposal: Bool, proposalParts: BitArray?,
-        proposalValidRound: UInt32?, prevotes: BitArray, precommits: BitArray, validRoundPrevotes: BitArray?
+        height: UInt64, round: UInt32, step: ConsensusStep, proposalBlockID: BlockID?, proposalParts: BitArray?,
+        proposalValidRound: UInt32?, prevotes: BitArray, precommits: BitArray, proposalPrevotes: BitArray?,
+        validRoundPrevotes: BitArray?
     ) {
         self.height = height
         self.round = round
         self.step = step
-        self.hasProposal = hasProposal
+        self.proposalBlockID = proposalBlockID
         self.proposalParts = proposalParts
         self.proposalValidRound = proposalValidRound
         self.prevotes = prevotes
         self.precommits = precommits
+        self.proposalPrevotes = proposalPrevotes
         self.validRoundPrevotes = validRoundPrevotes
     }
 }
@@ -98,11 +102,12 @@ extension PeerRoundStatus: CanonicalCodable {
         encoder.writeVarint(height)
         encoder.writeVarint(UInt64(round))
         encoder.writeUInt8(step.rawValue)
-        encoder.writeBool(hasProposal)
+        encoder.writeOptional(proposalBlockID)
         encoder.writeOptional(proposalParts)
         encoder.writeOptional(proposalValidRound)
         encoder.write(prevotes)
         encoder.write(precommits)
+        encoder.writeOptional(proposalPrevotes)
         encoder.writeOptional(validRoundPrevotes)
     }
 
@@ -115,11 +120,12 @@ extension PeerRoundStatus: CanonicalCodable {
             throw decoder.invalid("step", at: start)
         }
         self.step = step
-        hasProposal = try decoder.readBool()
+        proposalBlockID = try decoder.readOptional(BlockID.self)
         proposalParts = try decoder.readOptional(BitArray.self)
         proposalValidRound = try decoder.readOptional(UInt32.self)
         prevotes = try decoder.read(BitArray.self)
         precommits = try decoder.read(BitArray.self)
+        proposalPrevotes = try decoder.readOptional(BitArray.self)
         validRoundPrevotes = try decoder.readOptional(BitArray.self)
     }
 }
