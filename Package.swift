@@ -45,8 +45,11 @@ let package = Package(
         ),
         .target(name: "MeshP2P", dependencies: ["MeshCore"], exclude: ["README.md"], swiftSettings: strictSettings),
         .target(
-            name: "MeshConsensus", dependencies: ["MeshCore", "MeshP2P"], exclude: ["README.md"],
-            swiftSettings: strictSettings),
+            name: "MeshConsensus",
+            dependencies: ["MeshCore", "MeshP2P", .product(name: "GRDB", package: "GRDB.swift")],
+            exclude: ["README.md"],
+            swiftSettings: strictSettings
+        ),
         .target(
             name: "MeshCompute", dependencies: ["MeshCore", "MeshLedger"], exclude: ["README.md"],
             swiftSettings: strictSettings),
