@@ -24,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.80.0"),
     ],
     targets: [
         // GF(2^8) kernels for erasure coding, in C.
@@ -43,7 +44,16 @@ let package = Package(
             exclude: ledgerDocs,
             swiftSettings: strictSettings
         ),
-        .target(name: "MeshP2P", dependencies: ["MeshCore"], exclude: ["README.md"], swiftSettings: strictSettings),
+        .target(
+            name: "MeshP2P",
+            dependencies: [
+                "MeshCore", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            exclude: ["README.md"],
+            swiftSettings: strictSettings
+        ),
         .target(
             name: "MeshConsensus",
             dependencies: ["MeshCore", "MeshP2P", .product(name: "GRDB", package: "GRDB.swift")],
@@ -109,6 +119,7 @@ let package = Package(
         ),
         .testTarget(
             name: "MeshConsensusTests", dependencies: ["MeshConsensus", "MeshCore"], swiftSettings: strictSettings),
+        .testTarget(name: "MeshP2PTests", dependencies: ["MeshP2P", "MeshCore"], swiftSettings: strictSettings),
         .testTarget(name: "CErasureTests", dependencies: ["CErasure"], swiftSettings: strictSettings),
         .testTarget(
             name: "MeshworkTests",

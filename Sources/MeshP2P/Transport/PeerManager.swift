@@ -1,0 +1,304 @@
+public import MeshCore
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+
+/// Logical channels on one connection.
+public enum P2PChannel: UInt8, Sendable {
+    /// Peer exchange: addresses of other nodes.
+    case peerExchange = 0x10
+    /// Consensus messages (proposals, parts, votes, status, decided blocks, evidence).
+    case consensus = 0x20
+    /// Transactions for the mempool.
+    case mempool = 0x30
+    /// Gateway pubsub (later issue).
+    case pubsub = 0x40
+    /// Storage shards (later issue).
+    case storage = 0x50
+}
+
+/// Limits of the transport, with safe defaults.
+public struct P2PLimits: Sendable {
+    /// Bytes of one application message at most.
+    public var messageBytesMax = 8 << 20
+    /// Bytes queued for one peer before further gossip to it is dropped.
+    public var sendQueueBytesMax = 32 << 20
+    /// Bytes per second a peer may send on average.
+    public var receiveBytesPerSecondMax = 64 << 20
+    /// Burst allowance of the receive rate limit.
+    public var receiveBurstBytes = 128 << 20
+    /// Connected peers at most.
+    public var peersMax = 50
+    /// How long a misbehaving peer stays banned.
+    public var banSeconds: Int64 = 60
+    /// Time allowed for the handshake.
+    public var handshakeTimeoutSeconds: Int64 = 10
+
+    /// The defaults.
+    public init() {}
+}
+
+/// A connected, authenticated peer.
+public struct PeerInfo: Sendable, Hashable {
+    /// Its node id.
+    public var nodeID: NodeID
+    /// Its node key.
+    public var nodeKey: Ed25519.PublicKey
+    /// The address it can be dialled at (its host and advertised listen port).
+    public var address: PeerAddress
+    /// Whether we dialled it.
+    public var outbound: Bool
+}
+
+/// Connections to peers over TCP with Noise: listens, dials persistent peers (reconnecting
+/// with backoff), exchanges addresses, and bans peers that send bad frames. Everything it
+/// hears goes to `onMessage`, from NIO's threads.
+public final class PeerManager: Sendable {
+    /// Callbacks, set once before `start`.
+    public struct Handlers: Sendable {
+        /// A message on a channel from a peer.
+        public var onMessage: @Sendable (NodeID, P2PChannel, [UInt8]) -> Void
+        /// A peer connected.
+        public var onConnected: @Sendable (PeerInfo) -> Void
+        /// A peer disconnected.
+        public var onDisconnected: @Sendable (NodeID) -> Void
+
+        /// All three.
+        public init(
+            onMessage: @escaping @Sendable (NodeID, P2PChannel, [UInt8]) -> Void,
+            onConnected: @escaping @Sendable (PeerInfo) -> Void = { _ in },
+            onDisconnected: @escaping @Sendable (NodeID) -> Void = { _ in }
+        ) {
+            self.onMessage = onMessage
+            self.onConnected = onConnected
+            self.onDisconnected = onDisconnected
+        }
+    }
+
+    struct State {
+        var peers: [NodeID: PeerConnection] = [:]
+        var known: [NodeID: PeerAddress] = [:]
+        var dialing: Set<String> = []
+        var banned: [String: NIODeadline] = [:]
+        var listenPort: Int = 0
+        var stopped = false
+    }
+
+    /// This node's id.
+    public let nodeID: NodeID
+    let identity: Ed25519.PrivateKey
+    let chainId: String
+    /// The limits.
+    public let limits: P2PLimits
+    let group: MultiThreadedEventLoopGroup
+    let handlers: Handlers
+    let state = NIOLockedValueBox(State())
+    private let persistent: [PeerAddress]
+    private let server = NIOLockedValueBox<(any Channel)?>(nil)
+
+    /// A manager for `identity` on `chainId`; `persistent` peers are dialled and redialled.
+    public init(
+        identity: Ed25519.PrivateKey, chainId: String, persistent: [PeerAddress], limits: P2PLimits = P2PLimits(),
+        handlers: Handlers, threads: Int = 1
+    ) {
+        self.identity = identity
+        nodeID = NodeID(key: identity.publicKey)
+        self.chainId = chainId
+        self.persistent = persistent
+        self.limits = limits
+        self.handlers = handlers
+        group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+    }
+
+    /// Listens on `host:port` (port 0 picks one) and starts dialling; returns the bound port.
+    public func start(host: String, port: Int) async throws -> Int {
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 64)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { [self] channel in
+                let remoteHost = channel.remoteAddress?.ipAddress ?? "?"
+                if isBanned(remoteHost) { return channel.close() }
+                return channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        PeerChannelHandler(manager: self, outbound: false, expected: nil, dialHost: remoteHost))
+                }
+            }
+        let channel = try await bootstrap.bind(host: host, port: port).get()
+        server.withLockedValue { $0 = channel }
+        let bound = channel.localAddress?.port ?? port
+        state.withLockedValue { $0.listenPort = bound }
+        for address in persistent { dial(address, persistent: true, attempt: 0) }
+        return bound
+    }
+
+    /// Closes every connection and the listener.
+    public func stop() async {
+        let (peers, listener) = state.withLockedValue { state -> ([PeerConnection], (any Channel)?) in
+            state.stopped = true
+            return (Array(state.peers.values), server.withLockedValue { $0 })
+        }
+        for peer in peers { peer.close() }
+        try? await listener?.close()
+        try? await group.shutdownGracefully()
+    }
+
+    /// Connected peers, by id.
+    public var peers: [PeerInfo] {
+        state.withLockedValue { $0.peers.values.map(\.info).sorted { $0.nodeID < $1.nodeID } }
+    }
+
+    /// Sends to every connected peer; returns how many it was queued for.
+    @discardableResult
+    public func broadcast(_ channel: P2PChannel, _ payload: [UInt8], except: NodeID? = nil) -> Int {
+        let targets = state.withLockedValue { Array($0.peers.values) }
+        var sent = 0
+        for peer in targets where peer.info.nodeID != except {
+            if peer.send(channel, payload) { sent += 1 }
+        }
+        return sent
+    }
+
+    /// Sends to one peer; false when it is not connected or its queue is full.
+    @discardableResult
+    public func send(_ channel: P2PChannel, _ payload: [UInt8], to peer: NodeID) -> Bool {
+        guard let connection = state.withLockedValue({ $0.peers[peer] }) else { return false }
+        return connection.send(channel, payload)
+    }
+
+    /// Disconnects a peer and bans its id and host for `limits.banSeconds`.
+    public func ban(_ peer: NodeID, reason: any MeshError) {
+        let connection = state.withLockedValue { state -> PeerConnection? in
+            let connection = state.peers[peer]
+            let until = NIODeadline.now() + .seconds(limits.banSeconds)
+            state.banned[peer.hex] = until
+            if let host = connection?.info.address.host { state.banned[host] = until }
+            return connection
+        }
+        connection?.close()
+    }
+
+    func isBanned(_ key: String) -> Bool {
+        state.withLockedValue { state in
+            guard let until = state.banned[key] else { return false }
+            if until < .now() {
+                state.banned[key] = nil
+                return false
+            }
+            return true
+        }
+    }
+
+    // MARK: - Dialling
+
+    func dial(_ address: PeerAddress, persistent: Bool, attempt: Int) {
+        let key = "\(address.host):\(address.port)"
+        let proceed = state.withLockedValue { state -> Bool in
+            guard !state.stopped, !state.dialing.contains(key) else { return false }
+            if let id = address.nodeID, state.peers[id] != nil || id == nodeID { return false }
+            guard state.peers.count < limits.peersMax else { return false }
+            state.dialing.insert(key)
+            return true
+        }
+        guard proceed else { return }
+        let bootstrap = ClientBootstrap(group: group)
+            .connectTimeout(.seconds(3))
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { [self] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        PeerChannelHandler(
+                            manager: self, outbound: true, expected: address.nodeID, dialHost: address.host))
+                }
+            }
+        bootstrap.connect(host: address.host, port: address.port).whenComplete { [self] result in
+            let channel = try? result.get()
+            if let channel {
+                channel.closeFuture.whenComplete { [self] _ in
+                    state.withLockedValue { _ = $0.dialing.remove(key) }
+                    if persistent { redial(address, attempt: 0) }
+                }
+            } else {
+                state.withLockedValue { _ = $0.dialing.remove(key) }
+                if persistent { redial(address, attempt: attempt + 1) }
+            }
+        }
+    }
+
+    private func redial(_ address: PeerAddress, attempt: Int) {
+        let stopped = state.withLockedValue { $0.stopped }
+        guard !stopped else { return }
+        let delay = min(Int64(250) << Int64(min(attempt, 5)), 5000)
+        group.next().scheduleTask(in: .milliseconds(delay)) { [self] in
+            dial(address, persistent: true, attempt: attempt)
+        }
+    }
+
+    // MARK: - Connection events (from PeerChannelHandler)
+
+    func established(_ connection: PeerConnection) -> Bool {
+        let info = connection.info
+        let accepted = state.withLockedValue { state -> Bool in
+            guard !state.stopped, state.peers[info.nodeID] == nil, state.peers.count < limits.peersMax else {
+                return false
+            }
+            state.peers[info.nodeID] = connection
+            state.known[info.nodeID] = info.address
+            return true
+        }
+        guard accepted else { return false }
+        if isBanned(info.nodeID.hex) { return false }
+        handlers.onConnected(info)
+        let addresses = state.withLockedValue { state in
+            state.known.values.filter { $0.nodeID != info.nodeID }.map(\.description)
+        }
+        _ = connection.send(.peerExchange, PeerExchange(addresses: addresses).canonicalBytes)
+        return true
+    }
+
+    func closed(_ connection: PeerConnection) {
+        let removed = state.withLockedValue { state -> Bool in
+            guard let current = state.peers[connection.info.nodeID], current === connection else { return false }
+            state.peers[connection.info.nodeID] = nil
+            return true
+        }
+        if removed { handlers.onDisconnected(connection.info.nodeID) }
+    }
+
+    func received(_ channel: UInt8, _ payload: [UInt8], from connection: PeerConnection) {
+        guard let known = P2PChannel(rawValue: channel) else { return }
+        if known == .peerExchange {
+            guard let exchange = try? PeerExchange(canonicalBytes: payload) else {
+                ban(connection.info.nodeID, reason: P2PError.handshakeFailed("bad peer exchange"))
+                return
+            }
+            for text in exchange.addresses.prefix(PeerExchange.addressesMax) {
+                guard let address = PeerAddress(text), let id = address.nodeID, id != nodeID else { continue }
+                let isNew = state.withLockedValue { state -> Bool in
+                    guard state.known[id] == nil else { return false }
+                    state.known[id] = address
+                    return true
+                }
+                if isNew { dial(address, persistent: false, attempt: 0) }
+            }
+            return
+        }
+        handlers.onMessage(connection.info.nodeID, known, payload)
+    }
+
+    var listenPort: UInt16 { UInt16(clamping: state.withLockedValue { $0.listenPort }) }
+}
+
+/// Addresses of other nodes (`id@host:port`).
+struct PeerExchange: CanonicalCodable {
+    static let addressesMax = 100
+    var addresses: [String]
+
+    init(addresses: [String]) { self.addresses = Array(addresses.prefix(Self.addressesMax)) }
+
+    func encode(to encoder: inout CanonicalEncoder) { encoder.writeArray(addresses) }
+
+    init(from decoder: inout CanonicalDecoder) throws(CanonicalDecodingError) {
+        addresses = try decoder.readArray(String.self)
+    }
+}

@@ -1,0 +1,193 @@
+import Foundation
+import MeshCore
+import Testing
+
+@testable import MeshP2P
+
+private func key(_ byte: UInt8) -> Ed25519.PrivateKey {
+    var seed = [UInt8](repeating: byte, count: 32)
+    seed[0] = 0x77
+    guard let key = try? Ed25519.PrivateKey(seed: seed) else { preconditionFailure("fixed seed") }
+    return key
+}
+
+/// Runs a handshake between two sessions in memory.
+private func connect(
+    _ initiator: inout SecureSession, _ responder: inout SecureSession
+) throws -> [SecureSession.Event] {
+    var events: [SecureSession.Event] = []
+    var toResponder = try initiator.start() ?? []
+    var toInitiator: [UInt8] = []
+    for _ in 0..<4 {
+        let (reply, responderEvents) = try responder.receive(toResponder)
+        events += responderEvents
+        toInitiator = reply
+        let (back, initiatorEvents) = try initiator.receive(toInitiator)
+        events += initiatorEvents
+        toResponder = back
+    }
+    return events
+}
+
+@Suite struct SecureSessionTests {
+    @Test func handshakeProvesNodeKeysAndCarriesMessages() throws {
+        var alice = SecureSession(
+            isInitiator: true, identity: key(1), chainId: "c", expected: NodeID(key: key(2).publicKey), listenPort: 1,
+            messageBytesMax: 1 << 20)
+        var bob = SecureSession(
+            isInitiator: false, identity: key(2), chainId: "c", expected: nil, listenPort: 2, messageBytesMax: 1 << 20)
+        let events = try connect(&alice, &bob)
+        #expect(events.contains(.established(nodeKey: key(1).publicKey, listenPort: 1)))
+        #expect(events.contains(.established(nodeKey: key(2).publicKey, listenPort: 2)))
+        let big = (0..<300_000).map { UInt8(truncatingIfNeeded: $0) }
+        let wire = try alice.seal(channel: 0x20, payload: big) + alice.seal(channel: 0x30, payload: [1])
+        // Delivered in odd-sized pieces.
+        var received: [SecureSession.Event] = []
+        var offset = 0
+        while offset < wire.count {
+            let end = min(offset + 7777, wire.count)
+            received += try bob.receive(Array(wire[offset..<end])).events
+            offset = end
+        }
+        #expect(received == [.message(channel: 0x20, payload: big), .message(channel: 0x30, payload: [1])])
+    }
+
+    @Test func aPeerPresentingAnotherKeyThanDialledIsRefused() throws {
+        var alice = SecureSession(
+            isInitiator: true, identity: key(1), chainId: "c", expected: NodeID(key: key(9).publicKey), listenPort: 1,
+            messageBytesMax: 1024)
+        var bob = SecureSession(
+            isInitiator: false, identity: key(2), chainId: "c", expected: nil, listenPort: 2, messageBytesMax: 1024)
+        #expect(
+            throws: P2PError.wrongPeer(expected: NodeID(key: key(9).publicKey), actual: NodeID(key: key(2).publicKey))
+        ) {
+            _ = try connect(&alice, &bob)
+        }
+    }
+
+    @Test func otherChainIsRefused() throws {
+        var alice = SecureSession(
+            isInitiator: true, identity: key(1), chainId: "a", expected: nil, listenPort: 1, messageBytesMax: 1024)
+        var bob = SecureSession(
+            isInitiator: false, identity: key(2), chainId: "b", expected: nil, listenPort: 2, messageBytesMax: 1024)
+        #expect(throws: P2PError.self) { _ = try connect(&alice, &bob) }
+    }
+
+    @Test func tamperedReplayedAndOversizeFramesEndTheSession() throws {
+        func pair() throws -> (SecureSession, SecureSession) {
+            var alice = SecureSession(
+                isInitiator: true, identity: key(1), chainId: "c", expected: nil, listenPort: 1, messageBytesMax: 100)
+            var bob = SecureSession(
+                isInitiator: false, identity: key(2), chainId: "c", expected: nil, listenPort: 2, messageBytesMax: 100)
+            _ = try connect(&alice, &bob)
+            return (alice, bob)
+        }
+        var (alice, bob) = try pair()
+        var frame = try alice.seal(channel: 1, payload: [1, 2, 3])
+        frame[frame.count - 1] ^= 1
+        #expect(throws: P2PError.decryptFailed) { try bob.receive(frame) }
+
+        (alice, bob) = try pair()
+        let replayed = try alice.seal(channel: 1, payload: [4])
+        _ = try bob.receive(replayed)
+        #expect(throws: P2PError.decryptFailed) { try bob.receive(replayed) }
+
+        (alice, bob) = try pair()
+        #expect(throws: P2PError.oversize(101)) {
+            try alice.seal(channel: 1, payload: [UInt8](repeating: 0, count: 101))
+        }
+        // A sender that lies about the length inside an encrypted frame.
+        var liar = SecureSession(
+            isInitiator: true, identity: key(1), chainId: "c", expected: nil, listenPort: 1, messageBytesMax: 1 << 20)
+        var strict = SecureSession(
+            isInitiator: false, identity: key(2), chainId: "c", expected: nil, listenPort: 2, messageBytesMax: 100)
+        _ = try connect(&liar, &strict)
+        #expect(throws: P2PError.oversize(5000)) {
+            try strict.receive(liar.seal(channel: 1, payload: [UInt8](repeating: 0, count: 5000)))
+        }
+    }
+
+    @Test func garbageAndTruncatedHandshakesFailCleanly() throws {
+        var random = SplitMix64(seed: 5)
+        for _ in 0..<500 {
+            var bob = SecureSession(
+                isInitiator: false, identity: key(2), chainId: "c", expected: nil, listenPort: 2, messageBytesMax: 100)
+            let count = Int(random.next() % 200)
+            let bytes = (0..<count).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+            _ = try? bob.receive(bytes)
+        }
+        var alice = SecureSession(
+            isInitiator: true, identity: key(1), chainId: "c", expected: nil, listenPort: 1, messageBytesMax: 100)
+        var bob = SecureSession(
+            isInitiator: false, identity: key(2), chainId: "c", expected: nil, listenPort: 2, messageBytesMax: 100)
+        let first = try #require(try alice.start())
+        let (reply, _) = try bob.receive(first)
+        // The second handshake message cut short: nothing happens until the rest arrives.
+        let (none, events) = try alice.receive(Array(reply.prefix(reply.count - 10)))
+        #expect(none.isEmpty && events.isEmpty)
+    }
+}
+
+@Suite struct PeerManagerTests {
+    @Test func twoNodesConnectOverTCPAndExchangeMessages() async throws {
+        let received = ReceivedBox()
+        let bob = PeerManager(
+            identity: key(2), chainId: "c", persistent: [],
+            handlers: .init(onMessage: { id, channel, payload in received.add(id, channel, payload) }))
+        let bobPort = try await bob.start(host: "127.0.0.1", port: 0)
+        let alice = PeerManager(
+            identity: key(1), chainId: "c",
+            persistent: [PeerAddress(nodeID: bob.nodeID, host: "127.0.0.1", port: bobPort)],
+            handlers: .init(onMessage: { _, _, _ in }))
+        _ = try await alice.start(host: "127.0.0.1", port: 0)
+        for _ in 0..<100 where alice.peers.isEmpty || bob.peers.isEmpty { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(alice.peers.map(\.nodeID) == [bob.nodeID])
+        #expect(bob.peers.map(\.nodeID) == [alice.nodeID])
+        alice.broadcast(.consensus, [7, 7, 7])
+        for _ in 0..<100 where received.count == 0 { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(received.first?.1 == .consensus)
+        #expect(received.first?.2 == [7, 7, 7])
+        await alice.stop()
+        await bob.stop()
+    }
+
+    @Test func garbageOnTheSocketIsDroppedWithoutHarm() async throws {
+        let bob = PeerManager(
+            identity: key(2), chainId: "c", persistent: [], handlers: .init(onMessage: { _, _, _ in }))
+        let port = try await bob.start(host: "127.0.0.1", port: 0)
+        for size in [1, 2, 100, 70_000] {
+            try sendRaw([UInt8](repeating: 0xAB, count: size), port: port)
+        }
+        #expect(bob.peers.isEmpty)
+        await bob.stop()
+    }
+}
+
+private final class ReceivedBox: @unchecked Sendable {
+    // Guarded by `lock`; written from NIO threads, read by the test.
+    private let lock = NSLock()
+    private var items: [(NodeID, P2PChannel, [UInt8])] = []
+    func add(_ id: NodeID, _ channel: P2PChannel, _ payload: [UInt8]) {
+        lock.withLock { items.append((id, channel, payload)) }
+    }
+    var count: Int { lock.withLock { items.count } }
+    var first: (NodeID, P2PChannel, [UInt8])? { lock.withLock { items.first } }
+}
+
+/// Connects with a plain socket, writes bytes, and closes.
+private func sendRaw(_ bytes: [UInt8], port: Int) throws {
+    let socketFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(socketFD) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = in_port_t(UInt16(port).bigEndian)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    let connected = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            connect(socketFD, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+        }
+    }
+    guard connected == 0 else { return }
+    _ = bytes.withUnsafeBytes { send(socketFD, $0.baseAddress, $0.count, 0) }
+    usleep(50_000)
+}
