@@ -25,6 +25,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.80.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
     ],
     targets: [
         // GF(2^8) kernels for erasure coding, in C.
@@ -84,6 +86,8 @@ let package = Package(
                 "MeshCore", "MeshLedger", "MeshP2P", "MeshConsensus", "MeshCompute", "MeshStorage", "MeshGateway",
                 "MeshSDK",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
             ],
             exclude: ["README.md"],
             swiftSettings: strictSettings

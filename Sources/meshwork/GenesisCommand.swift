@@ -51,7 +51,7 @@ struct GenesisCommand: ParsableCommand {
             guard force || !FileManager.default.fileExists(atPath: file.path) else {
                 throw CommandFailure("\(file.path) exists; pass --force to overwrite it")
             }
-            let genesis = Genesis(chainId: chainId)
+            let genesis = Genesis(chainId: chainId, genesisTimeMs: UInt64(Date().timeIntervalSince1970 * 1000))
             // An empty genesis has no validators yet; anything else wrong (the chain id) stops here.
             do { try genesis.validate() } catch { if error != .noValidators { throw error } }
             try file.save(genesis)

@@ -2,7 +2,7 @@ import ArgumentParser
 
 /// The `meshwork` command: every participant in a Meshwork network runs this binary.
 @main
-struct Meshwork: ParsableCommand {
+struct Meshwork: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "meshwork",
         abstract:
@@ -12,6 +12,9 @@ struct Meshwork: ParsableCommand {
             Encrypted keys take their passphrase from $MESHWORK_PASSPHRASE or a terminal prompt.
             """,
         version: "0.1.0",
-        subcommands: [KeysCommand.self, GenesisCommand.self, LedgerCommand.self, CIDCommand.self, BenchCommand.self]
+        subcommands: [
+            InitCommand.self, NodeCommand.self, DevnetCommand.self, TxCommand.self, KeysCommand.self,
+            GenesisCommand.self, LedgerCommand.self, CIDCommand.self, BenchCommand.self,
+        ]
     )
 }

@@ -8,7 +8,11 @@ public import MeshCore
 /// Tables: `blocks(height PK, hash, blockID, block, commit)`, `states(id=1, state)`,
 /// `results(height PK, results)`, `validators(height PK, validators)`,
 /// `transactions(hash PK, height, position)`.
-public final class SQLiteBlockStore: BlockStore {
+///
+/// `@unchecked Sendable`: every read and write goes through GRDB's serialized `DatabaseQueue`;
+/// the one mutable field, `height`, is written only by `saveBlock`, which only the consensus
+/// loop's instance calls. Readers (the HTTP API) open their own instance and never save.
+public final class SQLiteBlockStore: BlockStore, @unchecked Sendable {
     private let database: DatabaseQueue
     /// The highest stored block.
     public private(set) var height: UInt64
@@ -17,6 +21,7 @@ public final class SQLiteBlockStore: BlockStore {
     public init(path: String) throws(ConsensusError) {
         var configuration = Configuration()
         configuration.journalMode = .wal
+        configuration.busyMode = .timeout(10)
         configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         do {
             database = try DatabaseQueue(path: path, configuration: configuration)

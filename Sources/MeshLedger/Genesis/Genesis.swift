@@ -61,12 +61,15 @@ public struct Genesis: Sendable, Hashable, Codable {
     public var accounts: [Account]
     /// Initial validators.
     public var validators: [GenesisValidator]
+    /// BFT time of height 1, in milliseconds since the Unix epoch (consensus reads it).
+    public var genesisTimeMs: UInt64?
 
     /// A genesis with default parameters and nothing in it.
     public init(
         chainId: String, params: LedgerParams = LedgerParams(), accounts: [Account] = [],
-        validators: [GenesisValidator] = []
+        validators: [GenesisValidator] = [], genesisTimeMs: UInt64? = nil
     ) {
+        self.genesisTimeMs = genesisTimeMs
         self.chainId = chainId
         self.params = params
         self.accounts = accounts

@@ -134,10 +134,11 @@ public final class PeerManager: Sendable {
 
     /// Closes every connection and the listener.
     public func stop() async {
-        let (peers, listener) = state.withLockedValue { state -> ([PeerConnection], (any Channel)?) in
-            state.stopped = true
-            return (Array(state.peers.values), server.withLockedValue { $0 })
+        let (peers, listener, already) = state.withLockedValue { state -> ([PeerConnection], (any Channel)?, Bool) in
+            defer { state.stopped = true }
+            return (Array(state.peers.values), server.withLockedValue { $0 }, state.stopped)
         }
+        guard !already else { return }
         for peer in peers { peer.close() }
         try? await listener?.close()
         try? await group.shutdownGracefully()
@@ -238,14 +239,23 @@ public final class PeerManager: Sendable {
 
     func established(_ connection: PeerConnection) -> Bool {
         let info = connection.info
+        var replaced: PeerConnection?
         let accepted = state.withLockedValue { state -> Bool in
-            guard !state.stopped, state.peers[info.nodeID] == nil, state.peers.count < limits.peersMax else {
-                return false
+            guard !state.stopped else { return false }
+            if let existing = state.peers[info.nodeID] {
+                // Both sides dialled at once: keep the connection the lower node id opened, on
+                // both ends, so exactly one survives.
+                let preferOutbound = nodeID < info.nodeID
+                guard info.outbound == preferOutbound, existing.info.outbound != preferOutbound else { return false }
+                replaced = existing
+            } else {
+                guard state.peers.count < limits.peersMax else { return false }
             }
             state.peers[info.nodeID] = connection
             state.known[info.nodeID] = info.address
             return true
         }
+        replaced?.close()
         guard accepted else { return false }
         if isBanned(info.nodeID.hex) { return false }
         handlers.onConnected(info)

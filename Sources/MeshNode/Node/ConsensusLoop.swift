@@ -1,0 +1,178 @@
+import Foundation
+import MeshConsensus
+import MeshCore
+import MeshLedger
+import MeshP2P
+
+/// The single owner of the engine, ledger and mempool for one node.
+final class ConsensusLoop {
+    private let runtime: NodeRuntime
+    private let ledger: Ledger
+    private let blockStore: SQLiteBlockStore
+    private let mempool: Mempool
+    private let engine: ConsensusEngine
+    private let validatorKey: Ed25519.PublicKey
+    private var waiters: [Hash256: [(CheckedContinuation<SubmitResult, Never>, Date)]] = [:]
+    static let commitWaitSeconds: TimeInterval = 30
+
+    init(runtime: NodeRuntime) throws {
+        self.runtime = runtime
+        let home = runtime.home
+        try FileManager.default.createDirectory(atPath: home.dataPath, withIntermediateDirectories: true)
+        ledger = Ledger(store: try StateStore(path: home.dataPath + "/state.sqlite"))
+        blockStore = try SQLiteBlockStore(path: home.dataPath + "/blocks.sqlite")
+        mempool = Mempool(app: ledger)
+        let genesisBytes = try runtime.genesis.jsonBytes()
+        let validatorPrivateKey = try home.validatorKey()
+        validatorKey = validatorPrivateKey.publicKey
+        let signer = try PrivateValidator(
+            key: validatorPrivateKey, store: FileSignerStore(path: home.dataPath + "/signer_state"))
+        engine = try ConsensusEngine(
+            config: runtime.config.consensusConfig,
+            genesis: GenesisDocument(
+                chainId: runtime.genesis.chainId, genesisTimeMs: runtime.genesis.genesisTimeMs ?? 0,
+                appState: genesisBytes),
+            app: ledger, blockStore: blockStore, wal: try FileWAL(path: home.dataPath + "/cs.wal"), signer: signer,
+            transactionSource: mempool)
+    }
+
+    static var nowMs: UInt64 { UInt64(Date().timeIntervalSince1970 * 1000) }
+
+    func run(_ events: AsyncStream<NodeRuntime.Event>) async throws {
+        try perform(engine.start(nowMs: Self.nowMs))
+        publishStatus()
+        for await event in events {
+            switch event {
+            case .message(let peer, let channel, let payload):
+                try handleMessage(peer, channel, payload)
+            case .timeout(let timeout):
+                try perform(engine.timeout(timeout, nowMs: Self.nowMs))
+            case .tick:
+                try perform(engine.tick(nowMs: Self.nowMs))
+                expireWaiters()
+                publishStatus()
+            case .submit(let transaction, let wait, let continuation):
+                submit(transaction, wait: wait, continuation: continuation)
+            case .query(let request, let continuation):
+                continuation.resume(returning: ledger.query(request))
+            }
+        }
+        for (_, list) in waiters { for (continuation, _) in list { continuation.resume(returning: timedOut("")) } }
+    }
+
+    private func handleMessage(_ peer: NodeID, _ channel: P2PChannel, _ payload: [UInt8]) throws {
+        switch channel {
+        case .consensus:
+            guard let message = try? ConsensusMessage.decode(payload) else {
+                runtime.peers.ban(peer, reason: ConsensusError.invalidBlock("undecodable consensus message"))
+                return
+            }
+            if case .status(let status) = message { runtime.peerHeights.withLockedValue { $0[peer] = status.height - 1 } }
+            try perform(engine.receive(message, from: PeerID(peer.hex), nowMs: Self.nowMs))
+        case .mempool:
+            if (try? mempool.add(payload)) != nil { runtime.peers.broadcast(.mempool, payload, except: peer) }
+        default:
+            return
+        }
+    }
+
+    private func submit(_ transaction: [UInt8], wait: SubmitWait, continuation: CheckedContinuation<SubmitResult, Never>) {
+        let hash = Block.transactionHash(transaction)
+        var result = SubmitResult(hash: hash.hex, code: 0, module: "", message: "", height: nil, timedOut: nil)
+        do {
+            try mempool.add(transaction)
+            runtime.peers.broadcast(.mempool, transaction)
+        } catch .refused(let refusal) {
+            result.code = refusal.code
+            result.module = refusal.module
+            result.message = refusal.message
+            continuation.resume(returning: result)
+            return
+        } catch .duplicate {
+            if wait != .commit {
+                continuation.resume(returning: result)
+                return
+            }
+        } catch {
+            result.code = 1
+            result.module = "mempool"
+            result.message = "mempool is full or the transaction is too large"
+            continuation.resume(returning: result)
+            return
+        }
+        if wait == .commit {
+            waiters[hash, default: []].append((continuation, Date().addingTimeInterval(Self.commitWaitSeconds)))
+        } else {
+            continuation.resume(returning: result)
+        }
+    }
+
+    private func perform(_ actions: [ConsensusAction]) throws {
+        for action in actions {
+            switch action {
+            case .broadcast(let message):
+                runtime.peers.broadcast(.consensus, message.canonicalBytes)
+            case .send(let message, let peer):
+                if let id = NodeID(hex: peer.rawValue) { runtime.peers.send(.consensus, message.canonicalBytes, to: id) }
+            case .schedule(let timeout, let delay):
+                let continuation = runtime.continuation
+                Task {
+                    try? await Task.sleep(for: .milliseconds(Int(delay)))
+                    continuation.yield(.timeout(timeout))
+                }
+            case .committed(let committed):
+                committedBlock(committed)
+            case .misbehaving(let peer, let error):
+                if let id = NodeID(hex: peer.rawValue) { runtime.peers.ban(id, reason: error) }
+            }
+        }
+    }
+
+    private func committedBlock(_ committed: CommittedBlock) {
+        for (index, transaction) in committed.block.transactions.enumerated() {
+            let hash = Block.transactionHash(transaction)
+            guard let list = waiters.removeValue(forKey: hash) else { continue }
+            let outcome = committed.results.transactions[index]
+            let result = SubmitResult(
+                hash: hash.hex, code: outcome.code, module: outcome.module, message: outcome.message,
+                height: committed.block.header.height, timedOut: nil)
+            for (continuation, _) in list { continuation.resume(returning: result) }
+        }
+        runtime.statusBox.withLockedValue { status in
+            status.height = committed.block.header.height
+            status.latestBlockHash = committed.blockID.hash.hex
+            status.latestAppHash = committed.results.appHash.hex
+            status.latestBlockTimeMs = committed.block.header.timeMs
+        }
+        if committed.block.header.height % 100 == 0 || committed.block.transactions.count > 0 { publishStatus() }
+    }
+
+    private func publishStatus() {
+        let isValidator = engine.state.validators.index(of: validatorKey) != nil
+        let size = mempool.count
+        let state = engine.state
+        runtime.statusBox.withLockedValue { status in
+            status.isValidator = isValidator
+            status.mempoolSize = size
+            status.height = state.lastBlockHeight
+            status.latestAppHash = state.appHash.hex
+            if let id = state.lastBlockID { status.latestBlockHash = id.hash.hex }
+            status.latestBlockTimeMs = state.lastBlockTimeMs
+        }
+    }
+
+    private func expireWaiters() {
+        let now = Date()
+        for (hash, list) in waiters {
+            let (expired, waiting) = (list.filter { $0.1 < now }, list.filter { $0.1 >= now })
+            for (continuation, _) in expired { continuation.resume(returning: timedOut(hash.hex)) }
+            waiters[hash] = waiting.isEmpty ? nil : waiting
+        }
+    }
+
+    private func timedOut(_ hash: String) -> SubmitResult {
+        SubmitResult(
+            hash: hash, code: 2, module: "mempool", message: "not committed within \(Int(Self.commitWaitSeconds)) s",
+            height: nil, timedOut: true)
+    }
+}

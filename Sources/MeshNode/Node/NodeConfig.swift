@@ -1,0 +1,133 @@
+import Foundation
+public import MeshConsensus
+import TOMLKit
+
+/// `config.toml`: where a node listens, whom it dials, and its consensus timeouts.
+public struct NodeConfig: Codable, Sendable, Equatable {
+    /// A friendly name shown in status.
+    public var moniker: String
+    /// P2P settings.
+    public var p2p: P2P
+    /// HTTP API settings.
+    public var api: API
+    /// Consensus timeouts in milliseconds.
+    public var consensus: Consensus
+
+    /// `[p2p]`.
+    public struct P2P: Codable, Sendable, Equatable {
+        /// `host:port` to listen on.
+        public var listen: String
+        /// Peers to keep connected, as `id@host:port`.
+        public var persistentPeers: [String]
+        /// Connected peers at most.
+        public var peersMax: Int
+
+        enum CodingKeys: String, CodingKey {
+            case listen
+            case persistentPeers = "persistent_peers"
+            case peersMax = "peers_max"
+        }
+    }
+
+    /// `[api]`.
+    public struct API: Codable, Sendable, Equatable {
+        /// `host:port` to serve HTTP on (loopback by default).
+        public var listen: String
+        /// Request body bytes at most.
+        public var bodyBytesMax: Int
+
+        enum CodingKeys: String, CodingKey {
+            case listen
+            case bodyBytesMax = "body_bytes_max"
+        }
+    }
+
+    /// `[consensus]`.
+    public struct Consensus: Codable, Sendable, Equatable {
+        /// Propose timeout of round 0.
+        public var timeoutProposeMs: UInt64
+        /// Pre-vote timeout of round 0.
+        public var timeoutPrevoteMs: UInt64
+        /// Pre-commit timeout of round 0.
+        public var timeoutPrecommitMs: UInt64
+        /// Pause after each commit.
+        public var timeoutCommitMs: UInt64
+
+        enum CodingKeys: String, CodingKey {
+            case timeoutProposeMs = "timeout_propose_ms"
+            case timeoutPrevoteMs = "timeout_prevote_ms"
+            case timeoutPrecommitMs = "timeout_precommit_ms"
+            case timeoutCommitMs = "timeout_commit_ms"
+        }
+    }
+
+    /// Defaults: P2P on 26656, API on 127.0.0.1:8080, CometBFT-like timeouts scaled for LANs.
+    public init(moniker: String, p2pListen: String = "0.0.0.0:26656", apiListen: String = "127.0.0.1:8080") {
+        self.moniker = moniker
+        p2p = P2P(listen: p2pListen, persistentPeers: [], peersMax: 50)
+        api = API(listen: apiListen, bodyBytesMax: 2 << 20)
+        let defaults = ConsensusConfig()
+        consensus = Consensus(
+            timeoutProposeMs: defaults.timeoutProposeMs, timeoutPrevoteMs: defaults.timeoutPrevoteMs,
+            timeoutPrecommitMs: defaults.timeoutPrecommitMs, timeoutCommitMs: defaults.timeoutCommitMs)
+    }
+
+    /// The consensus settings these values give.
+    public var consensusConfig: ConsensusConfig {
+        var config = ConsensusConfig()
+        config.timeoutProposeMs = consensus.timeoutProposeMs
+        config.timeoutPrevoteMs = consensus.timeoutPrevoteMs
+        config.timeoutPrecommitMs = consensus.timeoutPrecommitMs
+        config.timeoutCommitMs = consensus.timeoutCommitMs
+        return config
+    }
+
+    /// Reads `path`.
+    public static func load(path: String) throws -> NodeConfig {
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+            throw NodeError.missingFile(path)
+        }
+        do {
+            return try TOMLDecoder().decode(NodeConfig.self, from: text)
+        } catch {
+            throw NodeError.badConfig("\(path): \(error)")
+        }
+    }
+
+    /// Writes `path`.
+    public func save(path: String) throws {
+        let table: TOMLTable = try TOMLEncoder().encode(self)
+        let text = "# Meshwork node configuration\n" + table.convert(to: .toml) + "\n"
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+    }
+}
+
+/// Why a node could not start or serve. Codes are stable.
+public enum NodeError: Error, CustomStringConvertible, Sendable {
+    /// A file the node needs is missing.
+    case missingFile(String)
+    /// `config.toml` does not parse.
+    case badConfig(String)
+    /// An address is not `host:port`.
+    case badAddress(String)
+    /// The home already holds a node.
+    case exists(String)
+
+    /// One sentence.
+    public var description: String {
+        switch self {
+        case .missingFile(let path): "node/1: \(path) is missing; run 'meshwork init --home DIR' first"
+        case .badConfig(let reason): "node/2: config does not parse: \(reason)"
+        case .badAddress(let text): "node/3: '\(text)' is not host:port"
+        case .exists(let path): "node/4: \(path) already holds a node; pass --force to overwrite"
+        }
+    }
+}
+
+/// Splits `host:port`.
+func splitHostPort(_ text: String) throws -> (String, Int) {
+    guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]) else {
+        throw NodeError.badAddress(text)
+    }
+    return (String(text[..<colon]), port)
+}

@@ -1,0 +1,157 @@
+import Foundation
+import MeshConsensus
+public import MeshCore
+import MeshLedger
+public import MeshP2P
+import NIOConcurrencyHelpers
+
+/// What `/status` reports; updated by the consensus loop, read by the API.
+public struct NodeStatus: Sendable, Codable {
+    /// The chain.
+    public var chainId: String
+    /// This node's P2P id.
+    public var nodeId: String
+    /// Its name.
+    public var moniker: String
+    /// Last committed height.
+    public var height: UInt64
+    /// Hash of the last committed block (hex).
+    public var latestBlockHash: String
+    /// App hash after the last committed block (hex).
+    public var latestAppHash: String
+    /// BFT time of the last block.
+    public var latestBlockTimeMs: UInt64
+    /// Whether peers report heights well above ours.
+    public var catchingUp: Bool
+    /// Connected peers.
+    public var peers: [Peer]
+    /// Whether this node's consensus key is in the current validator set.
+    public var isValidator: Bool
+    /// Transactions waiting.
+    public var mempoolSize: Int
+
+    /// One peer.
+    public struct Peer: Sendable, Codable {
+        /// Its node id.
+        public var nodeId: String
+        /// Where it listens.
+        public var address: String
+        /// The height it last reported.
+        public var height: UInt64?
+    }
+}
+
+/// The outcome of submitting a transaction.
+public struct SubmitResult: Sendable, Codable {
+    /// SHA-256 of the transaction bytes (hex).
+    public var hash: String
+    /// 0 on success, else the module's code.
+    public var code: UInt32
+    /// The failing module, empty on success.
+    public var module: String
+    /// A sentence, empty on success.
+    public var message: String
+    /// The block it was committed in (only when waiting for commit).
+    public var height: UInt64?
+    /// Whether waiting for commit timed out.
+    public var timedOut: Bool?
+}
+
+/// How long `POST /txs` waits.
+public enum SubmitWait: String, Sendable {
+    /// Return at once (queued for checking).
+    case none
+    /// Return after `checkTx`.
+    case sync
+    /// Return after the block with the transaction is committed.
+    case commit
+}
+
+/// One node: ledger, consensus, mempool and P2P, driven by a single loop that owns the
+/// consensus engine (CometBFT's "one owner" rule); everything else sends it events.
+public final class NodeRuntime: Sendable {
+    enum Event: Sendable {
+        case message(NodeID, P2PChannel, [UInt8])
+        case timeout(TimeoutEvent)
+        case tick
+        case submit([UInt8], SubmitWait, CheckedContinuation<SubmitResult, Never>)
+        case query(QueryRequest, CheckedContinuation<QueryResponse, Never>)
+    }
+
+    /// The node's files.
+    public let home: NodeHome
+    /// The P2P layer.
+    public let peers: PeerManager
+    let continuation: AsyncStream<Event>.Continuation
+    private let events: AsyncStream<Event>
+    let statusBox: NIOLockedValueBox<NodeStatus>
+    let peerHeights = NIOLockedValueBox<[NodeID: UInt64]>([:])
+    /// Decoded config.
+    public let config: NodeConfig
+    let genesis: Genesis
+
+    /// Prepares a node from its home (nothing runs until `run`).
+    public init(home: NodeHome) throws {
+        self.home = home
+        config = try home.config()
+        genesis = try home.genesis()
+        let (stream, continuation) = AsyncStream<Event>.makeStream(bufferingPolicy: .bufferingOldest(100_000))
+        events = stream
+        self.continuation = continuation
+        let nodeKey = try home.nodeKey()
+        let persistent = config.p2p.persistentPeers.compactMap(PeerAddress.init)
+        var limits = P2PLimits()
+        limits.peersMax = config.p2p.peersMax
+        peers = PeerManager(
+            identity: nodeKey, chainId: genesis.chainId, persistent: persistent, limits: limits,
+            handlers: .init(onMessage: { peer, channel, payload in continuation.yield(.message(peer, channel, payload)) }))
+        statusBox = NIOLockedValueBox(
+            NodeStatus(
+                chainId: genesis.chainId, nodeId: NodeID(key: nodeKey.publicKey).hex, moniker: config.moniker, height: 0,
+                latestBlockHash: "", latestAppHash: "", latestBlockTimeMs: 0, catchingUp: false, peers: [],
+                isValidator: false, mempoolSize: 0))
+    }
+
+    /// The current status.
+    public var status: NodeStatus {
+        var status = statusBox.withLockedValue { $0 }
+        let heights = peerHeights.withLockedValue { $0 }
+        status.peers = peers.peers.map {
+            NodeStatus.Peer(nodeId: $0.nodeID.hex, address: $0.address.description, height: heights[$0.nodeID])
+        }
+        let best = heights.values.max() ?? 0
+        status.catchingUp = best > status.height + 2
+        return status
+    }
+
+    /// Submits a transaction and waits as asked.
+    public func submit(_ transaction: [UInt8], wait: SubmitWait) async -> SubmitResult {
+        await withCheckedContinuation { continuation.yield(.submit(transaction, wait, $0)) }
+    }
+
+    /// Runs an application query on the loop.
+    public func query(_ request: QueryRequest) async -> QueryResponse {
+        await withCheckedContinuation { continuation.yield(.query(request, $0)) }
+    }
+
+    /// Starts P2P and the consensus loop; returns when `stop` is called or the loop fails.
+    public func run() async throws {
+        let (host, port) = try splitHostPort(config.p2p.listen)
+        _ = try await peers.start(host: host, port: port)
+        let ticker = Task { [continuation, config] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(Int(config.consensusConfig.gossipIntervalMs)))
+                continuation.yield(.tick)
+            }
+        }
+        defer { ticker.cancel() }
+        let loop = try ConsensusLoop(runtime: self)
+        try await loop.run(events)
+    }
+
+    /// Ends the loop and closes connections.
+    public func stop() async {
+        continuation.finish()
+        await peers.stop()
+    }
+}

@@ -1,0 +1,107 @@
+import ArgumentParser
+import Foundation
+import MeshCore
+import MeshLedger
+import MeshNode
+import MeshP2P
+
+/// `meshwork devnet`: a whole network on this machine, one process per validator.
+struct DevnetCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "devnet",
+        abstract: "Create and run N validator nodes on loopback; Ctrl-C stops them all.",
+        discussion: """
+            The first run creates <home>/node-0 ... node-N-1 with one shared genesis and an account key
+            'owner' (unencrypted, devnet only) in <home> holding funds. Later runs reuse them.
+            """)
+
+    @OptionGroup var home: HomeOptions
+    @Option(help: "Validators to run.") var nodes: Int = 1
+    @Option(help: "Chain id of a new devnet.") var chainId: String = "meshwork-devnet"
+    @Option(help: "First P2P port; node i uses base + i.") var p2pPort: Int = 26656
+    @Option(help: "First API port; node i uses base + i.") var apiPort: Int = 8080
+    @Flag(help: "Delete an existing devnet in --home first.") var reset = false
+
+    func validate() throws {
+        guard (1...32).contains(nodes) else { throw ValidationError("--nodes must be 1...32") }
+    }
+
+    func run() async throws {
+        let root = home.directory
+        if reset { try? FileManager.default.removeItem(atPath: root) }
+        let homes = (0..<nodes).map { NodeHome(path: root + "/node-\($0)") }
+        if !FileManager.default.fileExists(atPath: homes[0].configPath) {
+            try create(homes, root: root)
+            say("created a \(nodes)-node devnet in \(root)")
+        } else if !FileManager.default.fileExists(atPath: homes[nodes - 1].configPath) {
+            throw CommandFailure("\(root) holds a devnet with a different node count; pass --reset to recreate it")
+        }
+        if nodes == 1 {
+            say("node-0: API http://127.0.0.1:\(apiPort)  P2P 127.0.0.1:\(p2pPort)  (Ctrl-C stops it)")
+            try await NodeProcess.run(home: homes[0])
+            return
+        }
+        try await runProcesses(homes)
+    }
+
+    private func create(_ homes: [NodeHome], root: String) throws {
+        var validators: [(NodeHome, Ed25519.PrivateKey, Ed25519.PrivateKey)] = []
+        for (index, nodeHome) in homes.enumerated() {
+            let config = NodeConfig(
+                moniker: "node-\(index)", p2pListen: "127.0.0.1:\(p2pPort + index)", apiListen: "127.0.0.1:\(apiPort + index)")
+            let (nodeKey, validatorKey) = try nodeHome.create(config: config, force: true)
+            validators.append((nodeHome, nodeKey, validatorKey))
+        }
+        let keystore = Keystore(home: root)
+        let owner = Ed25519.PrivateKey()
+        _ = try keystore.save(owner, name: "owner", protection: .insecurePlaintext)
+        var accounts = [Genesis.Account(did: .key(owner.publicKey), balance: 1_000_000_000_000_000)]
+        var genesisValidators: [Genesis.GenesisValidator] = []
+        for (index, (_, _, validatorKey)) in validators.enumerated() {
+            let operatorDID = DID.key(validatorKey.publicKey)
+            accounts.append(Genesis.Account(did: operatorDID, balance: 1_000_000_000))
+            genesisValidators.append(
+                Genesis.GenesisValidator(
+                    operatorDID: operatorDID, consensusKey: validatorKey.publicKey, moniker: "node-\(index)",
+                    selfBond: 10_000_000))
+        }
+        let genesis = Genesis(
+            chainId: chainId, accounts: accounts, validators: genesisValidators,
+            genesisTimeMs: UInt64(Date().timeIntervalSince1970 * 1000))
+        try genesis.validate()
+        let bytes = Data(try genesis.jsonBytes())
+        for (index, (nodeHome, _, _)) in validators.enumerated() {
+            try bytes.write(to: URL(fileURLWithPath: nodeHome.genesisPath))
+            var config = try nodeHome.config()
+            config.p2p.persistentPeers = validators.enumerated().filter { $0.offset != index }.map {
+                "\(NodeID(key: $0.element.1.publicKey).hex)@127.0.0.1:\(p2pPort + $0.offset)"
+            }
+            config.consensus.timeoutCommitMs = 100
+            try config.save(path: nodeHome.configPath)
+        }
+    }
+
+    private func runProcesses(_ homes: [NodeHome]) async throws {
+        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        var processes: [Process] = []
+        for (index, nodeHome) in homes.enumerated() {
+            let process = Process()
+            process.executableURL = executable
+            process.arguments = ["node", "start", "--home", nodeHome.path]
+            let log = nodeHome.path + "/node.log"
+            _ = FileManager.default.createFile(atPath: log, contents: nil)
+            let output = FileHandle(forWritingAtPath: log)
+            process.standardOutput = output
+            process.standardError = output
+            try process.run()
+            processes.append(process)
+            let config = try nodeHome.config()
+            say("node-\(index): API http://\(config.api.listen)  P2P \(try nodeHome.peerAddress(host: "127.0.0.1"))  log \(log)")
+        }
+        say("devnet running; Ctrl-C stops all \(homes.count) nodes")
+        await SignalWatcher().wait()
+        for process in processes where process.isRunning { process.terminate() }
+        for process in processes { process.waitUntilExit() }
+        print("devnet stopped")
+    }
+}
