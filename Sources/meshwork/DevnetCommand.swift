@@ -48,7 +48,8 @@ struct DevnetCommand: AsyncParsableCommand {
         var validators: [(NodeHome, Ed25519.PrivateKey, Ed25519.PrivateKey)] = []
         for (index, nodeHome) in homes.enumerated() {
             let config = NodeConfig(
-                moniker: "node-\(index)", p2pListen: "127.0.0.1:\(p2pPort + index)", apiListen: "127.0.0.1:\(apiPort + index)")
+                moniker: "node-\(index)", p2pListen: "127.0.0.1:\(p2pPort + index)",
+                apiListen: "127.0.0.1:\(apiPort + index)")
             let (nodeKey, validatorKey) = try nodeHome.create(config: config, force: true)
             validators.append((nodeHome, nodeKey, validatorKey))
         }
@@ -96,7 +97,9 @@ struct DevnetCommand: AsyncParsableCommand {
             try process.run()
             processes.append(process)
             let config = try nodeHome.config()
-            say("node-\(index): API http://\(config.api.listen)  P2P \(try nodeHome.peerAddress(host: "127.0.0.1"))  log \(log)")
+            say(
+                "node-\(index): API http://\(config.api.listen)  P2P \(try nodeHome.peerAddress(host: "127.0.0.1"))  log \(log)"
+            )
         }
         say("devnet running; Ctrl-C stops all \(homes.count) nodes")
         await SignalWatcher().wait()

@@ -37,7 +37,10 @@ struct InitCommand: ParsableCommand {
         print("node home: \(nodeHome.path)")
         print("node id:   \(NodeID(key: nodeKey.publicKey).hex)")
         print("validator: \(DIDKey(publicKey: validatorKey.publicKey).string)")
-        print(chainId == nil ? "next: put the chain's genesis.json in the home" : "next: meshwork node start --home \(nodeHome.path)")
+        print(
+            chainId == nil
+                ? "next: put the chain's genesis.json in the home" : "next: meshwork node start --home \(nodeHome.path)"
+        )
     }
 }
 
@@ -67,7 +70,9 @@ enum NodeProcess {
             group.addTask {
                 try await NodeAPI.serve(runtime: runtime) { port in
                     if announce {
-                        say("node \(runtime.status.nodeId) API http://127.0.0.1:\(port) P2P \(runtime.config.p2p.listen)")
+                        say(
+                            "node \(runtime.status.nodeId) API http://127.0.0.1:\(port) P2P \(runtime.config.p2p.listen)"
+                        )
                     }
                 }
             }

@@ -1,11 +1,11 @@
 import ArgumentParser
 import Foundation
+import MeshCore
+import MeshLedger
 
 #if canImport(FoundationNetworking)
     import FoundationNetworking
 #endif
-import MeshCore
-import MeshLedger
 
 /// `meshwork tx …`: build, sign and submit transactions to a node.
 struct TxCommand: AsyncParsableCommand {

@@ -39,7 +39,9 @@ public final class Mempool: TransactionSource {
     public private(set) var byteCount = 0
 
     /// A pool in front of `app`.
-    public init(app: any Application, countMax: Int = 50_000, bytesMax: Int = 64 << 20, transactionBytesMax: Int = 1 << 20) {
+    public init(
+        app: any Application, countMax: Int = 50_000, bytesMax: Int = 64 << 20, transactionBytesMax: Int = 1 << 20
+    ) {
         self.app = app
         self.countMax = countMax
         self.bytesMax = bytesMax

@@ -67,7 +67,9 @@ final class ConsensusLoop {
                 runtime.peers.ban(peer, reason: ConsensusError.invalidBlock("undecodable consensus message"))
                 return
             }
-            if case .status(let status) = message { runtime.peerHeights.withLockedValue { $0[peer] = status.height - 1 } }
+            if case .status(let status) = message {
+                runtime.peerHeights.withLockedValue { $0[peer] = status.height - 1 }
+            }
             try perform(engine.receive(message, from: PeerID(peer.hex), nowMs: Self.nowMs))
         case .mempool:
             if (try? mempool.add(payload)) != nil { runtime.peers.broadcast(.mempool, payload, except: peer) }
@@ -76,7 +78,9 @@ final class ConsensusLoop {
         }
     }
 
-    private func submit(_ transaction: [UInt8], wait: SubmitWait, continuation: CheckedContinuation<SubmitResult, Never>) {
+    private func submit(
+        _ transaction: [UInt8], wait: SubmitWait, continuation: CheckedContinuation<SubmitResult, Never>
+    ) {
         let hash = Block.transactionHash(transaction)
         var result = SubmitResult(hash: hash.hex, code: 0, module: "", message: "", height: nil, timedOut: nil)
         do {
@@ -113,7 +117,9 @@ final class ConsensusLoop {
             case .broadcast(let message):
                 runtime.peers.broadcast(.consensus, message.canonicalBytes)
             case .send(let message, let peer):
-                if let id = NodeID(hex: peer.rawValue) { runtime.peers.send(.consensus, message.canonicalBytes, to: id) }
+                if let id = NodeID(hex: peer.rawValue) {
+                    runtime.peers.send(.consensus, message.canonicalBytes, to: id)
+                }
             case .schedule(let timeout, let delay):
                 let continuation = runtime.continuation
                 Task {

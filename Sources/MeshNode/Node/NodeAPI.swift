@@ -44,20 +44,25 @@ public enum NodeAPI {
             } catch {
                 return Failure(code: "api/3", message: "request body over \(bodyMax) bytes", status: 413).response()
             }
-            guard let transaction = decodeTransactionBody(Array(buffer: body), contentType: request.headers[.contentType])
+            guard
+                let transaction = decodeTransactionBody(Array(buffer: body), contentType: request.headers[.contentType])
             else {
                 return Failure(code: "api/4", message: "body must be {\"tx\": \"<hex>\"} or raw bytes", status: 400)
                     .response()
             }
             let result = await runtime.submit(transaction, wait: wait)
-            return json(result, status: result.code == 0 ? .ok : (result.timedOut == true ? .gatewayTimeout : .badRequest))
+            return json(
+                result, status: result.code == 0 ? .ok : (result.timedOut == true ? .gatewayTimeout : .badRequest))
         }
         router.get("accounts/:did") { _, context in
-            guard let text = context.parameters.get("did")?.removingPercentEncoding, let did = try? DID(string: text) else {
+            guard let text = context.parameters.get("did")?.removingPercentEncoding, let did = try? DID(string: text)
+            else {
                 return Failure(code: "api/5", message: "not a DID", status: 400).response()
             }
-            let balance = await runtime.query(QueryRequest(path: "bank/balance", data: Array(did.description.utf8), height: nil, prove: false))
-            let nonce = await runtime.query(QueryRequest(path: "account/nonce", data: Array(did.description.utf8), height: nil, prove: false))
+            let balance = await runtime.query(
+                QueryRequest(path: "bank/balance", data: Array(did.description.utf8), height: nil, prove: false))
+            let nonce = await runtime.query(
+                QueryRequest(path: "account/nonce", data: Array(did.description.utf8), height: nil, prove: false))
             return json(
                 AccountView(
                     did: did.description, balance: decodeUInt64(balance.value), nonce: decodeUInt64(nonce.value),
@@ -147,7 +152,8 @@ struct BlockView: Codable {
         let header = block.header
         blockHash = blockID.hash.hex
         self.header = Header(
-            chainId: header.chainId, height: header.height, timeMs: header.timeMs, lastBlockHash: header.lastBlockID?.hash.hex,
+            chainId: header.chainId, height: header.height, timeMs: header.timeMs,
+            lastBlockHash: header.lastBlockID?.hash.hex,
             dataHash: header.dataHash.hex, validatorsHash: header.validatorsHash.hex,
             nextValidatorsHash: header.nextValidatorsHash.hex, appHash: header.appHash.hex,
             proposer: header.proposer.hex)
@@ -159,9 +165,11 @@ struct BlockView: Codable {
                 switch slot {
                 case .absent: Signature(validatorIndex: index, kind: "absent", timeMs: nil, signature: nil)
                 case .forBlock(let time, let signature):
-                    Signature(validatorIndex: index, kind: "block", timeMs: time, signature: Hex.encode(signature.rawBytes))
+                    Signature(
+                        validatorIndex: index, kind: "block", timeMs: time, signature: Hex.encode(signature.rawBytes))
                 case .forNil(let time, let signature):
-                    Signature(validatorIndex: index, kind: "nil", timeMs: time, signature: Hex.encode(signature.rawBytes))
+                    Signature(
+                        validatorIndex: index, kind: "nil", timeMs: time, signature: Hex.encode(signature.rawBytes))
                 }
             })
     }

@@ -84,7 +84,8 @@ public struct NodeConfig: Codable, Sendable, Equatable {
 
     /// Reads `path`.
     public static func load(path: String) throws -> NodeConfig {
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8)
+        else {
             throw NodeError.missingFile(path)
         }
         do {

@@ -32,7 +32,9 @@ public struct NodeHome: Sendable {
     public var dataPath: String { path + "/data" }
 
     /// Creates the directory with fresh node and validator keys and `config` (no genesis).
-    public func create(config: NodeConfig, force: Bool) throws -> (node: Ed25519.PrivateKey, validator: Ed25519.PrivateKey) {
+    public func create(
+        config: NodeConfig, force: Bool
+    ) throws -> (node: Ed25519.PrivateKey, validator: Ed25519.PrivateKey) {
         if !force, FileManager.default.fileExists(atPath: configPath) { throw NodeError.exists(path) }
         try FileManager.default.createDirectory(atPath: dataPath, withIntermediateDirectories: true)
         let nodeKey = Ed25519.PrivateKey()
@@ -52,7 +54,9 @@ public struct NodeHome: Sendable {
 
     /// The genesis, validated.
     public func genesis() throws -> Genesis {
-        guard let data = FileManager.default.contents(atPath: genesisPath) else { throw NodeError.missingFile(genesisPath) }
+        guard let data = FileManager.default.contents(atPath: genesisPath) else {
+            throw NodeError.missingFile(genesisPath)
+        }
         return try Genesis(json: Array(data))
     }
 

@@ -104,10 +104,12 @@ public final class NodeRuntime: Sendable {
         limits.peersMax = config.p2p.peersMax
         peers = PeerManager(
             identity: nodeKey, chainId: genesis.chainId, persistent: persistent, limits: limits,
-            handlers: .init(onMessage: { peer, channel, payload in continuation.yield(.message(peer, channel, payload)) }))
+            handlers: .init(onMessage: { peer, channel, payload in continuation.yield(.message(peer, channel, payload))
+                }))
         statusBox = NIOLockedValueBox(
             NodeStatus(
-                chainId: genesis.chainId, nodeId: NodeID(key: nodeKey.publicKey).hex, moniker: config.moniker, height: 0,
+                chainId: genesis.chainId, nodeId: NodeID(key: nodeKey.publicKey).hex, moniker: config.moniker,
+                height: 0,
                 latestBlockHash: "", latestAppHash: "", latestBlockTimeMs: 0, catchingUp: false, peers: [],
                 isValidator: false, mempoolSize: 0))
     }
