@@ -110,6 +110,10 @@ let package = Package(
         .executableTarget(
             name: "ledger-fuzz", dependencies: ["MeshLedger", "MeshCore"], path: "Fuzz/Ledger",
             swiftSettings: strictSettings),
+        // libFuzzer target for consensus messages, WAL records and P2P frames (Fuzz/run.sh).
+        .executableTarget(
+            name: "consensus-fuzz", dependencies: ["MeshConsensus", "MeshP2P", "MeshCore"], path: "Fuzz/Consensus",
+            swiftSettings: strictSettings),
         .testTarget(
             name: "MeshCoreTests",
             dependencies: ["MeshCore", .product(name: "Crypto", package: "swift-crypto")],

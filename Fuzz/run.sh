@@ -53,3 +53,20 @@ LSAN_OPTIONS=suppressions=Fuzz/lsan.supp .build-fuzz/debug/ledger-fuzz -max_tota
   -max_len=70000 -rss_limit_mb=4096 -print_final_stats=1 -artifact_prefix=Fuzz/crashes/ \
   Fuzz/corpus-ledger 2>&1 | tail -n 12
 echo "fuzz: ledger-fuzz, no crash in ${seconds}s"
+
+# The consensus target (Fuzz/Consensus): consensus messages, WAL records, P2P frames.
+echo "fuzz: building consensus-fuzz"
+swift build -c debug --product consensus-fuzz --scratch-path .build-fuzz \
+  -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -DFUZZING 2>&1 |
+  grep -v "Cannot export local symbol" | tail -n 3
+mkdir -p Fuzz/corpus-consensus
+# Seeds: a nil prevote (mode 0), an end-of-height WAL record (mode 1), a handshake start (mode 2).
+printf '\x00\x02\x01\x05\x00\x00\x01\x00%s%s' "$(printf 'K%.0s' {1..32})" "$(printf 'S%.0s' {1..64})" \
+  > Fuzz/corpus-consensus/seed-vote
+printf '\x01\x00\x00\x00\x02\x5b\x9a\x1e\x4c\x01\x07' > Fuzz/corpus-consensus/seed-wal
+printf '\x02\x00\x20%s' "$(printf 'E%.0s' {1..32})" > Fuzz/corpus-consensus/seed-handshake
+echo "fuzz: running consensus-fuzz for ${seconds}s"
+LSAN_OPTIONS=suppressions=Fuzz/lsan.supp .build-fuzz/debug/consensus-fuzz -max_total_time="$seconds" \
+  -max_len=200000 -rss_limit_mb=4096 -print_final_stats=1 -artifact_prefix=Fuzz/crashes/ \
+  Fuzz/corpus-consensus 2>&1 | tail -n 12
+echo "fuzz: consensus-fuzz, no crash in ${seconds}s"

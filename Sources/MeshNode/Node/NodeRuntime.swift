@@ -102,10 +102,12 @@ public final class NodeRuntime: Sendable {
         let persistent = config.p2p.persistentPeers.compactMap(PeerAddress.init)
         var limits = P2PLimits()
         limits.peersMax = config.p2p.peersMax
+        let deliver: @Sendable (NodeID, P2PChannel, [UInt8]) -> Void = { peer, channel, payload in
+            continuation.yield(.message(peer, channel, payload))
+        }
         peers = PeerManager(
             identity: nodeKey, chainId: genesis.chainId, persistent: persistent, limits: limits,
-            handlers: .init(onMessage: { peer, channel, payload in continuation.yield(.message(peer, channel, payload))
-                }))
+            handlers: .init(onMessage: deliver))
         statusBox = NIOLockedValueBox(
             NodeStatus(
                 chainId: genesis.chainId, nodeId: NodeID(key: nodeKey.publicKey).hex, moniker: config.moniker,

@@ -1,0 +1,48 @@
+// Fuzz target for the consensus and transport decoders: consensus messages, WAL records and
+// P2P frames (handshake and encrypted transport).
+//
+// Built by Fuzz/run.sh like ledger-fuzz (see Fuzz/Ledger/main.swift for the entry-point notes).
+import MeshConsensus
+import MeshCore
+import MeshP2P
+
+/// The libFuzzer entry point. The first byte picks the decoder.
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    let bytes = Array(UnsafeBufferPointer(start: data, count: size))
+    guard let mode = bytes.first else { return 0 }
+    let rest = Array(bytes.dropFirst())
+    switch mode % 3 {
+    case 0:
+        if let message = try? ConsensusMessage.decode(rest) {
+            precondition(message.canonicalBytes == rest, "accepted consensus messages re-encode to themselves")
+        }
+    case 1:
+        let (records, valid) = WALFraming.parse(rest)
+        precondition(valid <= rest.count, "parsed prefix within input")
+        precondition(records.flatMap(WALFraming.frame) == Array(rest.prefix(valid)), "intact records re-frame exactly")
+    default:
+        TransportFuzzing.feed(rest)
+    }
+    return 0
+}
+
+#if FUZZING
+    /// libFuzzer's driver, present whenever the program is linked with `-sanitize=fuzzer`.
+    @_silgen_name("LLVMFuzzerRunDriver")
+    func llvmFuzzerRunDriver(
+        _ argc: UnsafeMutablePointer<CInt>,
+        _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+        _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt
+    ) -> CInt
+
+    /// The program's entry under SwiftPM (its `main` alias): run libFuzzer with our callback.
+    @_cdecl("consensus_fuzz_main")
+    public func consensusFuzzMain(
+        _ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
+    ) -> CInt {
+        var count = argc
+        var arguments = argv
+        return llvmFuzzerRunDriver(&count, &arguments) { data, size in fuzzTestOneInput(data, size) }
+    }
+#endif
