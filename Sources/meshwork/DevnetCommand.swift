@@ -31,7 +31,8 @@ struct DevnetCommand: AsyncParsableCommand {
         if reset { try? FileManager.default.removeItem(atPath: root) }
         let homes = (0..<nodes).map { NodeHome(path: root + "/node-\($0)") }
         if !FileManager.default.fileExists(atPath: homes[0].configPath) {
-            try create(homes, root: root)
+            try Self.create(
+                homes, root: root, chainId: chainId, p2pPort: p2pPort, apiPort: apiPort, extraAccounts: [])
             say("created a \(nodes)-node devnet in \(root)")
         } else if !FileManager.default.fileExists(atPath: homes[nodes - 1].configPath) {
             throw CommandFailure("\(root) holds a devnet with a different node count; pass --reset to recreate it")
@@ -44,7 +45,10 @@ struct DevnetCommand: AsyncParsableCommand {
         try await runProcesses(homes)
     }
 
-    private func create(_ homes: [NodeHome], root: String) throws {
+    /// Writes node homes sharing one genesis, plus a funded `owner` key in `root`'s keystore.
+    static func create(
+        _ homes: [NodeHome], root: String, chainId: String, p2pPort: Int, apiPort: Int, extraAccounts: [DID]
+    ) throws {
         var validators: [(NodeHome, Ed25519.PrivateKey, Ed25519.PrivateKey)] = []
         for (index, nodeHome) in homes.enumerated() {
             let config = NodeConfig(
@@ -57,6 +61,7 @@ struct DevnetCommand: AsyncParsableCommand {
         let owner = Ed25519.PrivateKey()
         _ = try keystore.save(owner, name: "owner", protection: .insecurePlaintext)
         var accounts = [Genesis.Account(did: .key(owner.publicKey), balance: 1_000_000_000_000_000)]
+        accounts += extraAccounts.map { Genesis.Account(did: $0, balance: 1_000_000_000_000) }
         var genesisValidators: [Genesis.GenesisValidator] = []
         for (index, (_, _, validatorKey)) in validators.enumerated() {
             let operatorDID = DID.key(validatorKey.publicKey)
@@ -82,20 +87,25 @@ struct DevnetCommand: AsyncParsableCommand {
         }
     }
 
+    /// Starts `meshwork node start` for a home, logging to `<home>/node.log`.
+    static func launch(_ nodeHome: NodeHome) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        process.arguments = ["node", "start", "--home", nodeHome.path]
+        let log = nodeHome.path + "/node.log"
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
+        let output = FileHandle(forWritingAtPath: log)
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        return process
+    }
+
     private func runProcesses(_ homes: [NodeHome]) async throws {
-        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
         var processes: [Process] = []
         for (index, nodeHome) in homes.enumerated() {
-            let process = Process()
-            process.executableURL = executable
-            process.arguments = ["node", "start", "--home", nodeHome.path]
+            processes.append(try Self.launch(nodeHome))
             let log = nodeHome.path + "/node.log"
-            _ = FileManager.default.createFile(atPath: log, contents: nil)
-            let output = FileHandle(forWritingAtPath: log)
-            process.standardOutput = output
-            process.standardError = output
-            try process.run()
-            processes.append(process)
             let config = try nodeHome.config()
             say(
                 "node-\(index): API http://\(config.api.listen)  P2P \(try nodeHome.peerAddress(host: "127.0.0.1"))  log \(log)"
