@@ -122,7 +122,7 @@ let package = Package(
         ),
         .testTarget(
             name: "MeshLedgerTests",
-            dependencies: ["MeshLedger", "MeshCore", "MeshNode", "MeshSDK"],
+            dependencies: ["MeshLedger", "MeshCore", "MeshNode", "MeshSDK", "MeshConsensus"],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -19,6 +19,7 @@ struct ConsensusBench: ParsableCommand {
     @Option(help: "Offered transfers per second (open loop).") var rate: Int = 2000
     @Option(help: "Seconds of load.") var seconds: Int = 20
     @Option(help: "Signing accounts (transfers from one account must stay in nonce order).") var accounts: Int = 64
+    @Option(help: "HTTP connections (sender threads) per node.") var connections: Int = 4
     @Flag(help: "Print the report as JSON.") var json = false
 
     struct Report: Codable {
@@ -70,20 +71,33 @@ struct ConsensusBench: ParsableCommand {
         let tracker = CommitTracker(port: ports[0])
         let startHeight = try StatusPoller.height(port: ports[0])
         tracker.start(fromHeight: startHeight + 1)
-        // One connection per node; account i always goes to node i % nodes, keeping nonce order.
-        let connections = try ports.map { try KeepAliveHTTP(port: $0) }
-        let started = Date()
-        var accepted = 0
-        for index in 0..<total {
-            let due = started.addingTimeInterval(Double(index) / Double(rate))
-            let wait = due.timeIntervalSinceNow
-            if wait > 0 { usleep(UInt32(wait * 1_000_000)) }
-            let transaction = transactions[index]
-            tracker.submitted(Hash256.sha256(transaction).hex, at: Date())
-            if (try? connections[(index % accounts) % nodes].post("/txs?wait=none", body: transaction)) == 200 {
-                accepted += 1
+        // `connections` senders per node; account a always goes through sender a % senders,
+        // which keeps each account's nonces in order. Each sender keeps to the global schedule
+        // (open loop), so a slow node shows up as latency, not as a lower offered rate.
+        let senders = nodes * connections
+        let started = Date().addingTimeInterval(0.2)
+        let acceptedCount = LockedCounter()
+        let signed = transactions
+        let group = DispatchGroup()
+        for sender in 0..<senders {
+            let connection = try KeepAliveHTTP(port: ports[sender % nodes])
+            group.enter()
+            Thread.detachNewThread {
+                var mine = 0
+                for index in stride(from: 0, to: total, by: 1) where (index % accounts) % senders == sender {
+                    let due = started.addingTimeInterval(Double(index) / Double(rate))
+                    let wait = due.timeIntervalSinceNow
+                    if wait > 0 { usleep(UInt32(wait * 1_000_000)) }
+                    let transaction = signed[index]
+                    tracker.submitted(Hash256.sha256(transaction).hex, at: due)
+                    if (try? connection.post("/txs?wait=none", body: transaction)) == 200 { mine += 1 }
+                }
+                acceptedCount.add(mine)
+                group.leave()
             }
         }
+        group.wait()
+        let accepted = acceptedCount.value
         let loadEnd = Date()
         Thread.sleep(forTimeInterval: 5)
         tracker.stop()
@@ -185,8 +199,19 @@ final class CommitTracker: @unchecked Sendable {
     }
 }
 
+/// A count shared by sender threads.
+final class LockedCounter: @unchecked Sendable {
+    // Guarded by `lock`.
+    private let lock = NSLock()
+    private var count = 0
+    func add(_ amount: Int) { lock.withLock { count += amount } }
+    var value: Int { lock.withLock { count } }
+}
+
 /// A minimal blocking HTTP/1.1 keep-alive client for load generation on loopback.
-final class KeepAliveHTTP {
+///
+/// `@unchecked Sendable`: an instance is handed to exactly one thread, which alone uses it.
+final class KeepAliveHTTP: @unchecked Sendable {
     private let descriptor: Int32
     private var buffer: [UInt8] = []
 

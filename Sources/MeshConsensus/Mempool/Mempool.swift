@@ -105,7 +105,7 @@ public final class Mempool: TransactionSource {
     }
 
     private func cheapestEntry() -> Entry? {
-        entries.values.min { $0.fee != $1.fee ? $0.fee < $1.fee : $0.sequence > $1.sequence }
+        entries.values.min { $0.fee != $1.fee ? $0.fee < $1.fee : $0.sequence < $1.sequence }
     }
 
     private func remove(_ hash: Hash256) {

@@ -56,10 +56,17 @@ public final class Ledger: Application {
 
     /// Loads genesis JSON as height 0.
     public func initChain(_ request: InitChainRequest) throws -> InitChainResponse {
-        guard try !store.isInitialized else { throw StateError.commitOutOfOrder(expected: store.height + 1, got: 0) }
         let genesis = try Genesis(json: request.appState)
         guard genesis.chainId == request.chainId else {
             throw GenesisError.malformed("the genesis is for chain '\(genesis.chainId)', not '\(request.chainId)'")
+        }
+        if try store.isInitialized {
+            // Asked again at height 0 (a crash came between genesis and consensus saving its own
+            // state): answer as the first call did, provided it is the same chain.
+            guard store.height == 0, try chainId() == genesis.chainId else {
+                throw StateError.commitOutOfOrder(expected: store.height + 1, got: 0)
+            }
+            return InitChainResponse(validators: try activeValidators(), appHash: store.rootHash)
         }
         let state = ExecutionState { [unowned store] key throws(StateError) in try store.value(forKey: key) }
         let block = BlockContext(state: state, params: genesis.params, chainId: genesis.chainId, height: 0, timeMs: 0)

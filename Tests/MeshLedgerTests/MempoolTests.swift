@@ -1,0 +1,74 @@
+import MeshConsensus
+import MeshCore
+import Testing
+
+@testable import MeshLedger
+
+/// The consensus mempool in front of the real ledger.
+@Suite struct MempoolTests {
+    @Test func checksOnArrivalAndRefusesDuplicatesAndBadNonces() throws {
+        let chain = try TestChain()
+        let mempool = Mempool(app: chain.ledger)
+        let first = chain.transaction(from: 1, [.transfer(Transfer(to: chain.did(2), amount: 5))])
+        try mempool.add(first)
+        #expect(throws: Mempool.Rejection.self) { try mempool.add(first) }
+        let skipped = chain.transaction(
+            chain.did(1), key: chain.accounts[1], [.transfer(Transfer(to: chain.did(2), amount: 5))], nonce: 7)
+        do {
+            try mempool.add(skipped)
+            Issue.record("a skipped nonce was accepted")
+        } catch .refused(let result) {
+            #expect(result.module == "tx" && !result.message.isEmpty)
+        }
+        #expect(mempool.count == 1)
+    }
+
+    @Test func fullPoolEvictsTheCheapestOnlyForAHigherFee() throws {
+        let chain = try TestChain()
+        let mempool = Mempool(app: chain.ledger, countMax: 2)
+        let cheap = chain.transaction(from: 1, [.transfer(Transfer(to: chain.did(0), amount: 1))], fee: 1)
+        let middle = chain.transaction(from: 2, [.transfer(Transfer(to: chain.did(0), amount: 1))], fee: 5)
+        try mempool.add(cheap)
+        try mempool.add(middle)
+        let equal = chain.transaction(from: 3, [.transfer(Transfer(to: chain.did(0), amount: 1))], fee: 1)
+        #expect(throws: Mempool.Rejection.self) { try mempool.add(equal) }
+        let rich = chain.transaction(from: 0, [.transfer(Transfer(to: chain.did(1), amount: 1))], fee: 9)
+        try mempool.add(rich)
+        #expect(mempool.count == 2)
+        #expect(!mempool.contains(Hash256.sha256(cheap)))
+        #expect(mempool.reap(bytesMax: 1 << 20) == [rich, middle])
+    }
+
+    @Test func commitRemovesIncludedAndRecheckDropsWhatNoLongerFits() throws {
+        let chain = try TestChain()
+        let mempool = Mempool(app: chain.ledger)
+        let included = chain.transaction(from: 1, [.transfer(Transfer(to: chain.did(2), amount: 5))])
+        let next = chain.transaction(from: 1, [.transfer(Transfer(to: chain.did(2), amount: 5))])
+        try mempool.add(included)
+        try mempool.add(next)
+        // Another node's block used account 1's first nonce for a different transaction.
+        let rival = chain.transaction(
+            chain.did(1), key: chain.accounts[1], [.transfer(Transfer(to: chain.did(3), amount: 1))], nonce: 0)
+        try chain.block([rival])
+        mempool.update(height: 1, committed: [rival])
+        // `included` now replays nonce 0 and is dropped; `next` (nonce 1) is still valid.
+        #expect(!mempool.contains(Hash256.sha256(included)))
+        #expect(mempool.contains(Hash256.sha256(next)))
+    }
+
+    @Test func initChainAgainAtGenesisAnswersTheSame() throws {
+        let chain = try TestChain()
+        let validator = chain.accounts[0].publicKey
+        let genesis = Genesis(
+            chainId: TestChain.chainId,
+            accounts: chain.accounts.map { Genesis.Account(did: .key($0.publicKey), balance: 1_000_000_000) },
+            validators: [
+                Genesis.GenesisValidator(
+                    operatorDID: .key(validator), consensusKey: validator, moniker: "v0", selfBond: 10_000_000)
+            ])
+        let again = try chain.ledger.initChain(
+            InitChainRequest(chainId: TestChain.chainId, appState: genesis.jsonBytes()))
+        #expect(again.appHash == chain.store.rootHash)
+        #expect(again.validators.map(\.publicKey) == [validator])
+    }
+}
