@@ -66,6 +66,17 @@ private func misbehaviors(_ actions: [ConsensusAction]) -> [ConsensusError] {
                 keys: harness.keys)
             _ = try harness.receive(.vote(later))
         }
+        for extreme in [UInt64.max, UInt64.max - 1, 0] {
+            let odd = signedVote(
+                .precommit, height: extreme, round: UInt32.max, blockID: nil, index: 1, validators: harness.validators,
+                keys: harness.keys)
+            _ = try harness.receive(.vote(odd))
+        }
+        let status = PeerRoundStatus(
+            height: 0, round: UInt32.max, step: .precommit, proposalBlockID: nil, proposalParts: nil,
+            proposalValidRound: UInt32.max, prevotes: BitArray(count: 0), precommits: BitArray(count: 4000),
+            proposalPrevotes: nil, validRoundPrevotes: nil)
+        _ = try harness.receive(.status(status))
         #expect(harness.engine.votes.rounds.isEmpty)
         #expect(harness.engine.height == 1)
     }

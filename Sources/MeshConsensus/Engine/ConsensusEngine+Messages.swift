@@ -43,7 +43,7 @@ extension ConsensusEngine {
     }
 
     func handleVote(_ vote: Vote, from peer: PeerID) throws(ConsensusError) {
-        if vote.height + 1 == height, vote.kind == .precommit, var lastVotes = lastCommitVotes,
+        if vote.height == height - 1, vote.kind == .precommit, var lastVotes = lastCommitVotes,
             vote.round == lastVotes.round, let lastValidators = state.lastValidators
         {
             // A late precommit for the previous block: it makes the next lastCommit fuller.

@@ -68,7 +68,7 @@ final class ConsensusLoop {
                 return
             }
             if case .status(let status) = message {
-                runtime.peerHeights.withLockedValue { $0[peer] = status.height - 1 }
+                runtime.peerHeights.withLockedValue { $0[peer] = status.height > 0 ? status.height - 1 : 0 }
             }
             try perform(engine.receive(message, from: PeerID(peer.hex), nowMs: Self.nowMs))
         case .mempool:
