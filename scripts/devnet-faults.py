@@ -52,7 +52,10 @@ for line in creator.stdout:
     if "devnet running" in line:
         break
 creator.send_signal(signal.SIGTERM)
-creator.communicate(timeout=60)
+try:
+    creator.communicate(timeout=60)
+except subprocess.TimeoutExpired:
+    raise SystemExit("FAIL: 'meshwork devnet' did not stop within 60 s of SIGTERM")
 
 nodes = {}
 

@@ -102,6 +102,8 @@ struct DevnetCommand: AsyncParsableCommand {
     }
 
     private func runProcesses(_ homes: [NodeHome]) async throws {
+        // Watch for Ctrl-C before the first child exists, so no signal can orphan them.
+        let signals = SignalWatcher()
         var processes: [Process] = []
         for (index, nodeHome) in homes.enumerated() {
             processes.append(try Self.launch(nodeHome))
@@ -112,9 +114,14 @@ struct DevnetCommand: AsyncParsableCommand {
             )
         }
         say("devnet running; Ctrl-C stops all \(homes.count) nodes")
-        await SignalWatcher().wait()
+        await signals.wait()
         for process in processes where process.isRunning { process.terminate() }
-        for process in processes { process.waitUntilExit() }
-        print("devnet stopped")
+        let deadline = Date().addingTimeInterval(NodeProcess.stopGraceSeconds + 5)
+        for process in processes {
+            while process.isRunning, Date() < deadline { try? await Task.sleep(for: .milliseconds(100)) }
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            process.waitUntilExit()
+        }
+        say("devnet stopped")
     }
 }

@@ -112,6 +112,7 @@ public final class PeerManager: Sendable {
 
     /// Listens on `host:port` (port 0 picks one) and starts dialling; returns the bound port.
     public func start(host: String, port: Int) async throws -> Int {
+        if state.withLockedValue({ $0.stopped }) { throw CancellationError() }
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 64)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -239,6 +240,7 @@ public final class PeerManager: Sendable {
 
     func established(_ connection: PeerConnection) -> Bool {
         let info = connection.info
+        if isBanned(info.nodeID.hex) { return false }
         var replaced: PeerConnection?
         let accepted = state.withLockedValue { state -> Bool in
             guard !state.stopped else { return false }
@@ -257,7 +259,6 @@ public final class PeerManager: Sendable {
         }
         replaced?.close()
         guard accepted else { return false }
-        if isBanned(info.nodeID.hex) { return false }
         handlers.onConnected(info)
         let addresses = state.withLockedValue { state in
             state.known.values.filter { $0.nodeID != info.nodeID }.map(\.description)
