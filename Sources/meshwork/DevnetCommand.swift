@@ -28,7 +28,7 @@ struct DevnetCommand: AsyncParsableCommand {
 
     func run() async throws {
         let root = home.directory
-        if reset { try? FileManager.default.removeItem(atPath: root) }
+        if reset { try Self.removeDevnet(in: root) }
         let homes = (0..<nodes).map { NodeHome(path: root + "/node-\($0)") }
         if !FileManager.default.fileExists(atPath: homes[0].configPath) {
             try Self.create(
@@ -57,10 +57,8 @@ struct DevnetCommand: AsyncParsableCommand {
             let (nodeKey, validatorKey) = try nodeHome.create(config: config, force: true)
             validators.append((nodeHome, nodeKey, validatorKey))
         }
-        let keystore = Keystore(home: root)
-        let owner = Ed25519.PrivateKey()
-        _ = try keystore.save(owner, name: "owner", protection: .insecurePlaintext)
-        var accounts = [Genesis.Account(did: .key(owner.publicKey), balance: 1_000_000_000_000_000)]
+        let ownerKey = try devnetOwner(in: Keystore(home: root))
+        var accounts = [Genesis.Account(did: .key(ownerKey), balance: 1_000_000_000_000_000)]
         accounts += extraAccounts.map { Genesis.Account(did: $0, balance: 1_000_000_000_000) }
         var genesisValidators: [Genesis.GenesisValidator] = []
         for (index, (_, _, validatorKey)) in validators.enumerated() {
@@ -85,6 +83,32 @@ struct DevnetCommand: AsyncParsableCommand {
             config.consensus.timeoutCommitMs = 100
             try config.save(path: nodeHome.configPath)
         }
+    }
+
+    /// The public key of the devnet's funded `owner` key: an existing unencrypted one is reused,
+    /// otherwise a new one is written. An encrypted key of that name is someone's real key.
+    static func devnetOwner(in keystore: Keystore) throws -> Ed25519.PublicKey {
+        if let existing = try? keystore.metadata(of: "owner") {
+            guard !existing.isEncrypted else {
+                throw CommandFailure(
+                    "\(keystore.directory) already holds an encrypted key 'owner'; give the devnet its own --home")
+            }
+            return existing.publicKey
+        }
+        let owner = Ed25519.PrivateKey()
+        _ = try keystore.save(owner, name: "owner", protection: .insecurePlaintext)
+        return owner.publicKey
+    }
+
+    /// Removes the devnet's node directories and its unencrypted `owner` key, nothing else
+    /// (the home may also hold the user's own keys).
+    static func removeDevnet(in root: String) throws {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
+        for entry in entries where entry.hasPrefix("node-") {
+            try FileManager.default.removeItem(atPath: root + "/" + entry)
+        }
+        let keystore = Keystore(home: root)
+        if let owner = try? keystore.metadata(of: "owner"), !owner.isEncrypted { try keystore.delete("owner") }
     }
 
     /// Starts `meshwork node start` for a home, logging to `<home>/node.log`.
