@@ -105,6 +105,7 @@ let package = Package(
         .executableTarget(
             name: "meshwork-sim",
             dependencies: ["MeshConsensus", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            exclude: ["README.md"],
             swiftSettings: strictSettings),
         // libFuzzer target for transaction decoding and checkTx (Fuzz/run.sh); a reproducer otherwise.
         .executableTarget(

@@ -223,15 +223,17 @@ extension ConsensusEngine {
             case .proposal(let proposal): try handleProposal(proposal, from: peer)
             case .blockPart(let partHeight, _, let parts, let part):
                 try handlePart(height: partHeight, parts: parts, part: part, from: peer)
-            case .vote(let vote):
-                if vote.round > round + HeightVotes.roundsAheadMax { round = vote.round }
-                try handleVote(vote, from: peer)
+            case .vote(let vote): try handleVote(vote, from: peer)
             case .status, .decidedBlock, .evidence: continue
             }
         }
         actions = []
         guard let signer, let index = ownIndex, let last = signer.lastSigned, last.height == height else { return }
-        if last.step > 1, let vote = Self.vote(from: last, chainId: chainId, index: index, key: signer.publicKey) {
+        if last.step > 1,
+            let vote = Vote.fromSignBytes(
+                last.signBytes, chainId: chainId, validatorIndex: UInt32(index), validator: signer.publicKey,
+                signature: last.signature)
+        {
             _ = votes.add(vote)
         }
         round = last.round
@@ -249,31 +251,6 @@ extension ConsensusEngine {
                 validRound = someRound
                 validBlockID = blockID
             }
-        }
-    }
-
-    /// After replay inside a round: carry on from the step reached.
-    func resumeAfterReplay() throws(ConsensusError) {
-        try applyRules()
-    }
-
-    /// The vote a signer state records, rebuilt (for a vote whose WAL record was lost).
-    static func vote(from state: SignerState, chainId: String, index: Int, key: Ed25519.PublicKey) -> Vote? {
-        do {
-            var decoder = try CanonicalDecoder(bytes: state.signBytes)
-            guard try decoder.readString() == chainId, let kind = VoteKind(rawValue: try decoder.readUInt8()) else {
-                return nil
-            }
-            let voteHeight = try decoder.readVarint()
-            let voteRound = try decoder.readVarint(as: UInt32.self)
-            let blockID = try decoder.readOptional(BlockID.self)
-            let timeMs = try decoder.readVarint()
-            try decoder.finish()
-            return Vote(
-                kind: kind, height: voteHeight, round: voteRound, blockID: blockID, timeMs: timeMs,
-                validatorIndex: UInt32(index), validator: key, signature: state.signature)
-        } catch {
-            return nil
         }
     }
 }

@@ -3,7 +3,7 @@ import MeshCore
 /// Checking and filing what peers send.
 extension ConsensusEngine {
     func handleProposal(_ proposal: Proposal, from peer: PeerID) throws(ConsensusError) {
-        guard proposal.height == height, proposal.round <= round + HeightVotes.roundsAheadMax,
+        guard proposal.height == height, replaying || proposal.round <= round + HeightVotes.roundsAheadMax,
             proposals[proposal.round] == nil
         else { return }
         let proposer = state.validators.advanced(rounds: proposal.round).proposer.publicKey
@@ -54,7 +54,8 @@ extension ConsensusEngine {
             lastCommitVotes = lastVotes
             return
         }
-        guard vote.height == height, vote.round <= round + HeightVotes.roundsAheadMax else { return }
+        // WAL records passed this window when they were first received.
+        guard vote.height == height, replaying || vote.round <= round + HeightVotes.roundsAheadMax else { return }
         guard Self.isFrom(vote, validators: state.validators) else {
             actions.append(.misbehaving(peer, .unknownValidator))
             return

@@ -112,7 +112,7 @@ public final class ConsensusEngine {
         try handshake()
         resetHeight()
         try replayWAL()
-        if step == .newHeight { try enterRound(round) } else { try resumeAfterReplay() }
+        if step == .newHeight { try enterRound(round) } else { try applyRules() }
         return takeActions()
     }
 

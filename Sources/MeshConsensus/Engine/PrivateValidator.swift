@@ -96,10 +96,13 @@ public final class PrivateValidator {
                 return vote
             }
             // The same vote made again after a restart differs only in its clock reading.
-            if let earlier = Self.sameVoteEarlierTime(last.signBytes, chainId: chainId, vote: vote) {
-                vote.timeMs = earlier
-                vote.signature = last.signature
-                return vote
+            if let earlier = Vote.fromSignBytes(
+                last.signBytes, chainId: chainId, validatorIndex: validatorIndex, validator: key.publicKey,
+                signature: last.signature)
+            {
+                var sameExceptTime = earlier
+                sameExceptTime.timeMs = vote.timeMs
+                if sameExceptTime.signBytes(chainId: chainId) == bytes { return earlier }
             }
             throw .signingRefused("conflicting vote at height \(height), round \(round)")
         }
@@ -137,25 +140,5 @@ public final class PrivateValidator {
         try store.save(state)
         last = state
         return signature
-    }
-
-    /// The timestamp of `previous` when it is `vote` with only the time changed.
-    private static func sameVoteEarlierTime(_ previous: [UInt8], chainId: String, vote: Vote) -> UInt64? {
-        var decoder: CanonicalDecoder
-        do {
-            decoder = try CanonicalDecoder(bytes: previous)
-            _ = try decoder.readString()
-            _ = try decoder.readUInt8()
-            _ = try decoder.readVarint()
-            _ = try decoder.readVarint()
-            _ = try decoder.readOptional(BlockID.self)
-            let time = try decoder.readVarint()
-            let rebuilt = Vote.signBytes(
-                chainId: chainId, kind: vote.kind, height: vote.height, round: vote.round, blockID: vote.blockID,
-                timeMs: time)
-            return rebuilt == previous ? time : nil
-        } catch {
-            return nil
-        }
     }
 }

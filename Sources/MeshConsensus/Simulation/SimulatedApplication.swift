@@ -66,10 +66,8 @@ public final class SimulatedApplication: Application {
     /// The mempool's order, as is.
     public func prepareProposal(_ request: PrepareProposalRequest) -> [[UInt8]] { request.transactions }
 
-    /// Refuses only blocks carrying the poison transaction `[0xEE]`.
-    public func processProposal(_ request: ProcessProposalRequest) -> Bool {
-        !request.transactions.contains([0xEE])
-    }
+    /// Every block is welcome (consensus checks the header; this application has no rules).
+    public func processProposal(_ request: ProcessProposalRequest) -> Bool { true }
 
     /// Chains the hash and applies power changes and removals.
     public func finalizeBlock(_ request: FinalizeBlockRequest) throws -> FinalizeBlockResponse {

@@ -54,9 +54,6 @@ public final class FileWAL: ConsensusWAL {
         return records
     }
 
-    /// Bytes cut off by the last `records()` call are gone; this is the current size.
-    public var byteCount: Int { size }
-
     private func restart(with bytes: [UInt8]) throws(ConsensusError) {
         let temporary = path + ".tmp"
         try DurableFile.write(bytes, to: temporary)

@@ -41,8 +41,7 @@ public enum WALFraming {
     public static func parse(_ bytes: [UInt8]) -> (records: [WALRecord], validBytes: Int) {
         var records: [WALRecord] = []
         var offset = 0
-        let limits = CanonicalLimits(
-            inputBytesMax: recordBytesMax, fieldBytesMax: 1 << 20, elementsMax: 1 << 20, depthMax: 16)
+        let limits = CanonicalLimits.consensus(inputBytesMax: recordBytesMax)
         while bytes.count - offset >= headerBytes {
             let length = Int(readBigEndian(bytes, at: offset))
             let checksum = readBigEndian(bytes, at: offset + 4)

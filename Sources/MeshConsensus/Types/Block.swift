@@ -150,10 +150,14 @@ extension Block: CanonicalCodable {
     }
 }
 
-/// Decoding limits for a whole block: large enough for `Block.bytesMax`, with room for many
+/// Decoding limits for consensus data: fields and element counts sized for blocks of many
 /// small transactions.
 extension CanonicalLimits {
+    /// Consensus limits for an input of at most `inputBytesMax` bytes.
+    public static func consensus(inputBytesMax: Int) -> CanonicalLimits {
+        CanonicalLimits(inputBytesMax: inputBytesMax, fieldBytesMax: 1 << 20, elementsMax: 1 << 20, depthMax: 16)
+    }
+
     /// Limits for decoding a block.
-    public static let block = CanonicalLimits(
-        inputBytesMax: Block.bytesMax, fieldBytesMax: 1 << 20, elementsMax: 1 << 20, depthMax: 16)
+    public static let block = consensus(inputBytesMax: Block.bytesMax)
 }

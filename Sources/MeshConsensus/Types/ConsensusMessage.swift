@@ -75,9 +75,7 @@ public enum ConsensusMessage: Sendable, Hashable {
 
     /// Decodes one message from a frame, within the block limits.
     public static func decode(_ bytes: [UInt8]) throws(CanonicalDecodingError) -> ConsensusMessage {
-        let limits = CanonicalLimits(
-            inputBytesMax: bytesMax, fieldBytesMax: 1 << 20, elementsMax: 1 << 20, depthMax: 16)
-        return try ConsensusMessage(canonicalBytes: bytes, limits: limits)
+        try ConsensusMessage(canonicalBytes: bytes, limits: .consensus(inputBytesMax: bytesMax))
     }
 }
 

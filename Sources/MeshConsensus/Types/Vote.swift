@@ -59,6 +59,30 @@ public struct Vote: Sendable, Hashable {
         return encoder.bytes
     }
 
+    /// The vote whose signed bytes are `bytes` (for `chainId`), with `validator`'s fields and
+    /// `signature` filled in; nil if the bytes are not a vote of that chain.
+    public static func fromSignBytes(
+        _ bytes: [UInt8], chainId: String, validatorIndex: UInt32, validator: Ed25519.PublicKey,
+        signature: Ed25519.Signature
+    ) -> Vote? {
+        do {
+            var decoder = try CanonicalDecoder(bytes: bytes)
+            guard try decoder.readString() == chainId, let kind = VoteKind(rawValue: try decoder.readUInt8()) else {
+                return nil
+            }
+            let height = try decoder.readVarint()
+            let round = try decoder.readVarint(as: UInt32.self)
+            let blockID = try decoder.readOptional(BlockID.self)
+            let timeMs = try decoder.readVarint()
+            try decoder.finish()
+            return Vote(
+                kind: kind, height: height, round: round, blockID: blockID, timeMs: timeMs,
+                validatorIndex: validatorIndex, validator: validator, signature: signature)
+        } catch {
+            return nil
+        }
+    }
+
     /// This vote's signed bytes.
     public func signBytes(chainId: String) -> [UInt8] {
         Self.signBytes(chainId: chainId, kind: kind, height: height, round: round, blockID: blockID, timeMs: timeMs)

@@ -144,13 +144,7 @@ final class ConsensusLoop {
                 height: committed.block.header.height, timedOut: nil)
             for (continuation, _) in list { continuation.resume(returning: result) }
         }
-        runtime.statusBox.withLockedValue { status in
-            status.height = committed.block.header.height
-            status.latestBlockHash = committed.blockID.hash.hex
-            status.latestAppHash = committed.results.appHash.hex
-            status.latestBlockTimeMs = committed.block.header.timeMs
-        }
-        if committed.block.header.height % 100 == 0 || committed.block.transactions.count > 0 { publishStatus() }
+        publishStatus()
     }
 
     private func publishStatus() {
