@@ -27,6 +27,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.80.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0"),
         .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.0"),
     ],
     targets: [
         // GF(2^8) kernels for erasure coding, in C.
@@ -78,8 +80,14 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .target(
-            name: "MeshSDK", dependencies: ["MeshCore", "MeshLedger"], exclude: ["README.md"],
-            swiftSettings: strictSettings),
+            name: "MeshSDK",
+            dependencies: [
+                "MeshCore", "MeshLedger", "MeshConsensus",
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+            ],
+            exclude: ["README.md"],
+            swiftSettings: strictSettings
+        ),
         .target(
             name: "MeshNode",
             dependencies: [
@@ -87,9 +95,15 @@ let package = Package(
                 "MeshSDK",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
             ],
             exclude: ["README.md"],
+            resources: [
+                .embedInCode("Dashboard/index.html"), .embedInCode("Dashboard/app.js"),
+                .embedInCode("Dashboard/style.css"), .embedInCode("API/openapi.json"),
+            ],
             swiftSettings: strictSettings
         ),
         .executableTarget(

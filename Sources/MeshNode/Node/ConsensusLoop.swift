@@ -3,6 +3,7 @@ import MeshConsensus
 import MeshCore
 import MeshLedger
 import MeshP2P
+import MeshSDK
 
 /// The single owner of the engine, ledger and mempool for one node.
 final class ConsensusLoop {
@@ -14,6 +15,8 @@ final class ConsensusLoop {
     private let validatorKey: Ed25519.PublicKey
     private var waiters: [Hash256: [(CheckedContinuation<SubmitResult, Never>, Date)]] = [:]
     static let commitWaitSeconds: TimeInterval = 30
+    private var lastCommitWallTime: Date?
+    private var recentBlocks: [(timeMs: UInt64, count: Int)] = []
 
     init(runtime: NodeRuntime) throws {
         self.runtime = runtime
@@ -55,6 +58,8 @@ final class ConsensusLoop {
                 submit(transaction, wait: wait, continuation: continuation)
             case .query(let request, let continuation):
                 continuation.resume(returning: ledger.query(request))
+            case .run(let body):
+                body(ledger)
             }
         }
         for (_, list) in waiters { for (continuation, _) in list { continuation.resume(returning: timedOut("")) } }
@@ -135,6 +140,7 @@ final class ConsensusLoop {
     }
 
     private func committedBlock(_ committed: CommittedBlock) {
+        publishEvents(committed)
         for (index, transaction) in committed.block.transactions.enumerated() {
             let hash = Block.transactionHash(transaction)
             guard let list = waiters.removeValue(forKey: hash) else { continue }
@@ -145,6 +151,44 @@ final class ConsensusLoop {
             for (continuation, _) in list { continuation.resume(returning: result) }
         }
         publishStatus()
+    }
+
+    /// Block and transaction events for WebSocket subscribers, and the commit metrics.
+    private func publishEvents(_ committed: CommittedBlock) {
+        let header = committed.block.header
+        let metrics = runtime.metrics
+        let now = Date()
+        if let last = lastCommitWallTime { metrics.blockInterval.record(now.timeIntervalSince(last)) }
+        lastCommitWallTime = now
+        recentBlocks.append((header.timeMs, committed.block.transactions.count))
+        if recentBlocks.count > 11 { recentBlocks.removeFirst() }
+        if let first = recentBlocks.first, header.timeMs > first.timeMs {
+            let count = recentBlocks.dropFirst().reduce(0) { $0 + $1.count }
+            metrics.transactionsPerSecond.set(Double(count) * 1000 / Double(header.timeMs - first.timeMs))
+        }
+        metrics.height.set(Int64(header.height))
+        metrics.committedTransactions.increment(by: Int64(committed.block.transactions.count))
+        metrics.commitRound.set(Int64(committed.commit.round))
+        guard runtime.hub.connectionCount > 0 else { return }
+        var events = [
+            EventHub.Event(
+                kind: .block,
+                text: NodeAPI.jsonText(
+                    EventMessage.block(
+                        BlockSummary(
+                            height: header.height, hash: committed.blockID.hash.hex, timeMs: header.timeMs,
+                            txCount: committed.block.transactions.count, proposer: header.proposer.hex,
+                            appHash: header.appHash.hex, round: committed.commit.round))))
+        ]
+        for (index, transaction) in committed.block.transactions.enumerated() {
+            let summary = TransactionSummary(
+                transaction, height: header.height, index: index, result: committed.results.transactions[index])
+            events.append(
+                EventHub.Event(
+                    kind: .transaction(types: Set(summary.messages), dids: Set(summary.dids)),
+                    text: NodeAPI.jsonText(EventMessage.transaction(summary))))
+        }
+        runtime.hub.publish(events)
     }
 
     private func publishStatus() {
@@ -159,6 +203,8 @@ final class ConsensusLoop {
             if let id = state.lastBlockID { status.latestBlockHash = id.hash.hex }
             status.latestBlockTimeMs = state.lastBlockTimeMs
         }
+        runtime.metrics.mempoolSize.set(Int64(size))
+        runtime.metrics.peers.set(Int64(runtime.peers.peers.count))
     }
 
     private func expireWaiters() {

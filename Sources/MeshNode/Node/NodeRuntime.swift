@@ -1,61 +1,10 @@
 import Foundation
 import MeshConsensus
 public import MeshCore
-import MeshLedger
+public import MeshLedger
 public import MeshP2P
+public import MeshSDK
 import NIOConcurrencyHelpers
-
-/// What `/status` reports; updated by the consensus loop, read by the API.
-public struct NodeStatus: Sendable, Codable {
-    /// The chain.
-    public var chainId: String
-    /// This node's P2P id.
-    public var nodeId: String
-    /// Its name.
-    public var moniker: String
-    /// Last committed height.
-    public var height: UInt64
-    /// Hash of the last committed block (hex).
-    public var latestBlockHash: String
-    /// App hash after the last committed block (hex).
-    public var latestAppHash: String
-    /// BFT time of the last block.
-    public var latestBlockTimeMs: UInt64
-    /// Whether peers report heights well above ours.
-    public var catchingUp: Bool
-    /// Connected peers.
-    public var peers: [Peer]
-    /// Whether this node's consensus key is in the current validator set.
-    public var isValidator: Bool
-    /// Transactions waiting.
-    public var mempoolSize: Int
-
-    /// One peer.
-    public struct Peer: Sendable, Codable {
-        /// Its node id.
-        public var nodeId: String
-        /// Where it listens.
-        public var address: String
-        /// The height it last reported.
-        public var height: UInt64?
-    }
-}
-
-/// The outcome of submitting a transaction.
-public struct SubmitResult: Sendable, Codable {
-    /// SHA-256 of the transaction bytes (hex).
-    public var hash: String
-    /// 0 on success, else the module's code.
-    public var code: UInt32
-    /// The failing module, empty on success.
-    public var module: String
-    /// A sentence, empty on success.
-    public var message: String
-    /// The block it was committed in (only when waiting for commit).
-    public var height: UInt64?
-    /// Whether waiting for commit timed out.
-    public var timedOut: Bool?
-}
 
 /// How long `POST /txs` waits.
 public enum SubmitWait: String, Sendable {
@@ -76,6 +25,7 @@ public final class NodeRuntime: Sendable {
         case tick
         case submit([UInt8], SubmitWait, CheckedContinuation<SubmitResult, Never>)
         case query(QueryRequest, CheckedContinuation<QueryResponse, Never>)
+        case run(@Sendable (Ledger) -> Void)
     }
 
     /// The node's files.
@@ -88,6 +38,10 @@ public final class NodeRuntime: Sendable {
     let peerHeights = NIOLockedValueBox<[NodeID: UInt64]>([:])
     /// Decoded config.
     public let config: NodeConfig
+    /// Prometheus metrics.
+    public let metrics = NodeMetrics()
+    /// WebSocket event fan-out.
+    public let hub: EventHub
     let genesis: Genesis
 
     /// Prepares a node from its home (nothing runs until `run`).
@@ -95,6 +49,7 @@ public final class NodeRuntime: Sendable {
         self.home = home
         config = try home.config()
         genesis = try home.genesis()
+        hub = EventHub(metrics: metrics)
         let (stream, continuation) = AsyncStream<Event>.makeStream(bufferingPolicy: .bufferingOldest(100_000))
         events = stream
         self.continuation = continuation
@@ -136,6 +91,14 @@ public final class NodeRuntime: Sendable {
     /// Runs an application query on the loop.
     public func query(_ request: QueryRequest) async -> QueryResponse {
         await withCheckedContinuation { continuation.yield(.query(request, $0)) }
+    }
+
+    /// Runs `body` on the loop that owns the ledger, between blocks, and returns its result.
+    /// Keep it short: consensus waits while it runs.
+    public func withLedger<T: Sendable>(_ body: @escaping @Sendable (Ledger) -> T) async -> T {
+        await withCheckedContinuation { result in
+            continuation.yield(.run({ ledger in result.resume(returning: body(ledger)) }))
+        }
     }
 
     /// Starts P2P and the consensus loop; returns when `stop` is called or the loop fails.

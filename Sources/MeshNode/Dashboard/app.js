@@ -1,0 +1,751 @@
+// The node dashboard: loads the chain's recent state over the JSON API, then follows new blocks
+// and transactions over the `/events` WebSocket. No framework and no build step: the node
+// embeds this file and serves it under a CSP that forbids inline script and style, so every
+// element is made with the DOM API and every text goes in through `textContent`.
+'use strict';
+
+(() => {
+  const limits = {
+    blocksShownMax: 20,
+    txsShownMax: 20,
+    chartBlocksMax: 60,
+    devicesFetchedMax: 1000,
+    grantLookupsMax: 200,
+    grantLookupsParallelMax: 4,
+    blockFetchesParallelMax: 6,
+    requestTimeoutMs: 8000,
+    reconnectDelayMinMs: 500,
+    reconnectDelayMaxMs: 15000,
+    statusIntervalMs: 3000,
+    validatorsIntervalMs: 10000,
+    directoryIntervalMs: 10000,
+    directoryDebounceMs: 400,
+    renderDelayMs: 100,
+  };
+
+  const state = {
+    status: null,
+    validators: null,
+    height: 0,
+    blocks: new Map(), // height → {height, hash, timeMs, txCount}
+    txs: [], // TxSummary, newest first
+    devices: [],
+    grantCounts: new Map(), // DID → number of live grants
+    selectedDID: null,
+    socket: null,
+    socketOpen: false,
+    reconnectDelayMs: limits.reconnectDelayMinMs,
+    reconnectTimer: null,
+    wsEvents: 0,
+    renderTimer: null,
+    directoryTimer: null,
+    directoryLoading: false,
+    directoryAgain: false,
+    blocksLoading: false,
+    blocksAgain: false,
+    errors: new Map(), // source → message
+  };
+
+  const $ = (id) => document.getElementById(id);
+
+  // MARK: helpers
+
+  /// Makes an element; `children` are nodes or strings (strings become text, never markup).
+  function el(tag, props = {}, children = []) {
+    const node = document.createElement(tag);
+    for (const [key, value] of Object.entries(props)) {
+      if (value === undefined || value === null) continue;
+      if (key === 'className') node.className = value;
+      else if (key === 'text') node.textContent = value;
+      else if (key === 'dataset') Object.assign(node.dataset, value);
+      else node.setAttribute(key, value);
+    }
+    for (const child of [].concat(children)) {
+      if (child === null || child === undefined) continue;
+      node.append(typeof child === 'string' ? document.createTextNode(child) : child);
+    }
+    return node;
+  }
+
+  function shortHash(hex, length = 12) {
+    if (!hex) return '–';
+    return hex.length > length ? hex.slice(0, length) + '…' : hex;
+  }
+
+  /// `did:mesh:abcdef…wxyz`: the method stays readable, the middle of the id goes.
+  function shortDID(did) {
+    if (!did) return '–';
+    const parts = did.split(':');
+    if (parts.length < 3) return did;
+    const id = parts.slice(2).join(':');
+    const shown = id.length > 16 ? id.slice(0, 8) + '…' + id.slice(-6) : id;
+    return `${parts[0]}:${parts[1]}:${shown}`;
+  }
+
+  function formatClock(ms) {
+    if (!ms) return '–';
+    return new Date(ms).toLocaleTimeString([], { hour12: false });
+  }
+
+  function formatAge(ms) {
+    if (!ms) return '';
+    const seconds = Math.max(0, Math.round((Date.now() - ms) / 1000));
+    if (seconds < 60) return `${seconds}s ago`;
+    if (seconds < 3600) return `${Math.floor(seconds / 60)}m ago`;
+    if (seconds < 86400) return `${Math.floor(seconds / 3600)}h ago`;
+    return `${Math.floor(seconds / 86400)}d ago`;
+  }
+
+  function formatDuration(ms) {
+    if (!Number.isFinite(ms)) return '–';
+    if (ms < 1000) return `${Math.round(ms)} ms`;
+    return `${(ms / 1000).toFixed(ms < 10000 ? 2 : 1)} s`;
+  }
+
+  function formatRate(perSecond) {
+    if (!Number.isFinite(perSecond)) return '–';
+    if (perSecond >= 100) return perSecond.toFixed(0);
+    if (perSecond >= 10) return perSecond.toFixed(1);
+    return perSecond.toFixed(2);
+  }
+
+  function formatNumber(value) {
+    return Number(value).toLocaleString('en-US');
+  }
+
+  function setText(id, text) {
+    const node = $(id);
+    if (node && node.textContent !== String(text)) node.textContent = String(text);
+  }
+
+  /// Shows the first recorded failure in the banner; a later success at the same source clears it.
+  function reportError(source, error) {
+    if (error) state.errors.set(source, `${source}: ${error.message || error}`);
+    else state.errors.delete(source);
+    const notice = $('notice');
+    const first = state.errors.values().next();
+    notice.hidden = first.done;
+    notice.textContent = first.done ? '' : first.value;
+  }
+
+  /// GET a JSON path; an API error body `{code, message}` becomes the thrown message.
+  async function api(path) {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), limits.requestTimeoutMs);
+    try {
+      const response = await fetch(path, { signal: controller.signal, headers: { Accept: 'application/json' } });
+      const body = await response.json().catch(() => null);
+      if (!response.ok) {
+        const detail = body && body.message ? `${body.code}: ${body.message}` : `HTTP ${response.status}`;
+        const error = new Error(`GET ${path} → ${detail}`);
+        error.status = response.status;
+        throw error;
+      }
+      if (body === null) throw new Error(`GET ${path} → not JSON`);
+      return body;
+    } catch (error) {
+      if (error.name === 'AbortError') throw new Error(`GET ${path} timed out`);
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /// Runs `task` over `items` with at most `parallel` in flight; failures become `null`.
+  async function mapLimited(items, parallel, task) {
+    const results = new Array(items.length).fill(null);
+    let next = 0;
+    async function worker() {
+      while (next < items.length) {
+        const index = next++;
+        try {
+          results[index] = await task(items[index]);
+        } catch (error) {
+          results[index] = null;
+        }
+      }
+    }
+    await Promise.all(Array.from({ length: Math.min(parallel, items.length) }, worker));
+    return results;
+  }
+
+  // MARK: loading
+
+  async function loadStatus() {
+    try {
+      const status = await api('/status');
+      state.status = status;
+      noteHeight(status.height);
+      reportError('status', null);
+    } catch (error) {
+      reportError('status', error);
+    }
+    scheduleRender();
+  }
+
+  async function loadValidators() {
+    try {
+      state.validators = await api('/validators');
+      reportError('validators', null);
+    } catch (error) {
+      reportError('validators', error);
+    }
+    scheduleRender();
+  }
+
+  function blockSummaryFromView(view) {
+    return {
+      height: view.header.height,
+      hash: view.blockHash,
+      timeMs: view.header.timeMs,
+      txCount: (view.transactionHashes || []).length,
+    };
+  }
+
+  /// Fetches the newest blocks for the tables and the chart; collects their transactions.
+  async function loadRecentBlocks() {
+    if (state.blocksLoading) {
+      state.blocksAgain = true;
+      return;
+    }
+    state.blocksLoading = true;
+    try {
+      const latest = await api('/blocks/latest');
+      const top = latest.header.height;
+      if (contradictsKnownChain(blockSummaryFromView(latest))) forgetChain();
+      const heights = [];
+      for (let height = top - 1; height >= 1 && heights.length < limits.chartBlocksMax; height--) {
+        if (!state.blocks.has(height)) heights.push(height);
+      }
+      const views = [latest].concat(
+        await mapLimited(heights, limits.blockFetchesParallelMax, (height) => api(`/blocks/${height}`)));
+      const txs = [];
+      for (const view of views) {
+        if (!view) continue;
+        addBlock(blockSummaryFromView(view));
+        for (const tx of view.transactions || []) txs.push(tx);
+      }
+      for (const tx of txs) addTransaction(tx);
+      noteHeight(top);
+      reportError('blocks', null);
+    } catch (error) {
+      // A fresh chain answers 404 until its first block; that is not worth a banner.
+      reportError('blocks', error.status === 404 ? null : error);
+    } finally {
+      state.blocksLoading = false;
+      if (state.blocksAgain) {
+        state.blocksAgain = false;
+        loadRecentBlocks();
+      }
+    }
+    scheduleRender();
+  }
+
+  /// Reloads the device list and each device's live grant count.
+  async function loadDirectory() {
+    if (state.directoryLoading) {
+      state.directoryAgain = true;
+      return;
+    }
+    state.directoryLoading = true;
+    try {
+      const answer = await api(`/dids?limit=${limits.devicesFetchedMax}`);
+      const devices = (answer.devices || []).slice().sort((a, b) => b.created - a.created || a.did.localeCompare(b.did));
+      state.devices = devices;
+      reportError('devices', null);
+      scheduleRender();
+      const looked = devices.slice(0, limits.grantLookupsMax);
+      const answers = await mapLimited(looked, limits.grantLookupsParallelMax, (device) =>
+        api(`/policies?subject=${encodeURIComponent(device.did)}`));
+      const counts = new Map();
+      looked.forEach((device, index) => {
+        const grants = answers[index] && answers[index].grants;
+        if (grants) counts.set(device.did, grants.filter((grant) => grant.live).length);
+      });
+      state.grantCounts = counts;
+      if (state.selectedDID) loadDeviceDetail(state.selectedDID, { quiet: true });
+    } catch (error) {
+      reportError('devices', error);
+    } finally {
+      state.directoryLoading = false;
+      scheduleRender();
+      if (state.directoryAgain) {
+        state.directoryAgain = false;
+        scheduleDirectory();
+      }
+    }
+  }
+
+  function scheduleDirectory() {
+    clearTimeout(state.directoryTimer);
+    state.directoryTimer = setTimeout(loadDirectory, limits.directoryDebounceMs);
+  }
+
+  /// Fills the detail pane with the DID document and the grants the device holds.
+  async function loadDeviceDetail(did, { quiet = false } = {}) {
+    const pane = $('device-detail');
+    pane.hidden = false;
+    setText('detail-title', did);
+    if (!quiet) {
+      $('did-document').textContent = 'loading…';
+      $('grants').replaceChildren();
+    }
+    const encoded = encodeURIComponent(did);
+    const [documentResult, grantsResult] = await Promise.allSettled([
+      api(`/dids/${encoded}`),
+      api(`/policies?subject=${encoded}`),
+    ]);
+    if (state.selectedDID !== did) return; // another row was picked meanwhile
+    $('did-document').textContent = documentResult.status === 'fulfilled'
+      ? JSON.stringify(documentResult.value, null, 2)
+      : String(documentResult.reason.message || documentResult.reason);
+    const body = $('grants');
+    if (grantsResult.status !== 'fulfilled') {
+      body.replaceChildren(emptyRow(6, String(grantsResult.reason.message || grantsResult.reason)));
+      return;
+    }
+    const grants = grantsResult.value.grants || [];
+    body.replaceChildren(...(grants.length ? grants.map(grantRow) : [emptyRow(6, 'no grants')]));
+  }
+
+  function grantRow(grant) {
+    const hasExpiry = grant.expiry !== undefined && grant.expiry !== null;
+    const validity = hasExpiry ? `blocks ${grant.notBefore}–${grant.expiry}` : `from block ${grant.notBefore}`;
+    let status = grant.live ? 'live' : 'inactive';
+    if (grant.revokedHeight !== undefined && grant.revokedHeight !== null) status = `revoked @${grant.revokedHeight}`;
+    return el('tr', {}, [
+      el('td', { className: 'num mono', text: String(grant.id) }),
+      el('td', { text: grant.action + (grant.delegable ? ' (delegable)' : '') }),
+      el('td', { className: 'mono wrap', text: grant.resource }),
+      el('td', { className: 'mono', text: shortDID(grant.issuer), title: grant.issuer }),
+      el('td', { className: 'muted wrap', text: validity }),
+      el('td', {}, [el('span', { className: `badge ${grant.live ? 'badge-ok' : 'badge-off'}`, text: status })]),
+    ]);
+  }
+
+  function resync() {
+    loadStatus();
+    loadValidators();
+    loadRecentBlocks();
+    loadDirectory();
+  }
+
+  // MARK: model updates
+
+  function noteHeight(height) {
+    if (Number.isFinite(height) && height > state.height) state.height = height;
+  }
+
+  /// Whether `summary` contradicts what the page holds: a different hash at a height it has, or
+  /// a block far below the height it has shown. Either means the node now serves another chain
+  /// (a devnet made again with `--reset`), and the page starts over. A block a little below is
+  /// only an event that lagged behind `/status`.
+  function contradictsKnownChain(summary) {
+    const known = state.blocks.get(summary.height);
+    if (known) return known.hash !== summary.hash;
+    return summary.height + limits.chartBlocksMax < state.height;
+  }
+
+  function forgetChain() {
+    state.blocks.clear();
+    state.txs = [];
+    state.height = 0;
+  }
+
+  function addBlock(summary) {
+    state.blocks.set(summary.height, summary);
+    const keep = Math.max(limits.chartBlocksMax, limits.blocksShownMax) + 1;
+    if (state.blocks.size > keep) {
+      const heights = [...state.blocks.keys()].sort((a, b) => a - b);
+      for (const height of heights.slice(0, heights.length - keep)) state.blocks.delete(height);
+    }
+  }
+
+  function addTransaction(tx) {
+    if (state.txs.some((known) => known.hash === tx.hash)) return;
+    state.txs.push(tx);
+    state.txs.sort((a, b) => b.height - a.height || b.index - a.index);
+    state.txs.length = Math.min(state.txs.length, limits.txsShownMax);
+  }
+
+  // MARK: WebSocket
+
+  function socketURL() {
+    const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+    return `${scheme}//${location.host}/events`;
+  }
+
+  function connect() {
+    state.reconnectTimer = null;
+    showConnection('connecting', 'dot-wait');
+    let socket;
+    try {
+      socket = new WebSocket(socketURL());
+    } catch (error) {
+      reportError('events', error);
+      scheduleReconnect();
+      return;
+    }
+    state.socket = socket;
+    socket.addEventListener('open', () => {
+      state.socketOpen = true;
+      state.reconnectDelayMs = limits.reconnectDelayMinMs;
+      reportError('events', null);
+      showConnection('live', 'dot-live');
+      socket.send(JSON.stringify({ op: 'subscribe', topic: 'blocks' }));
+      socket.send(JSON.stringify({ op: 'subscribe', topic: 'txs' }));
+      // Whatever happened while we were away is only in the API now.
+      resync();
+    });
+    socket.addEventListener('message', (event) => handleEvent(event.data));
+    socket.addEventListener('close', (event) => {
+      if (state.socket !== socket) return;
+      state.socket = null;
+      state.socketOpen = false;
+      if (event.code === 1008) reportError('events', new Error(`closed by the node: ${event.reason || 'too slow'}`));
+      scheduleReconnect();
+    });
+    // An error is always followed by close, which does the reconnecting.
+    socket.addEventListener('error', () => {});
+  }
+
+  function scheduleReconnect() {
+    if (state.reconnectTimer) return;
+    const delay = state.reconnectDelayMs;
+    state.reconnectDelayMs = Math.min(delay * 2, limits.reconnectDelayMaxMs);
+    // A little jitter so many open dashboards do not reconnect in step after a node restart.
+    const jittered = Math.round(delay * (0.8 + Math.random() * 0.4));
+    showConnection(`offline, retrying in ${Math.ceil(jittered / 1000)} s`, 'dot-down');
+    state.reconnectTimer = setTimeout(connect, jittered);
+  }
+
+  function showConnection(text, dotClass) {
+    setText('ws-state', text);
+    $('ws-dot').className = `dot ${dotClass}`;
+  }
+
+  function handleEvent(data) {
+    let message;
+    try {
+      message = JSON.parse(data);
+    } catch (error) {
+      reportError('events', new Error('a message that is not JSON'));
+      return;
+    }
+    switch (message.type) {
+      case 'block': {
+        const block = message.block;
+        if (!block || !Number.isFinite(block.height)) return;
+        if (contradictsKnownChain(block)) {
+          forgetChain();
+          loadRecentBlocks();
+        }
+        addBlock({ height: block.height, hash: block.hash, timeMs: block.timeMs, txCount: block.txCount });
+        noteHeight(block.height);
+        state.wsEvents += 1;
+        document.body.dataset.wsEvents = String(state.wsEvents);
+        scheduleRender();
+        break;
+      }
+      case 'tx': {
+        const tx = message.tx;
+        if (!tx || !tx.hash) return;
+        addTransaction(tx);
+        if ((tx.messages || []).some((name) => name.startsWith('identity.') || name.startsWith('policy.'))) {
+          scheduleDirectory();
+        }
+        scheduleRender();
+        break;
+      }
+      case 'error':
+        reportError('events', new Error(`${message.code}: ${message.message}`));
+        break;
+      default:
+        break; // subscribed, unsubscribed
+    }
+  }
+
+  // MARK: rendering
+
+  function scheduleRender() {
+    if (state.renderTimer) return;
+    state.renderTimer = setTimeout(() => {
+      state.renderTimer = null;
+      render();
+    }, limits.renderDelayMs);
+  }
+
+  function render() {
+    renderHeader();
+    renderHealth();
+    renderBlocks();
+    renderTransactions();
+    renderValidators();
+    renderPeers();
+    renderDevices();
+    drawChart();
+  }
+
+  function renderHeader() {
+    const status = state.status;
+    if (!status) return;
+    setText('chain-id', status.chainId);
+    setText('moniker', status.moniker);
+    setText('node-id', shortHash(status.nodeId, 16));
+    $('node-id').title = status.nodeId;
+  }
+
+  /// Blocks oldest first, with the interval since the block before (when that one is known).
+  function chartSeries() {
+    const blocks = [...state.blocks.values()].sort((a, b) => a.height - b.height);
+    const series = [];
+    for (let index = 1; index < blocks.length; index++) {
+      const previous = blocks[index - 1];
+      const block = blocks[index];
+      if (previous.height !== block.height - 1) continue;
+      const intervalMs = block.timeMs - previous.timeMs;
+      series.push({ height: block.height, txCount: block.txCount, intervalMs });
+    }
+    return series.slice(-limits.chartBlocksMax);
+  }
+
+  function renderHealth() {
+    setText('height', state.height);
+    const series = chartSeries();
+    if (series.length) {
+      const totalMs = series.reduce((sum, point) => sum + Math.max(point.intervalMs, 0), 0);
+      const totalTxs = series.reduce((sum, point) => sum + point.txCount, 0);
+      const sorted = series.map((point) => point.intervalMs).sort((a, b) => a - b);
+      setText('block-time', formatDuration(totalMs / series.length));
+      setText('block-time-note', `last ${formatDuration(series[series.length - 1].intervalMs)} · median ${formatDuration(sorted[Math.floor(sorted.length / 2)])}`);
+      $('block-time-note').title = `mean over the last ${series.length} blocks`;
+      setText('tx-rate', totalMs > 0 ? formatRate((totalTxs * 1000) / totalMs) : '–');
+      setText('chart-range', `blocks ${series[0].height}–${series[series.length - 1].height}`);
+    }
+    const status = state.status;
+    if (!status) return;
+    setText('mempool', formatNumber(status.mempoolSize));
+    setText('peer-count', (status.peers || []).length);
+    const sync = $('sync');
+    sync.textContent = status.catchingUp ? 'catching up' : 'in sync';
+    sync.className = `stat-value ${status.catchingUp ? 'warn' : 'ok'}`;
+    setText('role', status.isValidator ? 'this node validates' : 'this node does not validate');
+  }
+
+  function emptyRow(columns, text) {
+    return el('tr', { className: 'empty' }, [el('td', { colspan: String(columns), text })]);
+  }
+
+  function renderBlocks() {
+    const blocks = [...state.blocks.values()].sort((a, b) => b.height - a.height).slice(0, limits.blocksShownMax);
+    const rows = blocks.map((block) =>
+      el('tr', { dataset: { height: String(block.height) } }, [
+        el('td', { className: 'mono strong', text: String(block.height) }),
+        el('td', { className: 'mono', text: shortHash(block.hash, 16), title: block.hash }),
+        el('td', { className: `num ${block.txCount ? 'strong' : 'muted'}`, text: String(block.txCount) }),
+        el('td', { title: new Date(block.timeMs).toISOString() }, [
+          formatClock(block.timeMs),
+          el('span', { className: 'age', text: formatAge(block.timeMs) }),
+        ]),
+      ]));
+    $('blocks').replaceChildren(...(rows.length ? rows : [emptyRow(4, 'waiting for blocks…')]));
+  }
+
+  function renderTransactions() {
+    const rows = state.txs.map((tx) => {
+      const ok = tx.code === 0;
+      const names = (tx.messages || []).join(', ') || '–';
+      const failure = ok ? null : `${tx.module}/${tx.code}${tx.message ? ': ' + tx.message : ''}`;
+      return el('tr', { dataset: { hash: tx.hash, height: String(tx.height) } }, [
+        el('td', { className: 'mono', text: shortHash(tx.hash, 12), title: `${tx.hash} (block ${tx.height})` }),
+        el('td', { text: names }),
+        el('td', { className: 'mono', text: shortDID(tx.signer), title: tx.signer }),
+        el('td', {}, [el('span', {
+          className: `badge ${ok ? 'badge-ok' : 'badge-bad'}`, text: ok ? 'ok' : 'failed', title: failure,
+        })]),
+      ]);
+    });
+    $('txs').replaceChildren(...(rows.length ? rows : [emptyRow(4, 'no transactions in recent blocks')]));
+  }
+
+  function renderValidators() {
+    const answer = state.validators;
+    if (!answer) return;
+    const total = answer.totalPower || answer.validators.reduce((sum, validator) => sum + validator.power, 0);
+    setText('validator-summary', `${answer.validators.length} · total power ${formatNumber(total)}`);
+    const rows = answer.validators.map((validator) => {
+      const share = total ? (validator.power / total) * 100 : 0;
+      const bar = el('span', { className: 'share-bar' }, [el('span', { className: 'share-fill' })]);
+      bar.firstChild.style.width = `${share.toFixed(1)}%`;
+      return el('tr', {}, [
+        el('td', { text: validator.moniker || shortDID(validator.operatorDID) || '–', title: validator.operatorDID }),
+        el('td', { className: 'mono', text: shortHash(validator.publicKey, 12), title: validator.publicKey }),
+        el('td', { className: 'num mono', text: formatNumber(validator.power) }),
+        el('td', { className: 'share-col' }, [bar, el('span', { className: 'share-text', text: `${share.toFixed(1)}%` })]),
+      ]);
+    });
+    $('validators').replaceChildren(...(rows.length ? rows : [emptyRow(4, 'no validators')]));
+  }
+
+  function renderPeers() {
+    const status = state.status;
+    if (!status) return;
+    const rows = (status.peers || []).map((peer) =>
+      el('tr', {}, [
+        el('td', { className: 'mono', text: shortHash(peer.nodeId, 16), title: peer.nodeId }),
+        el('td', { className: 'mono', text: peer.address }),
+        el('td', { className: 'num mono', text: peer.height === undefined || peer.height === null ? '–' : String(peer.height) }),
+      ]));
+    $('peers').replaceChildren(...(rows.length ? rows : [emptyRow(3, 'no peers connected')]));
+  }
+
+  function renderDevices() {
+    const devices = state.devices;
+    const active = devices.filter((device) => !device.deactivated).length;
+    setText('device-summary', devices.length ? `${devices.length} registered · ${active} active` : '');
+    const rows = devices.map((device) => {
+      const grants = state.grantCounts.get(device.did);
+      const row = el('tr', {
+        tabindex: '0',
+        className: device.did === state.selectedDID ? 'selected' : null,
+        'aria-selected': device.did === state.selectedDID ? 'true' : 'false',
+        dataset: { did: device.did },
+      }, [
+        el('td', { className: 'mono', text: shortDID(device.did), title: device.did }),
+        el('td', { className: 'strong', text: device.name || '–' }),
+        el('td', { text: [device.manufacturer, device.model].filter(Boolean).join(' ') || '–' }),
+        el('td', { text: device.region || '–' }),
+        el('td', { className: 'mono', text: shortDID(device.controller), title: device.controller }),
+        el('td', { className: 'num', text: String((device.keys || []).length) }),
+        el('td', {}, [el('span', {
+          className: `badge ${device.deactivated ? 'badge-off' : 'badge-ok'}`,
+          text: device.deactivated ? 'deactivated' : 'active',
+        })]),
+        el('td', { className: 'num', text: grants === undefined ? '–' : String(grants) }),
+      ]);
+      return row;
+    });
+    $('devices').replaceChildren(...(rows.length ? rows : [emptyRow(8, 'no devices registered yet')]));
+  }
+
+  function selectDevice(did) {
+    state.selectedDID = did;
+    renderDevices();
+    loadDeviceDetail(did).catch((error) => reportError('device', error));
+  }
+
+  // MARK: chart
+
+  function drawChart() {
+    const canvas = $('tx-chart');
+    const width = canvas.clientWidth;
+    const height = canvas.clientHeight;
+    if (!width || !height) return;
+    const ratio = window.devicePixelRatio || 1;
+    if (canvas.width !== Math.round(width * ratio) || canvas.height !== Math.round(height * ratio)) {
+      canvas.width = Math.round(width * ratio);
+      canvas.height = Math.round(height * ratio);
+    }
+    const context = canvas.getContext('2d');
+    context.setTransform(ratio, 0, 0, ratio, 0, 0);
+    context.clearRect(0, 0, width, height);
+
+    const styles = getComputedStyle(document.documentElement);
+    const color = (name, fallback) => styles.getPropertyValue(name).trim() || fallback;
+    const series = chartSeries();
+    const rates = series.map((point) => (point.intervalMs > 0 ? (point.txCount * 1000) / point.intervalMs : 0));
+    const peak = Math.max(1, ...rates);
+    const scaleMax = niceCeiling(peak);
+    const left = 44;
+    const right = 8;
+    const top = 8;
+    const bottom = 18;
+    const plotWidth = width - left - right;
+    const plotHeight = height - top - bottom;
+
+    context.font = '11px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace';
+    context.textBaseline = 'middle';
+    context.textAlign = 'right';
+    for (let step = 0; step <= 4; step++) {
+      const value = (scaleMax * step) / 4;
+      const y = top + plotHeight - (plotHeight * step) / 4;
+      context.strokeStyle = color('--grid', '#2a3340');
+      context.lineWidth = 1;
+      context.beginPath();
+      context.moveTo(left, Math.round(y) + 0.5);
+      context.lineTo(width - right, Math.round(y) + 0.5);
+      context.stroke();
+      context.fillStyle = color('--muted', '#8b98a9');
+      context.fillText(formatRate(value), left - 6, y);
+    }
+    if (!series.length) {
+      context.textAlign = 'center';
+      context.fillText('waiting for blocks…', left + plotWidth / 2, top + plotHeight / 2);
+      return;
+    }
+    const slot = plotWidth / limits.chartBlocksMax;
+    const barWidth = Math.max(1, slot * 0.7);
+    const offset = limits.chartBlocksMax - series.length; // newest block at the right edge
+    context.fillStyle = color('--accent', '#3fb8af');
+    series.forEach((point, index) => {
+      const barHeight = (rates[index] / scaleMax) * plotHeight;
+      const x = left + (offset + index) * slot + (slot - barWidth) / 2;
+      if (barHeight > 0) context.fillRect(x, top + plotHeight - barHeight, barWidth, Math.max(barHeight, 1));
+      else {
+        context.fillStyle = color('--grid', '#2a3340');
+        context.fillRect(x, top + plotHeight - 1, barWidth, 1);
+        context.fillStyle = color('--accent', '#3fb8af');
+      }
+    });
+    context.fillStyle = color('--muted', '#8b98a9');
+    context.textBaseline = 'alphabetic';
+    context.textAlign = 'left';
+    context.fillText(`#${series[0].height}`, left + offset * slot, height - 4);
+    context.textAlign = 'right';
+    context.fillText(`#${series[series.length - 1].height}`, width - right, height - 4);
+  }
+
+  /// The smallest of 1, 2, 5 × 10^n at or above `value`, so the axis reads in round numbers.
+  function niceCeiling(value) {
+    const magnitude = 10 ** Math.floor(Math.log10(value));
+    for (const step of [1, 2, 5, 10]) {
+      if (step * magnitude >= value) return step * magnitude;
+    }
+    return 10 * magnitude;
+  }
+
+  // MARK: start
+
+  function start() {
+    const devices = $('devices');
+    devices.addEventListener('click', (event) => {
+      const row = event.target.closest('tr[data-did]');
+      if (row) selectDevice(row.dataset.did);
+    });
+    devices.addEventListener('keydown', (event) => {
+      const row = event.target.closest('tr[data-did]');
+      if (row && (event.key === 'Enter' || event.key === ' ')) {
+        event.preventDefault();
+        selectDevice(row.dataset.did);
+      }
+    });
+    $('detail-close').addEventListener('click', () => {
+      state.selectedDID = null;
+      $('device-detail').hidden = true;
+      renderDevices();
+    });
+    window.addEventListener('resize', drawChart);
+
+    document.body.dataset.wsEvents = '0';
+    render();
+    resync();
+    connect();
+    setInterval(loadStatus, limits.statusIntervalMs);
+    setInterval(loadValidators, limits.validatorsIntervalMs);
+    setInterval(loadDirectory, limits.directoryIntervalMs);
+    setInterval(renderBlocks, 1000); // keeps the "n s ago" column honest between blocks
+  }
+
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);
+  else start();
+})();

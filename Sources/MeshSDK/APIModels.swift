@@ -1,0 +1,576 @@
+public import MeshConsensus
+public import MeshCore
+public import MeshLedger
+
+// The JSON bodies of the node API (`/openapi.json` documents them). The node encodes these and
+// the SDK decodes them, so both sides share one definition. Bytes are lower-case hex.
+
+/// `GET /status`.
+public struct NodeStatus: Sendable, Codable {
+    /// The chain.
+    public var chainId: String
+    /// This node's P2P id.
+    public var nodeId: String
+    /// Its name.
+    public var moniker: String
+    /// Last committed height.
+    public var height: UInt64
+    /// Hash of the last committed block (hex).
+    public var latestBlockHash: String
+    /// App hash after the last committed block (hex).
+    public var latestAppHash: String
+    /// BFT time of the last block.
+    public var latestBlockTimeMs: UInt64
+    /// Whether peers report heights well above ours.
+    public var catchingUp: Bool
+    /// Connected peers.
+    public var peers: [Peer]
+    /// Whether this node's consensus key is in the current validator set.
+    public var isValidator: Bool
+    /// Transactions waiting.
+    public var mempoolSize: Int
+
+    /// One peer.
+    public struct Peer: Sendable, Codable {
+        /// Its node id.
+        public var nodeId: String
+        /// Where it listens.
+        public var address: String
+        /// The height it last reported.
+        public var height: UInt64?
+
+        /// All fields.
+        public init(nodeId: String, address: String, height: UInt64?) {
+            self.nodeId = nodeId
+            self.address = address
+            self.height = height
+        }
+    }
+
+    /// All fields.
+    public init(
+        chainId: String, nodeId: String, moniker: String, height: UInt64, latestBlockHash: String,
+        latestAppHash: String, latestBlockTimeMs: UInt64, catchingUp: Bool, peers: [Peer], isValidator: Bool,
+        mempoolSize: Int
+    ) {
+        self.chainId = chainId
+        self.nodeId = nodeId
+        self.moniker = moniker
+        self.height = height
+        self.latestBlockHash = latestBlockHash
+        self.latestAppHash = latestAppHash
+        self.latestBlockTimeMs = latestBlockTimeMs
+        self.catchingUp = catchingUp
+        self.peers = peers
+        self.isValidator = isValidator
+        self.mempoolSize = mempoolSize
+    }
+}
+
+/// The outcome of submitting a transaction.
+public struct SubmitResult: Sendable, Codable {
+    /// SHA-256 of the transaction bytes (hex).
+    public var hash: String
+    /// 0 on success, else the module's code.
+    public var code: UInt32
+    /// The failing module, empty on success.
+    public var module: String
+    /// A sentence, empty on success.
+    public var message: String
+    /// The block it was committed in (only when waiting for commit).
+    public var height: UInt64?
+    /// Whether waiting for commit timed out.
+    public var timedOut: Bool?
+
+    /// All fields.
+    public init(
+        hash: String, code: UInt32, module: String, message: String, height: UInt64? = nil, timedOut: Bool? = nil
+    ) {
+        self.hash = hash
+        self.code = code
+        self.module = module
+        self.message = message
+        self.height = height
+        self.timedOut = timedOut
+    }
+}
+
+/// An error body: `{code, message}` with a stable `module/number` code.
+public struct APIErrorBody: Codable, Sendable, Error, Equatable {
+    /// `module/number`, e.g. `api/6` or `identity/1`.
+    public var code: String
+    /// One sentence.
+    public var message: String
+
+    /// Both fields.
+    public init(code: String, message: String) {
+        self.code = code
+        self.message = message
+    }
+}
+
+/// A block as JSON: header fields, transactions with their results, and the commit.
+public struct BlockView: Codable, Sendable {
+    /// Header fields.
+    public struct Header: Codable, Sendable {
+        public var chainId: String
+        public var height: UInt64
+        public var timeMs: UInt64
+        public var lastBlockHash: String?
+        public var dataHash: String
+        public var validatorsHash: String
+        public var nextValidatorsHash: String
+        public var appHash: String
+        public var proposer: String
+    }
+
+    /// One slot of the commit.
+    public struct Signature: Codable, Sendable {
+        public var validatorIndex: Int
+        /// `block`, `nil` or `absent`.
+        public var kind: String
+        public var timeMs: UInt64?
+        public var signature: String?
+    }
+
+    /// The precommits that decided the block.
+    public struct CommitView: Codable, Sendable {
+        public var height: UInt64
+        public var round: UInt32
+        public var blockHash: String
+        public var signatures: [Signature]
+    }
+
+    public var blockHash: String
+    public var header: Header
+    public var transactionHashes: [String]
+    /// The transactions with their outcomes (absent when the results are not stored).
+    public var transactions: [TransactionSummary]
+    public var evidenceCount: Int
+    public var commit: CommitView
+    /// Canonical bytes of the header (its SHA-256 is `blockHash`), for light clients.
+    public var headerBytes: String
+    /// Canonical bytes of the commit, for light clients.
+    public var commitBytes: String
+
+    /// Renders a stored block.
+    public init(block: Block, blockID: BlockID, commit: Commit, results: BlockResults?) {
+        let header = block.header
+        blockHash = blockID.hash.hex
+        self.header = Header(
+            chainId: header.chainId, height: header.height, timeMs: header.timeMs,
+            lastBlockHash: header.lastBlockID?.hash.hex, dataHash: header.dataHash.hex,
+            validatorsHash: header.validatorsHash.hex, nextValidatorsHash: header.nextValidatorsHash.hex,
+            appHash: header.appHash.hex, proposer: header.proposer.hex)
+        transactionHashes = block.transactions.map { Block.transactionHash($0).hex }
+        transactions = block.transactions.enumerated().map { index, bytes in
+            TransactionSummary(
+                bytes, height: header.height, index: index,
+                result: results.flatMap { index < $0.transactions.count ? $0.transactions[index] : nil })
+        }
+        evidenceCount = block.evidence.count
+        headerBytes = Hex.encode(header.canonicalBytes)
+        commitBytes = Hex.encode(commit.canonicalBytes)
+        self.commit = CommitView(
+            height: commit.height, round: commit.round, blockHash: commit.blockID.hash.hex,
+            signatures: commit.signatures.enumerated().map { index, slot in
+                switch slot {
+                case .absent: Signature(validatorIndex: index, kind: "absent", timeMs: nil, signature: nil)
+                case .forBlock(let time, let signature):
+                    Signature(
+                        validatorIndex: index, kind: "block", timeMs: time, signature: Hex.encode(signature.rawBytes))
+                case .forNil(let time, let signature):
+                    Signature(
+                        validatorIndex: index, kind: "nil", timeMs: time, signature: Hex.encode(signature.rawBytes))
+                }
+            })
+    }
+}
+
+/// A committed transaction in brief: who signed it, what it did, how it ended.
+public struct TransactionSummary: Codable, Sendable {
+    public var hash: String
+    public var height: UInt64
+    public var index: Int
+    /// 0 on success, else the failing module's code.
+    public var code: UInt32
+    public var module: String
+    public var message: String
+    /// The signer's DID (empty if the bytes do not decode).
+    public var signer: String
+    /// Message names in order, e.g. `identity.register`.
+    public var messages: [String]
+    /// Every DID the transaction touched: the signer and DIDs named in its events.
+    public var dids: [String]
+
+    /// Summarises transaction bytes and their result.
+    public init(_ bytes: [UInt8], height: UInt64, index: Int, result: TransactionResult?) {
+        hash = Block.transactionHash(bytes).hex
+        self.height = height
+        self.index = index
+        code = result?.code ?? 0
+        module = result?.module ?? ""
+        message = result?.message ?? ""
+        let decoded = try? SignedTransaction(canonicalBytes: bytes)
+        signer = decoded?.body.signer.description ?? ""
+        messages = decoded?.body.messages.map(\.name) ?? []
+        var dids: [String] = signer.isEmpty ? [] : [signer]
+        for event in result?.events ?? [] {
+            for attribute in event.attributes where attribute.value.hasPrefix("did:") && !dids.contains(attribute.value)
+            {
+                dids.append(attribute.value)
+            }
+        }
+        self.dids = dids
+    }
+}
+
+/// `GET /txs/{hash}`: a committed transaction in full.
+public struct TransactionView: Codable, Sendable {
+    public var summary: TransactionSummary
+    public var nonce: UInt64
+    public var fee: UInt64
+    public var feePaid: UInt64
+    /// Events in order.
+    public var events: [Event]
+    /// The signed transaction bytes.
+    public var tx: String
+
+    /// All fields.
+    public init(summary: TransactionSummary, nonce: UInt64, fee: UInt64, feePaid: UInt64, events: [Event], tx: String) {
+        self.summary = summary
+        self.nonce = nonce
+        self.fee = fee
+        self.feePaid = feePaid
+        self.events = events
+        self.tx = tx
+    }
+}
+
+/// A small block notice, as sent over `/events`.
+public struct BlockSummary: Codable, Sendable {
+    public var height: UInt64
+    public var hash: String
+    public var timeMs: UInt64
+    public var txCount: Int
+    public var proposer: String
+    public var appHash: String
+    public var round: UInt32
+
+    /// All fields.
+    public init(
+        height: UInt64, hash: String, timeMs: UInt64, txCount: Int, proposer: String, appHash: String, round: UInt32
+    ) {
+        self.height = height
+        self.hash = hash
+        self.timeMs = timeMs
+        self.txCount = txCount
+        self.proposer = proposer
+        self.appHash = appHash
+        self.round = round
+    }
+}
+
+/// A message the server sends over `/events`.
+public enum EventMessage: Codable, Sendable {
+    case block(BlockSummary)
+    case transaction(TransactionSummary)
+    case subscribed(id: Int, topic: String)
+    case unsubscribed(id: Int)
+    case error(APIErrorBody)
+
+    enum CodingKeys: String, CodingKey { case type, block, tx, id, topic, code, message }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        switch self {
+        case .block(let block):
+            try container.encode("block", forKey: .type)
+            try container.encode(block, forKey: .block)
+        case .transaction(let tx):
+            try container.encode("tx", forKey: .type)
+            try container.encode(tx, forKey: .tx)
+        case .subscribed(let id, let topic):
+            try container.encode("subscribed", forKey: .type)
+            try container.encode(id, forKey: .id)
+            try container.encode(topic, forKey: .topic)
+        case .unsubscribed(let id):
+            try container.encode("unsubscribed", forKey: .type)
+            try container.encode(id, forKey: .id)
+        case .error(let body):
+            try container.encode("error", forKey: .type)
+            try container.encode(body.code, forKey: .code)
+            try container.encode(body.message, forKey: .message)
+        }
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        switch try container.decode(String.self, forKey: .type) {
+        case "block": self = .block(try container.decode(BlockSummary.self, forKey: .block))
+        case "tx": self = .transaction(try container.decode(TransactionSummary.self, forKey: .tx))
+        case "subscribed":
+            self = .subscribed(
+                id: try container.decode(Int.self, forKey: .id),
+                topic: try container.decode(String.self, forKey: .topic))
+        case "unsubscribed": self = .unsubscribed(id: try container.decode(Int.self, forKey: .id))
+        default:
+            self = .error(
+                APIErrorBody(
+                    code: try container.decode(String.self, forKey: .code),
+                    message: try container.decode(String.self, forKey: .message)))
+        }
+    }
+}
+
+/// A request a client sends over `/events`.
+public struct EventRequest: Codable, Sendable {
+    /// `subscribe` or `unsubscribe`.
+    public var op: String
+    /// `blocks` or `txs` (subscribe).
+    public var topic: String?
+    /// Only transactions with a message of this name (e.g. `bank.transfer`).
+    public var type: String?
+    /// Only transactions touching this DID.
+    public var did: String?
+    /// The subscription to end (unsubscribe).
+    public var id: Int?
+
+    /// All fields.
+    public init(op: String, topic: String? = nil, type: String? = nil, did: String? = nil, id: Int? = nil) {
+        self.op = op
+        self.topic = topic
+        self.type = type
+        self.did = did
+        self.id = id
+    }
+}
+
+/// The proof part of an answer asked for with `?prove=true`.
+///
+/// `entries` are the state keys the answer was computed from, each with its `StateProof` against
+/// the app hash of the state after `height`. That app hash is in the header of block
+/// `height + 1`, which `header` carries (canonical bytes) with the `commit` that decided it.
+public struct ProofBundle: Codable, Sendable {
+    /// One proven key.
+    public struct Entry: Codable, Sendable {
+        public var key: String
+        /// Absent when the proof shows the key is not in the state.
+        public var value: String?
+        public var proof: String
+
+        /// All fields.
+        public init(key: String, value: String?, proof: String) {
+            self.key = key
+            self.value = value
+            self.proof = proof
+        }
+    }
+
+    /// The state height the answer is about.
+    public var height: UInt64
+    public var entries: [Entry]
+    /// Canonical bytes of the header of block `height + 1`.
+    public var header: String
+    /// Canonical bytes of that block's commit.
+    public var commit: String
+
+    /// All fields.
+    public init(height: UInt64, entries: [Entry], header: String, commit: String) {
+        self.height = height
+        self.entries = entries
+        self.header = header
+        self.commit = commit
+    }
+}
+
+/// `GET /accounts/{did}`.
+public struct AccountView: Codable, Sendable {
+    public var did: String
+    public var balance: UInt64
+    public var nonce: UInt64
+    public var height: UInt64
+    public var proof: ProofBundle?
+
+    /// All fields.
+    public init(did: String, balance: UInt64, nonce: UInt64, height: UInt64, proof: ProofBundle?) {
+        self.did = did
+        self.balance = balance
+        self.nonce = nonce
+        self.height = height
+        self.proof = proof
+    }
+}
+
+/// One validator in `GET /validators`.
+public struct ValidatorView: Codable, Sendable {
+    /// Consensus key (hex).
+    public var publicKey: String
+    public var power: UInt64
+    public var proposerPriority: Int64
+    /// The operator's DID and moniker, when the staking module knows the key.
+    public var operatorDID: String?
+    public var moniker: String?
+
+    /// All fields.
+    public init(publicKey: String, power: UInt64, proposerPriority: Int64, operatorDID: String?, moniker: String?) {
+        self.publicKey = publicKey
+        self.power = power
+        self.proposerPriority = proposerPriority
+        self.operatorDID = operatorDID
+        self.moniker = moniker
+    }
+}
+
+/// `GET /validators`: the set that decides `height`.
+public struct ValidatorsView: Codable, Sendable {
+    public var height: UInt64
+    /// The hash headers carry as `validatorsHash`.
+    public var hash: String
+    public var totalPower: UInt64
+    public var validators: [ValidatorView]
+    /// Canonical bytes of the set, for light clients.
+    public var set: String
+
+    /// All fields.
+    public init(height: UInt64, hash: String, totalPower: UInt64, validators: [ValidatorView], set: String) {
+        self.height = height
+        self.hash = hash
+        self.totalPower = totalPower
+        self.validators = validators
+        self.set = set
+    }
+}
+
+/// A registered device in `GET /dids?controller=`.
+public struct DeviceView: Codable, Sendable {
+    public var did: String
+    public var controller: String
+    public var name: String
+    public var manufacturer: String
+    public var model: String
+    public var firmware: String
+    public var region: String
+    /// Current keys as `did:key` identifiers.
+    public var keys: [String]
+    public var deactivated: Bool
+    public var created: UInt64
+    public var updated: UInt64
+
+    /// From a stored record.
+    public init(id: MeshID, record: DIDRecord) {
+        did = id.didString
+        controller = record.controller.description
+        name = record.metadata.name
+        manufacturer = record.metadata.manufacturer
+        model = record.metadata.model
+        firmware = record.metadata.firmware
+        region = record.metadata.region
+        keys = record.keys.map { DID.key($0).description }
+        deactivated = record.deactivated
+        created = record.createdHeight
+        updated = record.updatedHeight
+    }
+}
+
+/// `GET /dids?controller=`.
+public struct DeviceListView: Codable, Sendable {
+    public var controller: String?
+    public var height: UInt64
+    public var devices: [DeviceView]
+    public var proof: ProofBundle?
+
+    /// All fields.
+    public init(controller: String?, height: UInt64, devices: [DeviceView], proof: ProofBundle?) {
+        self.controller = controller
+        self.height = height
+        self.devices = devices
+        self.proof = proof
+    }
+}
+
+/// A grant as JSON.
+public struct GrantView: Codable, Sendable {
+    public var id: UInt64
+    public var issuer: String
+    public var subject: String
+    public var action: String
+    public var resource: String
+    public var notBefore: UInt64
+    public var expiry: UInt64?
+    public var amountMax: UInt64?
+    public var bytesMax: UInt64?
+    public var usesPerBlockMax: UInt64?
+    public var delegable: Bool
+    public var parent: UInt64?
+    public var depth: UInt8
+    public var createdHeight: UInt64
+    public var revokedHeight: UInt64?
+    /// Whether it applies at the answer's height (its chain is not checked here).
+    public var live: Bool
+
+    /// From a stored grant.
+    public init(_ grant: Grant, height: UInt64) {
+        id = grant.id
+        issuer = grant.issuer.description
+        subject = grant.subject.description
+        action = grant.action
+        resource = grant.resource
+        notBefore = grant.notBefore
+        expiry = grant.expiry
+        amountMax = grant.limits.amountMax
+        bytesMax = grant.limits.bytesMax
+        usesPerBlockMax = grant.limits.usesPerBlockMax
+        delegable = grant.delegable
+        parent = grant.parent
+        depth = grant.depth
+        createdHeight = grant.createdHeight
+        revokedHeight = grant.revokedHeight
+        live = grant.isLive(at: height)
+    }
+}
+
+/// `GET /policies?subject=`.
+public struct GrantListView: Codable, Sendable {
+    public var subject: String
+    public var height: UInt64
+    public var grants: [GrantView]
+    public var proof: ProofBundle?
+
+    /// All fields.
+    public init(subject: String, height: UInt64, grants: [GrantView], proof: ProofBundle?) {
+        self.subject = subject
+        self.height = height
+        self.grants = grants
+        self.proof = proof
+    }
+}
+
+/// `GET /policies/check`.
+public struct PolicyCheckView: Codable, Sendable {
+    public var subject: String
+    public var action: String
+    public var resource: String
+    public var allowed: Bool
+    /// `owner`, `grant`, or why not.
+    public var reason: String
+    /// Grant ids of the chain that allowed it, root first.
+    public var chain: [UInt64]
+    public var height: UInt64
+    public var proof: ProofBundle?
+
+    /// All fields.
+    public init(
+        subject: String, action: String, resource: String, allowed: Bool, reason: String, chain: [UInt64],
+        height: UInt64, proof: ProofBundle?
+    ) {
+        self.subject = subject
+        self.action = action
+        self.resource = resource
+        self.allowed = allowed
+        self.reason = reason
+        self.chain = chain
+        self.height = height
+        self.proof = proof
+    }
+}
