@@ -113,40 +113,61 @@ public struct APIErrorBody: Codable, Sendable, Error, Equatable {
 public struct BlockView: Codable, Sendable {
     /// Header fields.
     public struct Header: Codable, Sendable {
+        /// The chain id.
         public var chainId: String
+        /// The block height.
         public var height: UInt64
+        /// BFT time in ms since the Unix epoch.
         public var timeMs: UInt64
+        /// The previous block's hash (absent at height 1).
         public var lastBlockHash: String?
+        /// Merkle root of the transactions.
         public var dataHash: String
+        /// Hash of the set deciding this block.
         public var validatorsHash: String
+        /// Hash of the set deciding the next block.
         public var nextValidatorsHash: String
+        /// App hash (hex) of the state before this block.
         public var appHash: String
+        /// The proposer's consensus key (hex).
         public var proposer: String
     }
 
     /// One slot of the commit.
     public struct Signature: Codable, Sendable {
+        /// Position in the validator set.
         public var validatorIndex: Int
         /// `block`, `nil` or `absent`.
         public var kind: String
+        /// BFT time in ms since the Unix epoch.
         public var timeMs: UInt64?
+        /// Ed25519 signature (hex).
         public var signature: String?
     }
 
     /// The precommits that decided the block.
     public struct CommitView: Codable, Sendable {
+        /// The block height.
         public var height: UInt64
+        /// The round that decided the block.
         public var round: UInt32
+        /// The block's header hash (hex).
         public var blockHash: String
+        /// One slot per validator.
         public var signatures: [Signature]
     }
 
+    /// The block's header hash (hex).
     public var blockHash: String
+    /// Header fields.
     public var header: Header
+    /// SHA-256 of each transaction (hex), in block order.
     public var transactionHashes: [String]
     /// The transactions with their outcomes (absent when the results are not stored).
     public var transactions: [TransactionSummary]
+    /// Evidence items in the block.
     public var evidenceCount: Int
+    /// The precommits that decided the block.
     public var commit: CommitView
     /// Canonical bytes of the header (its SHA-256 is `blockHash`), for light clients.
     public var headerBytes: String
@@ -189,12 +210,17 @@ public struct BlockView: Codable, Sendable {
 
 /// A committed transaction in brief: who signed it, what it did, how it ended.
 public struct TransactionSummary: Codable, Sendable {
+    /// SHA-256 (hex).
     public var hash: String
+    /// The block height.
     public var height: UInt64
+    /// Position in its block.
     public var index: Int
     /// 0 on success, else the failing module's code.
     public var code: UInt32
+    /// The failing module; empty on success.
     public var module: String
+    /// A sentence; empty on success.
     public var message: String
     /// The signer's DID (empty if the bytes do not decode).
     public var signer: String
@@ -227,9 +253,13 @@ public struct TransactionSummary: Codable, Sendable {
 
 /// `GET /txs/{hash}`: a committed transaction in full.
 public struct TransactionView: Codable, Sendable {
+    /// Hash, outcome, signer and message names.
     public var summary: TransactionSummary
+    /// The signer's nonce.
     public var nonce: UInt64
+    /// Fee offered.
     public var fee: UInt64
+    /// Fee taken.
     public var feePaid: UInt64
     /// Events in order.
     public var events: [Event]
@@ -249,12 +279,19 @@ public struct TransactionView: Codable, Sendable {
 
 /// A small block notice, as sent over `/events`.
 public struct BlockSummary: Codable, Sendable {
+    /// The block height.
     public var height: UInt64
+    /// SHA-256 (hex).
     public var hash: String
+    /// BFT time in ms since the Unix epoch.
     public var timeMs: UInt64
+    /// Transactions in the block.
     public var txCount: Int
+    /// The proposer's consensus key (hex).
     public var proposer: String
+    /// App hash (hex) of the state before this block.
     public var appHash: String
+    /// The round that decided the block.
     public var round: UInt32
 
     /// All fields.
@@ -273,14 +310,20 @@ public struct BlockSummary: Codable, Sendable {
 
 /// A message the server sends over `/events`.
 public enum EventMessage: Codable, Sendable {
+    /// A new block.
     case block(BlockSummary)
+    /// A committed transaction.
     case transaction(TransactionSummary)
+    /// A subscription was added.
     case subscribed(id: Int, topic: String)
+    /// A subscription was removed.
     case unsubscribed(id: Int)
+    /// A request was refused.
     case error(APIErrorBody)
 
     enum CodingKeys: String, CodingKey { case type, block, tx, id, topic, code, message }
 
+    /// `{"type": …}` with the case's fields beside it.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         switch self {
@@ -304,6 +347,7 @@ public enum EventMessage: Codable, Sendable {
         }
     }
 
+    /// Reads what `encode(to:)` writes.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         switch try container.decode(String.self, forKey: .type) {
@@ -354,9 +398,11 @@ public struct EventRequest: Codable, Sendable {
 public struct ProofBundle: Codable, Sendable {
     /// One proven key.
     public struct Entry: Codable, Sendable {
+        /// The state key (hex).
         public var key: String
         /// Absent when the proof shows the key is not in the state.
         public var value: String?
+        /// Proofs of the answer, when asked with `prove=true`.
         public var proof: String
 
         /// All fields.
@@ -369,6 +415,7 @@ public struct ProofBundle: Codable, Sendable {
 
     /// The state height the answer is about.
     public var height: UInt64
+    /// Each key read, with value and proof.
     public var entries: [Entry]
     /// Canonical bytes of the header of block `height + 1`.
     public var header: String
@@ -386,10 +433,15 @@ public struct ProofBundle: Codable, Sendable {
 
 /// `GET /accounts/{did}`.
 public struct AccountView: Codable, Sendable {
+    /// The DID.
     public var did: String
+    /// Balance in base units.
     public var balance: UInt64
+    /// The signer's nonce.
     public var nonce: UInt64
+    /// The block height.
     public var height: UInt64
+    /// Proofs of the answer, when asked with `prove=true`.
     public var proof: ProofBundle?
 
     /// All fields.
@@ -406,10 +458,13 @@ public struct AccountView: Codable, Sendable {
 public struct ValidatorView: Codable, Sendable {
     /// Consensus key (hex).
     public var publicKey: String
+    /// Voting power.
     public var power: UInt64
+    /// Proposer priority (CometBFT rules).
     public var proposerPriority: Int64
     /// The operator's DID and moniker, when the staking module knows the key.
     public var operatorDID: String?
+    /// The validator's name.
     public var moniker: String?
 
     /// All fields.
@@ -424,10 +479,13 @@ public struct ValidatorView: Codable, Sendable {
 
 /// `GET /validators`: the set that decides `height`.
 public struct ValidatorsView: Codable, Sendable {
+    /// The block height.
     public var height: UInt64
     /// The hash headers carry as `validatorsHash`.
     public var hash: String
+    /// Sum of the voting power.
     public var totalPower: UInt64
+    /// The validators, in set order.
     public var validators: [ValidatorView]
     /// Canonical bytes of the set, for light clients.
     public var set: String
@@ -444,17 +502,27 @@ public struct ValidatorsView: Codable, Sendable {
 
 /// A registered device in `GET /dids?controller=`.
 public struct DeviceView: Codable, Sendable {
+    /// The DID.
     public var did: String
+    /// The controlling DID.
     public var controller: String
+    /// Device metadata: name.
     public var name: String
+    /// Device metadata: manufacturer.
     public var manufacturer: String
+    /// Device metadata: model.
     public var model: String
+    /// Device metadata: firmware.
     public var firmware: String
+    /// Device metadata: region.
     public var region: String
     /// Current keys as `did:key` identifiers.
     public var keys: [String]
+    /// Whether the DID is deactivated (for good).
     public var deactivated: Bool
+    /// Height at which it was registered.
     public var created: UInt64
+    /// Height of the last change.
     public var updated: UInt64
 
     /// From a stored record.
@@ -475,9 +543,13 @@ public struct DeviceView: Codable, Sendable {
 
 /// `GET /dids?controller=`.
 public struct DeviceListView: Codable, Sendable {
+    /// The controlling DID.
     public var controller: String?
+    /// The block height.
     public var height: UInt64
+    /// The devices.
     public var devices: [DeviceView]
+    /// Proofs of the answer, when asked with `prove=true`.
     public var proof: ProofBundle?
 
     /// All fields.
@@ -491,20 +563,35 @@ public struct DeviceListView: Codable, Sendable {
 
 /// A grant as JSON.
 public struct GrantView: Codable, Sendable {
+    /// Its id.
     public var id: UInt64
+    /// The DID that issued it.
     public var issuer: String
+    /// The DID the grants are issued to.
     public var subject: String
+    /// The action, e.g. `mqtt.publish`.
     public var action: String
+    /// The topic or path pattern.
     public var resource: String
+    /// First height at which it applies.
     public var notBefore: UInt64
+    /// First height at which it no longer applies, if any.
     public var expiry: UInt64?
+    /// Amount per use at most, if limited.
     public var amountMax: UInt64?
+    /// Bytes at most, if limited.
     public var bytesMax: UInt64?
+    /// Uses per block at most, if limited.
     public var usesPerBlockMax: UInt64?
+    /// Whether the subject may delegate a narrower copy.
     public var delegable: Bool
+    /// The grant it was delegated from, if any.
     public var parent: UInt64?
+    /// 1 for a root grant, parent's + 1 otherwise.
     public var depth: UInt8
+    /// Height at which it was created.
     public var createdHeight: UInt64
+    /// Height at which it was revoked, if it was.
     public var revokedHeight: UInt64?
     /// Whether it applies at the answer's height (its chain is not checked here).
     public var live: Bool
@@ -532,9 +619,13 @@ public struct GrantView: Codable, Sendable {
 
 /// `GET /policies?subject=`.
 public struct GrantListView: Codable, Sendable {
+    /// The DID the grants are issued to.
     public var subject: String
+    /// The block height.
     public var height: UInt64
+    /// The grants.
     public var grants: [GrantView]
+    /// Proofs of the answer, when asked with `prove=true`.
     public var proof: ProofBundle?
 
     /// All fields.
@@ -548,15 +639,21 @@ public struct GrantListView: Codable, Sendable {
 
 /// `GET /policies/check`.
 public struct PolicyCheckView: Codable, Sendable {
+    /// The DID the grants are issued to.
     public var subject: String
+    /// The action, e.g. `mqtt.publish`.
     public var action: String
+    /// The topic or path pattern.
     public var resource: String
+    /// Whether the action is allowed.
     public var allowed: Bool
     /// `owner`, `grant`, or why not.
     public var reason: String
     /// Grant ids of the chain that allowed it, root first.
     public var chain: [UInt64]
+    /// The block height.
     public var height: UInt64
+    /// Proofs of the answer, when asked with `prove=true`.
     public var proof: ProofBundle?
 
     /// All fields.

@@ -14,6 +14,7 @@ public import MeshLedger
 public final class LightClient {
     /// What the client trusts, saved between runs.
     public struct TrustedState: Codable, Sendable, Equatable {
+        /// The chain id.
         public var chainId: String
         /// The trusted header's height (0 = genesis, no header yet).
         public var height: UInt64
@@ -31,11 +32,13 @@ public final class LightClient {
         public var provenByHeader: UInt64
         /// Voting power that signed that header, out of the total.
         public var signedPower: UInt64
+        /// Sum of the voting power.
         public var totalPower: UInt64
         /// Keys whose proofs were checked.
         public var keysProven: Int
     }
 
+    /// What the client trusts now.
     public private(set) var trusted: TrustedState
     let client: MeshClient
     private var trustedSet: ValidatorSet
