@@ -109,7 +109,7 @@ let package = Package(
         .executableTarget(
             name: "meshwork",
             dependencies: [
-                "MeshNode", "MeshSDK", "MeshCore", "MeshLedger",
+                "MeshNode", "MeshSDK", "MeshCore", "MeshLedger", "MeshConsensus",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             exclude: ["README.md"],

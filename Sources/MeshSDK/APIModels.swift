@@ -265,9 +265,18 @@ public struct TransactionView: Codable, Sendable {
     public var events: [Event]
     /// The signed transaction bytes.
     public var tx: String
+    /// RFC 9162 inclusion path (hex hashes) of `tx` in the block's `dataHash`.
+    public var inclusionPath: [String]
+    /// Transactions in the block (the Merkle tree's size).
+    public var transactionCount: Int
 
     /// All fields.
-    public init(summary: TransactionSummary, nonce: UInt64, fee: UInt64, feePaid: UInt64, events: [Event], tx: String) {
+    public init(
+        summary: TransactionSummary, nonce: UInt64, fee: UInt64, feePaid: UInt64, events: [Event], tx: String,
+        inclusionPath: [String], transactionCount: Int
+    ) {
+        self.inclusionPath = inclusionPath
+        self.transactionCount = transactionCount
         self.summary = summary
         self.nonce = nonce
         self.fee = fee

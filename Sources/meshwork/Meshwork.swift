@@ -13,7 +13,8 @@ struct Meshwork: AsyncParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [
-            InitCommand.self, NodeCommand.self, DevnetCommand.self, TxCommand.self, KeysCommand.self,
+            InitCommand.self, NodeCommand.self, DevnetCommand.self, DeviceCommand.self, PolicyCommand.self,
+            QueryCommand.self, ValidatorCommand.self, TxCommand.self, KeysCommand.self,
             GenesisCommand.self, LedgerCommand.self, CIDCommand.self, BenchCommand.self,
         ]
     )

@@ -126,7 +126,10 @@ public enum NodeAPI {
                 TransactionView(
                     summary: TransactionSummary(bytes, height: height, index: index, result: result),
                     nonce: decoded?.body.nonce ?? 0, fee: decoded?.body.fee ?? 0, feePaid: result?.feePaid ?? 0,
-                    events: result?.events ?? [], tx: Hex.encode(bytes)))
+                    events: result?.events ?? [], tx: Hex.encode(bytes),
+                    inclusionPath: MerkleTree(leaves: block.transactions).inclusionProof(leafIndex: index).path.map(
+                        \.hex),
+                    transactionCount: block.transactions.count))
         }
         router.post("txs") { request, _ in
             let waitText = request.uri.queryParameters.get("wait") ?? "sync"

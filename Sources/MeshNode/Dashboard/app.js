@@ -38,6 +38,8 @@
     reconnectTimer: null,
     wsEvents: 0,
     renderTimer: null,
+    // Tables that change only when their data is reloaded are rebuilt only then, not per block.
+    stale: new Set(['validators', 'peers', 'devices']),
     directoryTimer: null,
     directoryLoading: false,
     directoryAgain: false,
@@ -175,6 +177,7 @@
     try {
       const status = await api('/status');
       state.status = status;
+      state.stale.add('peers');
       noteHeight(status.height);
       reportError('status', null);
     } catch (error) {
@@ -186,6 +189,7 @@
   async function loadValidators() {
     try {
       state.validators = await api('/validators');
+      state.stale.add('validators');
       reportError('validators', null);
     } catch (error) {
       reportError('validators', error);
@@ -252,6 +256,7 @@
       const answer = await api(`/dids?limit=${limits.devicesFetchedMax}`);
       const devices = (answer.devices || []).slice().sort((a, b) => b.created - a.created || a.did.localeCompare(b.did));
       state.devices = devices;
+      state.stale.add('devices');
       reportError('devices', null);
       scheduleRender();
       const looked = devices.slice(0, limits.grantLookupsMax);
@@ -263,6 +268,7 @@
         if (grants) counts.set(device.did, grants.filter((grant) => grant.live).length);
       });
       state.grantCounts = counts;
+      state.stale.add('devices');
       if (state.selectedDID) loadDeviceDetail(state.selectedDID, { quiet: true });
     } catch (error) {
       reportError('devices', error);
@@ -480,9 +486,9 @@
     renderHealth();
     renderBlocks();
     renderTransactions();
-    renderValidators();
-    renderPeers();
-    renderDevices();
+    if (state.stale.delete('validators')) renderValidators();
+    if (state.stale.delete('peers')) renderPeers();
+    if (state.stale.delete('devices')) renderDevices();
     drawChart();
   }
 
@@ -734,7 +740,7 @@
       $('device-detail').hidden = true;
       renderDevices();
     });
-    window.addEventListener('resize', drawChart);
+    window.addEventListener('resize', scheduleRender);
 
     document.body.dataset.wsEvents = '0';
     render();
