@@ -29,6 +29,7 @@ let package = Package(
         .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
     ],
     targets: [
         // GF(2^8) kernels for erasure coding, in C.
@@ -84,6 +85,7 @@ let package = Package(
             dependencies: [
                 "MeshCore", "MeshLedger", "MeshConsensus",
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             exclude: ["README.md"],
             swiftSettings: strictSettings
@@ -111,6 +113,7 @@ let package = Package(
             dependencies: [
                 "MeshNode", "MeshSDK", "MeshCore", "MeshLedger", "MeshConsensus",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
             exclude: ["README.md"],
             swiftSettings: strictSettings

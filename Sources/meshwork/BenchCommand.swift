@@ -3,13 +3,13 @@ import Foundation
 import MeshNode
 
 /// `meshwork bench <area>`: measured figures, compared side by side with the named peer.
-struct BenchCommand: ParsableCommand {
+struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure performance; record results in docs/benchmarks.md.",
         discussion:
             "Build with 'swift build -c release' (or 'swift run -c release meshwork bench …') for real figures.",
-        subcommands: [Core.self, LedgerBench.self, ConsensusBench.self])
+        subcommands: [Core.self, LedgerBench.self, ConsensusBench.self, APIBench.self])
 
     struct Core: ParsableCommand {
         static let configuration = CommandConfiguration(

@@ -12,6 +12,7 @@
     devicesFetchedMax: 1000,
     grantLookupsMax: 200,
     grantLookupsParallelMax: 4,
+    grantTagsShownMax: 3,
     blockFetchesParallelMax: 6,
     requestTimeoutMs: 8000,
     reconnectDelayMinMs: 500,
@@ -30,7 +31,7 @@
     blocks: new Map(), // height → {height, hash, timeMs, txCount}
     txs: [], // TxSummary, newest first
     devices: [],
-    grantCounts: new Map(), // DID → number of live grants
+    grants: new Map(), // DID → its live grants (GrantView), once looked up
     selectedDID: null,
     socket: null,
     socketOpen: false,
@@ -245,7 +246,7 @@
     scheduleRender();
   }
 
-  /// Reloads the device list and each device's live grant count.
+  /// Reloads the device list and each device's live grants.
   async function loadDirectory() {
     if (state.directoryLoading) {
       state.directoryAgain = true;
@@ -262,12 +263,12 @@
       const looked = devices.slice(0, limits.grantLookupsMax);
       const answers = await mapLimited(looked, limits.grantLookupsParallelMax, (device) =>
         api(`/policies?subject=${encodeURIComponent(device.did)}`));
-      const counts = new Map();
+      const live = new Map();
       looked.forEach((device, index) => {
         const grants = answers[index] && answers[index].grants;
-        if (grants) counts.set(device.did, grants.filter((grant) => grant.live).length);
+        if (grants) live.set(device.did, grants.filter((grant) => grant.live));
       });
-      state.grantCounts = counts;
+      state.grants = live;
       state.stale.add('devices');
       if (state.selectedDID) loadDeviceDetail(state.selectedDID, { quiet: true });
     } catch (error) {
@@ -605,31 +606,61 @@
     $('peers').replaceChildren(...(rows.length ? rows : [emptyRow(3, 'no peers connected')]));
   }
 
+  /// The device's current key(s): the first, shortened, and how many more there are.
+  function keysCell(keys) {
+    if (!keys.length) return el('td', { className: 'muted', text: 'none' });
+    const more = keys.length > 1 ? el('span', { className: 'muted', text: ` +${keys.length - 1}` }) : null;
+    return el('td', { className: 'mono', title: keys.join('\n') }, [shortDID(keys[0]), more]);
+  }
+
+  /// The live grants a device holds: one tag per grant (action, with the resource on hover).
+  function grantsCell(grants) {
+    if (grants === undefined) return el('td', { className: 'muted', text: '–' });
+    if (!grants.length) return el('td', { className: 'muted', text: 'none' });
+    const shown = grants.slice(0, limits.grantTagsShownMax).map((grant) =>
+      el('span', { className: 'tag', text: grant.action, title: `#${grant.id} ${grant.action} on ${grant.resource}` }));
+    const rest = grants.length - shown.length;
+    return el('td', {}, shown.concat(rest > 0 ? [el('span', { className: 'muted', text: ` +${rest}` })] : []));
+  }
+
   function renderDevices() {
     const devices = state.devices;
     const active = devices.filter((device) => !device.deactivated).length;
     setText('device-summary', devices.length ? `${devices.length} registered · ${active} active` : '');
     const rows = devices.map((device) => {
-      const grants = state.grantCounts.get(device.did);
-      const row = el('tr', {
+      const grants = state.grants.get(device.did);
+      const keys = device.keys || [];
+      const selected = device.did === state.selectedDID;
+      // The data attributes carry the row's state whole (the cells abbreviate it), for scripts
+      // and tests that read the page.
+      const dataset = {
+        did: device.did,
+        status: device.deactivated ? 'deactivated' : 'active',
+        keys: keys.join(' '),
+      };
+      if (grants !== undefined) {
+        dataset.grants = JSON.stringify(grants.map((grant) =>
+          ({ id: grant.id, action: grant.action, resource: grant.resource })));
+      }
+      return el('tr', {
         tabindex: '0',
-        className: device.did === state.selectedDID ? 'selected' : null,
-        'aria-selected': device.did === state.selectedDID ? 'true' : 'false',
-        dataset: { did: device.did },
+        className: [selected ? 'selected' : '', device.deactivated ? 'deactivated' : ''].join(' ').trim() || null,
+        'aria-selected': selected ? 'true' : 'false',
+        dataset,
       }, [
         el('td', { className: 'mono', text: shortDID(device.did), title: device.did }),
         el('td', { className: 'strong', text: device.name || '–' }),
         el('td', { text: [device.manufacturer, device.model].filter(Boolean).join(' ') || '–' }),
         el('td', { text: device.region || '–' }),
         el('td', { className: 'mono', text: shortDID(device.controller), title: device.controller }),
-        el('td', { className: 'num', text: String((device.keys || []).length) }),
+        keysCell(keys),
         el('td', {}, [el('span', {
           className: `badge ${device.deactivated ? 'badge-off' : 'badge-ok'}`,
           text: device.deactivated ? 'deactivated' : 'active',
+          title: `registered at block ${device.created}, last changed at block ${device.updated}`,
         })]),
-        el('td', { className: 'num', text: grants === undefined ? '–' : String(grants) }),
+        grantsCell(grants),
       ]);
-      return row;
     });
     $('devices').replaceChildren(...(rows.length ? rows : [emptyRow(8, 'no devices registered yet')]));
   }
