@@ -149,7 +149,7 @@ let package = Package(
         .testTarget(name: "CErasureTests", dependencies: ["CErasure"], swiftSettings: strictSettings),
         .testTarget(
             name: "MeshworkTests",
-            dependencies: ["meshwork", "MeshCore", "MeshLedger", "MeshNode"],
+            dependencies: ["meshwork", "MeshCore", "MeshLedger", "MeshNode", "MeshSDK", "MeshConsensus"],
             swiftSettings: strictSettings
         ),
     ],

@@ -227,6 +227,29 @@ public final class LightClient {
         )
     }
 
+    // MARK: single answers
+
+    /// The value a raw ledger query returned, once its proof checks out against `appHash` (which
+    /// the caller trusts already); nil means the key is proven absent.
+    public static func verifiedValue(of response: QueryResponse, appHash: Hash256) throws(SDKError) -> [UInt8]? {
+        guard response.code == 0 else {
+            throw .queryFailed("\(response.module)/\(response.code): \(response.message)")
+        }
+        guard let proofBytes = response.proof else { throw .noProof }
+        let proof: StateProof
+        do { proof = try StateProof(canonicalBytes: proofBytes) } catch { throw .malformedProof(error.message) }
+        guard proof.verify(key: response.key, value: response.value, root: appHash) else { throw .proofMismatch }
+        return response.value
+    }
+
+    /// Like `verifiedValue(of:appHash:)`, after checking that the answer is about `key`.
+    public static func verifiedValue(
+        of response: QueryResponse, key: [UInt8], appHash: Hash256
+    ) throws(SDKError) -> [UInt8]? {
+        guard response.key == key else { throw .proofMismatch }
+        return try verifiedValue(of: response, appHash: appHash)
+    }
+
     // MARK: decoding
 
     static func decodeSet(_ hex: String) throws(SDKError) -> ValidatorSet {

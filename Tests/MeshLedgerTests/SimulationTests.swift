@@ -88,9 +88,9 @@ import Testing
         #expect(try LightClient.verifiedValue(of: absent, appHash: appHash) == nil)
         var forged = present
         forged.value = [0, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF]
-        #expect(throws: LightClientError.proofMismatch) { try LightClient.verifiedValue(of: forged, appHash: appHash) }
+        #expect(throws: SDKError.proofMismatch) { try LightClient.verifiedValue(of: forged, appHash: appHash) }
         var unproven = present
         unproven.proof = nil
-        #expect(throws: LightClientError.noProof) { try LightClient.verifiedValue(of: unproven, appHash: appHash) }
+        #expect(throws: SDKError.noProof) { try LightClient.verifiedValue(of: unproven, appHash: appHash) }
     }
 }

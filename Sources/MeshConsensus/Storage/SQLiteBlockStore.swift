@@ -67,7 +67,8 @@ public final class SQLiteBlockStore: BlockStore, @unchecked Sendable {
         try read { db in
             try decode(
                 Block.self,
-                Data.fetchOne(db, sql: "SELECT block FROM blocks WHERE height = ?", arguments: [Int64(height)]))
+                Data.fetchOne(
+                    db, sql: "SELECT block FROM blocks WHERE height = ?", arguments: [Int64(clamping: height)]))
         }
     }
 
@@ -76,7 +77,8 @@ public final class SQLiteBlockStore: BlockStore, @unchecked Sendable {
         try read { db in
             try decode(
                 BlockID.self,
-                Data.fetchOne(db, sql: "SELECT blockID FROM blocks WHERE height = ?", arguments: [Int64(height)]))
+                Data.fetchOne(
+                    db, sql: "SELECT blockID FROM blocks WHERE height = ?", arguments: [Int64(clamping: height)]))
         }
     }
 
@@ -85,7 +87,8 @@ public final class SQLiteBlockStore: BlockStore, @unchecked Sendable {
         try read { db in
             try decode(
                 Commit.self,
-                Data.fetchOne(db, sql: "SELECT seenCommit FROM blocks WHERE height = ?", arguments: [Int64(height)]))
+                Data.fetchOne(
+                    db, sql: "SELECT seenCommit FROM blocks WHERE height = ?", arguments: [Int64(clamping: height)]))
         }
     }
 
@@ -152,7 +155,8 @@ public final class SQLiteBlockStore: BlockStore, @unchecked Sendable {
         try read { db in
             try decode(
                 BlockResults.self,
-                Data.fetchOne(db, sql: "SELECT results FROM results WHERE height = ?", arguments: [Int64(height)]))
+                Data.fetchOne(
+                    db, sql: "SELECT results FROM results WHERE height = ?", arguments: [Int64(clamping: height)]))
         }
     }
 
@@ -161,7 +165,8 @@ public final class SQLiteBlockStore: BlockStore, @unchecked Sendable {
         try read { db in
             try decode(
                 ValidatorSet.self,
-                Data.fetchOne(db, sql: "SELECT validators FROM validators WHERE height = ?", arguments: [Int64(height)])
+                Data.fetchOne(
+                    db, sql: "SELECT validators FROM validators WHERE height = ?", arguments: [Int64(clamping: height)])
             )
         }
     }

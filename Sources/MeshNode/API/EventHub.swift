@@ -117,7 +117,7 @@ public final class EventHub: Sendable {
         switch (filter, event.kind) {
         case (.blocks, .block): true
         case (.transactions(let type, let did), .transaction(let types, let dids)):
-            (type == nil || types.contains(type!)) && (did == nil || dids.contains(did!))
+            (type.map { types.contains($0) } ?? true) && (did.map { dids.contains($0) } ?? true)
         default: false
         }
     }

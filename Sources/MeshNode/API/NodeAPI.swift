@@ -31,8 +31,11 @@ public enum NodeAPI {
             }
             let meshError = error as? any MeshError ?? StateError.storage(String(describing: error))
             let notFound: Set<String> = ["identity/1", "state/2", "policy/9"]
+            let serverFaults: Set<String> = ["state/1", "state/3"]
             let code = "\(meshError.module)/\(meshError.code)"
-            self.init(code, meshError.message, notFound.contains(code) ? .notFound : .badRequest)
+            let status: HTTPResponse.Status =
+                notFound.contains(code) ? .notFound : serverFaults.contains(code) ? .internalServerError : .badRequest
+            self.init(code, meshError.message, status)
         }
 
         func response() -> Response { NodeAPI.json(APIErrorBody(code: code, message: message), status: status) }
@@ -182,7 +185,10 @@ public enum NodeAPI {
         router.get("dids") { request, _ in
             let controllerText = request.uri.queryParameters.get("controller")
             let controller = try controllerText.map { try didParameter($0) }
-            let limit = min(Int(request.uri.queryParameters.get("limit") ?? "") ?? 1000, 10_000)
+            let limitText = request.uri.queryParameters.get("limit") ?? "1000"
+            guard let limit = Int(limitText), (1...10_000).contains(limit) else {
+                throw Failure("api/10", "limit must be an integer from 1 to 10000")
+            }
             let ids: [MeshID] = await runtime.withLedger { ledger in
                 if let controller { return (try? ledger.devices(controlledBy: controller, limit: limit)) ?? [] }
                 return (try? ledger.registeredDIDs(limit: limit).map(\.id)) ?? []
@@ -240,7 +246,7 @@ public enum NodeAPI {
             if let asked, asked >= latestBlock {
                 throw Failure(
                     "api/11",
-                    "state after height \(asked) is provable once block \(asked + 1) is committed (latest is \(latestBlock))",
+                    "state after height \(asked) is provable once the block after it is committed (latest is \(latestBlock))",
                     .notFound)
             }
             if asked == nil, latestBlock < 2 {
@@ -280,6 +286,9 @@ public enum NodeAPI {
     // MARK: service routes
 
     static func addServiceRoutes(_ router: Router<BasicRequestContext>, runtime: NodeRuntime) {
+        router.get("events") { _, _ -> Response in
+            throw Failure("api/14", "/events is a WebSocket: send an Upgrade: websocket request", .upgradeRequired)
+        }
         router.get("openapi.json") { _, _ in
             Response(
                 status: .ok, headers: [.contentType: "application/json"],

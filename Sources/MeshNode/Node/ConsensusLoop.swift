@@ -98,6 +98,17 @@ final class ConsensusLoop {
             continuation.resume(returning: result)
             return
         } catch .duplicate {
+            // Already committed: answer with its block instead of waiting for one that never comes.
+            if let (height, index) = try? blockStore.location(ofTransaction: hash),
+                let outcome = try? blockStore.results(at: height)?.transactions[safe: index]
+            {
+                result.code = outcome.code
+                result.module = outcome.module
+                result.message = outcome.message
+                result.height = height
+                continuation.resume(returning: result)
+                return
+            }
             if wait != .commit {
                 continuation.resume(returning: result)
                 return
@@ -221,4 +232,8 @@ final class ConsensusLoop {
             hash: hash, code: 2, module: "mempool", message: "not committed within \(Int(Self.commitWaitSeconds)) s",
             height: nil, timedOut: true)
     }
+}
+
+extension Array {
+    subscript(safe index: Int) -> Element? { indices.contains(index) ? self[index] : nil }
 }

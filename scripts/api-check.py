@@ -1,0 +1,476 @@
+#!/usr/bin/env python3
+"""Conformance test of a node's HTTP API against its OpenAPI document.
+
+Starts a one-node devnet, puts some state on the chain (a transfer; a device and a grant when the
+CLI has those commands), then:
+  - checks that /openapi.json is an OpenAPI 3.1 document whose (method, path) set is exactly
+    `NodeAPI.routes` in Sources/MeshNode/API/NodeAPI.swift (and the routes the router registers);
+  - calls every documented operation with valid parameters (with `?height=` and `?prove=true`
+    variants of the state routes) and validates each answer against the schema the document gives
+    for the returned status; a status the document does not list fails;
+  - sends bad input (malformed and oversized bodies, unknown routes, bad DIDs, heights, hashes and
+    flags) and expects a documented 4xx with an `Error` body, and a node that still answers;
+  - speaks RFC 6455 to /events: subscribes, receives blocks and transactions, sends garbage.
+
+usage: python3 scripts/api-check.py path/to/meshwork
+A binary built before openapi.json changed serves the old document (and fails the check that it
+equals the repository's); MESHWORK_ASSETS_DIR=Sources/MeshNode makes the node read it from disk.
+Needs Python 3.11+ and jsonschema (pip install jsonschema); the api_check_*.py files beside it are
+its parts. Ports come from 19000-19999, or from
+MESHWORK_API_CHECK_PORTS=LOW-HIGH.
+"""
+import atexit, hashlib, http.client, json, os, re, signal, sys, time
+
+sys.dont_write_bytecode = True  # no __pycache__ beside the scripts
+
+from api_check_spec import SPEC_FILE, Spec, check_openapi_shape, source_routes
+from api_check_support import (CaptureProxy, Devnet, Reply, base58, check, cli_has, first_json_object, free_port,
+                               http_request, note, quote, random_did_key, raw_request, results)
+from api_check_websocket import WebSocket
+
+
+class Run:
+    def __init__(self, devnet, spec):
+        self.devnet, self.spec, self.port = devnet, spec, devnet.api_port
+        self.proxy = None  # CaptureProxy, once the node runs
+        self.succeeded = set()  # (METHOD, template) answered 2xx/101 and conforming
+
+    def status(self):
+        return http_request(self.port, "GET", "/status", timeout=5).json()
+
+    def height(self):
+        try:
+            return self.status()["height"]
+        except (OSError, ValueError, KeyError):
+            return None
+
+    def alive(self):
+        return self.height() is not None and self.devnet.process.poll() is None
+
+    def wait_height(self, target, seconds):
+        deadline = time.time() + seconds
+        while time.time() < deadline:
+            if (self.height() or 0) >= target:
+                return True
+            if self.devnet.process.poll() is not None:
+                return False
+            time.sleep(0.2)
+        return False
+
+    def call(self, method, template, path, expect=(200,), body=None, headers=None, name=None):
+        """Calls one operation and checks the answer against the document."""
+        label = name or f"{method} {path}"
+        try:
+            reply = http_request(self.port, method, path, body=body, headers=headers)
+        except (OSError, http.client.HTTPException) as error:
+            check(label, False, f"no answer: {error!r}")
+            return None
+        problem = self.spec.conform(method, template, reply)
+        if reply.status not in expect:
+            problem = f"status {reply.status}, expected {list(expect)}; {problem or reply.body[:200]!r}"
+        if check(f"{label} -> {reply.status}", not problem, problem) and (200 <= reply.status < 300):
+            self.succeeded.add((method, template))
+        return reply
+
+    def bad(self, method, template, path, status, code=None, body=None, headers=None, reply=None):
+        """Bad input: a 4xx with an Error body (and, for a documented route, a documented status)."""
+        label = f"bad input {method} {path[:90]}"
+        if reply is None:
+            try:
+                reply = http_request(self.port, method, path, body=body, headers=headers)
+            except (OSError, http.client.HTTPException) as error:
+                if self.alive():
+                    check(label, False, f"no answer: {error!r}")
+                    return None
+                check(label, False, f"THE NODE CRASHED: {error!r}\n{self.devnet.log_tail()}")
+                check("the node restarts after the crash", self.devnet.restart(self))
+                return None
+        problems = []
+        if reply.status != status:
+            problems.append(f"status {reply.status}, expected {status}")
+        if not 400 <= reply.status < 500:
+            problems.append("not a 4xx")
+        try:
+            body_json = reply.json()
+            schema_errors = self.spec.errors("/components/schemas/Error", body_json)
+            if schema_errors:
+                problems.append(f"not an Error body: {schema_errors}")
+            elif code and body_json["code"] != code:
+                problems.append(f"code {body_json['code']}, expected {code}")
+        except ValueError:
+            problems.append(f"body is not JSON: {reply.body[:120]!r}")
+        if reply.content_type != "application/json":
+            problems.append(f"content type {reply.content_type!r}")
+        if template:
+            conform = self.spec.conform(method, template, reply)
+            if conform:
+                problems.append(conform)
+        check(f"{label} -> {reply.status} {code or ''}".rstrip(), not problems, "; ".join(problems))
+        return reply
+
+
+# ---------------------------------------------------------------- the checks
+
+def setup_state(run, devnet, proxy):
+    """Owner, a transfer, a device and a grant (the last two when the CLI has them)."""
+    state = {"recipient": random_did_key(), "device": None, "grant": False}
+    shown = devnet.cli("keys", "show", "owner", "--home", devnet.home, "--output", "json")
+    owner = first_json_object(shown.stdout)
+    if not check("keys show owner gives the devnet owner's DID", owner and owner.get("did", "").startswith("did:"),
+                 shown.stderr.strip()[-300:]):
+        raise SystemExit(1)
+    state["owner"] = owner["did"]
+
+    help_text = cli_has(devnet, "tx", "transfer") or ""
+    command = ["tx", "transfer", "--home", devnet.home, "--node", devnet.url, "--from", "owner",
+               "--to", state["recipient"], "--amount", "5"]
+    command += ["--wait"] if "--wait" in help_text else []
+    command += ["--output", "json"] if "--output" in help_text else []
+    result = devnet.cli(*command)
+    answer = first_json_object(result.stdout) or {}
+    hash_match = re.search(r"\b[0-9a-f]{64}\b", result.stdout)
+    state["tx_hash"] = answer.get("hash") or (hash_match.group(0) if hash_match else None)
+    state["tx_height"] = answer.get("height")
+    check("tx transfer --amount 5 commits", result.returncode == 0 and state["tx_hash"],
+          (result.stderr + result.stdout).strip()[-300:])
+
+    register_help = cli_has(devnet, "device", "register")
+    if register_help:
+        args = ["device", "register", "--home", devnet.home, "--node", devnet.url, "--controller", "owner",
+                "--name", "x", "--output", "json"]
+        args += ["--insecure-plaintext"] if "--insecure-plaintext" in register_help else []
+        result = devnet.cli(*args)
+        found = re.search(r"did:mesh:[1-9A-HJ-NP-Za-km-z]+", result.stdout)
+        if check("device register --controller owner --name x", result.returncode == 0 and found,
+                 (result.stderr + result.stdout).strip()[-300:]):
+            state["device"] = found.group(0)
+    else:
+        note("the CLI has no 'device register' yet: the did:mesh checks use no registered device")
+
+    grant_help = cli_has(devnet, "policy", "grant")
+    if grant_help:
+        owner_of_resource = state["device"] or state["owner"]
+        state["resource"] = f"mesh/{owner_of_resource}/telemetry"
+        args = ["policy", "grant", "--home", devnet.home, "--node", devnet.url]
+        for flag in ("--from", "--issuer", "--signer"):
+            if flag in grant_help:
+                args += [flag, "owner"]
+                break
+        args += ["--subject", state["recipient"], "--action", "mqtt.publish", "--resource", state["resource"]]
+        args += ["--output", "json"] if "--output" in grant_help else []
+        result = devnet.cli(*args)
+        state["grant"] = check("policy grant mqtt.publish to the recipient", result.returncode == 0,
+                               (result.stderr + result.stdout).strip()[-300:])
+    else:
+        note("the CLI has no 'policy grant' yet: /policies lists no grant")
+    state.setdefault("resource", f"mesh/{state['owner']}/telemetry")
+
+    # Transactions signed by the CLI but submitted here, so POST /txs is exercised directly.
+    try:
+        state["signed"] = proxy.sign_transfer(devnet, random_did_key(), 1)
+    except RuntimeError as error:
+        check("sign a transfer through the capture proxy", False, str(error))
+        state["signed"] = None
+    return state
+
+
+def check_document(spec, served_text):
+    doc = spec.doc
+    problems = check_openapi_shape(doc)
+    check("/openapi.json is an OpenAPI 3.1 document (structure, $refs, schemas)", not problems, "; ".join(problems[:5]))
+    with open(SPEC_FILE) as f:
+        repository_doc = json.load(f)
+    check("served /openapi.json equals Sources/MeshNode/API/openapi.json", json.loads(served_text) == repository_doc,
+          "the binary embeds a different document (rebuild it)")
+    routes, registered = source_routes()
+    documented = {f"{m} {p}" for m, p in spec.operations()}
+    check("NodeAPI.routes parsed from NodeAPI.swift", len(routes) >= 10, f"found {sorted(routes)}")
+    check("every route in NodeAPI.routes is documented", routes <= documented, f"undocumented: {sorted(routes - documented)}")
+    check("every documented operation is in NodeAPI.routes", documented <= routes, f"not served: {sorted(documented - routes)}")
+    check("NodeAPI.routes lists exactly the routes the router registers", routes == registered,
+          f"registered only: {sorted(registered - routes)}; listed only: {sorted(routes - registered)}")
+
+
+def check_operations(run, state):
+    latest = run.height()
+    owner, recipient, device = state["owner"], state["recipient"], state["device"]
+    past = max(1, latest - 2)
+    run.call("GET", "/status", "/status")
+    run.call("GET", "/validators", "/validators")
+    run.call("GET", "/validators", f"/validators?height={past}")
+    run.call("GET", "/validators", f"/validators?height={latest + 1}", expect=(200, 404))
+    reply = run.call("GET", "/blocks/latest", "/blocks/latest")
+    if reply and reply.status == 200:
+        check("/blocks/latest height is at least 3", reply.json()["header"]["height"] >= 3)
+    run.call("GET", "/blocks/{height}", "/blocks/1")
+    tx_hash = state["tx_hash"]
+    if state["tx_height"] is None and tx_hash:
+        reply = http_request(run.port, "GET", f"/txs/{tx_hash}")
+        state["tx_height"] = reply.json()["summary"]["height"] if reply.status == 200 else None
+    if state["tx_height"]:
+        reply = run.call("GET", "/blocks/{height}", f"/blocks/{state['tx_height']}")
+        if reply and reply.status == 200:
+            block = reply.json()
+            check("the transfer is in its block", tx_hash in block["transactionHashes"])
+            signers = {t["signer"] for t in block["transactions"]}
+            check("the block names the owner as signer", owner in signers, f"signers {signers}")
+    if tx_hash:
+        reply = run.call("GET", "/txs/{hash}", f"/txs/{tx_hash}")
+        if reply and reply.status == 200:
+            body = reply.json()
+            check("/txs/{hash} is that transaction", body["summary"]["hash"] == tx_hash
+                  and hashlib.sha256(bytes.fromhex(body["tx"])).hexdigest() == tx_hash)
+        run.call("GET", "/txs/{hash}", f"/txs/{tx_hash.upper()}")
+
+    # POST /txs with a transaction signed by the CLI.
+    signed = state.get("signed")
+    if signed:
+        reply = run.call("POST", "/txs", "/txs?wait=commit", body=signed,
+                         headers={"Content-Type": "application/octet-stream"})
+        if reply and reply.status == 200:
+            body = reply.json()
+            check("wait=commit answers with the hash and height", body["hash"] == hashlib.sha256(signed).hexdigest()
+                  and isinstance(body.get("height"), int))
+        run.call("POST", "/txs", "/txs?wait=sync", body=json.dumps({"tx": signed.hex()}),
+                 headers={"Content-Type": "application/json"}, expect=(200, 400),
+                 name="POST /txs?wait=sync (the same transaction again, as JSON)")
+        run.call("POST", "/txs", "/txs?wait=none", body=signed, expect=(200, 400),
+                 headers={"Content-Type": "application/octet-stream"}, name="POST /txs?wait=none (again)")
+    run.call("POST", "/txs", "/txs", body=b"\x00not a transaction", expect=(400,),
+             headers={"Content-Type": "application/octet-stream"}, name="POST /txs with bytes that are no transaction")
+
+    # State routes: plain, at a height, proven, proven at a height.
+    run.wait_height(latest + 2, 30)
+    latest = run.height()
+    proven_height = latest - 2
+
+    def state_route(template, path, query=""):
+        joiner = "&" if query else "?"
+        base = path + (f"?{query}" if query else "")
+        for suffix in ("", f"{joiner}height={proven_height}", f"{joiner}prove=true",
+                       f"{joiner}prove=true&height={proven_height}", f"{joiner}prove=1"):
+            reply = run.call("GET", template, base + suffix)
+            if reply and reply.status == 200 and "prove" in suffix:
+                body = reply.json()
+                proof = body.get("proof") or {}
+                answered = body.get("height", int(body.get("didDocumentMetadata", {}).get("versionId", -1)))
+                reads_state = not path.startswith("/dids/did:key:")  # a did:key resolves from the key alone
+                check(f"  proof present for the answered height ({base + suffix})",
+                      proof.get("height") == answered and (bool(proof.get("entries")) or not reads_state),
+                      f"answered {answered}; proof {str(proof)[:160]}")
+            if reply and reply.status == 200 and "height=" in suffix:
+                body = reply.json()
+                answered = body.get("height", int(body.get("didDocumentMetadata", {}).get("versionId", -1)))
+                check(f"  answered at the asked height ({base + suffix})", answered == proven_height, f"got {answered}")
+
+    state_route("/accounts/{did}", f"/accounts/{owner}")
+    reply = run.call("GET", "/accounts/{did}", f"/accounts/{quote(recipient)}")
+    if reply and reply.status == 200:
+        check("the recipient holds the 5 transferred", reply.json()["balance"] >= 5, reply.body[:200])
+    state_route("/dids/{did}", f"/dids/{owner}")
+    if device:
+        state_route("/dids/{did}", f"/dids/{device}")
+        state_route("/accounts/{did}", f"/accounts/{device}")
+    state_route("/dids", "/dids")
+    state_route("/dids", "/dids", f"controller={quote(owner)}&limit=5")
+    if device:
+        reply = run.call("GET", "/dids", f"/dids?controller={quote(owner)}")
+        if reply and reply.status == 200:
+            check("/dids?controller=owner lists the device", device in {d["did"] for d in reply.json()["devices"]})
+    state_route("/policies", "/policies", f"subject={quote(recipient)}")
+    if state["grant"]:
+        reply = run.call("GET", "/policies", f"/policies?subject={quote(recipient)}")
+        if reply and reply.status == 200:
+            check("/policies lists the grant", any(g["resource"] == state["resource"] for g in reply.json()["grants"]))
+    check_query = f"subject={quote(owner)}&action=mqtt.publish&resource={quote(state['resource'])}"
+    state_route("/policies/check", "/policies/check", check_query)
+    reply = run.call("GET", "/policies/check", "/policies/check?" + check_query.replace(quote(owner), quote(recipient)))
+    if reply and reply.status == 200 and state["grant"]:
+        check("the recipient's grant allows mqtt.publish", reply.json()["allowed"], reply.body[:200])
+    run.call("GET", "/policies/check", f"/policies/check?subject={quote(owner)}&action=storage.read&resource=a/%2B/%23")
+
+    # Service routes.
+    reply = run.call("GET", "/metrics", "/metrics")
+    if reply and reply.status == 200:
+        check("/metrics has meshwork_height", b"meshwork_height" in reply.body)
+    for path in ("/", "/app.js", "/style.css", "/openapi.json"):
+        run.call("GET", path, path)
+
+
+def check_events(run, spec, state):
+    try:
+        reply = http_request(run.port, "GET", "/events")
+        note(f"a plain GET /events (no upgrade) answers {reply.status} {reply.body[:100]!r}")
+    except OSError as error:
+        note(f"a plain GET /events (no upgrade): {error!r}")
+    try:
+        socket_ = WebSocket(run.port, "/events")
+    except OSError as error:
+        check("GET /events upgrades to a WebSocket", False, repr(error))
+        return
+    head = Reply(socket_.status, socket_.headers, b"")
+    problem = spec.conform("GET", "/events", head)
+    if check(f"GET /events (WebSocket handshake) -> {socket_.status}",
+             socket_.status == 101 and socket_.accept_ok and not problem, problem or f"accept ok: {socket_.accept_ok}"):
+        run.succeeded.add(("GET", "/events"))
+    if socket_.status != 101:
+        return
+    message_pointer = "/components/schemas/EventMessage"
+
+    def exchange(label, request, predicate, seconds=10, schema=None):
+        if isinstance(request, dict):
+            errors = spec.errors("/components/schemas/EventRequest", request)
+            check(f"  {label}: the request matches EventRequest", not errors, errors)
+            request = json.dumps(request)
+        if request is not None:
+            socket_.send(request) if isinstance(request, str) else socket_.send(request, opcode=2)
+        try:
+            match, seen = socket_.receive_json(predicate, seconds)
+        except (OSError, ValueError) as error:
+            check(f"events: {label}", False, repr(error))
+            return None
+        errors = [spec.errors(message_pointer, m) for m in seen]
+        errors = [e for e in errors if e]
+        if match is not None and schema:
+            errors += [e for e in [spec.errors(f"/components/schemas/{schema}", match)] if e]
+        check(f"events: {label}", match is not None and not errors,
+              "; ".join(errors[:2]) or f"no such message in {len(seen)} read: {str(seen[-2:])[:200]}")
+        return match
+
+    exchange("subscribe blocks -> subscribed", {"op": "subscribe", "topic": "blocks"},
+                          lambda m: m.get("type") in ("subscribed", "error"), schema="SubscribedMessage")
+    exchange("a block message arrives", None, lambda m: m.get("type") == "block", seconds=20, schema="BlockEventMessage")
+    exchange("garbage text -> error", "this is not JSON", lambda m: m.get("type") == "error", schema="ErrorEventMessage")
+    exchange("binary message -> error", b"\x01\x02", lambda m: m.get("type") == "error", schema="ErrorEventMessage")
+    exchange("unknown topic -> error", '{"op":"subscribe","topic":"weather"}',
+             lambda m: m.get("type") == "error", schema="ErrorEventMessage")
+    exchange("bad DID filter -> error api/5", '{"op":"subscribe","topic":"txs","did":"notadid"}',
+             lambda m: m.get("type") == "error" and m.get("code") == "api/5", schema="ErrorEventMessage")
+    txs = exchange("subscribe txs -> subscribed", {"op": "subscribe", "topic": "txs", "type": "bank.transfer"},
+                   lambda m: m.get("type") in ("subscribed", "error"), schema="SubscribedMessage")
+    if txs and txs.get("type") == "subscribed":
+        try:
+            signed = run.proxy.sign_transfer(run.devnet, random_did_key(), 1)
+            run.call("POST", "/txs", "/txs?wait=none", body=signed, headers={"Content-Type": "application/octet-stream"},
+                     name="POST /txs?wait=none (a new transfer, for the tx stream)")
+            exchange("a tx message arrives for a transfer", None,
+                     lambda m: m.get("type") == "tx" and m["tx"]["hash"] == hashlib.sha256(signed).hexdigest(),
+                     seconds=30, schema="TransactionEventMessage")
+        except RuntimeError as error:
+            check("events: sign a transfer for the tx stream", False, str(error))
+        exchange("unsubscribe -> unsubscribed", {"op": "unsubscribe", "id": txs["id"]},
+                 lambda m: m.get("type") in ("unsubscribed", "error"), schema="UnsubscribedMessage")
+    exchange("unsubscribe an unknown id -> error", {"op": "unsubscribe", "id": 999999},
+             lambda m: m.get("type") == "error", schema="ErrorEventMessage")
+    socket_.send(json.dumps({"op": "subscribe", "topic": "txs", "type": "x" * 5000}))
+    try:
+        socket_.receive_json(lambda m: False, 10)
+        check("events: a message over 4096 bytes closes the connection", False, "still open after 10 s")
+    except (ConnectionError, OSError):
+        check("events: a message over 4096 bytes closes the connection", True)
+    socket_.close()
+
+
+def check_bad_input(run, state):
+    owner = state["owner"]
+    json_headers = {"Content-Type": "application/json"}
+    octet = {"Content-Type": "application/octet-stream"}
+    run.bad("POST", "/txs", "/txs", 400, "api/4", body='{"tx": ', headers=json_headers)
+    run.bad("POST", "/txs", "/txs", 400, "api/4", body='{"tx": "zz"}', headers=json_headers)
+    run.bad("POST", "/txs", "/txs", 400, "api/4", body='{"transaction": "00"}', headers=json_headers)
+    run.bad("POST", "/txs", "/txs", 400, "api/4", body=b"", headers=octet)
+    run.bad("POST", "/txs", "/txs?wait=later", 400, "api/2", body=b"\x00", headers=octet)
+    limit = run.devnet.body_bytes_max()
+    body = b"\x00" * (limit + 1024)
+    head = (f"POST /txs HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/octet-stream\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode()
+    try:
+        reply = raw_request(run.port, head, body)
+        run.bad("POST", "/txs", f"/txs (body of {len(body)} bytes; api.body_bytes_max {limit})", 413, "api/3", reply=reply)
+    except OSError as error:
+        check(f"bad input POST /txs (body of {len(body)} bytes)", False, repr(error))
+    run.bad("GET", None, "/nope", 404, "api/7")
+    run.bad("POST", None, "/status", 404, "api/7", body=b"{}", headers=json_headers)
+    run.bad("DELETE", None, "/blocks/1", 404, "api/7")
+    run.bad("GET", "/accounts/{did}", "/accounts/notadid", 400, "api/5")
+    run.bad("GET", "/dids/{did}", "/dids/did:mesh:!!", 400, "api/5")
+    run.bad("GET", "/dids/{did}", "/dids/did:key:zzz", 400, "api/5")
+    run.bad("GET", "/dids/{did}", f"/dids/did:mesh:{base58(os.urandom(16))}", 404, "identity/1")
+    run.bad("GET", "/blocks/{height}", "/blocks/abc", 400, "api/1")
+    run.bad("GET", "/blocks/{height}", "/blocks/-1", 400, "api/1")
+    run.bad("GET", "/blocks/{height}", "/blocks/0", 404, "api/6")
+    run.bad("GET", "/blocks/{height}", "/blocks/99999999", 404, "api/6")
+    run.bad("GET", "/blocks/{height}", "/blocks/18446744073709551616", 400, "api/1")
+    run.bad("GET", "/validators", "/validators?height=abc", 400, "api/1")
+    run.bad("GET", "/validators", "/validators?height=0", 404, "api/6")
+    run.bad("GET", "/validators", "/validators?height=99999999", 404, "api/6")
+    run.bad("GET", "/accounts/{did}", f"/accounts/{owner}?height=-1", 400, "api/1")
+    run.bad("GET", "/accounts/{did}", f"/accounts/{owner}?height=abc", 400, "api/1")
+    run.bad("GET", "/accounts/{did}", f"/accounts/{owner}?height=999999999", 404, "state/2")
+    run.bad("GET", "/accounts/{did}", f"/accounts/{owner}?prove=maybe", 400, "api/10")
+    run.bad("GET", "/accounts/{did}", f"/accounts/{owner}?prove=true&height=999999999", 404, "api/11")
+    run.bad("GET", "/dids/{did}", f"/dids/{owner}?prove=yes", 400, "api/10")
+    run.bad("GET", "/dids", "/dids?controller=notadid", 400, "api/5")
+    run.bad("GET", "/dids", "/dids?height=999999999", 404, "state/2")
+    run.bad("GET", "/policies", "/policies", 400, "api/5")
+    run.bad("GET", "/policies", "/policies?subject=did:key:nope", 400, "api/5")
+    run.bad("GET", "/policies/check", "/policies/check", 400, "api/5")
+    run.bad("GET", "/policies/check", f"/policies/check?subject={quote(owner)}", 400, "api/10")
+    run.bad("GET", "/policies/check", f"/policies/check?subject={quote(owner)}&action=fly&resource=a", 400, "api/10")
+    run.bad("GET", "/policies/check", f"/policies/check?subject={quote(owner)}&action=mqtt.publish", 400, "api/10")
+    run.bad("GET", "/txs/{hash}", "/txs/xyz", 400, "api/9")
+    run.bad("GET", "/txs/{hash}", "/txs/" + "a" * 63, 400, "api/9")
+    run.bad("GET", "/txs/{hash}", "/txs/" + "0" * 64, 404, "api/8")
+    for path in ("/dids?limit=-1", "/dids?limit=abc"):
+        reply = http_request(run.port, "GET", path)
+        note(f"GET {path} answers {reply.status} {reply.body[:80]!r}")
+    # Heights past Int64.max reach the stores last: a trap there would take the node down.
+    run.bad("GET", "/blocks/{height}", "/blocks/18446744073709551615", 404, "api/6")
+    run.bad("GET", "/validators", "/validators?height=18446744073709551615", 404, "api/6")
+    run.bad("GET", "/accounts/{did}", f"/accounts/{owner}?height=18446744073709551615", 404, "state/2")
+    run.bad("GET", "/accounts/{did}", f"/accounts/{owner}?prove=true&height=18446744073709551615", 404, "api/11")
+    check("the node still answers /status after the bad input", run.alive(), "the node is down:\n" + run.devnet.log_tail())
+
+
+def main():
+    arguments = sys.argv[1:]
+    if len(arguments) != 1:
+        raise SystemExit(__doc__)
+    devnet = Devnet(os.path.abspath(arguments[0]))
+    atexit.register(lambda: devnet.stop(keep=any(not ok for ok, _ in results)))
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: sys.exit(130))
+    print(f"api-check: devnet in {devnet.home}, API {devnet.url}, P2P port {devnet.p2p_port}", flush=True)
+    devnet.start()
+    run = Run(devnet, None)
+    if not check("devnet reaches height 3", run.wait_height(3, 120), devnet.log_tail()):
+        raise SystemExit(1)
+    run.proxy = CaptureProxy(devnet.api_port, free_port(devnet.ports))
+
+    served = http_request(devnet.api_port, "GET", "/openapi.json")
+    check("GET /openapi.json answers 200 JSON", served.status == 200 and served.content_type == "application/json")
+    try:
+        doc = json.loads(served.body)
+    except ValueError as error:
+        check("/openapi.json parses", False, repr(error))
+        raise SystemExit(1)
+    run.spec = spec = Spec(doc)
+    check_document(spec, served.body)
+
+    state = setup_state(run, devnet, run.proxy)
+    if state["tx_height"]:
+        run.wait_height(state["tx_height"] + 2, 30)
+    check_operations(run, state)
+    check_events(run, spec, state)
+    check_bad_input(run, state)
+
+    missing = spec.operations() - run.succeeded
+    check("every documented operation answered with success at least once", not missing,
+          f"never succeeded: {sorted(f'{m} {p}' for m, p in missing)}")
+    failed = sum(1 for ok, _ in results if not ok)
+    print(f"api-check: {len(results) - failed} passed, {failed} failed", flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,892 @@
+#!/usr/bin/env python3
+"""Acceptance test for the node dashboard served at `/`.
+
+Starts a one-node devnet, opens the dashboard in headless Chromium and drives it over the Chrome
+DevTools Protocol (CDP) to check that:
+  - the event WebSocket connects (`#ws-state` reads "live");
+  - new blocks arrive live, without a reload (`#height`, the top `#blocks` row and
+    `body[data-ws-events]` all grow);
+  - the fleet workflow, run with the CLI while the page stays open (never reloaded), shows at
+    each step both in `meshwork device list --output json` and in the device directory:
+      1. register three devices (sensor-1 and sensor-2 before the page opens, cam-3 while it is
+         open): all three are listed, active, and clicking one shows its DID document;
+      2. grant sensor-1 mqtt.publish on mesh/<owner DID>/alerts/#: its row lists the grant;
+      3. rotate sensor-2's key: its row and its DID document carry the new key, not the old;
+      4. revoke cam-3: its row reads deactivated (and the others keep their grant and key);
+  - the page throws no JavaScript exception and breaks no Content-Security-Policy rule.
+It saves a full-page screenshot (default `.build/dashboard.png`).
+
+The directory rows carry their state in data attributes (`data-did`, `data-status`, `data-keys`,
+`data-grants`), which is what this test reads.
+
+By default the node serves the dashboard files embedded in the binary; `--assets-dir DIR` makes it
+serve DIR/Dashboard/* from disk instead (env MESHWORK_ASSETS_DIR), to try page edits without a
+rebuild.
+
+The CDP connection uses a small RFC 6455 client written here on the standard library, so the
+test needs only python3, the meshwork binary and Debian's `chromium` package.
+
+usage: scripts/dashboard-check.py path/to/meshwork [--screenshot PATH] [--assets-dir DIR] [--keep]
+"""
+import argparse
+import base64
+import hashlib
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+PORT_RANGE = range(18000, 19000)
+DEVICE_NAMES = ["sensor-1", "sensor-2", "cam-3"]
+GRANT_ACTION = "mqtt.publish"
+# Keys the CLI makes (device keys, the rotated key) are encrypted with this; the test home is temporary.
+PASSPHRASE = "dashboard-check"
+CLI_TIMEOUT_S = 120
+CLI_VISIBLE_TIMEOUT_S = 10
+STARTUP_TIMEOUT_S = 120
+LIVE_TIMEOUT_S = 20
+DIRECTORY_TIMEOUT_S = 25
+CDP_CALL_TIMEOUT_S = 30
+WS_MESSAGE_BYTES_MAX = 64 << 20  # a full-page PNG in base64 is a few MB
+
+
+def log(message):
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+class CheckFailed(Exception):
+    """A check that did not hold; the message says which."""
+
+
+# MARK: a minimal RFC 6455 WebSocket client
+
+
+class WebSocketClient:
+    """Text messages over a client WebSocket: opening handshake, masked frames out, unmasked
+    frames in (7-, 16- and 64-bit lengths, continuation fragments), ping answered with pong."""
+
+    GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+    def __init__(self, url, timeout_s=10):
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme != "ws":
+            raise ValueError(f"only ws:// URLs are supported, not {url}")
+        host, port = parts.hostname, parts.port or 80
+        path = parts.path or "/"
+        if parts.query:
+            path += "?" + parts.query
+        self.sock = socket.create_connection((host, port), timeout=timeout_s)
+        self.buffer = b""
+        key = base64.b64encode(os.urandom(16)).decode()
+        request = (
+            f"GET {path} HTTP/1.1\r\n"
+            f"Host: {host}:{port}\r\n"
+            "Upgrade: websocket\r\n"
+            "Connection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: {key}\r\n"
+            "Sec-WebSocket-Version: 13\r\n\r\n"
+        )
+        self.sock.sendall(request.encode())
+        while b"\r\n\r\n" not in self.buffer:
+            self._fill()
+            if len(self.buffer) > 65536:
+                raise ConnectionError("WebSocket handshake answer too long")
+        head, self.buffer = self.buffer.split(b"\r\n\r\n", 1)
+        lines = head.decode("latin-1").split("\r\n")
+        if len(lines[0].split(" ")) < 2 or lines[0].split(" ")[1] != "101":
+            raise ConnectionError(f"WebSocket handshake refused: {lines[0]}")
+        headers = {}
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+        expected = base64.b64encode(hashlib.sha1((key + self.GUID).encode()).digest()).decode()
+        if headers.get("sec-websocket-accept") != expected:
+            raise ConnectionError("WebSocket handshake: wrong Sec-WebSocket-Accept")
+
+    def _fill(self):
+        chunk = self.sock.recv(1 << 16)
+        if not chunk:
+            raise ConnectionError("WebSocket closed by peer")
+        self.buffer += chunk
+
+    def _read_exact(self, count):
+        while len(self.buffer) < count:
+            self._fill()
+        data, self.buffer = self.buffer[:count], self.buffer[count:]
+        return data
+
+    def _send_frame(self, opcode, payload):
+        header = bytes([0x80 | opcode])
+        length = len(payload)
+        if length < 126:
+            header += bytes([0x80 | length])
+        elif length < 1 << 16:
+            header += bytes([0x80 | 126]) + struct.pack("!H", length)
+        else:
+            header += bytes([0x80 | 127]) + struct.pack("!Q", length)
+        mask = os.urandom(4)
+        masked = bytes(byte ^ mask[index % 4] for index, byte in enumerate(payload))
+        self.sock.sendall(header + mask + masked)
+
+    def send_text(self, text):
+        self._send_frame(0x1, text.encode())
+
+    def _read_frame(self):
+        first, second = self._read_exact(2)
+        fin, opcode = bool(first & 0x80), first & 0x0F
+        masked, length = bool(second & 0x80), second & 0x7F
+        if length == 126:
+            (length,) = struct.unpack("!H", self._read_exact(2))
+        elif length == 127:
+            (length,) = struct.unpack("!Q", self._read_exact(8))
+        if length > WS_MESSAGE_BYTES_MAX:
+            raise ConnectionError(f"WebSocket frame of {length} bytes is over the limit")
+        mask = self._read_exact(4) if masked else None
+        payload = self._read_exact(length)
+        if mask:
+            payload = bytes(byte ^ mask[index % 4] for index, byte in enumerate(payload))
+        return fin, opcode, payload
+
+    def receive_text(self, timeout_s):
+        """The next whole text message; raises socket.timeout if none arrives in time."""
+        self.sock.settimeout(timeout_s)
+        parts, total = [], 0
+        while True:
+            fin, opcode, payload = self._read_frame()
+            if opcode == 0x9:  # ping
+                self._send_frame(0xA, payload)
+                continue
+            if opcode == 0xA:  # pong
+                continue
+            if opcode == 0x8:
+                raise ConnectionError("WebSocket closed by peer")
+            if opcode not in (0x0, 0x1, 0x2):
+                raise ConnectionError(f"unexpected WebSocket opcode {opcode}")
+            if opcode != 0x0 and parts:
+                raise ConnectionError("WebSocket: a new message began inside a fragmented one")
+            if opcode == 0x0 and not parts:
+                raise ConnectionError("WebSocket: continuation frame without a first fragment")
+            parts.append(payload)
+            total += len(payload)
+            if total > WS_MESSAGE_BYTES_MAX:
+                raise ConnectionError("WebSocket message over the limit")
+            if fin:
+                return b"".join(parts).decode("utf-8")
+
+    def close(self):
+        try:
+            self._send_frame(0x8, struct.pack("!H", 1000))
+        except OSError:
+            pass
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+# MARK: Chrome DevTools Protocol
+
+
+class DevTools:
+    """Calls CDP methods on one page target and keeps the events that arrive meanwhile."""
+
+    def __init__(self, websocket_url):
+        self.socket = WebSocketClient(websocket_url)
+        self.next_id = 1
+        self.exceptions = []
+        self.security_errors = []
+        self.console_errors = []
+        self.loaded = False
+
+    def call(self, method, params=None, timeout_s=CDP_CALL_TIMEOUT_S):
+        call_id = self.next_id
+        self.next_id += 1
+        self.socket.send_text(json.dumps({"id": call_id, "method": method, "params": params or {}}))
+        deadline = time.time() + timeout_s
+        while True:
+            remaining = deadline - time.time()
+            if remaining <= 0:
+                raise CheckFailed(f"CDP {method} did not answer within {timeout_s}s")
+            try:
+                message = json.loads(self.socket.receive_text(remaining))
+            except socket.timeout:
+                continue
+            if message.get("id") == call_id:
+                if "error" in message:
+                    raise CheckFailed(f"CDP {method} failed: {message['error']}")
+                return message.get("result", {})
+            self._note_event(message)
+
+    def drain(self, seconds):
+        """Reads events for a while (so exceptions are seen even when no call is in flight)."""
+        deadline = time.time() + seconds
+        while time.time() < deadline:
+            try:
+                self._note_event(json.loads(self.socket.receive_text(max(0.01, deadline - time.time()))))
+            except socket.timeout:
+                return
+
+    def _note_event(self, message):
+        method, params = message.get("method"), message.get("params", {})
+        if method == "Runtime.exceptionThrown":
+            details = params.get("exceptionDetails", {})
+            description = details.get("exception", {}).get("description") or details.get("text", "?")
+            where = f"{details.get('url', '')}:{details.get('lineNumber', '?')}:{details.get('columnNumber', '?')}"
+            self.exceptions.append(f"{description.splitlines()[0]} at {where}")
+        elif method == "Log.entryAdded":
+            entry = params.get("entry", {})
+            if entry.get("level") == "error":
+                text = f"[{entry.get('source')}] {entry.get('text', '')} {entry.get('url', '')}".strip()
+                # CSP violations are reported with source "security" (or as a javascript error
+                # naming the policy); they mean the page only works without the node's CSP.
+                if entry.get("source") == "security" or "Content Security Policy" in entry.get("text", ""):
+                    self.security_errors.append(text)
+                else:
+                    self.console_errors.append(text)
+        elif method == "Runtime.consoleAPICalled" and params.get("type") == "error":
+            args = [str(arg.get("value", arg.get("description", ""))) for arg in params.get("args", [])]
+            self.console_errors.append("console.error: " + " ".join(args))
+        elif method == "Page.loadEventFired":
+            self.loaded = True
+
+    def evaluate(self, expression):
+        result = self.call("Runtime.evaluate", {"expression": expression, "returnByValue": True, "awaitPromise": True})
+        if "exceptionDetails" in result:
+            raise CheckFailed(f"evaluating in the page failed: {result['exceptionDetails'].get('text')}")
+        return result.get("result", {}).get("value")
+
+    def close(self):
+        self.socket.close()
+
+
+# What the test reads from the page, in one round trip.
+PAGE_PROBE = """(() => {
+  const text = (id) => { const node = document.getElementById(id); return node ? node.textContent.trim() : null; };
+  const top = document.querySelector('#blocks [data-height]');
+  return {
+    wsState: text('ws-state'),
+    height: Number(text('height')) || 0,
+    topBlock: top ? Number(top.dataset.height) : 0,
+    wsEvents: Number((document.body && document.body.dataset.wsEvents) || 0),
+    dids: [...document.querySelectorAll('#devices [data-did]')].map((row) => row.dataset.did),
+    rows: [...document.querySelectorAll('#devices [data-did]')].map((row) => ({
+      did: row.dataset.did,
+      status: row.dataset.status || null,
+      keys: row.dataset.keys ? row.dataset.keys.split(' ') : [],
+      grants: row.dataset.grants === undefined ? null : JSON.parse(row.dataset.grants),
+      text: row.textContent,
+    })),
+    panels: ['panel-telemetry', 'panel-storage'].filter((id) => document.getElementById(id)),
+    ids: ['txs', 'validators', 'peers'].filter((id) => document.getElementById(id)),
+    validatorRows: document.querySelectorAll('#validators tr').length,
+  };
+})()"""
+
+
+# MARK: processes
+
+
+def free_port(taken):
+    """A loopback port in PORT_RANGE that nothing listens on now and this run has not used."""
+    candidates = [port for port in PORT_RANGE if port not in taken]
+    random.shuffle(candidates)
+    for port in candidates:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        taken.add(port)
+        return port
+    raise CheckFailed(f"no free port in {PORT_RANGE.start}-{PORT_RANGE.stop - 1}")
+
+
+def stop_group(process, name, grace_s=10):
+    """Stops a process started with its own session, and everything it started."""
+    if process is None or process.poll() is not None:
+        return
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=grace_s)
+    except subprocess.TimeoutExpired:
+        log(f"{name} ignored SIGTERM for {grace_s}s; killing it")
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    except ProcessLookupError:
+        pass
+
+
+def get_json(port, path, timeout_s=3):
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=timeout_s) as response:
+        return json.load(response)
+
+
+def wait_for(predicate, timeout_s, what, interval_s=0.25):
+    deadline = time.time() + timeout_s
+    last = None
+    while time.time() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(interval_s)
+    raise CheckFailed(f"{what} within {timeout_s}s")
+
+
+def status_height(port):
+    try:
+        return get_json(port, "/status")["height"]
+    except (OSError, ValueError, KeyError, urllib.error.URLError):
+        return None
+
+
+def find_chromium():
+    for name in ("chromium", "chromium-browser"):
+        path = shutil.which(name)
+        if path:
+            return path
+    raise CheckFailed("no chromium or chromium-browser on PATH (Debian: apt-get install -y chromium)")
+
+
+class Run:
+    """One test run: owns the temp home, the devnet and the browser, and stops them."""
+
+    def __init__(self, binary, screenshot, keep, assets_dir=None):
+        self.binary = binary
+        self.screenshot = screenshot
+        self.keep = keep
+        self.env = dict(os.environ, MESHWORK_PASSPHRASE=PASSPHRASE)
+        # Without --assets-dir the node must serve its embedded files, whatever the caller's env says.
+        self.env.pop("MESHWORK_ASSETS_DIR", None)
+        if assets_dir:
+            self.env["MESHWORK_ASSETS_DIR"] = assets_dir
+        self.home = tempfile.mkdtemp(prefix="meshwork-dashboard-")
+        ports = set()
+        self.api_port = free_port(ports)
+        self.p2p_port = free_port(ports)
+        self.devnet = None
+        self.chromium = None
+        self.devtools = None
+        self.failures = []
+        self.screenshot_saved = False
+
+    def check(self, condition, message):
+        print(("PASS: " if condition else "FAIL: ") + message, flush=True)
+        if not condition:
+            self.failures.append(message)
+        return condition
+
+    def start_devnet(self):
+        devnet_log = open(os.path.join(self.home, "devnet.log"), "w")
+        command = [self.binary, "devnet", "--home", self.home, "--nodes", "1",
+                   "--api-port", str(self.api_port), "--p2p-port", str(self.p2p_port)]
+        log("starting: " + " ".join(command))
+        self.devnet = subprocess.Popen(command, stdout=devnet_log, stderr=subprocess.STDOUT, env=self.env,
+                                       stdin=subprocess.DEVNULL, start_new_session=True)
+
+        def ready():
+            if self.devnet.poll() is not None:
+                raise CheckFailed(f"the devnet exited with {self.devnet.returncode}; see {self.home}/devnet.log")
+            height = status_height(self.api_port)
+            return height is not None and height >= 2
+
+        wait_for(ready, STARTUP_TIMEOUT_S, "the devnet answers /status at height >= 2")
+        log(f"devnet up: API http://127.0.0.1:{self.api_port}, height {status_height(self.api_port)}")
+
+    def cli(self, *args):
+        """Runs `meshwork ARGS --home H [--node URL] --output json`; returns the parsed JSON."""
+        command = [self.binary, *args, "--home", self.home, "--output", "json"]
+        if args[0] != "keys":
+            command += ["--node", f"http://127.0.0.1:{self.api_port}"]
+        shown = "meshwork " + " ".join(args)
+        try:
+            result = subprocess.run(command, capture_output=True, text=True, timeout=CLI_TIMEOUT_S,
+                                    stdin=subprocess.DEVNULL, env=self.env)
+        except subprocess.TimeoutExpired:
+            raise CheckFailed(f"'{shown}' did not finish within {CLI_TIMEOUT_S}s")
+        if result.returncode != 0:
+            raise CheckFailed(f"'{shown}' exited {result.returncode}: "
+                              f"{(result.stderr or result.stdout).strip()[:500]}")
+        answer = parse_json_output(result.stdout)
+        if answer is None:
+            raise CheckFailed(f"'{shown}' printed no JSON: {result.stdout.strip()[:500]}")
+        return answer
+
+    def register_device(self, name):
+        """Registers a device under the devnet's funded `owner` key; returns its DID."""
+        answer = self.cli("device", "register", "--controller", "owner", "--name", name,
+                          "--model", "m1", "--region", "eu")
+        did = answer.get("did") if isinstance(answer, dict) else None
+        if not did:
+            raise CheckFailed(f"'device register {name}' printed no \"did\": {answer}")
+        return did
+
+    def device_list(self):
+        """`device list --controller owner` as {DID: {"device": DeviceView, "grants": [GrantView]}}."""
+        answer = self.cli("device", "list", "--controller", "owner")
+        if not isinstance(answer, list):
+            raise CheckFailed(f"'device list' printed no JSON array: {str(answer)[:500]}")
+        return {entry["device"]["did"]: entry for entry in answer}
+
+    def check_cli(self, what, holds):
+        """Checks that `device list` shows `what`: `holds(listing)` returns None when it does, else
+        the reason it does not. The command that made the change has already seen its block
+        commit; a short retry only covers the API answering from the height before."""
+        started, reason, listing = time.time(), None, None
+        while True:
+            listing = self.device_list()
+            reason = holds(listing)
+            if reason is None or time.time() - started > CLI_VISIBLE_TIMEOUT_S:
+                break
+            time.sleep(0.25)
+        took = time.time() - started
+        if reason is None:
+            self.check(True, f"device list: {what}" + (f" (after {took:.1f}s)" if took > 1 else ""))
+        else:
+            self.check(False, f"device list: {what}: {reason}; it printed "
+                              f"{json.dumps(list(listing.values()))[:1500]}")
+        return listing
+
+    def check_page_rows(self, what, holds):
+        """Checks, without reloading, that the directory comes to show `what`: `holds(rows)`, with
+        rows keyed by DID, returns None when it does, else the reason it does not."""
+        started, state = time.time(), {}
+
+        def shown():
+            rows = {row["did"]: row for row in self.probe()["rows"]}
+            state["rows"], state["reason"] = rows, holds(rows)
+            return state["reason"] is None
+
+        try:
+            wait_for(shown, DIRECTORY_TIMEOUT_S, f"the directory shows that {what}", interval_s=0.3)
+            self.check(True, f"dashboard: {what} (shown {time.time() - started:.1f}s after the CLI returned)")
+        except CheckFailed as failure:
+            rows = [{key: row[key] for key in ("did", "status", "keys", "grants")} for row in state["rows"].values()]
+            self.check(False, f"{failure}: {state['reason']}; rows {json.dumps(rows)[:1500]}")
+
+    def wait_for_devices_in_api(self, dids):
+        def listed():
+            try:
+                devices = get_json(self.api_port, "/dids?limit=1000").get("devices", [])
+            except (OSError, ValueError, urllib.error.URLError):
+                return False
+            return set(dids) <= {device.get("did") for device in devices}
+
+        wait_for(listed, DIRECTORY_TIMEOUT_S, "the registered devices appear in GET /dids")
+
+    def start_browser(self):
+        binary = find_chromium()
+        profile = os.path.join(self.home, "chrome")
+        command = [binary, "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                   "--no-default-browser-check", "--disable-extensions", "--hide-scrollbars",
+                   "--window-size=1440,1000",
+                   # Port 0: Chromium picks a free port and writes it to DevToolsActivePort, so
+                   # there is no window between choosing a port and binding it.
+                   "--remote-debugging-port=0", f"--user-data-dir={profile}", "about:blank"]
+        log("starting: " + " ".join(command))
+        chromium_log = open(os.path.join(self.home, "chromium.log"), "w")
+        self.chromium = subprocess.Popen(command, stdout=chromium_log, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL, start_new_session=True)
+        port_file = os.path.join(profile, "DevToolsActivePort")
+
+        def debug_port():
+            if self.chromium.poll() is not None:
+                raise CheckFailed(f"chromium exited with {self.chromium.returncode}; see {self.home}/chromium.log")
+            try:
+                with open(port_file) as file:
+                    first = file.readline().strip()
+                return int(first) if first else None
+            except (OSError, ValueError):
+                return None
+
+        port = wait_for(debug_port, 30, "chromium opens its DevTools port")
+
+        def page_target():
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=3) as response:
+                    targets = json.load(response)
+            except (OSError, ValueError, urllib.error.URLError):
+                return None
+            pages = [target for target in targets if target.get("type") == "page"]
+            return pages[0]["webSocketDebuggerUrl"] if pages else None
+
+        target = wait_for(page_target, 15, "chromium lists a page target")
+        self.devtools = DevTools(target)
+        for method in ("Page.enable", "Runtime.enable", "Log.enable"):
+            self.devtools.call(method)
+
+    def probe(self):
+        return self.devtools.evaluate(PAGE_PROBE)
+
+    def check_page(self):
+        tools = self.devtools
+        url = f"http://127.0.0.1:{self.api_port}/"
+        log(f"opening {url}")
+        tools.loaded = False
+        answer = tools.call("Page.navigate", {"url": url})
+        if answer.get("errorText"):
+            raise CheckFailed(f"navigating to {url} failed: {answer['errorText']}")
+        deadline = time.time() + LIVE_TIMEOUT_S
+        while not tools.loaded and time.time() < deadline:
+            tools.drain(0.2)
+        if not tools.loaded:
+            raise CheckFailed(f"{url} did not finish loading within {LIVE_TIMEOUT_S}s")
+        def connected():
+            now = self.probe()
+            return now if now["wsState"] == "live" and now["topBlock"] > 0 else None
+
+        first = wait_for(connected, LIVE_TIMEOUT_S, "the page shows '#ws-state' = live and a first block")
+        self.check(True, f"WebSocket live; page shows height {first['height']}, top block {first['topBlock']}, "
+                         f"{first['wsEvents']} block events so far")
+        self.check(len(first["panels"]) == 2, "placeholder panels #panel-telemetry and #panel-storage exist")
+        self.check(len(first["ids"]) == 3, "#txs, #validators and #peers exist")
+
+        def advanced():
+            now = self.probe()
+            grew = (now["height"] > first["height"] and now["topBlock"] > first["topBlock"]
+                    and now["wsEvents"] > first["wsEvents"])
+            return now if grew else None
+
+        try:
+            later = wait_for(advanced, LIVE_TIMEOUT_S, "new blocks arrive without a reload", interval_s=0.5)
+            self.check(True, f"live blocks: height {first['height']} -> {later['height']}, top row "
+                             f"{first['topBlock']} -> {later['topBlock']}, block events {first['wsEvents']} -> "
+                             f"{later['wsEvents']}")
+        except CheckFailed as failure:
+            now = self.probe()
+            self.check(False, f"{failure}: height {first['height']} -> {now['height']}, top row "
+                              f"{first['topBlock']} -> {now['topBlock']}, events {first['wsEvents']} -> {now['wsEvents']}")
+        self.check(self.probe()["validatorRows"] >= 1, "#validators lists the devnet's validator")
+
+    def check_directory(self, dids):
+        started = time.time()
+        def listed():
+            now = self.probe()
+            return now if set(dids) <= set(now["dids"]) else None
+
+        try:
+            shown = wait_for(listed, DIRECTORY_TIMEOUT_S, "#devices lists every registered DID")
+            self.check(True, f"#devices lists all {len(dids)} registered DIDs ({len(shown['dids'])} rows; "
+                             f"the last one {time.time() - started:.1f}s after the API listed it)")
+        except CheckFailed as failure:
+            self.check(False, f"{failure}; page shows {self.probe()['dids']}, registered {dids}")
+            return
+        try:
+            self.open_detail(dids[0])
+            self.check(True, f"clicking {dids[0]} shows its DID document")
+        except CheckFailed as failure:
+            self.check(False, str(failure))
+
+    def open_detail(self, did):
+        """Clicks the directory row of `did`; returns once the detail pane shows its DID document."""
+        quoted = json.dumps(did)
+        self.devtools.evaluate(
+            f"[...document.querySelectorAll('#devices [data-did]')].find((row) => row.dataset.did === {quoted}).click()")
+        expression = (
+            "(() => { const pane = document.getElementById('device-detail');"
+            " const text = document.getElementById('did-document').textContent;"
+            f" return !pane.hidden && document.getElementById('detail-title').textContent === {quoted}"
+            f" && text.includes('\"didDocument\"') && text.includes({quoted}) ? text : null; }})()")
+        return wait_for(lambda: self.devtools.evaluate(expression), 10, f"the DID document of {did} shows after a click")
+
+    def fleet_workflow(self, devices):
+        """Grant, rotate, revoke with the CLI, the page open; each step in `device list` and on the page.
+        `devices` maps name -> DID for the three registered devices."""
+        sensor1, sensor2, cam3 = (devices[name] for name in DEVICE_NAMES)
+        names = {did: name for name, did in devices.items()}
+
+        # 0. Registered: all three listed, active, one key each, no grants yet.
+        def registered_cli(listing):
+            for name, did in devices.items():
+                entry = listing.get(did)
+                if entry is None:
+                    return f"{name} ({did}) is missing"
+                device = entry["device"]
+                if device.get("name") != name or device.get("deactivated") or len(device.get("keys", [])) != 1:
+                    return f"{name} is not an active device named {name} with one key: {device}"
+                if entry.get("grants"):
+                    return f"{name} already holds grants: {entry['grants']}"
+            return None
+
+        listing = self.check_cli("the 3 registered devices are listed, active, with one key and no grants",
+                                 registered_cli)
+        first_keys = {did: listing[did]["device"]["keys"] for did in devices.values() if did in listing}
+
+        def registered_page(rows):
+            for name, did in devices.items():
+                row = rows.get(did)
+                if row is None:
+                    return f"no row for {name}"
+                if name not in row["text"] or row["status"] != "active":
+                    return f"the row of {name} does not read '{name}' and active"
+                if first_keys.get(did) and row["keys"] != first_keys[did]:
+                    return f"the row of {name} shows keys {row['keys']}, device list {first_keys[did]}"
+                if row["grants"] != []:
+                    return f"the row of {name} shows grants {row['grants']}"
+            return None
+
+        self.check_page_rows("the 3 devices are listed by name, active, with their key and no grants",
+                             registered_page)
+
+        # 1. Grant sensor-1 mqtt.publish on a topic under the owner's namespace.
+        owner = self.cli("keys", "show", "owner")
+        owner_did = owner.get("did") if isinstance(owner, dict) else None
+        if not owner_did:
+            raise CheckFailed(f"'keys show owner' printed no \"did\": {owner}")
+        resource = f"mesh/{owner_did}/alerts/#"
+        grant = self.cli("policy", "grant", "--from", "owner", "--subject", sensor1,
+                         "--action", GRANT_ACTION, "--resource", resource)
+        log(f"granted {DEVICE_NAMES[0]} {GRANT_ACTION} on {resource}: {json.dumps(grant)}")
+        self.check(grant.get("subject") == sensor1 and grant.get("action") == GRANT_ACTION
+                   and grant.get("resource") == resource and isinstance(grant.get("id"), int),
+                   f"policy grant answers id, subject, action and resource: {json.dumps(grant)}")
+        grant_id = grant.get("id")
+        granted = {"id": grant_id, "action": GRANT_ACTION, "resource": resource}
+
+        def holds_grant_cli(listing):
+            grants = listing.get(sensor1, {}).get("grants")
+            if grants is None:
+                return "sensor-1 is missing"
+            if not any(g.get("id") == grant_id and g.get("action") == GRANT_ACTION and g.get("resource") == resource
+                       and g.get("live") for g in grants):
+                return f"sensor-1 holds {grants}"
+            others = {names[did]: entry["grants"] for did, entry in listing.items() if did != sensor1 and entry["grants"]}
+            return f"other devices hold grants too: {others}" if others else None
+
+        self.check_cli(f"sensor-1 holds live grant #{grant_id} {GRANT_ACTION} on {resource}", holds_grant_cli)
+
+        def holds_grant_page(rows):
+            row = rows.get(sensor1)
+            if row is None:
+                return "no row for sensor-1"
+            if row["grants"] != [granted]:
+                return f"the row of sensor-1 shows grants {row['grants']}"
+            if GRANT_ACTION not in row["text"]:
+                return f"the row of sensor-1 does not read {GRANT_ACTION}"
+            return None
+
+        self.check_page_rows(f"the row of sensor-1 lists grant #{grant_id} {GRANT_ACTION} on {resource}",
+                             holds_grant_page)
+
+        # 2. Rotate sensor-2's key.
+        rotated = self.cli("device", "rotate-key", sensor2, "--controller", "owner")
+        log(f"rotated the key of {DEVICE_NAMES[1]}: {json.dumps(rotated)}")
+        old_key, new_key = rotated.get("oldKey"), rotated.get("newKey")
+        self.check(rotated.get("did") == sensor2 and str(new_key).startswith("did:key:") and new_key != old_key
+                   and [old_key] == first_keys.get(sensor2),
+                   f"rotate-key answers the device's old key and a new did:key: {json.dumps(rotated)}")
+
+        def rotated_cli(listing):
+            keys = listing.get(sensor2, {}).get("device", {}).get("keys")
+            return None if keys == [new_key] else f"sensor-2 has keys {keys}"
+
+        self.check_cli(f"sensor-2's keys are [{new_key}] (was {old_key})", rotated_cli)
+
+        def rotated_page(rows):
+            row = rows.get(sensor2)
+            if row is None:
+                return "no row for sensor-2"
+            return None if row["keys"] == [new_key] else f"the row of sensor-2 shows keys {row['keys']}"
+
+        self.check_page_rows(f"the row of sensor-2 shows the new key {new_key}", rotated_page)
+        try:
+            document = self.open_detail(sensor2)
+            multibase = new_key.split(":")[-1]
+            old_multibase = str(old_key).split(":")[-1]
+            self.check(multibase in document and old_multibase not in document,
+                       f"sensor-2's DID document on the page names the new key {multibase}, not the old one")
+        except CheckFailed as failure:
+            self.check(False, str(failure))
+
+        # 3. Revoke cam-3.
+        revoked = self.cli("device", "revoke", cam3, "--controller", "owner")
+        log(f"revoked {DEVICE_NAMES[2]}: {json.dumps(revoked)}")
+
+        def revoked_cli(listing):
+            entry = listing.get(cam3)
+            if entry is None:
+                return "cam-3 is missing"
+            if entry["device"].get("deactivated") is not True:
+                return f"cam-3 is not deactivated: {entry['device']}"
+            if entry.get("grants"):
+                return f"cam-3 still holds live grants {entry['grants']}"
+            if [g.get("id") for g in listing.get(sensor1, {}).get("grants", [])] != [grant_id]:
+                return f"sensor-1's grant #{grant_id} is gone: {listing.get(sensor1)}"
+            if listing.get(sensor2, {}).get("device", {}).get("deactivated") is not False:
+                return "sensor-2 is no longer active"
+            return None
+
+        self.check_cli("cam-3 is deactivated; sensor-1 keeps its grant and sensor-2 stays active", revoked_cli)
+
+        def revoked_page(rows):
+            row = rows.get(cam3)
+            if row is None:
+                return "no row for cam-3"
+            if row["status"] != "deactivated" or "deactivated" not in row["text"]:
+                return f"the row of cam-3 reads status {row['status']}"
+            for did in (sensor1, sensor2):
+                if rows.get(did, {}).get("status") != "active":
+                    return f"the row of {names[did]} is not active"
+            if rows.get(sensor1, {}).get("grants") != [granted]:
+                return f"the row of sensor-1 now shows grants {rows.get(sensor1, {}).get('grants')}"
+            if rows.get(sensor2, {}).get("keys") != [new_key]:
+                return f"the row of sensor-2 now shows keys {rows.get(sensor2, {}).get('keys')}"
+            return None
+
+        self.check_page_rows("the row of cam-3 reads deactivated; sensor-1 and sensor-2 are unchanged", revoked_page)
+
+        # Leave sensor-1 open for the screenshot: its detail pane lists the grant it holds.
+        try:
+            self.open_detail(sensor1)
+            expression = ("[...document.querySelectorAll('#grants tr')].map((row) => row.textContent)")
+            wait_for(lambda: any(GRANT_ACTION in text and resource in text and "live" in text
+                                 for text in self.devtools.evaluate(expression) or []),
+                     10, "sensor-1's detail pane lists its live grant")
+            self.check(True, f"sensor-1's detail pane lists grant #{grant_id} as live")
+        except CheckFailed as failure:
+            self.check(False, str(failure))
+
+    def save_screenshot(self):
+        tools = self.devtools
+        tools.drain(0.5)  # let the last render and the chart settle
+        metrics = tools.call("Page.getLayoutMetrics")
+        size = metrics.get("cssContentSize") or metrics.get("contentSize")
+        clip = {"x": 0, "y": 0, "width": size["width"], "height": min(size["height"], 6000), "scale": 1}
+        shot = tools.call("Page.captureScreenshot",
+                          {"format": "png", "captureBeyondViewport": True, "clip": clip})
+        directory = os.path.dirname(os.path.abspath(self.screenshot))
+        os.makedirs(directory, exist_ok=True)
+        with open(self.screenshot, "wb") as file:
+            file.write(base64.b64decode(shot["data"]))
+        self.screenshot_saved = True
+        log(f"screenshot saved to {self.screenshot}")
+
+    def check_console(self):
+        self.devtools.drain(0.5)
+        tools = self.devtools
+        self.check(not tools.exceptions, "no JavaScript exceptions"
+                   + ("" if not tools.exceptions else ": " + " | ".join(tools.exceptions[:5])))
+        self.check(not tools.security_errors, "no Content-Security-Policy violations"
+                   + ("" if not tools.security_errors else ": " + " | ".join(tools.security_errors[:5])))
+        for line in tools.console_errors[:10]:
+            print(f"NOTE: console: {line}")
+
+    def stop(self):
+        if self.devtools:
+            self.devtools.close()
+        stop_group(self.chromium, "chromium")
+        stop_group(self.devnet, "the devnet")
+
+
+def interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def parse_json_output(text):
+    """The JSON object a CLI printed: the whole output, or else its last line that is one."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        pass
+    for line in reversed(text.strip().splitlines()):
+        line = line.strip()
+        if line.startswith("{"):
+            try:
+                return json.loads(line)
+            except ValueError:
+                continue
+    return None
+
+
+def main():
+    parser = argparse.ArgumentParser(description="Check the node dashboard in headless Chromium.")
+    parser.add_argument("binary", help="path to the meshwork executable")
+    parser.add_argument("--screenshot", default=os.path.join(".build", "dashboard.png"),
+                        help="where to save the screenshot (default .build/dashboard.png)")
+    parser.add_argument("--assets-dir", metavar="DIR",
+                        help="serve the dashboard from DIR/Dashboard on disk (MESHWORK_ASSETS_DIR), "
+                             "not the files embedded in the binary")
+    parser.add_argument("--keep", action="store_true", help="keep the temp home even when every check passes")
+    arguments = parser.parse_args()
+    binary = os.path.abspath(arguments.binary)
+    if not os.access(binary, os.X_OK):
+        print(f"FAIL: {binary} is not an executable file")
+        return 2
+
+    # SIGTERM (a CI timeout) unwinds through `finally` like Ctrl-C does, so nothing is left running.
+    signal.signal(signal.SIGTERM, interrupt)
+    assets_dir = os.path.abspath(arguments.assets_dir) if arguments.assets_dir else None
+    if assets_dir and not os.path.isfile(os.path.join(assets_dir, "Dashboard", "index.html")):
+        print(f"FAIL: {assets_dir}/Dashboard/index.html does not exist")
+        return 2
+    run = Run(binary, os.path.abspath(arguments.screenshot), arguments.keep, assets_dir)
+    log(f"home {run.home}" + (f"; dashboard files from {assets_dir}" if assets_dir else ""))
+    try:
+        run.start_devnet()
+        dids = []
+
+        def register(names):
+            for name in names:
+                did = run.register_device(name)
+                log(f"registered {name}: {did}")
+                dids.append(did)
+
+        # All devices but the last exist before the page opens; the last is registered while it
+        # is open, so the directory must update without a reload. From here on the page is never
+        # reloaded: every later step must reach it live.
+        register(DEVICE_NAMES[:-1])
+        run.start_browser()
+        run.check_page()
+        register(DEVICE_NAMES[-1:])
+        run.wait_for_devices_in_api(dids)
+        run.check(True, f"registered {len(dids)} devices with 'meshwork device register'")
+        run.check_directory(dids)
+        run.fleet_workflow(dict(zip(DEVICE_NAMES, dids)))
+        run.save_screenshot()
+        run.check_console()
+    except CheckFailed as failure:
+        run.check(False, str(failure))
+    except KeyboardInterrupt:
+        run.check(False, "interrupted")
+    except Exception as error:  # report, then still clean up below
+        run.check(False, f"unexpected {type(error).__name__}: {error}")
+    finally:
+        if run.devtools and run.failures and not run.screenshot_saved:
+            try:
+                run.save_screenshot()
+            except Exception:
+                pass
+        run.stop()
+
+    if run.failures:
+        print(f"FAIL: {len(run.failures)} check(s) failed; logs in {run.home}")
+        tail_log(os.path.join(run.home, "devnet.log"))
+        return 1
+    if not arguments.keep:
+        shutil.rmtree(run.home, ignore_errors=True)
+    print("PASS: dashboard check")
+    return 0
+
+
+def tail_log(path, lines=20):
+    try:
+        with open(path, errors="replace") as file:
+            content = file.read().splitlines()[-lines:]
+    except OSError:
+        return
+    print(f"--- last {len(content)} lines of {path}")
+    for line in content:
+        print("    " + line)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
