@@ -1,5 +1,6 @@
-// Fuzz target for the consensus and transport decoders: consensus messages, WAL records and
-// P2P frames (handshake and encrypted transport).
+// Fuzz target for the consensus and transport decoders: consensus messages, WAL records, P2P
+// frames (handshake and encrypted transport), and the header, commit and validator-set bytes a
+// light client reads from a node.
 //
 // Built by Fuzz/run.sh like ledger-fuzz (see Fuzz/Ledger/main.swift for the entry-point notes).
 import MeshConsensus
@@ -12,7 +13,7 @@ public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt 
     let bytes = Array(UnsafeBufferPointer(start: data, count: size))
     guard let mode = bytes.first else { return 0 }
     let rest = Array(bytes.dropFirst())
-    switch mode % 3 {
+    switch mode % 4 {
     case 0:
         if let message = try? ConsensusMessage.decode(rest) {
             precondition(message.canonicalBytes == rest, "accepted consensus messages re-encode to themselves")
@@ -21,8 +22,19 @@ public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt 
         let (records, valid) = WALFraming.parse(rest)
         precondition(valid <= rest.count, "parsed prefix within input")
         precondition(records.flatMap(WALFraming.frame) == Array(rest.prefix(valid)), "intact records re-frame exactly")
-    default:
+    case 2:
         TransportFuzzing.feed(rest)
+    default:
+        if let header = try? BlockHeader(canonicalBytes: rest) {
+            precondition(header.canonicalBytes == rest, "accepted headers re-encode to themselves")
+        }
+        if let commit = try? Commit(canonicalBytes: rest) {
+            precondition(commit.canonicalBytes == rest, "accepted commits re-encode to themselves")
+        }
+        if let set = try? ValidatorSet(canonicalBytes: rest) {
+            precondition(set.canonicalBytes == rest, "accepted validator sets re-encode to themselves")
+            _ = set.hash
+        }
     }
     return 0
 }

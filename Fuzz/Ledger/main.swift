@@ -1,4 +1,5 @@
-// Fuzz target for the ledger's front door: transaction decoding and `checkTx`.
+// Fuzz target for the ledger's front door: transaction decoding and `checkTx`; and the state
+// proofs a light client reads from a node.
 //
 // Built by Fuzz/run.sh with `-sanitize=fuzzer,address -parse-as-library -DFUZZING`. SwiftPM links an
 // executable with `main` aliased to `ledger_fuzz_main`, so libFuzzer's own `main` is never pulled
@@ -40,10 +41,21 @@ final class FuzzHarness {
 
     /// Mode byte 0: the rest is a signed transaction as received from a peer. Mode 1: the rest
     /// is a transaction body, signed here by the funded account so the input reaches the stateful
-    /// checks and the message handlers.
+    /// checks and the message handlers. Mode 2: the rest is a `StateProof` as a node sends it,
+    /// checked against this ledger's root for a fixed key (it must never verify a forged value).
     func run(_ input: [UInt8]) {
         guard let mode = input.first else { return }
         var bytes = Array(input.dropFirst())
+        if mode % 3 == 2 {
+            guard let proof = try? StateProof(canonicalBytes: bytes) else { return }
+            precondition(proof.canonicalBytes == bytes, "accepted proofs re-encode to themselves")
+            let key = [UInt8](repeating: 0x01, count: 34)
+            let root = (try? ledger.info().lastAppHash) ?? .zero
+            precondition(
+                !proof.verify(key: key, value: [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF], root: root),
+                "no fuzzed proof ties a value nobody stored to the real root")
+            return
+        }
         if mode & 1 == 1 {
             guard var body = try? Transaction(canonicalBytes: bytes) else { return }
             body.signer = .key(key.publicKey)

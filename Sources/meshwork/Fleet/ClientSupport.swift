@@ -197,6 +197,15 @@ struct TrustStore {
         }
     }
 
+    /// The header at `height`, verified by the light client (its trust is saved either way).
+    func verifiedHeader(_ height: UInt64, client: MeshClient) async throws -> BlockHeader {
+        let light = try await lightClient(client)
+        defer { save(light) }
+        do { return try await light.verifiedHeader(at: height) } catch {
+            throw CommandFailure("NOT PROVEN: \(sentence(error))")
+        }
+    }
+
     /// Verifies `bundle` and runs `query` over the proven state; throws "NOT PROVEN" otherwise.
     func proven<T>(
         _ bundle: ProofBundle?, client: MeshClient, _ query: (StateView) throws -> T

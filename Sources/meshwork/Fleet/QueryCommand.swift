@@ -114,21 +114,12 @@ struct QueryCommand: AsyncParsableCommand {
             let block = try await sdk { () async throws(SDKError) in try await client.block(height) }
             var line: String?
             if verification.verify {
-                let trust = TrustStore(home: home, options: verification)
-                let light = try await trust.lightClient(client)
-                do {
-                    let header = try await light.verifiedHeader(at: block.header.height)
-                    trust.save(light)
-                    guard header.hash.hex == block.blockHash,
-                        Block.dataHash(of: []) == header.dataHash || !block.transactionHashes.isEmpty
-                    else {
-                        throw CommandFailure("NOT PROVEN: the block differs from the verified header")
-                    }
-                    line = "✓ proven: header \(header.height) is signed by 2/3+ of its validators (trusted chain)"
-                } catch let error as SDKError {
-                    trust.save(light)
-                    throw CommandFailure("NOT PROVEN: \(sentence(error))")
+                let header = try await TrustStore(home: home, options: verification)
+                    .verifiedHeader(block.header.height, client: client)
+                guard header.hash.hex == block.blockHash else {
+                    throw CommandFailure("NOT PROVEN: the block differs from the verified header")
                 }
+                line = "✓ proven: header \(header.height) is signed by 2/3+ of its validators (trusted chain)"
             }
             switch options.output {
             case .json: try printJSON(block)
@@ -167,29 +158,21 @@ struct QueryCommand: AsyncParsableCommand {
             let tx = try await sdk { () async throws(SDKError) in try await client.transaction(hash) }
             var line: String?
             if verification.verify {
-                let trust = TrustStore(home: home, options: verification)
-                let light = try await trust.lightClient(client)
-                do {
-                    let header = try await light.verifiedHeader(at: tx.summary.height)
-                    trust.save(light)
-                    let bytes = try Hex.decode(tx.tx)
-                    let proof = InclusionProof(
-                        leafIndex: UInt64(tx.summary.index),
-                        path: try tx.inclusionPath.map { try Hash256(hexString: $0) })
-                    guard Block.transactionHash(bytes).hex == hash.lowercased(),
-                        proof.verify(
-                            leafHash: MerkleHashing.leafHash(bytes),
-                            head: MerkleTreeHead(size: UInt64(tx.transactionCount), root: header.dataHash))
-                    else {
-                        throw CommandFailure("NOT PROVEN: the transaction is not in the verified block's data hash")
-                    }
-                    line =
-                        "✓ proven: included in block \(header.height) (header signed by 2/3+ of its validators); "
-                        + "the outcome is the node's word"
-                } catch let error as SDKError {
-                    trust.save(light)
-                    throw CommandFailure("NOT PROVEN: \(sentence(error))")
+                let header = try await TrustStore(home: home, options: verification)
+                    .verifiedHeader(tx.summary.height, client: client)
+                let bytes = try Hex.decode(tx.tx)
+                let proof = InclusionProof(
+                    leafIndex: UInt64(tx.summary.index), path: try tx.inclusionPath.map { try Hash256(hexString: $0) })
+                guard Block.transactionHash(bytes).hex == hash.lowercased(),
+                    proof.verify(
+                        leafHash: MerkleHashing.leafHash(bytes),
+                        head: MerkleTreeHead(size: UInt64(tx.transactionCount), root: header.dataHash))
+                else {
+                    throw CommandFailure("NOT PROVEN: the transaction is not in the verified block's data hash")
                 }
+                line =
+                    "✓ proven: included in block \(header.height) (header signed by 2/3+ of its validators); "
+                    + "the outcome is the node's word"
             }
             switch options.output {
             case .json: try printJSON(tx)

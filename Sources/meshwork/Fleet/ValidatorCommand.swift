@@ -53,21 +53,12 @@ struct ValidatorCommand: AsyncParsableCommand {
     struct Bond: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Delegate tokens to a validator.")
 
-        @OptionGroup var home: HomeOptions
-        @OptionGroup var options: ClientOptions
-        @Option(help: "Keystore key of the delegator.") var from: String
-        @Option(help: "The validator's operator (DID or keystore key name).") var validator: String
-        @Option(help: "Tokens to bond.") var amount: UInt64
+        @OptionGroup var delegation: Delegation
 
         func run() async throws {
-            let key = try unlockKey(from, home: home)
-            let operatorDID = try resolveDID(validator, home: home)
-            let (_, result) = try await submitAndWait(
-                [.bond(MeshLedger.Bond(validator: operatorDID, amount: amount))], key: key, options: options,
-                what: "bond")
-            report(
-                ["validator": operatorDID.description, "amount": amount, "height": result.height],
-                output: options.output, line: "bonded \(amount) to \(operatorDID)")
+            try await delegation.submit(verb: "bond", line: "bonded") {
+                .bond(MeshLedger.Bond(validator: $0, amount: $1))
+            }
         }
     }
 
@@ -75,21 +66,31 @@ struct ValidatorCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Start unbonding tokens from a validator (they return after the unbonding period).")
 
+        @OptionGroup var delegation: Delegation
+
+        func run() async throws {
+            try await delegation.submit(verb: "unbond", line: "unbonding") {
+                .unbond(MeshLedger.Unbond(validator: $0, amount: $1))
+            }
+        }
+    }
+
+    /// The options `bond` and `unbond` share, and their submission.
+    struct Delegation: ParsableArguments {
         @OptionGroup var home: HomeOptions
         @OptionGroup var options: ClientOptions
         @Option(help: "Keystore key of the delegator.") var from: String
         @Option(help: "The validator's operator (DID or keystore key name).") var validator: String
-        @Option(help: "Tokens to unbond.") var amount: UInt64
+        @Option(help: "Tokens.") var amount: UInt64
 
-        func run() async throws {
+        func submit(verb: String, line: String, _ message: (DID, UInt64) -> Message) async throws {
             let key = try unlockKey(from, home: home)
             let operatorDID = try resolveDID(validator, home: home)
             let (_, result) = try await submitAndWait(
-                [.unbond(MeshLedger.Unbond(validator: operatorDID, amount: amount))], key: key, options: options,
-                what: "unbond")
+                [message(operatorDID, amount)], key: key, options: options, what: verb)
             report(
                 ["validator": operatorDID.description, "amount": amount, "height": result.height],
-                output: options.output, line: "unbonding \(amount) from \(operatorDID)")
+                output: options.output, line: "\(line) \(amount) \(verb == "bond" ? "to" : "from") \(operatorDID)")
         }
     }
 }
