@@ -215,8 +215,12 @@ public final class LightClient {
             entries[key] = value
         }
         let set = try await validatorSet(at: headerHeight, expectedHash: header.validatorsHash)
+        // Reported power counts only valid precommits for this header (the commit that made the
+        // header trusted was checked in `verifiedHeader`; this one is only reported).
         let signed = sentCommit.signatures.indices.reduce(UInt64(0)) { sum, index in
-            guard let vote = sentCommit.vote(at: index, validators: set), vote.blockID != nil else { return sum }
+            guard let vote = sentCommit.vote(at: index, validators: set), vote.blockID?.hash == header.hash,
+                vote.hasValidSignature(chainId: trusted.chainId)
+            else { return sum }
             return sum + set.validators[index].power
         }
         return (

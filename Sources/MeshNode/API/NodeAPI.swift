@@ -81,9 +81,11 @@ public enum NodeAPI {
         router.get("validators") { request, _ in
             let latest = runtime.status.height
             let height = try heightParameter(request) ?? latest
+            // The chain state holds the set for the height after its last block; older sets are
+            // stored per height. Reading the state (not the published status) keeps the two in step.
             let set: ValidatorSet?
-            if height == latest + 1 {
-                set = try blocks.loadChainState()?.validators
+            if let state = try blocks.loadChainState(), height == state.lastBlockHeight + 1 {
+                set = state.validators
             } else {
                 set = height == 0 ? nil : try blocks.validators(at: height)
             }

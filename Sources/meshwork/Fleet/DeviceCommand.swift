@@ -60,8 +60,16 @@ struct DeviceCommand: AsyncParsableCommand {
                 keyName = entry.name
             }
             let message = Message.register(RegisterDID(keys: [devicePublic], metadata: metadata))
-            let (transaction, result) = try await submitAndWait(
-                [message], key: controllerKey, options: options, what: "register \(name)")
+            let transaction: SignedTransaction
+            let result: SubmitResult
+            do {
+                (transaction, result) = try await submitAndWait(
+                    [message], key: controllerKey, options: options, what: "register \(name)")
+            } catch {
+                // Nothing was registered: do not leave a key behind under the device's name.
+                if let keyName { try? Keystore(home: home.directory).delete(keyName) }
+                throw error
+            }
             let did = MeshID.derived(
                 transactionHash: Block.transactionHash(transaction.canonicalBytes), messageIndex: 0)
             let view = Registered(
