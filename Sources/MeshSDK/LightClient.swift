@@ -43,6 +43,7 @@ public final class LightClient {
     let client: MeshClient
     private var trustedSet: ValidatorSet
     private var headers: [UInt64: BlockHeader] = [:]
+    private var sets: [UInt64: ValidatorSet] = [:]
     private var verifiedCount = 0
     /// Headers walked backwards at most, for an answer older than the trusted header.
     public static let backwardsMax: UInt64 = 10_000
@@ -89,6 +90,7 @@ public final class LightClient {
                 throw .untrusted("header \(height) names validators other than the trusted next set")
             }
             try verifyCommit(commit, header: header, set: trustedSet)
+            sets[height] = trustedSet
         } else {
             let set = try await validatorSet(at: height, expectedHash: header.validatorsHash)
             try verifyCommit(commit, header: header, set: set)
@@ -145,11 +147,13 @@ public final class LightClient {
     }
 
     private func validatorSet(at height: UInt64, expectedHash: Hash256) async throws(SDKError) -> ValidatorSet {
+        if let set = sets[height], set.hash == expectedHash { return set }
         let view = try await client.validators(height: height)
         let set = try Self.decodeSet(view.set)
         guard set.hash == expectedHash else {
             throw .untrusted("the validator set the node sent for height \(height) does not match the header's hash")
         }
+        sets[height] = set
         return set
     }
 

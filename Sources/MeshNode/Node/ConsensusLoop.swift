@@ -56,8 +56,6 @@ final class ConsensusLoop {
                 publishStatus()
             case .submit(let transaction, let wait, let continuation):
                 submit(transaction, wait: wait, continuation: continuation)
-            case .query(let request, let continuation):
-                continuation.resume(returning: ledger.query(request))
             case .run(let body):
                 body(ledger)
             }

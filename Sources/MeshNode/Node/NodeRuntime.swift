@@ -1,6 +1,6 @@
 import Foundation
 import MeshConsensus
-public import MeshCore
+import MeshCore
 public import MeshLedger
 public import MeshP2P
 public import MeshSDK
@@ -24,7 +24,6 @@ public final class NodeRuntime: Sendable {
         case timeout(TimeoutEvent)
         case tick
         case submit([UInt8], SubmitWait, CheckedContinuation<SubmitResult, Never>)
-        case query(QueryRequest, CheckedContinuation<QueryResponse, Never>)
         case run(@Sendable (Ledger) -> Void)
     }
 
@@ -86,11 +85,6 @@ public final class NodeRuntime: Sendable {
     /// Submits a transaction and waits as asked.
     public func submit(_ transaction: [UInt8], wait: SubmitWait) async -> SubmitResult {
         await withCheckedContinuation { continuation.yield(.submit(transaction, wait, $0)) }
-    }
-
-    /// Runs an application query on the loop.
-    public func query(_ request: QueryRequest) async -> QueryResponse {
-        await withCheckedContinuation { continuation.yield(.query(request, $0)) }
     }
 
     /// Runs `body` on the loop that owns the ledger, between blocks, and returns its result.

@@ -69,16 +69,14 @@ func sentence(_ result: SubmitResult) -> String {
 }
 
 /// A spinner on standard error while waiting for the block (a plain line when not a terminal).
-final class Progress: @unchecked Sendable {
-    private var task: Task<Void, Never>?
+final class Progress: Sendable {
+    private let task: Task<Void, Never>?
     private let interactive = isatty(STDERR_FILENO) == 1
-    private let enabled: Bool
 
-    init(_ text: String, enabled: Bool = true) {
-        self.enabled = enabled
-        guard enabled else { return }
-        if !interactive {
+    init(_ text: String) {
+        guard interactive else {
             printError("\(text)…")
+            task = nil
             return
         }
         let start = Date()
@@ -97,7 +95,6 @@ final class Progress: @unchecked Sendable {
     /// Stops the spinner and prints the final line.
     func finish(_ line: String?) {
         task?.cancel()
-        guard enabled else { return }
         if interactive { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
         if let line { printError(line) }
     }
@@ -126,7 +123,7 @@ func submitAndWait(
     _ messages: [Message], key: Ed25519.PrivateKey, signer: DID? = nil, options: ClientOptions, what: String
 ) async throws -> (transaction: SignedTransaction, result: SubmitResult) {
     let client = try options.client()
-    let progress = Progress("\(what): waiting for the block", enabled: true)
+    let progress = Progress("\(what): waiting for the block")
     let outcome: (transaction: SignedTransaction, result: SubmitResult)
     do {
         outcome = try await client.send(messages, signer: signer ?? .key(key.publicKey), key: key, fee: options.fee)
@@ -193,7 +190,9 @@ struct TrustStore {
         try? FileManager.default.createDirectory(
             atPath: (file as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         if let data = try? JSONEncoder().encode(light.trusted) {
-            FileManager.default.createFile(atPath: file, contents: data)
+            // Atomic, so a crash never leaves half a trust file; failing to save only means the
+            // next run verifies from the older trusted height again.
+            try? data.write(to: URL(fileURLWithPath: file), options: .atomic)
         }
     }
 
@@ -223,6 +222,19 @@ struct TrustStore {
             throw CommandFailure("NOT PROVEN: \(sentence(error))")
         }
     }
+}
+
+/// With `--verify`: the state to ask about. The state after block H is proven by the header of
+/// H + 1, so the newest provable state lags the newest block by one. Taking the height at start
+/// and waiting for its successor makes the answer include everything committed before the command
+/// ran (a grant just made, a fee just paid).
+func provableHeight(_ client: MeshClient) async throws -> UInt64 {
+    let start = try await sdk { () async throws(SDKError) in try await client.status() }.height
+    for _ in 0..<300 {
+        if try await sdk({ () async throws(SDKError) in try await client.status() }).height > start { return start }
+        try await Task.sleep(for: .milliseconds(100))
+    }
+    throw CommandFailure("NOT PROVEN: no block followed height \(start) within 30 s, so its state cannot be proven yet")
 }
 
 /// What `--verify` adds to an answer.

@@ -97,8 +97,9 @@ struct DeviceCommand: AsyncParsableCommand {
         func run() async throws {
             let device = try resolveDID(did, home: home)
             let client = try options.client()
+            let height = verification.verify ? try await provableHeight(client) : nil
             let document = try await sdk { () async throws(SDKError) in
-                try await client.resolveDID(device, prove: verification.verify)
+                try await client.resolveDID(device, prove: verification.verify, height: height)
             }
             let grants = try await sdk { () async throws(SDKError) in try await client.grants(subject: device) }
             var verified: VerificationView?

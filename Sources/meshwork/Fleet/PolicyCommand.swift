@@ -109,9 +109,10 @@ struct PolicyCommand: AsyncParsableCommand {
             let action = try policyAction(action)
             let subjectDID = try resolveDID(subject, home: home)
             let client = try options.client()
+            let height = verification.verify ? try await provableHeight(client) : nil
             let answer = try await sdk { () async throws(SDKError) in
                 try await client.checkPolicy(
-                    subject: subjectDID, action: action, resource: resource, prove: verification.verify)
+                    subject: subjectDID, action: action, resource: resource, prove: verification.verify, height: height)
             }
             var verified: VerificationView?
             if verification.verify {

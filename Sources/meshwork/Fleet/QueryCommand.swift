@@ -30,8 +30,9 @@ struct QueryCommand: AsyncParsableCommand {
         func run() async throws {
             let did = try resolveDID(account, home: home)
             let client = try options.client()
+            let asked = verification.verify && height == nil ? try await provableHeight(client) : height
             let answer = try await sdk { () async throws(SDKError) in
-                try await client.account(did, prove: verification.verify, height: height)
+                try await client.account(did, prove: verification.verify, height: asked)
             }
             var verified: VerificationView?
             if verification.verify {
@@ -78,24 +79,19 @@ struct QueryCommand: AsyncParsableCommand {
         @Argument(help: "DID or keystore key name.") var did: String
 
         func run() async throws {
-            var show = DeviceCommand.Show()
-            show.home = home
-            show.options = options
-            show.verification = verification
-            show.did = did
-            if options.output == .table {
+            // A table, or a verified answer, is what `device show` prints; otherwise the raw result.
+            guard options.output == .json, !verification.verify else {
+                var show = DeviceCommand.Show()
+                show.home = home
+                show.options = options
+                show.verification = verification
+                show.did = did
                 try await show.run()
                 return
             }
             let subject = try resolveDID(did, home: home)
             let client = try options.client()
-            let bytes = try await sdk { () async throws(SDKError) in
-                try await client.resolveDID(subject, prove: verification.verify)
-            }
-            if verification.verify {
-                try await show.run()
-                return
-            }
+            let bytes = try await sdk { () async throws(SDKError) in try await client.resolveDID(subject) }
             print(String(decoding: bytes, as: UTF8.self))
         }
     }
