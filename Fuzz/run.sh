@@ -7,6 +7,29 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-60}"
 mkdir -p Fuzz/bin Fuzz/corpus-canonical Fuzz/crashes
+
+# Runs one fuzz binary with its log in Fuzz/crashes/NAME.log. On a crash it prints the error,
+# the top of the stack and the crashing input in hex (so a CI log is enough to reproduce), then fails.
+fuzz() {
+  local name="$1" lines="$2"
+  shift 2
+  local log="Fuzz/crashes/$name.log"
+  if "$@" > "$log" 2>&1; then
+    grep -v "Cannot export local symbol" "$log" | tail -n "$lines"
+    echo "fuzz: $name, no crash in ${seconds}s"
+    return 0
+  fi
+  echo "fuzz: $name FAILED; the error and the top of the stack:"
+  grep -E "Fatal error|Precondition|Assertion|ERROR: |SUMMARY|Test unit written|^ *#?[0-9]+ +0x" "$log" |
+    grep -v "Cannot export local symbol" | head -n 40
+  local input
+  input="$(grep -o "Test unit written to [^ ]*" "$log" | tail -n 1 | sed 's/Test unit written to //')"
+  if [ -n "$input" ] && [ -f "$input" ]; then
+    echo "fuzz: the input ($(wc -c < "$input") bytes, first 4 KiB in hex):"
+    head -c 4096 "$input" | od -An -tx1 -v
+  fi
+  return 1
+}
 core=Sources/MeshCore
 # The decoders under test need neither swift-crypto nor Foundation, so they compile alone.
 sources=(
@@ -32,10 +55,9 @@ seed cid-text '\x04bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku'
 seed did '\x05did:key:z6MkiTBz1ymuepAQ4HEHYSF1H8quG5GLVVQR3djdX3mDooWp'
 seed base '\x06StV1DL6CwTryKyV'
 seed hex '\x07deadbeef'
-echo "fuzz: running for ${seconds}s"
-Fuzz/bin/canonical-fuzz -max_total_time="$seconds" -max_len=4096 -print_final_stats=1 \
-  -artifact_prefix=Fuzz/crashes/ Fuzz/corpus-canonical 2>&1 | tail -n 25
-echo "fuzz: no crash in ${seconds}s"
+echo "fuzz: running canonical-fuzz for ${seconds}s"
+fuzz canonical-fuzz 8 Fuzz/bin/canonical-fuzz -max_total_time="$seconds" -max_len=4096 -print_final_stats=1 \
+  -artifact_prefix=Fuzz/crashes/ Fuzz/corpus-canonical
 
 # The ledger target (Fuzz/Ledger): transaction decoding + checkTx against a SQLite ledger. It needs
 # GRDB and swift-crypto, so SwiftPM builds it, in its own scratch directory (sanitizer flags
@@ -49,10 +71,9 @@ mkdir -p Fuzz/corpus-ledger
 printf '\x01\x04fuzz\x00%s\x00\x01\x01\x01\x01\x23\x00\x00%s\x05' \
   "$(printf 'A%.0s' {1..32})" "$(printf 'B%.0s' {1..32})" > Fuzz/corpus-ledger/seed-transfer-body
 echo "fuzz: running ledger-fuzz for ${seconds}s"
-LSAN_OPTIONS=suppressions=Fuzz/lsan.supp .build-fuzz/debug/ledger-fuzz -max_total_time="$seconds" \
-  -max_len=70000 -rss_limit_mb=4096 -print_final_stats=1 -artifact_prefix=Fuzz/crashes/ \
-  Fuzz/corpus-ledger 2>&1 | tail -n 12
-echo "fuzz: ledger-fuzz, no crash in ${seconds}s"
+LSAN_OPTIONS=suppressions=Fuzz/lsan.supp fuzz ledger-fuzz 8 .build-fuzz/debug/ledger-fuzz \
+  -max_total_time="$seconds" -max_len=70000 -rss_limit_mb=4096 -print_final_stats=1 \
+  -artifact_prefix=Fuzz/crashes/ Fuzz/corpus-ledger
 
 # The consensus target (Fuzz/Consensus): consensus messages, WAL records, P2P frames.
 echo "fuzz: building consensus-fuzz"
@@ -66,7 +87,6 @@ printf '\x00\x02\x01\x05\x00\x00\x01\x00%s%s' "$(printf 'K%.0s' {1..32})" "$(pri
 printf '\x01\x00\x00\x00\x02\x5b\x9a\x1e\x4c\x01\x07' > Fuzz/corpus-consensus/seed-wal
 printf '\x02\x00\x20%s' "$(printf 'E%.0s' {1..32})" > Fuzz/corpus-consensus/seed-handshake
 echo "fuzz: running consensus-fuzz for ${seconds}s"
-LSAN_OPTIONS=suppressions=Fuzz/lsan.supp .build-fuzz/debug/consensus-fuzz -max_total_time="$seconds" \
-  -max_len=200000 -rss_limit_mb=4096 -print_final_stats=1 -artifact_prefix=Fuzz/crashes/ \
-  Fuzz/corpus-consensus 2>&1 | tail -n 12
-echo "fuzz: consensus-fuzz, no crash in ${seconds}s"
+LSAN_OPTIONS=suppressions=Fuzz/lsan.supp fuzz consensus-fuzz 8 .build-fuzz/debug/consensus-fuzz \
+  -max_total_time="$seconds" -max_len=200000 -rss_limit_mb=4096 -print_final_stats=1 \
+  -artifact_prefix=Fuzz/crashes/ Fuzz/corpus-consensus

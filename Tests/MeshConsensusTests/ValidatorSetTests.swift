@@ -66,4 +66,46 @@ import Testing
         #expect(set.hash == hash)
         #expect(try ValidatorSet(canonicalBytes: set.canonicalBytes) == set)
     }
+
+    /// Bytes a node could send: each must be refused, not trapped on or silently reinterpreted.
+    @Test func decodingRefusesReorderedOverflowingAndExtremeSets() throws {
+        let set = try testValidators(3, powers: [3, 2, 1])
+        func bytes(_ validators: [Validator], proposer: UInt64 = 0) -> [UInt8] {
+            var encoder = CanonicalEncoder()
+            encoder.writeArray(validators)
+            encoder.writeVarint(proposer)
+            return encoder.bytes
+        }
+        #expect(try ValidatorSet(canonicalBytes: bytes(set.validators)).validators == set.validators)
+        // The same validators in another order: they would hash differently, so they are refused.
+        #expect(throws: CanonicalDecodingError.self) {
+            try ValidatorSet(canonicalBytes: bytes(set.validators.reversed()))
+        }
+        // Powers whose sum wraps around 2^64 to a small total.
+        let wrapping = [
+            Validator(publicKey: testKey(1).publicKey, power: UInt64.max - 1),
+            Validator(publicKey: testKey(2).publicKey, power: 3),
+        ]
+        #expect(throws: CanonicalDecodingError.self) { try ValidatorSet(canonicalBytes: bytes(wrapping)) }
+        #expect(throws: ConsensusError.invalidValidatorUpdate) {
+            try ValidatorSet(wrapping.map { ValidatorUpdate(publicKey: $0.publicKey, power: $0.power) })
+        }
+        // Priorities at the ends of Int64 would overflow the next proposer selection.
+        var extreme = set.validators
+        extreme[0].proposerPriority = .max
+        extreme[1].proposerPriority = .min
+        #expect(throws: CanonicalDecodingError.self) { try ValidatorSet(canonicalBytes: bytes(extreme)) }
+        // A proposer index past the end.
+        #expect(throws: CanonicalDecodingError.self) {
+            try ValidatorSet(canonicalBytes: bytes(set.validators, proposer: 3))
+        }
+        // Priorities at the bound still select proposers without overflow.
+        var bounded = set.validators
+        bounded[0].proposerPriority = ValidatorSet.priorityMagnitudeMax
+        bounded[1].proposerPriority = -ValidatorSet.priorityMagnitudeMax
+        bounded[2].proposerPriority = -ValidatorSet.priorityMagnitudeMax
+        var loaded = try ValidatorSet(canonicalBytes: bytes(bounded))
+        loaded.incrementProposerPriority(times: 10)
+        #expect(loaded.count == 3)
+    }
 }

@@ -26,6 +26,9 @@ public struct ValidatorSet: Sendable, Hashable {
     public static let totalPowerMax: UInt64 = UInt64(Int64.max / 8)
     /// Priorities are rescaled when their spread passes this multiple of the total power.
     static let priorityWindowFactor: Int64 = 2
+    /// A stored or received priority's magnitude at most: leaves room for a round's additions and
+    /// for differences between two priorities without overflow.
+    public static let priorityMagnitudeMax: Int64 = Int64.max / 4
 
     /// The validators in canonical order.
     public private(set) var validators: [Validator]
@@ -49,8 +52,11 @@ public struct ValidatorSet: Sendable, Hashable {
         guard !validators.isEmpty, validators.count <= Self.countMax, proposerIndex < validators.count else {
             throw .emptyValidatorSet
         }
-        let total = validators.reduce(UInt64(0)) { $0 &+ $1.power }
-        guard validators.allSatisfy({ $0.power > 0 }), total <= Self.totalPowerMax else {
+        guard let total = Self.checkedTotal(validators.lazy.map(\.power)),
+            validators.allSatisfy({
+                $0.power > 0 && $0.proposerPriority.magnitude <= Self.priorityMagnitudeMax.magnitude
+            })
+        else {
             throw .invalidValidatorUpdate
         }
         guard Set(validators.map(\.publicKey)).count == validators.count else { throw .invalidValidatorUpdate }
@@ -137,8 +143,9 @@ public struct ValidatorSet: Sendable, Hashable {
                 added.append(update.publicKey)
             }
         }
-        let total = byKey.values.reduce(UInt64(0)) { $0 &+ $1.power }
-        guard total <= Self.totalPowerMax, byKey.count <= Self.countMax else { throw .invalidValidatorUpdate }
+        guard let total = Self.checkedTotal(byKey.values.lazy.map(\.power)), byKey.count <= Self.countMax else {
+            throw .invalidValidatorUpdate
+        }
         guard !byKey.isEmpty else { throw .emptyValidatorSet }
         let newPriority = -(Int64(total) + Int64(total) / 8)
         for key in added { byKey[key]?.proposerPriority = newPriority }
@@ -149,6 +156,24 @@ public struct ValidatorSet: Sendable, Hashable {
         proposerIndex = proposerKey.flatMap { index(of: $0) } ?? 0
         rescalePriorities(diffMax: Self.priorityWindowFactor * Int64(total))
         shiftByAveragePriority()
+    }
+
+    /// The sum of `powers` if it neither overflows nor passes `totalPowerMax`.
+    private static func checkedTotal(_ powers: some Sequence<UInt64>) -> UInt64? {
+        var total: UInt64 = 0
+        for power in powers {
+            let (sum, overflow) = total.addingReportingOverflow(power)
+            guard !overflow, sum <= totalPowerMax else { return nil }
+            total = sum
+        }
+        return total
+    }
+
+    /// Whether the validators are in canonical order (power descending, then key ascending).
+    static func isCanonicallyOrdered(_ validators: [Validator]) -> Bool {
+        zip(validators, validators.dropFirst()).allSatisfy { first, second in
+            first.power != second.power ? first.power > second.power : first.publicKey < second.publicKey
+        }
     }
 
     private mutating func sortCanonically() {
@@ -168,12 +193,13 @@ public struct ValidatorSet: Sendable, Hashable {
     }
 
     private mutating func shiftByAveragePriority() {
-        let count = Int64(validators.count)
-        let sum = validators.reduce(Int64(0)) { $0 + $1.proposerPriority }
+        let count = Int128(validators.count)
+        // Summed wide: up to 1,000 priorities of up to 2^61 each do not fit in 64 bits.
+        let sum = validators.reduce(Int128(0)) { $0 + Int128($1.proposerPriority) }
         // Euclidean division (rounds toward negative infinity for a positive divisor), as Go's big.Int.
         var average = sum / count
         if sum % count < 0 { average -= 1 }
-        for index in validators.indices { validators[index].proposerPriority -= average }
+        for index in validators.indices { validators[index].proposerPriority -= Int64(average) }
     }
 }
 
@@ -205,6 +231,10 @@ extension ValidatorSet: CanonicalCodable {
         let start = decoder.offset
         let validators = try decoder.readArray(Validator.self)
         let proposerIndex = try decoder.readVarint()
+        // Canonical bytes have one order; a set in another order would hash and index differently.
+        guard Self.isCanonicallyOrdered(validators) else {
+            throw decoder.invalid("validator set: validators not in canonical order", at: start)
+        }
         do {
             try self.init(loading: validators, proposerIndex: Int(clamping: proposerIndex))
         } catch {
