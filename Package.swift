@@ -76,7 +76,11 @@ let package = Package(
         ),
         .target(
             name: "MeshGateway",
-            dependencies: ["MeshCore", "MeshLedger", "MeshP2P"],
+            dependencies: [
+                "MeshCore", "MeshLedger", "MeshP2P", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
             exclude: ["README.md"],
             swiftSettings: strictSettings
         ),

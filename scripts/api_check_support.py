@@ -57,7 +57,7 @@ class Devnet:
         if self.log_file is None:
             self.log_file = open(self.log_path, "a")
         self.process = subprocess.Popen(
-            [self.binary, "devnet", "--home", self.home, "--nodes", "1", "--api-port", str(self.api_port),
+            [self.binary, "devnet", "--home", self.home, "--nodes", "1", "--mqtt-port", "0", "--api-port", str(self.api_port),
              "--p2p-port", str(self.p2p_port)], stdout=self.log_file, stderr=subprocess.STDOUT, start_new_session=True)
 
     def restart(self, run):

@@ -388,7 +388,7 @@ class Run:
     def start_devnet(self):
         devnet_log = open(os.path.join(self.home, "devnet.log"), "w")
         command = [self.binary, "devnet", "--home", self.home, "--nodes", "1",
-                   "--api-port", str(self.api_port), "--p2p-port", str(self.p2p_port)]
+                   "--mqtt-port", "0", "--api-port", str(self.api_port), "--p2p-port", str(self.p2p_port)]
         log("starting: " + " ".join(command))
         self.devnet = subprocess.Popen(command, stdout=devnet_log, stderr=subprocess.STDOUT, env=self.env,
                                        stdin=subprocess.DEVNULL, start_new_session=True)

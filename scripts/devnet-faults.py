@@ -46,7 +46,7 @@ def wait_until(predicate, seconds, what):
 
 
 # Create the devnet's homes (genesis, keys, config), then run the nodes ourselves.
-creator = subprocess.Popen([MESHWORK, "devnet", "--home", HOME, "--nodes", str(N), "--api-port", str(API),
+creator = subprocess.Popen([MESHWORK, "devnet", "--home", HOME, "--nodes", str(N), "--mqtt-port", "0", "--api-port", str(API),
                             "--p2p-port", str(P2P)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 for line in creator.stdout:
     if "devnet running" in line:

@@ -70,7 +70,7 @@ def cli_json(*args, port=API):
 
 def start_devnet():
     process = subprocess.Popen(
-        [MESHWORK, "devnet", "--home", HOME, "--nodes", str(N), "--api-port", str(API), "--p2p-port", str(P2P)],
+        [MESHWORK, "devnet", "--home", HOME, "--nodes", str(N), "--mqtt-port", "0", "--api-port", str(API), "--p2p-port", str(P2P)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True, env=ENV)
     for index in range(N):
         wait_height(API + index, (height(API + index) or 0) + 2, seconds=90)

@@ -20,6 +20,7 @@ struct DevnetCommand: AsyncParsableCommand {
     @Option(help: "Chain id of a new devnet.") var chainId: String = "meshwork-devnet"
     @Option(help: "First P2P port; node i uses base + i.") var p2pPort: Int = 26656
     @Option(help: "First API port; node i uses base + i.") var apiPort: Int = 8080
+    @Option(help: "First MQTT port; node i uses base + i.") var mqttPort: Int = 1883
     @Flag(help: "Delete an existing devnet in --home first.") var reset = false
 
     func validate() throws {
@@ -32,13 +33,16 @@ struct DevnetCommand: AsyncParsableCommand {
         let homes = (0..<nodes).map { NodeHome(path: root + "/node-\($0)") }
         if !FileManager.default.fileExists(atPath: homes[0].configPath) {
             try Self.create(
-                homes, root: root, chainId: chainId, p2pPort: p2pPort, apiPort: apiPort, extraAccounts: [])
+                homes, root: root, chainId: chainId, p2pPort: p2pPort, apiPort: apiPort, mqttPort: mqttPort,
+                extraAccounts: [])
             say("created a \(nodes)-node devnet in \(root)")
         } else if !FileManager.default.fileExists(atPath: homes[nodes - 1].configPath) {
             throw CommandFailure("\(root) holds a devnet with a different node count; pass --reset to recreate it")
         }
         if nodes == 1 {
-            say("node-0: API http://127.0.0.1:\(apiPort)  P2P 127.0.0.1:\(p2pPort)  (Ctrl-C stops it)")
+            say(
+                "node-0: API http://127.0.0.1:\(apiPort)  P2P 127.0.0.1:\(p2pPort)  MQTT \(try homes[0].config().mqttSettings.listen)  (Ctrl-C stops it)"
+            )
             try await NodeProcess.run(home: homes[0])
             return
         }
@@ -47,13 +51,16 @@ struct DevnetCommand: AsyncParsableCommand {
 
     /// Writes node homes sharing one genesis, plus a funded `owner` key in `root`'s keystore.
     static func create(
-        _ homes: [NodeHome], root: String, chainId: String, p2pPort: Int, apiPort: Int, extraAccounts: [DID]
+        _ homes: [NodeHome], root: String, chainId: String, p2pPort: Int, apiPort: Int, mqttPort: Int? = nil,
+        extraAccounts: [DID]
     ) throws {
         var validators: [(NodeHome, Ed25519.PrivateKey, Ed25519.PrivateKey)] = []
         for (index, nodeHome) in homes.enumerated() {
             let config = NodeConfig(
                 moniker: "node-\(index)", p2pListen: "127.0.0.1:\(p2pPort + index)",
-                apiListen: "127.0.0.1:\(apiPort + index)")
+                apiListen: "127.0.0.1:\(apiPort + index)",
+                // Without a base (benchmarks), the gateway takes any free port.
+                mqttListen: "127.0.0.1:\(mqttPort.map { $0 == 0 ? 0 : $0 + index } ?? 0)")
             let (nodeKey, validatorKey) = try nodeHome.create(config: config, force: true)
             validators.append((nodeHome, nodeKey, validatorKey))
         }
@@ -134,7 +141,7 @@ struct DevnetCommand: AsyncParsableCommand {
             let log = nodeHome.path + "/node.log"
             let config = try nodeHome.config()
             say(
-                "node-\(index): API http://\(config.api.listen)  P2P \(try nodeHome.peerAddress(host: "127.0.0.1"))  log \(log)"
+                "node-\(index): API http://\(config.api.listen)  P2P \(try nodeHome.peerAddress(host: "127.0.0.1"))  MQTT \(config.mqttSettings.listen)  log \(log)"
             )
         }
         say("devnet running; Ctrl-C stops all \(homes.count) nodes")

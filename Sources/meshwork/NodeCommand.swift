@@ -80,6 +80,11 @@ enum NodeProcess {
                 }
             }
             group.addTask {
+                let port = try await runtime.startGateway()
+                if announce { say("node \(runtime.status.nodeId) MQTT 127.0.0.1:\(port)") }
+                await runtime.gateway?.run()
+            }
+            group.addTask {
                 await signals.wait()
                 // Everything the node keeps is durable at every step (fsynced WAL, signer state,
                 // SQLite), so if a clean stop stalls, exiting is as safe as the kill -9 the fault
@@ -89,6 +94,7 @@ enum NodeProcess {
                     say("node did not stop within \(Int(NodeProcess.stopGraceSeconds)) s; exiting")
                     exit(0)
                 }
+                await runtime.gateway?.stop()
                 await runtime.stop()
                 throw CancellationError()
             }

@@ -21,7 +21,8 @@ final class DevnetProcess {
         port = Int.random(in: 22_000..<28_000)
         process.executableURL = CLIRunner.executable
         process.arguments = [
-            "devnet", "--home", runner.home, "--nodes", "1", "--api-port", String(port), "--p2p-port",
+            "devnet", "--home", runner.home, "--nodes", "1", "--mqtt-port", "0", "--api-port", String(port),
+            "--p2p-port",
             String(port + 10_000),
         ]
         process.standardOutput = FileHandle.nullDevice

@@ -54,3 +54,30 @@ extension Ed25519.PublicKey {
         return key.isValidSignature(signature.rawBytes, for: domain.signingInput(message))
     }
 }
+
+extension Ed25519.PrivateKey {
+    /// Signs a JWS signing input (`base64url(header).base64url(claims)`) as RFC 8037 EdDSA does:
+    /// the bare bytes. Such an input starts with `eyJ` (a JSON object), which no `SigningDomain`
+    /// input can, so these signatures cannot be replayed as any other Meshwork signature.
+    public func signJWS(_ signingInput: String) -> Ed25519.Signature {
+        precondition(signingInput.hasPrefix("eyJ"), "a JWS signing input starts with a base64url JSON object")
+        let raw: [UInt8]
+        do {
+            raw = Array(
+                try Curve25519.Signing.PrivateKey(rawRepresentation: seed).signature(for: Array(signingInput.utf8)))
+        } catch {
+            preconditionFailure("Ed25519 signing failed: \(error)")
+        }
+        return Ed25519.Signature(checkedRawBytes: raw)
+    }
+}
+
+extension Ed25519.PublicKey {
+    /// True when `signature` is an RFC 8037 EdDSA signature of the JWS `signingInput` by this key.
+    public func isValidJWSSignature(_ signature: Ed25519.Signature, for signingInput: String) -> Bool {
+        guard signingInput.hasPrefix("eyJ"),
+            let key = try? Curve25519.Signing.PublicKey(rawRepresentation: rawBytes)
+        else { return false }
+        return key.isValidSignature(signature.rawBytes, for: Array(signingInput.utf8))
+    }
+}

@@ -178,6 +178,14 @@ final class ConsensusLoop {
         metrics.height.set(Int64(header.height))
         metrics.committedTransactions.increment(by: Int64(committed.block.transactions.count))
         metrics.commitRound.set(Int64(committed.commit.round))
+        if let gateway = runtime.gateway {
+            let changesAuthorization = committed.block.transactions.enumerated().contains { index, transaction in
+                TransactionSummary(
+                    transaction, height: header.height, index: index, result: committed.results.transactions[index]
+                ).messages.contains { $0.hasPrefix("identity.") || $0.hasPrefix("policy.") }
+            }
+            gateway.blockCommitted(height: header.height, authChanged: changesAuthorization)
+        }
         guard runtime.hub.connectionCount > 0 else { return }
         var events = [
             EventHub.Event(

@@ -12,6 +12,30 @@ public struct NodeConfig: Codable, Sendable, Equatable {
     public var api: API
     /// Consensus timeouts in milliseconds.
     public var consensus: Consensus
+    /// The MQTT gateway (absent in configs written before it existed: defaults apply).
+    public var mqtt: MQTT?
+
+    /// `[mqtt]`.
+    public struct MQTT: Codable, Sendable, Equatable {
+        /// `host:port` of the MQTT listener (loopback by default).
+        public var listen: String
+        /// Largest MQTT packet accepted, in bytes.
+        public var packetBytesMax: Int
+
+        /// Defaults: 127.0.0.1:1883, 1 MiB packets.
+        public init(listen: String = "127.0.0.1:1883", packetBytesMax: Int = 1 << 20) {
+            self.listen = listen
+            self.packetBytesMax = packetBytesMax
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case listen
+            case packetBytesMax = "packet_bytes_max"
+        }
+    }
+
+    /// The MQTT settings in effect.
+    public var mqttSettings: MQTT { mqtt ?? MQTT() }
 
     /// `[p2p]`.
     public struct P2P: Codable, Sendable, Equatable {
@@ -62,8 +86,12 @@ public struct NodeConfig: Codable, Sendable, Equatable {
     }
 
     /// Defaults: P2P on 26656, API on 127.0.0.1:8080, CometBFT-like timeouts scaled for LANs.
-    public init(moniker: String, p2pListen: String = "0.0.0.0:26656", apiListen: String = "127.0.0.1:8080") {
+    public init(
+        moniker: String, p2pListen: String = "0.0.0.0:26656", apiListen: String = "127.0.0.1:8080",
+        mqttListen: String = "127.0.0.1:1883"
+    ) {
         self.moniker = moniker
+        mqtt = MQTT(listen: mqttListen)
         p2p = P2P(listen: p2pListen, persistentPeers: [], peersMax: 50)
         api = API(listen: apiListen, bodyBytesMax: 2 << 20)
         let defaults = ConsensusConfig()

@@ -1,6 +1,7 @@
 import Foundation
 import MeshConsensus
 import MeshCore
+public import MeshGateway
 public import MeshLedger
 public import MeshP2P
 public import MeshSDK
@@ -42,6 +43,10 @@ public final class NodeRuntime: Sendable {
     /// WebSocket event fan-out.
     public let hub: EventHub
     let genesis: Genesis
+    let gatewayBox: NIOLockedValueBox<Gateway?>
+
+    /// The MQTT gateway, once `startGateway` ran.
+    public var gateway: Gateway? { gatewayBox.withLockedValue { $0 } }
 
     /// Prepares a node from its home (nothing runs until `run`).
     public init(home: NodeHome) throws {
@@ -56,12 +61,22 @@ public final class NodeRuntime: Sendable {
         let persistent = config.p2p.persistentPeers.compactMap(PeerAddress.init)
         var limits = P2PLimits()
         limits.peersMax = config.p2p.peersMax
+        let gatewayBox = NIOLockedValueBox<Gateway?>(nil)
+        self.gatewayBox = gatewayBox
+        // Gateway relay frames skip the consensus loop: they need no ledger and must not wait on it.
         let deliver: @Sendable (NodeID, P2PChannel, [UInt8]) -> Void = { peer, channel, payload in
-            continuation.yield(.message(peer, channel, payload))
+            if channel == .pubsub {
+                gatewayBox.withLockedValue { $0 }?.receiveRelay(from: peer, payload)
+            } else {
+                continuation.yield(.message(peer, channel, payload))
+            }
         }
         peers = PeerManager(
             identity: nodeKey, chainId: genesis.chainId, persistent: persistent, limits: limits,
-            handlers: .init(onMessage: deliver))
+            handlers: .init(
+                onMessage: deliver,
+                onConnected: { peer in gatewayBox.withLockedValue { $0 }?.peerConnected(peer.nodeID) },
+                onDisconnected: { peer in gatewayBox.withLockedValue { $0 }?.peerDisconnected(peer) }))
         statusBox = NIOLockedValueBox(
             NodeStatus(
                 chainId: genesis.chainId, nodeId: NodeID(key: nodeKey.publicKey).hex, moniker: config.moniker,

@@ -14,7 +14,7 @@ struct DeviceCommand: AsyncParsableCommand {
             A device is a did:mesh registered by its controller (a keystore key). The device's own key
             signs its messages; the controller can rotate it, revoke the device or deactivate it.
             """,
-        subcommands: [Register.self, Show.self, List.self, RotateKey.self, Revoke.self, Deactivate.self])
+        subcommands: [Register.self, Show.self, List.self, RotateKey.self, Revoke.self, Deactivate.self, Token.self])
 
     /// What `register` prints.
     struct Registered: Encodable {
@@ -72,6 +72,7 @@ struct DeviceCommand: AsyncParsableCommand {
             }
             let did = MeshID.derived(
                 transactionHash: Block.transactionHash(transaction.canonicalBytes), messageIndex: 0)
+            if let keyName { DeviceKeyIndex.record(key: keyName, did: did.didString, home: home) }
             let view = Registered(
                 did: did.didString, controller: DID.key(controllerKey.publicKey).description, keyName: keyName,
                 publicKey: devicePublic.hex, height: result.height, tx: result.hash)
@@ -247,6 +248,7 @@ struct DeviceCommand: AsyncParsableCommand {
             let (_, result) = try await submitAndWait(
                 [.rotateKey(MeshLedger.RotateKey(did: device, oldKey: oldKey, newKey: newPublic))], key: controllerKey,
                 options: options, what: "rotate key")
+            if let keyName { DeviceKeyIndex.record(key: keyName, did: device.didString, home: home) }
             struct Rotated: Encodable {
                 var did: String
                 var oldKey: String

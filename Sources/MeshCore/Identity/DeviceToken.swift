@@ -1,0 +1,154 @@
+import Foundation
+
+/// The MQTT password of a device: a compact JWS (RFC 7515) signed with EdDSA (RFC 8037) by one
+/// of the device DID's current keys, with claims `iss` (the DID), `aud` (the chain id), `iat`
+/// and `exp` in Unix seconds, `exp` at most 24 hours after `iat`.
+public struct DeviceToken: Sendable, Equatable {
+    /// Longest lifetime a token may claim (24 h).
+    public static let lifetimeSecondsMax: Int64 = 24 * 3600
+    /// Clock difference tolerated between device and gateway.
+    public static let clockSkewSecondsMax: Int64 = 300
+    /// Longest token accepted, in bytes.
+    public static let bytesMax = 2048
+
+    /// `iss`: the device DID string.
+    public var issuer: String
+    /// `aud`: the chain id.
+    public var audience: String
+    /// `iat`: issued at, Unix seconds.
+    public var issuedAt: Int64
+    /// `exp`: expires at, Unix seconds.
+    public var expiresAt: Int64
+    /// The signature over the signing input.
+    public var signature: Ed25519.Signature
+    /// `base64url(header).base64url(claims)`, as signed.
+    public var signingInput: String
+
+    /// Makes and signs a token.
+    public static func issue(
+        did: String, chainId: String, key: Ed25519.PrivateKey, issuedAt: Int64, lifetimeSeconds: Int64
+    ) -> String {
+        precondition(lifetimeSeconds > 0, "a token lives a positive time")
+        let header = #"{"alg":"EdDSA","typ":"JWT"}"#
+        let claims: [String: Any] = [
+            "iss": did, "aud": chainId, "iat": issuedAt, "exp": issuedAt + lifetimeSeconds,
+        ]
+        let claimBytes = (try? JSONSerialization.data(withJSONObject: claims, options: [.sortedKeys])) ?? Data()
+        let input = Base64URL.encode(Array(header.utf8)) + "." + Base64URL.encode(Array(claimBytes))
+        return input + "." + Base64URL.encode(key.signJWS(input).rawBytes)
+    }
+
+    /// Parses a compact JWS; checks its shape, header and claim types, not the signature or times.
+    public init(parsing token: String) throws(DeviceTokenError) {
+        guard token.utf8.count <= Self.bytesMax else { throw .malformed("the token is over \(Self.bytesMax) bytes") }
+        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3 else { throw .malformed("a compact JWS has three parts") }
+        guard let headerBytes = Base64URL.decode(String(parts[0])),
+            let header = try? JSONSerialization.jsonObject(with: Data(headerBytes)) as? [String: Any]
+        else { throw .malformed("the JWS header is not base64url JSON") }
+        guard header["alg"] as? String == "EdDSA" else { throw .malformed("the JWS algorithm is not EdDSA") }
+        guard header["crit"] == nil else { throw .malformed("critical JWS header parameters are not supported") }
+        guard let claimBytes = Base64URL.decode(String(parts[1])),
+            let claims = try? JSONSerialization.jsonObject(with: Data(claimBytes)) as? [String: Any]
+        else { throw .malformed("the JWS claims are not base64url JSON") }
+        guard let issuer = claims["iss"] as? String, let audience = claims["aud"] as? String,
+            let issuedAt = Self.seconds(claims["iat"]), let expiresAt = Self.seconds(claims["exp"])
+        else { throw .malformed("the claims need string iss and aud and integer iat and exp") }
+        guard let signatureBytes = Base64URL.decode(String(parts[2])),
+            let signature = try? Ed25519.Signature(rawBytes: signatureBytes)
+        else { throw .malformed("the JWS signature is not 64 base64url bytes") }
+        self.issuer = issuer
+        self.audience = audience
+        self.issuedAt = issuedAt
+        self.expiresAt = expiresAt
+        self.signature = signature
+        signingInput = parts[0] + "." + parts[1]
+    }
+
+    /// Checks audience and times against `now` (Unix seconds).
+    public func checkClaims(chainId: String, now: Int64) throws(DeviceTokenError) {
+        guard audience == chainId else { throw .wrongAudience(audience) }
+        guard expiresAt > now else { throw .expired }
+        guard issuedAt <= now + Self.clockSkewSecondsMax else { throw .notYetValid }
+        guard expiresAt - issuedAt <= Self.lifetimeSecondsMax,
+            expiresAt <= now + Self.lifetimeSecondsMax + Self.clockSkewSecondsMax
+        else { throw .lifetimeTooLong }
+    }
+
+    /// The first of `keys` that signed the token, if any.
+    public func signer(among keys: [Ed25519.PublicKey]) -> Ed25519.PublicKey? {
+        keys.first { $0.isValidJWSSignature(signature, for: signingInput) }
+    }
+
+    private static func seconds(_ value: Any?) -> Int64? {
+        // NSNumber bridges to Int only when the JSON number is a whole value that fits.
+        (value as? Int).map(Int64.init)
+    }
+}
+
+/// Why a device token was refused (`token/…`).
+public enum DeviceTokenError: MeshError, Equatable {
+    /// Not a compact EdDSA JWS with the expected claims.
+    case malformed(String)
+    /// `aud` is another chain.
+    case wrongAudience(String)
+    /// `exp` has passed.
+    case expired
+    /// `iat` is in the future.
+    case notYetValid
+    /// `exp` is more than 24 h away.
+    case lifetimeTooLong
+    /// No current key of the DID signed it.
+    case badSignature
+
+    /// `token`.
+    public var module: String { "token" }
+
+    /// Stable codes.
+    public var code: UInt32 {
+        switch self {
+        case .malformed: 1
+        case .wrongAudience: 2
+        case .expired: 3
+        case .notYetValid: 4
+        case .lifetimeTooLong: 5
+        case .badSignature: 6
+        }
+    }
+
+    /// One sentence.
+    public var message: String {
+        switch self {
+        case .malformed(let why): "the token is not a valid device JWS: \(why)"
+        case .wrongAudience(let audience): "the token is for chain '\(audience)', not this one"
+        case .expired: "the token has expired"
+        case .notYetValid: "the token is issued in the future"
+        case .lifetimeTooLong: "the token expires more than 24 hours ahead"
+        case .badSignature: "the token is not signed by a current key of its DID"
+        }
+    }
+}
+
+/// Base64 with the URL alphabet and no padding (RFC 4648 section 5), as JWS uses.
+public enum Base64URL {
+    /// Encodes.
+    public static func encode(_ bytes: [UInt8]) -> String {
+        Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-")
+            .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+
+    /// Decodes; `nil` for characters outside the alphabet, padding, or an impossible length.
+    public static func decode(_ text: String) -> [UInt8]? {
+        guard text.utf8.allSatisfy({ $0.isBase64URL }), text.utf8.count % 4 != 1 else { return nil }
+        var standard = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        standard += String(repeating: "=", count: (4 - standard.utf8.count % 4) % 4)
+        return Data(base64Encoded: standard).map(Array.init)
+    }
+}
+
+extension UInt8 {
+    fileprivate var isBase64URL: Bool {
+        (0x41...0x5A).contains(self) || (0x61...0x7A).contains(self) || (0x30...0x39).contains(self) || self == 0x2D
+            || self == 0x5F
+    }
+}

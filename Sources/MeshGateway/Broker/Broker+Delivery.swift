@@ -1,0 +1,143 @@
+extension Broker {
+    /// Delivers `message` to every matching session on this node, once per session at the
+    /// highest matching QoS (capped by the message's), and keeps it if it is retained. Messages
+    /// for persistent sessions are stored before this returns, so the caller may then
+    /// acknowledge the publisher. Returns the number of sessions it reached.
+    @discardableResult
+    func route(_ message: GatewayMessage, from publisherClientID: String?) -> Int {
+        withLock {
+            receivedLocked()
+            if message.retain { retainLocked(message) }
+            var targets: [String: (qos: MQTTQoS, retainAsPublished: Bool)] = [:]
+            forEachMatchLocked(message.topic) { clientID, optionsByte in
+                let options = MQTTSubscriptionOptions(byte: UInt8(truncatingIfNeeded: optionsByte))
+                if options.noLocal && clientID == publisherClientID { return }
+                let qos = min(message.qos, options.qos)
+                if let existing = targets[clientID] {
+                    targets[clientID] = (
+                        max(existing.qos, qos), existing.retainAsPublished || options.retainAsPublished
+                    )
+                } else {
+                    targets[clientID] = (qos, options.retainAsPublished)
+                }
+            }
+            let ordered = targets.sorted { $0.key < $1.key }
+            var toStore: [(clientID: String, message: GatewayMessage)] = []
+            for (clientID, target) in ordered where target.qos != .atMostOnce {
+                if let session = sessionLocked(clientID), session.persistent,
+                    session.pendingCount < limits.queuedMessagesMax
+                {
+                    var stored = message
+                    stored.qos = target.qos
+                    stored.retain = target.retainAsPublished && message.retain
+                    toStore.append((clientID, stored))
+                }
+            }
+            var rowIDs: [String: Int64] = [:]
+            if let store, !toStore.isEmpty, let ids = try? store.addMessages(toStore) {
+                for (entry, id) in zip(toStore, ids) { rowIDs[entry.clientID] = id }
+            }
+            var reached = 0
+            for (clientID, target) in ordered {
+                guard let session = sessionLocked(clientID) else { continue }
+                enqueueLocked(
+                    session, message, qos: target.qos, retainFlag: target.retainAsPublished && message.retain,
+                    rowID: rowIDs[clientID])
+                reached += 1
+            }
+            return reached
+        }
+    }
+
+    /// Queues one message for a session and sends what its window allows. Caller holds the lock.
+    func enqueueLocked(_ session: Session, _ message: GatewayMessage, qos: MQTTQoS, retainFlag: Bool, rowID: Int64?) {
+        if qos == .atMostOnce {
+            guard let connection = session.connection else { return }
+            var copy = message
+            copy.qos = .atMostOnce
+            if connection.send(
+                Self.packet(
+                    for: Outbound(rowID: nil, packetID: 0, qos: qos, stage: 0, retainFlag: retainFlag, message: copy),
+                    dup: false), droppable: true)
+            {
+                deliveredLocked()
+            } else {
+                droppedLocked(session)
+            }
+            return
+        }
+        guard session.connection != nil || session.persistent else { return }
+        guard session.pendingCount < limits.queuedMessagesMax else {
+            droppedLocked(session)
+            return
+        }
+        let outbound = Outbound(
+            rowID: rowID, packetID: session.takePacketID(), qos: qos, stage: 0, retainFlag: retainFlag, message: message
+        )
+        session.queue.append(outbound)
+        if let rowID { try? store?.updateMessage(rowID, packetID: outbound.packetID, stage: 0) }
+        pumpLocked(session)
+    }
+
+    /// Moves queued messages into flight while the window has room. Caller holds the lock.
+    func pumpLocked(_ session: Session) {
+        guard let connection = session.connection else { return }
+        let window = min(limits.inflightMax, connection.clientReceiveMaximum)
+        while session.inflight.count < window, let next = session.popQueued() {
+            session.inflight.append(next)
+            connection.send(Self.packet(for: next, dup: false))
+            deliveredLocked()
+        }
+    }
+
+    /// Handles PUBACK, PUBREC and PUBCOMP from a client for messages the broker sent.
+    func acknowledged(clientID: String, _ ack: MQTTAck) {
+        withLock {
+            guard let session = sessionLocked(clientID),
+                let index = session.inflight.firstIndex(where: { $0.packetID == ack.packetID })
+            else { return }
+            let outbound = session.inflight[index]
+            switch ack.type {
+            case .puback where outbound.qos == .atLeastOnce && outbound.stage == 0,
+                .pubcomp where outbound.qos == .exactlyOnce && outbound.stage == 1:
+                session.inflight.remove(at: index)
+                if let rowID = outbound.rowID { try? store?.deleteMessage(rowID) }
+            case .pubrec where outbound.qos == .exactlyOnce && outbound.stage == 0:
+                if ack.reasonCode >= 0x80 {
+                    session.inflight.remove(at: index)
+                    if let rowID = outbound.rowID { try? store?.deleteMessage(rowID) }
+                } else {
+                    session.inflight[index].stage = 1
+                    if let rowID = outbound.rowID { try? store?.updateMessage(rowID, packetID: ack.packetID, stage: 1) }
+                    session.connection?.send(.ack(MQTTAck(.pubrel, packetID: ack.packetID)))
+                }
+            default:
+                return
+            }
+            pumpLocked(session)
+        }
+    }
+
+    /// Records an inbound QoS 2 packet id; false if it was already recorded (a resent PUBLISH
+    /// that must not be delivered twice).
+    func beginInboundQoS2(clientID: String, packetID: UInt16) -> Bool {
+        withLock { sessionLocked(clientID)?.incomingQoS2.insert(packetID).inserted ?? false }
+    }
+
+    /// Completes an inbound QoS 2 exchange on PUBREL; false if the id was unknown.
+    func releaseInboundQoS2(clientID: String, packetID: UInt16) -> Bool {
+        withLock { sessionLocked(clientID)?.incomingQoS2.remove(packetID) != nil }
+    }
+
+    /// The PUBLISH (or PUBREL, past PUBREC) for an outbound message.
+    static func packet(for outbound: Outbound, dup: Bool) -> MQTTPacket {
+        if outbound.stage == 1 { return .ack(MQTTAck(.pubrel, packetID: outbound.packetID)) }
+        var properties = MQTTProperties()
+        for (name, value) in outbound.message.userProperties { properties.append(.userProperty, .pair(name, value)) }
+        return .publish(
+            MQTTPublish(
+                topic: outbound.message.topic, payload: outbound.message.payload, qos: outbound.qos,
+                retain: outbound.retainFlag, dup: dup && outbound.qos != .atMostOnce,
+                packetID: outbound.qos == .atMostOnce ? nil : outbound.packetID, properties: properties))
+    }
+}

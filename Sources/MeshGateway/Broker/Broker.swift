@@ -1,0 +1,294 @@
+import Foundation
+import NIOConcurrencyHelpers
+
+/// The broker: sessions, the subscription index, retained messages and delivery. All state is
+/// behind one lock; connections call in from their event loops and the broker writes to them
+/// through `MQTTConnection.send`, which is thread-safe. Persistent sessions and retained
+/// messages are written to the store before the publisher is acknowledged.
+final class Broker: @unchecked Sendable {
+    // @unchecked: every mutable field below is read and written only while holding `lock`.
+    private let lock = NIOLock()
+    private var sessions: [String: Session] = [:]
+    private var trie = SubscriptionTrie<String>()
+    private var retained: [String: GatewayMessage] = [:]
+    private var filterCounts: [String: Int] = [:]
+    let store: GatewayStore?
+    let limits: GatewayLimits
+    /// Called (outside the lock) when a filter gains its first or loses its last local subscriber.
+    let filtersChanged: @Sendable (_ added: [String], _ removed: [String]) -> Void
+    private(set) var counters = Counters()
+
+    struct Counters {
+        var received = 0
+        var delivered = 0
+        var dropped = 0
+    }
+
+    init(
+        store: GatewayStore?, limits: GatewayLimits,
+        filtersChanged: @escaping @Sendable ([String], [String]) -> Void = { _, _ in }
+    ) throws {
+        self.store = store
+        self.limits = limits
+        self.filtersChanged = filtersChanged
+        try load()
+    }
+
+    /// Restores persistent sessions (offline until their client returns) and retained messages.
+    private func load() throws {
+        guard let store else { return }
+        let now = Self.nowMs()
+        for stored in try store.loadSessions() {
+            if let expiresAt = stored.expiresAtMs, expiresAt <= now {
+                try store.deleteSession(stored.clientID)
+                continue
+            }
+            let session = Session(clientID: stored.clientID, did: stored.did, expirySeconds: stored.expirySeconds)
+            session.expiresAtMs = stored.expiresAtMs ?? now + Int64(stored.expirySeconds) * 1000
+            for (filter, byte) in stored.subscriptions {
+                session.subscriptions[filter] = MQTTSubscriptionOptions(byte: byte)
+                trie.insert(filter, stored.clientID, value: Int(byte))
+                filterCounts[filter, default: 0] += 1
+            }
+            for message in stored.messages {
+                let packetID = message.packetID ?? session.takePacketID()
+                session.queue.append(
+                    Outbound(
+                        rowID: message.rowID, packetID: packetID, qos: message.message.qos, stage: message.stage,
+                        retainFlag: message.message.retain, message: message.message))
+            }
+            sessions[stored.clientID] = session
+        }
+        for message in try store.loadRetained() { retained[message.topic] = message }
+    }
+
+    static func nowMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+
+    // MARK: - Connections
+
+    /// The outcome of attaching a connection to a session.
+    enum Attach {
+        case accepted(sessionPresent: Bool)
+        case refused(MQTTReasonCode, String)
+    }
+
+    /// Attaches `connection` to the session `clientID` of `did`: takes over a live connection,
+    /// resumes a stored session unless `cleanStart`, and resends what was in flight.
+    func attach(
+        clientID: String, did: String, cleanStart: Bool, expirySeconds: UInt32, connection: MQTTConnection
+    ) -> Attach {
+        var removedFilters: [String] = []
+        let outcome: Attach = lock.withLock {
+            if let existing = sessions[clientID], existing.did != did {
+                return .refused(.clientIdentifierNotValid, "client id '\(clientID)' belongs to another device")
+            }
+            if let existing = sessions[clientID], let old = existing.connection {
+                existing.connection = nil
+                old.close(reason: .sessionTakenOver)
+            }
+            var present = false
+            if let existing = sessions[clientID], !cleanStart {
+                present = true
+                existing.expirySeconds = expirySeconds
+            } else {
+                if let existing = sessions[clientID] { removedFilters = discardLocked(existing) }
+                sessions[clientID] = Session(clientID: clientID, did: did, expirySeconds: expirySeconds)
+            }
+            guard let session = sessions[clientID] else { return .refused(.unspecifiedError, "no session") }
+            session.connection = connection
+            session.expiresAtMs = nil
+            persistSessionLocked(session)
+            // Resend in-flight messages first (DUP set), then fill the window from the queue.
+            for outbound in session.inflight {
+                connection.send(Self.packet(for: outbound, dup: true))
+            }
+            pumpLocked(session)
+            return .accepted(sessionPresent: present)
+        }
+        if !removedFilters.isEmpty { filtersChanged([], removedFilters) }
+        return outcome
+    }
+
+    /// Whether a session of `did` with this client id is stored.
+    func sessionExists(clientID: String, did: String) -> Bool {
+        lock.withLock { sessions[clientID]?.did == did }
+    }
+
+    /// Detaches `connection`; a non-persistent session ends, a persistent one starts to expire.
+    func detach(clientID: String, connection: MQTTConnection) {
+        var removedFilters: [String] = []
+        lock.withLock {
+            guard let session = sessions[clientID], session.connection === connection else { return }
+            session.connection = nil
+            if session.persistent {
+                session.expiresAtMs = Self.nowMs() + Int64(session.expirySeconds) * 1000
+                persistSessionLocked(session)
+            } else {
+                removedFilters = discardLocked(session)
+            }
+        }
+        if !removedFilters.isEmpty { filtersChanged([], removedFilters) }
+    }
+
+    /// Sets the session expiry a client sends in its DISCONNECT (MQTT 5).
+    func setExpiry(clientID: String, seconds: UInt32) {
+        lock.withLock {
+            guard let session = sessions[clientID] else { return }
+            session.expirySeconds = min(seconds, limits.sessionExpirySecondsMax)
+        }
+    }
+
+    /// Ends sessions whose expiry has passed.
+    func expireSessions() {
+        var removedFilters: [String] = []
+        lock.withLock {
+            let now = Self.nowMs()
+            for session in sessions.values where session.connection == nil {
+                if let expiresAt = session.expiresAtMs, expiresAt <= now {
+                    removedFilters += discardLocked(session)
+                }
+            }
+        }
+        if !removedFilters.isEmpty { filtersChanged([], removedFilters) }
+    }
+
+    private func discardLocked(_ session: Session) -> [String] {
+        var removed: [String] = []
+        for filter in session.subscriptions.keys {
+            trie.remove(filter, session.clientID)
+            if releaseFilterLocked(filter) { removed.append(filter) }
+        }
+        sessions[session.clientID] = nil
+        if session.persistent || store != nil { try? store?.deleteSession(session.clientID) }
+        return removed
+    }
+
+    private func persistSessionLocked(_ session: Session) {
+        guard let store else { return }
+        if session.persistent {
+            try? store.saveSession(
+                clientID: session.clientID, did: session.did, expirySeconds: session.expirySeconds,
+                expiresAtMs: session.expiresAtMs, subscriptions: session.storedSubscriptions)
+        } else {
+            try? store.deleteSession(session.clientID)
+        }
+    }
+
+    private func releaseFilterLocked(_ filter: String) -> Bool {
+        let count = (filterCounts[filter] ?? 1) - 1
+        filterCounts[filter] = count > 0 ? count : nil
+        return count <= 0
+    }
+
+    // MARK: - Subscriptions
+
+    /// Adds or replaces subscriptions; returns the retained messages to send for them.
+    func subscribe(clientID: String, _ filters: [(filter: String, options: MQTTSubscriptionOptions)]) -> [Bool] {
+        var added: [String] = []
+        let results: [Bool] = lock.withLock {
+            guard let session = sessions[clientID] else { return filters.map { _ in false } }
+            var results: [Bool] = []
+            for (filter, options) in filters {
+                let existed = session.subscriptions[filter] != nil
+                guard existed || session.subscriptions.count < limits.subscriptionsPerSessionMax else {
+                    results.append(false)
+                    continue
+                }
+                session.subscriptions[filter] = options
+                trie.insert(filter, clientID, value: Int(options.byte))
+                if !existed {
+                    filterCounts[filter, default: 0] += 1
+                    if filterCounts[filter] == 1 { added.append(filter) }
+                }
+                results.append(true)
+                let sendRetained = options.retainHandling == 0 || (options.retainHandling == 1 && !existed)
+                if sendRetained, session.connection != nil {
+                    for message in retained.values where MQTTTopic.matches(filter: filter, topic: message.topic) {
+                        enqueueLocked(
+                            session, message, qos: min(message.qos, options.qos), retainFlag: true, rowID: nil)
+                    }
+                }
+            }
+            persistSessionLocked(session)
+            return results
+        }
+        if !added.isEmpty { filtersChanged(added, []) }
+        return results
+    }
+
+    /// Removes subscriptions; true for each filter that existed.
+    func unsubscribe(clientID: String, _ filters: [String]) -> [Bool] {
+        var removed: [String] = []
+        let results: [Bool] = lock.withLock {
+            guard let session = sessions[clientID] else { return filters.map { _ in false } }
+            let results = filters.map { filter -> Bool in
+                guard session.subscriptions.removeValue(forKey: filter) != nil else { return false }
+                trie.remove(filter, clientID)
+                if releaseFilterLocked(filter) { removed.append(filter) }
+                return true
+            }
+            persistSessionLocked(session)
+            return results
+        }
+        if !removed.isEmpty { filtersChanged([], removed) }
+        return results
+    }
+
+    /// Every session's DID and filters, for re-checking grants after a block changed them.
+    func subscriptionSnapshot() -> [(clientID: String, did: String, filters: [String])] {
+        lock.withLock { sessions.values.map { ($0.clientID, $0.did, Array($0.subscriptions.keys)) } }
+    }
+
+    /// Every live connection with its session's DID.
+    func connectionSnapshot() -> [(did: String, connection: MQTTConnection)] {
+        lock.withLock { sessions.values.compactMap { session in session.connection.map { (session.did, $0) } } }
+    }
+
+    /// Ends every session (live or stored) of `did`.
+    func endSessions(of did: String, reason: MQTTReasonCode) {
+        var removedFilters: [String] = []
+        lock.withLock {
+            for session in sessions.values where session.did == did {
+                session.connection?.close(reason: reason)
+                session.connection = nil
+                removedFilters += discardLocked(session)
+            }
+        }
+        if !removedFilters.isEmpty { filtersChanged([], removedFilters) }
+    }
+
+    /// The filters with at least one local subscriber.
+    var localFilters: [String] { lock.withLock { Array(filterCounts.keys) } }
+
+    /// Live connections and sessions.
+    var sessionCounts: (connected: Int, stored: Int) {
+        lock.withLock { (sessions.values.filter { $0.connection != nil }.count, sessions.count) }
+    }
+
+    // MARK: - Helpers for the delivery extension (callers hold the lock where named `…Locked`)
+
+    func withLock<T>(_ body: () -> T) -> T { lock.withLock(body) }
+    func sessionLocked(_ clientID: String) -> Session? { sessions[clientID] }
+    func forEachMatchLocked(_ topic: String, _ body: (String, Int) -> Void) { trie.forEachMatch(topic, body) }
+    func receivedLocked() { counters.received += 1 }
+    func deliveredLocked() { counters.delivered += 1 }
+
+    func droppedLocked(_ session: Session) {
+        counters.dropped += 1
+        session.dropped += 1
+    }
+
+    /// Keeps (or, for an empty payload, clears) the retained message of a topic.
+    func retainLocked(_ message: GatewayMessage) {
+        if message.payload.isEmpty {
+            guard retained.removeValue(forKey: message.topic) != nil else { return }
+        } else {
+            guard retained[message.topic] != nil || retained.count < limits.retainedMax else { return }
+            retained[message.topic] = message
+        }
+        try? store?.saveRetained(message)
+    }
+
+    /// Counters so far.
+    var counterSnapshot: Counters { lock.withLock { counters } }
+}

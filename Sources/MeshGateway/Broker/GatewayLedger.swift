@@ -1,0 +1,43 @@
+public import MeshCore
+public import MeshLedger
+
+/// What the gateway needs from the ledger: a device's current keys and policy decisions, at the
+/// latest committed height. The node implements it over its ledger; tests over a real ledger.
+public protocol GatewayLedger: Sendable {
+    /// The chain id, the `aud` every device token must carry.
+    var chainId: String { get }
+    /// The current state of `did`.
+    func identity(of did: DID) async -> GatewayIdentity
+    /// Whether `did` may do `action` on `resource`.
+    func authorize(_ did: DID, action: PolicyAction, resource: String) async -> GatewayDecision
+}
+
+/// A DID as the gateway sees it.
+public enum GatewayIdentity: Sendable, Equatable {
+    /// Active, with these current keys (a did:key has exactly its own).
+    case active([Ed25519.PublicKey])
+    /// Deactivated on the ledger.
+    case deactivated
+    /// Not registered (a did:mesh the ledger does not know).
+    case unknown
+    /// The ledger could not be read.
+    case unavailable(String)
+}
+
+/// A policy decision and how long it holds without another transaction.
+public struct GatewayDecision: Sendable, Equatable {
+    /// Allowed or not.
+    public var allowed: Bool
+    /// `owner`, `grant`, or why not.
+    public var reason: String
+    /// The decision holds at heights below this one (a grant in the chain expires there), or
+    /// until the next block that changes identities or grants when `nil`.
+    public var validBelowHeight: UInt64?
+
+    /// All fields.
+    public init(allowed: Bool, reason: String, validBelowHeight: UInt64? = nil) {
+        self.allowed = allowed
+        self.reason = reason
+        self.validBelowHeight = validBelowHeight
+    }
+}

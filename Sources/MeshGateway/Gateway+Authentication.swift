@@ -1,0 +1,103 @@
+import Foundation
+import MeshCore
+import MeshLedger
+
+extension Gateway {
+    /// The outcome of checking a CONNECT.
+    enum Authentication: Sendable {
+        case accepted(did: String, key: Ed25519.PublicKey, will: GatewayMessage?)
+        case refused(MQTTReasonCode, String)
+    }
+
+    /// Checks a CONNECT: username = a DID; password = a device token for this chain, in date,
+    /// signed by one of the DID's current keys; the DID active; a will only on an allowed topic.
+    func authenticate(_ connect: MQTTConnect) async -> Authentication {
+        guard let username = connect.username, let did = try? DID(string: username) else {
+            return .refused(.badUserNameOrPassword, "the user name must be the device's DID")
+        }
+        guard let password = connect.password, let text = String(validating: password, as: UTF8.self) else {
+            return .refused(.badUserNameOrPassword, "the password must be a device token (compact JWS)")
+        }
+        let token: DeviceToken
+        do {
+            token = try DeviceToken(parsing: text)
+            try token.checkClaims(chainId: ledger.chainId, now: Int64(Date().timeIntervalSince1970))
+        } catch {
+            return .refused(.badUserNameOrPassword, error.description)
+        }
+        guard token.issuer == username else {
+            return .refused(.badUserNameOrPassword, "the token's iss is not the user name")
+        }
+        let key: Ed25519.PublicKey
+        switch await ledger.identity(of: did) {
+        case .active(let keys):
+            guard let signer = token.signer(among: keys) else {
+                return .refused(.badUserNameOrPassword, DeviceTokenError.badSignature.description)
+            }
+            key = signer
+        case .deactivated:
+            return .refused(.notAuthorized, "\(username) is deactivated")
+        case .unknown:
+            return .refused(.notAuthorized, "\(username) is not registered")
+        case .unavailable(let why):
+            return .refused(.serverUnavailable, "the ledger cannot be read: \(why)")
+        }
+        var will: GatewayMessage?
+        if let connectWill = connect.will {
+            let decision = await authorize(did: username, action: .mqttPublish, resource: connectWill.topic)
+            guard decision.allowed else {
+                return .refused(
+                    .notAuthorized, "the will topic '\(connectWill.topic)' is not allowed: \(decision.reason)")
+            }
+            will = GatewayMessage(
+                topic: connectWill.topic, payload: connectWill.payload, qos: connectWill.qos,
+                retain: connectWill.retain,
+                publisher: username, userProperties: connectWill.properties.userProperties)
+        }
+        return .accepted(did: username, key: key, will: will)
+    }
+
+    /// The ledger's decision for one request.
+    func authorize(did: String, action: PolicyAction, resource: String) async -> GatewayDecision {
+        guard let subject = try? DID(string: did) else {
+            return GatewayDecision(allowed: false, reason: "not a DID")
+        }
+        return await ledger.authorize(subject, action: action, resource: resource)
+    }
+
+    /// After a block that changed identities or grants: disconnects connections whose DID was
+    /// deactivated or whose signing key was rotated out, and drops subscriptions no longer allowed.
+    func processBlock(height: UInt64, authChanged: Bool) async {
+        guard authChanged else { return }
+        var checked: [String: GatewayIdentity] = [:]
+        for (did, connection) in broker.connectionSnapshot() {
+            if checked[did] == nil {
+                checked[did] = (try? DID(string: did)).map { _ in .unknown } ?? .unknown
+                if let subject = try? DID(string: did) { checked[did] = await ledger.identity(of: subject) }
+            }
+            switch checked[did] {
+            case .active(let keys) where keys.contains(connection.signingKey):
+                continue
+            case .active:
+                log("disconnecting \(did): its token's key was rotated out at height \(height)")
+                connection.close(reason: .notAuthorized)
+            case .unavailable:
+                continue
+            default:
+                log("ending the sessions of \(did): deactivated at height \(height)")
+                broker.endSessions(of: did, reason: .notAuthorized)
+            }
+        }
+        for (clientID, did, filters) in broker.subscriptionSnapshot() {
+            var revoked: [String] = []
+            for filter in filters {
+                let decision = await authorize(did: did, action: .mqttSubscribe, resource: filter)
+                if !decision.allowed { revoked.append(filter) }
+            }
+            if !revoked.isEmpty {
+                log("\(clientID): dropping subscriptions no longer allowed at height \(height): \(revoked)")
+                _ = broker.unsubscribe(clientID: clientID, revoked)
+            }
+        }
+    }
+}

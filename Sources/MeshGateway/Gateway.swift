@@ -1,0 +1,172 @@
+import Foundation
+public import MeshCore
+public import MeshLedger
+public import MeshP2P
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+
+/// The device gateway of one node: an MQTT 3.1.1/5.0 endpoint whose devices authenticate with
+/// their DID and a JWS, whose publishes and subscriptions are checked against the ledger's
+/// grants, and whose messages are relayed to subscribers on other nodes.
+public final class Gateway: Sendable {
+    /// Limits.
+    public let limits: GatewayLimits
+    let ledger: any GatewayLedger
+    let broker: Broker
+    let relay: Relay
+    private let epochBox = NIOLockedValueBox<(epoch: UInt64, height: UInt64)>((0, 0))
+    private let countersBox = NIOLockedValueBox(GatewayCounters())
+    private let logSink: @Sendable (String) -> Void
+    private let channelBox = NIOLockedValueBox<(any Channel)?>(nil)
+    private let blocks: AsyncStream<(UInt64, Bool)>
+    private let blockContinuation: AsyncStream<(UInt64, Bool)>.Continuation
+
+    /// A gateway over `ledger`; persistent sessions and retained messages live in `storePath`
+    /// (`nil`: in memory only). `relaySend` carries relay frames to peers (`nil` = all peers).
+    public init(
+        ledger: any GatewayLedger, storePath: String?, nodeID: NodeID, limits: GatewayLimits = GatewayLimits(),
+        relaySend: @escaping @Sendable (_ peer: NodeID?, _ bytes: [UInt8]) -> Void = { _, _ in },
+        log: @escaping @Sendable (String) -> Void = { _ in }
+    ) throws {
+        self.limits = limits
+        self.ledger = ledger
+        logSink = log
+        let relay = Relay(nodeID: nodeID, send: relaySend)
+        self.relay = relay
+        broker = try Broker(
+            store: storePath.map { try GatewayStore(path: $0) } ?? nil, limits: limits,
+            filtersChanged: { added, removed in relay.localFiltersChanged(added: added, removed: removed) })
+        (blocks, blockContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1024))
+        relay.setLocalFilters(broker.localFilters)
+    }
+
+    /// Listens on `host:port` (0 = any free port) and returns the bound port.
+    public func start(host: String, port: Int) async throws -> Int {
+        let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(ChannelOptions.backlog, value: 4096)
+            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(
+                ChannelOptions.recvAllocator,
+                value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 512, maximum: 64 << 10)
+            )
+            .childChannelInitializer { [self] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(MQTTConnectionHandler(gateway: self))
+                }
+            }
+        let channel = try await bootstrap.bind(host: host, port: port).get()
+        channelBox.withLockedValue { $0 = channel }
+        return channel.localAddress?.port ?? port
+    }
+
+    /// Serves ledger updates and session expiry until cancelled.
+    public func run() async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { [self] in
+                for await (height, changed) in blocks { await processBlock(height: height, authChanged: changed) }
+            }
+            group.addTask { [self] in
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .seconds(5))
+                    broker.expireSessions()
+                }
+            }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
+    /// Stops listening and closes every connection.
+    public func stop() async {
+        blockContinuation.finish()
+        let channel = channelBox.withLockedValue { $0 }
+        try? await channel?.close()
+        for (_, connection) in broker.connectionSnapshot() { connection.close(reason: .serverShuttingDown) }
+    }
+
+    /// Tells the gateway a block was committed at `height`; `authChanged` when it changed
+    /// identities or grants, so that cached decisions are dropped and sessions are checked again.
+    public func blockCommitted(height: UInt64, authChanged: Bool) {
+        epochBox.withLockedValue { state in
+            state.height = height
+            if authChanged { state.epoch &+= 1 }
+        }
+        if authChanged { blockContinuation.yield((height, true)) }
+    }
+
+    var authorizationEpoch: (UInt64, UInt64) { epochBox.withLockedValue { ($0.epoch, $0.height) } }
+
+    /// Counters for metrics and the dashboard.
+    public var counters: GatewayCounters {
+        var counters = countersBox.withLockedValue { $0 }
+        let broker = broker.counterSnapshot
+        counters.received = broker.received
+        counters.delivered = broker.delivered
+        counters.dropped = broker.dropped
+        let sessions = self.broker.sessionCounts
+        counters.sessionsConnected = sessions.connected
+        counters.sessionsStored = sessions.stored
+        counters.relayed = relay.counterSnapshot.sent
+        counters.relayReceived = relay.counterSnapshot.received
+        return counters
+    }
+
+    func log(_ line: String) { logSink(line) }
+    func countDenied() { countersBox.withLockedValue { $0.denied += 1 } }
+    func countProtocolError() { countersBox.withLockedValue { $0.protocolErrors += 1 } }
+
+    /// Counts a new connection; false when over `connectionsMax`.
+    func connectionOpened() { countersBox.withLockedValue { $0.connections += 1 } }
+    func connectionClosed() { countersBox.withLockedValue { $0.connections -= 1 } }
+
+    // MARK: - Messages
+
+    /// Delivers an accepted publish on this node and relays it to peers with matching subscribers.
+    func accept(_ message: GatewayMessage, from clientID: String?) {
+        broker.route(message, from: clientID)
+        relay.forward(message)
+    }
+
+    /// Publishes a will (authorized when its connection was accepted).
+    func publishWill(_ will: GatewayMessage, clientID: String) { accept(will, from: clientID) }
+
+    /// A relay frame from peer `peer` (its node id bytes).
+    public func receiveRelay(from peer: NodeID, _ bytes: [UInt8]) {
+        relay.receive(from: peer, bytes) { message in broker.route(message, from: nil) }
+    }
+
+    /// A peer connected: it learns our filters.
+    public func peerConnected(_ peer: NodeID) { relay.peerConnected(peer) }
+
+    /// A peer left: its filters are forgotten.
+    public func peerDisconnected(_ peer: NodeID) { relay.peerDisconnected(peer) }
+}
+
+/// What the gateway has done, for metrics.
+public struct GatewayCounters: Sendable, Equatable, Codable {
+    /// Open TCP connections.
+    public var connections = 0
+    /// Sessions with a live connection.
+    public var sessionsConnected = 0
+    /// Sessions kept (live or persistent offline).
+    public var sessionsStored = 0
+    /// Publishes accepted on this node or relayed to it.
+    public var received = 0
+    /// Messages sent to subscribers.
+    public var delivered = 0
+    /// Messages dropped (queues full, slow clients).
+    public var dropped = 0
+    /// Publishes and subscriptions refused by policy.
+    public var denied = 0
+    /// Connections closed for protocol errors.
+    public var protocolErrors = 0
+    /// Messages relayed to peers.
+    public var relayed = 0
+    /// Messages received from peers.
+    public var relayReceived = 0
+
+    /// Zero.
+    public init() {}
+}

@@ -1,0 +1,179 @@
+import MeshLedger
+import NIOCore
+
+/// Decisions already made for this connection, valid for the gateway's current authorization
+/// epoch (bumped by every block that changes identities or grants) and below a height where a
+/// grant in the chain expires.
+struct AuthorizationCache {
+    static let entriesMax = 1024
+    private var epoch: UInt64 = 0
+    private var entries: [String: GatewayDecision] = [:]
+
+    mutating func lookup(_ key: String, epoch: UInt64, height: UInt64) -> Bool? {
+        if epoch != self.epoch {
+            entries.removeAll()
+            self.epoch = epoch
+            return nil
+        }
+        guard let decision = entries[key] else { return nil }
+        if let limit = decision.validBelowHeight, height + 1 >= limit { return nil }
+        return decision.allowed
+    }
+
+    mutating func store(_ key: String, _ decision: GatewayDecision, epoch: UInt64) {
+        guard epoch == self.epoch else { return }
+        if entries.count >= Self.entriesMax { entries.removeAll() }
+        entries[key] = decision
+    }
+}
+
+/// Monotonic nanoseconds.
+enum DispatchTimeNanos {
+    static var now: UInt64 { NIODeadline.now().uptimeNanoseconds }
+}
+
+extension MQTTConnectionHandler {
+    /// Runs `body` with the decisions for `requests` (action, resource), asking the ledger for
+    /// those not cached. While the ledger answers, reading stops and later packets wait.
+    func withDecisions(
+        _ context: ChannelHandlerContext, _ did: String, _ requests: [(PolicyAction, String)],
+        _ body: @escaping (ChannelHandlerContext, [Bool]) -> Void
+    ) {
+        let (epoch, height) = gateway.authorizationEpoch
+        var known: [Bool?] = requests.map { cacheLookup("\($0.0.rawValue) \($0.1)", epoch: epoch, height: height) }
+        if known.allSatisfy({ $0 != nil }) {
+            body(context, known.map { $0 ?? false })
+            return
+        }
+        setWaiting(context, true)
+        let missing = requests.enumerated().filter { known[$0.offset] == nil }
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        let boundBody = NIOLoopBound(body, eventLoop: context.eventLoop)
+        let gateway = gateway
+        let eventLoop = context.eventLoop
+        let requestList = missing.map { ($0.offset, $0.element.0, $0.element.1) }
+        Task {
+            var answers: [(Int, GatewayDecision)] = []
+            for (index, action, resource) in requestList {
+                answers.append((index, await gateway.authorize(did: did, action: action, resource: resource)))
+            }
+            let finalAnswers = answers
+            eventLoop.execute {
+                let (handler, context) = bound.value
+                for (index, decision) in finalAnswers {
+                    let (action, resource) = requests[index]
+                    handler.cacheStore("\(action.rawValue) \(resource)", decision, epoch: epoch)
+                    known[index] = decision.allowed
+                }
+                handler.setWaiting(context, false)
+                guard context.channel.isActive else { return }
+                boundBody.value(context, known.map { $0 ?? false })
+                handler.resume(context)
+            }
+        }
+    }
+
+    func handlePublish(_ context: ChannelHandlerContext, _ connected: ConnectedView, _ publish: MQTTPublish) {
+        var topic = publish.topic
+        if let alias = publish.properties.integer(.topicAlias) {
+            guard alias > 0, alias <= UInt32(gateway.limits.topicAliasMax) else {
+                disconnect(
+                    context, .topicAliasInvalid, "topic alias \(alias) is outside 1...\(gateway.limits.topicAliasMax)")
+                return
+            }
+            if topic.isEmpty {
+                guard let known = aliasTopic(UInt16(alias)) else {
+                    disconnect(context, .protocolError, "topic alias \(alias) is not set")
+                    return
+                }
+                topic = known
+            } else {
+                setAlias(UInt16(alias), topic)
+            }
+        }
+        withDecisions(context, connected.did, [(.mqttPublish, topic)]) { context, allowed in
+            self.finishPublish(context, connected, publish, topic: topic, allowed: allowed[0])
+        }
+    }
+
+    private func finishPublish(
+        _ context: ChannelHandlerContext, _ connected: ConnectedView, _ publish: MQTTPublish, topic: String,
+        allowed: Bool
+    ) {
+        let connection = connected.connection
+        guard allowed else {
+            gateway.countDenied()
+            gateway.log("denied publish by \(connected.did) on '\(topic)'")
+            switch (connection.version, publish.qos) {
+            case (.v5, .atLeastOnce):
+                connection.send(
+                    .ack(
+                        MQTTAck(
+                            .puback, packetID: publish.packetID ?? 0, reasonCode: MQTTReasonCode.notAuthorized.rawValue)
+                    ))
+            case (.v5, .exactlyOnce):
+                connection.send(
+                    .ack(
+                        MQTTAck(
+                            .pubrec, packetID: publish.packetID ?? 0, reasonCode: MQTTReasonCode.notAuthorized.rawValue)
+                    ))
+            default:
+                // MQTT 3.1.1 has no negative acknowledgement: close (MQTT-3.3.5-2). MQTT 5 QoS 0 has none either.
+                disconnect(context, .notAuthorized, "publish on '\(topic)' is not allowed for \(connected.did)")
+            }
+            return
+        }
+        var userProperties = publish.properties.userProperties
+        if userProperties.count > 32 { userProperties = Array(userProperties.prefix(32)) }
+        let message = GatewayMessage(
+            topic: topic, payload: publish.payload, qos: publish.qos, retain: publish.retain, publisher: connected.did,
+            userProperties: userProperties)
+        switch publish.qos {
+        case .atMostOnce:
+            gateway.accept(message, from: connected.clientID)
+        case .atLeastOnce:
+            gateway.accept(message, from: connected.clientID)
+            connection.send(.ack(MQTTAck(.puback, packetID: publish.packetID ?? 0)))
+        case .exactlyOnce:
+            let packetID = publish.packetID ?? 0
+            if gateway.broker.beginInboundQoS2(clientID: connected.clientID, packetID: packetID) {
+                gateway.accept(message, from: connected.clientID)
+            }
+            connection.send(.ack(MQTTAck(.pubrec, packetID: packetID)))
+        }
+    }
+
+    func handleSubscribe(_ context: ChannelHandlerContext, _ connected: ConnectedView, _ subscribe: MQTTSubscribe) {
+        var valid: [Bool] = []
+        for (filter, _) in subscribe.filters {
+            do {
+                try MQTTTopic.validateFilter(filter)
+                valid.append(!filter.hasPrefix("$share/"))
+            } catch {
+                valid.append(false)
+            }
+        }
+        let requests = subscribe.filters.map { (PolicyAction.mqttSubscribe, $0.filter) }
+        withDecisions(context, connected.did, requests) { _, allowed in
+            let v5 = connected.connection.version == .v5
+            var codes: [UInt8] = []
+            var accepted: [(filter: String, options: MQTTSubscriptionOptions)] = []
+            for (index, entry) in subscribe.filters.enumerated() {
+                if !valid[index] {
+                    codes.append(v5 ? MQTTReasonCode.topicFilterInvalid.rawValue : 0x80)
+                } else if !allowed[index] {
+                    self.gateway.countDenied()
+                    self.gateway.log("denied subscribe by \(connected.did) to '\(entry.filter)'")
+                    codes.append(v5 ? MQTTReasonCode.notAuthorized.rawValue : 0x80)
+                } else {
+                    codes.append(entry.options.qos.rawValue)
+                    accepted.append(entry)
+                }
+            }
+            // SUBACK first; the retained messages the subscription brings follow it.
+            connected.connection.send(.suback(MQTTSubAck(packetID: subscribe.packetID, reasonCodes: codes)))
+            let results = self.gateway.broker.subscribe(clientID: connected.clientID, accepted)
+            _ = results
+        }
+    }
+}

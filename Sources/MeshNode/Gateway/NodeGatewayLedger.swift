@@ -1,0 +1,63 @@
+import Foundation
+import MeshCore
+import MeshGateway
+import MeshLedger
+import MeshP2P
+
+/// The gateway's view of this node's ledger: reads run on the loop that owns the ledger, at the
+/// latest committed height.
+struct NodeGatewayLedger: GatewayLedger {
+    let runtime: NodeRuntime
+    let chainId: String
+
+    func identity(of did: DID) async -> GatewayIdentity {
+        switch did {
+        case .key(let key):
+            return .active([key])
+        case .mesh(let id):
+            return await runtime.withLedger { ledger in
+                do {
+                    guard let record = try ledger.view().identityRecord(id) else { return .unknown }
+                    return record.deactivated ? .deactivated : .active(record.keys)
+                } catch {
+                    return .unavailable("\(error)")
+                }
+            }
+        }
+    }
+
+    func authorize(_ did: DID, action: PolicyAction, resource: String) async -> GatewayDecision {
+        await runtime.withLedger { ledger in
+            do {
+                let decision = try ledger.view().checkPolicy(subject: did, action: action, resource: resource)
+                return GatewayDecision(
+                    allowed: decision.allowed, reason: decision.reason,
+                    validBelowHeight: decision.chain.compactMap(\.expiry).min())
+            } catch {
+                return GatewayDecision(allowed: false, reason: "the ledger cannot be read: \(error)")
+            }
+        }
+    }
+}
+
+extension NodeRuntime {
+    /// Starts the MQTT gateway on `[mqtt] listen`; returns its port. Its sessions live in
+    /// `<home>/data/gateway.sqlite`.
+    public func startGateway() async throws -> Int {
+        let settings = config.mqttSettings
+        var limits = GatewayLimits()
+        limits.packetBytesMax = settings.packetBytesMax
+        let peers = peers
+        let gateway = try Gateway(
+            ledger: NodeGatewayLedger(runtime: self, chainId: genesis.chainId),
+            storePath: home.dataPath + "/gateway.sqlite", nodeID: peers.nodeID, limits: limits,
+            relaySend: { peer, bytes in
+                if let peer { _ = peers.send(.pubsub, bytes, to: peer) } else { _ = peers.broadcast(.pubsub, bytes) }
+            },
+            log: { line in FileHandle.standardError.write(Data(("gateway: " + line + "\n").utf8)) })
+        gatewayBox.withLockedValue { $0 = gateway }
+        for peer in peers.peers { gateway.peerConnected(peer.nodeID) }
+        let (host, port) = try splitHostPort(settings.listen)
+        return try await gateway.start(host: host, port: port)
+    }
+}
