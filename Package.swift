@@ -136,6 +136,10 @@ let package = Package(
         .executableTarget(
             name: "consensus-fuzz", dependencies: ["MeshConsensus", "MeshP2P", "MeshCore"], path: "Fuzz/Consensus",
             swiftSettings: strictSettings),
+        // libFuzzer target for the MQTT decoder, device tokens and relay frames (Fuzz/run.sh).
+        .executableTarget(
+            name: "gateway-fuzz", dependencies: ["MeshGateway", "MeshCore"], path: "Fuzz/Gateway",
+            swiftSettings: strictSettings),
         .testTarget(
             name: "MeshCoreTests",
             dependencies: ["MeshCore", .product(name: "Crypto", package: "swift-crypto")],
@@ -150,6 +154,9 @@ let package = Package(
         .testTarget(
             name: "MeshConsensusTests", dependencies: ["MeshConsensus", "MeshCore"], swiftSettings: strictSettings),
         .testTarget(name: "MeshP2PTests", dependencies: ["MeshP2P", "MeshCore"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "MeshGatewayTests", dependencies: ["MeshGateway", "MeshCore", "MeshLedger", "MeshP2P"],
+            swiftSettings: strictSettings),
         .testTarget(name: "CErasureTests", dependencies: ["CErasure"], swiftSettings: strictSettings),
         .testTarget(
             name: "MeshworkTests",

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds and runs the fuzz targets with libFuzzer: MeshCore's decoders, then the ledger's
-# transaction decoding + checkTx.
+# Builds and runs the fuzz targets with libFuzzer: MeshCore's decoders, the ledger's transaction
+# decoding + checkTx, consensus/WAL/P2P decoders, and the gateway's MQTT decoder and device tokens.
 #   Fuzz/run.sh [SECONDS]     seconds per target, default 60; e.g. Fuzz/run.sh 3600 for a long run
 # Corpora grow in Fuzz/corpus-*/ (ignored by git); crashes land in Fuzz/crashes/.
 set -euo pipefail
@@ -90,3 +90,21 @@ echo "fuzz: running consensus-fuzz for ${seconds}s"
 LSAN_OPTIONS=suppressions=Fuzz/lsan.supp fuzz consensus-fuzz 8 .build-fuzz/debug/consensus-fuzz \
   -max_total_time="$seconds" -max_len=200000 -rss_limit_mb=4096 -print_final_stats=1 \
   -artifact_prefix=Fuzz/crashes/ Fuzz/corpus-consensus
+
+# The gateway target (Fuzz/Gateway): MQTT framing and decoding at every protocol level, device tokens.
+echo "fuzz: building gateway-fuzz"
+swift build -c debug --product gateway-fuzz --scratch-path .build-fuzz \
+  -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -DFUZZING 2>&1 |
+  grep -v "Cannot export local symbol" | tail -n 3
+mkdir -p Fuzz/corpus-gateway
+# Seeds: a 3.1.1 CONNECT then PUBLISH QoS 1 (mode 0), a 5.0 SUBSCRIBE with a user property (mode 2),
+# and a token-shaped string (mode 3).
+printf '\x00\x10\x10\x00\x04MQTT\x04\x02\x00\x3c\x00\x04dev1\x32\x09\x00\x03a/b\x00\x01hi' \
+  > Fuzz/corpus-gateway/seed-connect-publish
+printf '\x02\x82\x10\x00\x07\x07\x26\x00\x01k\x00\x01v\x00\x03a/#\x01' > Fuzz/corpus-gateway/seed-subscribe-v5
+printf '\x03eyJhbGciOiJFZERTQSJ9.eyJpc3MiOiJkaWQ6a2V5OngiLCJhdWQiOiJmdXp6IiwiaWF0IjoxLCJleHAiOjJ9.%s' \
+  "$(printf 'A%.0s' {1..86})" > Fuzz/corpus-gateway/seed-token
+echo "fuzz: running gateway-fuzz for ${seconds}s"
+LSAN_OPTIONS=suppressions=Fuzz/lsan.supp fuzz gateway-fuzz 8 .build-fuzz/debug/gateway-fuzz \
+  -max_total_time="$seconds" -max_len=8192 -rss_limit_mb=4096 -print_final_stats=1 \
+  -artifact_prefix=Fuzz/crashes/ Fuzz/corpus-gateway

@@ -96,7 +96,11 @@ public struct MQTTDecoder: Sendable {
             return .connack(try reader.connack(v5: v5))
         case .suback, .unsuback:
             try requireFlags(flags, 0, type)
+            // A 3.1.1 UNSUBACK is the packet id alone; every other acknowledgement lists codes.
             let ack = try reader.subAck(v5: v5, codesRequired: type == .suback || v5)
+            guard type == .suback || v5 || ack.reasonCodes.isEmpty else {
+                throw .malformed("an MQTT 3.1.1 UNSUBACK has no payload")
+            }
             return type == .suback ? .suback(ack) : .unsuback(ack)
         }
     }

@@ -1,0 +1,481 @@
+#!/usr/bin/env python3
+"""The MQTT gateway on a real 3-validator devnet, as devices see it (issue 6 acceptance).
+
+1. Cross-node relay: device A publishes with mosquitto_pub on node-0; device B (a subscribe grant on
+   mesh/<A>/#) receives the exact payload with mosquitto_sub on node-2 and with paho-mqtt (MQTT 5) on node-1.
+2. Persistent sessions: a 3.1.1 (clean session 0) and a 5.0 (clean start 0, session expiry) subscriber
+   on node-2 subscribe at QoS 1 and go offline; 5 QoS 1 messages published on node-0 (relayed) and 5 on
+   node-2 itself are queued; node-2 is killed with SIGKILL and started again; both clients resume their
+   session and receive all 10 in order, and a later publish on node-0 still reaches them.
+3. Refusals: no password, a garbage password, an expired token, a token of a rotated-out key (the live
+   connection it opened is dropped, the new key's token works), a publish outside the device's grants
+   (3.1.1: closed; 5.0 QoS 1: PUBACK 0x87), a subscribe outside them (SUBACK 0x80/0x87), a
+   `policy grant mqtt.publish` outside the device's namespace that then works and is refused again
+   within a couple of blocks of `policy revoke`, and a revoked (deactivated) device: refused (0x05/0x87)
+   and its live connections dropped.
+4. Bad input on raw sockets to node-1, MQTT 3.1.1 and 5.0: truncated packets, a remaining length of 5
+   bytes, a topic that is not UTF-8, wildcards in a PUBLISH topic, QoS 3, reserved flag bits (SUBSCRIBE
+   and PUBREL with flags 0), a 2 MiB packet (5.0: DISCONNECT 0x95), a second CONNECT, protocol level 3
+   (CONNACK 1), a first packet that is not CONNECT, a CONNECT over 16 KiB: each connection is
+   closed (5.0 with the spec's DISCONNECT reason) and node-1 stays up and serves a normal publish. A
+   PUBLISH of exactly 1 MiB is accepted; the header of one a byte larger closes the connection.
+5. Slowloris: 3 bytes of a CONNECT and nothing more, and a CONNECT trickled at one byte a second, are
+   closed after the 10 s CONNECT timeout, while normal clients on the same node keep working.
+6. 10,000 idle MQTT 3.1.1 connections to node-0 all get CONNACK 0; node-0's RSS growth per connection is
+   printed (fails only above 64 KiB); publish/subscribe still works with them open and the node survives
+   their closing. The open-file limit is raised to its hard limit first, so the nodes inherit it.
+
+usage: scripts/mqtt-check.py path/to/meshwork
+"""
+import json, os, resource, secrets, select, signal, socket, sqlite3, subprocess, sys, tempfile, time
+import urllib.request
+
+# Raised before the devnet is spawned: the nodes inherit it (10,000 connections need > 10,000 files).
+try:
+    resource.setrlimit(resource.RLIMIT_NOFILE, (resource.getrlimit(resource.RLIMIT_NOFILE)[1],) * 2)
+except (ValueError, OSError) as error:
+    print(f"cannot raise the open-file limit: {error}", flush=True)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from mqtt_check_support import (  # noqa: E402
+    HOST, STARTED, V311, V5, Lines, Paho, Raw, Slowloris, ack_code, alive, closed_as_expected, connect,
+    gateway_log_tail, hexdump, mosquitto_pub, node_pid, open_files_limit, open_idle_connections, packet, port_open,
+    probe_until_received, publish, publish_of_size, pubrel, raw_publish, raw_ready, raw_subscribe, rss_kib, subscribe,
+    try_connect, varint, wait_until)
+
+MESHWORK = os.path.abspath(sys.argv[1])
+HOME = tempfile.mkdtemp(prefix="meshwork-mqtt-")
+API, P2P, MQTT, N = 19480, 39956, 18930, 3
+ENV = dict(os.environ, MESHWORK_PASSPHRASE="mqtt-check-passphrase")
+IDLE_CONNECTIONS = 10_000
+failures = []
+
+
+def log(message):
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def check(condition, what):
+    log(("PASS: " if condition else "FAIL: ") + what)
+    if not condition:
+        failures.append(what)
+    return condition
+
+
+def get(port, path):
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as response:
+        return json.load(response)
+
+
+def height(port):
+    try:
+        return get(port, "/status")["height"]
+    except Exception:
+        return None
+
+
+def wait_height(port, target, seconds=60):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        current = height(port)
+        if current is not None and current >= target:
+            return current
+        time.sleep(0.2)
+    raise SystemExit(f"FAIL: node on port {port} did not reach height {target} in {seconds}s")
+
+
+def cli(*args, expect_ok=True):
+    command = [MESHWORK, *args, "--home", HOME, "--node", f"http://127.0.0.1:{API}"]
+    done = subprocess.run(command, env=ENV, capture_output=True, text=True, timeout=120)
+    if expect_ok and done.returncode != 0:
+        raise SystemExit(f"FAIL: {' '.join(args)} exited {done.returncode}: {done.stderr.strip()}")
+    return done
+
+
+def cli_json(*args):
+    return json.loads(cli(*args, "--output", "json").stdout)
+
+
+def token(key, **options):
+    flags = [item for name, value in options.items() for item in (f"--{name.replace('_', '-')}", str(value))]
+    return cli("device", "token", "--key", key, *flags).stdout.strip()
+
+
+def start_devnet():
+    process = subprocess.Popen(
+        [MESHWORK, "devnet", "--home", HOME, "--nodes", str(N), "--mqtt-port", str(MQTT), "--api-port", str(API),
+         "--p2p-port", str(P2P)],
+        stdout=open(os.path.join(HOME, "devnet.log"), "w"), stderr=subprocess.STDOUT, start_new_session=True, env=ENV)
+    return process
+
+
+def wait_devnet():
+    for index in range(N):
+        wait_height(API + index, (height(API + index) or 0) + 2, seconds=90)
+        if not wait_until(lambda: port_open(MQTT + index), 30):
+            raise SystemExit(f"FAIL: node-{index}'s MQTT port {MQTT + index} does not accept connections")
+
+
+def stop(process):
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def stored_messages(node, client_id, topic):
+    path = os.path.join(HOME, f"node-{node}", "data", "gateway.sqlite")
+    try:
+        database = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=2)
+        try:
+            return database.execute("SELECT COUNT(*) FROM messages WHERE client_id = ? AND topic = ?",
+                                    (client_id, topic)).fetchone()[0]
+        finally:
+            database.close()
+    except sqlite3.Error:
+        return 0
+
+
+devnet = start_devnet()
+restarted = None
+try:
+    wait_devnet()
+    log(f"devnet of {N} validators in {HOME}; MQTT on {MQTT}..{MQTT + N - 1}")
+    dids = {name: cli_json("device", "register", "--controller", "owner", "--name", name,
+                           "--insecure-plaintext")["did"] for name in ("dev-a", "dev-b", "dev-r", "dev-x")}
+    A, B, R, X = (dids[name] for name in ("dev-a", "dev-b", "dev-r", "dev-x"))
+    cli_json("policy", "grant", "--from", "owner", "--subject", B, "--action", "mqtt.subscribe",
+             "--resource", f"mesh/{A}/#")
+    tok_a, tok_b, tok_r, tok_x = (token(name) for name in ("dev-a", "dev-b", "dev-r", "dev-x"))
+    wait_height(API + 2, height(API) or 0)
+    log(f"devices A={A} B={B} R={R} X={X}; B may subscribe to mesh/{A}/#")
+
+    # ---- 1. cross-node relay ----
+    base = f"mesh/{A}/cross"
+    sub = Lines(["mosquitto_sub", "-h", HOST, "-p", str(MQTT + 2), "-u", B, "-P", tok_b, "-i", "cross-sub-b",
+                 "-t", f"{base}/#", "-q", "1", "-v", "-W", "60"])
+    paho_sub = Paho(MQTT + 1, "cross-paho-b", B, tok_b, V5)
+    check(paho_sub.ready() and paho_sub.subscribe(f"{base}/#") == [1],
+          f"paho (MQTT 5) device B on node-1 connects and is granted QoS 1 on {base}/# (SUBACK {paho_sub.granted})")
+    publisher0 = raw_ready(MQTT, V311, "cross-probe-a", A, tok_a)
+    check(probe_until_received(publisher0, f"{base}/probe",
+                               [lambda: any("/probe probe-" in line for line in sub.lines),
+                                lambda: paho_sub.messages]),
+          "probes published on node-0 reach both subscribers (subscriptions announced to node-0)")
+    payload = f"cross-node ✓ {secrets.token_hex(8)}"
+    done = mosquitto_pub(MQTT, A, tok_a, f"{base}/data", payload)
+    check(done.returncode == 0 and not done.stderr.strip(),
+          f"mosquitto_pub on node-0 (QoS 1) succeeds: rc {done.returncode} {done.stderr.strip()}")
+    check(wait_until(lambda: f"{base}/data {payload}" in sub.lines, 10),
+          f"mosquitto_sub (device B) on node-2 receives the exact payload {payload!r}")
+    check(wait_until(lambda: (f"{base}/data", payload.encode()) in paho_sub.messages, 10),
+          "paho MQTT 5 subscriber (device B) on node-1 receives the exact payload")
+    sub.stop()
+    paho_sub.stop()
+    publisher0.close()
+
+    # ---- 2. persistent sessions across a SIGKILL of node-2 ----
+    ptopic = f"mesh/{A}/persist"
+    sessions = {"persist-v4": dict(version=V311), "persist-v5": dict(version=V5, session_expiry=3600)}
+    subscribers = {}
+    for client_id, options in sessions.items():
+        # 3.1.1: clean session 0 from the start; 5.0: a clean start with a session expiry
+        subscribers[client_id] = Paho(MQTT + 2, client_id, A, tok_a, clean=options["version"] == V5, **options)
+        check(subscribers[client_id].ready() and subscribers[client_id].subscribe(f"{ptopic}/#") == [1],
+              f"{client_id} connects to node-2 (persistent session) and subscribes at QoS 1")
+    publisher0 = raw_ready(MQTT, V311, "persist-pub-0", A, tok_a)
+    check(probe_until_received(publisher0, f"{ptopic}/probe",
+                               [lambda s=s: s.messages for s in subscribers.values()]),
+          "node-0 relays to the persistent subscribers on node-2")
+    for subscriber in subscribers.values():
+        subscriber.stop()
+    time.sleep(0.3)
+    expected = [f"relayed-{i}" for i in range(1, 6)] + [f"direct-{i}" for i in range(1, 6)]
+    acks = [raw_publish(publisher0, V311, f"{ptopic}/relayed", f"relayed-{i}", 100 + i) for i in range(1, 6)]
+    check(acks == [0] * 5, f"5 QoS 1 publishes on node-0 for the offline sessions are acknowledged ({acks})")
+    relayed = f"{ptopic}/relayed"
+    check(wait_until(lambda: all(stored_messages(2, c, relayed) == 5 for c in sessions), 10),
+          "the 5 relayed messages are stored for both offline sessions in node-2's gateway.sqlite "
+          f"({ {c: stored_messages(2, c, relayed) for c in sessions} })")
+    publisher2 = raw_ready(MQTT + 2, V311, "persist-pub-2", A, tok_a)
+    acks = [raw_publish(publisher2, V311, f"{ptopic}/direct", f"direct-{i}", 200 + i) for i in range(1, 6)]
+    check(acks == [0] * 5, f"5 QoS 1 publishes on node-2 itself for the offline sessions are acknowledged ({acks})")
+    pid2 = node_pid(os.path.join(HOME, "node-2"))
+    if pid2 is None:
+        raise SystemExit("FAIL: no `node start` process for node-2")
+    os.kill(pid2, signal.SIGKILL)
+    publisher2.close()
+    check(wait_until(lambda: not alive(pid2), 5), f"node-2 (pid {pid2}) killed with SIGKILL right after the PUBACKs")
+    restarted = subprocess.Popen([MESHWORK, "node", "start", "--home", os.path.join(HOME, "node-2")],
+                                 stdout=open(os.path.join(HOME, "node-2", "node.log"), "a"),
+                                 stderr=subprocess.STDOUT, start_new_session=True, env=ENV)
+    wait_height(API + 2, (height(API) or 0) + 1, seconds=60)
+    if not wait_until(lambda: port_open(MQTT + 2), 30):
+        raise SystemExit("FAIL: node-2's MQTT port does not accept connections after the restart")
+    log(f"node-2 restarted (pid {restarted.pid}) at height {height(API + 2)}")
+    for client_id, options in sessions.items():
+        resumed = Paho(MQTT + 2, client_id, A, tok_a, clean=False, **options)
+        check(resumed.ready() and resumed.session_present,
+              f"{client_id} reconnects with clean=0: CONNACK {resumed.connack}, "
+              f"session present {resumed.session_present}")
+        wait_until(lambda: len(resumed.messages) >= len(expected), 15)
+        time.sleep(0.5)
+        got = [payload.decode() for topic, payload in resumed.messages if topic.endswith(("/relayed", "/direct"))]
+        in_order = [payload for index, payload in enumerate(got) if payload not in got[:index]]
+        check(in_order == expected,
+              f"{client_id} receives the 5 relayed and 5 direct messages in order after the restart: {got}")
+        subscribers[client_id] = resumed
+    check(probe_until_received(publisher0, f"{ptopic}/after",
+                               [lambda s=s: any(t.endswith("/after") for t, _ in s.messages)
+                                for s in subscribers.values()]),
+          "after the restart a publish on node-0 still reaches the resumed sessions on node-2")
+    for subscriber in subscribers.values():
+        subscriber.stop()
+    publisher0.close()
+
+    # ---- 3. refusals ----
+    port = MQTT + 1
+    expired = token("dev-a", ttl="1h", issued_at=int(time.time()) - 7200)
+    for what, did, password, v4, v5 in [("no password", A, None, 4, 0x86),
+                                        ("a garbage password", A, "garbage", 4, 0x86),
+                                        ("an expired token (issued 2 h ago, ttl 1h)", A, expired, 4, 0x86),
+                                        ("A's token with user name B", B, tok_a, 4, 0x86)]:
+        for version, code_expected in ((V311, v4), (V5, v5)):
+            client, code = try_connect(port, version, f"refused-{version}", did, password)
+            closed, _ = client.wait_closed(3)
+            client.close()
+            check(code == code_expected and closed,
+                  f"CONNECT v{version} with {what}: CONNACK {code!r} (want {code_expected:#04x}), closed={closed}")
+    done = mosquitto_pub(port, A, None, f"mesh/{A}/x", "x")
+    check(done.returncode != 0 and "bad user name or password" in done.stderr.lower(),
+          f"mosquitto_pub without a password is refused: rc {done.returncode} {done.stderr.strip()!r}")
+    done = mosquitto_pub(port, A, expired, f"mesh/{A}/x", "x", version="mqttv5")
+    check(done.returncode != 0 and "bad user name or password" in done.stderr.lower(),
+          f"mosquitto_pub (MQTT 5) with an expired token is refused: rc {done.returncode} {done.stderr.strip()!r}")
+
+    live = {version: raw_ready(port, version, f"rot-live-{version}", R, tok_r) for version in (V311, V5)}
+    rotated = cli_json("device", "rotate-key", R, "--controller", "owner", "--insecure-plaintext")
+    log(f"rotated R's key at height {rotated['height']}: new key {rotated['keyName']}")
+    for version, client in live.items():
+        ok, detail = closed_as_expected(client, version, 0x87, seconds=5)
+        at = height(API + 1)
+        check(ok and at is not None and at <= rotated["height"] + 2,
+              f"the live v{version} connection of R's old key is dropped by node-1's height {at} ({detail})")
+    for version, code_expected in ((V311, 4), (V5, 0x86)):
+        client, code = try_connect(port, version, f"rot-old-{version}", R, tok_r)
+        client.close()
+        check(code == code_expected, f"CONNECT v{version} with the rotated-out key's token: CONNACK {code!r}")
+    tok_r2 = token(rotated["keyName"])
+    for version in (V311, V5):
+        client, code = try_connect(port, version, f"rot-new-{version}", R, tok_r2)
+        client.close()
+        check(code == 0, f"CONNECT v{version} with the new key's token is accepted: CONNACK {code!r}")
+
+    outside = f"mesh/{B}/inbox/x"
+    client = raw_ready(port, V311, "deny-4", A, tok_a)
+    client.send(publish(V311, outside, "x", qos=1, packet_id=7))
+    ok, detail = closed_as_expected(client, V311, None)
+    check(ok, f"v3.1.1 QoS 1 publish on {outside} (no grant) closes the connection ({detail})")
+    client = raw_ready(port, V5, "deny-5", A, tok_a)
+    code = raw_publish(client, V5, outside, "x", 7)
+    client.send(packet(0xC0, b""))
+    check(code == 0x87 and client.read_packet(5) == (0xD0, b""),
+          f"v5 QoS 1 publish on {outside} gets PUBACK {code!r} (want 0x87) and the connection stays open")
+    client4 = raw_ready(port, V311, "deny-sub-4", A, tok_a)
+    for version, subscriber, code_expected in ((V311, client4, 0x80), (V5, client, 0x87)):
+        code = raw_subscribe(subscriber, version, f"mesh/{B}/#")
+        subscriber.close()
+        check(code == code_expected, f"v{version} SUBSCRIBE to mesh/{B}/# (no grant): SUBACK {code!r}")
+    done = mosquitto_pub(port, A, tok_a, outside, "x", version="mqttv5")
+    check("not authorized" in done.stderr.lower(),
+          f"mosquitto_pub -V mqttv5 -q 1 outside the grants: {done.stderr.strip()!r}")
+    done = mosquitto_pub(port, A, tok_a, outside, "x")
+    check(done.returncode != 0 and "connection was lost" in done.stderr.lower(),
+          f"mosquitto_pub 3.1.1 -q 1 outside the grants: rc {done.returncode} {done.stderr.strip()!r}")
+
+    granted = cli_json("policy", "grant", "--from", "owner", "--subject", A, "--action", "mqtt.publish",
+                       "--resource", f"mesh/{B}/inbox/#")
+    client = raw_ready(port, V5, "grant-5", A, tok_a)
+    codes = []
+    check(wait_until(lambda: codes.append(raw_publish(client, V5, outside, "granted", 10 + len(codes)))
+                     or codes[-1] == 0, 5),
+          f"after `policy grant mqtt.publish mesh/{B}/inbox/#` (height {granted['height']}) A's v5 publish there is "
+          f"acknowledged with 0 (PUBACKs {codes})")
+    done = mosquitto_pub(port, A, tok_a, outside, "granted")
+    check(done.returncode == 0 and not done.stderr.strip(),
+          f"... and mosquitto_pub 3.1.1 works: {done.stderr.strip()!r}")
+    revoked = cli_json("policy", "revoke", str(granted["id"]), "--from", "owner")
+    revoked_height = int(revoked["revokedHeight"])
+    codes, refused_at = [], None
+    if wait_until(lambda: codes.append(raw_publish(client, V5, outside, "revoked", 100 + len(codes) % 1000))
+                  or codes[-1] == 0x87, 5):
+        refused_at = height(API + 1)
+    check(refused_at is not None and refused_at <= revoked_height + 2,
+          f"after `policy revoke` (height {revoked_height}) the same connection's publish is refused with 0x87 "
+          f"at height {refused_at} (last PUBACKs {codes[-3:]})")
+    client.close()
+
+    live = {version: raw_ready(port, version, f"revoke-live-{version}", X, tok_x) for version in (V311, V5)}
+    deactivated = cli_json("device", "revoke", X, "--controller", "owner")
+    log(f"device X revoked at height {deactivated['height']}")
+    for version, client in live.items():
+        ok, detail = closed_as_expected(client, version, 0x87, seconds=5)
+        at = height(API + 1)
+        check(ok and at is not None and at <= deactivated["height"] + 2,
+              f"the live v{version} connection of the revoked device is dropped by node-1's height {at} ({detail})")
+    for version, code_expected in ((V311, 5), (V5, 0x87)):
+        client, code = try_connect(port, version, f"revoked-{version}", X, tok_x)
+        client.close()
+        check(code == code_expected,
+              f"CONNECT v{version} of the revoked device: CONNACK {code!r} (want {code_expected:#04x})")
+
+    # ---- 5 (started first, it runs meanwhile). slowloris ----
+    port = MQTT + 1
+    pid1 = node_pid(os.path.join(HOME, "node-1"))
+    whole = connect(V311, "slowloris", A, tok_a)
+    slow = {"3 bytes of a CONNECT": Slowloris(port, whole[:3]),
+            f"a {len(whole)}-byte CONNECT trickled at 1 byte/s": Slowloris(port, whole[:-1], trickle=True)}
+    normal = raw_ready(port, V311, "slow-normal", A, tok_a)
+    raw_subscribe(normal, V311, f"mesh/{A}/slow/#")
+    done = mosquitto_pub(port, A, tok_a, f"mesh/{A}/slow/x", "during-slowloris")
+    frame = normal.read_packet(5) if done.returncode == 0 else None
+    check(all(loris.thread.is_alive() for loris in slow.values()) and frame is not None
+          and frame[1].endswith(b"during-slowloris"),
+          "with the slowloris sockets open, a normal publish/subscribe on node-1 works")
+    normal.close()
+
+    # ---- 4. bad input ----
+    whole = publish(V311, f"mesh/{A}/t", "0123456789", qos=1, packet_id=1)
+    after_connect = [
+        ("a PUBLISH whose topic length runs past the packet end", lambda v: packet(0x30, b"\x00\x0amesh"), 0x81),
+        ("a remaining length of 5 bytes", lambda v: b"\x30\xff\xff\xff\xff\x7f", 0x81),
+        ("a PUBLISH topic that is not UTF-8", lambda v: publish(v, b"mesh/\xff\xfe/x", "x"), 0x81),
+        ("a PUBLISH topic with +", lambda v: publish(v, f"mesh/{A}/+/x", "x"), 0x90),
+        ("a PUBLISH topic with #", lambda v: publish(v, f"mesh/{A}/#", "x"), 0x90),
+        ("a PUBLISH with QoS 3", lambda v: publish(v, f"mesh/{A}/x", "x", qos=1, flags=0x06), 0x81),
+        ("a SUBSCRIBE with flags 0", lambda v: subscribe(v, 1, f"mesh/{A}/#", flags=0), 0x81),
+        ("a PUBREL with flags 0", lambda v: pubrel(1, flags=0), 0x81),
+        ("a 2 MiB PUBLISH header (limit 1 MiB)", lambda v: b"\x30" + varint(2 << 20), 0x95),
+        ("a second CONNECT", lambda v: connect(v, "second", A, tok_a), 0x82),
+        ("half a PUBLISH, then EOF", lambda v: whole[:8], None),
+    ]
+    for what, make, reason in after_connect:
+        for version in (V311, V5):
+            client = raw_ready(port, version, f"bad-{version}", A, tok_a)
+            data = make(version)
+            client.send(data)
+            if what.endswith("EOF"):
+                client.sock.shutdown(socket.SHUT_WR)
+            ok, detail = closed_as_expected(client, version, reason)
+            want = "close" if version == V311 else f"DISCONNECT {reason:#04x} + close" if reason else "close"
+            check(ok and alive(pid1), f"after CONNECT v{version}, {what} [{hexdump(data, 12)}]: want {want}; {detail}")
+    for version in (V311, V5):
+        client = raw_ready(port, version, f"big-{version}", A, tok_a)
+        client.send(publish_of_size(version, f"mesh/{A}/big", 1 << 20, packet_id=1))
+        try:
+            code = ack_code(client.read_packet(10), 4, 1)
+        except TimeoutError:
+            code = "no PUBACK within 10s"
+        check(code == 0, f"after CONNECT v{version}, a PUBLISH of exactly 1 MiB (1048576 bytes) is accepted: "
+                         f"PUBACK {code!r}")
+        header = publish_of_size(version, f"mesh/{A}/big", (1 << 20) + 1, packet_id=2)[:8]
+        client.send(header)
+        ok, detail = closed_as_expected(client, version, 0x95)
+        check(ok, f"... then the first bytes [{hexdump(header)}] of a 1048577-byte PUBLISH close it; {detail}")
+    before_connect = [
+        ("CONNECT with protocol level 3", connect(V311, "level3", A, tok_a, level=3), [b"\x20\x02\x00\x01"]),
+        ("PINGREQ as the first packet", b"\xc0\x00", []),
+        ("PUBLISH as the first packet", publish(V311, f"mesh/{A}/x", "x"), []),
+        ("a 20000-byte CONNECT header (limit 16 KiB)", b"\x10" + varint(20000), []),
+        ("a remaining length of 5 bytes", b"\x10\xff\xff\xff\xff\x7f", []),
+        ("half a CONNECT, then EOF", connect(V311, "half", A, tok_a)[:20], []),
+    ]
+    for what, data, answer in before_connect:
+        client = Raw(port)
+        client.send(data)
+        if what.endswith("EOF"):
+            client.sock.shutdown(socket.SHUT_WR)
+        closed, _ = client.wait_closed(5)
+        client.close()
+        check(closed and client.received == answer and alive(pid1),
+              f"before CONNECT, {what} [{hexdump(data, 12)}]: "
+              f"want {[a.hex(' ') for a in answer] or 'nothing'} + close; "
+              f"closed={closed}, received {[hexdump(p) for p in client.received] or 'nothing'}")
+    done = mosquitto_pub(port, A, tok_a, f"mesh/{A}/after-bad-input", "still here")
+    check(alive(pid1) and node_pid(os.path.join(HOME, "node-1")) == pid1 and done.returncode == 0,
+          f"node-1 (pid {pid1}) is still running and serves mosquitto_pub after the bad input "
+          f"(rc {done.returncode} {done.stderr.strip()})")
+
+    for what, loris in slow.items():
+        loris.thread.join(25)
+        after = loris.closed_after
+        check(after is not None and 9.0 <= after <= 12.5 and not loris.answer,
+              f"slowloris ({what}) is closed after {after and round(after, 1)}s (want 10-12 s), "
+              f"receiving {loris.answer!r}")
+
+    # ---- 6. 10,000 idle connections ----
+    pid0 = node_pid(os.path.join(HOME, "node-0"))
+    limit = open_files_limit(pid0)
+    log(f"open-file limit: script {resource.getrlimit(resource.RLIMIT_NOFILE)}, node-0 {limit}")
+    if not check(limit >= 20_000, f"node-0 inherits an open-file limit >= 20000 ({limit})"):
+        raise SystemExit("FAIL: the 10,000-connection test needs a hard open-file limit (ulimit -Hn) >= 20000")
+    rss_before = rss_kib(pid0)
+    began = time.time()
+    kept, outcomes = open_idle_connections(MQTT, IDLE_CONNECTIONS, A, tok_a)
+    took = time.time() - began
+    time.sleep(1)
+    rss_after = rss_kib(pid0)
+    poller = select.poll()
+    for sock in kept:
+        poller.register(sock, select.POLLIN)
+    node_files = len(os.listdir(f"/proc/{pid0}/fd"))
+    ended = len(poller.poll(0))
+    check(outcomes == {"CONNACK 0": IDLE_CONNECTIONS},
+          f"{IDLE_CONNECTIONS} MQTT 3.1.1 connections to node-0 in {took:.1f}s: {outcomes}")
+    check(ended == 0 and node_files >= IDLE_CONNECTIONS,
+          f"a second later all are still open: {ended} ended or sent something, node-0 holds {node_files} files")
+    per = (rss_after - rss_before) / max(1, len(kept))
+    log(f"BENCH: node-0 RSS {rss_before} KiB -> {rss_after} KiB with {len(kept)} idle connections: "
+        f"{per:.1f} KiB per connection")
+    check(per <= 64, f"RSS per idle connection {per:.1f} KiB <= 64 KiB")
+    client = raw_ready(MQTT, V311, "idle-sub", A, tok_a)
+    raw_subscribe(client, V311, f"mesh/{A}/idle/#")
+    done = mosquitto_pub(MQTT, A, tok_a, f"mesh/{A}/idle/x", "with-10k-open")
+    try:
+        frame = client.read_packet(5)
+    except TimeoutError:
+        frame = None
+    check(done.returncode == 0 and frame is not None and frame[1].endswith(b"with-10k-open"),
+          f"with {len(kept)} idle connections open, publish/subscribe on node-0 works (rc {done.returncode})")
+    client.close()
+    for sock in kept:
+        sock.close()
+    time.sleep(2)
+    client, code = try_connect(MQTT, V311, "after-idle", A, tok_a)
+    client.close()
+    check(alive(pid0) and height(API) is not None and code == 0,
+          f"node-0 is alive after the {len(kept)} connections closed (CONNACK {code!r}, height {height(API)})")
+finally:
+    for thing in STARTED:
+        thing.stop()
+    if restarted is not None and restarted.poll() is None:
+        restarted.terminate()
+        try:
+            restarted.wait(30)
+        except subprocess.TimeoutExpired:
+            restarted.kill()
+    stop(devnet)
+    for index in range(N):
+        leftover = node_pid(os.path.join(HOME, f"node-{index}"))
+        if leftover:
+            os.kill(leftover, signal.SIGKILL)
+
+if failures:
+    for index in range(N):
+        print(f"--- last gateway lines of node-{index}:")
+        print("\n".join(gateway_log_tail(os.path.join(HOME, f"node-{index}", "node.log"))))
+    print(f"mqtt check: {len(failures)} failure(s); logs in {HOME}")
+    sys.exit(1)
+print("mqtt check: all passed")
