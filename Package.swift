@@ -115,9 +115,10 @@ let package = Package(
         .executableTarget(
             name: "meshwork",
             dependencies: [
-                "MeshNode", "MeshSDK", "MeshCore", "MeshLedger", "MeshConsensus",
+                "MeshNode", "MeshSDK", "MeshCore", "MeshLedger", "MeshConsensus", "MeshGateway",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             ],
             exclude: ["README.md"],
             swiftSettings: strictSettings

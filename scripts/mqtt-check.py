@@ -36,6 +36,7 @@ try:
 except (ValueError, OSError) as error:
     print(f"cannot raise the open-file limit: {error}", flush=True)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.dont_write_bytecode = True  # no scripts/__pycache__ in the work tree
 from mqtt_check_support import (  # noqa: E402
     HOST, STARTED, V311, V5, Lines, Paho, Raw, Slowloris, ack_code, alive, closed_as_expected, connect,
     gateway_log_tail, hexdump, mosquitto_pub, node_pid, open_files_limit, open_idle_connections, packet, port_open,
