@@ -32,7 +32,7 @@ public final class Gateway: Sendable {
         self.limits = limits
         self.ledger = ledger
         logSink = log
-        let relay = Relay(nodeID: nodeID, send: relaySend)
+        let relay = Relay(nodeID: nodeID, send: relaySend, log: log)
         self.relay = relay
         broker = try Broker(
             store: storePath.map { try GatewayStore(path: $0) } ?? nil, limits: limits,

@@ -23,7 +23,7 @@ extension MQTTBench {
         for index in 0..<subscribers {
             subscriberClients.append(
                 try await open(
-                    subscriberLoop, subscribeAt, role: .subscriber(filter: "\(prefix)/\(index)"),
+                    subscriberLoop, subscribeAt, role: .subscriber(filter: "\(prefix)/\(run)/\(index)"),
                     id: "s\(run)-\(index)",
                     credentials: credentials, qos: qos))
         }
@@ -31,7 +31,7 @@ extension MQTTBench {
         for index in 0..<publishers {
             publisherClients.append(
                 try await open(
-                    loop, publishAt, role: .publisher(topic: "\(prefix)/\(index % subscribers)"),
+                    loop, publishAt, role: .publisher(topic: "\(prefix)/\(run)/\(index % subscribers)"),
                     id: "p\(run)-\(index)",
                     credentials: credentials, qos: qos))
         }
@@ -96,6 +96,11 @@ extension MQTTBench {
                 channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(client) }
             }
             .connect(host: host, port: port).get()
+        // A broker that never answers must not hang the bench.
+        let timeout = loop.scheduleTask(in: .seconds(15)) {
+            client.finishReady(ChannelError.connectTimeout(.seconds(15)))
+        }
+        defer { timeout.cancel() }
         do {
             try await ready.futureResult.get()
         } catch {

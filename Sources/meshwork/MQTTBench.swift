@@ -22,7 +22,7 @@ struct MQTTBench: AsyncParsableCommand {
     @Option(help: "With --target: subscribers connect here (default: the same broker).") var subscribeTarget: String?
     @Option(help: "With --target: MQTT user name.") var username: String?
     @Option(help: "With --target: MQTT password.") var password: String?
-    @Option(help: "Topic prefix; publisher i sends to <prefix>/<i mod subscribers>.") var topicPrefix = "bench"
+    @Option(help: "Topic prefix; publisher i sends to <prefix>/<run>/<i mod subscribers>.") var topicPrefix = "bench"
     @Option(help: "Publishing connections.") var publishers = 100
     @Option(help: "Subscribing connections.") var subscribers = 100
     @Option(help: "Payload bytes.") var payload = 128
@@ -87,7 +87,8 @@ struct MQTTBench: AsyncParsableCommand {
             let qos1 = try await load(
                 publishAt: target, subscribeAt: subscribeAt, credentials: credentials, qos: .atLeastOnce)
             report = Report(
-                machine: .current, loadGenerator: "meshwork bench mqtt (this process, 1 event loop)",
+                machine: .current,
+                loadGenerator: "meshwork bench mqtt (this process: publishers and subscribers on two event loops)",
                 results: [BrokerFigures(broker: target, qos0: qos0, qos1: qos1, idle: nil)])
         } else {
             report = try await compare()
@@ -116,7 +117,14 @@ struct MQTTBench: AsyncParsableCommand {
     /// Mosquitto and a 2-node devnet, the same workloads against each.
     private func compare() async throws -> Report {
         let root = NSTemporaryDirectory() + "meshwork-mqttbench-\(getpid())"
-        defer { try? FileManager.default.removeItem(atPath: root) }
+        // MESHWORK_BENCH_KEEP=1 keeps the devnet's homes and logs for a look afterwards.
+        defer {
+            if ProcessInfo.processInfo.environment["MESHWORK_BENCH_KEEP"] == nil {
+                try? FileManager.default.removeItem(atPath: root)
+            } else {
+                printError("kept \(root)")
+            }
+        }
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         let homes = [NodeHome(path: root + "/node-0"), NodeHome(path: root + "/node-1")]
         let mqttBase = 21_883
@@ -130,7 +138,9 @@ struct MQTTBench: AsyncParsableCommand {
         }
         let broker = try startMosquitto(root: root, port: 21_990)
         defer {
-            if broker.isRunning { broker.terminate() }
+            // Mosquitto started from this process keeps SIGTERM blocked (the mask is inherited), so
+            // it is killed outright; it holds nothing worth a clean stop.
+            if broker.isRunning { kill(broker.processIdentifier, SIGKILL) }
             broker.waitUntilExit()
         }
         let client = try MeshClient("http://127.0.0.1:21480")
@@ -152,29 +162,40 @@ struct MQTTBench: AsyncParsableCommand {
         try await waitForPort(mosquittoTarget)
         try await waitForPort(node0)
         try await waitForPort(node1)
+        // A port held by a leftover process would answer for a node that failed to start.
+        for (index, node) in nodes.enumerated() where !node.isRunning {
+            throw CommandFailure("bench node-\(index) exited (a port in use?); see \(homes[index].path)/node.log")
+        }
+        guard broker.isRunning else { throw CommandFailure("mosquitto exited (port 21990 in use?)") }
         printError(
             "mosquitto: QoS 0 and 1, \(publishers) publishers → \(subscribers) subscribers, \(payload)-byte payloads")
+        // Idle memory first, on a fresh process: after the floods the allocator reuses freed memory.
+        let mosquittoIdle = try await measureIdle(
+            at: mosquittoTarget, pid: broker.processIdentifier, credentials: (nil, nil))
         let mosquittoFigures = BrokerFigures(
             broker: "mosquitto " + mosquittoVersion(),
             qos0: try await load(
                 publishAt: mosquittoTarget, subscribeAt: mosquittoTarget, credentials: (nil, nil), qos: .atMostOnce),
             qos1: try await load(
                 publishAt: mosquittoTarget, subscribeAt: mosquittoTarget, credentials: (nil, nil), qos: .atLeastOnce),
-            idle: try await measureIdle(at: mosquittoTarget, pid: broker.processIdentifier, credentials: (nil, nil)))
+            idle: mosquittoIdle)
         printError("meshwork node-0: the same workloads")
-        let meshworkFigures = BrokerFigures(
-            broker: "meshwork gateway (node-0 of 2)",
-            qos0: try await load(
-                publishAt: node0, subscribeAt: node0, credentials: credentials, qos: .atMostOnce, prefix: prefix),
-            qos1: try await load(
-                publishAt: node0, subscribeAt: node0, credentials: credentials, qos: .atLeastOnce, prefix: prefix),
-            idle: try await measureIdle(at: node0, pid: nodes[0].processIdentifier, credentials: credentials))
+        let meshworkIdle = try await measureIdle(at: node0, pid: nodes[0].processIdentifier, credentials: credentials)
+        let qos0 = try await load(
+            publishAt: node0, subscribeAt: node0, credentials: credentials, qos: .atMostOnce, prefix: prefix)
+        let qos1 = try await load(
+            publishAt: node0, subscribeAt: node0, credentials: credentials, qos: .atLeastOnce, prefix: prefix)
         printError("meshwork cross-node: publish on node-0, subscribe on node-1, \(rate) msg/s")
         let cross = try await load(
             publishAt: node0, subscribeAt: node1, credentials: credentials, qos: .atLeastOnce, prefix: prefix,
             rate: rate)
+        let meshworkFigures = BrokerFigures(
+            broker: "meshwork gateway (node-0 of 2)", qos0: qos0, qos1: qos1,
+            idle: meshworkIdle)
         return Report(
-            machine: .current, loadGenerator: "meshwork bench mqtt (this process, 1 event loop), loopback",
+            machine: .current,
+            loadGenerator:
+                "meshwork bench mqtt (this process: publishers and subscribers on two event loops), loopback",
             results: [mosquittoFigures, meshworkFigures], crossNode: cross,
             qos0RatioToMosquitto: ratio(meshworkFigures.qos0, mosquittoFigures.qos0),
             qos1RatioToMosquitto: ratio(meshworkFigures.qos1, mosquittoFigures.qos1))

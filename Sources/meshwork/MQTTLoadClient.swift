@@ -33,6 +33,14 @@ final class MQTTLoadClient: ChannelInboundHandler, @unchecked Sendable {
     var deliveries: [(at: UInt64, latency: UInt64)] = []
     var sent = 0
     var failed: String?
+    private var readyDone = false
+
+    /// Completes `ready` once (a later close or timeout must not complete it again).
+    func finishReady(_ error: (any Error)?) {
+        guard !readyDone else { return }
+        readyDone = true
+        if let error { ready.fail(error) } else { ready.succeed(()) }
+    }
 
     init(role: Role, connect: MQTTConnect, qos: MQTTQoS, payloadBytes: Int, ready: EventLoopPromise<Void>) {
         self.role = role
@@ -52,7 +60,7 @@ final class MQTTLoadClient: ChannelInboundHandler, @unchecked Sendable {
     func channelInactive(context: ChannelHandlerContext) {
         running = false
         if failed == nil { failed = "connection closed" }
-        ready.fail(ChannelError.ioOnClosedChannel)
+        finishReady(ChannelError.ioOnClosedChannel)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -95,7 +103,7 @@ final class MQTTLoadClient: ChannelInboundHandler, @unchecked Sendable {
         case .connack(let connack):
             guard connack.reasonCode == 0 else {
                 failed = "CONNACK \(connack.reasonCode)"
-                ready.fail(ChannelError.ioOnClosedChannel)
+                finishReady(ChannelError.ioOnClosedChannel)
                 return
             }
             if case .subscriber(let filter) = role {
@@ -103,14 +111,14 @@ final class MQTTLoadClient: ChannelInboundHandler, @unchecked Sendable {
                     context,
                     .subscribe(MQTTSubscribe(packetID: 1, filters: [(filter, MQTTSubscriptionOptions(qos: qos))])))
             } else {
-                ready.succeed(())
+                finishReady(nil)
             }
         case .suback(let suback):
             if suback.reasonCodes.first.map({ $0 < 0x80 }) ?? false {
-                ready.succeed(())
+                finishReady(nil)
             } else {
                 failed = "SUBACK \(suback.reasonCodes)"
-                ready.fail(ChannelError.ioOnClosedChannel)
+                finishReady(ChannelError.ioOnClosedChannel)
             }
         case .publish(let publish):
             if publish.payload.count >= 8 {

@@ -32,9 +32,14 @@ final class Relay: @unchecked Sendable {
     private var lastSeen: [String: (boot: UInt64, sequence: UInt64)] = [:]
     private(set) var counters = Counters()
 
-    init(nodeID: NodeID, send: @escaping @Sendable (NodeID?, [UInt8]) -> Void) {
+    private let log: @Sendable (String) -> Void
+
+    init(
+        nodeID: NodeID, send: @escaping @Sendable (NodeID?, [UInt8]) -> Void, log: @escaping @Sendable (String) -> Void
+    ) {
         self.nodeID = nodeID
         self.send = send
+        self.log = log
     }
 
     var counterSnapshot: Counters { lock.withLock { counters } }
@@ -67,19 +72,21 @@ final class Relay: @unchecked Sendable {
 
     /// Sends an accepted local publish to the peers that want it.
     func forward(_ message: GatewayMessage) {
-        let (targets, frame): ([NodeID], [UInt8]) = lock.withLock {
+        // Sent under the lock: sequence order must be send order, or a peer would take a
+        // message overtaken by a later one (from another event loop) for a duplicate.
+        lock.withLock {
             let targets = peerFilters.compactMap { peer, entry -> NodeID? in
                 if message.retain { return peer }
                 var wanted = false
                 entry.trie.forEachMatch(message.topic) { _, _ in wanted = true }
                 return wanted ? peer : nil
             }
-            guard !targets.isEmpty else { return ([], []) }
+            guard !targets.isEmpty else { return }
             sequence += 1
             counters.sent += targets.count
-            return (targets, Self.encode(message, origin: nodeID, boot: boot, sequence: sequence))
+            let frame = Self.encode(message, origin: nodeID, boot: boot, sequence: sequence)
+            for peer in targets { send(peer, frame) }
         }
-        for peer in targets { send(peer, frame) }
     }
 
     /// Handles a frame from `peer`; relayed messages go to `deliver` once.
@@ -94,6 +101,7 @@ final class Relay: @unchecked Sendable {
                     for filter in filters { trie.insert(filter, 0) }
                     peerFilters[peer] = (trie, Set(filters))
                 }
+                log("relay: \(peer) subscribes to \(filters.count) filters")
             case Self.frameFilterDelta:
                 let added = try Self.readList(&reader)
                 let removed = try Self.readList(&reader)
@@ -122,6 +130,7 @@ final class Relay: @unchecked Sendable {
             }
         } catch {
             lock.withLock { counters.refused += 1 }
+            log("relay: refused a frame from \(peer): \(error)")
         }
     }
 
