@@ -104,6 +104,10 @@ printf '\x00\x10\x10\x00\x04MQTT\x04\x02\x00\x3c\x00\x04dev1\x32\x09\x00\x03a/b\
 printf '\x02\x82\x10\x00\x07\x07\x26\x00\x01k\x00\x01v\x00\x03a/#\x01' > Fuzz/corpus-gateway/seed-subscribe-v5
 printf '\x03eyJhbGciOiJFZERTQSJ9.eyJpc3MiOiJkaWQ6a2V5OngiLCJhdWQiOiJmdXp6IiwiaWF0IjoxLCJleHAiOjJ9.%s' \
   "$(printf 'A%.0s' {1..86})" > Fuzz/corpus-gateway/seed-token
+# Regression: iat = Int64.min once overflowed exp - iat before any signature check.
+printf '\x03eyJhbGciOiJFZERTQSJ9.%s.%s' \
+  "$(printf '{"aud":"fuzz","exp":1800000060,"iat":-9223372036854775808,"iss":"d"}' | base64 -w0 | tr '+/' '-_' | tr -d '=')" \
+  "$(printf 'A%.0s' {1..86})" > Fuzz/corpus-gateway/seed-token-extreme-iat
 echo "fuzz: running gateway-fuzz for ${seconds}s"
 LSAN_OPTIONS=suppressions=Fuzz/lsan.supp fuzz gateway-fuzz 8 .build-fuzz/debug/gateway-fuzz \
   -max_total_time="$seconds" -max_len=8192 -rss_limit_mb=4096 -print_final_stats=1 \

@@ -70,12 +70,19 @@ extension Gateway {
     func processBlock(height: UInt64, authChanged: Bool) async {
         guard authChanged else { return }
         var checked: [String: GatewayIdentity] = [:]
-        for (did, connection) in broker.connectionSnapshot() {
-            if checked[did] == nil {
-                checked[did] = (try? DID(string: did)).map { _ in .unknown } ?? .unknown
-                if let subject = try? DID(string: did) { checked[did] = await ledger.identity(of: subject) }
+        func identity(_ did: String) async -> GatewayIdentity {
+            if let known = checked[did] { return known }
+            let answer: GatewayIdentity
+            if let subject = try? DID(string: did) {
+                answer = await ledger.identity(of: subject)
+            } else {
+                answer = .unknown
             }
-            switch checked[did] {
+            checked[did] = answer
+            return answer
+        }
+        for (did, connection) in broker.connectionSnapshot() {
+            switch await identity(did) {
             case .active(let keys) where keys.contains(connection.signingKey):
                 continue
             case .active:
@@ -86,6 +93,13 @@ extension Gateway {
             default:
                 log("ending the sessions of \(did): deactivated at height \(height)")
                 broker.endSessions(of: did, reason: .notAuthorized)
+            }
+        }
+        // Stored sessions whose device is gone end too, connected or not.
+        for did in Set(broker.subscriptionSnapshot().map(\.did)) {
+            switch await identity(did) {
+            case .deactivated, .unknown: broker.endSessions(of: did, reason: .notAuthorized)
+            default: continue
             }
         }
         for (clientID, did, filters) in broker.subscriptionSnapshot() {

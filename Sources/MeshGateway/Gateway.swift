@@ -117,16 +117,26 @@ public final class Gateway: Sendable {
     func countDenied() { countersBox.withLockedValue { $0.denied += 1 } }
     func countProtocolError() { countersBox.withLockedValue { $0.protocolErrors += 1 } }
 
-    /// Counts a new connection; false when over `connectionsMax`.
-    func connectionOpened() { countersBox.withLockedValue { $0.connections += 1 } }
+    /// Counts a new connection; false when it would pass `connectionsMax` (it is then not counted).
+    func connectionOpened() -> Bool {
+        countersBox.withLockedValue { counters in
+            guard counters.connections < limits.connectionsMax else { return false }
+            counters.connections += 1
+            return true
+        }
+    }
     func connectionClosed() { countersBox.withLockedValue { $0.connections -= 1 } }
 
     // MARK: - Messages
 
     /// Delivers an accepted publish on this node and relays it to peers with matching subscribers.
-    func accept(_ message: GatewayMessage, from clientID: String?) {
-        broker.route(message, from: clientID)
+    /// Returns false when the message could not be stored for a persistent session: the
+    /// publisher must then not be acknowledged.
+    @discardableResult
+    func accept(_ message: GatewayMessage, from clientID: String?) -> Bool {
+        let (_, stored) = broker.route(message, from: clientID)
         relay.forward(message)
+        return stored
     }
 
     /// Publishes a will (authorized when its connection was accepted).

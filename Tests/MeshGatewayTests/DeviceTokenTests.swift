@@ -32,6 +32,17 @@ import Testing
         #expect(throws: DeviceTokenError.notYetValid) { try token(now + 3600, 60).checkClaims(chainId: "c", now: now) }
     }
 
+    /// Claims at the ends of Int64 (no signature needed to send them) are refused, not trapped on.
+    @Test func extremeTimesAreRefusedWithoutOverflow() throws {
+        let header = Base64URL.encode(Array(#"{"alg":"EdDSA"}"#.utf8))
+        let signature = Base64URL.encode([UInt8](repeating: 7, count: 64))
+        for (iat, exp) in [(Int64.min, now + 60), (now, Int64.max), (Int64.min, Int64.max), (-1, now + 60)] {
+            let claims = Base64URL.encode(Array(#"{"aud":"c","exp":\#(exp),"iat":\#(iat),"iss":"d"}"#.utf8))
+            let token = try DeviceToken(parsing: header + "." + claims + "." + signature)
+            #expect(throws: DeviceTokenError.self) { try token.checkClaims(chainId: "c", now: now) }
+        }
+    }
+
     @Test func tamperedOrMalformedTokensAreRefused() throws {
         let text = DeviceToken.issue(did: "d", chainId: "c", key: key, issuedAt: now, lifetimeSeconds: 60)
         let parts = text.split(separator: ".").map(String.init)

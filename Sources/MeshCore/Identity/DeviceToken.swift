@@ -10,6 +10,8 @@ public struct DeviceToken: Sendable, Equatable {
     public static let clockSkewSecondsMax: Int64 = 300
     /// Longest token accepted, in bytes.
     public static let bytesMax = 2048
+    /// Latest time a token may name: the start of the year 10000, in Unix seconds.
+    public static let timeSecondsMax: Int64 = 253_402_300_800
 
     /// `iss`: the device DID string.
     public var issuer: String
@@ -68,6 +70,10 @@ public struct DeviceToken: Sendable, Equatable {
     /// Checks audience and times against `now` (Unix seconds).
     public func checkClaims(chainId: String, now: Int64) throws(DeviceTokenError) {
         guard audience == chainId else { throw .wrongAudience(audience) }
+        // Times from outside are bounded first, so that the differences below cannot overflow.
+        guard (0...Self.timeSecondsMax).contains(issuedAt), (0...Self.timeSecondsMax).contains(expiresAt),
+            (0...Self.timeSecondsMax).contains(now)
+        else { throw .malformed("iat and exp must be Unix seconds between 0 and \(Self.timeSecondsMax)") }
         guard expiresAt > now else { throw .expired }
         guard issuedAt <= now + Self.clockSkewSecondsMax else { throw .notYetValid }
         guard expiresAt - issuedAt <= Self.lifetimeSecondsMax,

@@ -2,9 +2,9 @@ extension Broker {
     /// Delivers `message` to every matching session on this node, once per session at the
     /// highest matching QoS (capped by the message's), and keeps it if it is retained. Messages
     /// for persistent sessions are stored before this returns, so the caller may then
-    /// acknowledge the publisher. Returns the number of sessions it reached.
+    /// acknowledge the publisher; `stored` is false when that write failed (do not acknowledge).
     @discardableResult
-    func route(_ message: GatewayMessage, from publisherClientID: String?) -> Int {
+    func route(_ message: GatewayMessage, from publisherClientID: String?) -> (reached: Int, stored: Bool) {
         withLock {
             receivedLocked()
             if message.retain { retainLocked(message) }
@@ -34,8 +34,13 @@ extension Broker {
                 }
             }
             var rowIDs: [String: Int64] = [:]
-            if let store, !toStore.isEmpty, let ids = try? store.addMessages(toStore) {
-                for (entry, id) in zip(toStore, ids) { rowIDs[entry.clientID] = id }
+            var stored = true
+            if let store, !toStore.isEmpty {
+                if let ids = try? store.addMessages(toStore) {
+                    for (entry, id) in zip(toStore, ids) { rowIDs[entry.clientID] = id }
+                } else {
+                    stored = false
+                }
             }
             var reached = 0
             for (clientID, target) in ordered {
@@ -45,7 +50,7 @@ extension Broker {
                     rowID: rowIDs[clientID])
                 reached += 1
             }
-            return reached
+            return (reached, stored)
         }
     }
 
@@ -55,11 +60,8 @@ extension Broker {
             guard let connection = session.connection else { return }
             var copy = message
             copy.qos = .atMostOnce
-            if connection.send(
-                Self.packet(
-                    for: Outbound(rowID: nil, packetID: 0, qos: qos, stage: 0, retainFlag: retainFlag, message: copy),
-                    dup: false), droppable: true)
-            {
+            let outbound = Outbound(rowID: nil, packetID: 0, qos: qos, stage: 0, retainFlag: retainFlag, message: copy)
+            if connection.send(Self.packet(for: outbound, dup: false), droppable: true) == .queued {
                 deliveredLocked()
             } else {
                 droppedLocked(session)
@@ -84,8 +86,13 @@ extension Broker {
         guard let connection = session.connection else { return }
         let window = min(limits.inflightMax, connection.clientReceiveMaximum)
         while session.inflight.count < window, let next = session.popQueued() {
+            if connection.send(Self.packet(for: next, dup: false)) == .tooLarge {
+                // Discarded as if delivered (MQTT-3.1.2-25): nothing will acknowledge it.
+                if let rowID = next.rowID { try? store?.deleteMessage(rowID) }
+                droppedLocked(session)
+                continue
+            }
             session.inflight.append(next)
-            connection.send(Self.packet(for: next, dup: false))
             deliveredLocked()
         }
     }

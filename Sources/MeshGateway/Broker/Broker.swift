@@ -109,6 +109,11 @@ final class Broker: @unchecked Sendable {
         return outcome
     }
 
+    /// Whether a session with this client id belongs to another DID.
+    func sessionHeldByOther(clientID: String, did: String) -> Bool {
+        lock.withLock { sessions[clientID].map { $0.did != did } ?? false }
+    }
+
     /// Whether a session of `did` with this client id is stored.
     func sessionExists(clientID: String, did: String) -> Bool {
         lock.withLock { sessions[clientID]?.did == did }
@@ -182,12 +187,21 @@ final class Broker: @unchecked Sendable {
 
     // MARK: - Subscriptions
 
-    /// Adds or replaces subscriptions; returns the retained messages to send for them.
-    func subscribe(clientID: String, _ filters: [(filter: String, options: MQTTSubscriptionOptions)]) -> [Bool] {
+    /// Adds or replaces subscriptions, calls `acknowledge` with which were taken (under the
+    /// lock, so its SUBACK is sent before anything else for this session), then queues the
+    /// retained messages they bring.
+    func subscribe(
+        clientID: String, _ filters: [(filter: String, options: MQTTSubscriptionOptions)],
+        acknowledge: ([Bool]) -> Void
+    ) {
         var added: [String] = []
-        let results: [Bool] = lock.withLock {
-            guard let session = sessions[clientID] else { return filters.map { _ in false } }
+        lock.withLock {
+            guard let session = sessions[clientID] else {
+                acknowledge(filters.map { _ in false })
+                return
+            }
             var results: [Bool] = []
+            var retainedFor: [(String, MQTTSubscriptionOptions)] = []
             for (filter, options) in filters {
                 let existed = session.subscriptions[filter] != nil
                 guard existed || session.subscriptions.count < limits.subscriptionsPerSessionMax else {
@@ -201,19 +215,20 @@ final class Broker: @unchecked Sendable {
                     if filterCounts[filter] == 1 { added.append(filter) }
                 }
                 results.append(true)
-                let sendRetained = options.retainHandling == 0 || (options.retainHandling == 1 && !existed)
-                if sendRetained, session.connection != nil {
-                    for message in retained.values where MQTTTopic.matches(filter: filter, topic: message.topic) {
-                        enqueueLocked(
-                            session, message, qos: min(message.qos, options.qos), retainFlag: true, rowID: nil)
-                    }
+                if options.retainHandling == 0 || (options.retainHandling == 1 && !existed) {
+                    retainedFor.append((filter, options))
                 }
             }
             persistSessionLocked(session)
-            return results
+            acknowledge(results)
+            guard session.connection != nil else { return }
+            for (filter, options) in retainedFor {
+                for message in retained.values where MQTTTopic.matches(filter: filter, topic: message.topic) {
+                    enqueueLocked(session, message, qos: min(message.qos, options.qos), retainFlag: true, rowID: nil)
+                }
+            }
         }
         if !added.isEmpty { filtersChanged(added, []) }
-        return results
     }
 
     /// Removes subscriptions; true for each filter that existed.

@@ -92,6 +92,8 @@ public enum MQTTReasonCode: UInt8, Sendable, Equatable {
     case retainNotSupported = 0x9A
     /// QoS not supported.
     case qosNotSupported = 0x9B
+    /// Shared subscriptions not supported.
+    case sharedSubscriptionsNotSupported = 0x9E
     /// Session expiry or other reasons, not otherwise listed, read from a peer.
     case other = 0xFF
 }

@@ -68,7 +68,12 @@ final class Relay: @unchecked Sendable {
         send(peer, writer.bytes)
     }
 
-    func peerDisconnected(_ peer: NodeID) { lock.withLock { peerFilters[peer] = nil } }
+    func peerDisconnected(_ peer: NodeID) {
+        lock.withLock {
+            peerFilters[peer] = nil
+            lastSeen[peer.hex] = nil
+        }
+    }
 
     /// Sends an accepted local publish to the peers that want it.
     func forward(_ message: GatewayMessage) {
@@ -115,6 +120,10 @@ final class Relay: @unchecked Sendable {
                 }
             case Self.frameMessage:
                 let (origin, boot, sequence, message) = try Self.decodeMessage(&reader)
+                // One hop: a message comes from the node that accepted it, never on another's behalf.
+                guard origin == peer.hex else {
+                    throw MQTTError.malformed("relay origin \(origin) is not the sending peer")
+                }
                 let fresh: Bool = lock.withLock {
                     if let last = lastSeen[origin], last.boot == boot, sequence <= last.sequence {
                         counters.duplicates += 1

@@ -5,7 +5,8 @@ import NIOCore
 /// The broker's handle on one connected client: encodes packets for its protocol version and
 /// writes them, coalescing everything sent during one event-loop turn into one flush.
 public final class MQTTConnection: @unchecked Sendable {
-    // @unchecked: `pending`, `flushScheduled` and `closed` are guarded by `lock`; the rest is immutable.
+    // @unchecked: `pending`, `flushScheduled`, `closed` and `closedReason` are guarded by `lock`;
+    // the rest is immutable (`channel.isWritable` is safe to read from any thread).
     let channel: any Channel
     /// The client's protocol version.
     public let version: MQTTVersion
@@ -34,24 +35,41 @@ public final class MQTTConnection: @unchecked Sendable {
         self.outboundBytesMax = outboundBytesMax
     }
 
-    /// Queues `packet` for writing. A packet over the client's Maximum Packet Size is dropped
-    /// (MQTT-3.1.2-25); a droppable one (QoS 0) is dropped when the client is too far behind.
-    /// Returns whether it was queued.
+    /// What became of a packet given to `send`.
+    enum SendOutcome: Equatable {
+        /// Queued for writing.
+        case queued
+        /// Over the client's Maximum Packet Size: discarded as if delivered (MQTT-3.1.2-25).
+        case tooLarge
+        /// A droppable packet while the client is behind (its socket is not writable).
+        case clientBehind
+        /// The connection is closing.
+        case closed
+    }
+
+    /// Queues `packet` for writing. A droppable one (QoS 0) is dropped while NIO's outbound
+    /// buffer is over its high-water mark or `outboundBytesMax` is queued here, so a client that
+    /// stops reading cannot grow the node's memory.
     @discardableResult
-    func send(_ packet: MQTTPacket, droppable: Bool = false) -> Bool {
+    func send(_ packet: MQTTPacket, droppable: Bool = false) -> SendOutcome {
         var bytes: [UInt8] = []
         MQTTEncoder.encode(packet, version: version, into: &bytes)
-        guard bytes.count <= clientPacketBytesMax else { return false }
-        let schedule: Bool = lock.withLock {
-            guard !closed else { return false }
-            if droppable && pending.count + bytes.count > outboundBytesMax { return false }
+        guard bytes.count <= clientPacketBytesMax else { return .tooLarge }
+        if droppable && !channel.isWritable { return .clientBehind }
+        let outcome: (SendOutcome, Bool) = lock.withLock {
+            guard !closed else { return (.closed, false) }
+            if droppable && pending.count + bytes.count > outboundBytesMax { return (.clientBehind, false) }
             pending.append(contentsOf: bytes)
             defer { flushScheduled = true }
-            return !flushScheduled
+            return (.queued, !flushScheduled)
         }
-        if schedule { channel.eventLoop.execute { self.flush() } }
-        return true
+        if outcome.1 { channel.eventLoop.execute { self.flush() } }
+        return outcome.0
     }
+
+    /// Whether the connection was closed because its DID or signing key lost authority.
+    var closedForAuthority: Bool { lock.withLock { closedReason == .notAuthorized } }
+    private var closedReason: MQTTReasonCode?
 
     private func flush() {
         let bytes: [UInt8] = lock.withLock {
@@ -66,7 +84,10 @@ public final class MQTTConnection: @unchecked Sendable {
     /// Sends DISCONNECT with `reason` (MQTT 5 only) after what is queued, then closes.
     public func close(reason: MQTTReasonCode?) {
         if let reason, version == .v5 { send(.disconnect(MQTTDisconnect(reasonCode: reason.rawValue))) }
-        lock.withLock { closed = true }
+        lock.withLock {
+            closed = true
+            if closedReason == nil { closedReason = reason }
+        }
         channel.eventLoop.execute {
             self.flush()
             self.channel.close(promise: nil)

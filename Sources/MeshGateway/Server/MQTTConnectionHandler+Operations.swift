@@ -128,29 +128,40 @@ extension MQTTConnectionHandler {
         let message = GatewayMessage(
             topic: topic, payload: publish.payload, qos: publish.qos, retain: publish.retain, publisher: connected.did,
             userProperties: userProperties)
+        let failed = MQTTReasonCode.unspecifiedError.rawValue
         switch publish.qos {
         case .atMostOnce:
             gateway.accept(message, from: connected.clientID)
         case .atLeastOnce:
-            gateway.accept(message, from: connected.clientID)
-            connection.send(.ack(MQTTAck(.puback, packetID: publish.packetID ?? 0)))
+            let stored = gateway.accept(message, from: connected.clientID)
+            guard stored || connection.version == .v5 else {
+                disconnect(context, .unspecifiedError, "a message could not be stored; not acknowledged")
+                return
+            }
+            connection.send(.ack(MQTTAck(.puback, packetID: publish.packetID ?? 0, reasonCode: stored ? 0 : failed)))
         case .exactlyOnce:
             let packetID = publish.packetID ?? 0
+            var stored = true
             if gateway.broker.beginInboundQoS2(clientID: connected.clientID, packetID: packetID) {
-                gateway.accept(message, from: connected.clientID)
+                stored = gateway.accept(message, from: connected.clientID)
+                if !stored { _ = gateway.broker.releaseInboundQoS2(clientID: connected.clientID, packetID: packetID) }
             }
-            connection.send(.ack(MQTTAck(.pubrec, packetID: packetID)))
+            guard stored || connection.version == .v5 else {
+                disconnect(context, .unspecifiedError, "a message could not be stored; not acknowledged")
+                return
+            }
+            connection.send(.ack(MQTTAck(.pubrec, packetID: packetID, reasonCode: stored ? 0 : failed)))
         }
     }
 
     func handleSubscribe(_ context: ChannelHandlerContext, _ connected: ConnectedView, _ subscribe: MQTTSubscribe) {
-        var valid: [Bool] = []
+        // nil: valid; otherwise the MQTT 5 reason code of the refusal.
+        var invalid: [MQTTReasonCode?] = []
         for (filter, _) in subscribe.filters {
-            do {
-                try MQTTTopic.validateFilter(filter)
-                valid.append(!filter.hasPrefix("$share/"))
-            } catch {
-                valid.append(false)
+            if filter.hasPrefix("$share/") {
+                invalid.append(.sharedSubscriptionsNotSupported)
+            } else {
+                invalid.append((try? MQTTTopic.validateFilter(filter)) == nil ? .topicFilterInvalid : nil)
             }
         }
         let requests = subscribe.filters.map { (PolicyAction.mqttSubscribe, $0.filter) }
@@ -159,8 +170,8 @@ extension MQTTConnectionHandler {
             var codes: [UInt8] = []
             var accepted: [(filter: String, options: MQTTSubscriptionOptions)] = []
             for (index, entry) in subscribe.filters.enumerated() {
-                if !valid[index] {
-                    codes.append(v5 ? MQTTReasonCode.topicFilterInvalid.rawValue : 0x80)
+                if let reason = invalid[index] {
+                    codes.append(v5 ? reason.rawValue : 0x80)
                 } else if !allowed[index] {
                     self.gateway.countDenied()
                     self.gateway.log("denied subscribe by \(connected.did) to '\(entry.filter)'")
@@ -170,10 +181,16 @@ extension MQTTConnectionHandler {
                     accepted.append(entry)
                 }
             }
-            // SUBACK first; the retained messages the subscription brings follow it.
-            connected.connection.send(.suback(MQTTSubAck(packetID: subscribe.packetID, reasonCodes: codes)))
-            let results = self.gateway.broker.subscribe(clientID: connected.clientID, accepted)
-            _ = results
+            // The broker sends the SUBACK once it knows which subscriptions it took, and before
+            // the retained messages they bring.
+            self.gateway.broker.subscribe(clientID: connected.clientID, accepted) { results in
+                var index = 0
+                for (position, code) in codes.enumerated() where code < 0x80 {
+                    if !results[index] { codes[position] = v5 ? MQTTReasonCode.quotaExceeded.rawValue : 0x80 }
+                    index += 1
+                }
+                connected.connection.send(.suback(MQTTSubAck(packetID: subscribe.packetID, reasonCodes: codes)))
+            }
         }
     }
 }

@@ -43,9 +43,17 @@ final class MQTTConnectionHandler: ChannelInboundHandler {
 
     // MARK: - Channel events
 
+    private var counted = false
+
     func channelActive(context: ChannelHandlerContext) {
         lastReadNanos = DispatchTimeNanos.now
-        gateway.connectionOpened()
+        counted = gateway.connectionOpened()
+        guard counted else {
+            state = .closed
+            gateway.log("refusing a connection: \(gateway.limits.connectionsMax) connections are open")
+            context.close(promise: nil)
+            return
+        }
         let seconds = gateway.limits.connectTimeoutSeconds
         let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         timer = context.eventLoop.scheduleTask(in: .seconds(seconds)) {
@@ -57,9 +65,12 @@ final class MQTTConnectionHandler: ChannelInboundHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         timer?.cancel()
-        gateway.connectionClosed()
+        if counted { gateway.connectionClosed() }
         if case .connected(let connected) = state {
-            if let will = connected.will { gateway.publishWill(will, clientID: connected.clientID) }
+            // A connection closed because its DID or key lost authority leaves no will behind.
+            if let will = connected.will, !connected.connection.closedForAuthority {
+                gateway.publishWill(will, clientID: connected.clientID)
+            }
             gateway.broker.detach(clientID: connected.clientID, connection: connected.connection)
         }
         state = .closed
@@ -188,6 +199,15 @@ final class MQTTConnectionHandler: ChannelInboundHandler {
                 if let requested = connect.properties.integer(.sessionExpiryInterval), requested != expiry {
                     properties.append(.sessionExpiryInterval, .fourByte(expiry))
                 }
+            }
+            guard !gateway.broker.sessionHeldByOther(clientID: clientID, did: did) else {
+                gateway.log("refused CONNECT: client id '\(clientID)' belongs to another device's session")
+                sendConnAck(
+                    context, connect.version, code: v5 ? MQTTReasonCode.clientIdentifierNotValid.rawValue : 0x02,
+                    present: false)
+                state = .closed
+                context.close(promise: nil)
+                return
             }
             let present = gateway.broker.sessionExists(clientID: clientID, did: did) && !connect.cleanStart
             connection.send(.connack(MQTTConnAck(sessionPresent: present, reasonCode: 0, properties: properties)))

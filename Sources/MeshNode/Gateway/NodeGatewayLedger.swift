@@ -15,7 +15,7 @@ struct NodeGatewayLedger: GatewayLedger {
         case .key(let key):
             return .active([key])
         case .mesh(let id):
-            return await runtime.withLedger { ledger in
+            let answer: GatewayIdentity? = await runtime.withLedgerIfQueued { ledger in
                 do {
                     guard let record = try ledger.view().identityRecord(id) else { return .unknown }
                     return record.deactivated ? .deactivated : .active(record.keys)
@@ -23,20 +23,25 @@ struct NodeGatewayLedger: GatewayLedger {
                     return .unavailable("\(error)")
                 }
             }
+            return answer ?? .unavailable("the node is too busy to read the ledger")
         }
     }
 
     func authorize(_ did: DID, action: PolicyAction, resource: String) async -> GatewayDecision {
-        await runtime.withLedger { ledger in
+        let answer: GatewayDecision? = await runtime.withLedgerIfQueued { ledger in
             do {
                 let decision = try ledger.view().checkPolicy(subject: did, action: action, resource: resource)
                 return GatewayDecision(
                     allowed: decision.allowed, reason: decision.reason,
                     validBelowHeight: decision.chain.compactMap(\.expiry).min())
             } catch {
-                return GatewayDecision(allowed: false, reason: "the ledger cannot be read: \(error)")
+                return GatewayDecision(
+                    allowed: false, reason: "the ledger cannot be read: \(error)", validBelowHeight: 0)
             }
         }
+        // A passing condition: valid below height 0 means it is never cached.
+        return answer
+            ?? GatewayDecision(allowed: false, reason: "the node is too busy to read the ledger", validBelowHeight: 0)
     }
 }
 

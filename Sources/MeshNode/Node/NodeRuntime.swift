@@ -110,6 +110,19 @@ public final class NodeRuntime: Sendable {
         }
     }
 
+    /// Like `withLedger`, but `nil` at once when the loop's queue is full or closed, instead of
+    /// waiting for an answer that would never come (for callers from outside, like the gateway).
+    public func withLedgerIfQueued<T: Sendable>(_ body: @escaping @Sendable (Ledger) -> T) async -> T? {
+        await withCheckedContinuation { (result: CheckedContinuation<T?, Never>) in
+            let outcome = continuation.yield(.run({ ledger in result.resume(returning: body(ledger)) }))
+            switch outcome {
+            case .enqueued: break
+            case .dropped, .terminated: result.resume(returning: nil)
+            @unknown default: result.resume(returning: nil)
+            }
+        }
+    }
+
     /// Starts P2P and the consensus loop; returns when `stop` is called or the loop fails.
     public func run() async throws {
         let (host, port) = try splitHostPort(config.p2p.listen)

@@ -74,7 +74,11 @@ extension DeviceCommand {
 
         static func parseDuration(_ text: String) throws -> Int64 {
             let units: [Character: Int64] = ["s": 1, "m": 60, "h": 3600]
-            if let last = text.last, let unit = units[last], let value = Int64(text.dropLast()) { return value * unit }
+            if let last = text.last, let unit = units[last], let value = Int64(text.dropLast()) {
+                let (seconds, overflow) = value.multipliedReportingOverflow(by: unit)
+                guard !overflow else { throw ValidationError("'\(text)' is too long a duration") }
+                return seconds
+            }
             if let value = Int64(text) { return value }
             throw ValidationError("'\(text)' is not a duration like 90s, 30m or 1h")
         }
