@@ -129,6 +129,14 @@ public final class Gateway: Sendable {
 
     // MARK: - Messages
 
+    private let observerBox = NIOLockedValueBox<(@Sendable (GatewayMessage, Bool) -> Void)?>(nil)
+
+    /// Sees every message accepted on this node (`relayed` false) or relayed to it (true), after
+    /// delivery; for dashboards. Keep it cheap: it runs on the connection's event loop.
+    public func observe(_ observer: @escaping @Sendable (_ message: GatewayMessage, _ relayed: Bool) -> Void) {
+        observerBox.withLockedValue { $0 = observer }
+    }
+
     /// Delivers an accepted publish on this node and relays it to peers with matching subscribers.
     /// Returns false when the message could not be stored for a persistent session: the
     /// publisher must then not be acknowledged.
@@ -136,6 +144,7 @@ public final class Gateway: Sendable {
     func accept(_ message: GatewayMessage, from clientID: String?) -> Bool {
         let (_, stored) = broker.route(message, from: clientID)
         relay.forward(message)
+        observerBox.withLockedValue { $0 }?(message, false)
         return stored
     }
 
@@ -144,7 +153,10 @@ public final class Gateway: Sendable {
 
     /// A relay frame from peer `peer` (its node id bytes).
     public func receiveRelay(from peer: NodeID, _ bytes: [UInt8]) {
-        relay.receive(from: peer, bytes) { message in broker.route(message, from: nil) }
+        relay.receive(from: peer, bytes) { message in
+            broker.route(message, from: nil)
+            observerBox.withLockedValue { $0 }?(message, true)
+        }
     }
 
     /// A peer connected: it learns our filters.

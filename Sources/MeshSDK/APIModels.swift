@@ -323,6 +323,8 @@ public enum EventMessage: Codable, Sendable {
     case block(BlockSummary)
     /// A committed transaction.
     case transaction(TransactionSummary)
+    /// A message a device published on a gateway (topic `telemetry`).
+    case telemetry(TelemetryView)
     /// A subscription was added.
     case subscribed(id: Int, topic: String)
     /// A subscription was removed.
@@ -330,7 +332,7 @@ public enum EventMessage: Codable, Sendable {
     /// A request was refused.
     case error(APIErrorBody)
 
-    enum CodingKeys: String, CodingKey { case type, block, tx, id, topic, code, message }
+    enum CodingKeys: String, CodingKey { case type, block, tx, telemetry, id, topic, code, message }
 
     /// `{"type": …}` with the case's fields beside it.
     public func encode(to encoder: any Encoder) throws {
@@ -342,6 +344,9 @@ public enum EventMessage: Codable, Sendable {
         case .transaction(let tx):
             try container.encode("tx", forKey: .type)
             try container.encode(tx, forKey: .tx)
+        case .telemetry(let message):
+            try container.encode("telemetry", forKey: .type)
+            try container.encode(message, forKey: .telemetry)
         case .subscribed(let id, let topic):
             try container.encode("subscribed", forKey: .type)
             try container.encode(id, forKey: .id)
@@ -362,6 +367,7 @@ public enum EventMessage: Codable, Sendable {
         switch try container.decode(String.self, forKey: .type) {
         case "block": self = .block(try container.decode(BlockSummary.self, forKey: .block))
         case "tx": self = .transaction(try container.decode(TransactionSummary.self, forKey: .tx))
+        case "telemetry": self = .telemetry(try container.decode(TelemetryView.self, forKey: .telemetry))
         case "subscribed":
             self = .subscribed(
                 id: try container.decode(Int.self, forKey: .id),
@@ -380,22 +386,56 @@ public enum EventMessage: Codable, Sendable {
 public struct EventRequest: Codable, Sendable {
     /// `subscribe` or `unsubscribe`.
     public var op: String
-    /// `blocks` or `txs` (subscribe).
+    /// `blocks`, `txs` or `telemetry` (subscribe).
     public var topic: String?
     /// Only transactions with a message of this name (e.g. `bank.transfer`).
     public var type: String?
-    /// Only transactions touching this DID.
+    /// Only transactions touching this DID; for `telemetry`, the publishing device (required).
     public var did: String?
+    /// For `telemetry`: an MQTT topic filter (default `#`).
+    public var filter: String?
     /// The subscription to end (unsubscribe).
     public var id: Int?
 
     /// All fields.
-    public init(op: String, topic: String? = nil, type: String? = nil, did: String? = nil, id: Int? = nil) {
+    public init(
+        op: String, topic: String? = nil, type: String? = nil, did: String? = nil, filter: String? = nil, id: Int? = nil
+    ) {
         self.op = op
         self.topic = topic
         self.type = type
         self.did = did
+        self.filter = filter
         self.id = id
+    }
+}
+
+/// A device's publish as the `telemetry` event shows it.
+public struct TelemetryView: Codable, Sendable, Equatable {
+    /// The publishing device.
+    public var did: String
+    /// Topic name.
+    public var topic: String
+    /// Payload bytes.
+    public var bytes: Int
+    /// The payload as text when it is UTF-8 (first 256 characters).
+    public var text: String?
+    /// The payload as a number when the whole text is one (for charts).
+    public var value: Double?
+    /// Wall-clock milliseconds at this node when it saw the message.
+    public var timeMs: UInt64
+    /// Whether it was relayed from another node.
+    public var relayed: Bool
+
+    /// All fields.
+    public init(did: String, topic: String, bytes: Int, text: String?, value: Double?, timeMs: UInt64, relayed: Bool) {
+        self.did = did
+        self.topic = topic
+        self.bytes = bytes
+        self.text = text
+        self.value = value
+        self.timeMs = timeMs
+        self.relayed = relayed
     }
 }
 
@@ -678,5 +718,49 @@ public struct PolicyCheckView: Codable, Sendable {
         self.chain = chain
         self.height = height
         self.proof = proof
+    }
+}
+
+/// `GET /gateway`: a node's MQTT gateway, counters since it started.
+public struct GatewayStatus: Codable, Sendable, Equatable {
+    /// The MQTT listener, `host:port`.
+    public var listen: String
+    /// Open MQTT connections.
+    public var connections: Int
+    /// Sessions with a live connection.
+    public var sessionsConnected: Int
+    /// Sessions kept (live, or persistent and offline).
+    public var sessionsStored: Int
+    /// Publishes accepted on this node or relayed to it.
+    public var received: Int
+    /// Messages sent to subscribers.
+    public var delivered: Int
+    /// Messages dropped.
+    public var dropped: Int
+    /// Publishes and subscriptions refused by policy.
+    public var denied: Int
+    /// Connections closed for protocol errors.
+    public var protocolErrors: Int
+    /// Messages relayed to peers.
+    public var relayed: Int
+    /// Messages received from peers.
+    public var relayReceived: Int
+
+    /// All fields.
+    public init(
+        listen: String, connections: Int, sessionsConnected: Int, sessionsStored: Int, received: Int, delivered: Int,
+        dropped: Int, denied: Int, protocolErrors: Int, relayed: Int, relayReceived: Int
+    ) {
+        self.listen = listen
+        self.connections = connections
+        self.sessionsConnected = sessionsConnected
+        self.sessionsStored = sessionsStored
+        self.received = received
+        self.delivered = delivered
+        self.dropped = dropped
+        self.denied = denied
+        self.protocolErrors = protocolErrors
+        self.relayed = relayed
+        self.relayReceived = relayReceived
     }
 }

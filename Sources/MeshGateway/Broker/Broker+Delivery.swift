@@ -69,7 +69,10 @@ extension Broker {
             return
         }
         guard session.connection != nil || session.persistent else { return }
-        guard session.pendingCount < limits.queuedMessagesMax else {
+        guard session.pendingCount < limits.queuedMessagesMax,
+            session.pendingBytes + message.payload.count <= limits.queuedBytesPerSessionMax
+        else {
+            if let rowID { try? store?.deleteMessage(rowID) }
             droppedLocked(session)
             return
         }
@@ -77,6 +80,7 @@ extension Broker {
             rowID: rowID, packetID: session.takePacketID(), qos: qos, stage: 0, retainFlag: retainFlag, message: message
         )
         session.queue.append(outbound)
+        session.pendingBytes += message.payload.count
         if let rowID { try? store?.updateMessage(rowID, packetID: outbound.packetID, stage: 0) }
         pumpLocked(session)
     }
@@ -86,8 +90,9 @@ extension Broker {
         guard let connection = session.connection else { return }
         let window = min(limits.inflightMax, connection.clientReceiveMaximum)
         while session.inflight.count < window, let next = session.popQueued() {
-            if connection.send(Self.packet(for: next, dup: false)) == .tooLarge {
+            if connection.send(Self.packet(for: next, dup: next.dup)) == .tooLarge {
                 // Discarded as if delivered (MQTT-3.1.2-25): nothing will acknowledge it.
+                session.pendingBytes -= next.message.payload.count
                 if let rowID = next.rowID { try? store?.deleteMessage(rowID) }
                 droppedLocked(session)
                 continue
@@ -108,10 +113,12 @@ extension Broker {
             case .puback where outbound.qos == .atLeastOnce && outbound.stage == 0,
                 .pubcomp where outbound.qos == .exactlyOnce && outbound.stage == 1:
                 session.inflight.remove(at: index)
+                session.pendingBytes -= outbound.message.payload.count
                 if let rowID = outbound.rowID { try? store?.deleteMessage(rowID) }
             case .pubrec where outbound.qos == .exactlyOnce && outbound.stage == 0:
                 if ack.reasonCode >= 0x80 {
                     session.inflight.remove(at: index)
+                    session.pendingBytes -= outbound.message.payload.count
                     if let rowID = outbound.rowID { try? store?.deleteMessage(rowID) }
                 } else {
                     session.inflight[index].stage = 1

@@ -12,6 +12,7 @@ final class Broker: @unchecked Sendable {
     private var trie = SubscriptionTrie<String>()
     private var retained: [String: GatewayMessage] = [:]
     private var filterCounts: [String: Int] = [:]
+    private var retainedBytes = 0
     let store: GatewayStore?
     let limits: GatewayLimits
     /// Called (outside the lock) when a filter gains its first or loses its last local subscriber.
@@ -55,11 +56,15 @@ final class Broker: @unchecked Sendable {
                 session.queue.append(
                     Outbound(
                         rowID: message.rowID, packetID: packetID, qos: message.message.qos, stage: message.stage,
-                        retainFlag: message.message.retain, message: message.message))
+                        retainFlag: message.message.retain, message: message.message, dup: true))
+                session.pendingBytes += message.message.payload.count
             }
             sessions[stored.clientID] = session
         }
-        for message in try store.loadRetained() { retained[message.topic] = message }
+        for message in try store.loadRetained() {
+            retained[message.topic] = message
+            retainedBytes += message.payload.count
+        }
     }
 
     static func nowMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
@@ -109,9 +114,13 @@ final class Broker: @unchecked Sendable {
         return outcome
     }
 
-    /// Whether a session with this client id belongs to another DID.
-    func sessionHeldByOther(clientID: String, did: String) -> Bool {
-        lock.withLock { sessions[clientID].map { $0.did != did } ?? false }
+    /// Why a CONNECT of `did` for `clientID` cannot have its session, if it cannot: the id is
+    /// another DID's, or a new session would pass `sessionsMax`.
+    func admission(clientID: String, did: String) -> MQTTReasonCode? {
+        lock.withLock {
+            if let existing = sessions[clientID] { return existing.did == did ? nil : .clientIdentifierNotValid }
+            return sessions.count < limits.sessionsMax ? nil : .quotaExceeded
+        }
     }
 
     /// Whether a session of `did` with this client id is stored.
@@ -295,11 +304,19 @@ final class Broker: @unchecked Sendable {
 
     /// Keeps (or, for an empty payload, clears) the retained message of a topic.
     func retainLocked(_ message: GatewayMessage) {
+        let previousBytes = retained[message.topic]?.payload.count ?? 0
         if message.payload.isEmpty {
             guard retained.removeValue(forKey: message.topic) != nil else { return }
+            retainedBytes -= previousBytes
         } else {
-            guard retained[message.topic] != nil || retained.count < limits.retainedMax else { return }
+            guard retained[message.topic] != nil || retained.count < limits.retainedMax,
+                retainedBytes - previousBytes + message.payload.count <= limits.retainedBytesMax
+            else {
+                counters.dropped += 1
+                return
+            }
             retained[message.topic] = message
+            retainedBytes += message.payload.count - previousBytes
         }
         try? store?.saveRetained(message)
     }

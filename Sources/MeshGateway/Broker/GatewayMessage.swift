@@ -53,6 +53,12 @@ public struct GatewayLimits: Sendable {
     public var outboundBytesMax = 4 << 20
     /// Retained messages at most.
     public var retainedMax = 10_000
+    /// Payload bytes of all retained messages at most; a retain past it is not kept.
+    public var retainedBytesMax = 64 << 20
+    /// Payload bytes queued or in flight per session at most; more are dropped (and counted).
+    public var queuedBytesPerSessionMax = 16 << 20
+    /// Sessions kept at most (live and offline); a CONNECT that would add one more is refused.
+    public var sessionsMax = 100_000
     /// Topic aliases a client may use (advertised as Topic Alias Maximum).
     public var topicAliasMax: UInt16 = 64
     /// Longest session expiry honoured, in seconds (also the expiry of a 3.1.1 persistent session).

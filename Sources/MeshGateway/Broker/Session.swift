@@ -7,6 +7,8 @@ struct Outbound {
     var stage: Int
     var retainFlag: Bool
     var message: GatewayMessage
+    /// Possibly sent before (loaded after a restart): its first send carries DUP.
+    var dup = false
 }
 
 /// One MQTT session (MQTT 5.0 section 4.1), owned by the broker and guarded by its lock. It
@@ -27,6 +29,8 @@ final class Session {
     var incomingQoS2: Set<UInt16> = []
     var nextPacketID: UInt16 = 1
     var dropped = 0
+    /// Payload bytes queued or in flight.
+    var pendingBytes = 0
 
     init(clientID: String, did: String, expirySeconds: UInt32) {
         self.clientID = clientID

@@ -200,10 +200,10 @@ final class MQTTConnectionHandler: ChannelInboundHandler {
                     properties.append(.sessionExpiryInterval, .fourByte(expiry))
                 }
             }
-            guard !gateway.broker.sessionHeldByOther(clientID: clientID, did: did) else {
-                gateway.log("refused CONNECT: client id '\(clientID)' belongs to another device's session")
+            if let refusal = gateway.broker.admission(clientID: clientID, did: did) {
+                gateway.log("refused CONNECT for client id '\(clientID)': \(refusal)")
                 sendConnAck(
-                    context, connect.version, code: v5 ? MQTTReasonCode.clientIdentifierNotValid.rawValue : 0x02,
+                    context, connect.version, code: v5 ? refusal.rawValue : Self.v311ReturnCode(refusal),
                     present: false)
                 state = .closed
                 context.close(promise: nil)
@@ -245,7 +245,7 @@ final class MQTTConnectionHandler: ChannelInboundHandler {
         switch reason {
         case .unsupportedProtocolVersion: 0x01
         case .clientIdentifierNotValid: 0x02
-        case .serverUnavailable, .serverBusy: 0x03
+        case .serverUnavailable, .serverBusy, .quotaExceeded: 0x03
         case .badUserNameOrPassword: 0x04
         default: 0x05
         }

@@ -1,4 +1,5 @@
 import Foundation
+import MeshGateway
 import NIOConcurrencyHelpers
 
 /// Fans committed blocks and transactions out to WebSocket subscribers.
@@ -13,6 +14,8 @@ public final class EventHub: Sendable {
         case blocks
         /// Transactions, all or those with a message of `type` or touching `did`.
         case transactions(type: String?, did: String?)
+        /// Gateway messages published by `did` on topics matching `filter`.
+        case telemetry(did: String, filter: String)
     }
 
     /// One published event.
@@ -20,6 +23,7 @@ public final class EventHub: Sendable {
         enum Kind: Sendable {
             case block
             case transaction(types: Set<String>, dids: Set<String>)
+            case telemetry(did: String, topic: String)
         }
         var kind: Kind
         var text: String
@@ -63,15 +67,29 @@ public final class EventHub: Sendable {
             let id = state.next
             state.next += 1
             state.subscribers[connection]?.filters[id] = filter
+            if case .telemetry = filter { telemetryFilters.withLockedValue { $0 += 1 } }
             return id
         }
     }
 
+    /// Telemetry filters open across all connections: the gateway skips building events when 0.
+    let telemetryFilters = NIOLockedValueBox(0)
+
+    /// Whether anyone watches telemetry.
+    var watchesTelemetry: Bool { telemetryFilters.withLockedValue { $0 > 0 } }
+
+    private func forget(_ filters: some Sequence<Filter>) {
+        let count = filters.filter { if case .telemetry = $0 { true } else { false } }.count
+        if count > 0 { telemetryFilters.withLockedValue { $0 -= count } }
+    }
+
     /// Removes a subscription; false if the connection has no such id.
     func unsubscribe(_ connection: Int, _ subscription: Int) -> Bool {
-        state.withLockedValue { state in
-            state.subscribers[connection]?.filters.removeValue(forKey: subscription) != nil
+        let removed = state.withLockedValue { state in
+            state.subscribers[connection]?.filters.removeValue(forKey: subscription)
         }
+        if let removed { forget([removed]) }
+        return removed != nil
     }
 
     /// Queues a reply for one connection.
@@ -84,6 +102,7 @@ public final class EventHub: Sendable {
     func close(_ connection: Int) {
         let removed = state.withLockedValue { $0.subscribers.removeValue(forKey: connection) }
         if let removed {
+            forget(removed.filters.values)
             removed.continuation.finish()
             metrics?.eventSubscribers.decrement()
         }
@@ -118,6 +137,8 @@ public final class EventHub: Sendable {
         case (.blocks, .block): true
         case (.transactions(let type, let did), .transaction(let types, let dids)):
             (type.map { types.contains($0) } ?? true) && (did.map { dids.contains($0) } ?? true)
+        case (.telemetry(let did, let filter), .telemetry(let publisher, let topic)):
+            did == publisher && MQTTTopic.matches(filter: filter, topic: topic)
         default: false
         }
     }

@@ -1,6 +1,7 @@
 import Foundation
 import HummingbirdWebSocket
 import MeshCore
+import MeshGateway
 import MeshLedger
 import MeshSDK
 
@@ -69,8 +70,21 @@ enum EventSocket {
                     return reply(.error(APIErrorBody(code: "api/5", message: "'\(did.prefix(80))' is not a DID")))
                 }
                 filter = .transactions(type: request.type, did: request.did)
+            case "telemetry":
+                guard let did = request.did, (try? DID(string: did)) != nil else {
+                    return reply(
+                        .error(APIErrorBody(code: "api/5", message: "telemetry needs the device's DID in 'did'")))
+                }
+                let topicFilter = request.filter ?? "#"
+                guard (try? MQTTTopic.validateFilter(topicFilter)) != nil else {
+                    return reply(
+                        .error(
+                            APIErrorBody(
+                                code: "api/13", message: "'\(topicFilter.prefix(80))' is not an MQTT topic filter")))
+                }
+                filter = .telemetry(did: did, filter: topicFilter)
             default:
-                return reply(.error(APIErrorBody(code: "api/13", message: "topic must be blocks or txs")))
+                return reply(.error(APIErrorBody(code: "api/13", message: "topic must be blocks, txs or telemetry")))
             }
             guard let id = hub.subscribe(connection, filter) else { return "" }
             count += 1

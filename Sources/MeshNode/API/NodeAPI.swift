@@ -47,6 +47,7 @@ public enum NodeAPI {
         "GET /status", "GET /validators", "GET /blocks/latest", "GET /blocks/{height}", "GET /txs/{hash}",
         "POST /txs", "GET /accounts/{did}", "GET /dids/{did}", "GET /dids", "GET /policies", "GET /policies/check",
         "GET /events", "GET /openapi.json", "GET /metrics", "GET /", "GET /app.js", "GET /style.css",
+        "GET /gateway",
     ]
 
     /// Serves the API until the task is cancelled; `onBound` gets the port actually bound.
@@ -296,8 +297,22 @@ public enum NodeAPI {
                 status: .ok, headers: [.contentType: "application/json"],
                 body: .init(byteBuffer: ByteBuffer(bytes: asset("API/openapi.json", PackageResources.openapi_json))))
         }
+        router.get("gateway") { _, _ -> Response in
+            guard let gateway = runtime.gateway else {
+                throw Failure("api/15", "the MQTT gateway has not started", .serviceUnavailable)
+            }
+            let counters = gateway.counters
+            return json(
+                GatewayStatus(
+                    listen: runtime.config.mqttSettings.listen, connections: counters.connections,
+                    sessionsConnected: counters.sessionsConnected, sessionsStored: counters.sessionsStored,
+                    received: counters.received, delivered: counters.delivered, dropped: counters.dropped,
+                    denied: counters.denied, protocolErrors: counters.protocolErrors, relayed: counters.relayed,
+                    relayReceived: counters.relayReceived))
+        }
         router.get("metrics") { _, _ in
-            Response(
+            if let gateway = runtime.gateway { runtime.metrics.update(gateway: gateway.counters) }
+            return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(string: runtime.metrics.render())))
         }

@@ -1,4 +1,5 @@
 import Foundation
+import MeshGateway
 import Prometheus
 
 /// The node's Prometheus metrics, served at `/metrics` in the text exposition format. Gateway and
@@ -16,6 +17,12 @@ public final class NodeMetrics: Sendable {
     let apiRequests: Counter
     let eventSubscribers: Gauge
     let eventsDropped: Counter
+    let mqttConnections: Gauge
+    let mqttSessions: Gauge
+    let mqttReceived: Gauge
+    let mqttDelivered: Gauge
+    let mqttDropped: Gauge
+    let mqttDenied: Gauge
 
     init() {
         height = registry.makeGauge(name: "meshwork_height", help: "Last committed block height.")
@@ -38,8 +45,28 @@ public final class NodeMetrics: Sendable {
         eventsDropped = registry.makeCounter(
             name: "meshwork_event_clients_dropped_total",
             help: "WebSocket clients closed because they fell too far behind.")
+        mqttConnections = registry.makeGauge(name: "meshwork_mqtt_connections", help: "Open MQTT connections.")
+        mqttSessions = registry.makeGauge(name: "meshwork_mqtt_sessions", help: "MQTT sessions kept (live or stored).")
+        mqttReceived = registry.makeGauge(
+            name: "meshwork_mqtt_messages_received", help: "Publishes accepted or relayed in, since start.")
+        mqttDelivered = registry.makeGauge(
+            name: "meshwork_mqtt_messages_delivered", help: "Messages sent to subscribers, since start.")
+        mqttDropped = registry.makeGauge(
+            name: "meshwork_mqtt_messages_dropped", help: "Messages dropped (full queues, slow clients), since start.")
+        mqttDenied = registry.makeGauge(
+            name: "meshwork_mqtt_denied", help: "Publishes and subscriptions refused by policy, since start.")
     }
 
     /// The exposition text.
     func render() -> String { registry.emitToString() }
+
+    /// Copies the gateway's counters into their gauges (at scrape time: they move per message).
+    func update(gateway counters: GatewayCounters) {
+        mqttConnections.set(Int64(counters.connections))
+        mqttSessions.set(Int64(counters.sessionsStored))
+        mqttReceived.set(Int64(counters.received))
+        mqttDelivered.set(Int64(counters.delivered))
+        mqttDropped.set(Int64(counters.dropped))
+        mqttDenied.set(Int64(counters.denied))
+    }
 }

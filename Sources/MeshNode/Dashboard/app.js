@@ -22,6 +22,9 @@
     directoryIntervalMs: 10000,
     directoryDebounceMs: 400,
     renderDelayMs: 100,
+    telemetryPointsMax: 300,
+    telemetryRowsMax: 30,
+    gatewayIntervalMs: 2000,
   };
 
   const state = {
@@ -47,6 +50,10 @@
     blocksLoading: false,
     blocksAgain: false,
     errors: new Map(), // source → message
+    // The watched device: its filter, the subscription id once the node confirms it, the
+    // numeric points for the chart (oldest first) and the latest messages (newest first).
+    telemetry: { did: null, filter: '#', subscriptionId: null, points: [], rows: [], events: 0 },
+    gateway: null, // last /gateway answer with the time it was read, for rates
   };
 
   const $ = (id) => document.getElementById(id);
@@ -401,6 +408,8 @@
       showConnection('live', 'dot-live');
       socket.send(JSON.stringify({ op: 'subscribe', topic: 'blocks' }));
       socket.send(JSON.stringify({ op: 'subscribe', topic: 'txs' }));
+      state.telemetry.subscriptionId = null;
+      if (state.telemetry.did) subscribeTelemetry();
       // Whatever happened while we were away is only in the API now.
       resync();
     });
@@ -464,11 +473,169 @@
         scheduleRender();
         break;
       }
+      case 'telemetry':
+        addTelemetry(message.telemetry);
+        break;
+      case 'subscribed':
+        if (message.topic === 'telemetry') state.telemetry.subscriptionId = message.id;
+        break;
       case 'error':
         reportError('events', new Error(`${message.code}: ${message.message}`));
         break;
       default:
-        break; // subscribed, unsubscribed
+        break; // unsubscribed
+    }
+  }
+
+  // MARK: telemetry
+
+  /// Watches `state.telemetry.did` on `state.telemetry.filter`, replacing the previous watch.
+  function subscribeTelemetry() {
+    const socket = state.socket;
+    if (!socket || !state.socketOpen) return; // the next open subscribes
+    if (state.telemetry.subscriptionId !== null) {
+      socket.send(JSON.stringify({ op: 'unsubscribe', id: state.telemetry.subscriptionId }));
+      state.telemetry.subscriptionId = null;
+    }
+    socket.send(
+      JSON.stringify({ op: 'subscribe', topic: 'telemetry', did: state.telemetry.did, filter: state.telemetry.filter }),
+    );
+  }
+
+  function watchTelemetry(did, filter) {
+    const telemetry = state.telemetry;
+    telemetry.did = did;
+    telemetry.filter = filter || '#';
+    telemetry.points = [];
+    telemetry.rows = [];
+    setText('telemetry-caption', `${shortDID(did)} on ${telemetry.filter}`);
+    $('telemetry-caption').title = did;
+    subscribeTelemetry();
+    scheduleRender();
+  }
+
+  function addTelemetry(message) {
+    const telemetry = state.telemetry;
+    if (!message || message.did !== telemetry.did) return; // from a watch just replaced
+    if (Number.isFinite(message.value)) {
+      telemetry.points.push({ timeMs: message.timeMs, value: message.value, topic: message.topic });
+      if (telemetry.points.length > limits.telemetryPointsMax) telemetry.points.shift();
+    }
+    telemetry.rows.unshift(message);
+    if (telemetry.rows.length > limits.telemetryRowsMax) telemetry.rows.pop();
+    telemetry.events += 1;
+    document.body.dataset.telemetryEvents = String(telemetry.events);
+    scheduleRender();
+  }
+
+  function renderTelemetry() {
+    const rows = state.telemetry.rows.map((message) =>
+      el('tr', {}, [
+        el('td', {}, [new Date(message.timeMs).toLocaleTimeString()]),
+        el('td', { className: 'mono', title: message.topic }, [message.topic]),
+        el('td', { className: 'mono' }, [
+          message.text !== undefined && message.text !== null ? message.text : `${message.bytes} bytes (binary)`,
+        ]),
+        el('td', {}, [message.relayed ? 'relayed' : 'this node']),
+      ]),
+    );
+    const empty = state.telemetry.did ? 'no messages yet from this device' : 'pick a device to watch';
+    $('telemetry-rows').replaceChildren(...(rows.length ? rows : [emptyRow(4, empty)]));
+    const last = state.telemetry.points[state.telemetry.points.length - 1];
+    setText('telemetry-last', last ? `latest ${last.value} on ${last.topic}` : '');
+    drawTelemetryChart();
+  }
+
+  function drawTelemetryChart() {
+    const canvas = $('telemetry-chart');
+    const width = canvas.clientWidth;
+    const height = canvas.clientHeight;
+    if (!width || !height) return;
+    const ratio = window.devicePixelRatio || 1;
+    if (canvas.width !== Math.round(width * ratio) || canvas.height !== Math.round(height * ratio)) {
+      canvas.width = Math.round(width * ratio);
+      canvas.height = Math.round(height * ratio);
+    }
+    const context = canvas.getContext('2d');
+    context.setTransform(ratio, 0, 0, ratio, 0, 0);
+    context.clearRect(0, 0, width, height);
+    const styles = getComputedStyle(document.documentElement);
+    const color = (name, fallback) => styles.getPropertyValue(name).trim() || fallback;
+    const points = state.telemetry.points;
+    const left = 52;
+    const right = 8;
+    const top = 8;
+    const bottom = 18;
+    const plotWidth = width - left - right;
+    const plotHeight = height - top - bottom;
+    context.font = '11px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace';
+    context.fillStyle = color('--muted', '#8b98a9');
+    if (!points.length) {
+      context.textAlign = 'center';
+      context.textBaseline = 'middle';
+      context.fillText(
+        state.telemetry.did ? 'waiting for numeric payloads…' : 'no device watched',
+        left + plotWidth / 2,
+        top + plotHeight / 2,
+      );
+      return;
+    }
+    let low = Math.min(...points.map((point) => point.value));
+    let high = Math.max(...points.map((point) => point.value));
+    if (low === high) {
+      low -= 1;
+      high += 1;
+    }
+    const first = points[0].timeMs;
+    const span = Math.max(1, points[points.length - 1].timeMs - first);
+    const x = (point) => left + ((point.timeMs - first) / span) * plotWidth;
+    const y = (value) => top + plotHeight - ((value - low) / (high - low)) * plotHeight;
+    context.textAlign = 'right';
+    context.textBaseline = 'middle';
+    for (let step = 0; step <= 4; step++) {
+      const value = low + ((high - low) * step) / 4;
+      const lineY = Math.round(y(value)) + 0.5;
+      context.strokeStyle = color('--grid', '#2a3340');
+      context.lineWidth = 1;
+      context.beginPath();
+      context.moveTo(left, lineY);
+      context.lineTo(width - right, lineY);
+      context.stroke();
+      context.fillText(Number(value.toPrecision(4)).toString(), left - 6, lineY);
+    }
+    context.strokeStyle = color('--accent', '#3fb8af');
+    context.lineWidth = 1.5;
+    context.beginPath();
+    points.forEach((point, index) => {
+      if (index === 0) context.moveTo(x(point), y(point.value));
+      else context.lineTo(x(point), y(point.value));
+    });
+    context.stroke();
+    context.fillStyle = color('--accent', '#3fb8af');
+    for (const point of points.slice(-50)) context.fillRect(x(point) - 1.5, y(point.value) - 1.5, 3, 3);
+  }
+
+  async function loadGateway() {
+    try {
+      const gateway = await api('/gateway');
+      const now = Date.now();
+      const previous = state.gateway;
+      const rate = (field) =>
+        previous && now > previous.readMs ? ((gateway[field] - previous.body[field]) * 1000) / (now - previous.readMs) : null;
+      const receivedRate = rate('received');
+      const relayRate = rate('relayReceived');
+      // `received` counts relayed messages too; the local publish rate excludes them.
+      setText('gw-in-rate', receivedRate === null ? '–' : formatRate(Math.max(0, receivedRate - (relayRate || 0))));
+      setText('gw-out-rate', rate('delivered') === null ? '–' : formatRate(rate('delivered')));
+      setText('gw-relay-rate', relayRate === null ? '–' : formatRate(relayRate));
+      setText('gw-connected', String(gateway.sessionsConnected));
+      setText('gw-sessions', String(gateway.sessionsStored));
+      setText('gw-denied', String(gateway.denied));
+      setText('gateway-listen', `MQTT ${gateway.listen}`);
+      state.gateway = { body: gateway, readMs: now };
+      reportError('gateway', null);
+    } catch (error) {
+      reportError('gateway', error);
     }
   }
 
@@ -491,6 +658,7 @@
     if (state.stale.delete('peers')) renderPeers();
     if (state.stale.delete('devices')) renderDevices();
     drawChart();
+    renderTelemetry();
   }
 
   function renderHeader() {
@@ -667,6 +835,8 @@
 
   function selectDevice(did) {
     state.selectedDID = did;
+    // Picking a device in the directory offers it to the telemetry panel.
+    if (!state.telemetry.did) $('telemetry-did').value = did;
     renderDevices();
     loadDeviceDetail(did).catch((error) => reportError('device', error));
   }
@@ -772,6 +942,16 @@
       renderDevices();
     });
     window.addEventListener('resize', scheduleRender);
+    $('telemetry-form').addEventListener('submit', (event) => {
+      event.preventDefault();
+      const did = $('telemetry-did').value.trim();
+      if (!did.startsWith('did:')) {
+        reportError('telemetry', new Error('enter a device DID (did:mesh:… or did:key:…)'));
+        return;
+      }
+      reportError('telemetry', null);
+      watchTelemetry(did, $('telemetry-filter').value.trim());
+    });
 
     document.body.dataset.wsEvents = '0';
     render();
@@ -781,6 +961,8 @@
     setInterval(loadValidators, limits.validatorsIntervalMs);
     setInterval(loadDirectory, limits.directoryIntervalMs);
     setInterval(renderBlocks, 1000); // keeps the "n s ago" column honest between blocks
+    loadGateway();
+    setInterval(loadGateway, limits.gatewayIntervalMs);
   }
 
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);

@@ -3,6 +3,7 @@ import MeshCore
 import MeshGateway
 import MeshLedger
 import MeshP2P
+import MeshSDK
 
 /// The gateway's view of this node's ledger: reads run on the loop that owns the ledger, at the
 /// latest committed height.
@@ -60,9 +61,27 @@ extension NodeRuntime {
                 if let peer { _ = peers.send(.pubsub, bytes, to: peer) } else { _ = peers.broadcast(.pubsub, bytes) }
             },
             log: { line in FileHandle.standardError.write(Data(("gateway: " + line + "\n").utf8)) })
+        let hub = hub
+        gateway.observe { message, relayed in
+            guard hub.watchesTelemetry, let publisher = message.publisher else { return }
+            hub.publish([Self.telemetryEvent(message, publisher: publisher, relayed: relayed)])
+        }
         gatewayBox.withLockedValue { $0 = gateway }
         for peer in peers.peers { gateway.peerConnected(peer.nodeID) }
         let (host, port) = try splitHostPort(settings.listen)
         return try await gateway.start(host: host, port: port)
+    }
+
+    /// The `telemetry` event of a message: its text when UTF-8 (256 characters at most) and its
+    /// numeric value when the whole text is a number.
+    static func telemetryEvent(_ message: GatewayMessage, publisher: String, relayed: Bool) -> EventHub.Event {
+        let text = String(validating: message.payload.prefix(1024), as: UTF8.self).map { String($0.prefix(256)) }
+        let value = text.flatMap { Double($0.trimmingCharacters(in: .whitespaces)) }.flatMap { $0.isFinite ? $0 : nil }
+        let view = TelemetryView(
+            did: publisher, topic: message.topic, bytes: message.payload.count, text: text, value: value,
+            timeMs: UInt64(Date().timeIntervalSince1970 * 1000), relayed: relayed)
+        return EventHub.Event(
+            kind: .telemetry(did: publisher, topic: message.topic), text: NodeAPI.jsonText(EventMessage.telemetry(view))
+        )
     }
 }
