@@ -10,16 +10,19 @@ CLI has those commands), then:
     for the returned status; a status the document does not list fails;
   - sends bad input (malformed and oversized bodies, unknown routes, bad DIDs, heights, hashes and
     flags) and expects a documented 4xx with an `Error` body, and a node that still answers;
-  - speaks RFC 6455 to /events: subscribes, receives blocks and transactions, sends garbage.
+  - speaks RFC 6455 to /events: subscribes, receives blocks and transactions, sends garbage;
+    subscribes to the registered device's telemetry (and is refused without a DID or with a bad
+    MQTT filter), publishes as that device with `mosquitto_pub` to the port `GET /gateway` names
+    and receives the messages its filter matches as `telemetry` events.
 
 usage: python3 scripts/api-check.py path/to/meshwork
 A binary built before openapi.json changed serves the old document (and fails the check that it
 equals the repository's); MESHWORK_ASSETS_DIR=Sources/MeshNode makes the node read it from disk.
-Needs Python 3.11+ and jsonschema (pip install jsonschema); the api_check_*.py files beside it are
-its parts. Ports come from 19000-19999, or from
+Needs Python 3.11+ and jsonschema (pip install jsonschema), and mosquitto_pub (Debian:
+mosquitto-clients) for the telemetry publishes; the api_check_*.py files beside it are its parts. Ports come from 19000-19999, or from
 MESHWORK_API_CHECK_PORTS=LOW-HIGH.
 """
-import atexit, hashlib, http.client, json, os, re, signal, sys, time
+import atexit, hashlib, http.client, json, os, re, shutil, signal, subprocess, sys, time
 
 sys.dont_write_bytecode = True  # no __pycache__ beside the scripts
 
@@ -144,6 +147,7 @@ def setup_state(run, devnet, proxy):
         if check("device register --controller owner --name x", result.returncode == 0 and found,
                  (result.stderr + result.stdout).strip()[-300:]):
             state["device"] = found.group(0)
+            state["device_key"] = "x"  # the keystore name of its key (--key defaults to --name)
     else:
         note("the CLI has no 'device register' yet: the did:mesh checks use no registered device")
 
@@ -295,6 +299,25 @@ def check_operations(run, state):
         check("/metrics has meshwork_height", b"meshwork_height" in reply.body)
     for path in ("/", "/app.js", "/style.css", "/openapi.json"):
         run.call("GET", path, path)
+    check_gateway(run, state)
+
+
+def check_gateway(run, state):
+    """GET /gateway answers a GatewayStatus whose `listen` names the port the gateway bound (the
+    devnet runs with --mqtt-port 0, so the node picks it and prints it)."""
+    reply = run.call("GET", "/gateway", "/gateway")
+    state["mqtt_port"] = None
+    if not reply or reply.status != 200:
+        return
+    body = reply.json()
+    listen = str(body.get("listen", ""))
+    _, _, port_text = listen.rpartition(":")
+    port = int(port_text) if port_text.isdigit() else 0
+    announced = run.devnet.announced_mqtt_port()
+    check("GET /gateway listen names the MQTT listener's bound port", 0 < port < 65536 and port == announced,
+          f"listen {listen!r}; the node printed that its gateway bound port {announced}")
+    state["mqtt_port"] = port if 0 < port < 65536 else announced
+    state["gateway"] = body
 
 
 def check_events(run, spec, state):
@@ -362,6 +385,7 @@ def check_events(run, spec, state):
                  lambda m: m.get("type") in ("unsubscribed", "error"), schema="UnsubscribedMessage")
     exchange("unsubscribe an unknown id -> error", {"op": "unsubscribe", "id": 999999},
              lambda m: m.get("type") == "error", schema="ErrorEventMessage")
+    check_telemetry_events(run, state, exchange, socket_)
     socket_.send(json.dumps({"op": "subscribe", "topic": "txs", "type": "x" * 5000}))
     try:
         socket_.receive_json(lambda m: False, 10)
@@ -369,6 +393,110 @@ def check_events(run, spec, state):
     except (ConnectionError, OSError):
         check("events: a message over 4096 bytes closes the connection", True)
     socket_.close()
+
+
+def mqtt_publish(run, state, topic, payloads):
+    """Publishes `payloads` (one connection, QoS 1, in order) as the registered device; returns an
+    error text, or '' when mosquitto_pub succeeded."""
+    devnet = run.devnet
+    token = devnet.cli("device", "token", "--home", devnet.home, "--key", state["device_key"], "--node", devnet.url)
+    if token.returncode != 0 or token.stdout.strip().count(".") != 2:
+        return f"device token --key {state['device_key']} exited {token.returncode}: {token.stderr.strip()[-300:]}"
+    command = ["mosquitto_pub", "-h", "127.0.0.1", "-p", str(state["mqtt_port"]), "-u", state["device"],
+               "-P", token.stdout.strip(), "-t", topic, "-q", "1", "-l"]
+    try:
+        result = subprocess.run(command, input="".join(f"{payload}\n" for payload in payloads), capture_output=True,
+                                text=True, timeout=30)
+    except subprocess.TimeoutExpired:
+        return "mosquitto_pub did not finish within 30 s"
+    return "" if result.returncode == 0 else f"mosquitto_pub exited {result.returncode}: {(result.stderr + result.stdout).strip()[-300:]}"
+
+
+def check_telemetry_events(run, state, exchange, events_socket):
+    """The `telemetry` topic of /events: refused without a DID or with a bad filter; subscribed for
+    the registered device on one topic, its publishes there arrive (and those elsewhere do not)."""
+    device = state["device"] or random_did_key()
+
+    def refused(label, request, code):
+        reply = exchange(f"telemetry with {label} -> error", request, lambda m: m.get("type") == "error",
+                         schema="ErrorEventMessage")
+        if reply:
+            check(f"  telemetry with {label}: the error code is {code}", reply.get("code") == code, json.dumps(reply))
+
+    refused("no did", '{"op":"subscribe","topic":"telemetry"}', "api/5")
+    refused("a bad did", '{"op":"subscribe","topic":"telemetry","did":"notadid"}', "api/5")
+    for bad_filter in ("a/#/b", "", "mesh/+x/#"):
+        refused(f"the filter {bad_filter!r}",
+                json.dumps({"op": "subscribe", "topic": "telemetry", "did": device, "filter": bad_filter}), "api/13")
+
+    topic_filter = f"mesh/{device}/temp"
+    request = {"op": "subscribe", "topic": "telemetry", "did": device, "filter": topic_filter}
+    subscribed = exchange("subscribe telemetry -> subscribed", request,
+                          lambda m: m.get("type") in ("subscribed", "error"), schema="SubscribedMessage")
+    if not subscribed or subscribed.get("type") != "subscribed":
+        return
+    check("  the telemetry subscription answers topic telemetry and an id",
+          subscribed.get("topic") == "telemetry" and isinstance(subscribed.get("id"), int), json.dumps(subscribed))
+    can_publish = False
+    if not state["device"] or not state.get("device_key"):
+        note("no registered device: no telemetry is published")
+    elif not state.get("mqtt_port"):
+        check("events: an MQTT port to publish telemetry to", False, "GET /gateway named none and the node printed none")
+    elif not shutil.which("mosquitto_pub"):
+        note("no mosquitto_pub on PATH (Debian: mosquitto-clients): no telemetry is published")
+    else:
+        # A second connection watches the device with the default filter, `#`: it sees every publish.
+        everything = WebSocket(run.port, "/events")
+        everything.send(json.dumps({"op": "subscribe", "topic": "telemetry", "did": device}))
+        reply, _ = everything.receive_json(lambda m: m.get("type") in ("subscribed", "error"), 10)
+        check("events: telemetry without a filter (default #) -> subscribed",
+              reply is not None and reply.get("type") == "subscribed" and reply.get("topic") == "telemetry",
+              json.dumps(reply))
+        before = http_request(run.port, "GET", "/gateway").json().get("received", 0)
+        # A publish outside the filter first: it must not arrive, so the first telemetry event is 21.5.
+        problem = mqtt_publish(run, state, f"mesh/{device}/humidity", ["55"])
+        problem = problem or mqtt_publish(run, state, topic_filter, ["21.5", "warm"])
+        can_publish = check("events: the device publishes 55 on .../humidity, then 21.5 and 'warm' on .../temp "
+                            "(mosquitto_pub -q 1)", not problem, problem)
+        if can_publish:
+            first = exchange("a telemetry message arrives for the publish", None,
+                             lambda m: m.get("type") == "telemetry", seconds=15, schema="TelemetryEventMessage")
+            if first:
+                view = first["telemetry"]
+                check("  it is the device's 21.5 on .../temp, as text and as a number, not relayed",
+                      view.get("did") == device and view.get("topic") == topic_filter and view.get("text") == "21.5"
+                      and view.get("value") == 21.5 and view.get("bytes") == 4 and view.get("relayed") is False
+                      and abs(view.get("timeMs", 0) / 1000 - time.time()) < 300, json.dumps(first))
+            second = exchange("a second telemetry message arrives", None,
+                              lambda m: m.get("type") == "telemetry", seconds=15, schema="TelemetryEventMessage")
+            if second:
+                view = second["telemetry"]
+                check("  it is 'warm', as text without a value", view.get("text") == "warm" and "value" not in view
+                      and view.get("bytes") == 4, json.dumps(second))
+            after = http_request(run.port, "GET", "/gateway").json().get("received", 0)
+            check("  GET /gateway counts the 3 publishes as received", after - before == 3, f"received {before} -> {after}")
+            seen = []
+            while len(seen) < 3:
+                message, _ = everything.receive_json(lambda m: m.get("type") == "telemetry", 10)
+                if message is None:
+                    break
+                seen.append(message)
+            texts = [(m["telemetry"].get("topic", "").rpartition("/")[2], m["telemetry"].get("text")) for m in seen]
+            errors = [e for e in (run.spec.errors("/components/schemas/EventMessage", m) for m in seen) if e]
+            check("events: the default filter # receives all 3 publishes, in order, each a valid EventMessage",
+                  texts == [("humidity", "55"), ("temp", "21.5"), ("temp", "warm")] and not errors,
+                  "; ".join(errors[:2]) or f"received {texts}")
+        everything.close()
+    exchange("unsubscribe telemetry -> unsubscribed", {"op": "unsubscribe", "id": subscribed["id"]},
+             lambda m: m.get("type") in ("unsubscribed", "error"), schema="UnsubscribedMessage")
+    if can_publish:
+        problem = mqtt_publish(run, state, topic_filter, ["22"])
+        if check("events: the device publishes 22 on .../temp after the unsubscribe", not problem, problem):
+            try:
+                late, _ = events_socket.receive_json(lambda m: m.get("type") == "telemetry", 2)
+            except (OSError, ValueError) as error:
+                late = {"error": repr(error)}
+            check("events: no telemetry arrives after the unsubscribe (2 s)", late is None, json.dumps(late))
 
 
 def check_bad_input(run, state):

@@ -104,6 +104,18 @@ class Devnet:
         frames = [line.strip() for line in log[starts[-1]:] if "/Sources/" in line and "/.build/" not in line][:2]
         return "".join([log[starts[-1]]] + [f"    {frame}\n" for frame in frames])
 
+    def announced_mqtt_port(self):
+        """The port the node printed when its MQTT gateway bound (`node <id> MQTT host:port`), or None."""
+        try:
+            with open(self.log_path, errors="replace") as f:
+                for line in f:
+                    found = re.match(r"node [0-9a-f]+ MQTT \S+:(\d+)\s*$", line)
+                    if found:
+                        return int(found.group(1))
+        except OSError:
+            pass
+        return None
+
     def cli(self, *args, timeout=90):
         return subprocess.run([self.binary, *args], capture_output=True, text=True, timeout=timeout)
 

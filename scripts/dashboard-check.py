@@ -13,8 +13,14 @@ DevTools Protocol (CDP) to check that:
       2. grant sensor-1 mqtt.publish on mesh/<owner DID>/alerts/#: its row lists the grant;
       3. rotate sensor-2's key: its row and its DID document carry the new key, not the old;
       4. revoke cam-3: its row reads deactivated (and the others keep their grant and key);
+  - the telemetry panel works: `GET /gateway` names the MQTT listener; the page is told (through
+    `#telemetry-form`) to watch sensor-1 on `mesh/<DID>/#` and sends that subscription on its
+    WebSocket; five numeric payloads published with `mosquitto_pub` as sensor-1 all reach the page
+    (`body[data-telemetry-events]`, the rows of `#telemetry-rows`, `#telemetry-last`) and are
+    charted on `#telemetry-chart` (its pixels are read back); the gateway stats (`#gw-*`) show
+    numbers, a live connection while the publisher is connected and a non-zero publish rate;
   - the page throws no JavaScript exception and breaks no Content-Security-Policy rule.
-It saves a full-page screenshot (default `.build/dashboard.png`).
+It saves a full-page screenshot (default `.build/dashboard.png`) after the telemetry step.
 
 The directory rows carry their state in data attributes (`data-did`, `data-status`, `data-keys`,
 `data-grants`), which is what this test reads.
@@ -24,7 +30,8 @@ serve DIR/Dashboard/* from disk instead (env MESHWORK_ASSETS_DIR), to try page e
 rebuild.
 
 The CDP connection uses a small RFC 6455 client written here on the standard library, so the
-test needs only python3, the meshwork binary and Debian's `chromium` package.
+test needs only python3, the meshwork binary and Debian's `chromium` and `mosquitto-clients`
+packages.
 
 usage: scripts/dashboard-check.py path/to/meshwork [--screenshot PATH] [--assets-dir DIR] [--keep]
 """
@@ -34,6 +41,7 @@ import hashlib
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -57,6 +65,13 @@ STARTUP_TIMEOUT_S = 120
 LIVE_TIMEOUT_S = 20
 DIRECTORY_TIMEOUT_S = 25
 CDP_CALL_TIMEOUT_S = 30
+# The telemetry step: sensor-1 publishes these under mesh/<its DID>/TELEMETRY_SUBTOPIC.
+TELEMETRY_DEVICE = DEVICE_NAMES[0]
+TELEMETRY_SUBTOPIC = "temp"
+TELEMETRY_VALUES = ["20.5", "21", "22.25", "21.75", "23"]
+TELEMETRY_TIMEOUT_S = 15
+GATEWAY_REFRESH_TIMEOUT_S = 8  # the page reads /gateway every 2 s
+MQTT_PUBLISH_TIMEOUT_S = 20
 WS_MESSAGE_BYTES_MAX = 64 << 20  # a full-page PNG in base64 is a few MB
 
 
@@ -206,6 +221,7 @@ class DevTools:
         self.exceptions = []
         self.security_errors = []
         self.console_errors = []
+        self.telemetry_frames = []  # ("sent" | "received", parsed JSON) of the page's own WebSocket
         self.loaded = False
 
     def call(self, method, params=None, timeout_s=CDP_CALL_TIMEOUT_S):
@@ -258,6 +274,16 @@ class DevTools:
             self.console_errors.append("console.error: " + " ".join(args))
         elif method == "Page.loadEventFired":
             self.loaded = True
+        elif method in ("Network.webSocketFrameSent", "Network.webSocketFrameReceived"):
+            # Only with Network enabled (the telemetry step): the page's subscribe and what answers it.
+            payload = params.get("response", {}).get("payloadData", "")
+            if "telemetry" in payload:
+                try:
+                    frame = json.loads(payload)
+                except ValueError:
+                    frame = {"unparsed": payload[:200]}
+                direction = "sent" if method.endswith("Sent") else "received"
+                self.telemetry_frames.append((direction, frame))
 
     def evaluate(self, expression):
         result = self.call("Runtime.evaluate", {"expression": expression, "returnByValue": True, "awaitPromise": True})
@@ -290,6 +316,50 @@ PAGE_PROBE = """(() => {
     ids: ['txs', 'validators', 'peers'].filter((id) => document.getElementById(id)),
     validatorRows: document.querySelectorAll('#validators tr').length,
   };
+})()"""
+
+
+# The telemetry panel and the gateway stats, in one round trip.
+TELEMETRY_PROBE = """(() => {
+  const text = (id) => { const node = document.getElementById(id); return node ? node.textContent.trim() : null; };
+  const notice = document.getElementById('notice');
+  return {
+    events: Number((document.body && document.body.dataset.telemetryEvents) || 0),
+    rows: [...document.querySelectorAll('#telemetry-rows tr')].map((row) =>
+      [...row.querySelectorAll('td')].map((cell) => cell.textContent.trim())),
+    last: text('telemetry-last'),
+    caption: text('telemetry-caption'),
+    listen: text('gateway-listen'),
+    stats: Object.fromEntries(['gw-connected', 'gw-sessions', 'gw-in-rate', 'gw-out-rate', 'gw-relay-rate', 'gw-denied']
+      .map((id) => [id, text(id)])),
+    notice: notice && !notice.hidden ? notice.textContent.trim() : null,
+  };
+})()"""
+
+# The telemetry chart's pixels: how many are painted at all, how many in the line's colour
+# (`--accent`), and whether the canvas differs from a blank one of its size.
+CHART_PROBE = """(() => {
+  const canvas = document.getElementById('telemetry-chart');
+  const { width, height } = canvas;
+  if (!width || !height) return { width, height, painted: 0, accentPixels: 0, differsFromBlank: false };
+  const accent = getComputedStyle(document.documentElement).getPropertyValue('--accent').trim();
+  const hex = /^#([0-9a-f]{6})$/i.exec(accent);
+  const [r, g, b] = hex ? [0, 2, 4].map((at) => parseInt(hex[1].slice(at, at + 2), 16)) : [63, 184, 175];
+  const data = canvas.getContext('2d').getImageData(0, 0, width, height).data;
+  let painted = 0;
+  let accentPixels = 0;
+  for (let at = 0; at < data.length; at += 4) {
+    if (data[at + 3] === 0) continue;
+    painted += 1;
+    const distance = Math.abs(data[at] - r) + Math.abs(data[at + 1] - g) + Math.abs(data[at + 2] - b);
+    if (data[at + 3] >= 128 && distance < 60) accentPixels += 1;
+  }
+  const blank = document.createElement('canvas');
+  blank.width = width;
+  blank.height = height;
+  const url = canvas.toDataURL();
+  return { width, height, painted, accentPixels, differsFromBlank: url !== blank.toDataURL(),
+           dataURLBytes: url.length, blankURLBytes: blank.toDataURL().length };
 })()"""
 
 
@@ -547,7 +617,7 @@ class Run:
         first = wait_for(connected, LIVE_TIMEOUT_S, "the page shows '#ws-state' = live and a first block")
         self.check(True, f"WebSocket live; page shows height {first['height']}, top block {first['topBlock']}, "
                          f"{first['wsEvents']} block events so far")
-        self.check(len(first["panels"]) == 2, "placeholder panels #panel-telemetry and #panel-storage exist")
+        self.check(len(first["panels"]) == 2, "panels #panel-telemetry and #panel-storage exist")
         self.check(len(first["ids"]) == 3, "#txs, #validators and #peers exist")
 
         def advanced():
@@ -755,6 +825,223 @@ class Run:
         except CheckFailed as failure:
             self.check(False, str(failure))
 
+    # MARK: telemetry
+
+    def gateway_status(self):
+        try:
+            return get_json(self.api_port, "/gateway")
+        except urllib.error.HTTPError as error:
+            raise CheckFailed(f"GET /gateway answered {error.code}: {error.read()[:300]!r}")
+        except (OSError, ValueError, urllib.error.URLError) as error:
+            raise CheckFailed(f"GET /gateway failed: {error!r}")
+
+    def announced_mqtt_port(self):
+        """The port the node printed when its gateway bound (`node <id> MQTT host:port`), or None."""
+        try:
+            with open(os.path.join(self.home, "devnet.log"), errors="replace") as file:
+                for line in file:
+                    found = re.match(r"node [0-9a-f]+ MQTT \S+:(\d+)\s*$", line)
+                    if found:
+                        return int(found.group(1))
+        except OSError:
+            pass
+        return None
+
+    def mqtt_port(self):
+        """The MQTT port this run publishes to: the one `GET /gateway` names in `listen`. The devnet
+        runs with `--mqtt-port 0`, so that must be the port the gateway bound, which the node also
+        prints; when /gateway names no usable port the check fails and the printed one is used."""
+        gateway = self.gateway_status()
+        listen = str(gateway.get("listen", ""))
+        _, _, port_text = listen.rpartition(":")
+        port = int(port_text) if port_text.isdigit() else 0
+        announced = self.announced_mqtt_port()
+        self.check(0 < port < 65536 and (announced is None or port == announced),
+                   f"GET /gateway names the MQTT listener's port: listen {listen!r}"
+                   + ("" if announced is None else f"; the node printed that its gateway bound port {announced}"))
+        if 0 < port < 65536:
+            return port, listen
+        if announced:
+            log(f"publishing to the port the node printed, {announced}")
+            return announced, listen
+        raise CheckFailed(f"no MQTT port to publish to: GET /gateway answered {json.dumps(gateway)}")
+
+    def device_token(self, key):
+        command = [self.binary, "device", "token", "--home", self.home, "--key", key,
+                   "--node", f"http://127.0.0.1:{self.api_port}"]
+        try:
+            result = subprocess.run(command, capture_output=True, text=True, timeout=CLI_TIMEOUT_S,
+                                    stdin=subprocess.DEVNULL, env=self.env)
+        except subprocess.TimeoutExpired:
+            raise CheckFailed(f"'meshwork device token --key {key}' did not finish within {CLI_TIMEOUT_S}s")
+        token = result.stdout.strip().splitlines()[-1].strip() if result.stdout.strip() else ""
+        if result.returncode != 0 or token.count(".") != 2:
+            raise CheckFailed(f"'meshwork device token --key {key}' exited {result.returncode}: "
+                              f"{(result.stderr or result.stdout).strip()[:500]}")
+        return token
+
+    def telemetry_probe(self):
+        return self.devtools.evaluate(TELEMETRY_PROBE)
+
+    def telemetry(self, name, did):
+        """Watches `did` in the telemetry panel, publishes TELEMETRY_VALUES as that device over MQTT,
+        and checks the events, rows, chart and gateway stats the page shows."""
+        tools = self.devtools
+        if not shutil.which("mosquitto_pub"):
+            raise CheckFailed("no mosquitto_pub on PATH (Debian: apt-get install -y mosquitto-clients)")
+        port, listen = self.mqtt_port()
+        before = self.gateway_status()
+        token = self.device_token(name)
+        topic_filter = f"mesh/{did}/#"
+        topic = f"mesh/{did}/{TELEMETRY_SUBTOPIC}"
+
+        # 1. Watch the device through the form; the page must send the subscription and get it.
+        tools.call("Network.enable")  # to see the page's WebSocket frames
+        tools.telemetry_frames.clear()
+        tools.evaluate("document.getElementById('panel-telemetry').scrollIntoView({block: 'start'})")
+        tools.evaluate(
+            "(() => { document.getElementById('telemetry-did').value = " + json.dumps(did) + ";"
+            " document.getElementById('telemetry-filter').value = " + json.dumps(topic_filter) + ";"
+            " const form = document.getElementById('telemetry-form');"
+            " form.requestSubmit(document.getElementById('telemetry-watch')); return true; })()")
+        log(f"submitted #telemetry-form: watch {name} ({did}) on {topic_filter}")
+
+        def answered():
+            tools.drain(0.05)
+            sent = [frame for way, frame in tools.telemetry_frames if way == "sent" and frame.get("op") == "subscribe"]
+            replies = [frame for way, frame in tools.telemetry_frames
+                       if way == "received" and frame.get("type") in ("subscribed", "error")]
+            return (sent, replies) if sent and replies else None
+
+        try:
+            sent, replies = wait_for(answered, 10, "the page sends a telemetry subscription and gets an answer")
+        except CheckFailed as failure:
+            raise CheckFailed(f"{failure}; frames seen: {json.dumps(tools.telemetry_frames)[:600]}")
+        expected = {"op": "subscribe", "topic": "telemetry", "did": did, "filter": topic_filter}
+        self.check(sent[-1] == expected, f"the page subscribes on its WebSocket with {json.dumps(sent[-1])}"
+                   + ("" if sent[-1] == expected else f", expected {json.dumps(expected)}"))
+        reply = replies[-1]
+        if not self.check(reply.get("type") == "subscribed" and reply.get("topic") == "telemetry"
+                          and isinstance(reply.get("id"), int),
+                          f"the node answers the telemetry subscription: {json.dumps(reply)}"):
+            raise CheckFailed("the telemetry subscription was refused; nothing to chart")
+        waiting = wait_for(lambda: (lambda now: now if now["rows"] and "no messages yet" in " ".join(now["rows"][0])
+                                    else None)(self.telemetry_probe()),
+                           5, "#telemetry-rows reads 'no messages yet from this device'")
+        self.check(did[-6:] in (waiting["caption"] or "") and topic_filter in (waiting["caption"] or ""),
+                   f"the chart caption names the watched device and filter: {waiting['caption']!r}")
+        blank_chart = tools.evaluate(CHART_PROBE)
+
+        # 2. Publish as the device, staying connected until the page's stats have seen it.
+        command = ["mosquitto_pub", "-h", "127.0.0.1", "-p", str(port), "-u", did, "-P", token,
+                   "-t", topic, "-q", "1", "-l", "-i", f"dashboard-check-{os.getpid()}"]
+        log(f"publishing {', '.join(TELEMETRY_VALUES)} to {topic} on 127.0.0.1:{port} with mosquitto_pub -l -q 1")
+        publisher = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                     text=True, start_new_session=True)
+        seen = {"connected": [], "inRate": []}
+        try:
+            try:
+                for value in TELEMETRY_VALUES:
+                    publisher.stdin.write(value + "\n")
+                    publisher.stdin.flush()
+                    tools.drain(0.2)  # spreads the points over time, so the chart has an x axis
+            except (BrokenPipeError, OSError):
+                pass  # mosquitto_pub exited; its status and output are reported below
+
+            def stats_seen():
+                stats = self.telemetry_probe()["stats"]
+                seen["connected"].append(stats["gw-connected"])
+                seen["inRate"].append(stats["gw-in-rate"])
+                return (number_or_none(stats["gw-connected"]) or 0) >= 1 and any(
+                    (number_or_none(value) or 0) > 0 for value in seen["inRate"])
+
+            if publisher.poll() is None:
+                try:
+                    wait_for(stats_seen, GATEWAY_REFRESH_TIMEOUT_S,
+                             "the gateway stats show the publisher connected and a publish rate", interval_s=0.25)
+                except CheckFailed:
+                    pass  # reported just below
+            connected = [number_or_none(value) for value in seen["connected"]]
+            rates = [number_or_none(value) for value in seen["inRate"]]
+            self.check(any((value or 0) >= 1 for value in connected),
+                       f"#gw-connected reads >= 1 while mosquitto_pub is connected (read {sorted(set(seen['connected']))})")
+            self.check(any((value or 0) > 0 for value in rates),
+                       f"#gw-in-rate reads a publish rate > 0 while publishing (read {sorted(set(seen['inRate']))})")
+        finally:
+            try:  # closes its stdin: mosquitto_pub -l then disconnects and exits
+                output, _ = publisher.communicate(timeout=MQTT_PUBLISH_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                stop_group(publisher, "mosquitto_pub", grace_s=2)
+                output = "(did not exit)"
+        self.check(publisher.returncode == 0, f"mosquitto_pub -q 1 published {len(TELEMETRY_VALUES)} messages as {name}"
+                   + ("" if publisher.returncode == 0 else f": exit {publisher.returncode}: {output.strip()[:400]}"))
+
+        # 3. Every message reaches the page: the count, the rows (newest first), the last value.
+        try:
+            wait_for(lambda: self.telemetry_probe()["events"] >= len(TELEMETRY_VALUES), TELEMETRY_TIMEOUT_S,
+                     f"body[data-telemetry-events] reaches {len(TELEMETRY_VALUES)}")
+        except CheckFailed as failure:
+            now = self.telemetry_probe()
+            self.check(False, f"{failure}: it reads {now['events']}; rows {json.dumps(now['rows'][:6])[:600]}")
+        tools.drain(0.3)  # one render after the last event
+        now = self.telemetry_probe()
+        self.check(now["events"] == len(TELEMETRY_VALUES),
+                   f"body[data-telemetry-events] counts {now['events']} telemetry events for "
+                   f"{len(TELEMETRY_VALUES)} publishes")
+        payloads = [row[2] if len(row) > 2 else None for row in now["rows"]]
+        newest_first = list(reversed(TELEMETRY_VALUES))
+        self.check(payloads[:len(newest_first)] == newest_first,
+                   f"#telemetry-rows lists the payloads newest first, {TELEMETRY_VALUES[-1]} on top: {payloads[:8]}")
+        self.check(all(len(row) == 4 and row[1] == topic and row[3] == "this node" for row in now["rows"]),
+                   f"every #telemetry-rows row names the topic {topic} and 'this node': "
+                   f"{json.dumps(now['rows'][:2])[:400]}")
+        self.check(now["last"] == f"latest {float(TELEMETRY_VALUES[-1]):g} on {topic}",
+                   f"#telemetry-last reads {now['last']!r}")
+        received = [frame for way, frame in tools.telemetry_frames if way == "received" and frame.get("type") == "telemetry"]
+        texts = [frame.get("telemetry", {}).get("text") for frame in received]
+        values = [frame.get("telemetry", {}).get("value") for frame in received]
+        self.check(texts == TELEMETRY_VALUES and values == [float(value) for value in TELEMETRY_VALUES]
+                   and all(frame["telemetry"].get("did") == did and frame["telemetry"].get("relayed") is False
+                           for frame in received),
+                   f"the page's WebSocket received {len(received)} telemetry events with text and value "
+                   f"{list(zip(texts, values))}")
+
+        # 4. The chart plots them.
+        def charted():
+            pixels = tools.evaluate(CHART_PROBE)
+            return pixels if pixels["accentPixels"] >= 100 else None
+
+        try:
+            chart = wait_for(charted, 5, "#telemetry-chart draws a line")
+        except CheckFailed:
+            chart = tools.evaluate(CHART_PROBE)
+        self.check(chart["differsFromBlank"] and chart["accentPixels"] >= 100
+                   and chart["accentPixels"] > blank_chart["accentPixels"] + 50,
+                   f"#telemetry-chart ({chart['width']}x{chart['height']}) plots the values: {chart['accentPixels']} "
+                   f"pixels in the line colour (none data: {blank_chart['accentPixels']}), {chart['painted']} painted; "
+                   f"toDataURL {chart.get('dataURLBytes')} bytes vs {chart.get('blankURLBytes')} for a blank canvas")
+
+        # 5. The gateway stats: numbers everywhere, the listener, the counters the API keeps.
+        stats = self.telemetry_probe()
+        numeric = {key: value for key, value in stats["stats"].items() if number_or_none(value) is not None}
+        self.check(len(numeric) == 6, f"the gateway stats all read numbers: {json.dumps(stats['stats'])}")
+        self.check(stats["listen"] == f"MQTT 127.0.0.1:{port}",
+                   f"#gateway-listen reads {stats['listen']!r} (the gateway listens on 127.0.0.1:{port})")
+        self.check(stats["notice"] is None, f"the page shows no error notice: {stats['notice']!r}")
+        after = self.gateway_status()
+        self.check(after.get("received", 0) - before.get("received", 0) >= len(TELEMETRY_VALUES),
+                   f"GET /gateway counts the publishes: received {before.get('received')} -> {after.get('received')}")
+        try:
+            wait_for(lambda: self.gateway_status().get("sessionsConnected") == 0, 5,
+                     "GET /gateway shows no connected session after mosquitto_pub left")
+            self.check(True, "GET /gateway shows sessionsConnected 0 once mosquitto_pub disconnected")
+        except CheckFailed as failure:
+            self.check(False, f"{failure}: {json.dumps(self.gateway_status())}")
+        tools.call("Network.disable")
+        # The screenshot is of the whole page, chart included; from the top, the sticky header
+        # stays at the top of the image instead of over the panel scrolled to.
+        tools.evaluate("window.scrollTo(0, 0)")
+
     def save_screenshot(self):
         tools = self.devtools
         tools.drain(0.5)  # let the last render and the chart settle
@@ -851,6 +1138,10 @@ def main():
         run.check(True, f"registered {len(dids)} devices with 'meshwork device register'")
         run.check_directory(dids)
         run.fleet_workflow(dict(zip(DEVICE_NAMES, dids)))
+        try:
+            run.telemetry(TELEMETRY_DEVICE, dids[DEVICE_NAMES.index(TELEMETRY_DEVICE)])
+        except CheckFailed as failure:
+            run.check(False, f"telemetry: {failure}")
         run.save_screenshot()
         run.check_console()
     except CheckFailed as failure:
@@ -875,6 +1166,14 @@ def main():
         shutil.rmtree(run.home, ignore_errors=True)
     print("PASS: dashboard check")
     return 0
+
+
+def number_or_none(text):
+    """The number a stat shows ('12', '0.50'), or None for '–', '' or anything else."""
+    try:
+        return float(text) if text is not None and re.fullmatch(r"\d+(\.\d+)?", text) else None
+    except ValueError:
+        return None
 
 
 def tail_log(path, lines=20):

@@ -61,6 +61,14 @@ public final class Gateway: Sendable {
         return channel.localAddress?.port ?? port
     }
 
+    /// `host:port` actually bound (the configured port may be 0), once started.
+    public var listenAddress: String? {
+        channelBox.withLockedValue { channel in
+            guard let address = channel?.localAddress, let port = address.port else { return nil }
+            return "\(address.ipAddress ?? "?"):\(port)"
+        }
+    }
+
     /// Serves ledger updates and session expiry until cancelled.
     public func run() async {
         await withTaskGroup(of: Void.self) { group in

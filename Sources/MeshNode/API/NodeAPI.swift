@@ -304,7 +304,8 @@ public enum NodeAPI {
             let counters = gateway.counters
             return json(
                 GatewayStatus(
-                    listen: runtime.config.mqttSettings.listen, connections: counters.connections,
+                    listen: gateway.listenAddress ?? runtime.config.mqttSettings.listen,
+                    connections: counters.connections,
                     sessionsConnected: counters.sessionsConnected, sessionsStored: counters.sessionsStored,
                     received: counters.received, delivered: counters.delivered, dropped: counters.dropped,
                     denied: counters.denied, protocolErrors: counters.protocolErrors, relayed: counters.relayed,
