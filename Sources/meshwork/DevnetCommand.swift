@@ -20,7 +20,7 @@ struct DevnetCommand: AsyncParsableCommand {
     @Option(help: "Chain id of a new devnet.") var chainId: String = "meshwork-devnet"
     @Option(help: "First P2P port; node i uses base + i.") var p2pPort: Int = 26656
     @Option(help: "First API port; node i uses base + i.") var apiPort: Int = 8080
-    @Option(help: "First MQTT port; node i uses base + i.") var mqttPort: Int = 1883
+    @Option(help: "First MQTT port; node i uses base + i (0: a free port for each).") var mqttPort: Int = 1883
     @Flag(help: "Delete an existing devnet in --home first.") var reset = false
 
     func validate() throws {

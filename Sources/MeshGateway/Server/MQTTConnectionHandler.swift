@@ -312,6 +312,8 @@ final class MQTTConnectionHandler: ChannelInboundHandler {
         }
         gateway.log("disconnecting \(connected.clientID): \(why)")
         connected.connection.close(reason: reason)
+        // Nothing after the packet that ended the connection is handled.
+        waiting = true
     }
 
     // MARK: - State for the operations extension
