@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import MeshGateway
+import MeshNode
 import NIOCore
 import NIOPosix
 
@@ -84,7 +85,7 @@ extension MQTTBench {
         _ loop: any EventLoop, _ target: String, role: MQTTLoadClient.Role, id: String,
         credentials: (String?, [UInt8]?), qos: MQTTQoS
     ) async throws -> MQTTLoadClient {
-        let (host, port) = try Self.hostPort(target)
+        let (host, port) = try splitHostPort(target)
         let ready = loop.makePromise(of: Void.self)
         let connect = MQTTConnect(
             version: .v311, cleanStart: true, keepAliveSeconds: 0, clientID: id, username: credentials.0,
@@ -141,15 +142,8 @@ extension MQTTBench {
         return Int(line.split(separator: " ").dropFirst().first ?? "")
     }
 
-    static func hostPort(_ text: String) throws -> (String, Int) {
-        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]) else {
-            throw ValidationError("'\(text)' is not HOST:PORT")
-        }
-        return (String(text[..<colon]), port)
-    }
-
     func waitForPort(_ target: String) async throws {
-        let (host, port) = try Self.hostPort(target)
+        let (host, port) = try splitHostPort(target)
         for _ in 0..<200 {
             if (try? await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connect(host: host, port: port)
                 .get())

@@ -1,3 +1,5 @@
+import MeshCore
+
 /// The MQTT wire decoder: a pure parser. `frame` finds one packet in buffered bytes (or says it
 /// needs more); `decode` turns its body into an `MQTTPacket`. Nothing here allocates more than
 /// the packet it returns, and every length is checked before it is used.
@@ -193,9 +195,11 @@ struct MQTTReader {
         var seen: Set<UInt8> = []
         while !reader.isAtEnd {
             let raw = try reader.byte()
-            guard let id = MQTTPropertyID(rawValue: raw) else { throw .malformed("unknown property 0x\(hex(raw))") }
+            guard let id = MQTTPropertyID(rawValue: raw) else {
+                throw .malformed("unknown property 0x\(Hex.encode([raw]))")
+            }
             guard id.repeatable || seen.insert(raw).inserted else {
-                throw .protocolError("property 0x\(hex(raw)) appears twice")
+                throw .protocolError("property 0x\(Hex.encode([raw])) appears twice")
             }
             properties.append(id, try reader.propertyValue(id))
         }
@@ -367,9 +371,4 @@ struct MQTTReader {
         guard !codesRequired || !codes.isEmpty else { throw .protocolError("acknowledgement without reason codes") }
         return MQTTSubAck(packetID: packetID, properties: properties, reasonCodes: codes)
     }
-}
-
-func hex(_ byte: UInt8) -> String {
-    let digits = Array("0123456789abcdef")
-    return String([digits[Int(byte >> 4)], digits[Int(byte & 0x0F)]])
 }

@@ -547,20 +547,9 @@
   }
 
   function drawTelemetryChart() {
-    const canvas = $('telemetry-chart');
-    const width = canvas.clientWidth;
-    const height = canvas.clientHeight;
-    if (!width || !height) return;
-    const ratio = window.devicePixelRatio || 1;
-    if (canvas.width !== Math.round(width * ratio) || canvas.height !== Math.round(height * ratio)) {
-      canvas.width = Math.round(width * ratio);
-      canvas.height = Math.round(height * ratio);
-    }
-    const context = canvas.getContext('2d');
-    context.setTransform(ratio, 0, 0, ratio, 0, 0);
-    context.clearRect(0, 0, width, height);
-    const styles = getComputedStyle(document.documentElement);
-    const color = (name, fallback) => styles.getPropertyValue(name).trim() || fallback;
+    const canvas = prepareCanvas('telemetry-chart');
+    if (!canvas) return;
+    const { context, width, height, color } = canvas;
     const points = state.telemetry.points;
     const left = 52;
     const right = 8;
@@ -568,7 +557,6 @@
     const bottom = 18;
     const plotWidth = width - left - right;
     const plotHeight = height - top - bottom;
-    context.font = '11px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace';
     context.fillStyle = color('--muted', '#8b98a9');
     if (!points.length) {
       context.textAlign = 'center';
@@ -590,19 +578,9 @@
     const span = Math.max(1, points[points.length - 1].timeMs - first);
     const x = (point) => left + ((point.timeMs - first) / span) * plotWidth;
     const y = (value) => top + plotHeight - ((value - low) / (high - low)) * plotHeight;
-    context.textAlign = 'right';
-    context.textBaseline = 'middle';
-    for (let step = 0; step <= 4; step++) {
-      const value = low + ((high - low) * step) / 4;
-      const lineY = Math.round(y(value)) + 0.5;
-      context.strokeStyle = color('--grid', '#2a3340');
-      context.lineWidth = 1;
-      context.beginPath();
-      context.moveTo(left, lineY);
-      context.lineTo(width - right, lineY);
-      context.stroke();
-      context.fillText(Number(value.toPrecision(4)).toString(), left - 6, lineY);
-    }
+    drawGrid(canvas, { left, right, top, height: plotHeight }, low, high, (value) =>
+      Number(value.toPrecision(4)).toString(),
+    );
     context.strokeStyle = color('--accent', '#3fb8af');
     context.lineWidth = 1.5;
     context.beginPath();
@@ -843,11 +821,13 @@
 
   // MARK: chart
 
-  function drawChart() {
-    const canvas = $('tx-chart');
+  /// A cleared canvas sized for the screen's pixel ratio, with its CSS size and the theme colour
+  /// lookup; null while the canvas is not laid out.
+  function prepareCanvas(id) {
+    const canvas = $(id);
     const width = canvas.clientWidth;
     const height = canvas.clientHeight;
-    if (!width || !height) return;
+    if (!width || !height) return null;
     const ratio = window.devicePixelRatio || 1;
     if (canvas.width !== Math.round(width * ratio) || canvas.height !== Math.round(height * ratio)) {
       canvas.width = Math.round(width * ratio);
@@ -856,9 +836,34 @@
     const context = canvas.getContext('2d');
     context.setTransform(ratio, 0, 0, ratio, 0, 0);
     context.clearRect(0, 0, width, height);
-
+    context.font = '11px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace';
     const styles = getComputedStyle(document.documentElement);
     const color = (name, fallback) => styles.getPropertyValue(name).trim() || fallback;
+    return { context, width, height, color };
+  }
+
+  /// Five horizontal grid lines from `low` to `high`, labelled with `label(value)` left of `left`.
+  function drawGrid({ context, width, color }, plot, low, high, label) {
+    context.textBaseline = 'middle';
+    context.textAlign = 'right';
+    for (let step = 0; step <= 4; step++) {
+      const value = low + ((high - low) * step) / 4;
+      const y = Math.round(plot.top + plot.height - (plot.height * step) / 4) + 0.5;
+      context.strokeStyle = color('--grid', '#2a3340');
+      context.lineWidth = 1;
+      context.beginPath();
+      context.moveTo(plot.left, y);
+      context.lineTo(width - plot.right, y);
+      context.stroke();
+      context.fillStyle = color('--muted', '#8b98a9');
+      context.fillText(label(value), plot.left - 6, y);
+    }
+  }
+
+  function drawChart() {
+    const canvas = prepareCanvas('tx-chart');
+    if (!canvas) return;
+    const { context, width, height, color } = canvas;
     const series = chartSeries();
     const rates = series.map((point) => (point.intervalMs > 0 ? (point.txCount * 1000) / point.intervalMs : 0));
     const peak = Math.max(1, ...rates);
@@ -870,21 +875,7 @@
     const plotWidth = width - left - right;
     const plotHeight = height - top - bottom;
 
-    context.font = '11px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace';
-    context.textBaseline = 'middle';
-    context.textAlign = 'right';
-    for (let step = 0; step <= 4; step++) {
-      const value = (scaleMax * step) / 4;
-      const y = top + plotHeight - (plotHeight * step) / 4;
-      context.strokeStyle = color('--grid', '#2a3340');
-      context.lineWidth = 1;
-      context.beginPath();
-      context.moveTo(left, Math.round(y) + 0.5);
-      context.lineTo(width - right, Math.round(y) + 0.5);
-      context.stroke();
-      context.fillStyle = color('--muted', '#8b98a9');
-      context.fillText(formatRate(value), left - 6, y);
-    }
+    drawGrid(canvas, { left, right, top, height: plotHeight }, 0, scaleMax, formatRate);
     if (!series.length) {
       context.textAlign = 'center';
       context.fillText('waiting for blocks…', left + plotWidth / 2, top + plotHeight / 2);

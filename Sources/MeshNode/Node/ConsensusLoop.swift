@@ -178,15 +178,20 @@ final class ConsensusLoop {
         metrics.height.set(Int64(header.height))
         metrics.committedTransactions.increment(by: Int64(committed.block.transactions.count))
         metrics.commitRound.set(Int64(committed.commit.round))
+        let watched = runtime.hub.connectionCount > 0
+        guard runtime.gateway != nil || watched else { return }
+        // One summary per transaction serves both the gateway's check and the events.
+        let summaries = committed.block.transactions.enumerated().map { index, transaction in
+            TransactionSummary(
+                transaction, height: header.height, index: index, result: committed.results.transactions[index])
+        }
         if let gateway = runtime.gateway {
-            let changesAuthorization = committed.block.transactions.enumerated().contains { index, transaction in
-                TransactionSummary(
-                    transaction, height: header.height, index: index, result: committed.results.transactions[index]
-                ).messages.contains { $0.hasPrefix("identity.") || $0.hasPrefix("policy.") }
+            let changesAuthorization = summaries.contains { summary in
+                summary.messages.contains { $0.hasPrefix("identity.") || $0.hasPrefix("policy.") }
             }
             gateway.blockCommitted(height: header.height, authChanged: changesAuthorization)
         }
-        guard runtime.hub.connectionCount > 0 else { return }
+        guard watched else { return }
         var events = [
             EventHub.Event(
                 kind: .block,
@@ -197,9 +202,7 @@ final class ConsensusLoop {
                             txCount: committed.block.transactions.count, proposer: header.proposer.hex,
                             appHash: header.appHash.hex, round: committed.commit.round))))
         ]
-        for (index, transaction) in committed.block.transactions.enumerated() {
-            let summary = TransactionSummary(
-                transaction, height: header.height, index: index, result: committed.results.transactions[index])
+        for summary in summaries {
             events.append(
                 EventHub.Event(
                     kind: .transaction(types: Set(summary.messages), dids: Set(summary.dids)),

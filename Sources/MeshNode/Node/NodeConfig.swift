@@ -153,8 +153,8 @@ public enum NodeError: Error, CustomStringConvertible, Sendable {
     }
 }
 
-/// Splits `host:port`.
-func splitHostPort(_ text: String) throws -> (String, Int) {
+/// Splits `host:port` (`node/3` when it is not).
+public func splitHostPort(_ text: String) throws -> (String, Int) {
     guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]) else {
         throw NodeError.badAddress(text)
     }
