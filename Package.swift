@@ -8,7 +8,8 @@ let strictSettings: [SwiftSetting] = [
 ]
 
 // Each ledger module keeps its spec beside its code.
-let ledgerDocs = ["README.md"] + ["Bank", "Identity", "Policy", "Staking"].map { "Modules/\($0)/README.md" }
+let ledgerDocs =
+    ["README.md"] + ["Bank", "Identity", "Policy", "Staking", "Provenance"].map { "Modules/\($0)/README.md" }
 
 let package = Package(
     name: "Meshwork",

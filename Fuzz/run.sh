@@ -59,7 +59,8 @@ echo "fuzz: running canonical-fuzz for ${seconds}s"
 fuzz canonical-fuzz 8 Fuzz/bin/canonical-fuzz -max_total_time="$seconds" -max_len=4096 -print_final_stats=1 \
   -artifact_prefix=Fuzz/crashes/ Fuzz/corpus-canonical
 
-# The ledger target (Fuzz/Ledger): transaction decoding + checkTx against a SQLite ledger. It needs
+# The ledger target (Fuzz/Ledger): transaction decoding + checkTx against a SQLite ledger, and
+# provenance records and device envelopes. It needs
 # GRDB and swift-crypto, so SwiftPM builds it, in its own scratch directory (sanitizer flags
 # apply to every module). Its entry point calls libFuzzer's LLVMFuzzerRunDriver.
 echo "fuzz: building ledger-fuzz (first build compiles the dependencies, a few minutes)"
@@ -70,6 +71,11 @@ mkdir -p Fuzz/corpus-ledger
 # Seed: mode 1 (body signed by the harness), a transfer of 0x23 to a did:key, fee 5.
 printf '\x01\x04fuzz\x00%s\x00\x01\x01\x01\x01\x23\x00\x00%s\x05' \
   "$(printf 'A%.0s' {1..32})" "$(printf 'B%.0s' {1..32})" > Fuzz/corpus-ledger/seed-transfer-body
+# Seeds for mode 0xF0: a provenance record (did:key device, topic a/b, hash, did:key node, batch 9,
+# time 5, no signature) and a device envelope (MWE1, key, signature, payload "21.5").
+printf '\xf0\x01\x00%s\x03a/b%s\x00%s\x09\x05\x00' "$(printf 'A%.0s' {1..32})" "$(printf 'H%.0s' {1..32})" \
+  "$(printf 'N%.0s' {1..32})" > Fuzz/corpus-ledger/seed-provenance-record
+printf '\xf1MWE1%s%s21.5' "$(printf 'K%.0s' {1..32})" "$(printf 'S%.0s' {1..64})" > Fuzz/corpus-ledger/seed-envelope
 echo "fuzz: running ledger-fuzz for ${seconds}s"
 LSAN_OPTIONS=suppressions=Fuzz/lsan.supp fuzz ledger-fuzz 8 .build-fuzz/debug/ledger-fuzz \
   -max_total_time="$seconds" -max_len=70000 -rss_limit_mb=4096 -print_final_stats=1 \

@@ -21,13 +21,20 @@
    PUBLISH of exactly 1 MiB is accepted; the header of one a byte larger closes the connection.
 5. Slowloris: 3 bytes of a CONNECT and nothing more, and a CONNECT trickled at one byte a second, are
    closed after the 10 s CONNECT timeout, while normal clients on the same node keep working.
+7. Provenance: the payload of 1. is proven with `provenance prove` on node-0 and verified with
+   `provenance verify` against node-0 and node-2 (light client from genesis); one byte changed in the
+   payload file, or in the proof's payload, record, root, path, leaf index, size, batch or payload hash,
+   makes verification fail. A device envelope (`device envelope`, published with mosquitto_pub -f on
+   node-1) gives a device-signed proof that verifies (also with the envelope as --payload-file) and fails
+   with its signature changed; envelopes changed after sealing, sealed for another topic, or truncated are
+   refused with PUBACK 0x99.
 6. 10,000 idle MQTT 3.1.1 connections to node-0 all get CONNACK 0; node-0's RSS growth per connection is
    printed (fails only above 64 KiB); publish/subscribe still works with them open and the node survives
    their closing. The open-file limit is raised to its hard limit first, so the nodes inherit it.
 
-usage: scripts/mqtt-check.py path/to/meshwork
+usage: scripts/mqtt-check.py path/to/meshwork   (MQTT_CHECK_ONLY=provenance runs sections 1 and 7 only)
 """
-import json, os, resource, secrets, select, signal, socket, sqlite3, subprocess, sys, tempfile, time
+import base64, hashlib, json, os, resource, secrets, select, signal, socket, sqlite3, subprocess, sys, tempfile, time
 import urllib.request
 
 # Raised before the devnet is spawned: the nodes inherit it (10,000 connections need > 10,000 files).
@@ -139,6 +146,133 @@ def stored_messages(node, client_id, topic):
         return 0
 
 
+def provenance(*args):
+    """Runs `meshwork provenance ...` (no --home for prove)."""
+    return subprocess.run([MESHWORK, "provenance", *args], env=ENV, capture_output=True, text=True, timeout=120)
+
+
+def verify(proof_path, node=0, payload_file=None):
+    extra = ["--payload-file", payload_file] if payload_file else []
+    return provenance("verify", proof_path, "--home", HOME, "--node", f"http://127.0.0.1:{API + node}", *extra)
+
+
+def flipped(text, index):
+    """`text` with the hex or base64 character at `index` changed."""
+    replacement = "0" if text[index] != "0" else "1"
+    return text[:index] + replacement + text[index + 1:]
+
+
+def flipped_bytes(data, index=0):
+    changed = bytearray(data)
+    changed[index] ^= 0x01
+    return bytes(changed)
+
+
+def check_provenance(device, device_token, base, payload):
+    directory = os.path.join(HOME, "provenance")
+    os.makedirs(directory, exist_ok=True)
+    payload_file = os.path.join(directory, "payload.txt")
+    with open(payload_file, "wb") as handle:
+        handle.write(payload.encode())
+    proof_path = os.path.join(directory, "proof.json")
+    done = provenance("prove", "--node", f"http://127.0.0.1:{API}", "--device", device, "--topic", f"{base}/data",
+                      "--payload-file", payload_file, "-o", proof_path)
+    check(done.returncode == 0 and os.path.exists(proof_path),
+          f"provenance prove of the cross-node payload on node-0 writes a proof: rc {done.returncode} "
+          f"{done.stderr.strip()}")
+    if done.returncode != 0:
+        return
+    proof = json.load(open(proof_path))
+    check(proof["device"] == device and proof["topic"] == f"{base}/data" and not proof["deviceSigned"]
+          and proof["anchoredAt"] > proof["batch"],
+          f"the proof names device A, the topic, batch {proof['batch']} (record {proof['leafIndex'] + 1} of "
+          f"{proof['treeSize']}), anchored in block {proof['anchoredAt']}")
+    for node in (0, 2):
+        done = verify(proof_path, node)
+        check(done.returncode == 0 and "VERIFIED" in done.stdout,
+              f"provenance verify against node-{node} passes: {(done.stdout + done.stderr).strip()}")
+    done = verify(proof_path, 1, payload_file)
+    check(done.returncode == 0, f"verify with --payload-file (the original) passes: {done.stderr.strip()}")
+    changed_file = os.path.join(directory, "payload-changed.txt")
+    with open(changed_file, "wb") as handle:
+        handle.write(flipped_bytes(payload.encode()))
+    done = verify(proof_path, 1, changed_file)
+    check(done.returncode != 0 and "NOT VERIFIED" in done.stderr,
+          f"one byte changed in the payload file: verification fails ({done.stderr.strip()})")
+    tampered = {
+        "payload": lambda p: dict(p, payload=base64.b64encode(flipped_bytes(base64.b64decode(p["payload"]))).decode()),
+        "record": lambda p: dict(p, record=flipped(p["record"], len(p["record"]) // 2)),
+        "root": lambda p: dict(p, root=flipped(p["root"], 5)),
+        "leafIndex": lambda p: dict(p, leafIndex=p["leafIndex"] + 1),
+        "treeSize": lambda p: dict(p, treeSize=p["treeSize"] + 1),
+        "batch": lambda p: dict(p, batch=p["batch"] + 1),
+        "payloadHash": lambda p: dict(p, payloadHash=flipped(p["payloadHash"], 0)),
+    }
+    if proof["path"]:
+        tampered["path"] = lambda p: dict(p, path=[flipped(p["path"][0], 7)] + p["path"][1:])
+    for name, change in tampered.items():
+        path = os.path.join(directory, f"proof-{name}.json")
+        json.dump(change(proof), open(path, "w"))
+        done = verify(path, 1)
+        check(done.returncode != 0 and "NOT VERIFIED" in done.stderr,
+              f"proof with {name} changed by one byte: verification fails ({done.stderr.strip()[:160]})")
+
+    # A self-consistent forgery: another payload hash in a one-record tree of its own. Only the chain's
+    # anchor tells it apart.
+    record = bytearray(bytes.fromhex(proof["record"]))
+    forged_hash = hashlib.sha256(b"a payload never published").digest()
+    start = record.index(bytes.fromhex(proof["payloadHash"]))
+    record[start:start + 32] = forged_hash
+    forgery = dict(proof, record=record.hex(), payloadHash=forged_hash.hex(), leafIndex=0, treeSize=1, path=[],
+                   root=hashlib.sha256(b"\x00" + bytes(record)).hexdigest(), payload=None)
+    path = os.path.join(directory, "proof-forged.json")
+    json.dump(forgery, open(path, "w"))
+    done = verify(path, 1)
+    check(done.returncode != 0 and "chain's anchor" in done.stderr,
+          f"a self-consistent forged record and root fail against the chain's anchor: {done.stderr.strip()[:200]}")
+
+    # A device-signed envelope: published with mosquitto_pub -f on node-1, proven there, verified.
+    topic = f"{base}/signed"
+    inner = os.path.join(directory, "reading.json")
+    with open(inner, "wb") as handle:
+        handle.write(json.dumps({"t": 21.5, "nonce": secrets.token_hex(4)}).encode())
+    envelope = os.path.join(directory, "reading.mwe")
+    done = subprocess.run([MESHWORK, "device", "envelope", "--home", HOME, "--key", "dev-a", "--topic", topic,
+                           "--payload-file", inner, "-o", envelope], env=ENV, capture_output=True, text=True)
+    check(done.returncode == 0, f"device envelope seals the reading with dev-a's key: {done.stderr.strip()}")
+    done = subprocess.run(["mosquitto_pub", "-h", HOST, "-p", str(MQTT + 1), "-u", device, "-P", device_token,
+                           "-t", topic, "-f", envelope, "-q", "1"], capture_output=True, text=True, timeout=20)
+    check(done.returncode == 0, f"mosquitto_pub -f of a device envelope on node-1 succeeds: {done.stderr.strip()}")
+    signed_proof = os.path.join(directory, "proof-signed.json")
+    done = provenance("prove", "--node", f"http://127.0.0.1:{API + 1}", "--device", device, "--topic", topic,
+                      "--payload-file", inner, "-o", signed_proof)
+    check(done.returncode == 0 and json.load(open(signed_proof))["deviceSigned"],
+          f"provenance prove of the inner payload on node-1 gives a device-signed proof: {done.stderr.strip()}")
+    done = verify(signed_proof, 0)
+    check(done.returncode == 0 and "device-signed" in done.stdout,
+          f"verify of the device-signed proof passes: {(done.stdout + done.stderr).strip()}")
+    done = verify(signed_proof, 0, envelope)
+    check(done.returncode == 0, f"verify with the envelope file as --payload-file passes: {done.stderr.strip()}")
+    signed = json.load(open(signed_proof))
+    record = bytes.fromhex(signed["record"])
+    forged_path = os.path.join(directory, "proof-signature.json")
+    json.dump(dict(signed, record=flipped_bytes(record, -10).hex()), open(forged_path, "w"))  # in the signature
+    done = verify(forged_path, 0)
+    check(done.returncode != 0 and "NOT VERIFIED" in done.stderr,
+          f"a proof whose device signature is changed fails: {done.stderr.strip()[:160]}")
+
+    # Envelope claims that do not hold are refused (MQTT 5: PUBACK 0x99), and nothing is recorded.
+    client = raw_ready(MQTT + 1, V5, "envelope-bad", device, device_token)
+    sealed = open(envelope, "rb").read()
+    check(raw_publish(client, V5, topic, flipped_bytes(sealed, -1), 71) == 0x99,
+          "an envelope whose payload was changed after sealing is refused with PUBACK 0x99")
+    check(raw_publish(client, V5, f"{base}/other", sealed, 72) == 0x99,
+          "an envelope sealed for another topic is refused with PUBACK 0x99")
+    check(raw_publish(client, V5, topic, b"MWE1short", 73) == 0x99,
+          "a truncated envelope (MWE1 and 5 bytes) is refused with PUBACK 0x99")
+    client.close()
+
+
 devnet = start_devnet()
 restarted = None
 try:
@@ -176,6 +310,11 @@ try:
     sub.stop()
     paho_sub.stop()
     publisher0.close()
+
+    # ---- 7. provenance: prove and verify what A published ----
+    check_provenance(A, tok_a, base, payload)
+    if os.environ.get("MQTT_CHECK_ONLY") == "provenance":
+        raise KeyboardInterrupt  # a quick run of sections 1 and 7 only (for development)
 
     # ---- 2. persistent sessions across a SIGKILL of node-2 ----
     ptopic = f"mesh/{A}/persist"
@@ -458,6 +597,8 @@ try:
     client.close()
     check(alive(pid0) and height(API) is not None and code == 0,
           f"node-0 is alive after the {len(kept)} connections closed (CONNACK {code!r}, height {height(API)})")
+except KeyboardInterrupt:
+    log("stopped early (MQTT_CHECK_ONLY or Ctrl-C)")
 finally:
     for thing in STARTED:
         thing.stop()

@@ -43,9 +43,15 @@ final class FuzzHarness {
     /// is a transaction body, signed here by the funded account so the input reaches the stateful
     /// checks and the message handlers. Mode 2: the rest is a `StateProof` as a node sends it,
     /// checked against this ledger's root for a fixed key (it must never verify a forged value).
+    /// Modes 0xF0 and up: the rest is a provenance record (from a proof file) or a payload that may
+    /// be a device envelope (from a device).
     func run(_ input: [UInt8]) {
         guard let mode = input.first else { return }
         var bytes = Array(input.dropFirst())
+        if mode >= 0xF0 {
+            provenance(bytes)
+            return
+        }
         if mode % 3 == 2 {
             guard let proof = try? StateProof(canonicalBytes: bytes) else { return }
             precondition(proof.canonicalBytes == bytes, "accepted proofs re-encode to themselves")
@@ -64,6 +70,18 @@ final class FuzzHarness {
         let result = ledger.checkTx(bytes, kind: .new)
         precondition(result.isSuccess || (!result.module.isEmpty && !result.message.isEmpty), "refusals carry a code")
         ledger.resetCheckState()
+    }
+
+    func provenance(_ bytes: [UInt8]) {
+        if let record = try? ProvenanceRecord(canonicalBytes: bytes) {
+            precondition(record.canonicalBytes == bytes, "accepted records re-encode to themselves")
+            _ = record.deviceSignature?.isValid(
+                device: record.device, topic: record.topic, payloadHash: record.payloadHash)
+        }
+        if let envelope = try? DeviceEnvelope.parse(bytes) {
+            precondition(bytes.starts(with: DeviceEnvelope.magic) && envelope.payload.count + 100 == bytes.count)
+            precondition(!envelope.isValid(device: .key(key.publicKey), topic: "fuzz"), "no fuzzed envelope is ours")
+        }
     }
 }
 

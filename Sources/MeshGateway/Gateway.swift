@@ -15,6 +15,8 @@ public final class Gateway: Sendable {
     let ledger: any GatewayLedger
     let broker: Broker
     let relay: Relay
+    /// The records of accepted publishes (`nil`: none kept).
+    public let provenance: ProvenanceLog?
     private let epochBox = NIOLockedValueBox<(epoch: UInt64, height: UInt64)>((0, 0))
     private let countersBox = NIOLockedValueBox(GatewayCounters())
     private let logSink: @Sendable (String) -> Void
@@ -24,13 +26,16 @@ public final class Gateway: Sendable {
 
     /// A gateway over `ledger`; persistent sessions and retained messages live in `storePath`
     /// (`nil`: in memory only). `relaySend` carries relay frames to peers (`nil` = all peers).
+    /// Every accepted publish is recorded in `provenance`.
     public init(
         ledger: any GatewayLedger, storePath: String?, nodeID: NodeID, limits: GatewayLimits = GatewayLimits(),
+        provenance: ProvenanceLog? = nil,
         relaySend: @escaping @Sendable (_ peer: NodeID?, _ bytes: [UInt8]) -> Void = { _, _ in },
         log: @escaping @Sendable (String) -> Void = { _ in }
     ) throws {
         self.limits = limits
         self.ledger = ledger
+        self.provenance = provenance
         logSink = log
         let relay = Relay(nodeID: nodeID, send: relaySend, log: log)
         self.relay = relay
@@ -89,6 +94,7 @@ public final class Gateway: Sendable {
     /// Stops listening and closes every connection.
     public func stop() async {
         blockContinuation.finish()
+        provenance?.stop()
         let channel = channelBox.withLockedValue { $0 }
         try? await channel?.close()
         for (_, connection) in broker.connectionSnapshot() { connection.close(reason: .serverShuttingDown) }
@@ -97,6 +103,7 @@ public final class Gateway: Sendable {
     /// Tells the gateway a block was committed at `height`; `authChanged` when it changed
     /// identities or grants, so that cached decisions are dropped and sessions are checked again.
     public func blockCommitted(height: UInt64, authChanged: Bool) {
+        provenance?.blockCommitted(height: height)
         epochBox.withLockedValue { state in
             state.height = height
             if authChanged { state.epoch &+= 1 }

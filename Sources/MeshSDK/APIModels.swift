@@ -764,3 +764,99 @@ public struct GatewayStatus: Codable, Sendable, Equatable {
         self.relayReceived = relayReceived
     }
 }
+
+/// `GET /provenance/proof`: one telemetry record, its audit path in its batch's RFC 9162 tree,
+/// and the tree head its node anchored. `record` (hex of its canonical bytes) is what is proven;
+/// the other record fields repeat it for people and must agree with it. `meshwork provenance
+/// prove` adds `chainId` and `payload` (base64) and writes this as PROOF.json.
+public struct ProvenanceProofView: Codable, Sendable, Equatable {
+    /// The record's canonical bytes (the tree leaf), hex.
+    public var record: String
+    /// The publishing device.
+    public var device: String
+    /// The topic.
+    public var topic: String
+    /// SHA-256 of the payload, hex.
+    public var payloadHash: String
+    /// The receiving node's DID (the anchor's signer).
+    public var node: String
+    /// The batch (latest committed height when received).
+    public var batch: UInt64
+    /// The node's clock at receipt, ms since 1970.
+    public var receivedAtMs: UInt64
+    /// Whether the device signed the payload itself.
+    public var deviceSigned: Bool
+    /// The leaf's index in the batch.
+    public var leafIndex: UInt64
+    /// Records in the batch.
+    public var treeSize: UInt64
+    /// The audit path, hex hashes from the leaf up.
+    public var path: [String]
+    /// The batch's tree root, hex.
+    public var root: String
+    /// Height of the block that carried the anchor.
+    public var anchoredAt: UInt64
+    /// The chain (set by the CLI).
+    public var chainId: String?
+    /// The payload, base64 (set by the CLI).
+    public var payload: String?
+
+    /// All fields.
+    public init(
+        record: String, device: String, topic: String, payloadHash: String, node: String, batch: UInt64,
+        receivedAtMs: UInt64, deviceSigned: Bool, leafIndex: UInt64, treeSize: UInt64, path: [String], root: String,
+        anchoredAt: UInt64, chainId: String? = nil, payload: String? = nil
+    ) {
+        self.record = record
+        self.device = device
+        self.topic = topic
+        self.payloadHash = payloadHash
+        self.node = node
+        self.batch = batch
+        self.receivedAtMs = receivedAtMs
+        self.deviceSigned = deviceSigned
+        self.leafIndex = leafIndex
+        self.treeSize = treeSize
+        self.path = path
+        self.root = root
+        self.anchoredAt = anchoredAt
+        self.chainId = chainId
+        self.payload = payload
+    }
+}
+
+/// `GET /provenance/anchors/{node}/{batch}`: the ledger's anchor of a batch (absent fields: not
+/// anchored in this state) and, with `device=`, that DID's keys in the same state.
+public struct ProvenanceAnchorView: Codable, Sendable {
+    /// The anchoring node.
+    public var node: String
+    /// The batch.
+    public var batch: UInt64
+    /// The state's height.
+    public var height: UInt64
+    /// Tree root, hex.
+    public var root: String?
+    /// Records in the batch.
+    public var count: UInt64?
+    /// Height of the block that carried the anchor.
+    public var anchoredAt: UInt64?
+    /// The asked device's keys (hex) in this state.
+    public var deviceKeys: [String]?
+    /// With `prove=true`.
+    public var proof: ProofBundle?
+
+    /// All fields.
+    public init(
+        node: String, batch: UInt64, height: UInt64, root: String?, count: UInt64?, anchoredAt: UInt64?,
+        deviceKeys: [String]?, proof: ProofBundle?
+    ) {
+        self.node = node
+        self.batch = batch
+        self.height = height
+        self.root = root
+        self.count = count
+        self.anchoredAt = anchoredAt
+        self.deviceKeys = deviceKeys
+        self.proof = proof
+    }
+}

@@ -301,6 +301,8 @@ public enum SDKError: MeshError, Equatable {
     case node(APIErrorBody)
     /// The node's answer is not what the API documents.
     case badResponse(String)
+    /// A provenance proof does not hold: its parts disagree, or the chain does not back it.
+    case notProven(String)
 
     /// `sdk`, or the node's module for `node`.
     public var module: String {
@@ -320,6 +322,7 @@ public enum SDKError: MeshError, Equatable {
         case .unreachable: 7
         case .node(let body): UInt32(body.code.split(separator: "/").last ?? "0") ?? 0
         case .badResponse: 8
+        case .notProven: 9
         }
     }
 
@@ -335,6 +338,7 @@ public enum SDKError: MeshError, Equatable {
         case .unreachable(let base, let detail): "cannot reach the node at \(base): \(detail)"
         case .node(let body): body.message
         case .badResponse(let detail): "the node's answer is malformed: \(detail)"
+        case .notProven(let detail): detail
         }
     }
 }

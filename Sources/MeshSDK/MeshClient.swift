@@ -97,6 +97,27 @@ public struct MeshClient: Sendable {
         return try await get("/policies/check", parameters)
     }
 
+    // MARK: provenance
+
+    /// `GET /provenance/proof`: the proof of the newest anchored record of a payload (by its
+    /// SHA-256) that `device` published on `topic` through this node.
+    public func provenanceProof(
+        device: DID, topic: String, payloadHash: Hash256
+    ) async throws(SDKError) -> ProvenanceProofView {
+        try await get(
+            "/provenance/proof",
+            ["device": device.description, "topic": topic, "payload_hash": payloadHash.hex])
+    }
+
+    /// `GET /provenance/anchors/{node}/{batch}`, with `device`'s keys in the same state.
+    public func provenanceAnchor(
+        node: DID, batch: UInt64, device: DID? = nil, prove: Bool = false, height: UInt64? = nil
+    ) async throws(SDKError) -> ProvenanceAnchorView {
+        var parameters = Self.stateParameters(prove, height)
+        parameters["device"] = device?.description
+        return try await get("/provenance/anchors/\(Self.escape(node.description))/\(batch)", parameters)
+    }
+
     // MARK: transactions
 
     /// Signs `messages` as `signer` with `key` (the signer's own key, or one of a did:mesh's

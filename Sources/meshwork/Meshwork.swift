@@ -15,7 +15,7 @@ struct Meshwork: AsyncParsableCommand {
         subcommands: [
             InitCommand.self, NodeCommand.self, DevnetCommand.self, DeviceCommand.self, PolicyCommand.self,
             QueryCommand.self, ValidatorCommand.self, TxCommand.self, KeysCommand.self,
-            GenesisCommand.self, LedgerCommand.self, CIDCommand.self, BenchCommand.self,
+            GenesisCommand.self, LedgerCommand.self, CIDCommand.self, ProvenanceCommand.self, BenchCommand.self,
         ]
     )
 }

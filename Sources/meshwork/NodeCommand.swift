@@ -82,7 +82,7 @@ enum NodeProcess {
             group.addTask {
                 let port = try await runtime.startGateway()
                 if announce { say("node \(runtime.status.nodeId) MQTT 127.0.0.1:\(port)") }
-                await runtime.gateway?.run()
+                await runtime.runGateway()
             }
             group.addTask {
                 await signals.wait()

@@ -1,3 +1,4 @@
+import MeshCore
 import MeshLedger
 import NIOCore
 
@@ -104,23 +105,19 @@ extension MQTTConnectionHandler {
         guard allowed else {
             gateway.countDenied()
             gateway.log("denied publish by \(connected.did) on '\(topic)'")
-            switch (connection.version, publish.qos) {
-            case (.v5, .atLeastOnce):
-                connection.send(
-                    .ack(
-                        MQTTAck(
-                            .puback, packetID: publish.packetID ?? 0, reasonCode: MQTTReasonCode.notAuthorized.rawValue)
-                    ))
-            case (.v5, .exactlyOnce):
-                connection.send(
-                    .ack(
-                        MQTTAck(
-                            .pubrec, packetID: publish.packetID ?? 0, reasonCode: MQTTReasonCode.notAuthorized.rawValue)
-                    ))
-            default:
-                // MQTT 3.1.1 has no negative acknowledgement: close (MQTT-3.3.5-2). MQTT 5 QoS 0 has none either.
-                disconnect(context, .notAuthorized, "publish on '\(topic)' is not allowed for \(connected.did)")
-            }
+            refusePublish(
+                context, connected, publish, .notAuthorized, "publish on '\(topic)' is not allowed for \(connected.did)"
+            )
+            return
+        }
+        // An envelope claim must hold before anything is accepted; its record is device-signed.
+        let signature: DeviceSignature?
+        switch checkEnvelope(connected, publish.payload, topic: topic) {
+        case .success(let checked): signature = checked
+        case .failure(let why):
+            gateway.countDenied()
+            gateway.log("refused publish by \(connected.did) on '\(topic)': \(why.text)")
+            refusePublish(context, connected, publish, .payloadFormatInvalid, why.text)
             return
         }
         var userProperties = publish.properties.userProperties
@@ -132,8 +129,10 @@ extension MQTTConnectionHandler {
         switch publish.qos {
         case .atMostOnce:
             gateway.accept(message, from: connected.clientID)
+            record(connected, message, signature)
         case .atLeastOnce:
             let stored = gateway.accept(message, from: connected.clientID)
+            if stored { record(connected, message, signature) }
             guard stored || connection.version == .v5 else {
                 disconnect(context, .unspecifiedError, "a message could not be stored; not acknowledged")
                 return
@@ -144,6 +143,7 @@ extension MQTTConnectionHandler {
             var stored = true
             if gateway.broker.beginInboundQoS2(clientID: connected.clientID, packetID: packetID) {
                 stored = gateway.accept(message, from: connected.clientID)
+                if stored { record(connected, message, signature) }
                 if !stored { _ = gateway.broker.releaseInboundQoS2(clientID: connected.clientID, packetID: packetID) }
             }
             guard stored || connection.version == .v5 else {
@@ -152,6 +152,57 @@ extension MQTTConnectionHandler {
             }
             connection.send(.ack(MQTTAck(.pubrec, packetID: packetID, reasonCode: stored ? 0 : failed)))
         }
+    }
+
+    /// Refuses a publish with `code`: MQTT 5 QoS 1/2 get it in PUBACK/PUBREC; otherwise the
+    /// connection closes, since MQTT 3.1.1 has no negative acknowledgement (MQTT-3.3.5-2) and
+    /// MQTT 5 QoS 0 has none either.
+    private func refusePublish(
+        _ context: ChannelHandlerContext, _ connected: ConnectedView, _ publish: MQTTPublish, _ code: MQTTReasonCode,
+        _ why: String
+    ) {
+        switch (connected.connection.version, publish.qos) {
+        case (.v5, .atLeastOnce):
+            connected.connection.send(
+                .ack(MQTTAck(.puback, packetID: publish.packetID ?? 0, reasonCode: code.rawValue)))
+        case (.v5, .exactlyOnce):
+            connected.connection.send(
+                .ack(MQTTAck(.pubrec, packetID: publish.packetID ?? 0, reasonCode: code.rawValue)))
+        default:
+            disconnect(context, code, why)
+        }
+    }
+
+    struct EnvelopeRefusal: Error { var text: String }
+
+    /// nil for a plain payload; the device's signature for a valid envelope sealed with the key
+    /// the device connected with; a refusal for any other envelope claim.
+    private func checkEnvelope(
+        _ connected: ConnectedView, _ payload: [UInt8], topic: String
+    ) -> Result<DeviceSignature?, EnvelopeRefusal> {
+        let envelope: DeviceEnvelope
+        do {
+            guard let parsed = try DeviceEnvelope.parse(payload) else { return .success(nil) }
+            envelope = parsed
+        } catch {
+            return .failure(EnvelopeRefusal(text: "a device envelope (MWE1) is malformed: \(error.message)"))
+        }
+        guard envelope.signature.publicKey == connected.connection.signingKey else {
+            return .failure(EnvelopeRefusal(text: "the envelope is not sealed with the key this device connected with"))
+        }
+        guard let did = connected.deviceDID, envelope.isValid(device: did, topic: topic) else {
+            return .failure(EnvelopeRefusal(text: "the envelope's signature does not cover this payload on this topic"))
+        }
+        return .success(envelope.signature)
+    }
+
+    /// Records an accepted publish for provenance.
+    private func record(_ connected: ConnectedView, _ message: GatewayMessage, _ signature: DeviceSignature?) {
+        guard let provenance = gateway.provenance, let did = connected.deviceDID else { return }
+        let hash =
+            signature != nil
+            ? Hash256.sha256(message.payload[DeviceEnvelope.headerByteCount...]) : Hash256.sha256(message.payload)
+        provenance.record(device: did, topic: message.topic, payloadHash: hash, signature: signature)
     }
 
     func handleSubscribe(_ context: ChannelHandlerContext, _ connected: ConnectedView, _ subscribe: MQTTSubscribe) {

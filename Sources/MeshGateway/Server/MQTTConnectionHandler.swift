@@ -8,6 +8,8 @@ struct ConnectedView {
     var clientID: String
     var will: GatewayMessage?
     var connectExpiry: UInt32
+    /// The DID, parsed once (it parsed when the CONNECT was checked).
+    var deviceDID: DID?
     var did: String { connection.did }
 }
 
@@ -224,7 +226,9 @@ final class MQTTConnectionHandler: ChannelInboundHandler {
                 break
             }
             state = .connected(
-                ConnectedView(connection: connection, clientID: clientID, will: will, connectExpiry: expiry))
+                ConnectedView(
+                    connection: connection, clientID: clientID, will: will, connectExpiry: expiry,
+                    deviceDID: try? DID(string: connection.did)))
             decoder = MQTTDecoder(packetBytesMax: gateway.limits.packetBytesMax)
             startKeepAlive(context, seconds: connect.keepAliveSeconds)
             context.channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in }

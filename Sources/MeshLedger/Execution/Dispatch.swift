@@ -18,6 +18,7 @@ enum MessageRouter {
         case .createValidator(let body): try StakingHandler.createValidator(body, context)
         case .bond(let body): try StakingHandler.bond(body, context)
         case .unbond(let body): try StakingHandler.unbond(body, context)
+        case .anchor(let body): try ProvenanceHandler.anchor(body, context)
         case .unknown(let type): throw TransactionError.unknownMessageType(type)
         }
     }

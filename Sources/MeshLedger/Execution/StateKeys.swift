@@ -37,5 +37,9 @@ enum StateKeys {
     static let validatorPrefix: [UInt8] = [0x05, 0x01]
     static let unbondingPrefix: [UInt8] = [0x05, 0x04]
 
+    static func anchor(node: DID, batchHeight: UInt64) -> [UInt8] {
+        [0x07, 0x01] + node.canonicalBytes + bigEndian(batchHeight)
+    }
+
     static func bigEndian(_ value: UInt64) -> [UInt8] { withUnsafeBytes(of: value.bigEndian) { Array($0) } }
 }

@@ -82,6 +82,22 @@ public final class StateView: StateReader {
 
     /// The staking record of the validator operated by `operatorDID`.
     public func stakingValidator(_ operatorDID: DID) throws(StateError) -> Validator? { try validator(operatorDID) }
+
+    /// The anchor `node` made of its telemetry batch `batchHeight`, if any.
+    public func provenanceAnchor(node: DID, batchHeight: UInt64) throws(StateError) -> ProvenanceAnchor? {
+        try read(ProvenanceAnchor.self, StateKeys.anchor(node: node, batchHeight: batchHeight))
+    }
+
+    /// The keys of `did` in this state: a did:key has its own; a did:mesh its current keys
+    /// (none when deactivated or unregistered).
+    public func currentKeys(of did: DID) throws(StateError) -> [Ed25519.PublicKey] {
+        switch did {
+        case .key(let key): return [key]
+        case .mesh(let id):
+            guard let record = try identity(id), !record.deactivated else { return [] }
+            return record.keys
+        }
+    }
 }
 
 extension Ledger {

@@ -29,6 +29,8 @@ public enum Message: Sendable, Hashable {
     case bond(Bond)
     /// 32 — `staking.unbond`.
     case unbond(Unbond)
+    /// 40 — `provenance.anchor`.
+    case anchor(AnchorBatch)
     /// A type number this ledger does not know; rejected with `tx/13`.
     case unknown(type: UInt64)
 
@@ -48,6 +50,7 @@ public enum Message: Sendable, Hashable {
         case .createValidator: 30
         case .bond: 31
         case .unbond: 32
+        case .anchor: 40
         case .unknown(let type): type
         }
     }
@@ -68,6 +71,7 @@ public enum Message: Sendable, Hashable {
         case .createValidator: "staking.createValidator"
         case .bond: "staking.bond"
         case .unbond: "staking.unbond"
+        case .anchor: "provenance.anchor"
         case .unknown(let type): "unknown.\(type)"
         }
     }
@@ -88,6 +92,7 @@ public enum Message: Sendable, Hashable {
         case .createValidator(let body): body.canonicalBytes
         case .bond(let body): body.canonicalBytes
         case .unbond(let body): body.canonicalBytes
+        case .anchor(let body): body.canonicalBytes
         case .unknown: []
         }
     }
@@ -111,6 +116,7 @@ public enum Message: Sendable, Hashable {
         case 30: self = .createValidator(try decode(CreateValidator.self))
         case 31: self = .bond(try decode(Bond.self))
         case 32: self = .unbond(try decode(Unbond.self))
+        case 40: self = .anchor(try decode(AnchorBatch.self))
         default: self = .unknown(type: typeNumber)
         }
     }

@@ -47,7 +47,7 @@ public enum NodeAPI {
         "GET /status", "GET /validators", "GET /blocks/latest", "GET /blocks/{height}", "GET /txs/{hash}",
         "POST /txs", "GET /accounts/{did}", "GET /dids/{did}", "GET /dids", "GET /policies", "GET /policies/check",
         "GET /events", "GET /openapi.json", "GET /metrics", "GET /", "GET /app.js", "GET /style.css",
-        "GET /gateway",
+        "GET /gateway", "GET /provenance/proof", "GET /provenance/anchors/{node}/{batch}",
     ]
 
     /// Serves the API until the task is cancelled; `onBound` gets the port actually bound.
@@ -59,6 +59,7 @@ public enum NodeAPI {
         addChainRoutes(router, runtime: runtime, blocks: blocks)
         addStateRoutes(router, runtime: runtime, blocks: blocks)
         addServiceRoutes(router, runtime: runtime)
+        addProvenanceRoutes(router, runtime: runtime, blocks: blocks)
         let socketRouter = Router(context: BasicWebSocketRequestContext.self)
         socketRouter.ws("events") { inbound, outbound, _ in
             await EventSocket.run(hub: runtime.hub, inbound: inbound, outbound: outbound)

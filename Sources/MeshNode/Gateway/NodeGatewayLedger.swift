@@ -48,15 +48,18 @@ struct NodeGatewayLedger: GatewayLedger {
 
 extension NodeRuntime {
     /// Starts the MQTT gateway on `[mqtt] listen`; returns its port. Its sessions live in
-    /// `<home>/data/gateway.sqlite`.
+    /// `<home>/data/gateway.sqlite`, its provenance records in `<home>/data/provenance.sqlite`.
     public func startGateway() async throws -> Int {
         let settings = config.mqttSettings
         var limits = GatewayLimits()
         limits.packetBytesMax = settings.packetBytesMax
         let peers = peers
+        let provenance = try ProvenanceLog(
+            node: try provenanceSigner().0, path: home.dataPath + "/provenance.sqlite", height: status.height)
         let gateway = try Gateway(
             ledger: NodeGatewayLedger(runtime: self, chainId: genesis.chainId),
             storePath: home.dataPath + "/gateway.sqlite", nodeID: peers.nodeID, limits: limits,
+            provenance: provenance,
             relaySend: { peer, bytes in
                 if let peer { _ = peers.send(.pubsub, bytes, to: peer) } else { _ = peers.broadcast(.pubsub, bytes) }
             },

@@ -14,7 +14,10 @@ struct DeviceCommand: AsyncParsableCommand {
             A device is a did:mesh registered by its controller (a keystore key). The device's own key
             signs its messages; the controller can rotate it, revoke the device or deactivate it.
             """,
-        subcommands: [Register.self, Show.self, List.self, RotateKey.self, Revoke.self, Deactivate.self, Token.self])
+        subcommands: [
+            Register.self, Show.self, List.self, RotateKey.self, Revoke.self, Deactivate.self, Token.self,
+            Envelope.self,
+        ])
 
     /// What `register` prints.
     struct Registered: Encodable {

@@ -1,0 +1,249 @@
+import Foundation
+import GRDB
+public import MeshCore
+public import MeshLedger
+import NIOConcurrencyHelpers
+
+/// The provenance records of one node's gateway: every accepted publish becomes a
+/// `ProvenanceRecord` in the batch of the latest committed height; when the next block commits
+/// the batch closes, its RFC 9162 tree is built, and records and root are written to
+/// `provenance.sqlite`. The node anchors stored batches on the ledger (`provenance.anchor`) and
+/// marks them here; proofs are read from here.
+public final class ProvenanceLog: Sendable {
+    /// A closed batch waiting for its anchor.
+    public struct Batch: Sendable, Equatable {
+        /// The batch height.
+        public var height: UInt64
+        /// Tree root.
+        public var root: Hash256
+        /// Number of records.
+        public var count: UInt64
+    }
+
+    /// What the log knows of a record, for a proof.
+    public enum Lookup: Sendable {
+        /// Anchored: the record, its audit path and the batch it is in.
+        case anchored(ProvenanceProof)
+        /// Stored in a closed batch whose anchor is not committed yet.
+        case unanchored(batchHeight: UInt64)
+        /// Received, in the batch still open.
+        case pending(batchHeight: UInt64)
+        /// No such record here.
+        case notFound
+    }
+
+    /// Counters for metrics.
+    public struct Counters: Sendable, Equatable {
+        /// Records taken.
+        public var recorded: UInt64 = 0
+        /// Records dropped because too many were waiting for their batch to close.
+        public var dropped: UInt64 = 0
+        /// Batches closed and stored.
+        public var batches: UInt64 = 0
+        /// Batches anchored on the ledger.
+        public var anchored: UInt64 = 0
+    }
+
+    private struct Open {
+        var height: UInt64
+        var records: [ProvenanceRecord] = []
+        var counters = Counters()
+    }
+
+    /// Records waiting for their batch to close, at most; more are dropped (and counted).
+    public static let pendingMax = 1 << 20
+
+    /// The DID that receives (and anchors) these records.
+    public let node: DID
+    private let database: DatabaseQueue
+    private let open: NIOLockedValueBox<Open>
+    private let closed: AsyncStream<(UInt64, [ProvenanceRecord])>
+    private let closedContinuation: AsyncStream<(UInt64, [ProvenanceRecord])>.Continuation
+
+    /// A log for `node` in `path` (`nil`: in memory), receiving from `height` (the latest
+    /// committed height now).
+    public init(node: DID, path: String?, height: UInt64) throws {
+        self.node = node
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in
+            if path != nil { try db.execute(sql: "PRAGMA journal_mode = WAL") }
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        database =
+            if let path { try DatabaseQueue(path: path, configuration: configuration) } else {
+                try DatabaseQueue(configuration: configuration)
+            }
+        try database.write { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE IF NOT EXISTS batches (
+                        height INTEGER PRIMARY KEY, count INTEGER NOT NULL, root BLOB NOT NULL,
+                        anchored_at INTEGER);
+                    CREATE TABLE IF NOT EXISTS records (
+                        batch INTEGER NOT NULL, idx INTEGER NOT NULL, device TEXT NOT NULL, topic TEXT NOT NULL,
+                        payload_hash BLOB NOT NULL, leaf BLOB NOT NULL, PRIMARY KEY (batch, idx)) WITHOUT ROWID;
+                    CREATE INDEX IF NOT EXISTS records_by_content ON records (device, topic, payload_hash);
+                    """)
+        }
+        open = NIOLockedValueBox(Open(height: height))
+        (closed, closedContinuation) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
+    }
+
+    /// Takes the record of an accepted publish by `device` on `topic`.
+    public func record(device: DID, topic: String, payloadHash: Hash256, signature: DeviceSignature?) {
+        let now = UInt64(max(0, Date().timeIntervalSince1970 * 1000))
+        open.withLockedValue { open in
+            guard open.records.count < Self.pendingMax else {
+                open.counters.dropped += 1
+                return
+            }
+            open.records.append(
+                ProvenanceRecord(
+                    device: device, topic: topic, payloadHash: payloadHash, node: node, batchHeight: open.height,
+                    receivedAtMs: now, deviceSignature: signature))
+            open.counters.recorded += 1
+        }
+    }
+
+    /// Block `height` committed: the open batch (of the height before) closes and later records
+    /// go into batch `height`. Cheap: the tree is built and stored by `run`.
+    public func blockCommitted(height: UInt64) {
+        let closing: (UInt64, [ProvenanceRecord])? = open.withLockedValue { open in
+            guard height > open.height else { return nil }
+            let batch = (open.height, open.records)
+            open.height = height
+            open.records = []
+            return batch
+        }
+        if let closing, !closing.1.isEmpty { closedContinuation.yield(closing) }
+    }
+
+    /// Stores closed batches until cancelled; `stored` hears of each one stored.
+    public func run(stored: @escaping @Sendable (Batch) -> Void) async {
+        for await (height, records) in closed {
+            do {
+                stored(try store(height: height, records: records))
+            } catch {
+                FileHandle.standardError.write(Data("provenance: batch \(height) was not stored: \(error)\n".utf8))
+            }
+        }
+    }
+
+    /// Stops `run`.
+    public func stop() { closedContinuation.finish() }
+
+    /// Builds the tree of a closed batch and writes its records and root in one transaction.
+    func store(height: UInt64, records: [ProvenanceRecord]) throws -> Batch {
+        let leaves = records.map(\.canonicalBytes)
+        let tree = MerkleTree(leaves: leaves)
+        let batch = Batch(height: height, root: tree.root, count: UInt64(records.count))
+        try database.write { db in
+            let exists = try Bool.fetchOne(db, sql: "SELECT 1 FROM batches WHERE height = ?", arguments: [height])
+            guard exists != true else {
+                throw DatabaseError(message: "batch \(height) is already stored (a restart within one block)")
+            }
+            try db.execute(
+                sql: "INSERT INTO batches (height, count, root) VALUES (?, ?, ?)",
+                arguments: [height, records.count, Data(batch.root.bytes)])
+            let statement = try db.makeStatement(sql: "INSERT INTO records VALUES (?, ?, ?, ?, ?, ?)")
+            for (index, record) in records.enumerated() {
+                try statement.execute(arguments: [
+                    height, index, record.device.description, record.topic, Data(record.payloadHash.bytes),
+                    Data(leaves[index]),
+                ])
+            }
+        }
+        open.withLockedValue { $0.counters.batches += 1 }
+        return batch
+    }
+
+    /// Closed batches not yet anchored, oldest first.
+    public func unanchored(limit: Int = 64) throws -> [Batch] {
+        try database.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT height, count, root FROM batches WHERE anchored_at IS NULL ORDER BY height LIMIT ?",
+                arguments: [limit]
+            ).compactMap { row in
+                let root: Data = row["root"]
+                guard let hash = Hash256(bytes: Array(root)) else { return nil }
+                return Batch(height: row["height"], root: hash, count: row["count"])
+            }
+        }
+    }
+
+    /// Notes that batch `height` is anchored by the block at `anchoredAt`.
+    public func markAnchored(_ height: UInt64, at anchoredAt: UInt64) throws {
+        let changed = try database.write { db in
+            try db.execute(
+                sql: "UPDATE batches SET anchored_at = ? WHERE height = ? AND anchored_at IS NULL",
+                arguments: [anchoredAt, height])
+            return db.changesCount
+        }
+        if changed > 0 { open.withLockedValue { $0.counters.anchored += 1 } }
+    }
+
+    /// The newest record of `payloadHash` published by `device` on `topic`, with its proof when
+    /// its batch is anchored (an anchored record is preferred to a newer unanchored one).
+    public func lookup(device: DID, topic: String, payloadHash: Hash256) throws -> Lookup {
+        let found: (batch: UInt64, index: Int, anchoredAt: UInt64?)? = try database.read { db in
+            let row = try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT r.batch, r.idx, b.anchored_at FROM records r JOIN batches b ON b.height = r.batch
+                    WHERE r.device = ? AND r.topic = ? AND r.payload_hash = ?
+                    ORDER BY b.anchored_at IS NULL, r.batch DESC, r.idx DESC LIMIT 1
+                    """,
+                arguments: [device.description, topic, Data(payloadHash.bytes)])
+            return row.map { ($0["batch"], $0["idx"], $0["anchored_at"]) }
+        }
+        guard let found else {
+            let pending = open.withLockedValue { open in
+                open.records.contains { $0.device == device && $0.topic == topic && $0.payloadHash == payloadHash }
+                    ? open.height : nil
+            }
+            return pending.map { .pending(batchHeight: $0) } ?? .notFound
+        }
+        guard let anchoredAt = found.anchoredAt else { return .unanchored(batchHeight: found.batch) }
+        return .anchored(try proof(batch: found.batch, index: found.index, anchoredAt: anchoredAt))
+    }
+
+    private func proof(batch: UInt64, index: Int, anchoredAt: UInt64) throws -> ProvenanceProof {
+        let leaves = try database.read { db in
+            try Data.fetchAll(db, sql: "SELECT leaf FROM records WHERE batch = ? ORDER BY idx", arguments: [batch])
+        }.map { Array($0) }
+        let tree = MerkleTree(leaves: leaves)
+        let record = try ProvenanceRecord(canonicalBytes: leaves[index])
+        return ProvenanceProof(
+            record: record, leaf: leaves[index], inclusion: tree.inclusionProof(leafIndex: index), head: tree.head,
+            anchoredAt: anchoredAt)
+    }
+
+    /// The counters now.
+    public var counters: Counters { open.withLockedValue { $0.counters } }
+}
+
+/// One record's proof as the gateway gives it: the record (and its exact leaf bytes), its audit
+/// path, and the tree head its node anchored at `anchoredAt`.
+public struct ProvenanceProof: Sendable, Equatable {
+    /// The record.
+    public var record: ProvenanceRecord
+    /// Its canonical bytes, the tree leaf.
+    public var leaf: [UInt8]
+    /// The audit path.
+    public var inclusion: InclusionProof
+    /// Root and size of the batch's tree.
+    public var head: MerkleTreeHead
+    /// Height of the block that carried the anchor.
+    public var anchoredAt: UInt64
+
+    /// All fields.
+    public init(
+        record: ProvenanceRecord, leaf: [UInt8], inclusion: InclusionProof, head: MerkleTreeHead, anchoredAt: UInt64
+    ) {
+        self.record = record
+        self.leaf = leaf
+        self.inclusion = inclusion
+        self.head = head
+        self.anchoredAt = anchoredAt
+    }
+}
