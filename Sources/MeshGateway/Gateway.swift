@@ -5,6 +5,7 @@ public import MeshP2P
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 /// The device gateway of one node: an MQTT 3.1.1/5.0 endpoint whose devices authenticate with
 /// their DID and a JWS, whose publishes and subscriptions are checked against the ledger's
@@ -21,6 +22,7 @@ public final class Gateway: Sendable {
     private let countersBox = NIOLockedValueBox(GatewayCounters())
     private let logSink: @Sendable (String) -> Void
     private let channelBox = NIOLockedValueBox<(any Channel)?>(nil)
+    private let tlsChannelBox = NIOLockedValueBox<(any Channel)?>(nil)
     private let blocks: AsyncStream<(UInt64, Bool)>
     private let blockContinuation: AsyncStream<(UInt64, Bool)>.Continuation
 
@@ -48,6 +50,24 @@ public final class Gateway: Sendable {
 
     /// Listens on `host:port` (0 = any free port) and returns the bound port.
     public func start(host: String, port: Int) async throws -> Int {
+        let channel = try await bind(host: host, port: port, tls: nil)
+        channelBox.withLockedValue { $0 = channel }
+        return channel.localAddress?.port ?? port
+    }
+
+    /// Listens for MQTT over TLS (1.2 or later) on `host:port` with the PEM certificate chain and
+    /// private key in these files; returns the bound port.
+    public func startTLS(host: String, port: Int, certificatePath: String, keyPath: String) async throws -> Int {
+        let chain = try NIOSSLCertificate.fromPEMFile(certificatePath).map { NIOSSLCertificateSource.certificate($0) }
+        var configuration = TLSConfiguration.makeServerConfiguration(
+            certificateChain: chain, privateKey: .privateKey(try NIOSSLPrivateKey(file: keyPath, format: .pem)))
+        configuration.minimumTLSVersion = .tlsv12
+        let channel = try await bind(host: host, port: port, tls: try NIOSSLContext(configuration: configuration))
+        tlsChannelBox.withLockedValue { $0 = channel }
+        return channel.localAddress?.port ?? port
+    }
+
+    private func bind(host: String, port: Int, tls: NIOSSLContext?) async throws -> any Channel {
         let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(ChannelOptions.backlog, value: 4096)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
@@ -58,17 +78,21 @@ public final class Gateway: Sendable {
             )
             .childChannelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) }
                     try channel.pipeline.syncOperations.addHandler(MQTTConnectionHandler(gateway: self))
                 }
             }
-        let channel = try await bootstrap.bind(host: host, port: port).get()
-        channelBox.withLockedValue { $0 = channel }
-        return channel.localAddress?.port ?? port
+        return try await bootstrap.bind(host: host, port: port).get()
     }
 
     /// `host:port` actually bound (the configured port may be 0), once started.
-    public var listenAddress: String? {
-        channelBox.withLockedValue { channel in
+    public var listenAddress: String? { Self.address(channelBox) }
+
+    /// `host:port` of the TLS listener, once started.
+    public var tlsListenAddress: String? { Self.address(tlsChannelBox) }
+
+    private static func address(_ box: NIOLockedValueBox<(any Channel)?>) -> String? {
+        box.withLockedValue { channel in
             guard let address = channel?.localAddress, let port = address.port else { return nil }
             return "\(address.ipAddress ?? "?"):\(port)"
         }
@@ -95,8 +119,7 @@ public final class Gateway: Sendable {
     public func stop() async {
         blockContinuation.finish()
         provenance?.stop()
-        let channel = channelBox.withLockedValue { $0 }
-        try? await channel?.close()
+        for box in [channelBox, tlsChannelBox] { try? await box.withLockedValue { $0 }?.close() }
         for (_, connection) in broker.connectionSnapshot() { connection.close(reason: .serverShuttingDown) }
     }
 

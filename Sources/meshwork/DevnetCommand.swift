@@ -21,6 +21,12 @@ struct DevnetCommand: AsyncParsableCommand {
     @Option(help: "First P2P port; node i uses base + i.") var p2pPort: Int = 26656
     @Option(help: "First API port; node i uses base + i.") var apiPort: Int = 8080
     @Option(help: "First MQTT port; node i uses base + i (0: a free port for each).") var mqttPort: Int = 1883
+    @Option(
+        help: """
+            First MQTT-over-TLS port of a new devnet; node i uses base + i, with a self-signed certificate \
+            in node-i/mqtt-tls.crt (default: no TLS listener).
+            """)
+    var mqttTLSPort: Int?
     @Flag(help: "Delete an existing devnet in --home first.") var reset = false
 
     func validate() throws {
@@ -34,7 +40,7 @@ struct DevnetCommand: AsyncParsableCommand {
         if !FileManager.default.fileExists(atPath: homes[0].configPath) {
             try Self.create(
                 homes, root: root, chainId: chainId, p2pPort: p2pPort, apiPort: apiPort, mqttPort: mqttPort,
-                extraAccounts: [])
+                mqttTLSPort: mqttTLSPort, extraAccounts: [])
             say("created a \(nodes)-node devnet in \(root)")
         } else if !FileManager.default.fileExists(atPath: homes[nodes - 1].configPath) {
             throw CommandFailure("\(root) holds a devnet with a different node count; pass --reset to recreate it")
@@ -52,7 +58,7 @@ struct DevnetCommand: AsyncParsableCommand {
     /// Writes node homes sharing one genesis, plus a funded `owner` key in `root`'s keystore.
     static func create(
         _ homes: [NodeHome], root: String, chainId: String, p2pPort: Int, apiPort: Int, mqttPort: Int? = nil,
-        extraAccounts: [DID]
+        mqttTLSPort: Int? = nil, extraAccounts: [DID]
     ) throws {
         var validators: [(NodeHome, Ed25519.PrivateKey, Ed25519.PrivateKey)] = []
         for (index, nodeHome) in homes.enumerated() {
@@ -60,7 +66,8 @@ struct DevnetCommand: AsyncParsableCommand {
                 moniker: "node-\(index)", p2pListen: "127.0.0.1:\(p2pPort + index)",
                 apiListen: "127.0.0.1:\(apiPort + index)",
                 // Without a base (benchmarks), the gateway takes any free port.
-                mqttListen: "127.0.0.1:\(mqttPort.map { $0 == 0 ? 0 : $0 + index } ?? 0)")
+                mqttListen: "127.0.0.1:\(mqttPort.map { $0 == 0 ? 0 : $0 + index } ?? 0)",
+                mqttTLSListen: mqttTLSPort.map { "127.0.0.1:\($0 == 0 ? 0 : $0 + index)" })
             let (nodeKey, validatorKey) = try nodeHome.create(config: config, force: true)
             validators.append((nodeHome, nodeKey, validatorKey))
         }

@@ -81,7 +81,10 @@ enum NodeProcess {
             }
             group.addTask {
                 let port = try await runtime.startGateway()
-                if announce { say("node \(runtime.status.nodeId) MQTT 127.0.0.1:\(port)") }
+                if announce {
+                    let tls = runtime.gateway?.tlsListenAddress.map { " MQTT/TLS \($0)" } ?? ""
+                    say("node \(runtime.status.nodeId) MQTT 127.0.0.1:\(port)\(tls)")
+                }
                 await runtime.runGateway()
             }
             group.addTask {

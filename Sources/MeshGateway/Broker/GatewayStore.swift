@@ -47,6 +47,13 @@ final class GatewayStore: Sendable {
                     CREATE TABLE IF NOT EXISTS retained (
                         topic TEXT PRIMARY KEY, payload BLOB NOT NULL, qos INTEGER NOT NULL, publisher TEXT);
                     """)
+            // MQTT 5 user properties, added after the first release of this file: NULL = none.
+            for table in ["messages", "retained"] {
+                let columns = try Row.fetchAll(db, sql: "PRAGMA table_info(\(table))").map { $0["name"] as String }
+                if !columns.contains("user_properties") {
+                    try db.execute(sql: "ALTER TABLE \(table) ADD COLUMN user_properties BLOB")
+                }
+            }
         }
     }
 
@@ -94,11 +101,12 @@ final class GatewayStore: Sendable {
         return try database.write { db in
             try entries.map { entry in
                 try db.execute(
-                    sql: "INSERT INTO messages (client_id, packet_id, stage, topic, payload, qos, retain, publisher) "
-                        + "VALUES (?, NULL, 0, ?, ?, ?, ?, ?)",
+                    sql: "INSERT INTO messages (client_id, packet_id, stage, topic, payload, qos, retain, publisher, "
+                        + "user_properties) VALUES (?, NULL, 0, ?, ?, ?, ?, ?, ?)",
                     arguments: [
                         entry.clientID, entry.message.topic, Data(entry.message.payload),
                         Int64(entry.message.qos.rawValue), entry.message.retain ? 1 : 0, entry.message.publisher,
+                        Self.encodeUserProperties(entry.message.userProperties),
                     ])
                 return db.lastInsertedRowID
             }
@@ -123,7 +131,7 @@ final class GatewayStore: Sendable {
                 let payload: Data = row["payload"]
                 return GatewayMessage(
                     topic: row["topic"], payload: Array(payload), qos: MQTTQoS(rawValue: row["qos"]) ?? .atMostOnce,
-                    retain: true, publisher: row["publisher"])
+                    retain: true, publisher: row["publisher"], userProperties: Self.decodeUserProperties(row))
             }
         }
     }
@@ -134,8 +142,12 @@ final class GatewayStore: Sendable {
                 try db.execute(sql: "DELETE FROM retained WHERE topic = ?", arguments: [message.topic])
             } else {
                 try db.execute(
-                    sql: "INSERT OR REPLACE INTO retained VALUES (?, ?, ?, ?)",
-                    arguments: [message.topic, Data(message.payload), Int64(message.qos.rawValue), message.publisher])
+                    sql: "INSERT OR REPLACE INTO retained (topic, payload, qos, publisher, user_properties) "
+                        + "VALUES (?, ?, ?, ?, ?)",
+                    arguments: [
+                        message.topic, Data(message.payload), Int64(message.qos.rawValue), message.publisher,
+                        Self.encodeUserProperties(message.userProperties),
+                    ])
             }
         }
     }
@@ -147,7 +159,32 @@ final class GatewayStore: Sendable {
             rowID: row["id"], packetID: packetID.map { UInt16(truncatingIfNeeded: $0) }, stage: row["stage"],
             message: GatewayMessage(
                 topic: row["topic"], payload: Array(payload), qos: MQTTQoS(rawValue: row["qos"]) ?? .atLeastOnce,
-                retain: (row["retain"] as Int64) != 0, publisher: row["publisher"]))
+                retain: (row["retain"] as Int64) != 0, publisher: row["publisher"],
+                userProperties: decodeUserProperties(row)))
+    }
+
+    /// `u16 count ‖ (string key ‖ string value)*` (MQTT strings); nil when there are none.
+    static func encodeUserProperties(_ properties: [(String, String)]) -> Data? {
+        guard !properties.isEmpty else { return nil }
+        var writer = MQTTWriter()
+        writer.twoBytes(UInt16(clamping: properties.count))
+        for (key, value) in properties.prefix(Int(UInt16.max)) {
+            writer.string(key)
+            writer.string(value)
+        }
+        return Data(writer.bytes)
+    }
+
+    static func decodeUserProperties(_ row: Row) -> [(String, String)] {
+        guard let blob = row["user_properties"] as Data? else { return [] }
+        var reader = MQTTReader(Array(blob)[...])
+        guard let count = try? reader.twoBytes() else { return [] }
+        var result: [(String, String)] = []
+        for _ in 0..<count {
+            guard let key = try? reader.string(), let value = try? reader.string() else { break }
+            result.append((key, value))
+        }
+        return result
     }
 
     /// `count ‖ (u16 length ‖ filter ‖ options byte)*`.

@@ -72,7 +72,20 @@ extension NodeRuntime {
         gatewayBox.withLockedValue { $0 = gateway }
         for peer in peers.peers { gateway.peerConnected(peer.nodeID) }
         let (host, port) = try splitHostPort(settings.listen)
-        return try await gateway.start(host: host, port: port)
+        let bound = try await gateway.start(host: host, port: port)
+        if let tlsListen = settings.tlsListen {
+            func inHome(_ path: String) -> String { path.hasPrefix("/") ? path : home.path + "/" + path }
+            let certificate = inHome(settings.tlsCertificate ?? "mqtt-tls.crt")
+            let key = inHome(settings.tlsKey ?? "mqtt-tls.key")
+            if try GatewayTLS.ensureCertificate(certificatePath: certificate, keyPath: key, commonName: config.moniker)
+            {
+                FileHandle.standardError.write(
+                    Data("gateway: made a self-signed TLS certificate \(certificate)\n".utf8))
+            }
+            let (tlsHost, tlsPort) = try splitHostPort(tlsListen)
+            _ = try await gateway.startTLS(host: tlsHost, port: tlsPort, certificatePath: certificate, keyPath: key)
+        }
+        return bound
     }
 
     /// The `telemetry` event of a message: its text when UTF-8 (256 characters at most) and its

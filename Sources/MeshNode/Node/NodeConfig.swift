@@ -21,16 +21,32 @@ public struct NodeConfig: Codable, Sendable, Equatable {
         public var listen: String
         /// Largest MQTT packet accepted, in bytes.
         public var packetBytesMax: Int
+        /// `host:port` of an MQTT-over-TLS listener (none when absent).
+        public var tlsListen: String?
+        /// PEM certificate chain of the TLS listener, relative to the home (default
+        /// `mqtt-tls.crt`; with the key, made self-signed for localhost on first start if missing).
+        public var tlsCertificate: String?
+        /// PEM private key of the TLS listener (default `mqtt-tls.key`).
+        public var tlsKey: String?
 
-        /// Defaults: 127.0.0.1:1883, 1 MiB packets.
-        public init(listen: String = "127.0.0.1:1883", packetBytesMax: Int = 1 << 20) {
+        /// Defaults: 127.0.0.1:1883, 1 MiB packets, no TLS.
+        public init(
+            listen: String = "127.0.0.1:1883", packetBytesMax: Int = 1 << 20, tlsListen: String? = nil,
+            tlsCertificate: String? = nil, tlsKey: String? = nil
+        ) {
             self.listen = listen
             self.packetBytesMax = packetBytesMax
+            self.tlsListen = tlsListen
+            self.tlsCertificate = tlsCertificate
+            self.tlsKey = tlsKey
         }
 
         enum CodingKeys: String, CodingKey {
             case listen
             case packetBytesMax = "packet_bytes_max"
+            case tlsListen = "tls_listen"
+            case tlsCertificate = "tls_certificate"
+            case tlsKey = "tls_key"
         }
     }
 
@@ -88,10 +104,10 @@ public struct NodeConfig: Codable, Sendable, Equatable {
     /// Defaults: P2P on 26656, API on 127.0.0.1:8080, CometBFT-like timeouts scaled for LANs.
     public init(
         moniker: String, p2pListen: String = "0.0.0.0:26656", apiListen: String = "127.0.0.1:8080",
-        mqttListen: String = "127.0.0.1:1883"
+        mqttListen: String = "127.0.0.1:1883", mqttTLSListen: String? = nil
     ) {
         self.moniker = moniker
-        mqtt = MQTT(listen: mqttListen)
+        mqtt = MQTT(listen: mqttListen, tlsListen: mqttTLSListen)
         p2p = P2P(listen: p2pListen, persistentPeers: [], peersMax: 50)
         api = API(listen: apiListen, bodyBytesMax: 2 << 20)
         let defaults = ConsensusConfig()

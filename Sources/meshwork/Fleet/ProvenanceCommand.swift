@@ -114,18 +114,23 @@ struct ProvenanceCommand: AsyncParsableCommand {
                 throw CommandFailure("NOT VERIFIED: the proof is for chain \(stated), the node serves \(chainId)")
             }
             let signer = record.deviceSignature != nil ? record.device : nil
+            // The state after the anchor's block is proven by the next header: right after `prove`
+            // that block may not be committed yet (api/11), so wait for it a little.
             var answer: ProvenanceAnchorView
-            do {
-                answer = try await client.provenanceAnchor(
-                    node: record.node, batch: record.batchHeight, device: signer, prove: true, height: proof.anchoredAt)
-            } catch .node(let body) where body.code == "state/2" {
-                // The anchor's own height is pruned there: any later state holds it too.
-                answer = try await sdk { () async throws(SDKError) in
-                    try await client.provenanceAnchor(
-                        node: record.node, batch: record.batchHeight, device: signer, prove: true)
+            var height: UInt64? = proof.anchoredAt
+            let deadline = Date().addingTimeInterval(30)
+            while true {
+                do {
+                    answer = try await client.provenanceAnchor(
+                        node: record.node, batch: record.batchHeight, device: signer, prove: true, height: height)
+                    break
+                } catch .node(let body) where body.code == "api/11" && Date() < deadline {
+                    try await Task.sleep(for: .milliseconds(250))
+                } catch .node(let body) where body.code == "state/2" && height != nil {
+                    height = nil  // the anchor's own height is pruned here: any later state holds it too
+                } catch {
+                    throw CommandFailure("NOT VERIFIED: \(sentence(error))")
                 }
-            } catch {
-                throw CommandFailure("NOT VERIFIED: \(sentence(error))")
             }
             var options = try VerifyOptions.parse(genesis.map { ["--genesis", $0] } ?? [])
             options.verify = true
