@@ -167,12 +167,20 @@ public final class Gateway: Sendable {
 
     // MARK: - Messages
 
-    private let observerBox = NIOLockedValueBox<(@Sendable (GatewayMessage, Bool) -> Void)?>(nil)
+    /// The observer, held in a class: a closure stored directly in the generic lock box was
+    /// miscompiled in release builds (Swift 6.3: two merged reabstraction thunks called each
+    /// other until the stack overflowed, on the first message once an observer was set).
+    private final class Observer: Sendable {
+        let see: @Sendable (GatewayMessage, Bool) -> Void
+        init(_ see: @escaping @Sendable (GatewayMessage, Bool) -> Void) { self.see = see }
+    }
+    private let observerBox = NIOLockedValueBox<Observer?>(nil)
 
     /// Sees every message accepted on this node (`relayed` false) or relayed to it (true), after
     /// delivery; for dashboards. Keep it cheap: it runs on the connection's event loop.
     public func observe(_ observer: @escaping @Sendable (_ message: GatewayMessage, _ relayed: Bool) -> Void) {
-        observerBox.withLockedValue { $0 = observer }
+        let wrapped = Observer(observer)
+        observerBox.withLockedValue { $0 = wrapped }
     }
 
     /// Delivers an accepted publish on this node and relays it to peers with matching subscribers.
@@ -182,7 +190,7 @@ public final class Gateway: Sendable {
     func accept(_ message: GatewayMessage, from clientID: String?) -> Bool {
         let (_, stored) = broker.route(message, from: clientID)
         relay.forward(message)
-        observerBox.withLockedValue { $0 }?(message, false)
+        observerBox.withLockedValue { $0 }?.see(message, false)
         return stored
     }
 
@@ -193,7 +201,7 @@ public final class Gateway: Sendable {
     public func receiveRelay(from peer: NodeID, _ bytes: [UInt8]) {
         relay.receive(from: peer, bytes) { message in
             broker.route(message, from: nil)
-            observerBox.withLockedValue { $0 }?(message, true)
+            observerBox.withLockedValue { $0 }?.see(message, true)
         }
     }
 

@@ -91,6 +91,7 @@ final class MQTTConnectionHandler: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        gateway.log("closing a connection after an I/O error: \(error)")
         context.close(promise: nil)
     }
 
