@@ -458,6 +458,7 @@ def check_telemetry_events(run, state, exchange, events_socket):
         problem = problem or mqtt_publish(run, state, topic_filter, ["21.5", "warm"])
         can_publish = check("events: the device publishes 55 on .../humidity, then 21.5 and 'warm' on .../temp "
                             "(mosquitto_pub -q 1)", not problem, problem)
+        state["telemetry_published"] = can_publish
         if can_publish:
             first = exchange("a telemetry message arrives for the publish", None,
                              lambda m: m.get("type") == "telemetry", seconds=15, schema="TelemetryEventMessage")
@@ -497,6 +498,50 @@ def check_telemetry_events(run, state, exchange, events_socket):
             except (OSError, ValueError) as error:
                 late = {"error": repr(error)}
             check("events: no telemetry arrives after the unsubscribe (2 s)", late is None, json.dumps(late))
+
+
+def check_provenance(run, state):
+    """GET /provenance/proof for the device's published 21.5 (anchored a block or two later: 409 until
+    then), its bad inputs, and GET /provenance/anchors for the proof's node and batch, proven."""
+    device = state["device"] or random_did_key()
+    topic = f"mesh/{device}/temp"
+    digest = hashlib.sha256(b"21.5").hexdigest()
+    template = "/provenance/proof"
+    run.bad("GET", template, f"/provenance/proof?device={quote(device)}&payload_hash={digest}", 400, "api/10")
+    run.bad("GET", template, f"/provenance/proof?device={quote(device)}&topic={quote(topic)}&payload_hash=zz", 400,
+            "api/10")
+    run.bad("GET", template, f"/provenance/proof?device=notadid&topic=t&payload_hash={digest}", 400, "api/5")
+    unknown = hashlib.sha256(b"never published").hexdigest()
+    run.bad("GET", template, f"/provenance/proof?device={quote(device)}&topic={quote(topic)}&payload_hash={unknown}",
+            404, "api/16")
+    if not state.get("telemetry_published"):
+        note("no telemetry was published: no provenance proof to fetch")
+        return
+    path = f"/provenance/proof?device={quote(device)}&topic={quote(topic)}&payload_hash={digest}"
+    deadline, reply = time.time() + 30, None
+    while time.time() < deadline:
+        reply = http_request(run.port, "GET", path)
+        if reply.status != 409:
+            break
+        time.sleep(0.3)
+    reply = run.call("GET", template, path, name=f"GET {template} (the device's 21.5, once anchored)")
+    if not reply or reply.status != 200:
+        return
+    proof = reply.json()
+    check("  the proof names the device, topic and payload hash and an anchor after its batch",
+          proof.get("device") == device and proof.get("topic") == topic and proof.get("payloadHash") == digest
+          and proof.get("anchoredAt", 0) > proof.get("batch", 0), json.dumps(proof)[:300])
+    anchors = "/provenance/anchors/{node}/{batch}"
+    path = f"/provenance/anchors/{quote(proof['node'])}/{proof['batch']}?prove=true&device={quote(device)}"
+    reply = run.call("GET", anchors, path)
+    if reply and reply.status == 200:
+        body = reply.json()
+        check("  the anchor holds the proof's root and size, the node is a validator's key, the device has keys",
+              body.get("root") == proof["root"] and body.get("count") == proof["treeSize"]
+              and body.get("validatorOperator") and body.get("deviceKeys") and body.get("proof"),
+              json.dumps(body)[:300])
+    run.bad("GET", anchors, f"/provenance/anchors/notadid/1", 400, "api/5")
+    run.bad("GET", anchors, f"/provenance/anchors/{quote(proof['node'])}/-1", 400, "api/1")
 
 
 def check_bad_input(run, state):
@@ -590,6 +635,7 @@ def main():
         run.wait_height(state["tx_height"] + 2, 30)
     check_operations(run, state)
     check_events(run, spec, state)
+    check_provenance(run, state)
     check_bad_input(run, state)
 
     missing = spec.operations() - run.succeeded

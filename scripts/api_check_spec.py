@@ -140,8 +140,10 @@ def resolve_in(doc, reference):
 
 
 def source_routes():
-    """`NodeAPI.routes` and the routes the router registers, both parsed from NodeAPI.swift."""
-    text = open(API_SOURCE).read()
+    """`NodeAPI.routes` (NodeAPI.swift) and the routes the router registers (NodeAPI*.swift)."""
+    directory = os.path.dirname(API_SOURCE)
+    text = "\n".join(open(os.path.join(directory, name)).read() for name in sorted(os.listdir(directory))
+                     if name.startswith("NodeAPI") and name.endswith(".swift"))
     listed = re.search(r"static let routes\s*=\s*\[(.*?)\]", text, re.S)
     routes = set(re.findall(r'"([A-Z]+ /[^"]*)"', listed.group(1))) if listed else set()
     registered = set()

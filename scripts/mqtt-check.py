@@ -193,7 +193,7 @@ def check_provenance(device, device_token, base, payload):
           f"{proof['treeSize']}), anchored in block {proof['anchoredAt']}")
     for node in (0, 2):
         done = verify(proof_path, node)
-        check(done.returncode == 0 and "VERIFIED" in done.stdout,
+        check(done.returncode == 0 and "VERIFIED" in done.stdout and "validator node" in done.stdout,
               f"provenance verify against node-{node} passes: {(done.stdout + done.stderr).strip()}")
     done = verify(proof_path, 1, payload_file)
     check(done.returncode == 0, f"verify with --payload-file (the original) passes: {done.stderr.strip()}")

@@ -842,13 +842,15 @@ public struct ProvenanceAnchorView: Codable, Sendable {
     public var anchoredAt: UInt64?
     /// The asked device's keys (hex) in this state.
     public var deviceKeys: [String]?
+    /// When the node's DID is the did:key of a validator's consensus key: that validator's operator.
+    public var validatorOperator: String?
     /// With `prove=true`.
     public var proof: ProofBundle?
 
     /// All fields.
     public init(
         node: String, batch: UInt64, height: UInt64, root: String?, count: UInt64?, anchoredAt: UInt64?,
-        deviceKeys: [String]?, proof: ProofBundle?
+        deviceKeys: [String]?, validatorOperator: String? = nil, proof: ProofBundle?
     ) {
         self.node = node
         self.batch = batch
@@ -857,6 +859,7 @@ public struct ProvenanceAnchorView: Codable, Sendable {
         self.count = count
         self.anchoredAt = anchoredAt
         self.deviceKeys = deviceKeys
+        self.validatorOperator = validatorOperator
         self.proof = proof
     }
 }

@@ -23,6 +23,14 @@ import Testing
             try chain.ledger.view().provenanceAnchor(node: chain.did(1), batchHeight: height)?.root == Self.root("a"))
     }
 
+    @Test func onlyAValidatorsConsensusKeyNamesAValidatorNode() throws {
+        let chain = try TestChain()
+        let view = try chain.ledger.view()
+        #expect(try view.validatorOperator(of: chain.did(0)) != nil)
+        #expect(try view.validatorOperator(of: chain.did(1)) == nil)
+        #expect(try view.validatorOperator(of: .mesh(MeshID(bytes: [UInt8](repeating: 1, count: 16)))) == nil)
+    }
+
     @Test func batchesThatAreNotClosedAndBadCountsAreRefused() throws {
         let chain = try TestChain()
         let next = chain.store.height + 1

@@ -47,11 +47,21 @@ public final class ProvenanceLog: Sendable {
     private struct Open {
         var height: UInt64
         var records: [ProvenanceRecord] = []
+        /// Bytes of the records waiting (open and closing batches), roughly.
+        var bytes = 0
+        /// Closed batches not stored yet: `lookup` still finds their records.
+        var closing: [UInt64: [ProvenanceRecord]] = [:]
         var counters = Counters()
     }
 
-    /// Records waiting for their batch to close, at most; more are dropped (and counted).
+    /// Records waiting to be stored (open and closing batches), at most; more are dropped (and
+    /// counted), as are records past `pendingBytesMax`.
     public static let pendingMax = 1 << 20
+    /// Bytes of records waiting to be stored, at most (a topic may be 64 KiB).
+    public static let pendingBytesMax = 256 << 20
+
+    /// Bytes a record takes besides its topic, roughly (DIDs, hash, integers, signature, array slot).
+    static let recordOverhead = 256
 
     /// The DID that receives (and anchors) these records.
     public let node: DID
@@ -92,11 +102,14 @@ public final class ProvenanceLog: Sendable {
     /// Takes the record of an accepted publish by `device` on `topic`.
     public func record(device: DID, topic: String, payloadHash: Hash256, signature: DeviceSignature?) {
         let now = UInt64(max(0, Date().timeIntervalSince1970 * 1000))
+        let size = Self.recordOverhead + topic.utf8.count
         open.withLockedValue { open in
-            guard open.records.count < Self.pendingMax else {
+            let waiting = open.records.count + open.closing.values.reduce(0) { $0 + $1.count }
+            guard waiting < Self.pendingMax, open.bytes + size <= Self.pendingBytesMax else {
                 open.counters.dropped += 1
                 return
             }
+            open.bytes += size
             open.records.append(
                 ProvenanceRecord(
                     device: device, topic: topic, payloadHash: payloadHash, node: node, batchHeight: open.height,
@@ -111,6 +124,7 @@ public final class ProvenanceLog: Sendable {
         let closing: (UInt64, [ProvenanceRecord])? = open.withLockedValue { open in
             guard height > open.height else { return nil }
             let batch = (open.height, open.records)
+            if !open.records.isEmpty { open.closing[open.height] = open.records }
             open.height = height
             open.records = []
             return batch
@@ -121,11 +135,18 @@ public final class ProvenanceLog: Sendable {
     /// Stores closed batches until cancelled; `stored` hears of each one stored.
     public func run(stored: @escaping @Sendable (Batch) -> Void) async {
         for await (height, records) in closed {
+            let batch: Batch?
             do {
-                stored(try store(height: height, records: records))
+                batch = try store(height: height, records: records)
             } catch {
+                batch = nil
                 FileHandle.standardError.write(Data("provenance: batch \(height) was not stored: \(error)\n".utf8))
             }
+            open.withLockedValue { open in
+                open.closing[height] = nil
+                open.bytes -= records.reduce(0) { $0 + Self.recordOverhead + $1.topic.utf8.count }
+            }
+            if let batch { stored(batch) }
         }
     }
 
@@ -197,9 +218,12 @@ public final class ProvenanceLog: Sendable {
             return row.map { ($0["batch"], $0["idx"], $0["anchored_at"]) }
         }
         guard let found else {
-            let pending = open.withLockedValue { open in
-                open.records.contains { $0.device == device && $0.topic == topic && $0.payloadHash == payloadHash }
-                    ? open.height : nil
+            let pending = open.withLockedValue { open -> UInt64? in
+                func holds(_ records: [ProvenanceRecord]) -> Bool {
+                    records.contains { $0.device == device && $0.topic == topic && $0.payloadHash == payloadHash }
+                }
+                if let closing = open.closing.first(where: { holds($0.value) }) { return closing.key }
+                return holds(open.records) ? open.height : nil
             }
             return pending.map { .pending(batchHeight: $0) } ?? .notFound
         }

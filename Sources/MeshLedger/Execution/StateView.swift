@@ -88,6 +88,18 @@ public final class StateView: StateReader {
         try read(ProvenanceAnchor.self, StateKeys.anchor(node: node, batchHeight: batchHeight))
     }
 
+    /// The operator of the validator whose consensus key is `key`, if one was ever created with it.
+    public func validatorOperator(consensusKey key: Ed25519.PublicKey) throws(StateError) -> DID? {
+        try read(DID.self, StateKeys.consensusKey(key))
+    }
+
+    /// For a node's `did:key`, the operator of the validator using that key as its consensus key
+    /// (a node anchors provenance with it); nil for any other DID.
+    public func validatorOperator(of node: DID) throws(StateError) -> DID? {
+        guard case .key(let key) = node else { return nil }
+        return try validatorOperator(consensusKey: key)
+    }
+
     /// The keys of `did` in this state: a did:key has its own; a did:mesh its current keys
     /// (none when deactivated or unregistered).
     public func currentKeys(of did: DID) throws(StateError) -> [Ed25519.PublicKey] {

@@ -50,14 +50,16 @@ extension NodeAPI {
             let answer = try await stateAnswer(request, runtime: runtime, blocks: blocks) { view in
                 (
                     try view.provenanceAnchor(node: node, batchHeight: batch),
-                    try device.map { try view.currentKeys(of: $0).map(\.hex) }
+                    try device.map { try view.currentKeys(of: $0).map(\.hex) },
+                    try view.validatorOperator(of: node)
                 )
             }
-            let (anchor, keys) = answer.value
+            let (anchor, keys, validatorOperator) = answer.value
             return json(
                 ProvenanceAnchorView(
                     node: node.description, batch: batch, height: answer.height, root: anchor?.root.hex,
-                    count: anchor?.count, anchoredAt: anchor?.anchoredAt, deviceKeys: keys, proof: answer.proof))
+                    count: anchor?.count, anchoredAt: anchor?.anchoredAt, deviceKeys: keys,
+                    validatorOperator: validatorOperator?.description, proof: answer.proof))
         }
     }
 

@@ -8,11 +8,17 @@ import X509
 /// TLS without set-up; devices trust it with `--cafile <home>/mqtt-tls.crt`. Production nodes
 /// configure a certificate from their own CA instead.
 enum GatewayTLS {
-    /// Makes the certificate and key at these paths unless both exist; returns whether it made them.
+    /// Makes the certificate and key at these paths when neither exists; returns whether it made
+    /// them. One without the other is an error: a mistyped path must not replace a real certificate.
     @discardableResult
     static func ensureCertificate(certificatePath: String, keyPath: String, commonName: String) throws -> Bool {
         let files = FileManager.default
-        if files.fileExists(atPath: certificatePath) && files.fileExists(atPath: keyPath) { return false }
+        switch (files.fileExists(atPath: certificatePath), files.fileExists(atPath: keyPath)) {
+        case (true, true): return false
+        case (true, false): throw NodeError.missingFile(keyPath + " (the TLS key of \(certificatePath))")
+        case (false, true): throw NodeError.missingFile(certificatePath + " (the TLS certificate for \(keyPath))")
+        case (false, false): break
+        }
         let key = P256.Signing.PrivateKey()
         let name = try DistinguishedName { CommonName(commonName) }
         let now = Date()

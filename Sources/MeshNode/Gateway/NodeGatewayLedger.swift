@@ -54,8 +54,11 @@ extension NodeRuntime {
         var limits = GatewayLimits()
         limits.packetBytesMax = settings.packetBytesMax
         let peers = peers
+        // Records are batched by the latest committed height: read it from the ledger (the published
+        // status is still 0 while the consensus loop starts).
+        let committed = await withLedger { ledger in (try? ledger.info().lastHeight) ?? 0 }
         let provenance = try ProvenanceLog(
-            node: try provenanceSigner().0, path: home.dataPath + "/provenance.sqlite", height: status.height)
+            node: try provenanceSigner().0, path: home.dataPath + "/provenance.sqlite", height: committed)
         let gateway = try Gateway(
             ledger: NodeGatewayLedger(runtime: self, chainId: genesis.chainId),
             storePath: home.dataPath + "/gateway.sqlite", nodeID: peers.nodeID, limits: limits,

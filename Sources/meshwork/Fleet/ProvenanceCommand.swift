@@ -55,6 +55,10 @@ struct ProvenanceCommand: AsyncParsableCommand {
                     throw CommandFailure(sentence(error))
                 }
             }
+            // The node's answer is checked like any proof before it is written.
+            do { _ = try proof.check(payload: payload) } catch {
+                throw CommandFailure("the node's proof does not check out: \(error.message)")
+            }
             proof.chainId = try await sdk { () async throws(SDKError) in try await client.status() }.chainId
             proof.payload = Data(payload).base64EncodedString()
             let encoder = JSONEncoder()
@@ -80,8 +84,11 @@ struct ProvenanceCommand: AsyncParsableCommand {
                 Checks that the record agrees with the proof's fields, the payload (the proof's own, or
                 --payload-file) hashes to the record's payload hash, a device signature (if any) covers it,
                 the audit path leads to the root, and a header signed by 2/3+ of the validators proves
-                that the record's node anchored that root and size for its batch (and, for a device-signed
-                record, that the signing key was the device's). Exits 1 with NOT VERIFIED otherwise.
+                that the record's node anchored that root and size for its batch, that this node is a
+                validator (its consensus key's did:key) or named with --trust-node, and, for a
+                device-signed record, that the signing key was the device's. Exits 1 with NOT VERIFIED
+                otherwise. A record that is not device-signed rests on the receiving node's word; a
+                device-signed one proves the content is the device's, not when or where it was received.
                 """)
 
         @OptionGroup var home: HomeOptions
@@ -92,6 +99,8 @@ struct ProvenanceCommand: AsyncParsableCommand {
                 valueName: "file"))
         var genesis: String?
         @Option(help: "Check this payload instead of the one in the proof.") var payloadFile: String?
+        @Option(help: "Also accept records received by this node DID when it is not a validator (repeatable).")
+        var trustNode: [String] = []
         @Argument(help: "The proof (JSON from `provenance prove`).") var proofFile: String
 
         func run() async throws {
@@ -135,10 +144,14 @@ struct ProvenanceCommand: AsyncParsableCommand {
             var options = try VerifyOptions.parse(genesis.map { ["--genesis", $0] } ?? [])
             options.verify = true
             let trust = TrustStore(home: home, options: options)
-            let ((anchor, keys), report) = try await trust.proven(answer.proof, client: client) { view in
+            if let height, answer.height != height {
+                throw CommandFailure("NOT VERIFIED: the node answered for height \(answer.height), not \(height)")
+            }
+            let ((anchor, keys, validator), report) = try await trust.proven(answer.proof, client: client) { view in
                 (
                     try view.provenanceAnchor(node: record.node, batchHeight: record.batchHeight),
-                    try signer.map { try view.currentKeys(of: $0) }
+                    try signer.map { try view.currentKeys(of: $0) },
+                    try view.validatorOperator(of: record.node)
                 )
             }
             guard let anchor else {
@@ -151,15 +164,30 @@ struct ProvenanceCommand: AsyncParsableCommand {
                     "NOT VERIFIED: the chain's anchor of batch \(record.batchHeight) is root \(anchor.root.hex.prefix(16))… of \(anchor.count) records, not the proof's \(checked.head.root.hex.prefix(16))… of \(checked.head.size)"
                 )
             }
+            guard anchor.anchoredAt == proof.anchoredAt else {
+                throw CommandFailure(
+                    "NOT VERIFIED: the chain's anchor was made in block \(anchor.anchoredAt), not \(proof.anchoredAt)")
+            }
+            let trusted = try trustNode.map { try resolveDID($0, home: home) }
+            guard validator != nil || trusted.contains(record.node) else {
+                throw CommandFailure(
+                    "NOT VERIFIED: the receiving node \(record.node) is not a validator at height \(answer.height), so only its own word backs the record; pass --trust-node \(record.node) to accept it"
+                )
+            }
             if let signature = record.deviceSignature, !(keys ?? []).contains(signature.publicKey) {
                 throw CommandFailure(
                     "NOT VERIFIED: the envelope's key is not a key of \(record.device) at height \(answer.height)")
             }
-            let signed = record.isDeviceSigned ? "device-signed" : "recorded by the node"
+            let signed =
+                record.isDeviceSigned
+                ? "device-signed: the content is the device's" : "on the receiving node's word"
+            let receiver = validator.map { "validator node (operator \($0))" } ?? "trusted node"
+            let payloadNote =
+                given != nil || proof.payload != nil ? "payload checked" : "no payload given: only its hash is proven"
             say(
                 """
-                ✓ VERIFIED: \(record.device) published SHA-256 \(record.payloadHash.hex) on '\(record.topic)' (\(signed))
-                  received by \(record.node) in batch \(record.batchHeight), record \(proof.leafIndex + 1) of \(anchor.count)
+                ✓ VERIFIED: \(record.device) published SHA-256 \(record.payloadHash.hex) on '\(record.topic)' (\(signed); \(payloadNote))
+                  received by \(receiver) \(record.node) in batch \(record.batchHeight), record \(proof.leafIndex + 1) of \(anchor.count)
                   anchored in block \(anchor.anchoredAt); proven by header \(report.provenByHeader), signed by \(report.signedPower) of \(report.totalPower) power
                 """)
         }
