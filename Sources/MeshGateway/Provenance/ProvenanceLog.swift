@@ -47,7 +47,8 @@ public final class ProvenanceLog: Sendable {
     private struct Open {
         var height: UInt64
         var records: [ProvenanceRecord] = []
-        /// Bytes of the records waiting (open and closing batches), roughly.
+        /// Records waiting (open and closing batches), and their bytes, roughly.
+        var waiting = 0
         var bytes = 0
         /// Closed batches not stored yet: `lookup` still finds their records.
         var closing: [UInt64: [ProvenanceRecord]] = [:]
@@ -104,11 +105,11 @@ public final class ProvenanceLog: Sendable {
         let now = UInt64(max(0, Date().timeIntervalSince1970 * 1000))
         let size = Self.recordOverhead + topic.utf8.count
         open.withLockedValue { open in
-            let waiting = open.records.count + open.closing.values.reduce(0) { $0 + $1.count }
-            guard waiting < Self.pendingMax, open.bytes + size <= Self.pendingBytesMax else {
+            guard open.waiting < Self.pendingMax, open.bytes + size <= Self.pendingBytesMax else {
                 open.counters.dropped += 1
                 return
             }
+            open.waiting += 1
             open.bytes += size
             open.records.append(
                 ProvenanceRecord(
@@ -144,6 +145,7 @@ public final class ProvenanceLog: Sendable {
             }
             open.withLockedValue { open in
                 open.closing[height] = nil
+                open.waiting -= records.count
                 open.bytes -= records.reduce(0) { $0 + Self.recordOverhead + $1.topic.utf8.count }
             }
             if let batch { stored(batch) }

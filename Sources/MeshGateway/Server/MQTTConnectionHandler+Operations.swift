@@ -111,7 +111,7 @@ extension MQTTConnectionHandler {
             return
         }
         // An envelope claim must hold before anything is accepted; its record is device-signed.
-        let signature: DeviceSignature?
+        let signature: (DeviceSignature, Hash256)?
         switch checkEnvelope(connected, publish.payload, topic: topic) {
         case .success(let checked): signature = checked
         case .failure(let why):
@@ -175,11 +175,11 @@ extension MQTTConnectionHandler {
 
     struct EnvelopeRefusal: Error { var text: String }
 
-    /// nil for a plain payload; the device's signature for a valid envelope sealed with the key
-    /// the device connected with; a refusal for any other envelope claim.
+    /// nil for a plain payload; the device's signature and the inner payload's hash for a valid
+    /// envelope sealed with the key the device connected with; a refusal for any other claim.
     private func checkEnvelope(
         _ connected: ConnectedView, _ payload: [UInt8], topic: String
-    ) -> Result<DeviceSignature?, EnvelopeRefusal> {
+    ) -> Result<(DeviceSignature, Hash256)?, EnvelopeRefusal> {
         let envelope: DeviceEnvelope
         do {
             guard let parsed = try DeviceEnvelope.parse(payload) else { return .success(nil) }
@@ -190,19 +190,23 @@ extension MQTTConnectionHandler {
         guard envelope.signature.publicKey == connected.connection.signingKey else {
             return .failure(EnvelopeRefusal(text: "the envelope is not sealed with the key this device connected with"))
         }
-        guard let did = connected.deviceDID, envelope.isValid(device: did, topic: topic) else {
+        let hash = envelope.payloadHash
+        guard let did = connected.deviceDID,
+            envelope.signature.isValid(device: did, topic: topic, payloadHash: hash)
+        else {
             return .failure(EnvelopeRefusal(text: "the envelope's signature does not cover this payload on this topic"))
         }
-        return .success(envelope.signature)
+        return .success((envelope.signature, hash))
     }
 
-    /// Records an accepted publish for provenance.
-    private func record(_ connected: ConnectedView, _ message: GatewayMessage, _ signature: DeviceSignature?) {
+    /// Records an accepted publish for provenance (an envelope's hash is the one already checked).
+    private func record(
+        _ connected: ConnectedView, _ message: GatewayMessage, _ signature: (DeviceSignature, Hash256)?
+    ) {
         guard let provenance = gateway.provenance, let did = connected.deviceDID else { return }
-        let hash =
-            signature != nil
-            ? Hash256.sha256(message.payload[DeviceEnvelope.headerByteCount...]) : Hash256.sha256(message.payload)
-        provenance.record(device: did, topic: message.topic, payloadHash: hash, signature: signature)
+        provenance.record(
+            device: did, topic: message.topic, payloadHash: signature?.1 ?? Hash256.sha256(message.payload),
+            signature: signature?.0)
     }
 
     func handleSubscribe(_ context: ChannelHandlerContext, _ connected: ConnectedView, _ subscribe: MQTTSubscribe) {

@@ -30,11 +30,6 @@ public struct ProvenanceAnchor: Sendable, Hashable, CanonicalCodable {
         count = try decoder.readVarint()
         anchoredAt = try decoder.readVarint()
     }
-
-    /// The state key of `node`'s anchor of `batchHeight`.
-    public static func stateKey(node: DID, batchHeight: UInt64) -> [UInt8] {
-        StateKeys.anchor(node: node, batchHeight: batchHeight)
-    }
 }
 
 /// A device's own signature over what it published: Ed25519 in domain `meshwork/telemetry/v1`
