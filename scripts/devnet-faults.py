@@ -16,7 +16,7 @@ import atexit, json, os, shutil, signal, subprocess, sys, tempfile, threading, t
 MESHWORK = os.path.abspath(sys.argv[1])
 HOME = tempfile.mkdtemp(prefix="meshwork-faults-")
 API = 19280
-P2P = 39756
+P2P = 29756  # below the ephemeral range (32768-60999), so no outgoing connection holds it
 N = 4
 
 

@@ -16,7 +16,7 @@ import json, os, signal, sqlite3, subprocess, sys, tempfile, time, urllib.reques
 
 MESHWORK = os.path.abspath(sys.argv[1])
 HOME = tempfile.mkdtemp(prefix="meshwork-fleet-")
-API, P2P, N = 19380, 39856, 3
+API, P2P, N = 19380, 29856, 3  # fixed ports below the ephemeral range (32768-60999)
 ENV = dict(os.environ, MESHWORK_PASSPHRASE="fleet-check-passphrase")
 failures = []
 
@@ -51,7 +51,9 @@ def wait_height(port, target, seconds=60):
         if current is not None and current >= target:
             return current
         time.sleep(0.2)
-    raise SystemExit(f"FAIL: node on port {port} did not reach height {target} in {seconds}s")
+    log_path = os.path.join(HOME, "devnet.log")
+    tail = open(log_path, errors="replace").read()[-4000:] if os.path.exists(log_path) else "(no devnet log)"
+    raise SystemExit(f"FAIL: node on port {port} did not reach height {target} in {seconds}s; devnet log:\n{tail}")
 
 
 def cli(*args, port=API, expect_ok=True):
@@ -71,7 +73,7 @@ def cli_json(*args, port=API):
 def start_devnet():
     process = subprocess.Popen(
         [MESHWORK, "devnet", "--home", HOME, "--nodes", str(N), "--mqtt-port", "0", "--api-port", str(API), "--p2p-port", str(P2P)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True, env=ENV)
+        stdout=open(os.path.join(HOME, "devnet.log"), "a"), stderr=subprocess.STDOUT, start_new_session=True, env=ENV)
     for index in range(N):
         wait_height(API + index, (height(API + index) or 0) + 2, seconds=90)
     return process

@@ -55,7 +55,7 @@ from mqtt_check_support import (  # noqa: E402
 
 MESHWORK = os.path.abspath(sys.argv[1])
 HOME = tempfile.mkdtemp(prefix="meshwork-mqtt-")
-API, P2P, MQTT, MQTT_TLS, N = 19480, 39956, 18930, 18960, 3
+API, P2P, MQTT, MQTT_TLS, N = 19480, 29956, 18930, 18960, 3  # below the ephemeral range
 ENV = dict(os.environ, MESHWORK_PASSPHRASE="mqtt-check-passphrase")
 IDLE_CONNECTIONS = 10_000
 failures = []
@@ -91,7 +91,9 @@ def wait_height(port, target, seconds=60):
         if current is not None and current >= target:
             return current
         time.sleep(0.2)
-    raise SystemExit(f"FAIL: node on port {port} did not reach height {target} in {seconds}s")
+    log_path = os.path.join(HOME, "devnet.log")
+    tail = open(log_path, errors="replace").read()[-4000:] if os.path.exists(log_path) else "(no devnet log)"
+    raise SystemExit(f"FAIL: node on port {port} did not reach height {target} in {seconds}s; devnet log:\n{tail}")
 
 
 def cli(*args, expect_ok=True):

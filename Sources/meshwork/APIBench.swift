@@ -67,7 +67,7 @@ struct APIBench: AsyncParsableCommand {
         let home = NodeHome(path: root + "/node-0")
         let port = 21_380
         try DevnetCommand.create(
-            [home], root: root, chainId: "bench", p2pPort: 41_956, apiPort: port, extraAccounts: [])
+            [home], root: root, chainId: "bench", p2pPort: 31_956, apiPort: port, extraAccounts: [])
         let node = try DevnetCommand.launch(home)
         defer {
             if node.isRunning { node.terminate() }

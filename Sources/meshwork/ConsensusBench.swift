@@ -43,7 +43,7 @@ struct ConsensusBench: ParsableCommand {
         let homes = (0..<nodes).map { NodeHome(path: root + "/node-\($0)") }
         let apiBase = 21_080
         try DevnetCommand.create(
-            homes, root: root, chainId: "bench", p2pPort: 41_656, apiPort: apiBase,
+            homes, root: root, chainId: "bench", p2pPort: 31_656, apiPort: apiBase,
             extraAccounts: keys.map { .key($0.publicKey) })
         var processes: [Process] = []
         defer {

@@ -4,6 +4,7 @@ import MeshCore
 import MeshLedger
 import MeshNode
 import MeshP2P
+import NIOConcurrencyHelpers
 
 /// `meshwork devnet`: a whole network on this machine, one process per validator.
 struct DevnetCommand: AsyncParsableCommand {
@@ -126,8 +127,10 @@ struct DevnetCommand: AsyncParsableCommand {
     }
 
     /// Starts `meshwork node start` for a home, logging to `<home>/node.log`.
-    static func launch(_ nodeHome: NodeHome) throws -> Process {
+    /// `onExit` gets the exit status when the node ends.
+    static func launch(_ nodeHome: NodeHome, onExit: (@Sendable (Int32) -> Void)? = nil) throws -> Process {
         let process = Process()
+        if let onExit { process.terminationHandler = { onExit($0.terminationStatus) } }
         process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
         process.arguments = ["node", "start", "--home", nodeHome.path]
         let log = nodeHome.path + "/node.log"
@@ -143,9 +146,17 @@ struct DevnetCommand: AsyncParsableCommand {
         // Watch for Ctrl-C before the first child exists, so no signal can orphan them.
         let signals = SignalWatcher()
         var processes: [Process] = []
+        let stopping = NIOLockedValueBox(false)
         for (index, nodeHome) in homes.enumerated() {
-            processes.append(try Self.launch(nodeHome))
             let log = nodeHome.path + "/node.log"
+            // A node that ends on its own (a port already taken, say) is reported at once; the
+            // others keep running, as they would in a real network.
+            processes.append(
+                try Self.launch(nodeHome) { status in
+                    if !stopping.withLockedValue({ $0 }) {
+                        say("node-\(index) exited with status \(status); see \(log)")
+                    }
+                })
             let config = try nodeHome.config()
             say(
                 "node-\(index): API http://\(config.api.listen)  P2P \(try nodeHome.peerAddress(host: "127.0.0.1"))  MQTT \(config.mqttSettings.listen)  log \(log)"
@@ -153,6 +164,7 @@ struct DevnetCommand: AsyncParsableCommand {
         }
         say("devnet running; Ctrl-C stops all \(homes.count) nodes")
         await signals.wait()
+        stopping.withLockedValue { $0 = true }
         for process in processes where process.isRunning { process.terminate() }
         let deadline = Date().addingTimeInterval(NodeProcess.stopGraceSeconds + 5)
         for process in processes {

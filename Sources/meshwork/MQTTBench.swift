@@ -129,9 +129,9 @@ struct MQTTBench: AsyncParsableCommand {
         let homes = [NodeHome(path: root + "/node-0"), NodeHome(path: root + "/node-1")]
         let mqttBase = 21_883
         try DevnetCommand.create(
-            homes, root: root, chainId: "bench", p2pPort: 41_990, apiPort: 21_480, mqttPort: mqttBase, extraAccounts: []
+            homes, root: root, chainId: "bench", p2pPort: 31_990, apiPort: 21_480, mqttPort: mqttBase, extraAccounts: []
         )
-        let nodes = try homes.map(DevnetCommand.launch)
+        let nodes = try homes.map { try DevnetCommand.launch($0) }
         defer {
             for node in nodes where node.isRunning { node.terminate() }
             for node in nodes { node.waitUntilExit() }

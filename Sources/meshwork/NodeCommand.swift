@@ -105,6 +105,13 @@ enum NodeProcess {
                 try await group.next()
             } catch is CancellationError {
                 // A signal: clean shutdown.
+            } catch {
+                // A part failed (a port already taken, say): a node without it must not idle on
+                // as if it ran, so say why and exit non-zero; the other parts wait on nothing.
+                FileHandle.standardError.write(Data("Error: \(error)\n".utf8))
+                await runtime.gateway?.stop()
+                await runtime.stop()
+                exit(1)
             }
             group.cancelAll()
             await runtime.stop()

@@ -23,7 +23,7 @@ final class DevnetProcess {
         process.arguments = [
             "devnet", "--home", runner.home, "--nodes", "1", "--mqtt-port", "0", "--api-port", String(port),
             "--p2p-port",
-            String(port + 10_000),
+            String(port - 10_000),
         ]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice

@@ -75,7 +75,12 @@ extension NodeRuntime {
         gatewayBox.withLockedValue { $0 = gateway }
         for peer in peers.peers { gateway.peerConnected(peer.nodeID) }
         let (host, port) = try splitHostPort(settings.listen)
-        let bound = try await gateway.start(host: host, port: port)
+        let bound: Int
+        do {
+            bound = try await gateway.start(host: host, port: port)
+        } catch {
+            throw NodeError.cannotListen("MQTT", settings.listen, "\(error)")
+        }
         if let tlsListen = settings.tlsListen {
             func inHome(_ path: String) -> String { path.hasPrefix("/") ? path : home.path + "/" + path }
             let certificate = inHome(settings.tlsCertificate ?? "mqtt-tls.crt")
@@ -86,7 +91,11 @@ extension NodeRuntime {
                     Data("gateway: made a self-signed TLS certificate \(certificate)\n".utf8))
             }
             let (tlsHost, tlsPort) = try splitHostPort(tlsListen)
-            _ = try await gateway.startTLS(host: tlsHost, port: tlsPort, certificatePath: certificate, keyPath: key)
+            do {
+                _ = try await gateway.startTLS(host: tlsHost, port: tlsPort, certificatePath: certificate, keyPath: key)
+            } catch {
+                throw NodeError.cannotListen("MQTT over TLS", tlsListen, "\(error)")
+            }
         }
         return bound
     }

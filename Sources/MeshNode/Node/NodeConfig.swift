@@ -157,6 +157,8 @@ public enum NodeError: Error, CustomStringConvertible, Sendable {
     case badAddress(String)
     /// The home already holds a node.
     case exists(String)
+    /// A listener could not open its address (what, address, the system's reason).
+    case cannotListen(String, String, String)
 
     /// One sentence.
     public var description: String {
@@ -165,6 +167,8 @@ public enum NodeError: Error, CustomStringConvertible, Sendable {
         case .badConfig(let reason): "node/2: config does not parse: \(reason)"
         case .badAddress(let text): "node/3: '\(text)' is not host:port"
         case .exists(let path): "node/4: \(path) already holds a node; pass --force to overwrite"
+        case .cannotListen(let what, let address, let reason):
+            "node/5: cannot listen for \(what) on \(address): \(reason)"
         }
     }
 }

@@ -126,7 +126,11 @@ public final class NodeRuntime: Sendable {
     /// Starts P2P and the consensus loop; returns when `stop` is called or the loop fails.
     public func run() async throws {
         let (host, port) = try splitHostPort(config.p2p.listen)
-        _ = try await peers.start(host: host, port: port)
+        do {
+            _ = try await peers.start(host: host, port: port)
+        } catch {
+            throw NodeError.cannotListen("P2P", config.p2p.listen, "\(error)")
+        }
         let ticker = Task { [continuation, config] in
             while !Task.isCancelled {
                 try? await Task.sleep(for: .milliseconds(Int(config.consensusConfig.gossipIntervalMs)))
