@@ -164,6 +164,7 @@ let package = Package(
             name: "MeshGatewayTests", dependencies: ["MeshGateway", "MeshCore", "MeshLedger", "MeshP2P"],
             swiftSettings: strictSettings),
         .testTarget(name: "CErasureTests", dependencies: ["CErasure"], swiftSettings: strictSettings),
+        .testTarget(name: "MeshStorageTests", dependencies: ["MeshStorage"], swiftSettings: strictSettings),
         .testTarget(
             name: "MeshworkTests",
             dependencies: ["meshwork", "MeshCore", "MeshLedger", "MeshNode", "MeshSDK", "MeshConsensus"],
