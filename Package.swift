@@ -73,7 +73,9 @@ let package = Package(
             swiftSettings: strictSettings),
         .target(
             name: "MeshStorage",
-            dependencies: ["MeshCore", "MeshLedger", "MeshP2P", "CErasure"],
+            dependencies: [
+                "MeshCore", "MeshLedger", "MeshP2P", "CErasure", .product(name: "Crypto", package: "swift-crypto"),
+            ],
             exclude: ["README.md"],
             swiftSettings: strictSettings
         ),
@@ -120,7 +122,7 @@ let package = Package(
         .executableTarget(
             name: "meshwork",
             dependencies: [
-                "MeshNode", "MeshSDK", "MeshCore", "MeshLedger", "MeshConsensus", "MeshGateway",
+                "MeshNode", "MeshSDK", "MeshCore", "MeshLedger", "MeshConsensus", "MeshGateway", "MeshStorage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
@@ -164,7 +166,10 @@ let package = Package(
             name: "MeshGatewayTests", dependencies: ["MeshGateway", "MeshCore", "MeshLedger", "MeshP2P"],
             swiftSettings: strictSettings),
         .testTarget(name: "CErasureTests", dependencies: ["CErasure"], swiftSettings: strictSettings),
-        .testTarget(name: "MeshStorageTests", dependencies: ["MeshStorage"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "MeshStorageTests",
+            dependencies: ["MeshStorage", "MeshCore", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strictSettings),
         .testTarget(
             name: "MeshworkTests",
             dependencies: ["meshwork", "MeshCore", "MeshLedger", "MeshNode", "MeshSDK", "MeshConsensus"],

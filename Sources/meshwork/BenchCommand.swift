@@ -9,7 +9,9 @@ struct BenchCommand: AsyncParsableCommand {
         abstract: "Measure performance; record results in docs/benchmarks.md.",
         discussion:
             "Build with 'swift build -c release' (or 'swift run -c release meshwork bench …') for real figures.",
-        subcommands: [Core.self, LedgerBench.self, ConsensusBench.self, APIBench.self, MQTTBench.self])
+        subcommands: [
+            Core.self, LedgerBench.self, ConsensusBench.self, APIBench.self, MQTTBench.self, StorageBench.self,
+        ])
 
     struct Core: ParsableCommand {
         static let configuration = CommandConfiguration(

@@ -86,12 +86,13 @@ public struct ReedSolomon: Sendable {
     /// Fills every missing (`nil`) shard from any k present ones; `shards` holds all k + m in order.
     /// The present shards must share one length; they are not checked against each other (a
     /// tampered shard gives wrong output), which is why callers verify shard hashes first.
-    public func reconstruct(_ shards: inout [[UInt8]?]) throws(ErasureError) {
+    /// With `dataOnly`, only missing data shards are rebuilt (what a reader needs).
+    public func reconstruct(_ shards: inout [[UInt8]?], dataOnly: Bool = false) throws(ErasureError) {
         guard shards.count == totalShards else {
             throw .badShards("\(shards.count) shard slots given, the code has \(totalShards)")
         }
         let present = shards.indices.filter { shards[$0] != nil }
-        let missing = shards.indices.filter { shards[$0] == nil }
+        let missing = shards.indices.filter { shards[$0] == nil && (!dataOnly || $0 < dataShards) }
         guard present.count >= dataShards else { throw .tooFewShards(present: present.count, needed: dataShards) }
         if missing.isEmpty { return }
         let length = shards[present[0]]?.count ?? 0
@@ -131,8 +132,9 @@ public struct ReedSolomon: Sendable {
         return result
     }
 
-    /// Runs the kernel: outputs = matrix (rows × k) · inputs.
-    func apply(
+    /// Runs the kernel: outputs = matrix (rows × k, e.g. from `recoveryMatrix`) · inputs, each
+    /// `length` bytes.
+    public func apply(
         _ matrix: [UInt8], rows: Int, inputs: [UnsafePointer<UInt8>], outputs: [UnsafeMutablePointer<UInt8>],
         length: Int
     ) throws(ErasureError) {
