@@ -148,6 +148,11 @@ let package = Package(
         .executableTarget(
             name: "gateway-fuzz", dependencies: ["MeshGateway", "MeshCore"], path: "Fuzz/Gateway",
             swiftSettings: strictSettings),
+        // libFuzzer target for read capabilities, sealed manifests and shard bytes (Fuzz/run.sh).
+        .executableTarget(
+            name: "storage-fuzz",
+            dependencies: ["MeshStorage", "MeshCore", .product(name: "Crypto", package: "swift-crypto")],
+            path: "Fuzz/Storage", swiftSettings: strictSettings),
         .testTarget(
             name: "MeshCoreTests",
             dependencies: ["MeshCore", .product(name: "Crypto", package: "swift-crypto")],

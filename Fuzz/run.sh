@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds and runs the fuzz targets with libFuzzer: MeshCore's decoders, the ledger's transaction
-# decoding + checkTx, consensus/WAL/P2P decoders, and the gateway's MQTT decoder and device tokens.
+# decoding + checkTx, consensus/WAL/P2P decoders, the gateway's MQTT decoder and device tokens, and
+# the storage client's capabilities, manifests and shard reads.
 #   Fuzz/run.sh [SECONDS]     seconds per target, default 60; e.g. Fuzz/run.sh 3600 for a long run
 # Corpora grow in Fuzz/corpus-*/ (ignored by git); crashes land in Fuzz/crashes/.
 set -euo pipefail
@@ -118,3 +119,18 @@ echo "fuzz: running gateway-fuzz for ${seconds}s"
 LSAN_OPTIONS=suppressions=Fuzz/lsan.supp fuzz gateway-fuzz 8 .build-fuzz/debug/gateway-fuzz \
   -max_total_time="$seconds" -max_len=8192 -rss_limit_mb=4096 -print_final_stats=1 \
   -artifact_prefix=Fuzz/crashes/ Fuzz/corpus-gateway
+
+# The storage target (Fuzz/Storage): read capabilities, manifests, sealed manifests, shard bytes.
+echo "fuzz: building storage-fuzz"
+swift build -c debug --product storage-fuzz --scratch-path .build-fuzz \
+  -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -DFUZZING 2>&1 |
+  grep -v "Cannot export local symbol" | tail -n 3
+mkdir -p Fuzz/corpus-storage
+# Seeds: a capability (mode 1), an overwrite of shard 0 byte 0x0100 and a dropped shard 1 (mode 3).
+printf '\x01bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku:%s' "$(printf 'A%.0s' {1..43})" \
+  > Fuzz/corpus-storage/seed-capability
+printf '\x03\x00\x01\x00\x55\x06\x00\x01\x00' > Fuzz/corpus-storage/seed-shards
+echo "fuzz: running storage-fuzz for ${seconds}s"
+LSAN_OPTIONS=suppressions=Fuzz/lsan.supp fuzz storage-fuzz 8 .build-fuzz/debug/storage-fuzz \
+  -max_total_time="$seconds" -max_len=65536 -rss_limit_mb=4096 -print_final_stats=1 \
+  -artifact_prefix=Fuzz/crashes/ Fuzz/corpus-storage
