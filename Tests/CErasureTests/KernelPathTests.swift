@@ -1,4 +1,5 @@
 import CErasure
+import Foundation
 import Testing
 
 /// Every SIMD path of `cerasure_matrix_apply` must give the portable path's bytes.
@@ -90,9 +91,27 @@ import Testing
         #expect(tooWide == -1)
     }
 
-    @Test func reportsWhichSIMDPathsRanHere() {
+    /// Run-time detection (cpuid and xgetbv) must agree with the flags the kernel reports.
+    @Test func detectedPathsMatchTheKernelsCPUFlags() throws {
         let names = Self.simdPaths.map { String(cString: cerasure_path_name($0)) }
         print("CErasure SIMD paths tested on this CPU: \(names.isEmpty ? "none" : names.joined(separator: ", "))")
         #expect(cerasure_path_name(0).map { String(cString: $0) } == "portable")
+        #if os(Linux) && arch(x86_64)
+            let cpuinfo = try String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)
+            guard let line = cpuinfo.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else {
+                Issue.record("/proc/cpuinfo has no flags line")
+                return
+            }
+            let flags = Set(line.split(separator: " ").map(String.init))
+            let expected: [Int32: Bool] = [
+                1: flags.contains("ssse3"),
+                2: flags.contains("avx2"),
+                3: flags.contains("gfni") && flags.contains("avx2"),
+                4: flags.contains("gfni") && flags.contains("avx512f"),
+            ]
+            for (path, supported) in expected {
+                #expect((cerasure_path_supported(path) == 1) == supported, "path \(path)")
+            }
+        #endif
     }
 }

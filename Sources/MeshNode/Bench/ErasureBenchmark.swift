@@ -93,29 +93,32 @@ public enum ErasureBenchmark {
         let length = data[0].count
         let k = code.dataShards
         let m = code.parityShards
-        let dataBytes = Double(k * length)
-        var parity = [[UInt8]](repeating: [UInt8](repeating: 0, count: length), count: m)
-        var rebuilt = [[UInt8]](repeating: [UInt8](repeating: 0, count: length), count: m)
-        // Decode: the first m data shards are lost and rebuilt from the other data and all parity.
-        let lost = Array(0..<m)
-        let chosen = Array(m..<(k + m))
-        let recovery = try code.recoveryMatrix(chosen: chosen, wanted: lost)
-        var encode = 0.0
-        var decode = 0.0
-        try withPointers(data) { inputs in
-            try withMutablePointers(&parity) { outputs in
-                encode = try rate(seconds: seconds) { try code.encode(data: inputs, parity: outputs, length: length) }
-                let survivors = chosen.map { index -> UnsafePointer<UInt8> in
-                    index < k ? inputs[index] : UnsafePointer(outputs[index - k])
-                }
-                try withMutablePointers(&rebuilt) { rebuiltPointers in
-                    decode = try rate(seconds: seconds) {
-                        try code.apply(recovery, rows: m, inputs: survivors, outputs: rebuiltPointers, length: length)
-                    }
-                }
-            }
+        // One buffer: k data shards, m parity shards, then m rebuilt shards.
+        let buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: (k + 2 * m) * length)
+        defer { buffer.deallocate() }
+        for (index, shard) in data.enumerated() {
+            _ = UnsafeMutableBufferPointer(rebasing: buffer[index * length..<(index + 1) * length]).initialize(
+                from: shard)
         }
-        precondition(rebuilt == Array(data.prefix(m)), "the decode measured did not rebuild the data")
+        guard let base = buffer.baseAddress else { return RateFigures(encodeGBps: 0, decodeGBps: 0) }
+        let shards = (0..<(k + m)).map { base + $0 * length }
+        let rebuilt = (0..<m).map { base + (k + m + $0) * length }
+        let encode = try rate(seconds: seconds) {
+            try code.encode(data: shards[0..<k].map { UnsafePointer($0) }, parity: Array(shards[k...]), length: length)
+        }
+        // Decode: the first m data shards are lost and rebuilt from the other data and all parity.
+        let chosen = Array(m..<(k + m))
+        let recovery = try code.recoveryMatrix(chosen: chosen, wanted: Array(0..<m))
+        let survivors = chosen.map { UnsafePointer(shards[$0]) }
+        let decode = try rate(seconds: seconds) {
+            try code.apply(recovery, rows: m, inputs: survivors, outputs: rebuilt, length: length)
+        }
+        for index in 0..<m {
+            precondition(
+                Array(UnsafeBufferPointer(start: rebuilt[index], count: length)) == data[index],
+                "the decode measured did not rebuild the data")
+        }
+        let dataBytes = Double(k * length)
         return RateFigures(encodeGBps: dataBytes * encode / 1e9, decodeGBps: dataBytes * decode / 1e9)
     }
 
@@ -161,32 +164,5 @@ public enum ErasureBenchmark {
             }
             return shard
         }
-    }
-
-    static func withPointers(_ arrays: [[UInt8]], _ body: ([UnsafePointer<UInt8>]) throws -> Void) throws {
-        var pointers: [UnsafePointer<UInt8>] = []
-        func nest(_ index: Int) throws {
-            if index == arrays.count { return try body(pointers) }
-            try arrays[index].withUnsafeBufferPointer { buffer in
-                guard let base = buffer.baseAddress else { return }
-                pointers.append(base)
-                try nest(index + 1)
-            }
-        }
-        try nest(0)
-    }
-
-    static func withMutablePointers(
-        _ arrays: inout [[UInt8]], _ body: ([UnsafeMutablePointer<UInt8>]) throws -> Void
-    ) throws {
-        // Separate buffers the arrays are copied back from, so no two inout accesses overlap.
-        let buffers = arrays.map { array -> UnsafeMutableBufferPointer<UInt8> in
-            let buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: array.count)
-            _ = buffer.initialize(from: array)
-            return buffer
-        }
-        defer { buffers.forEach { $0.deallocate() } }
-        try body(buffers.compactMap(\.baseAddress))
-        for index in arrays.indices { arrays[index] = Array(buffers[index]) }
     }
 }

@@ -9,6 +9,8 @@ public import MeshCore
 public enum ObjectSealing {
     /// Magic of a sealed manifest.
     static let manifestMagic: [UInt8] = Array("MWM1".utf8)
+    /// Associated data of the manifest.
+    static let manifestContext: [UInt8] = Array("meshwork/manifest/v1".utf8)
     /// Largest sealed manifest accepted: 64 MiB.
     public static let sealedManifestBytesMax = 64 << 20
 
@@ -17,6 +19,15 @@ public enum ObjectSealing {
         for shift in 0..<8 { bytes[11 - shift] = UInt8(truncatingIfNeeded: UInt64(index) >> (8 * shift)) }
         // 12 bytes is ChaChaPoly's nonce size, so this cannot fail.
         guard let nonce = try? ChaChaPoly.Nonce(data: bytes) else { preconditionFailure("nonce size") }
+        return nonce
+    }
+
+    /// `ff ff ff ff ‖ 0…0`: never a segment's nonce.
+    static var manifestNonce: ChaChaPoly.Nonce {
+        guard
+            let nonce = try? ChaChaPoly.Nonce(
+                data: [UInt8](repeating: 0xFF, count: 4) + [UInt8](repeating: 0, count: 8))
+        else { preconditionFailure("nonce size") }
         return nonce
     }
 
@@ -54,9 +65,8 @@ public enum ObjectSealing {
     /// `MWM1` ‖ ciphertext ‖ tag of the manifest's canonical bytes.
     public static func sealManifest(_ manifest: Manifest, key: SymmetricKey) -> [UInt8] {
         do {
-            let nonce = try ChaChaPoly.Nonce(data: [UInt8](repeating: 0xFF, count: 4) + [UInt8](repeating: 0, count: 8))
             let box = try ChaChaPoly.seal(
-                manifest.canonicalBytes, using: key, nonce: nonce, authenticating: Array("meshwork/manifest/v1".utf8))
+                manifest.canonicalBytes, using: key, nonce: manifestNonce, authenticating: manifestContext)
             return manifestMagic + Array(box.ciphertext) + Array(box.tag)
         } catch {
             preconditionFailure("ChaChaPoly.seal with a 256-bit key and a 12-byte nonce failed: \(error)")
