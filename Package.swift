@@ -9,7 +9,8 @@ let strictSettings: [SwiftSetting] = [
 
 // Each ledger module keeps its spec beside its code.
 let ledgerDocs =
-    ["README.md"] + ["Bank", "Identity", "Policy", "Staking", "Provenance"].map { "Modules/\($0)/README.md" }
+    ["README.md"]
+    + ["Bank", "Identity", "Policy", "Staking", "Provenance", "Storage"].map { "Modules/\($0)/README.md" }
 
 let package = Package(
     name: "Meshwork",

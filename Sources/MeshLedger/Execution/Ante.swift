@@ -67,6 +67,8 @@ extension Message {
         case .createValidator(let create): create.selfBond
         case .bond(let bond): bond.amount
         case .unbond(let unbond): unbond.amount
+        case .registerProvider(let register): register.stake
+        case .openDeal(let deal): deal.escrowMax
         default: 0
         }
     }

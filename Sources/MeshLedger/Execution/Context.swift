@@ -8,16 +8,22 @@ final class BlockContext {
     let chainId: String
     let height: UInt64
     let timeMs: UInt64
+    /// The block hash (zero outside a block): the seed of storage challenges.
+    let blockHash: Hash256
     var events: [Event] = []
     /// Set when bonded stake or a validator changed, so the end of the block recomputes the set.
     var validatorSetDirty = false
 
-    init(state: ExecutionState, params: LedgerParams, chainId: String, height: UInt64, timeMs: UInt64) {
+    init(
+        state: ExecutionState, params: LedgerParams, chainId: String, height: UInt64, timeMs: UInt64,
+        blockHash: Hash256 = .zero
+    ) {
         self.state = state
         self.params = params
         self.chainId = chainId
         self.height = height
         self.timeMs = timeMs
+        self.blockHash = blockHash
     }
 
     func emit(_ type: String, _ attributes: [(String, String)]) { events.append(Event(type: type, attributes)) }

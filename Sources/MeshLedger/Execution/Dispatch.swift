@@ -19,6 +19,10 @@ enum MessageRouter {
         case .bond(let body): try StakingHandler.bond(body, context)
         case .unbond(let body): try StakingHandler.unbond(body, context)
         case .anchor(let body): try ProvenanceHandler.anchor(body, context)
+        case .registerProvider(let body): try StorageHandler.registerProvider(body, context)
+        case .openDeal(let body): try StorageHandler.openDeal(body, context)
+        case .submitProof(let body): try StorageHandler.submitProof(body, context)
+        case .repairShard(let body): try StorageHandler.repairShard(body, context)
         case .unknown(let type): throw TransactionError.unknownMessageType(type)
         }
     }

@@ -18,7 +18,8 @@ extension Ledger {
         let signatures = verifySignatures(decoded, hashes: hashes)
         let state = ExecutionState { [unowned store] key throws(StateError) in try store.value(forKey: key) }
         let block = BlockContext(
-            state: state, params: params, chainId: chainId, height: request.height, timeMs: request.timeMs)
+            state: state, params: params, chainId: chainId, height: request.height, timeMs: request.timeMs,
+            blockHash: request.blockHash)
         var results: [TransactionResult] = []
         results.reserveCapacity(decoded.count)
         for index in decoded.indices {
@@ -29,6 +30,7 @@ extension Ledger {
             block.events.removeAll(keepingCapacity: true)
         }
         for misbehavior in request.misbehavior { try StakingHandler.slash(misbehavior, block) }
+        try StorageHandler.endBlock(block)
         let updates = try StakingHandler.endBlock(block)
         let appHash = try store.prepare(height: request.height, changes: state.changes)
         setPending(request.height)

@@ -7,7 +7,7 @@ public enum LedgerInvariants {
     public static func violations(in store: StateStore) throws -> [String] {
         let state = HistoricalState(store: store, height: store.height)
         var problems: [String] = []
-        // Supply: balances + fee pool + bonded + unbonding == supply, and no stored zero balance.
+        // Supply: balances + fee pool + bonded + unbonding + provider stakes + escrows == supply, and no stored zero balance.
         var total: UInt64 = 0
         func add(_ amount: UInt64, _ what: String) {
             let (sum, overflow) = total.addingReportingOverflow(amount)
@@ -29,6 +29,12 @@ public enum LedgerInvariants {
         }
         for (_, value) in try store.scan(prefix: StateKeys.unbondingPrefix) {
             for entry in try [UnbondingEntry](canonicalBytes: value) { add(entry.amount, "unbonding") }
+        }
+        for (_, value) in try store.scan(prefix: StateKeys.providerPrefix) {
+            add(try StorageProvider(canonicalBytes: value).stake, "provider stake")
+        }
+        for (_, value) in try store.scan(prefix: StateKeys.dealPrefix) {
+            add(try StorageDeal(canonicalBytes: value).escrow, "deal escrow")
         }
         let supply = try state.supply()
         if total != supply { problems.append("holdings add up to \(total) but the supply is \(supply)") }

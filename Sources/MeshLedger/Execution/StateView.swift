@@ -88,6 +88,30 @@ public final class StateView: StateReader {
         try read(ProvenanceAnchor.self, StateKeys.anchor(node: node, batchHeight: batchHeight))
     }
 
+    /// The storage provider registered by `did`, if any.
+    public func provider(_ did: DID) throws(StateError) -> StorageProvider? { try storageProvider(did) }
+
+    /// Every registered storage provider, in registration order.
+    public func providers() throws(StateError) -> [(DID, StorageProvider)] {
+        var result: [(DID, StorageProvider)] = []
+        for did in try storageProviderList() {
+            if let provider = try storageProvider(did) { result.append((did, provider)) }
+        }
+        return result
+    }
+
+    /// The live deal `id`, if any.
+    public func deal(_ id: UInt64) throws(StateError) -> StorageDeal? { try storageDeal(id) }
+
+    /// The live deal storing the manifest `cid`, if any.
+    public func deal(manifest cid: CID) throws(StateError) -> StorageDeal? {
+        guard let id = try dealID(manifest: cid) else { return nil }
+        return try storageDeal(id)
+    }
+
+    /// The ids of every live deal, oldest first.
+    public func liveDeals() throws(StateError) -> [UInt64] { try liveDealIDs() }
+
     /// The operator of the validator whose consensus key is `key`, if one was ever created with it.
     public func validatorOperator(consensusKey key: Ed25519.PublicKey) throws(StateError) -> DID? {
         try read(DID.self, StateKeys.consensusKey(key))

@@ -31,6 +31,14 @@ public enum Message: Sendable, Hashable {
     case unbond(Unbond)
     /// 40 — `provenance.anchor`.
     case anchor(AnchorBatch)
+    /// 50 — `storage.registerProvider`.
+    case registerProvider(RegisterProvider)
+    /// 51 — `storage.openDeal`.
+    case openDeal(OpenDeal)
+    /// 52 — `storage.submitProof`.
+    case submitProof(SubmitProof)
+    /// 53 — `storage.repairShard`.
+    case repairShard(RepairShard)
     /// A type number this ledger does not know; rejected with `tx/13`.
     case unknown(type: UInt64)
 
@@ -51,6 +59,10 @@ public enum Message: Sendable, Hashable {
         case .bond: 31
         case .unbond: 32
         case .anchor: 40
+        case .registerProvider: 50
+        case .openDeal: 51
+        case .submitProof: 52
+        case .repairShard: 53
         case .unknown(let type): type
         }
     }
@@ -72,6 +84,10 @@ public enum Message: Sendable, Hashable {
         case .bond: "staking.bond"
         case .unbond: "staking.unbond"
         case .anchor: "provenance.anchor"
+        case .registerProvider: "storage.registerProvider"
+        case .openDeal: "storage.openDeal"
+        case .submitProof: "storage.submitProof"
+        case .repairShard: "storage.repairShard"
         case .unknown(let type): "unknown.\(type)"
         }
     }
@@ -93,6 +109,10 @@ public enum Message: Sendable, Hashable {
         case .bond(let body): body.canonicalBytes
         case .unbond(let body): body.canonicalBytes
         case .anchor(let body): body.canonicalBytes
+        case .registerProvider(let body): body.canonicalBytes
+        case .openDeal(let body): body.canonicalBytes
+        case .submitProof(let body): body.canonicalBytes
+        case .repairShard(let body): body.canonicalBytes
         case .unknown: []
         }
     }
@@ -117,6 +137,10 @@ public enum Message: Sendable, Hashable {
         case 31: self = .bond(try decode(Bond.self))
         case 32: self = .unbond(try decode(Unbond.self))
         case 40: self = .anchor(try decode(AnchorBatch.self))
+        case 50: self = .registerProvider(try decode(RegisterProvider.self))
+        case 51: self = .openDeal(try decode(OpenDeal.self))
+        case 52: self = .submitProof(try decode(SubmitProof.self))
+        case 53: self = .repairShard(try decode(RepairShard.self))
         default: self = .unknown(type: typeNumber)
         }
     }
