@@ -94,7 +94,8 @@ let package = Package(
         .target(
             name: "MeshSDK",
             dependencies: [
-                "MeshCore", "MeshLedger", "MeshConsensus",
+                "MeshCore", "MeshLedger", "MeshConsensus", "MeshStorage",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "Logging", package: "swift-log"),
             ],

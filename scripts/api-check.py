@@ -544,6 +544,58 @@ def check_provenance(run, state):
     run.bad("GET", anchors, f"/provenance/anchors/{quote(proof['node'])}/-1", 400, "api/1")
 
 
+def check_storage(run, state):
+    """The storage routes: node-0 registers as a provider, `store put` places a 3000-byte object on
+    it with code 1+0 (so the node's own API receives the shard and manifest), then every storage
+    operation is called, and its bad inputs."""
+    devnet = run.devnet
+    node = f"http://127.0.0.1:{run.port}"
+    done = subprocess.run([devnet.binary, "provider", "register", "--node-home", os.path.join(devnet.home, "node-0"),
+                           "--capacity", "1GiB", "--price", "5", "--region", "eu", "--node", node],
+                          capture_output=True, text=True, timeout=120)
+    if not check("storage: `provider register` makes node-0 a provider", done.returncode == 0, done.stderr[-400:]):
+        return
+    source = os.path.join(devnet.home, "object.bin")
+    with open(source, "wb") as file:
+        file.write(os.urandom(3000))
+    done = subprocess.run([devnet.binary, "store", "put", source, "--code", "1+0", "--duration", "1000", "--home",
+                           devnet.home, "--node", node, "--output", "json"], capture_output=True, text=True, timeout=120)
+    if not check("storage: `store put` stores an object on node-0", done.returncode == 0, done.stderr[-400:]):
+        return
+    put = json.loads(done.stdout)
+    reply = run.call("GET", "/storage/providers", "/storage/providers")
+    if reply and reply.status == 200:
+        check("  node-0 is listed, active, in region eu", any(p["region"] == "eu" and p["active"]
+              for p in reply.json()["providers"]), reply.body[:300])
+    template = "/storage/deals/{ref}"
+    run.call("GET", template, f"/storage/deals/{put['deal']}")
+    reply = run.call("GET", template, f"/storage/deals/{put['manifest']}")
+    if not reply or reply.status != 200:
+        return
+    deal = reply.json()
+    root = deal["shards"][0]["root"]
+    reply = run.call("GET", "/storage/shards/{root}", f"/storage/shards/{root}")
+    shard = reply.body if reply and reply.status == 200 else b""
+    check("  the shard is its deal's size and holds no plaintext", len(shard) == deal["shardBytes"]
+          and open(source, "rb").read()[:64] not in shard)
+    reply = run.call("GET", "/storage/manifests/{cid}", f"/storage/manifests/{put['manifest']}")
+    manifest = reply.body if reply and reply.status == 200 else b""
+    octets = {"Content-Type": "application/octet-stream"}
+    run.call("PUT", "/storage/manifests/{cid}", f"/storage/manifests/{put['manifest']}", expect=(201,), body=manifest,
+             headers=octets)
+    run.call("PUT", "/storage/deals/{ref}/shards/{index}", f"/storage/deals/{put['deal']}/shards/0", expect=(201,),
+             body=shard, headers=octets, name="PUT the shard again (already held)")
+    run.bad("GET", template, "/storage/deals/not-a-deal", 400, "api/10")
+    run.bad("GET", template, "/storage/deals/999999", 404, "api/19")
+    run.bad("GET", "/storage/shards/{root}", "/storage/shards/xyz", 400, "api/10")
+    run.bad("GET", "/storage/shards/{root}", f"/storage/shards/{'0' * 64}", 404, "api/19")
+    run.bad("PUT", "/storage/deals/{ref}/shards/{index}", f"/storage/deals/{put['deal']}/shards/3", 403, "api/18",
+            body=b"x", headers=octets)
+    run.bad("PUT", "/storage/manifests/{cid}", f"/storage/manifests/{put['manifest']}", 400, "shardstore/5",
+            body=b"not the manifest", headers=octets)
+    run.bad("GET", "/storage/manifests/{cid}", "/storage/manifests/nope", 400, "api/10")
+
+
 def check_bad_input(run, state):
     owner = state["owner"]
     json_headers = {"Content-Type": "application/json"}
@@ -636,6 +688,7 @@ def main():
     check_operations(run, state)
     check_events(run, spec, state)
     check_provenance(run, state)
+    check_storage(run, state)
     check_bad_input(run, state)
 
     missing = spec.operations() - run.succeeded

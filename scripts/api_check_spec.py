@@ -59,6 +59,8 @@ class Spec:
             except ValueError as error:
                 return f"body is not JSON: {error}: {reply.body[:200]!r}"
             return self.errors(f"{pointer}/content/{pointer_escape(reply.content_type)}/schema", instance)
+        if reply.content_type == "application/octet-stream":
+            return "" if reply.body else "empty body"
         try:
             text = reply.body.decode("utf-8")
         except UnicodeDecodeError:

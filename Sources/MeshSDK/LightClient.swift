@@ -303,6 +303,8 @@ public enum SDKError: MeshError, Equatable {
     case badResponse(String)
     /// A provenance proof does not hold: its parts disagree, or the chain does not back it.
     case notProven(String)
+    /// A storage put, get or placement cannot go on (too few providers, shards unreachable).
+    case storage(String)
 
     /// `sdk`, or the node's module for `node`.
     public var module: String {
@@ -323,6 +325,7 @@ public enum SDKError: MeshError, Equatable {
         case .node(let body): UInt32(body.code.split(separator: "/").last ?? "0") ?? 0
         case .badResponse: 8
         case .notProven: 9
+        case .storage: 10
         }
     }
 
@@ -339,6 +342,7 @@ public enum SDKError: MeshError, Equatable {
         case .node(let body): body.message
         case .badResponse(let detail): "the node's answer is malformed: \(detail)"
         case .notProven(let detail): detail
+        case .storage(let detail): detail
         }
     }
 }

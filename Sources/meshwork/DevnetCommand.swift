@@ -18,6 +18,12 @@ struct DevnetCommand: AsyncParsableCommand {
 
     @OptionGroup var home: HomeOptions
     @Option(help: "Validators to run.") var nodes: Int = 1
+    @Option(
+        help: """
+            Storage provider nodes to run besides the validators (full nodes that register as providers \
+            on start and store shards); node-V... are the providers.
+            """)
+    var providers: Int = 0
     @Option(help: "Chain id of a new devnet.") var chainId: String = "meshwork-devnet"
     @Option(help: "First P2P port; node i uses base + i.") var p2pPort: Int = 26656
     @Option(help: "First API port; node i uses base + i.") var apiPort: Int = 8080
@@ -32,21 +38,25 @@ struct DevnetCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard (1...32).contains(nodes) else { throw ValidationError("--nodes must be 1...32") }
+        guard (0...32).contains(providers) else { throw ValidationError("--providers must be 0...32") }
     }
 
     func run() async throws {
         let root = home.directory
         if reset { try Self.removeDevnet(in: root) }
-        let homes = (0..<nodes).map { NodeHome(path: root + "/node-\($0)") }
+        let homes = (0..<nodes + providers).map { NodeHome(path: root + "/node-\($0)") }
         if !FileManager.default.fileExists(atPath: homes[0].configPath) {
             try Self.create(
                 homes, root: root, chainId: chainId, p2pPort: p2pPort, apiPort: apiPort, mqttPort: mqttPort,
-                mqttTLSPort: mqttTLSPort, extraAccounts: [])
-            say("created a \(nodes)-node devnet in \(root)")
-        } else if !FileManager.default.fileExists(atPath: homes[nodes - 1].configPath) {
+                mqttTLSPort: mqttTLSPort, extraAccounts: [], providers: providers)
+            let offer = providers > 0 ? " and \(providers) storage providers" : ""
+            say("created a devnet of \(nodes) validators\(offer) in \(root)")
+        } else if !FileManager.default.fileExists(atPath: homes[homes.count - 1].configPath)
+            || FileManager.default.fileExists(atPath: root + "/node-\(homes.count)/config.toml")
+        {
             throw CommandFailure("\(root) holds a devnet with a different node count; pass --reset to recreate it")
         }
-        if nodes == 1 {
+        if homes.count == 1 {
             say(
                 "node-0: API http://127.0.0.1:\(apiPort)  P2P 127.0.0.1:\(p2pPort)  MQTT \(try homes[0].config().mqttSettings.listen)  (Ctrl-C stops it)"
             )
@@ -59,7 +69,7 @@ struct DevnetCommand: AsyncParsableCommand {
     /// Writes node homes sharing one genesis, plus a funded `owner` key in `root`'s keystore.
     static func create(
         _ homes: [NodeHome], root: String, chainId: String, p2pPort: Int, apiPort: Int, mqttPort: Int? = nil,
-        mqttTLSPort: Int? = nil, extraAccounts: [DID]
+        mqttTLSPort: Int? = nil, extraAccounts: [DID], providers: Int = 0
     ) throws {
         var validators: [(NodeHome, Ed25519.PrivateKey, Ed25519.PrivateKey)] = []
         for (index, nodeHome) in homes.enumerated() {
@@ -72,12 +82,18 @@ struct DevnetCommand: AsyncParsableCommand {
             let (nodeKey, validatorKey) = try nodeHome.create(config: config, force: true)
             validators.append((nodeHome, nodeKey, validatorKey))
         }
+        // The last `providers` homes are storage providers, not validators.
+        let validatorCount = homes.count - providers
         let ownerKey = try devnetOwner(in: Keystore(home: root))
         var accounts = [Genesis.Account(did: .key(ownerKey), balance: 1_000_000_000_000_000)]
         accounts += extraAccounts.map { Genesis.Account(did: $0, balance: 1_000_000_000_000) }
         var genesisValidators: [Genesis.GenesisValidator] = []
         for (index, (_, _, validatorKey)) in validators.enumerated() {
             let operatorDID = DID.key(validatorKey.publicKey)
+            guard index < validatorCount else {
+                accounts.append(Genesis.Account(did: operatorDID, balance: 1_000_000_000_000))
+                continue
+            }
             accounts.append(Genesis.Account(did: operatorDID, balance: 1_000_000_000))
             genesisValidators.append(
                 Genesis.GenesisValidator(
@@ -96,6 +112,7 @@ struct DevnetCommand: AsyncParsableCommand {
                 "\(NodeID(key: $0.element.1.publicKey).hex)@127.0.0.1:\(p2pPort + $0.offset)"
             }
             config.consensus.timeoutCommitMs = 100
+            if index >= validatorCount { config.storage = NodeConfig.Storage() }
             try config.save(path: nodeHome.configPath)
         }
     }

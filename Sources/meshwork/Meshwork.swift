@@ -15,7 +15,8 @@ struct Meshwork: AsyncParsableCommand {
         subcommands: [
             InitCommand.self, NodeCommand.self, DevnetCommand.self, DeviceCommand.self, PolicyCommand.self,
             QueryCommand.self, ValidatorCommand.self, TxCommand.self, KeysCommand.self,
-            GenesisCommand.self, LedgerCommand.self, CIDCommand.self, ProvenanceCommand.self, BenchCommand.self,
+            GenesisCommand.self, LedgerCommand.self, CIDCommand.self, ProvenanceCommand.self, StoreCommand.self,
+            ProviderCommand.self, BenchCommand.self,
         ]
     )
 }

@@ -88,6 +88,11 @@ enum NodeProcess {
                 await runtime.runGateway()
             }
             group.addTask {
+                await runtime.runStorage()
+                // Only cancellation ends it; wait for the others then.
+                try await Task.sleep(for: .seconds(1 << 30))
+            }
+            group.addTask {
                 await signals.wait()
                 // Everything the node keeps is durable at every step (fsynced WAL, signer state,
                 // SQLite), so if a clean stop stalls, exiting is as safe as the kill -9 the fault

@@ -37,9 +37,9 @@ import Testing
         return SubmitProof(deal: deal, shard: index, piece: bytes, path: path)
     }
 
-    /// Runs empty blocks until the next challenge round has run.
-    static func untilChallenged(_ chain: TestChain) throws {
-        repeat { try chain.block([]) } while chain.store.height % StorageRules.challengeIntervalBlocks != 0
+    /// Runs empty blocks until shard 0 of `deal` has a challenge (the upload grace is over).
+    static func untilChallenged(_ chain: TestChain, deal: UInt64) throws {
+        repeat { try chain.block([]) } while try chain.ledger.view().deal(deal)?.shards[0].challenge == nil
     }
 
     static func expectOK(_ response: FinalizeBlockResponse, _ comment: Comment? = nil) {
@@ -93,7 +93,7 @@ import Testing
         let (shape, shards, roots) = Self.shards(seed: 7)
         let manifest = CID.raw(of: Array("sealed manifest".utf8))
         let terms = (0..<3).map { ShardTerms(provider: chain.did($0 + 1), root: roots[$0], bytes: shape.shardBytes) }
-        let open = OpenDeal(manifest: manifest, shape: shape, durationBlocks: 60, escrowMax: 1_000_000, shards: terms)
+        let open = OpenDeal(manifest: manifest, shape: shape, durationBlocks: 200, escrowMax: 10_000_000, shards: terms)
         // Refusals: escrow limit, wrong sizes, a provider twice, an unregistered provider.
         var cheap = open
         cheap.escrowMax = 1
@@ -114,11 +114,12 @@ import Testing
         let view = try chain.ledger.view()
         let deal = try #require(try view.deal(manifest: manifest))
         #expect(deal.shards.map(\.root) == roots)
-        #expect(deal.escrow == 3 * 60 * deal.shards[0].pricePerBlock)
+        #expect(deal.escrow == 3 * 200 * deal.shards[0].pricePerBlock)
         #expect(try chain.ledger.balance(of: chain.did(0)) == ownerBefore - deal.escrow - 2)
         #expect(try view.provider(chain.did(1))?.usedBytes == shape.shardBytes)
 
-        try Self.untilChallenged(chain)
+        try Self.untilChallenged(chain, deal: deal.id)
+        #expect(chain.store.height >= deal.startHeight + StorageRules.uploadGraceBlocks)
         let challenged = try #require(try chain.ledger.view().deal(deal.id))
         let challenges = challenged.shards.compactMap(\.challenge)
         #expect(challenges.count == 3)

@@ -48,6 +48,8 @@ public enum NodeAPI {
         "POST /txs", "GET /accounts/{did}", "GET /dids/{did}", "GET /dids", "GET /policies", "GET /policies/check",
         "GET /events", "GET /openapi.json", "GET /metrics", "GET /", "GET /app.js", "GET /style.css",
         "GET /gateway", "GET /provenance/proof", "GET /provenance/anchors/{node}/{batch}",
+        "GET /storage/providers", "GET /storage/deals/{ref}", "PUT /storage/deals/{ref}/shards/{index}",
+        "GET /storage/shards/{root}", "PUT /storage/manifests/{cid}", "GET /storage/manifests/{cid}",
     ]
 
     /// Serves the API until the task is cancelled; `onBound` gets the port actually bound.
@@ -60,6 +62,7 @@ public enum NodeAPI {
         addStateRoutes(router, runtime: runtime, blocks: blocks)
         addServiceRoutes(router, runtime: runtime)
         addProvenanceRoutes(router, runtime: runtime, blocks: blocks)
+        addStorageRoutes(router, runtime: runtime)
         let socketRouter = Router(context: BasicWebSocketRequestContext.self)
         socketRouter.ws("events") { inbound, outbound, _ in
             await EventSocket.run(hub: runtime.hub, inbound: inbound, outbound: outbound)

@@ -107,6 +107,9 @@ final class ConsensusLoop {
                 continuation.resume(returning: result)
                 return
             }
+            // Still waiting in the mempool: send it again, in case no peer had it (it may have
+            // arrived before this node was connected to any validator).
+            runtime.peers.broadcast(.mempool, transaction)
             if wait != .commit {
                 continuation.resume(returning: result)
                 return

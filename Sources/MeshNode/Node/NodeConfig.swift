@@ -50,6 +50,44 @@ public struct NodeConfig: Codable, Sendable, Equatable {
         }
     }
 
+    /// Storage provider settings (absent: the node offers no storage unless registered by hand).
+    public var storage: Storage?
+
+    /// `[storage]`: what the node offers when it registers itself as a storage provider.
+    public struct Storage: Codable, Sendable, Equatable {
+        /// Register on start (when not registered yet) and serve shards.
+        public var provider: Bool
+        /// Bytes offered.
+        public var capacityBytes: Int
+        /// Price per GiB per block, in base units.
+        public var price: Int
+        /// Region label.
+        public var region: String
+        /// Stake to bond at registration.
+        public var stake: Int
+        /// API URL clients use for shards (default: `http://` + the API listen address).
+        public var endpoint: String?
+
+        /// Defaults: 10 GiB at 1,000 per GiB-block in region `local`, staking 10,000,000.
+        public init(
+            provider: Bool = true, capacityBytes: Int = 10 << 30, price: Int = 1_000, region: String = "local",
+            stake: Int = 10_000_000, endpoint: String? = nil
+        ) {
+            self.provider = provider
+            self.capacityBytes = capacityBytes
+            self.price = price
+            self.region = region
+            self.stake = stake
+            self.endpoint = endpoint
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case provider
+            case capacityBytes = "capacity_bytes"
+            case price, region, stake, endpoint
+        }
+    }
+
     /// The MQTT settings in effect.
     public var mqttSettings: MQTT { mqtt ?? MQTT() }
 

@@ -5,6 +5,7 @@ public import MeshGateway
 public import MeshLedger
 public import MeshP2P
 public import MeshSDK
+public import MeshStorage
 import NIOConcurrencyHelpers
 
 /// How long `POST /txs` waits.
@@ -44,6 +45,7 @@ public final class NodeRuntime: Sendable {
     public let hub: EventHub
     let genesis: Genesis
     let gatewayBox: NIOLockedValueBox<Gateway?>
+    let shardStoreBox = NIOLockedValueBox<ShardStore?>(nil)
 
     /// The MQTT gateway, once `startGateway` ran.
     public var gateway: Gateway? { gatewayBox.withLockedValue { $0 } }
@@ -83,6 +85,16 @@ public final class NodeRuntime: Sendable {
                 height: 0,
                 latestBlockHash: "", latestAppHash: "", latestBlockTimeMs: 0, catchingUp: false, peers: [],
                 isValidator: false, mempoolSize: 0))
+    }
+
+    /// This node's shard store (`<home>/data/storage`), opened on first use.
+    public func shardStore() throws -> ShardStore {
+        try shardStoreBox.withLockedValue { box in
+            if let store = box { return store }
+            let store = try ShardStore(directory: home.dataPath + "/storage")
+            box = store
+            return store
+        }
     }
 
     /// The current status.

@@ -13,7 +13,8 @@ import MeshSDK
 
 /// `--node`, `--output` and `--fee`, shared by commands that talk to a node.
 struct ClientOptions: ParsableArguments {
-    @Option(help: "Node API URL.") var node: String = "http://127.0.0.1:8080"
+    static let defaultNode = "http://127.0.0.1:8080"
+    @Option(help: "Node API URL.") var node: String = ClientOptions.defaultNode
     @Option(help: "Output format: table or json.") var output: OutputFormat = .table
     @Option(help: "Fee in base units, for commands that submit a transaction.") var fee: UInt64 = 1_000
 

@@ -322,7 +322,9 @@ enum StorageHandler {
         var due = try state.read([ShardRef].self, StateKeys.challengesDue(deadline)) ?? []
         for offset in 0..<live.count where budget > 0 {
             guard var deal = try state.storageDeal(live[(start + offset) % live.count]) else { continue }
-            guard deal.endHeight > deadline else { continue }
+            guard deal.endHeight > deadline, block.height >= deal.startHeight + StorageRules.uploadGraceBlocks else {
+                continue
+            }
             var challenged: [String] = []
             for index in deal.shards.indices where budget > 0 {
                 guard !deal.shards[index].isLost, deal.shards[index].challenge == nil else { continue }

@@ -6,6 +6,8 @@ public enum StorageRules {
     public static let challengeIntervalBlocks: UInt64 = 3
     /// Blocks a provider has to answer a challenge: due at `challenge height + window`.
     public static let proofWindowBlocks: UInt64 = 10
+    /// Blocks after a deal opens before its shards are first challenged (time to upload them).
+    public static let uploadGraceBlocks: UInt64 = 60
     /// Shards challenged in one round at most.
     public static let challengesPerRoundMax = 256
     /// Smallest stake of a provider that can take shards.

@@ -1,0 +1,206 @@
+import Foundation
+public import MeshCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A provider's shards and sealed manifests on disk, content-addressed: a shard lives at
+/// `shards/<root hex>`, a manifest at `manifests/<CID>`. A file appears under its name only
+/// after its content was checked and fsynced, and the directory fsynced after the rename, so
+/// what is acknowledged survives a crash and nothing unverified is ever served.
+public final class ShardStore: Sendable {
+    /// The store's directory.
+    public let directory: String
+
+    /// Opens (creating) the store in `directory`.
+    public init(directory: String) throws(ShardStoreError) {
+        self.directory = directory
+        for sub in ["shards", "manifests", "incoming"] {
+            do {
+                try FileManager.default.createDirectory(
+                    atPath: directory + "/" + sub, withIntermediateDirectories: true)
+            } catch {
+                throw .io("cannot create \(directory)/\(sub): \(error)")
+            }
+        }
+    }
+
+    /// Where the shard with `root` lives (whether or not it is there).
+    public func path(of root: Hash256) -> String { directory + "/shards/" + root.hex }
+
+    /// Whether a shard with `root` is stored.
+    public func contains(_ root: Hash256) -> Bool { FileManager.default.fileExists(atPath: path(of: root)) }
+
+    /// Starts receiving a shard that must have `bytes` bytes and hash to `root` in pieces of
+    /// `pieceBytes`.
+    public func beginShard(root: Hash256, bytes: UInt64, pieceBytes: Int) throws(ShardStoreError) -> ShardUpload {
+        let temporary = directory + "/incoming/" + root.hex + "." + UUID().uuidString
+        return try ShardUpload(
+            store: self, temporary: temporary, root: root, expectedBytes: bytes, pieceBytes: pieceBytes)
+    }
+
+    /// The leaf hashes of the stored shard, read from disk.
+    func leafHashes(of root: Hash256, pieceBytes: Int) throws(ShardStoreError) -> [Hash256] {
+        guard let handle = FileHandle(forReadingAtPath: path(of: root)) else { throw .notFound(root) }
+        defer { try? handle.close() }
+        var hasher = PieceHasher(pieceBytes: pieceBytes)
+        while true {
+            let chunk: Data
+            do { chunk = try handle.read(upToCount: 1 << 20) ?? Data() } catch {
+                throw .io("reading shard \(root.hex) failed: \(error)")
+            }
+            if chunk.isEmpty { break }
+            chunk.withUnsafeBytes { hasher.feed($0) }
+        }
+        _ = hasher.root()
+        return hasher.leafHashes
+    }
+
+    /// The piece `index` of the stored shard `root` and its audit path. Throws `corrupt` when
+    /// the shard on disk no longer hashes to `root`: an honest provider does not answer then.
+    public func proof(
+        root: Hash256, piece index: UInt64, pieceBytes: Int
+    ) throws(ShardStoreError) -> (
+        piece: [UInt8], path: [Hash256]
+    ) {
+        let leaves = try leafHashes(of: root, pieceBytes: pieceBytes)
+        let tree = MerkleTree(leafHashes: leaves)
+        guard tree.root == root, index < UInt64(leaves.count) else { throw .corrupt(root) }
+        guard let handle = FileHandle(forReadingAtPath: path(of: root)) else { throw .notFound(root) }
+        defer { try? handle.close() }
+        let bytes: [UInt8]
+        do {
+            try handle.seek(toOffset: index * UInt64(pieceBytes))
+            bytes = [UInt8](try handle.read(upToCount: pieceBytes) ?? Data())
+        } catch {
+            throw .io("reading shard \(root.hex) failed: \(error)")
+        }
+        // The file could change between the two reads; the piece must still be the leaf.
+        guard MerkleHashing.leafHash(bytes) == leaves[Int(index)] else { throw .corrupt(root) }
+        return (bytes, tree.inclusionProof(leafIndex: Int(index)).path)
+    }
+
+    /// Whether the stored shard still hashes to `root`.
+    public func verify(root: Hash256, pieceBytes: Int) -> Bool {
+        guard let leaves = try? leafHashes(of: root, pieceBytes: pieceBytes) else { return false }
+        return MerkleTree(leafHashes: leaves).root == root
+    }
+
+    /// Removes the shard `root` (a corrupt copy, or one no deal needs).
+    public func remove(_ root: Hash256) { try? FileManager.default.removeItem(atPath: path(of: root)) }
+
+    /// Stores a sealed manifest after checking it hashes to `cid`.
+    public func putManifest(_ bytes: [UInt8], cid: CID) throws(ShardStoreError) {
+        guard Hash256.sha256(bytes) == cid.digest else { throw .manifestMismatch(cid.string) }
+        let final = directory + "/manifests/" + cid.string
+        if FileManager.default.fileExists(atPath: final) { return }
+        let temporary = directory + "/incoming/" + cid.string + "." + UUID().uuidString
+        guard FileManager.default.createFile(atPath: temporary, contents: Data(bytes)),
+            let handle = FileHandle(forWritingAtPath: temporary)
+        else { throw .io("cannot write \(temporary)") }
+        do {
+            try handle.synchronize()
+            try handle.close()
+        } catch {
+            throw .io("syncing \(temporary) failed: \(error)")
+        }
+        try Self.publish(temporary, as: final)
+    }
+
+    /// The sealed manifest `cid`, if stored.
+    public func manifest(_ cid: CID) -> [UInt8]? {
+        FileManager.default.contents(atPath: directory + "/manifests/" + cid.string).map { [UInt8]($0) }
+    }
+
+    /// Renames a synced file into place and syncs the directory.
+    static func publish(_ temporary: String, as final: String) throws(ShardStoreError) {
+        guard rename(temporary, final) == 0 else {
+            throw .io("cannot rename \(temporary) to \(final): errno \(errno)")
+        }
+        let parent = (final as NSString).deletingLastPathComponent
+        let descriptor = open(parent, O_RDONLY)
+        guard descriptor >= 0 else { throw .io("cannot open \(parent) to sync it") }
+        defer { close(descriptor) }
+        guard fsync(descriptor) == 0 else { throw .io("cannot sync \(parent): errno \(errno)") }
+    }
+}
+
+/// A shard being received: bytes are written and hashed as they arrive; `commit` checks the
+/// length and root, fsyncs and moves it into place. Anything else leaves no shard behind.
+public final class ShardUpload {
+    let store: ShardStore
+    let temporary: String
+    let handle: FileHandle
+    /// The root the shard must have.
+    public let root: Hash256
+    /// The length it must have.
+    public let expectedBytes: UInt64
+    var hasher: PieceHasher
+    /// Bytes received so far.
+    public private(set) var receivedBytes: UInt64 = 0
+    var finished = false
+
+    init(
+        store: ShardStore, temporary: String, root: Hash256, expectedBytes: UInt64, pieceBytes: Int
+    )
+        throws(ShardStoreError)
+    {
+        guard FileManager.default.createFile(atPath: temporary, contents: nil),
+            let handle = FileHandle(forWritingAtPath: temporary)
+        else { throw .io("cannot create \(temporary)") }
+        self.store = store
+        self.temporary = temporary
+        self.handle = handle
+        self.root = root
+        self.expectedBytes = expectedBytes
+        hasher = PieceHasher(pieceBytes: pieceBytes)
+    }
+
+    deinit { if !finished { abort() } }
+
+    /// Appends received bytes; refuses more than the expected length.
+    public func append(_ bytes: UnsafeRawBufferPointer) throws(ShardStoreError) {
+        let total = receivedBytes + UInt64(bytes.count)
+        guard total <= expectedBytes else {
+            abort()
+            throw .wrongSize(expected: expectedBytes, got: total)
+        }
+        do { try handle.write(contentsOf: Data(bytes)) } catch {
+            abort()
+            throw .io("writing \(temporary) failed: \(error)")
+        }
+        hasher.feed(bytes)
+        receivedBytes = total
+    }
+
+    /// Checks length and root, fsyncs and stores the shard under its root.
+    public func commit() throws(ShardStoreError) {
+        guard receivedBytes == expectedBytes else {
+            abort()
+            throw .wrongSize(expected: expectedBytes, got: receivedBytes)
+        }
+        let got = hasher.root()
+        guard got == root else {
+            abort()
+            throw .wrongRoot(expected: root, got: got)
+        }
+        do {
+            try handle.synchronize()
+            try handle.close()
+        } catch {
+            abort()
+            throw .io("syncing \(temporary) failed: \(error)")
+        }
+        finished = true
+        try ShardStore.publish(temporary, as: store.path(of: root))
+    }
+
+    /// Drops what was received.
+    public func abort() {
+        guard !finished else { return }
+        finished = true
+        try? handle.close()
+        try? FileManager.default.removeItem(atPath: temporary)
+    }
+}
