@@ -1,0 +1,104 @@
+import Crypto
+import Foundation
+import MeshCore
+import Testing
+
+@testable import MeshStorage
+
+@Suite struct ShardStoreTests {
+    let layout = ObjectLayout(
+        dataShards: 4, parityShards: 2, segmentBytes: 4096, pieceBytes: 1000, replicationThresholdBytes: 2048)
+
+    func store() throws -> ShardStore {
+        try ShardStore(directory: NSTemporaryDirectory() + "meshwork-shardstore-\(UUID().uuidString)")
+    }
+
+    func upload(_ store: ShardStore, _ bytes: [UInt8], root: Hash256, expected: UInt64? = nil) throws {
+        let upload = try store.beginShard(root: root, bytes: expected ?? UInt64(bytes.count), pieceBytes: 1000)
+        // In uneven chunks, as a network delivers them.
+        var offset = 0
+        var chunk = 1
+        while offset < bytes.count {
+            let end = min(bytes.count, offset + chunk)
+            try bytes[offset..<end].withUnsafeBytes { try upload.append($0) }
+            offset = end
+            chunk = chunk * 3 + 1
+        }
+        try upload.commit()
+    }
+
+    @Test func uploadsAreStoredOnlyWithTheirLengthAndRootAndProofsVerify() throws {
+        let store = try store()
+        defer { try? FileManager.default.removeItem(atPath: store.directory) }
+        let data = ObjectTests().object(20_000)
+        let (written, shards) = try ObjectTests().put(data, layout: layout)
+        let root = written.manifest.shardRoots[0]
+        // Wrong root, short, long: refused, nothing stored.
+        #expect(throws: ShardStoreError.self) { try upload(store, shards[1], root: root) }
+        #expect(throws: ShardStoreError.wrongSize(expected: UInt64(shards[0].count), got: UInt64(shards[0].count - 1)))
+        {
+            try upload(store, Array(shards[0].dropLast()), root: root, expected: UInt64(shards[0].count))
+        }
+        #expect(throws: ShardStoreError.self) {
+            try upload(store, shards[0] + [0], root: root, expected: UInt64(shards[0].count))
+        }
+        #expect(!store.contains(root))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: store.directory + "/incoming").isEmpty)
+        try upload(store, shards[0], root: root)
+        #expect(store.contains(root) && store.verify(root: root, pieceBytes: 1000))
+        // Every piece's proof leads to the root, as the ledger checks it.
+        let pieces = UInt64((shards[0].count + 999) / 1000)
+        for piece in 0..<pieces {
+            let (bytes, path) = try store.proof(root: root, piece: piece, pieceBytes: 1000)
+            #expect(
+                InclusionProof(leafIndex: piece, path: path).verify(
+                    leafHash: MerkleHashing.leafHash(bytes), head: MerkleTreeHead(size: pieces, root: root)))
+        }
+        // A flipped byte on disk: no proof is given for any piece.
+        var corrupt = shards[0]
+        corrupt[1500] ^= 1
+        try Data(corrupt).write(to: URL(fileURLWithPath: store.path(of: root)))
+        #expect(!store.verify(root: root, pieceBytes: 1000))
+        #expect(throws: ShardStoreError.corrupt(root)) { try store.proof(root: root, piece: 0, pieceBytes: 1000) }
+        #expect(throws: ShardStoreError.notFound(.zero)) { try store.proof(root: .zero, piece: 0, pieceBytes: 1000) }
+    }
+
+    @Test func manifestsMustHashToTheirCID() throws {
+        let store = try store()
+        defer { try? FileManager.default.removeItem(atPath: store.directory) }
+        let bytes = Array("sealed".utf8)
+        let cid = CID.raw(of: bytes)
+        #expect(throws: ShardStoreError.manifestMismatch(cid.string)) { try store.putManifest(bytes + [1], cid: cid) }
+        #expect(store.manifest(cid) == nil)
+        try store.putManifest(bytes, cid: cid)
+        #expect(store.manifest(cid) == bytes)
+    }
+
+    @Test(arguments: [100, 3000, 20_000, 40_961]) func anyShardIsRebuiltFromKOthersWithoutTheKey(size: Int) throws {
+        let store = try store()
+        defer { try? FileManager.default.removeItem(atPath: store.directory) }
+        let data = ObjectTests().object(size, seed: UInt64(size))
+        let (written, shards) = try ObjectTests().put(data, layout: layout)
+        let manifest = written.manifest
+        for (index, shard) in shards.enumerated() {
+            try upload(store, shard, root: manifest.shardRoots[index])
+        }
+        let shape = ShardRebuilder.Layout(
+            objectBytes: manifest.objectBytes, segmentBytes: UInt64(manifest.segmentBytes),
+            dataShards: Int(manifest.dataShards), totalShards: manifest.totalShards, replicated: manifest.replicated)
+        for missing in 0..<shards.count {
+            let target = try self.store()
+            defer { try? FileManager.default.removeItem(atPath: target.directory) }
+            // Sources: the last k shards other than the missing one (parity included).
+            let others = (0..<shards.count).filter { $0 != missing }.suffix(Int(manifest.dataShards))
+            let sources = Dictionary(uniqueKeysWithValues: others.map { ($0, store.path(of: manifest.shardRoots[$0])) })
+            let output = try target.beginShard(
+                root: manifest.shardRoots[missing], bytes: UInt64(shards[missing].count), pieceBytes: 1000)
+            try ShardRebuilder.rebuild(layout: shape, missing: missing, sources: sources, output: output)
+            try output.commit()  // checks the root
+            #expect(
+                try Data(contentsOf: URL(fileURLWithPath: target.path(of: manifest.shardRoots[missing])))
+                    == Data(shards[missing]))
+        }
+    }
+}
