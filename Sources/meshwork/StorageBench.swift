@@ -4,7 +4,7 @@ import MeshNode
 import MeshStorage
 
 /// `meshwork bench storage`: Reed-Solomon per core on every kernel path beside zfec.
-struct StorageBench: ParsableCommand {
+struct StorageBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "storage",
         abstract:
@@ -16,10 +16,17 @@ struct StorageBench: ParsableCommand {
     @Option(help: "KiB per shard.") var shardKib: Int = 1024
     @Option(help: "Codes to measure, k+m separated by commas.") var codes: String = "10+4,4+2"
     @Flag(help: "Skip running zfec as the peer.") var noPeer = false
+    @Option(
+        help: """
+            Also put and get a file of this many MiB through a devnet of 1 validator and 6 provider nodes \
+            (code 4+2; 0: skip). Use a release build.
+            """)
+    var endToEndMib: Int = 0
 
     func validate() throws {
         guard seconds > 0, seconds <= 60 else { throw ValidationError("--seconds must be in (0, 60]") }
         guard (1...65_536).contains(shardKib) else { throw ValidationError("--shard-kib must be in 1...65536") }
+        guard (0...16_384).contains(endToEndMib) else { throw ValidationError("--end-to-end-mib must be in 0...16384") }
         _ = try parsedCodes()
     }
 
@@ -33,7 +40,7 @@ struct StorageBench: ParsableCommand {
         }
     }
 
-    func run() throws {
+    func run() async throws {
         let report = try ErasureBenchmark.run(
             codes: parsedCodes(), shardBytes: shardKib * 1024, seconds: seconds, includePeer: !noPeer
         ) { printError($0) }
@@ -41,11 +48,10 @@ struct StorageBench: ParsableCommand {
             var area = "storage"
             var machine: MachineInfo
             var erasure: ErasureBenchmark.Report
-            var endToEnd: String
+            var endToEnd: StorageEndToEnd.Report?
         }
-        let output = Output(
-            machine: .current, erasure: report,
-            endToEnd: "not measured: store put/get through a provider devnet is not built yet")
+        let endToEnd = endToEndMib > 0 ? try await StorageEndToEnd.run(mebibytes: endToEndMib) { printError($0) } : nil
+        let output = Output(machine: .current, erasure: report, endToEnd: endToEnd)
         if json {
             try printJSON(output)
             return
@@ -64,6 +70,13 @@ struct StorageBench: ParsableCommand {
             ])
         }
         printTable(["CODE", "PATH", "ENCODE GB/s", "DECODE GB/s"], rows)
-        print("\(output.endToEnd)")
+        if let endToEnd {
+            print(
+                String(
+                    format: "end to end, %d MiB, 4+2 over 6 providers: put %.1f MB/s, get %.1f MB/s, identical: %@",
+                    endToEndMib, endToEnd.putMBps, endToEnd.getMBps, endToEnd.identical ? "yes" : "NO"))
+        } else {
+            print("end to end: not run (--end-to-end-mib N)")
+        }
     }
 }

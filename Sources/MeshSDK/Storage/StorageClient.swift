@@ -115,10 +115,12 @@ public struct StorageClient: Sendable {
         let encodeSeconds = Date().timeIntervalSince(encodeStart)
 
         // The deal, then the uploads (providers accept only shards a live deal assigns them).
-        let terms = chosen.enumerated().map { index, provider in
-            ShardTerms(
-                provider: (try? DID(string: provider.did)) ?? signer, root: written.manifest.shardRoots[index],
-                bytes: shape.shardBytes)
+        var terms: [ShardTerms] = []
+        for (index, provider) in chosen.enumerated() {
+            guard let did = try? DID(string: provider.did) else {
+                throw .badResponse("the node listed a provider whose DID does not parse: \(provider.did)")
+            }
+            terms.append(ShardTerms(provider: did, root: written.manifest.shardRoots[index], bytes: shape.shardBytes))
         }
         let open = OpenDeal(
             manifest: written.capability.manifest, shape: shape, durationBlocks: durationBlocks, escrowMax: escrowMax,

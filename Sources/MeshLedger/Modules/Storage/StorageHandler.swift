@@ -176,9 +176,9 @@ enum StorageHandler {
             throw StorageError.notProvider(context.signer.description)
         }
         let through = min(context.height, deal.endHeight)
-        let earned = min(
-            deal.escrow,
-            shard.pricePerBlock.multipliedReportingOverflow(by: through - min(through, shard.paidThrough)).partialValue)
+        let (owed, overflow) = shard.pricePerBlock.multipliedReportingOverflow(
+            by: through - min(through, shard.paidThrough))
+        let earned = overflow ? deal.escrow : min(deal.escrow, owed)
         deal.escrow -= earned
         try state.credit(context.signer, earned)
         shard.paidThrough = through
