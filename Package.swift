@@ -175,7 +175,7 @@ let package = Package(
         .testTarget(name: "CErasureTests", dependencies: ["CErasure"], swiftSettings: strictSettings),
         .testTarget(
             name: "MeshStorageTests",
-            dependencies: ["MeshStorage", "MeshCore", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["MeshStorage", "MeshCore", "MeshLedger", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strictSettings),
         .testTarget(
             name: "MeshworkTests",

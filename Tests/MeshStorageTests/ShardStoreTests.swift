@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import MeshCore
+import MeshLedger
 import Testing
 
 @testable import MeshStorage
@@ -61,6 +62,35 @@ import Testing
         #expect(!store.verify(root: root, pieceBytes: 1000))
         #expect(throws: ShardStoreError.corrupt(root)) { try store.proof(root: root, piece: 0, pieceBytes: 1000) }
         #expect(throws: ShardStoreError.notFound(.zero)) { try store.proof(root: .zero, piece: 0, pieceBytes: 1000) }
+    }
+
+    /// The ledger checks shard sizes with its own statement of the layout; it must give what the
+    /// writer writes, or deals would be refused (or accept wrong sizes).
+    @Test func theLedgersShardSizeIsTheWritersForEveryShape() throws {
+        for size in [0, 1, 2047, 2048, 4095, 4096, 4097, 8192, 20_000, 40_961] {
+            for (k, m) in [(1, 0), (2, 1), (4, 2), (10, 4)] {
+                let layout = ObjectLayout(
+                    dataShards: k, parityShards: m, segmentBytes: 4096, pieceBytes: 1000,
+                    replicationThresholdBytes: 2048)
+                let (written, shards) = try ObjectTests().put(ObjectTests().object(size), layout: layout)
+                let manifest = written.manifest
+                let shape = ObjectShape(
+                    objectBytes: manifest.objectBytes, segmentBytes: UInt64(manifest.segmentBytes),
+                    dataShards: UInt64(manifest.dataShards), replicated: manifest.replicated, pieceBytes: 1000)
+                #expect(shape.shardBytes == manifest.shardBytes, "size \(size), \(k)+\(m)")
+                #expect(shards.allSatisfy { UInt64($0.count) == shape.shardBytes }, "size \(size), \(k)+\(m)")
+                let rebuilt = ShardRebuilder.Layout(
+                    objectBytes: manifest.objectBytes, segmentBytes: UInt64(manifest.segmentBytes),
+                    dataShards: Int(manifest.dataShards), totalShards: manifest.totalShards,
+                    replicated: manifest.replicated)
+                #expect(
+                    rebuilt.segments.map(\.offset)
+                        == manifest.segments.indices.map { manifest.shardOffset(ofSegment: $0) })
+                #expect(
+                    rebuilt.segments.map(\.length)
+                        == manifest.segments.indices.map { manifest.shardSegmentBytes(ofSegment: $0) })
+            }
+        }
     }
 
     @Test func manifestsMustHashToTheirCID() throws {

@@ -87,14 +87,20 @@ public struct Manifest: CanonicalCodable, Equatable, Sendable {
 
     /// Bytes of each shard-segment of segment `index`: the sealed segment split k ways, rounded up.
     public func shardSegmentBytes(ofSegment index: Int) -> Int {
-        let sealed = plaintextBytes(ofSegment: index) + Self.tagBytes
-        return (sealed + Int(dataShards) - 1) / Int(dataShards)
+        Self.shardSegmentBytes(plaintextBytes: plaintextBytes(ofSegment: index), dataShards: Int(dataShards))
+    }
+
+    /// Bytes of each shard-segment of a segment of `plaintextBytes`: sealed (+ tag), split k ways,
+    /// rounded up. The one statement of the shard layout in this module (the ledger's
+    /// `ObjectShape.shardBytes` restates it; a test checks the two agree).
+    public static func shardSegmentBytes(plaintextBytes: Int, dataShards: Int) -> Int {
+        (plaintextBytes + tagBytes + dataShards - 1) / dataShards
     }
 
     /// Where segment `index` starts inside every shard.
     public func shardOffset(ofSegment index: Int) -> UInt64 {
         // Every segment but the last has the same shard-segment size.
-        UInt64(index) * UInt64((Int(segmentBytes) + Self.tagBytes + Int(dataShards) - 1) / Int(dataShards))
+        UInt64(index) * UInt64(Self.shardSegmentBytes(plaintextBytes: Int(segmentBytes), dataShards: Int(dataShards)))
     }
 
     /// Bytes of each whole shard.

@@ -26,15 +26,16 @@ public enum ShardRebuilder {
             self.replicated = replicated
         }
 
-        /// Each segment's offset and length inside every shard, in order.
+        /// Each segment's offset and length inside every shard, in order (the manifest's layout).
         public var segments: [(offset: UInt64, length: Int)] {
-            let count = max(1, (objectBytes + segmentBytes - 1) / segmentBytes)
-            let tag = UInt64(Manifest.tagBytes)
-            let k = UInt64(dataShards)
-            let full = (segmentBytes + tag + k - 1) / k
+            let count = Manifest.segmentCount(objectBytes: objectBytes, segmentBytes: UInt32(segmentBytes))
+            let full = UInt64(Manifest.shardSegmentBytes(plaintextBytes: Int(segmentBytes), dataShards: dataShards))
             return (0..<count).map { index in
-                let plain = min(segmentBytes, objectBytes - index * segmentBytes)
-                return (index * full, Int((plain + tag + k - 1) / k))
+                let plain = min(segmentBytes, objectBytes - UInt64(index) * segmentBytes)
+                return (
+                    UInt64(index) * full,
+                    Manifest.shardSegmentBytes(plaintextBytes: Int(plain), dataShards: dataShards)
+                )
             }
         }
     }
