@@ -58,10 +58,12 @@ extension NodeRuntime {
     func storageSnapshot(_ did: DID) async -> StorageSnapshot? {
         let read: StorageSnapshot?? = await withLedgerIfQueued { ledger in
             guard let view = try? ledger.view() else { return nil }
+            // A node that is not a provider (every validator, usually) reads one key, not every deal.
+            guard let me = try? view.provider(did) else {
+                return StorageSnapshot(height: view.height, me: nil, providers: [], deals: [])
+            }
             let deals = ((try? view.liveDeals()) ?? []).compactMap { try? view.deal($0) }
-            return StorageSnapshot(
-                height: view.height, me: try? view.provider(did), providers: (try? view.providers()) ?? [],
-                deals: deals)
+            return StorageSnapshot(height: view.height, me: me, providers: (try? view.providers()) ?? [], deals: deals)
         }
         return read ?? nil
     }

@@ -69,7 +69,7 @@ public struct StorageClient: Sendable {
         public var deal: DealView
         /// Shards that could not be uploaded (their providers will fail challenges and be repaired).
         public var failedShards: [Int]
-        /// Seconds spent encoding, and uploading.
+        /// Seconds spent encoding.
         public var encodeSeconds: Double
         /// Seconds spent uploading.
         public var uploadSeconds: Double
@@ -241,8 +241,15 @@ public struct StorageClient: Sendable {
                                 TransferProgress(phase: "download", done: UInt64(all.values.reduce(0, +)), total: total)
                             )
                         }
-                        if status != 200 { try? FileManager.default.removeItem(atPath: paths[shard.index]) }
-                        return (shard.index, status == 200)
+                        guard status == 200 else {
+                            try? FileManager.default.removeItem(atPath: paths[shard.index])
+                            return (shard.index, false)
+                        }
+                        // Bytes in flight are not counted on every platform: count the shard now.
+                        let all = received.update { $0[shard.index] = Int64(manifest.shardBytes) }
+                        progress(
+                            TransferProgress(phase: "download", done: UInt64(all.values.reduce(0, +)), total: total))
+                        return (shard.index, true)
                     }
                 }
                 var results: [(Int, Bool)] = []

@@ -9,9 +9,26 @@ public import MeshCore
 /// `shards/<root hex>`, a manifest at `manifests/<CID>`. A file appears under its name only
 /// after its content was checked and fsynced, and the directory fsynced after the rename, so
 /// what is acknowledged survives a crash and nothing unverified is ever served.
-public final class ShardStore: Sendable {
+public final class ShardStore: @unchecked Sendable {
     /// The store's directory.
     public let directory: String
+    /// Verified leaf hashes per shard, keyed to the file's size and modification time so a
+    /// challenge does not re-read and re-hash a whole shard that has not changed. Guarded by `lock`.
+    private var verified: [Hash256: VerifiedLeaves] = [:]
+    private let lock = NSLock()
+    /// Shards whose leaves are kept at most.
+    static let verifiedEntriesMax = 4096
+
+    struct VerifiedLeaves {
+        var stamp: FileStamp
+        var pieceBytes: Int
+        var leaves: [Hash256]
+    }
+
+    struct FileStamp: Equatable {
+        var size: UInt64
+        var modified: Date
+    }
 
     /// Opens (creating) the store in `directory`.
     public init(directory: String) throws(ShardStoreError) {
@@ -57,16 +74,45 @@ public final class ShardStore: Sendable {
         return hasher.leafHashes
     }
 
+    func stamp(of root: Hash256) -> FileStamp? {
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path(of: root)),
+            let size = (attributes[.size] as? NSNumber)?.uint64Value,
+            let modified = attributes[.modificationDate] as? Date
+        else { return nil }
+        return FileStamp(size: size, modified: modified)
+    }
+
+    func remember(_ root: Hash256, _ entry: VerifiedLeaves) {
+        lock.withLock {
+            if verified.count >= Self.verifiedEntriesMax { verified.removeAll() }
+            verified[root] = entry
+        }
+    }
+
+    /// The leaf hashes of the stored shard `root`, checked to hash to it: from memory while the
+    /// file keeps the size and modification time it had when they were checked, else re-read.
+    func verifiedLeaves(of root: Hash256, pieceBytes: Int) throws(ShardStoreError) -> [Hash256] {
+        guard let stamp = stamp(of: root) else { throw .notFound(root) }
+        if let entry = lock.withLock({ verified[root] }), entry.stamp == stamp, entry.pieceBytes == pieceBytes {
+            return entry.leaves
+        }
+        let leaves = try leafHashes(of: root, pieceBytes: pieceBytes)
+        guard MerkleTree(leafHashes: leaves).root == root else { throw .corrupt(root) }
+        remember(root, VerifiedLeaves(stamp: stamp, pieceBytes: pieceBytes, leaves: leaves))
+        return leaves
+    }
+
     /// The piece `index` of the stored shard `root` and its audit path. Throws `corrupt` when
-    /// the shard on disk no longer hashes to `root`: an honest provider does not answer then.
+    /// the shard on disk no longer hashes to `root` (re-checked whenever the file changed), or the
+    /// piece read no longer matches its leaf: an honest provider does not answer then.
     public func proof(
         root: Hash256, piece index: UInt64, pieceBytes: Int
     ) throws(ShardStoreError) -> (
         piece: [UInt8], path: [Hash256]
     ) {
-        let leaves = try leafHashes(of: root, pieceBytes: pieceBytes)
+        let leaves = try verifiedLeaves(of: root, pieceBytes: pieceBytes)
         let tree = MerkleTree(leafHashes: leaves)
-        guard tree.root == root, index < UInt64(leaves.count) else { throw .corrupt(root) }
+        guard index < UInt64(leaves.count) else { throw .corrupt(root) }
         guard let handle = FileHandle(forReadingAtPath: path(of: root)) else { throw .notFound(root) }
         defer { try? handle.close() }
         let bytes: [UInt8]
@@ -76,7 +122,7 @@ public final class ShardStore: Sendable {
         } catch {
             throw .io("reading shard \(root.hex) failed: \(error)")
         }
-        // The file could change between the two reads; the piece must still be the leaf.
+        // The file may have changed without its stamp changing; the piece must still be the leaf.
         guard MerkleHashing.leafHash(bytes) == leaves[Int(index)] else { throw .corrupt(root) }
         return (bytes, tree.inclusionProof(leafIndex: Int(index)).path)
     }
@@ -88,7 +134,10 @@ public final class ShardStore: Sendable {
     }
 
     /// Removes the shard `root` (a corrupt copy, or one no deal needs).
-    public func remove(_ root: Hash256) { try? FileManager.default.removeItem(atPath: path(of: root)) }
+    public func remove(_ root: Hash256) {
+        lock.withLock { _ = verified.removeValue(forKey: root) }
+        try? FileManager.default.removeItem(atPath: path(of: root))
+    }
 
     /// Stores a sealed manifest after checking it hashes to `cid`.
     public func putManifest(_ bytes: [UInt8], cid: CID) throws(ShardStoreError) {
@@ -194,6 +243,11 @@ public final class ShardUpload {
         }
         finished = true
         try ShardStore.publish(temporary, as: store.path(of: root))
+        // The leaves were just checked against the root: the first challenge need not re-read.
+        if let stamp = store.stamp(of: root) {
+            store.remember(
+                root, ShardStore.VerifiedLeaves(stamp: stamp, pieceBytes: hasher.pieceBytes, leaves: hasher.leafHashes))
+        }
     }
 
     /// Drops what was received.
