@@ -144,7 +144,12 @@ import Testing
                     from: 3,
                     [.submitProof(Self.proof(shards[2], shape, piece: challenges[2].piece, deal: deal.id, index: 2))]),
             ]))
-        #expect(try chain.ledger.balance(of: chain.did(1)) > providerBefore - 1)
+        // Paid for every block since the deal opened, less the fee of 1.
+        let price = deal.shards[0].pricePerBlock
+        let earned = price * (chain.store.height - deal.startHeight)
+        #expect(earned > 0)
+        #expect(try chain.ledger.balance(of: chain.did(1)) == providerBefore - 1 + earned)
+        #expect(try chain.ledger.view().deal(deal.id)?.shards[0].paidThrough == chain.store.height)
         Self.expectCode(try chain.block([chain.transaction(from: 1, [.submitProof(honest)])]), 9)
 
         // Shard 1's provider never answers: slashed at the deadline, the shard lost.
@@ -186,7 +191,11 @@ import Testing
             response.transactionResults[0].events.contains {
                 $0.type == "storage.proof" && $0.attributes.contains { $0.key == "repairReward" }
             })
-        #expect(try chain.ledger.balance(of: chain.did(4)) >= repairerBefore + StorageRules.repairReward - 1)
+        // Paid for the blocks since the repair, plus the reward, less the fee.
+        let repairEarned = price * (chain.store.height - repaired.shards[1].paidThrough)
+        #expect(
+            try chain.ledger.balance(of: chain.did(4))
+                == repairerBefore - 1 + repairEarned + StorageRules.repairReward)
 
         // The deal ends: the remaining escrow returns to the owner and the space is freed.
         let ownerBeforeEnd = try chain.ledger.balance(of: chain.did(0))
@@ -194,7 +203,8 @@ import Testing
         while chain.store.height < deal.endHeight { try chain.block([]) }
         #expect(try chain.ledger.view().deal(deal.id) == nil)
         #expect(try chain.ledger.view().deal(manifest: manifest) == nil)
-        #expect(try chain.ledger.balance(of: chain.did(0)) >= ownerBeforeEnd + escrowLeft - escrowLeft / 2)
+        #expect(escrowLeft > 0)
+        #expect(try chain.ledger.balance(of: chain.did(0)) == ownerBeforeEnd + escrowLeft)
         for index in 1...5 { #expect(try chain.ledger.view().provider(chain.did(index))?.usedBytes == 0) }
         #expect(try LedgerInvariants.violations(in: chain.store).isEmpty)
     }
