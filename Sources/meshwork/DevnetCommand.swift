@@ -34,6 +34,12 @@ struct DevnetCommand: AsyncParsableCommand {
             in node-i/mqtt-tls.crt (default: no TLS listener).
             """)
     var mqttTLSPort: Int?
+    @Option(
+        help: """
+            Idle pacing of a new devnet: a block as soon as a transaction waits, otherwise at most one \
+            empty block per this many ms (0: a block after every commit pause, as CometBFT's defaults).
+            """)
+    var emptyBlocksIntervalMs: UInt64 = NodeConfig.emptyBlocksIntervalMsDefault
     @Flag(help: "Delete an existing devnet in --home first.") var reset = false
 
     func validate() throws {
@@ -48,7 +54,8 @@ struct DevnetCommand: AsyncParsableCommand {
         if !FileManager.default.fileExists(atPath: homes[0].configPath) {
             try Self.create(
                 homes, root: root, chainId: chainId, p2pPort: p2pPort, apiPort: apiPort, mqttPort: mqttPort,
-                mqttTLSPort: mqttTLSPort, extraAccounts: [], providers: providers)
+                mqttTLSPort: mqttTLSPort, extraAccounts: [], providers: providers,
+                emptyBlocksIntervalMs: emptyBlocksIntervalMs)
             let offer = providers > 0 ? " and \(providers) storage providers" : ""
             say("created a devnet of \(nodes) validators\(offer) in \(root)")
         } else if !FileManager.default.fileExists(atPath: homes[homes.count - 1].configPath)
@@ -69,7 +76,8 @@ struct DevnetCommand: AsyncParsableCommand {
     /// Writes node homes sharing one genesis, plus a funded `owner` key in `root`'s keystore.
     static func create(
         _ homes: [NodeHome], root: String, chainId: String, p2pPort: Int, apiPort: Int, mqttPort: Int? = nil,
-        mqttTLSPort: Int? = nil, extraAccounts: [DID], providers: Int = 0
+        mqttTLSPort: Int? = nil, extraAccounts: [DID], providers: Int = 0,
+        emptyBlocksIntervalMs: UInt64 = NodeConfig.emptyBlocksIntervalMsDefault
     ) throws {
         var validators: [(NodeHome, Ed25519.PrivateKey, Ed25519.PrivateKey)] = []
         for (index, nodeHome) in homes.enumerated() {
@@ -112,6 +120,8 @@ struct DevnetCommand: AsyncParsableCommand {
                 "\(NodeID(key: $0.element.1.publicKey).hex)@127.0.0.1:\(p2pPort + $0.offset)"
             }
             config.consensus.timeoutCommitMs = 100
+            config.consensus.createEmptyBlocks = true
+            config.consensus.createEmptyBlocksIntervalMs = emptyBlocksIntervalMs
             if index >= validatorCount { config.storage = NodeConfig.Storage() }
             try config.save(path: nodeHome.configPath)
         }

@@ -12,15 +12,56 @@ import Testing
         let first = chain.transaction(from: 1, [.transfer(Transfer(to: chain.did(2), amount: 5))])
         try mempool.add(first)
         #expect(throws: Mempool.Rejection.self) { try mempool.add(first) }
-        let skipped = chain.transaction(
-            chain.did(1), key: chain.accounts[1], [.transfer(Transfer(to: chain.did(2), amount: 5))], nonce: 7)
+        let farAhead = chain.transaction(
+            chain.did(1), key: chain.accounts[1], [.transfer(Transfer(to: chain.did(2), amount: 5))],
+            nonce: 1 + mempool.nonceGapMax + 1)
         do {
-            try mempool.add(skipped)
-            Issue.record("a skipped nonce was accepted")
+            try mempool.add(farAhead)
+            Issue.record("a nonce beyond the parking window was accepted")
         } catch .refused(let result) {
-            #expect(result.module == "tx" && !result.message.isEmpty)
+            #expect(result.module == "tx" && result.code == 10 && !result.message.isEmpty)
         }
         #expect(mempool.count == 1)
+    }
+
+    @Test func laterNonceWithHigherFeeWaitsForTheEarlierOneAndReapsInNonceOrder() throws {
+        let chain = try TestChain()
+        let mempool = Mempool(app: chain.ledger)
+        let second = chain.transaction(
+            chain.did(1), key: chain.accounts[1], [.transfer(Transfer(to: chain.did(2), amount: 5))], fee: 5,
+            nonce: 1)
+        let first = chain.transaction(
+            chain.did(1), key: chain.accounts[1], [.transfer(Transfer(to: chain.did(2), amount: 5))], fee: 1,
+            nonce: 0)
+        let parkedResult = try mempool.add(second)
+        #expect(parkedResult.expectedNonce == 0)
+        #expect(mempool.parkedCount == 1 && !mempool.hasTransactions)
+        #expect(mempool.reap(bytesMax: 1 << 20).isEmpty)
+        try mempool.add(first)
+        #expect(mempool.parkedCount == 0 && mempool.count == 2)
+        // A richer sender goes first, but account 1's nonces stay in order.
+        let rich = chain.transaction(from: 3, [.transfer(Transfer(to: chain.did(0), amount: 1))], fee: 3)
+        try mempool.add(rich)
+        #expect(mempool.reap(bytesMax: 1 << 20) == [rich, first, second])
+        let results = try chain.block([first, second, rich]).transactionResults
+        #expect(results.allSatisfy(\.isSuccess))
+    }
+
+    @Test func aTransactionTheBlockDidNotRunStaysInThePool() throws {
+        let chain = try TestChain()
+        let mempool = Mempool(app: chain.ledger)
+        let first = chain.transaction(
+            chain.did(1), key: chain.accounts[1], [.transfer(Transfer(to: chain.did(2), amount: 5))], nonce: 0)
+        let second = chain.transaction(
+            chain.did(1), key: chain.accounts[1], [.transfer(Transfer(to: chain.did(2), amount: 5))], nonce: 1)
+        try mempool.add(first)
+        try mempool.add(second)
+        // Another proposer put the later nonce alone in a block: it fails tx/10 there and did not run.
+        let results = try chain.block([second]).transactionResults
+        #expect(results.first?.didNotRun == true)
+        mempool.update(height: 1, committed: [second], results: results)
+        #expect(mempool.contains(Hash256.sha256(first)) && mempool.contains(Hash256.sha256(second)))
+        #expect(mempool.reap(bytesMax: 1 << 20) == [first, second])
     }
 
     @Test func fullPoolEvictsTheCheapestOnlyForAHigherFee() throws {
@@ -50,7 +91,7 @@ import Testing
         let rival = chain.transaction(
             chain.did(1), key: chain.accounts[1], [.transfer(Transfer(to: chain.did(3), amount: 1))], nonce: 0)
         try chain.block([rival])
-        mempool.update(height: 1, committed: [rival])
+        mempool.update(height: 1, committed: [rival], results: [])
         // `included` now replays nonce 0 and is dropped; `next` (nonce 1) is still valid.
         #expect(!mempool.contains(Hash256.sha256(included)))
         #expect(mempool.contains(Hash256.sha256(next)))

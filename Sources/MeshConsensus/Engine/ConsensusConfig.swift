@@ -26,6 +26,17 @@ public struct ConsensusConfig: Sendable, Hashable {
     public var evidencePendingMax: Int = 1000
     /// Decided blocks sent to a peer that is behind, per status.
     public var catchUpBlocksMax: Int = 8
+    /// CometBFT's `create_empty_blocks`: false makes an idle node wait in round 0 for a
+    /// transaction (or the interval below) before proposing, except for a block that must carry
+    /// a changed app hash (a proof block).
+    public var createEmptyBlocks = true
+    /// CometBFT's `create_empty_blocks_interval`: when above 0, an idle node waits at most this
+    /// long in round 0 for a transaction, then makes an empty block. 0 with `createEmptyBlocks`
+    /// never waits.
+    public var createEmptyBlocksIntervalMs: UInt64 = 0
+
+    /// Whether round 0 of a height may wait for transactions.
+    public var waitsForTransactions: Bool { !createEmptyBlocks || createEmptyBlocksIntervalMs > 0 }
 
     /// The defaults.
     public init() {}

@@ -105,7 +105,7 @@ extension ConsensusEngine {
             throw .application("commit at height \(height): \(error)")
         }
         try wal.append(.endHeight(height), sync: true)
-        transactionSource.update(height: height, committed: block.transactions)
+        transactionSource.update(height: height, committed: block.transactions, results: results.transactions)
         pendingEvidence.removeAll { block.evidence.contains($0) || height - $0.height >= config.evidenceAgeMax }
         actions.append(.committed(CommittedBlock(block: block, blockID: blockID, commit: commit, results: results)))
         state = next

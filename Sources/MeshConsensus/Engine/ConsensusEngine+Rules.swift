@@ -21,6 +21,46 @@ extension ConsensusEngine {
         }
     }
 
+    /// Round 0 of a new height, or CometBFT's wait for transactions: when empty blocks are off
+    /// or paced, the height needs no proof block (its predecessor left the app hash as it
+    /// was) and no transaction waits, the node stays in `.newHeight` until one arrives, the
+    /// interval passes, or a peer's proposal or vote shows the others have started.
+    func enterNewRound() throws(ConsensusError) {
+        guard step == .newHeight, round == 0 else { return }
+        guard config.waitsForTransactions, !transactionSource.hasTransactions, proposals.isEmpty,
+            votes.rounds.isEmpty, !needsProofBlock()
+        else {
+            try enterRound(0)
+            return
+        }
+        waitingForTransactions = true
+        emptyBlockDeadlineMs =
+            config.createEmptyBlocksIntervalMs > 0 ? nowMs + config.createEmptyBlocksIntervalMs : nil
+    }
+
+    /// Ends the wait for transactions when one waits or the interval has passed.
+    func proposeIfReady() throws(ConsensusError) {
+        guard waitingForTransactions, step == .newHeight else { return }
+        let due = emptyBlockDeadlineMs.map { nowMs >= $0 } ?? false
+        guard transactionSource.hasTransactions || due else { return }
+        try stopWaiting()
+    }
+
+    func stopWaiting() throws(ConsensusError) {
+        precondition(waitingForTransactions, "only a waiting node stops waiting")
+        waitingForTransactions = false
+        emptyBlockDeadlineMs = nil
+        try enterRound(0)
+    }
+
+    /// CometBFT's `needProofBlock`: the first block, and a block after one that changed the app
+    /// hash, are made at once so that the new state is signed (proven) without waiting.
+    func needsProofBlock() -> Bool {
+        guard state.lastBlockHeight > 0 else { return true }
+        guard let last = try? blockStore.block(at: state.lastBlockHeight) else { return true }
+        return last.header.appHash != state.appHash
+    }
+
     /// Line 11, StartRound: the proposer proposes its valid value or a new block; everyone else
     /// waits for the proposal until the propose timeout.
     func enterRound(_ newRound: UInt32) throws(ConsensusError) {

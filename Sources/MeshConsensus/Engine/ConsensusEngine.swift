@@ -59,6 +59,10 @@ public final class ConsensusEngine {
     var prevoteWaitScheduled: Set<UInt32> = []
     var precommitWaitScheduled: Set<UInt32> = []
     var decided = false
+    /// In `.newHeight` of round 0, waiting for a transaction (empty blocks off or paced).
+    var waitingForTransactions = false
+    /// When the wait ends with an empty block anyway (nil: only a transaction ends it).
+    var emptyBlockDeadlineMs: UInt64?
     /// Precommits of the previous height's deciding round, completed by late arrivals; the
     /// proposer's `lastCommit` comes from here.
     var lastCommitVotes: VoteSet?
@@ -112,7 +116,13 @@ public final class ConsensusEngine {
         try handshake()
         resetHeight()
         try replayWAL()
-        if step == .newHeight { try enterRound(round) } else { try applyRules() }
+        if step == .newHeight, round == 0 {
+            try enterNewRound()
+        } else if step == .newHeight {
+            try enterRound(round)
+        } else {
+            try applyRules()
+        }
         return takeActions()
     }
 
@@ -133,6 +143,10 @@ public final class ConsensusEngine {
         case .decidedBlock(let block, let commit): try handleDecidedBlock(block, commit: commit, from: peer)
         case .evidence(let evidence): handleEvidence(evidence, from: peer)
         }
+        // A proposal or a vote for this height means the others have moved on: stop waiting.
+        if waitingForTransactions, step == .newHeight, !proposals.isEmpty || !votes.rounds.isEmpty {
+            try stopWaiting()
+        }
         return takeActions()
     }
 
@@ -143,7 +157,7 @@ public final class ConsensusEngine {
         guard event.height == height else { return [] }
         switch event.step {
         case .newHeight:
-            if step == .newHeight, event.round == 0 { try enterRound(0) }
+            if step == .newHeight, event.round == 0, !waitingForTransactions { try enterNewRound() }
         case .propose:
             if event.round == round, step == .propose { try castVote(.prevote, for: nil) }
         case .prevote:
@@ -156,11 +170,23 @@ public final class ConsensusEngine {
     }
 
     /// Periodic gossip: tells every peer where this node is, so they send what it lacks.
-    public func tick(nowMs: UInt64) -> [ConsensusAction] {
+    public func tick(nowMs: UInt64) throws(ConsensusError) -> [ConsensusAction] {
         self.nowMs = max(self.nowMs, nowMs)
+        try proposeIfReady()
         actions.append(.broadcast(.status(currentStatus())))
         return takeActions()
     }
+
+    /// Tells a node waiting for transactions that some arrived (a no-op otherwise).
+    public func transactionsAvailable(nowMs: UInt64) throws(ConsensusError) -> [ConsensusAction] {
+        precondition(started, "start first")
+        self.nowMs = max(self.nowMs, nowMs)
+        try proposeIfReady()
+        return takeActions()
+    }
+
+    /// Whether this node is idle in round 0, waiting for a transaction.
+    public var isWaitingForTransactions: Bool { waitingForTransactions }
 
     func takeActions() -> [ConsensusAction] {
         defer { actions = [] }
@@ -212,6 +238,8 @@ public final class ConsensusEngine {
         prevoteWaitScheduled = []
         precommitWaitScheduled = []
         decided = false
+        waitingForTransactions = false
+        emptyBlockDeadlineMs = nil
     }
 
     /// Asks for the block `blockID` names: its parts will be collected as they arrive.

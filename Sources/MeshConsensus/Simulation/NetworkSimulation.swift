@@ -131,7 +131,7 @@ public final class NetworkSimulation {
         case .tick(let index, let incarnation):
             let node = nodes[index]
             guard let engine = node.engine, node.incarnation == incarnation else { return }
-            try perform(node) { () throws(ConsensusError) in engine.tick(nowMs: now) }
+            try perform(node) { () throws(ConsensusError) in try engine.tick(nowMs: now) }
             queue.push(.tick(node: index, incarnation: incarnation), at: now + config.consensus.gossipIntervalMs)
         case .restart(let index):
             if !nodes[index].isRunning { try start(nodes[index]) }

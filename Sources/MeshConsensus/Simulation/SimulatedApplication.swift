@@ -140,8 +140,11 @@ public final class SimulatedMempool: TransactionSource {
             })
     }
 
+    /// Whether any waits.
+    public var hasTransactions: Bool { !transactions.isEmpty }
+
     /// Drops the committed ones.
-    public func update(height: UInt64, committed: [[UInt8]]) {
+    public func update(height: UInt64, committed: [[UInt8]], results: [TransactionResult]) {
         let done = Set(committed)
         transactions.removeAll { done.contains($0) }
     }

@@ -50,8 +50,12 @@ public protocol SignerStateStore: AnyObject {
 public protocol TransactionSource: AnyObject {
     /// Up to `bytesMax` bytes of transactions in priority order, for a proposal.
     func reap(bytesMax: Int) -> [[UInt8]]
-    /// Drops the committed transactions and rechecks the rest against the new state.
-    func update(height: UInt64, committed: [[UInt8]])
+    /// Drops the committed transactions (keeping those whose result says they did not run) and
+    /// rechecks the rest against the new state.
+    func update(height: UInt64, committed: [[UInt8]], results: [TransactionResult])
+    /// Whether a proposal made now would carry a transaction (an idle node waits for one when
+    /// empty blocks are off).
+    var hasTransactions: Bool { get }
 }
 
 extension WALRecord: CanonicalCodable {

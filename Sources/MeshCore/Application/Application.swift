@@ -222,8 +222,16 @@ public struct TransactionResult: Sendable, Hashable {
     public var events: [Event]
     /// Fee taken, in base units (a failed message still pays its fee).
     public var feePaid: UInt64
+    /// Who signed the transaction (opaque bytes, empty when it did not decode). Set by `checkTx`
+    /// only, never stored: the mempool keeps each sender's transactions in nonce order.
+    public var sender: [UInt8] = []
+    /// The transaction's nonce, beside `sender`.
+    public var nonce: UInt64 = 0
+    /// Set by `checkTx` when the only objection is a gap: the sender's next nonce is this one,
+    /// lower than `nonce`, so the transaction can run once the ones between arrive.
+    public var expectedNonce: UInt64?
 
-    /// All fields.
+    /// A result; `sender`, `nonce` and `expectedNonce` are set by `checkTx` afterwards.
     public init(code: UInt32 = 0, module: String = "", message: String = "", events: [Event] = [], feePaid: UInt64 = 0)
     {
         self.code = code
@@ -232,6 +240,10 @@ public struct TransactionResult: Sendable, Hashable {
         self.events = events
         self.feePaid = feePaid
     }
+
+    /// Whether the transaction was refused before it ran (nothing changed, no fee, no nonce):
+    /// in a block, such a transaction is not committed and may run in a later block.
+    public var didNotRun: Bool { code != 0 && feePaid == 0 }
 
     /// A failure carrying `error`'s stable code.
     public init(error: some MeshError, feePaid: UInt64 = 0) {

@@ -39,57 +39,6 @@ extension Ledger {
         default: throw QueryError.unknownPath(path)
         }
     }
-
-    /// The policy decision for `subject` doing `action` on `resource` at `height` (default: latest).
-    public func checkPolicy(
-        subject: DID, action: PolicyAction, resource: String, height: UInt64? = nil
-    ) throws
-        -> PolicyDecision
-    {
-        let reader = HistoricalState(store: store, height: try resolve(height))
-        return try reader.checkPolicy(subject: subject, action: action, resource: resource, height: reader.height)
-    }
-
-    /// The balance of `account` at `height` (default: latest).
-    public func balance(of account: DID, height: UInt64? = nil) throws -> UInt64 {
-        try HistoricalState(store: store, height: try resolve(height)).balance(of: account)
-    }
-
-    /// The next nonce of `account`.
-    public func nonce(of account: DID) throws -> UInt64 { try store.readUInt64(StateKeys.nonce(account)) }
-
-    /// The registered record of a did:mesh at `height` (default: latest).
-    public func identityRecord(_ id: MeshID, height: UInt64? = nil) throws -> DIDRecord? {
-        try HistoricalState(store: store, height: try resolve(height)).identity(id)
-    }
-
-    /// The validators with voting power, sorted by key.
-    public func activeValidators() throws -> [ValidatorUpdate] {
-        try HistoricalState(store: store, height: store.height).activeSet()
-    }
-
-    /// W3C DID resolution of `did` at `height` (default: latest), as JSON.
-    public func resolveDID(_ did: DID, height: UInt64? = nil) throws -> [UInt8] {
-        let height = try resolve(height)
-        switch did {
-        case .key(let key):
-            return try DIDDocumentRenderer.resolution(did: did, record: nil, selfKey: key, height: height)
-        case .mesh(let id):
-            guard let record = try identityRecord(id, height: height) else {
-                throw IdentityError.notFound(id.didString)
-            }
-            return try DIDDocumentRenderer.resolution(did: did, record: record, selfKey: nil, height: height)
-        }
-    }
-
-    private func resolve(_ height: UInt64?) throws -> UInt64 {
-        guard let height else { return store.height }
-        guard height <= store.height else {
-            throw StateError.heightNotAvailable(
-                requested: height, oldest: try store.oldestHeight(), latest: store.height)
-        }
-        return height
-    }
 }
 
 /// Failures of queries. Module `query`.
@@ -120,38 +69,5 @@ public enum QueryError: MeshError, Equatable {
         case .badArgument(let path, let argument): "'\(argument)' is not a valid argument for \(path)"
         case .notStored(let what): "\(what) is self-certifying; nothing about it is stored"
         }
-    }
-}
-
-extension StateStore {
-    func readUInt64(_ key: [UInt8]) throws(StateError) -> UInt64 {
-        try HistoricalState(store: self, height: height).readUInt64(key)
-    }
-}
-
-extension Ledger {
-    /// Registered did:mesh records in id order (latest state), at most `limit`.
-    public func registeredDIDs(limit: Int = 10_000) throws -> [(id: MeshID, record: DIDRecord)] {
-        try store.scan(prefix: StateKeys.identityPrefix, limit: limit).map { key, value in
-            (MeshID(checked: Array(key.dropFirst(2))), try DIDRecord(canonicalBytes: value))
-        }
-    }
-
-    /// The did:mesh identities `controller` registered (latest state), at most `limit`.
-    public func devices(controlledBy controller: DID, limit: Int = 10_000) throws -> [MeshID] {
-        let prefix = StateKeys.controlledPrefix(controller)
-        return try store.scan(prefix: prefix, limit: limit).map {
-            MeshID(checked: Array($0.key.dropFirst(prefix.count)))
-        }
-    }
-
-    /// Every grant, revoked ones included, in id order (latest state), at most `limit`.
-    public func grants(limit: Int = 10_000) throws -> [Grant] {
-        try store.scan(prefix: StateKeys.grantPrefix, limit: limit).map { try Grant(canonicalBytes: $0.value) }
-    }
-
-    /// Every validator, in operator order (latest state).
-    public func validators() throws -> [Validator] {
-        try store.scan(prefix: StateKeys.validatorPrefix).map { try Validator(canonicalBytes: $0.value) }
     }
 }

@@ -7,11 +7,9 @@ public import MeshCore
 public final class Ledger: Application {
     /// The authenticated state.
     public let store: StateStore
-    /// Signature checks already done by `checkTx`, keyed by transaction hash, so a block's
-    /// transactions seen in the mempool are not verified twice.
-    private var verifiedSignatures: Set<Hash256> = []
-    /// Most entries in `verifiedSignatures` before it is cleared.
-    public let verifiedSignaturesMax: Int
+    /// Signature checks already done (by admission, `checkTx` or a preverified block), keyed by
+    /// transaction hash, so no signature is verified twice.
+    public let verifiedSignatures: VerifiedTransactions
     /// The mempool's view: committed state plus transactions accepted by `checkTx` since.
     private var checkState: ExecutionState
     private var pendingHeight: UInt64?
@@ -19,9 +17,9 @@ public final class Ledger: Application {
     private(set) var cachedParams: LedgerParams?
 
     /// A ledger over `store` (opened, possibly with committed heights).
-    public init(store: StateStore, verifiedSignaturesMax: Int = 1 << 18) {
+    public init(store: StateStore, verifiedSignatures: VerifiedTransactions = VerifiedTransactions()) {
         self.store = store
-        self.verifiedSignaturesMax = verifiedSignaturesMax
+        self.verifiedSignatures = verifiedSignatures
         self.checkState = ExecutionState { [unowned store] key throws(StateError) in try store.value(forKey: key) }
     }
 
@@ -103,14 +101,25 @@ public final class Ledger: Application {
             let decoded = Ante.decode(transaction, chainId: chainId, params: params)
             let hash = Hash256.sha256(transaction)
             var signatureValid: Bool? = nil
+            var expected: UInt64? = nil
             if case .success(let signed) = decoded {
                 signatureValid = verifiedSignatures.contains(hash) || signed.hasValidSignature
                 if signatureValid == true { rememberVerified(hash) }
+                expected = try checkState.readUInt64(StateKeys.nonce(signed.body.signer))
             }
             let block = BlockContext(
                 state: checkState, params: params, chainId: chainId, height: store.height + 1, timeMs: 0)
-            return try deliver(
+            var result = try deliver(
                 hash: hash, decoded: decoded, signatureValid: signatureValid, block: block, keepFailedFee: false)
+            if case .success(let signed) = decoded {
+                result.sender = Array(signed.body.signer.description.utf8)
+                result.nonce = signed.body.nonce
+                let gap = TransactionError.skippedNonce(expected: 0, got: 0)
+                if let expected, result.module == gap.module, result.code == gap.code {
+                    result.expectedNonce = expected
+                }
+            }
+            return result
         } catch {
             return TransactionResult(error: error)
         }
@@ -155,10 +164,7 @@ public final class Ledger: Application {
         return CommitResponse(height: height, retainHeight: retain)
     }
 
-    func rememberVerified(_ hash: Hash256) {
-        if verifiedSignatures.count >= verifiedSignaturesMax { verifiedSignatures.removeAll(keepingCapacity: true) }
-        verifiedSignatures.insert(hash)
-    }
+    func rememberVerified(_ hash: Hash256) { verifiedSignatures.insert(hash) }
 
     func isVerified(_ hash: Hash256) -> Bool { verifiedSignatures.contains(hash) }
 

@@ -25,10 +25,10 @@ extension ExecutionState: StateReader {}
 
 /// State as it was after a committed height, read through the tree.
 final class HistoricalState: StateReader {
-    let store: StateStore
+    let store: any CommittedState
     let height: UInt64
 
-    init(store: StateStore, height: UInt64) {
+    init(store: any CommittedState, height: UInt64) {
         self.store = store
         self.height = height
     }

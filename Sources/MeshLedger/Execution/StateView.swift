@@ -135,26 +135,3 @@ public final class StateView: StateReader {
         }
     }
 }
-
-extension Ledger {
-    /// A view of the state after `height` (default: latest) that records the keys it reads.
-    public func view(height: UInt64? = nil) throws(StateError) -> StateView {
-        let height = height ?? store.height
-        guard height <= store.height else {
-            throw .heightNotAvailable(requested: height, oldest: try store.oldestHeight(), latest: store.height)
-        }
-        return StateView(height: height, source: .ledger(HistoricalState(store: store, height: height)))
-    }
-
-    /// Value and `StateProof` bytes for each key at `height`.
-    public func proofs(
-        for keys: [[UInt8]], height: UInt64
-    ) throws(StateError) -> [(key: [UInt8], value: [UInt8]?, proof: [UInt8])] {
-        var entries: [(key: [UInt8], value: [UInt8]?, proof: [UInt8])] = []
-        for key in keys {
-            let (value, proof) = try store.read(key: key, at: height)
-            entries.append((key, value, proof.canonicalBytes))
-        }
-        return entries
-    }
-}

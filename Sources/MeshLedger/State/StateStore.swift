@@ -103,11 +103,7 @@ public final class StateStore {
     /// The committed value of `key`, or nil.
     public func value(forKey key: [UInt8]) throws(StateError) -> [UInt8]? {
         if let cached = valueCache[key] { return cached }
-        let value = try access { db in
-            try Data.fetchOne(
-                db.cachedStatement(sql: "SELECT value FROM latest WHERE key = ?"), arguments: [Data(key)]
-            ).map { [UInt8]($0) }
-        }
+        let value = try access { db in try Self.fetchLatest(db, key: key) }
         cacheValue(value, forKey: key)
         return value
     }
@@ -115,17 +111,7 @@ public final class StateStore {
     /// Committed keys starting with `prefix`, in key order, at most `limit` of them. Not part
     /// of block execution (which never scans); for listings and invariant checks.
     public func scan(prefix: [UInt8], limit: Int = .max) throws(StateError) -> [(key: [UInt8], value: [UInt8])] {
-        try access { db in
-            var result: [(key: [UInt8], value: [UInt8])] = []
-            let rows = try Row.fetchCursor(
-                db, sql: "SELECT key, value FROM latest WHERE key >= ? ORDER BY key", arguments: [Data(prefix)])
-            while let row = try rows.next(), result.count < limit {
-                let key = [UInt8]((row["key"] as Data))
-                guard key.starts(with: prefix) else { break }
-                result.append((key, [UInt8]((row["value"] as Data))))
-            }
-            return result
-        }
+        try access { db in try Self.fetchScan(db, prefix: prefix, limit: limit) }
     }
 
     private func cacheValue(_ value: [UInt8]?, forKey key: [UInt8]) {
@@ -221,7 +207,7 @@ public final class StateStore {
 
     /// The oldest height still retained.
     public func oldestHeight() throws(StateError) -> UInt64 {
-        try access { db in UInt64(try Int64.fetchOne(db, sql: "SELECT MIN(height) FROM roots") ?? 0) }
+        try access { db in try Self.fetchOldest(db) }
     }
 
     /// The app hash after `height`, if retained.
@@ -240,9 +226,17 @@ public final class StateStore {
 
     /// The value of `key` after `height`, and a proof of it against that height's app hash.
     public func read(key: [UInt8], at height: UInt64) throws(StateError) -> (value: [UInt8]?, proof: StateProof) {
+        try Self.prove(key: key, root: try rootChild(at: height)) { id throws(StateError) in try loadNode(id) }
+    }
+
+    /// Walks the tree from `root` to `key`'s leaf (or the empty place where it would be),
+    /// collecting the siblings that prove it.
+    static func prove(
+        key: [UInt8], root: TreeChild?, loadNode: (Int64) throws(StateError) -> TreeNode
+    ) throws(StateError) -> (value: [UInt8]?, proof: StateProof) {
         let path = TreeHashing.path(of: key)
         var siblings: [Hash256] = []
-        var current = try rootChild(at: height)
+        var current = root
         var depth = 0
         while let child = current {
             switch try loadNode(child.id) {
@@ -263,15 +257,53 @@ public final class StateStore {
 
     private func loadNode(_ id: Int64) throws(StateError) -> TreeNode {
         if let cached = nodeCache[id] { return cached }
-        let data = try access { db in
-            try Data.fetchOne(db.cachedStatement(sql: "SELECT data FROM nodes WHERE id = ?"), arguments: [id])
-        }
-        guard let data else { throw .corrupt("tree node \(id) is missing") }
-        let node: TreeNode
-        do { node = try TreeNode(decoding: [UInt8](data)) } catch { throw .corrupt("tree node \(id): \(error)") }
+        let node = try access { db in try Self.fetchNode(db, id: id) }
         if nodeCache.count >= nodeCacheEntriesMax { nodeCache.removeAll(keepingCapacity: true) }
         nodeCache[id] = node
         return node
+    }
+
+    /// The tree node `id`, read through `db`.
+    static func fetchNode(_ db: Database, id: Int64) throws -> TreeNode {
+        let data = try Data.fetchOne(db.cachedStatement(sql: "SELECT data FROM nodes WHERE id = ?"), arguments: [id])
+        guard let data else { throw StateError.corrupt("tree node \(id) is missing") }
+        do { return try TreeNode(decoding: [UInt8](data)) } catch {
+            throw StateError.corrupt("tree node \(id): \(error)")
+        }
+    }
+
+    /// The committed value of `key` in the `latest` table, read through `db`.
+    static func fetchLatest(_ db: Database, key: [UInt8]) throws -> [UInt8]? {
+        try Data.fetchOne(db.cachedStatement(sql: "SELECT value FROM latest WHERE key = ?"), arguments: [Data(key)])
+            .map { [UInt8]($0) }
+    }
+
+    /// Committed keys starting with `prefix` in the `latest` table, in key order, at most `limit`.
+    static func fetchScan(_ db: Database, prefix: [UInt8], limit: Int) throws -> [(key: [UInt8], value: [UInt8])] {
+        var result: [(key: [UInt8], value: [UInt8])] = []
+        let rows = try Row.fetchCursor(
+            db, sql: "SELECT key, value FROM latest WHERE key >= ? ORDER BY key", arguments: [Data(prefix)])
+        while result.count < limit, let row = try rows.next() {
+            let key = [UInt8]((row["key"] as Data))
+            guard key.starts(with: prefix) else { break }
+            result.append((key, [UInt8]((row["value"] as Data))))
+        }
+        return result
+    }
+
+    /// The committed height recorded in `db` (nil before genesis).
+    static func fetchHeight(_ db: Database) throws -> UInt64? {
+        try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE name = 'height'").map { UInt64($0) }
+    }
+
+    /// The root recorded for `height` in `db`; `.some(nil)` is the empty tree, nil not retained.
+    static func fetchRetainedRoot(_ db: Database, height: UInt64) throws -> TreeChild?? {
+        try fetchRoot(db, height: Int64(clamping: height))
+    }
+
+    /// The oldest retained height in `db`.
+    static func fetchOldest(_ db: Database) throws -> UInt64 {
+        UInt64(try Int64.fetchOne(db, sql: "SELECT MIN(height) FROM roots") ?? 0)
     }
 
     private func access<T>(_ body: (Database) throws -> T) throws(StateError) -> T {

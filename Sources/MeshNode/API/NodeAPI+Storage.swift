@@ -11,7 +11,7 @@ extension NodeAPI {
     /// The storage routes: providers and deals from the ledger, and this node's shard store.
     static func addStorageRoutes(_ router: Router<BasicRequestContext>, runtime: NodeRuntime) {
         router.get("storage/providers") { _, _ in
-            let answer: Result<ProvidersView, Failure> = await runtime.withLedger { ledger in
+            let answer: Result<ProvidersView, Failure> = try await runtime.withLedger { ledger in
                 do {
                     let view = try ledger.view()
                     return .success(
@@ -24,7 +24,7 @@ extension NodeAPI {
         }
         router.get("storage/deals/:ref") { _, context in
             let reference = context.parameters.get("ref") ?? ""
-            let answer: Result<DealView, Failure> = await runtime.withLedger { ledger in
+            let answer: Result<DealView, Failure> = try await runtime.withLedger { ledger in
                 do {
                     let view = try ledger.view()
                     let deal: StorageDeal?
@@ -52,7 +52,7 @@ extension NodeAPI {
                 throw Failure("api/10", "PUT /storage/deals/{ref}/shards/{index} takes a deal id and a shard index")
             }
             let (did, _) = try runtime.provenanceSigner()
-            let found: Result<(Hash256, ObjectShape), Failure> = await runtime.withLedger { ledger in
+            let found: Result<(Hash256, ObjectShape), Failure> = try await runtime.withLedger { ledger in
                 do {
                     guard let deal = try ledger.view().deal(dealID) else {
                         return .failure(Failure("api/19", "no live deal \(dealID)", .notFound))
@@ -120,7 +120,7 @@ extension NodeAPI {
                 throw Failure("api/10", "a manifest is named by its CID")
             }
             let (did, _) = try runtime.provenanceSigner()
-            let assigned: Bool = await runtime.withLedger { ledger in
+            let assigned: Bool = try await runtime.withLedger { ledger in
                 guard let deal = try? ledger.view().deal(manifest: cid) else { return false }
                 return deal.shards.contains { $0.provider == did }
             }

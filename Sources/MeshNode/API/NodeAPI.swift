@@ -97,7 +97,7 @@ public enum NodeAPI {
             guard let set else {
                 throw Failure("api/6", "no validator set stored for height \(height) (latest is \(latest))", .notFound)
             }
-            let operators = await runtime.withLedger { ledger in
+            let operators = try await runtime.withLedger { ledger in
                 (try? ledger.validators().map { ($0.consensusKey, $0.operatorDID.description, $0.moniker) }) ?? []
             }
             let byKey = Dictionary(operators.map { ($0.0, ($0.1, $0.2)) }, uniquingKeysWith: { first, _ in first })
@@ -158,6 +158,13 @@ public enum NodeAPI {
                 throw Failure("api/4", "body must be {\"tx\": \"<hex>\"} or the raw transaction bytes")
             }
             let result = await runtime.submit(transaction, wait: wait)
+            if result.module == "mempool", result.code == NodeRuntime.busyCode {
+                // Nothing was kept: the caller may send the same bytes again.
+                var response = json(
+                    APIErrorBody(code: "mempool/\(result.code)", message: result.message), status: .serviceUnavailable)
+                response.headers[.retryAfter] = "1"
+                return response
+            }
             return json(
                 result, status: result.code == 0 ? .ok : (result.timedOut == true ? .gatewayTimeout : .badRequest))
         }
@@ -196,7 +203,7 @@ public enum NodeAPI {
             guard let limit = Int(limitText), (1...10_000).contains(limit) else {
                 throw Failure("api/10", "limit must be an integer from 1 to 10000")
             }
-            let ids: [MeshID] = await runtime.withLedger { ledger in
+            let ids: [MeshID] = try await runtime.withLedger { ledger in
                 if let controller { return (try? ledger.devices(controlledBy: controller, limit: limit)) ?? [] }
                 return (try? ledger.registeredDIDs(limit: limit).map(\.id)) ?? []
             }
@@ -261,7 +268,7 @@ public enum NodeAPI {
             }
         }
         let height = asked ?? (prove ? latestBlock - 1 : nil)
-        let outcome: Result<(T, UInt64, [ProofBundle.Entry]?), Failure> = await runtime.withLedger { ledger in
+        let outcome: Result<(T, UInt64, [ProofBundle.Entry]?), Failure> = try await runtime.withLedger { ledger in
             do {
                 let view = try ledger.view(height: height)
                 let value = try body(view)

@@ -16,7 +16,7 @@ struct NodeGatewayLedger: GatewayLedger {
         case .key(let key):
             return .active([key])
         case .mesh(let id):
-            let answer: GatewayIdentity? = await runtime.withLedgerIfQueued { ledger in
+            let answer: GatewayIdentity? = await runtime.withLedgerIfReadable { ledger in
                 do {
                     guard let record = try ledger.view().identityRecord(id) else { return .unknown }
                     return record.deactivated ? .deactivated : .active(record.keys)
@@ -29,7 +29,7 @@ struct NodeGatewayLedger: GatewayLedger {
     }
 
     func authorize(_ did: DID, action: PolicyAction, resource: String) async -> GatewayDecision {
-        let answer: GatewayDecision? = await runtime.withLedgerIfQueued { ledger in
+        let answer: GatewayDecision? = await runtime.withLedgerIfReadable { ledger in
             do {
                 let decision = try ledger.view().checkPolicy(subject: did, action: action, resource: resource)
                 return GatewayDecision(
@@ -56,7 +56,7 @@ extension NodeRuntime {
         let peers = peers
         // Records are batched by the latest committed height: read it from the ledger (the published
         // status is still 0 while the consensus loop starts).
-        let committed = await withLedger { ledger in (try? ledger.info().lastHeight) ?? 0 }
+        let committed = try await withLedger { ledger in ledger.height }
         let provenance = try ProvenanceLog(
             node: try provenanceSigner().0, path: home.dataPath + "/provenance.sqlite", height: committed)
         let gateway = try Gateway(

@@ -55,7 +55,7 @@ extension NodeRuntime {
             let chainId = genesis.chainId
             let stored = try log.unanchored(limit: 64)
             guard !stored.isEmpty else { return nil }
-            let read: Result<([UInt64: UInt64], UInt64, LedgerParams), any Error> = await withLedger { ledger in
+            let read: Result<([UInt64: UInt64], UInt64, LedgerParams), any Error> = try await withLedger { ledger in
                 Result {
                     let view = try ledger.view()
                     var held: [UInt64: UInt64] = [:]
@@ -64,7 +64,7 @@ extension NodeRuntime {
                             held[batch.height] = anchor.anchoredAt
                         }
                     }
-                    return (held, try ledger.nonce(of: did), try ledger.params())
+                    return (held, try ledger.nonce(of: did), try ledger.storedParams())
                 }
             }
             let (held, nonce, params) = try read.get()

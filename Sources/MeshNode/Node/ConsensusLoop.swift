@@ -5,24 +5,34 @@ import MeshLedger
 import MeshP2P
 import MeshSDK
 
-/// The single owner of the engine, ledger and mempool for one node.
+/// The single owner of the engine, ledger and mempool for one node: it takes work from the
+/// `LoopInbox` and does only writes (admission into the mempool, consensus messages, timeouts,
+/// execution and commit). After each commit it publishes a read view; every read elsewhere
+/// uses that view, never the loop.
 final class ConsensusLoop {
     private let runtime: NodeRuntime
     private let ledger: Ledger
     private let blockStore: SQLiteBlockStore
     private let mempool: Mempool
     private let engine: ConsensusEngine
+    private let readPool: LedgerReadPool
     private let validatorKey: Ed25519.PublicKey
     private var waiters: [Hash256: [(CheckedContinuation<SubmitResult, Never>, Date)]] = [:]
     static let commitWaitSeconds: TimeInterval = 30
     private var lastCommitWallTime: Date?
     private var recentBlocks: [(timeMs: UInt64, count: Int)] = []
+    /// Transactions accepted since the last flush, to gossip in batches (origin: the peer that
+    /// sent it, which does not get it back; nil for the node's own submissions).
+    private var gossip: [(origin: NodeID?, transaction: [UInt8])] = []
 
     init(runtime: NodeRuntime) throws {
         self.runtime = runtime
         let home = runtime.home
         try FileManager.default.createDirectory(atPath: home.dataPath, withIntermediateDirectories: true)
-        ledger = Ledger(store: try StateStore(path: home.dataPath + "/state.sqlite"))
+        ledger = Ledger(
+            store: try StateStore(path: home.dataPath + "/state.sqlite"), verifiedSignatures: runtime.verifiedSignatures
+        )
+        readPool = try LedgerReadPool(path: home.dataPath + "/state.sqlite")
         blockStore = try SQLiteBlockStore(path: home.dataPath + "/blocks.sqlite")
         mempool = Mempool(app: ledger)
         let genesisBytes = try runtime.genesis.jsonBytes()
@@ -41,43 +51,67 @@ final class ConsensusLoop {
 
     static var nowMs: UInt64 { UInt64(Date().timeIntervalSince1970 * 1000) }
 
-    func run(_ events: AsyncStream<NodeRuntime.Event>) async throws {
+    func run(_ inbox: LoopInbox) async throws {
         try perform(engine.start(nowMs: Self.nowMs))
+        publishView()
         publishStatus()
-        for await event in events {
-            switch event {
-            case .message(let peer, let channel, let payload):
-                try handleMessage(peer, channel, payload)
-            case .timeout(let timeout):
-                try perform(engine.timeout(timeout, nowMs: Self.nowMs))
-            case .tick:
-                try perform(engine.tick(nowMs: Self.nowMs))
-                expireWaiters()
-                publishStatus()
-            case .submit(let transaction, let wait, let continuation):
-                submit(transaction, wait: wait, continuation: continuation)
-            case .run(let body):
-                body(ledger)
+        while true {
+            guard let work = inbox.poll() else {
+                flushGossip()
+                guard await inbox.waitForWork() else { break }
+                continue
             }
+            try handle(work)
+            if gossip.count >= MempoolBatch.transactionsMax { flushGossip() }
         }
         for (_, list) in waiters { for (continuation, _) in list { continuation.resume(returning: timedOut("")) } }
+        waiters = [:]
     }
 
-    private func handleMessage(_ peer: NodeID, _ channel: P2PChannel, _ payload: [UInt8]) throws {
-        switch channel {
-        case .consensus:
-            guard let message = try? ConsensusMessage.decode(payload) else {
-                runtime.peers.ban(peer, reason: ConsensusError.invalidBlock("undecodable consensus message"))
-                return
-            }
-            if case .status(let status) = message {
-                runtime.peerHeights.withLockedValue { $0[peer] = status.height > 0 ? status.height - 1 : 0 }
-            }
+    private func handle(_ work: LoopInbox.Work) throws {
+        switch work {
+        case .timeout(let timeout):
+            try perform(engine.timeout(timeout, nowMs: Self.nowMs))
+        case .tick:
+            try perform(engine.tick(nowMs: Self.nowMs))
+            expireWaiters()
+            publishStatus()
+        case .consensus(let peer, let message):
             try perform(engine.receive(message, from: PeerID(peer.hex), nowMs: Self.nowMs))
-        case .mempool:
-            if (try? mempool.add(payload)) != nil { runtime.peers.broadcast(.mempool, payload, except: peer) }
-        default:
+        case .mempool(let peer, let transactions):
+            for transaction in transactions where (try? mempool.add(transaction)) != nil {
+                gossip.append((peer, transaction))
+            }
+            try wakeProposer()
+        case .submission(let submission):
+            submit(submission.transaction, wait: submission.wait, continuation: submission.continuation)
+            try wakeProposer()
+        }
+    }
+
+    /// A node idle in round 0 proposes as soon as a transaction waits.
+    private func wakeProposer() throws {
+        guard engine.isWaitingForTransactions, mempool.hasTransactions else { return }
+        try perform(engine.transactionsAvailable(nowMs: Self.nowMs))
+    }
+
+    /// Sends what was accepted since the last flush, in `MempoolBatch`es; a peer does not get
+    /// back what it sent.
+    private func flushGossip() {
+        guard !gossip.isEmpty else { return }
+        let pending = gossip
+        gossip.removeAll(keepingCapacity: true)
+        if pending.allSatisfy({ $0.origin == nil }) {
+            for batch in MempoolBatch.batches(of: pending.map(\.transaction)) {
+                runtime.peers.broadcast(.mempool, batch.canonicalBytes)
+            }
             return
+        }
+        for peer in runtime.peers.peers {
+            let transactions = pending.filter { $0.origin != peer.nodeID }.map(\.transaction)
+            for batch in MempoolBatch.batches(of: transactions) {
+                _ = runtime.peers.send(.mempool, batch.canonicalBytes, to: peer.nodeID)
+            }
         }
     }
 
@@ -88,7 +122,7 @@ final class ConsensusLoop {
         var result = SubmitResult(hash: hash.hex, code: 0, module: "", message: "", height: nil, timedOut: nil)
         do {
             try mempool.add(transaction)
-            runtime.peers.broadcast(.mempool, transaction)
+            gossip.append((nil, transaction))
         } catch .refused(let refusal) {
             result.code = refusal.code
             result.module = refusal.module
@@ -98,7 +132,7 @@ final class ConsensusLoop {
         } catch .duplicate {
             // Already committed: answer with its block instead of waiting for one that never comes.
             if let (height, index) = try? blockStore.location(ofTransaction: hash),
-                let outcome = try? blockStore.results(at: height)?.transactions[safe: index]
+                let outcome = try? blockStore.results(at: height)?.transactions[safe: index], !outcome.didNotRun
             {
                 result.code = outcome.code
                 result.module = outcome.module
@@ -109,7 +143,7 @@ final class ConsensusLoop {
             }
             // Still waiting in the mempool: send it again, in case no peer had it (it may have
             // arrived before this node was connected to any validator).
-            runtime.peers.broadcast(.mempool, transaction)
+            gossip.append((nil, transaction))
             if wait != .commit {
                 continuation.resume(returning: result)
                 return
@@ -138,10 +172,10 @@ final class ConsensusLoop {
                     runtime.peers.send(.consensus, message.canonicalBytes, to: id)
                 }
             case .schedule(let timeout, let delay):
-                let continuation = runtime.continuation
+                let inbox = runtime.inbox
                 Task {
                     try? await Task.sleep(for: .milliseconds(Int(delay)))
-                    continuation.yield(.timeout(timeout))
+                    inbox.post(timeout)
                 }
             case .committed(let committed):
                 committedBlock(committed)
@@ -152,11 +186,14 @@ final class ConsensusLoop {
     }
 
     private func committedBlock(_ committed: CommittedBlock) {
+        publishView()
         publishEvents(committed)
         for (index, transaction) in committed.block.transactions.enumerated() {
             let hash = Block.transactionHash(transaction)
-            guard let list = waiters.removeValue(forKey: hash) else { continue }
             let outcome = committed.results.transactions[index]
+            // One the block did not run stays in the mempool; its callers wait for the block that does.
+            guard !outcome.didNotRun || !mempool.contains(hash) else { continue }
+            guard let list = waiters.removeValue(forKey: hash) else { continue }
             let result = SubmitResult(
                 hash: hash.hex, code: outcome.code, module: outcome.module, message: outcome.message,
                 height: committed.block.header.height, timedOut: nil)
@@ -212,6 +249,13 @@ final class ConsensusLoop {
                     text: NodeAPI.jsonText(EventMessage.transaction(summary))))
         }
         runtime.hub.publish(events)
+    }
+
+    /// Publishes the read view of the state just committed.
+    private func publishView() {
+        runtime.readViewBox.withLockedValue {
+            $0 = readPool.view(height: ledger.store.height, appHash: ledger.store.rootHash)
+        }
     }
 
     private func publishStatus() {

@@ -130,14 +130,25 @@ public struct NodeConfig: Codable, Sendable, Equatable {
         public var timeoutPrecommitMs: UInt64
         /// Pause after each commit.
         public var timeoutCommitMs: UInt64
+        /// CometBFT's `create_empty_blocks` (absent: true).
+        public var createEmptyBlocks: Bool?
+        /// CometBFT's `create_empty_blocks_interval`, in ms (absent: `emptyBlocksIntervalMsDefault`);
+        /// 0 with `create_empty_blocks` makes a block after every `timeout_commit_ms`.
+        public var createEmptyBlocksIntervalMs: UInt64?
 
         enum CodingKeys: String, CodingKey {
             case timeoutProposeMs = "timeout_propose_ms"
             case timeoutPrevoteMs = "timeout_prevote_ms"
             case timeoutPrecommitMs = "timeout_precommit_ms"
             case timeoutCommitMs = "timeout_commit_ms"
+            case createEmptyBlocks = "create_empty_blocks"
+            case createEmptyBlocksIntervalMs = "create_empty_blocks_interval_ms"
         }
     }
+
+    /// An idle node makes at most one empty block per this many ms unless configured otherwise:
+    /// a block as soon as a transaction waits, and an idle chain that grows by kilobytes an hour.
+    public static let emptyBlocksIntervalMsDefault: UInt64 = 10_000
 
     /// Defaults: P2P on 26656, API on 127.0.0.1:8080, CometBFT-like timeouts scaled for LANs.
     public init(
@@ -151,7 +162,8 @@ public struct NodeConfig: Codable, Sendable, Equatable {
         let defaults = ConsensusConfig()
         consensus = Consensus(
             timeoutProposeMs: defaults.timeoutProposeMs, timeoutPrevoteMs: defaults.timeoutPrevoteMs,
-            timeoutPrecommitMs: defaults.timeoutPrecommitMs, timeoutCommitMs: defaults.timeoutCommitMs)
+            timeoutPrecommitMs: defaults.timeoutPrecommitMs, timeoutCommitMs: defaults.timeoutCommitMs,
+            createEmptyBlocks: true, createEmptyBlocksIntervalMs: Self.emptyBlocksIntervalMsDefault)
     }
 
     /// The consensus settings these values give.
@@ -161,6 +173,8 @@ public struct NodeConfig: Codable, Sendable, Equatable {
         config.timeoutPrevoteMs = consensus.timeoutPrevoteMs
         config.timeoutPrecommitMs = consensus.timeoutPrecommitMs
         config.timeoutCommitMs = consensus.timeoutCommitMs
+        config.createEmptyBlocks = consensus.createEmptyBlocks ?? true
+        config.createEmptyBlocksIntervalMs = consensus.createEmptyBlocksIntervalMs ?? Self.emptyBlocksIntervalMsDefault
         return config
     }
 

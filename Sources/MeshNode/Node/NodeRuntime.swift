@@ -18,23 +18,21 @@ public enum SubmitWait: String, Sendable {
     case commit
 }
 
-/// One node: ledger, consensus, mempool and P2P, driven by a single loop that owns the
-/// consensus engine (CometBFT's "one owner" rule); everything else sends it events.
+/// One node: ledger, consensus, mempool and P2P. A single loop owns the consensus engine and
+/// is the only writer of ledger state (CometBFT's "one owner" rule); producers post to its
+/// `LoopInbox`, and readers use the read view it publishes after each commit.
 public final class NodeRuntime: Sendable {
-    enum Event: Sendable {
-        case message(NodeID, P2PChannel, [UInt8])
-        case timeout(TimeoutEvent)
-        case tick
-        case submit([UInt8], SubmitWait, CheckedContinuation<SubmitResult, Never>)
-        case run(@Sendable (Ledger) -> Void)
-    }
-
     /// The node's files.
     public let home: NodeHome
     /// The P2P layer.
     public let peers: PeerManager
-    let continuation: AsyncStream<Event>.Continuation
-    private let events: AsyncStream<Event>
+    let inbox: LoopInbox
+    let admission: AdmissionWorkers
+    let scores: PeerScores
+    /// Signatures verified by admission, so the ledger does not verify them again.
+    let verifiedSignatures: VerifiedTransactions
+    /// The latest committed state's read view (nil until the loop has started).
+    let readViewBox = NIOLockedValueBox<LedgerReadView?>(nil)
     let statusBox: NIOLockedValueBox<NodeStatus>
     let peerHeights = NIOLockedValueBox<[NodeID: UInt64]>([:])
     /// Decoded config.
@@ -56,29 +54,76 @@ public final class NodeRuntime: Sendable {
         config = try home.config()
         genesis = try home.genesis()
         hub = EventHub(metrics: metrics)
-        let (stream, continuation) = AsyncStream<Event>.makeStream(bufferingPolicy: .bufferingOldest(100_000))
-        events = stream
-        self.continuation = continuation
+        let inbox = LoopInbox()
+        self.inbox = inbox
+        let scores = PeerScores()
+        self.scores = scores
+        let verified = VerifiedTransactions()
+        verifiedSignatures = verified
         let nodeKey = try home.nodeKey()
         let persistent = config.p2p.persistentPeers.compactMap(PeerAddress.init)
         var limits = P2PLimits()
         limits.peersMax = config.p2p.peersMax
         let gatewayBox = NIOLockedValueBox<Gateway?>(nil)
         self.gatewayBox = gatewayBox
-        // Gateway relay frames skip the consensus loop: they need no ledger and must not wait on it.
+        let peersBox = NIOLockedValueBox<PeerManager?>(nil)
+        let penalize: @Sendable (NodeID, Double, String) -> Void = { peer, points, why in
+            guard scores.penalize(peer, points: points) else { return }
+            peersBox.withLockedValue { $0 }?.ban(peer, reason: PeerMisbehavior(reason: why))
+        }
+        admission = AdmissionWorkers(
+            admission: TransactionAdmission(chainId: genesis.chainId, params: genesis.params, verified: verified),
+            onPeerAdmitted: { peer, transactions in
+                if inbox.offerMempool(peer, transactions) == .full {
+                    penalize(peer, scores.rules.droppedMessagePoints, "mempool lane full")
+                }
+            },
+            onPeerRefused: { peer, count in
+                penalize(
+                    peer, Double(count) * scores.rules.badTransactionPoints, "relayed \(count) invalid transactions")
+            })
+        let transactionBytesMax = config.consensusConfig.transactionBytesMax
+        let peerHeights = peerHeights
+        let admission = admission
+        // Relay frames skip the loop (they need no ledger); consensus messages and mempool
+        // batches are decoded here, on the P2P thread, and mempool transactions pass admission
+        // before the loop sees them.
         let deliver: @Sendable (NodeID, P2PChannel, [UInt8]) -> Void = { peer, channel, payload in
-            if channel == .pubsub {
+            switch channel {
+            case .pubsub:
                 gatewayBox.withLockedValue { $0 }?.receiveRelay(from: peer, payload)
-            } else {
-                continuation.yield(.message(peer, channel, payload))
+            case .consensus:
+                guard let message = try? ConsensusMessage.decode(payload) else {
+                    penalize(peer, scores.rules.banPoints, "undecodable consensus message")
+                    return
+                }
+                if case .status(let status) = message {
+                    peerHeights.withLockedValue { $0[peer] = status.height > 0 ? status.height - 1 : 0 }
+                }
+                if inbox.offerConsensus(peer, message) == .full {
+                    penalize(peer, scores.rules.droppedMessagePoints, "consensus lane full")
+                }
+            case .mempool:
+                guard let batch = try? MempoolBatch(decoding: payload, transactionBytesMax: transactionBytesMax)
+                else {
+                    penalize(peer, scores.rules.banPoints, "undecodable mempool batch")
+                    return
+                }
+                if !admission.offer(from: peer, batch.transactions) {
+                    penalize(peer, scores.rules.droppedMessagePoints, "admission queue full")
+                }
+            default:
+                return
             }
         }
-        peers = PeerManager(
+        let peerManager = PeerManager(
             identity: nodeKey, chainId: genesis.chainId, persistent: persistent, limits: limits,
             handlers: .init(
                 onMessage: deliver,
                 onConnected: { peer in gatewayBox.withLockedValue { $0 }?.peerConnected(peer.nodeID) },
                 onDisconnected: { peer in gatewayBox.withLockedValue { $0 }?.peerDisconnected(peer) }))
+        peers = peerManager
+        peersBox.withLockedValue { $0 = peerManager }
         statusBox = NIOLockedValueBox(
             NodeStatus(
                 chainId: genesis.chainId, nodeId: NodeID(key: nodeKey.publicKey).hex, moniker: config.moniker,
@@ -109,31 +154,62 @@ public final class NodeRuntime: Sendable {
         return status
     }
 
-    /// Submits a transaction and waits as asked.
+    /// Submits a transaction and waits as asked. Admission (decode, signature) runs on the
+    /// admission workers first; when they or the loop's submission lane are full the answer is
+    /// `mempool/3` at once (the API's 503).
     public func submit(_ transaction: [UInt8], wait: SubmitWait) async -> SubmitResult {
-        await withCheckedContinuation { continuation.yield(.submit(transaction, wait, $0)) }
-    }
-
-    /// Runs `body` on the loop that owns the ledger, between blocks, and returns its result.
-    /// Keep it short: consensus waits while it runs.
-    public func withLedger<T: Sendable>(_ body: @escaping @Sendable (Ledger) -> T) async -> T {
-        await withCheckedContinuation { result in
-            continuation.yield(.run({ ledger in result.resume(returning: body(ledger)) }))
+        let hash = Block.transactionHash(transaction)
+        switch await admission.admit(transaction) {
+        case .busy:
+            return Self.busy(hash, "the admission queue is full")
+        case .refused(let refusal):
+            return SubmitResult(
+                hash: hash.hex, code: refusal.code, module: refusal.module, message: refusal.message, height: nil,
+                timedOut: nil)
+        case .admitted:
+            break
+        }
+        return await withCheckedContinuation { continuation in
+            let outcome = inbox.offerSubmission(.init(transaction: transaction, wait: wait, continuation: continuation))
+            if outcome != .accepted { continuation.resume(returning: Self.busy(hash, "the submission queue is full")) }
         }
     }
 
-    /// Like `withLedger`, but `nil` at once when the loop's queue is full or closed, instead of
-    /// waiting for an answer that would never come (for callers from outside, like the gateway).
-    public func withLedgerIfQueued<T: Sendable>(_ body: @escaping @Sendable (Ledger) -> T) async -> T? {
-        await withCheckedContinuation { (result: CheckedContinuation<T?, Never>) in
-            let outcome = continuation.yield(.run({ ledger in result.resume(returning: body(ledger)) }))
-            switch outcome {
-            case .enqueued: break
-            case .dropped, .terminated: result.resume(returning: nil)
-            @unknown default: result.resume(returning: nil)
-            }
-        }
+    /// `mempool/3`: the node cannot take the transaction now; nothing was kept.
+    static func busy(_ hash: Hash256, _ why: String) -> SubmitResult {
+        SubmitResult(
+            hash: hash.hex, code: busyCode, module: "mempool", message: "the node is busy (\(why)); retry shortly",
+            height: nil, timedOut: nil)
     }
+
+    /// The `mempool` code of a busy answer.
+    public static let busyCode: UInt32 = 3
+
+    /// Runs `body` over the latest committed state, off the consensus loop (in one read
+    /// transaction: one height). Waits for the loop's first view while the node starts.
+    public func read<T: Sendable>(_ body: @escaping @Sendable (LedgerSnapshot) throws -> T) async throws -> T {
+        var view = readViewBox.withLockedValue { $0 }
+        while view == nil {
+            try await Task.sleep(for: .milliseconds(20))
+            view = readViewBox.withLockedValue { $0 }
+        }
+        guard let view else { preconditionFailure("the loop above waits for a view") }
+        return try await view.read(body)
+    }
+
+    /// `read` for bodies that do not throw; throws only when the state file cannot be read.
+    public func withLedger<T: Sendable>(_ body: @escaping @Sendable (LedgerSnapshot) -> T) async throws -> T {
+        try await read(body)
+    }
+
+    /// `read`, or nil when the state cannot be read (for callers that retry, like the gateway
+    /// and the node's duties).
+    public func withLedgerIfReadable<T: Sendable>(_ body: @escaping @Sendable (LedgerSnapshot) -> T) async -> T? {
+        try? await read(body)
+    }
+
+    /// The height of the latest published read view (0 before the loop starts).
+    var readHeight: UInt64 { readViewBox.withLockedValue { $0?.height ?? 0 } }
 
     /// Starts P2P and the consensus loop; returns when `stop` is called or the loop fails.
     public func run() async throws {
@@ -143,20 +219,24 @@ public final class NodeRuntime: Sendable {
         } catch {
             throw NodeError.cannotListen("P2P", config.p2p.listen, "\(error)")
         }
-        let ticker = Task { [continuation, config] in
+        let ticker = Task { [inbox, config] in
             while !Task.isCancelled {
                 try? await Task.sleep(for: .milliseconds(Int(config.consensusConfig.gossipIntervalMs)))
-                continuation.yield(.tick)
+                inbox.postTick()
             }
         }
         defer { ticker.cancel() }
         let loop = try ConsensusLoop(runtime: self)
-        try await loop.run(events)
+        try await loop.run(inbox)
     }
 
-    /// Ends the loop and closes connections.
+    /// Ends the loop and closes connections; every waiting caller gets an answer.
     public func stop() async {
-        continuation.finish()
+        for submission in inbox.close() {
+            let hash = Block.transactionHash(submission.transaction)
+            submission.continuation.resume(returning: Self.busy(hash, "the node is stopping"))
+        }
+        admission.stop()
         await peers.stop()
     }
 }

@@ -56,7 +56,7 @@ extension NodeRuntime {
 
     /// The ledger state the storage duties need, read between blocks.
     func storageSnapshot(_ did: DID) async -> StorageSnapshot? {
-        let read: StorageSnapshot?? = await withLedgerIfQueued { ledger in
+        let read: StorageSnapshot?? = await withLedgerIfReadable { ledger in
             guard let view = try? ledger.view() else { return nil }
             // A node that is not a provider (every validator, usually) reads one key, not every deal.
             guard let me = try? view.provider(did) else {
@@ -73,8 +73,8 @@ extension NodeRuntime {
     /// Signs `messages` with the node's key at its next nonce and waits for the block; nil on
     /// success, else why not.
     func submitStorage(_ messages: [Message], did: DID, key: Ed25519.PrivateKey) async -> String? {
-        let read: Result<(UInt64, UInt64), any Error>? = await withLedgerIfQueued { ledger in
-            Result { (try ledger.nonce(of: did), try ledger.params().feeMin) }
+        let read: Result<(UInt64, UInt64), any Error>? = await withLedgerIfReadable { ledger in
+            Result { (try ledger.nonce(of: did), try ledger.storedParams().feeMin) }
         }
         guard let read else { return "the ledger loop is busy" }
         guard case .success(let (nonce, fee)) = read else { return "reading the nonce failed" }
