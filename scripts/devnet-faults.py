@@ -7,11 +7,16 @@ A 4-validator devnet on loopback under a steady stream of transfers:
   kill -9 two of four    -> no block is committed
   restart them           -> the chain resumes
 At the end every node reports the same block hash at every height, and every transaction
-acknowledged as committed is in a block.
+acknowledged as committed is in a block. Before the faults, the node-core phases of
+node_core_check.py run on the same devnet under the same load (nonce order; a 30 s flood of bad
+signatures over HTTP and P2P at node 0).
 
 usage: scripts/devnet-faults.py path/to/meshwork
 """
 import atexit, json, os, shutil, signal, subprocess, sys, tempfile, threading, time, urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import node_core_check  # noqa: E402  (the node-core phases share this devnet)
 
 MESHWORK = os.path.abspath(sys.argv[1])
 HOME = tempfile.mkdtemp(prefix="meshwork-faults-")
@@ -86,6 +91,7 @@ log("devnet up: heights " + str([height(API + i) for i in range(N)]))
 # A steady stream of transfers through node 0 and node 1, recording what was acknowledged.
 acknowledged = []
 stop_load = threading.Event()
+owner_lock = threading.Lock()  # the nonce phase signs with the owner key too
 owner_env = dict(os.environ)
 
 
@@ -95,9 +101,10 @@ def load():
     while not stop_load.is_set():
         port = API + (count % 2)
         count += 1
-        result = subprocess.run([MESHWORK, "tx", "transfer", "--home", HOME, "--from", "owner", "--to", recipient,
-                                 "--amount", "1", "--node", f"http://127.0.0.1:{port}", "--output", "json"],
-                                capture_output=True, text=True, env=owner_env)
+        with owner_lock:
+            result = subprocess.run([MESHWORK, "tx", "transfer", "--home", HOME, "--from", "owner", "--to",
+                                     recipient, "--amount", "1", "--node", f"http://127.0.0.1:{port}", "--output",
+                                     "json"], capture_output=True, text=True, env=owner_env)
         if result.returncode == 0:
             body = json.loads(result.stdout)
             acknowledged.append((body["hash"], body["height"]))
@@ -108,6 +115,12 @@ def load():
 loader = threading.Thread(target=load, daemon=True)
 loader.start()
 time.sleep(3)
+
+with owner_lock:
+    node_core_check.nonce_order(MESHWORK, HOME, API, owner_env, log)
+owner_did = json.loads(subprocess.run([MESHWORK, "keys", "show", "owner", "--home", HOME, "--output", "json"],
+                                      capture_output=True, text=True, check=True).stdout)["did"]
+node_core_check.flood(MESHWORK, API, P2P, owner_did, log)
 
 log("kill -9 node 3")
 kill(3)

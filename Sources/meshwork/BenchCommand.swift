@@ -11,6 +11,7 @@ struct BenchCommand: AsyncParsableCommand {
             "Build with 'swift build -c release' (or 'swift run -c release meshwork bench …') for real figures.",
         subcommands: [
             Core.self, LedgerBench.self, ConsensusBench.self, APIBench.self, MQTTBench.self, StorageBench.self,
+            FloodBench.self,
         ])
 
     struct Core: ParsableCommand {

@@ -12,16 +12,25 @@ import Testing
         let first = chain.transaction(from: 1, [.transfer(Transfer(to: chain.did(2), amount: 5))])
         try mempool.add(first)
         #expect(throws: Mempool.Rejection.self) { try mempool.add(first) }
+        let beyondWindow: UInt64 = 1 + 64 + 1
+        #expect(mempool.nonceGapMax == 64)
         let farAhead = chain.transaction(
             chain.did(1), key: chain.accounts[1], [.transfer(Transfer(to: chain.did(2), amount: 5))],
-            nonce: 1 + mempool.nonceGapMax + 1)
-        do {
-            try mempool.add(farAhead)
-            Issue.record("a nonce beyond the parking window was accepted")
-        } catch .refused(let result) {
-            #expect(result.module == "tx" && result.code == 10 && !result.message.isEmpty)
-        }
+            nonce: beyondWindow)
+        let result = Self.refusal { () throws(Mempool.Rejection) in try mempool.add(farAhead) }
+        #expect(result?.module == "tx" && result?.code == 10 && result?.message.isEmpty == false)
         #expect(mempool.count == 1)
+    }
+
+    /// The result a refused `add` carried (nil when it was accepted or refused otherwise).
+    static func refusal(_ add: () throws(Mempool.Rejection) -> Void) -> TransactionResult? {
+        do {
+            try add()
+            return nil
+        } catch {
+            guard case .refused(let result) = error else { return nil }
+            return result
+        }
     }
 
     @Test func laterNonceWithHigherFeeWaitsForTheEarlierOneAndReapsInNonceOrder() throws {
@@ -44,7 +53,7 @@ import Testing
         try mempool.add(rich)
         #expect(mempool.reap(bytesMax: 1 << 20) == [rich, first, second])
         let results = try chain.block([first, second, rich]).transactionResults
-        #expect(results.allSatisfy(\.isSuccess))
+        #expect(results.filter { !$0.isSuccess }.isEmpty)
     }
 
     @Test func aTransactionTheBlockDidNotRunStaysInThePool() throws {

@@ -324,6 +324,9 @@ public enum NodeAPI {
         }
         router.get("metrics") { _, _ in
             if let gateway = runtime.gateway { runtime.metrics.update(gateway: gateway.counters) }
+            runtime.metrics.update(
+                inbox: runtime.inbox.counts, admissionWaiting: runtime.admission.waiting,
+                admissionRefused: runtime.admission.busyCount)
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(string: runtime.metrics.render())))

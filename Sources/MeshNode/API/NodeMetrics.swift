@@ -23,6 +23,9 @@ public final class NodeMetrics: Sendable {
     let mqttDelivered: Gauge
     let mqttDropped: Gauge
     let mqttDenied: Gauge
+    let queueWaiting: [String: Gauge]
+    let queueDropped: [String: Gauge]
+    let mempoolParked: Gauge
 
     init() {
         height = registry.makeGauge(name: "meshwork_height", help: "Last committed block height.")
@@ -55,6 +58,40 @@ public final class NodeMetrics: Sendable {
             name: "meshwork_mqtt_messages_dropped", help: "Messages dropped (full queues, slow clients), since start.")
         mqttDenied = registry.makeGauge(
             name: "meshwork_mqtt_denied", help: "Publishes and subscriptions refused by policy, since start.")
+        let lanes = ["consensus", "mempool", "submissions", "admission"]
+        let registry = registry
+        queueWaiting = Dictionary(
+            uniqueKeysWithValues: lanes.map { lane in
+                (
+                    lane,
+                    registry.makeGauge(
+                        name: "meshwork_queue_waiting", labels: [("lane", lane)],
+                        help: "Items waiting in the consensus loop's lane (admission: transactions before the loop).")
+                )
+            })
+        queueDropped = Dictionary(
+            uniqueKeysWithValues: lanes.map { lane in
+                (
+                    lane,
+                    registry.makeGauge(
+                        name: "meshwork_queue_dropped", labels: [("lane", lane)],
+                        help: "Items dropped (peer lanes) or refused with 503 (submissions, admission) since start.")
+                )
+            })
+        mempoolParked = registry.makeGauge(
+            name: "meshwork_mempool_parked", help: "Mempool transactions waiting for an earlier nonce.")
+    }
+
+    /// Copies the loop's lane figures into their gauges (at scrape time).
+    func update(inbox counts: LoopInbox.Counts, admissionWaiting: Int, admissionRefused: Int) {
+        queueWaiting["consensus"]?.set(Int64(counts.consensusWaiting))
+        queueWaiting["mempool"]?.set(Int64(counts.mempoolWaiting))
+        queueWaiting["submissions"]?.set(Int64(counts.submissionsWaiting))
+        queueWaiting["admission"]?.set(Int64(admissionWaiting))
+        queueDropped["consensus"]?.set(Int64(counts.consensusDropped))
+        queueDropped["mempool"]?.set(Int64(counts.mempoolDropped))
+        queueDropped["submissions"]?.set(Int64(counts.submissionsRefused))
+        queueDropped["admission"]?.set(Int64(admissionRefused))
     }
 
     /// The exposition text.

@@ -41,6 +41,7 @@ final class AdmissionWorkers: @unchecked Sendable {
     private var jobs = FIFO<Job>()
     private var pending = 0
     private var stopped = false
+    private var refusedForSpace = 0
     private let onPeerAdmitted: @Sendable (NodeID, [[UInt8]]) -> Void
     private let onPeerRefused: @Sendable (NodeID, Int) -> Void
 
@@ -83,6 +84,13 @@ final class AdmissionWorkers: @unchecked Sendable {
         return pending
     }
 
+    /// Transactions refused or dropped because too many waited, since start.
+    var busyCount: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return refusedForSpace
+    }
+
     /// Ends the workers; submissions still waiting are answered `.busy`.
     func stop() {
         condition.lock()
@@ -98,7 +106,10 @@ final class AdmissionWorkers: @unchecked Sendable {
     private func enqueue(_ job: Job) -> Bool {
         condition.lock()
         defer { condition.unlock() }
-        guard !stopped, pending + job.transactionCount <= pendingMax else { return false }
+        guard !stopped, pending + job.transactionCount <= pendingMax else {
+            refusedForSpace += job.transactionCount
+            return false
+        }
         pending += job.transactionCount
         jobs.push(job)
         condition.signal()

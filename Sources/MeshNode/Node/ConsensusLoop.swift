@@ -271,6 +271,7 @@ final class ConsensusLoop {
             status.latestBlockTimeMs = state.lastBlockTimeMs
         }
         runtime.metrics.mempoolSize.set(Int64(size))
+        runtime.metrics.mempoolParked.set(Int64(mempool.parkedCount))
         runtime.metrics.peers.set(Int64(runtime.peers.peers.count))
     }
 
