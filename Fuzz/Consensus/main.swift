@@ -1,6 +1,6 @@
 // Fuzz target for the consensus and transport decoders: consensus messages, WAL records, P2P
-// frames (handshake and encrypted transport), and the header, commit and validator-set bytes a
-// light client reads from a node.
+// frames (handshake and encrypted transport), the header, commit and validator-set bytes a
+// light client reads from a node, and mempool gossip batches.
 //
 // Built by Fuzz/run.sh like ledger-fuzz (see Fuzz/Ledger/main.swift for the entry-point notes).
 import MeshConsensus
@@ -13,7 +13,7 @@ public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt 
     let bytes = Array(UnsafeBufferPointer(start: data, count: size))
     guard let mode = bytes.first else { return 0 }
     let rest = Array(bytes.dropFirst())
-    switch mode % 4 {
+    switch mode % 5 {
     case 0:
         if let message = try? ConsensusMessage.decode(rest) {
             precondition(message.canonicalBytes == rest, "accepted consensus messages re-encode to themselves")
@@ -24,6 +24,11 @@ public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt 
         precondition(records.flatMap(WALFraming.frame) == Array(rest.prefix(valid)), "intact records re-frame exactly")
     case 2:
         TransportFuzzing.feed(rest)
+    case 3:
+        if let batch = try? MempoolBatch(decoding: rest, transactionBytesMax: 64 << 10) {
+            precondition(batch.canonicalBytes == rest, "accepted mempool batches re-encode to themselves")
+            precondition(!batch.transactions.isEmpty, "a batch carries a transaction")
+        }
     default:
         if let header = try? BlockHeader(canonicalBytes: rest) {
             precondition(header.canonicalBytes == rest, "accepted headers re-encode to themselves")

@@ -5,6 +5,38 @@ public import MeshLedger
 // The JSON bodies of the node API (`/openapi.json` documents them). The node encodes these and
 // the SDK decodes them, so both sides share one definition. Bytes are lower-case hex.
 
+/// `GET /status/disk`: the bytes each of the node's stores takes on disk.
+public struct DiskView: Sendable, Codable {
+    /// One store: a SQLite database (with its `-wal` and `-shm` files), the consensus WAL, or the
+    /// shard directory.
+    public struct Store: Sendable, Codable {
+        /// `state`, `blocks`, `provenance`, `gateway`, `consensus-wal`, `storage`, ...
+        public var name: String
+        /// Its path under the node's home.
+        public var path: String
+        /// Bytes on disk.
+        public var bytes: UInt64
+
+        /// A store's figures.
+        public init(name: String, path: String, bytes: UInt64) {
+            self.name = name
+            self.path = path
+            self.bytes = bytes
+        }
+    }
+
+    /// The stores, largest first.
+    public var stores: [Store]
+    /// Their sum.
+    public var totalBytes: UInt64
+
+    /// The stores and their sum.
+    public init(stores: [Store], totalBytes: UInt64) {
+        self.stores = stores
+        self.totalBytes = totalBytes
+    }
+}
+
 /// `GET /status`.
 public struct NodeStatus: Sendable, Codable {
     /// The chain.

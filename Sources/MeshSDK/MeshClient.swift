@@ -26,6 +26,9 @@ public struct MeshClient: Sendable {
     /// `GET /status`.
     public func status() async throws(SDKError) -> NodeStatus { try await get("/status") }
 
+    /// `GET /status/disk`: bytes per store on the node's disk.
+    public func disk() async throws(SDKError) -> DiskView { try await get("/status/disk") }
+
     /// `GET /validators?height=`: the set that decides `height` (default: the latest block's).
     public func validators(height: UInt64? = nil) async throws(SDKError) -> ValidatorsView {
         try await get("/validators", ["height": height.map(String.init)])

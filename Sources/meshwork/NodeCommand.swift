@@ -4,6 +4,7 @@ import MeshCore
 import MeshLedger
 import MeshNode
 import MeshP2P
+import MeshSDK
 
 /// `meshwork init`: a node home with keys, config and (optionally) a one-validator genesis.
 struct InitCommand: ParsableCommand {
@@ -47,7 +48,55 @@ struct InitCommand: ParsableCommand {
 /// `meshwork node start`: runs one node until SIGINT or SIGTERM.
 struct NodeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "node", abstract: "Run a node.", subcommands: [Start.self])
+        commandName: "node", abstract: "Run a node, or ask one how it is.", subcommands: [Start.self, Status.self])
+
+    struct Status: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "A node's height, peers and mempool; with --disk, the bytes each of its stores takes.")
+
+        @OptionGroup var options: ClientOptions
+        @Flag(help: "Report bytes per store (state, blocks, provenance, ...).") var disk = false
+
+        func run() async throws {
+            let client = try options.client()
+            if disk {
+                let view: DiskView
+                do { view = try await client.disk() } catch { throw CommandFailure(sentence(error)) }
+                switch options.output {
+                case .json: try printJSON(view)
+                case .table:
+                    for store in view.stores {
+                        print(
+                            "\(store.name.padding(toLength: 16, withPad: " ", startingAt: 0)) \(byteText(store.bytes))  \(store.path)"
+                        )
+                    }
+                    print("\("total".padding(toLength: 16, withPad: " ", startingAt: 0)) \(byteText(view.totalBytes))")
+                }
+                return
+            }
+            let status: NodeStatus
+            do { status = try await client.status() } catch { throw CommandFailure(sentence(error)) }
+            switch options.output {
+            case .json: try printJSON(status)
+            case .table:
+                print(
+                    "\(status.moniker) \(status.nodeId.prefix(12))… on \(status.chainId): height \(status.height), "
+                        + "\(status.peers.count) peers, mempool \(status.mempoolSize)\(status.catchingUp ? ", catching up" : "")"
+                )
+            }
+        }
+
+        func byteText(_ bytes: UInt64) -> String {
+            let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+            var value = Double(bytes)
+            var unit = 0
+            while value >= 1024, unit < units.count - 1 {
+                value /= 1024
+                unit += 1
+            }
+            return unit == 0 ? "\(bytes) B" : String(format: "%.1f", value) + " " + units[unit]
+        }
+    }
 
     struct Start: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Run the node in --home until SIGINT or SIGTERM.")

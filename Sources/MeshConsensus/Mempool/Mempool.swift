@@ -3,15 +3,18 @@ public import MeshCore
 /// Transactions waiting for a block, each checked by the application on arrival.
 ///
 /// Each sender's transactions are kept in nonce order (a lane); a proposal takes lanes by the
-/// fee of their next transaction, so fee decides only between senders and never puts a
-/// sender's later nonce before its earlier one. A transaction whose nonce is ahead of the
-/// sender's next one (`expectedNonce` from `checkTx`) is parked until the nonces between
-/// arrive, at most `nonceGapMax` ahead and `parkedPerSenderMax` per sender.
+/// fee of their next transaction (a heap of lane heads), so fee decides only between senders
+/// and never puts a sender's later nonce before its earlier one.
+///
+/// A transaction whose nonce is ahead of the sender's next one, and which could pay its fee
+/// (`expectedNonce` from `checkTx`), is parked until the nonces between arrive: at most
+/// `nonceGapMax` ahead, `parkedPerSenderMax` per sender, `parkedMax` in all, for at most
+/// `parkedHeightsMax` heights. Parked transactions are not relayed.
 ///
 /// Bounded in count and bytes; when full, parked transactions go first, then a newcomer evicts
 /// the cheapest last transaction of some lane only if it pays more. After every commit the
-/// committed ones leave (a transaction the block did not run stays) and the rest are rechecked
-/// against the new state in lane order; parked ones whose gap closed join their lane.
+/// committed ones leave and the rest are rechecked against the new state in lane order. A
+/// transaction the block did not run stays, at most `notRunMax` times.
 public final class Mempool: TransactionSource {
     /// Why a transaction was not added.
     public enum Rejection: Error, Sendable {
@@ -32,6 +35,7 @@ public final class Mempool: TransactionSource {
         var sequence: UInt64
         let sender: [UInt8]
         let nonce: UInt64
+        var parkedAt: UInt64 = 0
     }
 
     private let app: any Application
@@ -45,19 +49,27 @@ public final class Mempool: TransactionSource {
     public let nonceGapMax: UInt64
     /// Parked transactions per sender at most.
     public let parkedPerSenderMax: Int
+    /// Parked transactions in all at most.
+    public let parkedMax: Int
+    /// Heights a transaction stays parked at most.
+    public let parkedHeightsMax: UInt64
+    /// Blocks that may include a transaction without running it before it leaves the pool.
+    public let notRunMax = 3
     private var entries: [Hash256: Entry] = [:]
     private var lanes: [[UInt8]: [Hash256]] = [:]
     private var parked: [[UInt8]: [UInt64: Entry]] = [:]
-    private var parkedHashes: Set<Hash256> = []
+    private var parkedSenders: [Hash256: [UInt8]] = [:]
+    private var notRunCounts: [Hash256: Int] = [:]
     private var recentlyCommitted: Set<Hash256> = []
     private var nextSequence: UInt64 = 0
+    private var height: UInt64 = 0
     /// Bytes in the pool.
     public private(set) var byteCount = 0
 
     /// A pool in front of `app`.
     public init(
         app: any Application, countMax: Int = 50_000, bytesMax: Int = 64 << 20, transactionBytesMax: Int = 1 << 20,
-        nonceGapMax: UInt64 = 64, parkedPerSenderMax: Int = 64
+        nonceGapMax: UInt64 = 64, parkedPerSenderMax: Int = 64, parkedMax: Int? = nil, parkedHeightsMax: UInt64 = 100
     ) {
         precondition(countMax > 0, "a pool holds something")
         precondition(bytesMax >= transactionBytesMax, "a pool holds one transaction of the largest size")
@@ -67,22 +79,24 @@ public final class Mempool: TransactionSource {
         self.transactionBytesMax = transactionBytesMax
         self.nonceGapMax = nonceGapMax
         self.parkedPerSenderMax = parkedPerSenderMax
+        self.parkedMax = parkedMax ?? max(1, min(1_000, countMax / 10))
+        self.parkedHeightsMax = parkedHeightsMax
     }
 
     /// Transactions in the pool, parked ones included.
-    public var count: Int { entries.count + parkedHashes.count }
+    public var count: Int { entries.count + parkedSenders.count }
 
     /// Transactions waiting for an earlier nonce.
-    public var parkedCount: Int { parkedHashes.count }
+    public var parkedCount: Int { parkedSenders.count }
 
     /// Whether a proposal would find a transaction here.
     public var hasTransactions: Bool { !entries.isEmpty }
 
     /// Whether `hash` is waiting here.
-    public func contains(_ hash: Hash256) -> Bool { entries[hash] != nil || parkedHashes.contains(hash) }
+    public func contains(_ hash: Hash256) -> Bool { entries[hash] != nil || parkedSenders[hash] != nil }
 
-    /// Checks and adds a transaction; returns its check result (for a parked one, the `tx/10`
-    /// result with `expectedNonce` set).
+    /// Checks and adds a transaction; returns its check result: a success, or for a parked one
+    /// the `tx/10` result with `expectedNonce` set (not to be relayed).
     @discardableResult
     public func add(_ transaction: [UInt8]) throws(Rejection) -> TransactionResult {
         guard transaction.count <= transactionBytesMax else { throw .oversize }
@@ -94,7 +108,7 @@ public final class Mempool: TransactionSource {
             nonce: result.nonce)
         if !result.isSuccess {
             guard let expected = result.expectedNonce, result.nonce - expected <= nonceGapMax,
-                (parked[result.sender]?.count ?? 0) < parkedPerSenderMax
+                (parked[result.sender]?.count ?? 0) < parkedPerSenderMax, parkedSenders.count < parkedMax
             else { throw .refused(result) }
             try makeRoom(for: entry, parking: true)
             park(entry)
@@ -109,55 +123,65 @@ public final class Mempool: TransactionSource {
     /// Up to `bytesMax` bytes of transactions: lanes taken by the fee of their next
     /// transaction (then age), each lane in nonce order.
     public func reap(bytesMax: Int) -> [[UInt8]] {
-        var heads: [(lane: [Hash256], position: Int)] = lanes.values.map { ($0, 0) }
+        var heads = LaneHeap()
+        for lane in lanes.values {
+            if let first = lane.first, let entry = entries[first] {
+                heads.push(.init(entry: entry, lane: lane, next: 1))
+            }
+        }
         var total = 0
         var picked: [[UInt8]] = []
-        while true {
-            var best: Int? = nil
-            var bestEntry: Entry? = nil
-            for (index, head) in heads.enumerated() where head.position < head.lane.count {
-                guard let entry = entries[head.lane[head.position]] else { continue }
-                if let current = bestEntry,
-                    current.fee > entry.fee || (current.fee == entry.fee && current.sequence < entry.sequence)
-                {
-                    continue
-                }
-                best = index
-                bestEntry = entry
+        while let head = heads.pop() {
+            // A lane that no longer fits stops there (the rest would leave a gap); others go on.
+            guard total + head.entry.bytes.count <= bytesMax else { continue }
+            total += head.entry.bytes.count
+            picked.append(head.entry.bytes)
+            if head.next < head.lane.count, let entry = entries[head.lane[head.next]] {
+                heads.push(.init(entry: entry, lane: head.lane, next: head.next + 1))
             }
-            guard let best, let entry = bestEntry else { break }
-            guard total + entry.bytes.count <= bytesMax else {
-                // This lane cannot go on without a gap; the others still may.
-                heads[best].position = heads[best].lane.count
-                continue
-            }
-            total += entry.bytes.count
-            picked.append(entry.bytes)
-            heads[best].position += 1
         }
         return picked
     }
 
-    /// Drops committed transactions (not those the block refused before running them), rechecks
-    /// the rest in lane order, and lets parked ones whose gap closed into their lane.
+    /// Drops committed transactions (a transaction the block did not run stays, up to
+    /// `notRunMax` blocks), rechecks the rest in lane order, lets parked ones whose gap closed
+    /// into their lane, and drops parked ones older than `parkedHeightsMax`.
     public func update(height: UInt64, committed: [[UInt8]], results: [TransactionResult]) {
+        self.height = height
         if recentlyCommitted.count > 4 * countMax { recentlyCommitted.removeAll(keepingCapacity: true) }
+        var touched: Set<[UInt8]> = []
         for (index, transaction) in committed.enumerated() {
-            if index < results.count, results[index].didNotRun { continue }
             let hash = Block.transactionHash(transaction)
-            recentlyCommitted.insert(hash)
-            remove(hash)
+            if index < results.count, results[index].didNotRun {
+                notRunCounts[hash, default: 0] += 1
+                guard notRunCounts[hash, default: 0] >= notRunMax else { continue }
+            } else {
+                recentlyCommitted.insert(hash)
+            }
+            if let sender = entries[hash]?.sender { touched.insert(sender) }
+            drop(hash)
             removeParked(hash)
         }
+        compact(touched)
+        touched = []
         let waiting = entries.values.sorted { $0.sequence < $1.sequence }
         for entry in waiting {
             let result = app.checkTx(entry.bytes, kind: .recheck)
             guard !result.isSuccess else { continue }
-            remove(entry.hash)
+            touched.insert(entry.sender)
+            drop(entry.hash)
             // An earlier nonce left (it failed, or a block took a later one first): wait for it.
-            if result.expectedNonce != nil, (parked[entry.sender]?.count ?? 0) < parkedPerSenderMax { park(entry) }
+            if result.expectedNonce != nil, (parked[entry.sender]?.count ?? 0) < parkedPerSenderMax,
+                parkedSenders.count < parkedMax
+            {
+                park(entry)
+            }
         }
-        for sender in Array(parked.keys) { promoteParked(of: sender, after: nil) }
+        compact(touched)
+        for (sender, waiting) in parked {
+            for entry in waiting.values where height - entry.parkedAt > parkedHeightsMax { removeParked(entry.hash) }
+            promoteParked(of: sender, after: nil)
+        }
     }
 
     // MARK: - Lanes
@@ -174,10 +198,11 @@ public final class Mempool: TransactionSource {
     private func park(_ entry: Entry) {
         var entry = entry
         entry.sequence = nextSequence
+        entry.parkedAt = height
         nextSequence += 1
         if let replaced = parked[entry.sender]?[entry.nonce] { removeParked(replaced.hash) }
         parked[entry.sender, default: [:]][entry.nonce] = entry
-        parkedHashes.insert(entry.hash)
+        parkedSenders[entry.hash] = entry.sender
         byteCount += entry.bytes.count
     }
 
@@ -207,7 +232,8 @@ public final class Mempool: TransactionSource {
                 continue
             }
             guard let cheapest = cheapestTail(), cheapest.fee < entry.fee else { throw .full }
-            remove(cheapest.hash)
+            drop(cheapest.hash)
+            compact([cheapest.sender])
         }
     }
 
@@ -222,22 +248,72 @@ public final class Mempool: TransactionSource {
         }
     }
 
-    private func remove(_ hash: Hash256) {
+    /// Removes a ready transaction from the pool; its lane keeps a stale hash until `compact`.
+    private func drop(_ hash: Hash256) {
         guard let entry = entries.removeValue(forKey: hash) else { return }
         byteCount -= entry.bytes.count
-        guard var lane = lanes[entry.sender] else { return }
-        lane.removeAll { $0 == hash }
-        lanes[entry.sender] = lane.isEmpty ? nil : lane
+        notRunCounts[hash] = nil
+    }
+
+    /// Drops stale hashes from the lanes of `senders` (one pass each).
+    private func compact(_ senders: Set<[UInt8]>) {
+        for sender in senders {
+            guard let lane = lanes[sender] else { continue }
+            let live = lane.filter { entries[$0] != nil }
+            lanes[sender] = live.isEmpty ? nil : live
+        }
     }
 
     private func removeParked(_ hash: Hash256) {
-        guard parkedHashes.remove(hash) != nil else { return }
-        for (sender, waiting) in parked {
-            guard let (nonce, entry) = waiting.first(where: { $0.value.hash == hash }) else { continue }
-            byteCount -= entry.bytes.count
-            parked[sender]?[nonce] = nil
-            if parked[sender]?.isEmpty == true { parked[sender] = nil }
-            return
+        guard let sender = parkedSenders.removeValue(forKey: hash), let waiting = parked[sender],
+            let (nonce, entry) = waiting.first(where: { $0.value.hash == hash })
+        else { return }
+        byteCount -= entry.bytes.count
+        parked[sender]?[nonce] = nil
+        if parked[sender]?.isEmpty == true { parked[sender] = nil }
+    }
+}
+
+/// A binary max-heap of lane heads: highest fee first, then the oldest.
+private struct LaneHeap {
+    struct Head {
+        var entry: Mempool.Entry
+        var lane: [Hash256]
+        var next: Int
+
+        func precedes(_ other: Head) -> Bool {
+            entry.fee != other.entry.fee ? entry.fee > other.entry.fee : entry.sequence < other.entry.sequence
         }
+    }
+
+    private var items: [Head] = []
+
+    mutating func push(_ head: Head) {
+        items.append(head)
+        var child = items.count - 1
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard items[child].precedes(items[parent]) else { break }
+            items.swapAt(child, parent)
+            child = parent
+        }
+    }
+
+    mutating func pop() -> Head? {
+        guard !items.isEmpty else { return nil }
+        items.swapAt(0, items.count - 1)
+        let top = items.removeLast()
+        var parent = 0
+        while true {
+            let left = 2 * parent + 1
+            let right = left + 1
+            var first = parent
+            if left < items.count, items[left].precedes(items[first]) { first = left }
+            if right < items.count, items[right].precedes(items[first]) { first = right }
+            guard first != parent else { break }
+            items.swapAt(parent, first)
+            parent = first
+        }
+        return top
     }
 }

@@ -35,6 +35,7 @@ public final class SQLiteBlockStore: BlockStore, @unchecked Sendable {
                         CREATE TABLE IF NOT EXISTS validators(height INTEGER PRIMARY KEY, validators BLOB NOT NULL);
                         CREATE TABLE IF NOT EXISTS transactions(hash BLOB PRIMARY KEY, height INTEGER NOT NULL,
                             position INTEGER NOT NULL);
+                        CREATE INDEX IF NOT EXISTS transactions_by_height ON transactions(height);
                         """)
                 return UInt64(try Int64.fetchOne(db, sql: "SELECT MAX(height) FROM blocks") ?? 0)
             }
@@ -110,6 +111,32 @@ public final class SQLiteBlockStore: BlockStore, @unchecked Sendable {
         height = block.header.height
     }
 
+    /// The lowest block height still stored (0 when none).
+    public func oldestHeight() throws(ConsensusError) -> UInt64 {
+        try read { db in UInt64(try Int64.fetchOne(db, sql: "SELECT MIN(height) FROM blocks") ?? 0) }
+    }
+
+    /// Deletes blocks, results, validator sets and the transaction index below `retainHeight`
+    /// (CometBFT's block pruning); the chain state and the blocks from `retainHeight` up stay.
+    /// Returns the blocks deleted.
+    @discardableResult
+    public func prune(below retainHeight: UInt64) throws(ConsensusError) -> Int {
+        precondition(retainHeight <= height, "the newest block stays")
+        do {
+            return try database.write { db in
+                let below = Int64(retainHeight)
+                try db.execute(sql: "DELETE FROM blocks WHERE height < ?", arguments: [below])
+                let deleted = db.changesCount
+                try db.execute(sql: "DELETE FROM results WHERE height < ?", arguments: [below])
+                try db.execute(sql: "DELETE FROM validators WHERE height < ?", arguments: [below])
+                try db.execute(sql: "DELETE FROM transactions WHERE height < ?", arguments: [below])
+                return deleted
+            }
+        } catch {
+            throw .corruptStorage("pruning blocks below \(retainHeight): \(error)")
+        }
+    }
+
     /// The last saved chain state.
     public func loadChainState() throws(ConsensusError) -> ChainState? {
         try read { db in try decode(ChainState.self, Data.fetchOne(db, sql: "SELECT state FROM states WHERE id = 1")) }
@@ -139,7 +166,10 @@ public final class SQLiteBlockStore: BlockStore, @unchecked Sendable {
                 }
                 let insert = try db.cachedStatement(
                     sql: "INSERT OR IGNORE INTO transactions(hash, height, position) VALUES (?, ?, ?)")
-                for (position, transaction) in block.transactions.enumerated() {
+                // A transaction the block did not run is not indexed there: it may run (and be
+                // found) in a later block.
+                for (position, transaction) in block.transactions.enumerated()
+                where results.transactions[safe: position]?.didNotRun != true {
                     try insert.execute(arguments: [Data(Block.transactionHash(transaction).bytes), height, position])
                 }
             }
@@ -183,4 +213,8 @@ public final class SQLiteBlockStore: BlockStore, @unchecked Sendable {
             return (UInt64(height), Int(position))
         }
     }
+}
+
+extension Array {
+    fileprivate subscript(safe index: Int) -> Element? { indices.contains(index) ? self[index] : nil }
 }

@@ -241,9 +241,10 @@ public struct TransactionResult: Sendable, Hashable {
         self.feePaid = feePaid
     }
 
-    /// Whether the transaction was refused before it ran (nothing changed, no fee, no nonce):
-    /// in a block, such a transaction is not committed and may run in a later block.
-    public var didNotRun: Bool { code != 0 && feePaid == 0 }
+    /// Set when the transaction was refused before it ran (it did not decode, its signature or
+    /// an ante check failed: nothing changed, no fee, no nonce used). In a block such a
+    /// transaction is not committed: it may run in a later block. Never stored.
+    public var didNotRun = false
 
     /// A failure carrying `error`'s stable code.
     public init(error: some MeshError, feePaid: UInt64 = 0) {

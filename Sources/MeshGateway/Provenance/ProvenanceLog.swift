@@ -71,10 +71,16 @@ public final class ProvenanceLog: Sendable {
     private let closed: AsyncStream<(UInt64, [ProvenanceRecord])>
     private let closedContinuation: AsyncStream<(UInt64, [ProvenanceRecord])>.Continuation
 
+    /// Days an anchored batch's records are kept (0: forever); its root stays.
+    public let retainDays: Int
+    private let lastPrune = NIOLockedValueBox<Date?>(nil)
+
     /// A log for `node` in `path` (`nil`: in memory), receiving from `height` (the latest
-    /// committed height now).
-    public init(node: DID, path: String?, height: UInt64) throws {
+    /// committed height now), keeping anchored records `retainDays` days (0: forever).
+    public init(node: DID, path: String?, height: UInt64, retainDays: Int = 30) throws {
+        precondition(retainDays >= 0, "a retention is a number of days")
         self.node = node
+        self.retainDays = retainDays
         var configuration = Configuration()
         configuration.prepareDatabase { db in
             if path != nil { try db.execute(sql: "PRAGMA journal_mode = WAL") }
@@ -95,6 +101,12 @@ public final class ProvenanceLog: Sendable {
                         payload_hash BLOB NOT NULL, leaf BLOB NOT NULL, PRIMARY KEY (batch, idx)) WITHOUT ROWID;
                     CREATE INDEX IF NOT EXISTS records_by_content ON records (device, topic, payload_hash);
                     """)
+            // Files from before retention: add the columns it needs (old batches are never pruned).
+            let columns = try String.fetchAll(db, sql: "SELECT name FROM pragma_table_info('batches')")
+            if !columns.contains("stored_ms") {
+                try db.execute(sql: "ALTER TABLE batches ADD COLUMN stored_ms INTEGER")
+                try db.execute(sql: "ALTER TABLE batches ADD COLUMN pruned INTEGER NOT NULL DEFAULT 0")
+            }
         }
         open = NIOLockedValueBox(Open(height: height))
         (closed, closedContinuation) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
@@ -143,6 +155,7 @@ public final class ProvenanceLog: Sendable {
                 batch = nil
                 FileHandle.standardError.write(Data("provenance: batch \(height) was not stored: \(error)\n".utf8))
             }
+            pruneIfDue()
             open.withLockedValue { open in
                 open.closing[height] = nil
                 open.waiting -= records.count
@@ -166,8 +179,8 @@ public final class ProvenanceLog: Sendable {
                 throw DatabaseError(message: "batch \(height) is already stored (a restart within one block)")
             }
             try db.execute(
-                sql: "INSERT INTO batches (height, count, root) VALUES (?, ?, ?)",
-                arguments: [height, records.count, Data(batch.root.bytes)])
+                sql: "INSERT INTO batches (height, count, root, stored_ms) VALUES (?, ?, ?, ?)",
+                arguments: [height, records.count, Data(batch.root.bytes), Int64(Date().timeIntervalSince1970 * 1000)])
             let statement = try db.makeStatement(sql: "INSERT INTO records VALUES (?, ?, ?, ?, ?, ?)")
             for (index, record) in records.enumerated() {
                 try statement.execute(arguments: [
@@ -242,6 +255,56 @@ public final class ProvenanceLog: Sendable {
         return ProvenanceProof(
             record: record, leaf: leaves[index], inclusion: tree.inclusionProof(leafIndex: index), head: tree.head,
             anchoredAt: anchoredAt)
+    }
+
+    private func pruneIfDue() {
+        let now = Date()
+        let due = lastPrune.withLockedValue { last -> Bool in
+            guard last.map({ now.timeIntervalSince($0) >= 60 }) ?? true else { return false }
+            last = now
+            return true
+        }
+        guard due else { return }
+        do { try prune(now: now) } catch {
+            FileHandle.standardError.write(Data("provenance: pruning failed: \(error)\n".utf8))
+        }
+    }
+
+    /// Deletes the records of anchored batches stored more than `retainDays` days before `now`
+    /// (their roots stay, here and on the ledger); returns how many went. A no-op with
+    /// `retainDays` 0.
+    @discardableResult
+    public func prune() throws -> Int { try prune(now: Date()) }
+
+    /// `prune()` as of `now`.
+    @discardableResult
+    func prune(now: Date) throws -> Int {
+        guard retainDays > 0 else { return 0 }
+        let cutoff = Int64((now.timeIntervalSince1970 - Double(retainDays) * 86_400) * 1000)
+        return try database.write { db in
+            let batches = try Int64.fetchAll(
+                db,
+                sql: "SELECT height FROM batches WHERE pruned = 0 AND anchored_at IS NOT NULL AND stored_ms < ?",
+                arguments: [cutoff])
+            var deleted = 0
+            for batch in batches {
+                try db.execute(sql: "DELETE FROM records WHERE batch = ?", arguments: [batch])
+                deleted += db.changesCount
+                try db.execute(sql: "UPDATE batches SET pruned = 1 WHERE height = ?", arguments: [batch])
+            }
+            return deleted
+        }
+    }
+
+    /// For a record not found: one sentence saying records are pruned here, when some were.
+    public func retentionNote() -> String? {
+        guard retainDays > 0,
+            let newestPruned = try? database.read({ db in
+                try Int64.fetchOne(db, sql: "SELECT MAX(height) FROM batches WHERE pruned = 1")
+            })
+        else { return nil }
+        return "this node keeps provenance records \(retainDays) days, so one in a batch up to \(newestPruned) "
+            + "may have been pruned (its batch root stays anchored on the ledger)"
     }
 
     /// The counters now.

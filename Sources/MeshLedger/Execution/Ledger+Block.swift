@@ -72,17 +72,22 @@ extension Ledger {
         hash: Hash256, decoded: Result<SignedTransaction, TransactionError>, signatureValid: Bool?, block: BlockContext,
         keepFailedFee: Bool
     ) throws(StateError) -> TransactionResult {
+        func notRun(_ error: TransactionError) -> TransactionResult {
+            var result = TransactionResult(error: error)
+            result.didNotRun = true
+            return result
+        }
         let transaction: SignedTransaction
         switch decoded {
-        case .failure(let error): return TransactionResult(error: error)
+        case .failure(let error): return notRun(error)
         case .success(let value): transaction = value
         }
-        guard signatureValid == true else { return TransactionResult(error: TransactionError.badSignature) }
+        guard signatureValid == true else { return notRun(.badSignature) }
         let state = block.state
         let body = transaction.body
         do {
             if let refusal = try Ante.authorize(transaction, state: state, params: block.params) {
-                return TransactionResult(error: refusal)
+                return notRun(refusal)
             }
         } catch let error as StateError {
             throw error

@@ -114,8 +114,12 @@ public final class Ledger: Application {
             if case .success(let signed) = decoded {
                 result.sender = Array(signed.body.signer.description.utf8)
                 result.nonce = signed.body.nonce
+                // Only a transaction that could pay its fee now may wait for its gap: a key with no
+                // balance cannot park anything.
                 let gap = TransactionError.skippedNonce(expected: 0, got: 0)
-                if let expected, result.module == gap.module, result.code == gap.code {
+                if let expected, result.module == gap.module, result.code == gap.code,
+                    signed.body.fee >= params.feeMin, try checkState.balance(of: signed.body.signer) >= signed.body.fee
+                {
                     result.expectedNonce = expected
                 }
             }

@@ -27,8 +27,9 @@ extension NodeAPI {
             }
             switch try log.lookup(device: device, topic: topic, payloadHash: payloadHash) {
             case .notFound:
+                let note = log.retentionNote().map { "; " + $0 } ?? ""
                 throw Failure(
-                    "api/16", "this node's gateway has no record of that payload from \(device) on '\(topic)'",
+                    "api/16", "this node's gateway has no record of that payload from \(device) on '\(topic)'\(note)",
                     .notFound)
             case .pending(let batch):
                 throw Failure(

@@ -44,7 +44,8 @@ public enum NodeAPI {
     /// Every route the server answers, as `METHOD path` with OpenAPI's `{name}` parameters; a test
     /// checks that `openapi.json` documents exactly these.
     public static let routes = [
-        "GET /status", "GET /validators", "GET /blocks/latest", "GET /blocks/{height}", "GET /txs/{hash}",
+        "GET /status", "GET /status/disk", "GET /validators", "GET /blocks/latest", "GET /blocks/{height}",
+        "GET /txs/{hash}",
         "POST /txs", "GET /accounts/{did}", "GET /dids/{did}", "GET /dids", "GET /policies", "GET /policies/check",
         "GET /events", "GET /openapi.json", "GET /metrics", "GET /", "GET /app.js", "GET /style.css",
         "GET /gateway", "GET /provenance/proof", "GET /provenance/anchors/{node}/{batch}",
@@ -83,6 +84,7 @@ public enum NodeAPI {
     static func addChainRoutes(_ router: Router<BasicRequestContext>, runtime: NodeRuntime, blocks: SQLiteBlockStore) {
         let bodyMax = runtime.config.api.bodyBytesMax
         router.get("status") { _, _ in json(runtime.status) }
+        router.get("status/disk") { _, _ in json(runtime.diskUsage()) }
         router.get("validators") { request, _ in
             let latest = runtime.status.height
             let height = try heightParameter(request) ?? latest

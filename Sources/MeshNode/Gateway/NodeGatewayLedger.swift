@@ -58,7 +58,8 @@ extension NodeRuntime {
         // status is still 0 while the consensus loop starts).
         let committed = try await withLedger { ledger in ledger.height }
         let provenance = try ProvenanceLog(
-            node: try provenanceSigner().0, path: home.dataPath + "/provenance.sqlite", height: committed)
+            node: try provenanceSigner().0, path: home.dataPath + "/provenance.sqlite", height: committed,
+            retainDays: config.provenance?.retention ?? NodeConfig.Provenance.retainDaysDefault)
         let gateway = try Gateway(
             ledger: NodeGatewayLedger(runtime: self, chainId: genesis.chainId),
             storePath: home.dataPath + "/gateway.sqlite", nodeID: peers.nodeID, limits: limits,

@@ -5,8 +5,10 @@ import MeshP2P
 
 /// Runs `TransactionAdmission` (decode, stateless checks, signature) on worker threads before
 /// the consensus loop sees a transaction, so a flood of bad signatures costs the workers, never
-/// the loop. Bounded: at most `pendingMax` transactions wait; beyond that an API caller is told
-/// at once (503) and a peer's batch is dropped (its score pays).
+/// the loop. Bounded: at most `pendingMax` transactions and `pendingBytesMax` bytes wait;
+/// beyond that an API caller is told at once (503) and a peer's batch is dropped (not held
+/// against the peer: the overload is this node's). A peer batch stops at its first transaction
+/// that fails: an honest node checks before it relays, so one is enough to ban the peer.
 ///
 /// Workers: one per core but one, at least one, so the loop keeps a core under a flood.
 final class AdmissionWorkers: @unchecked Sendable {
@@ -32,30 +34,43 @@ final class AdmissionWorkers: @unchecked Sendable {
             case .submission: 1
             }
         }
+
+        var bytes: Int {
+            switch self {
+            case .peer(_, let transactions): transactions.reduce(0) { $0 + $1.count }
+            case .submission(let transaction, _): transaction.count
+            }
+        }
     }
 
     /// Transactions waiting for a worker at most.
     let pendingMax: Int
+    /// Bytes of transactions waiting for a worker at most.
+    let pendingBytesMax: Int
     private let admission: TransactionAdmission
     private let condition = NSCondition()
     private var jobs = FIFO<Job>()
     private var pending = 0
+    private var pendingBytes = 0
     private var stopped = false
     private var refusedForSpace = 0
     private let onPeerAdmitted: @Sendable (NodeID, [[UInt8]]) -> Void
     private let onPeerRefused: @Sendable (NodeID, Int) -> Void
 
-    /// Starts `workers` threads. `onPeerAdmitted` gets each peer batch's passing transactions;
-    /// `onPeerRefused` the number that failed (bad signature, malformed).
+    /// Starts `workers` threads. `onPeerAdmitted` gets a peer batch whose transactions all
+    /// passed; `onPeerRefused` hears of a batch that held one that failed (bad signature,
+    /// malformed, another chain), which is then dropped whole.
     init(
         admission: TransactionAdmission, workers: Int = max(1, ProcessInfo.processInfo.activeProcessorCount - 1),
-        pendingMax: Int = 20_000, onPeerAdmitted: @escaping @Sendable (NodeID, [[UInt8]]) -> Void,
+        pendingMax: Int = 20_000, pendingBytesMax: Int = 64 << 20,
+        onPeerAdmitted: @escaping @Sendable (NodeID, [[UInt8]]) -> Void,
         onPeerRefused: @escaping @Sendable (NodeID, Int) -> Void
     ) {
         precondition(workers >= 1, "at least one worker")
         precondition(pendingMax >= 1, "something may wait")
         self.admission = admission
         self.pendingMax = pendingMax
+        self.pendingBytesMax = pendingBytesMax
         self.onPeerAdmitted = onPeerAdmitted
         self.onPeerRefused = onPeerRefused
         for index in 0..<workers {
@@ -96,8 +111,11 @@ final class AdmissionWorkers: @unchecked Sendable {
         condition.lock()
         stopped = true
         var left: [Job] = []
-        while let job = jobs.pop() { left.append(job) }
-        pending = 0
+        while let job = jobs.pop() {
+            left.append(job)
+            pending -= job.transactionCount
+            pendingBytes -= job.bytes
+        }
         condition.broadcast()
         condition.unlock()
         for case .submission(_, let continuation) in left { continuation.resume(returning: .busy) }
@@ -106,11 +124,13 @@ final class AdmissionWorkers: @unchecked Sendable {
     private func enqueue(_ job: Job) -> Bool {
         condition.lock()
         defer { condition.unlock() }
-        guard !stopped, pending + job.transactionCount <= pendingMax else {
+        guard !stopped, pending + job.transactionCount <= pendingMax, pendingBytes + job.bytes <= pendingBytesMax
+        else {
             refusedForSpace += job.transactionCount
             return false
         }
         pending += job.transactionCount
+        pendingBytes += job.bytes
         jobs.push(job)
         condition.signal()
         return true
@@ -128,7 +148,8 @@ final class AdmissionWorkers: @unchecked Sendable {
             run(job)
             condition.lock()
             pending -= job.transactionCount
-            precondition(pending >= 0, "pending counts what was queued")
+            pendingBytes -= job.bytes
+            precondition(pending >= 0 && pendingBytes >= 0, "pending counts what was queued")
             condition.unlock()
         }
     }
@@ -144,8 +165,14 @@ final class AdmissionWorkers: @unchecked Sendable {
         case .peer(let peer, let transactions):
             var passed: [[UInt8]] = []
             passed.reserveCapacity(transactions.count)
-            for transaction in transactions where admission.check(transaction) == nil { passed.append(transaction) }
-            if passed.count < transactions.count { onPeerRefused(peer, transactions.count - passed.count) }
+            for transaction in transactions {
+                guard admission.check(transaction) == nil else {
+                    // The rest of a lying peer's batch is not worth a signature check.
+                    onPeerRefused(peer, 1)
+                    return
+                }
+                passed.append(transaction)
+            }
             if !passed.isEmpty { onPeerAdmitted(peer, passed) }
         }
     }

@@ -52,6 +52,15 @@ final class ConsensusLoop {
     static var nowMs: UInt64 { UInt64(Date().timeIntervalSince1970 * 1000) }
 
     func run(_ inbox: LoopInbox) async throws {
+        defer {
+            // However the loop ends, every waiting caller gets an answer and nothing new waits.
+            for (_, list) in waiters { for (continuation, _) in list { continuation.resume(returning: timedOut("")) } }
+            waiters = [:]
+            for submission in inbox.close() {
+                submission.continuation.resume(
+                    returning: NodeRuntime.busy(Block.transactionHash(submission.transaction), "the node is stopping"))
+            }
+        }
         try perform(engine.start(nowMs: Self.nowMs))
         publishView()
         publishStatus()
@@ -64,8 +73,6 @@ final class ConsensusLoop {
             try handle(work)
             if gossip.count >= MempoolBatch.transactionsMax { flushGossip() }
         }
-        for (_, list) in waiters { for (continuation, _) in list { continuation.resume(returning: timedOut("")) } }
-        waiters = [:]
     }
 
     private func handle(_ work: LoopInbox.Work) throws {
@@ -79,7 +86,8 @@ final class ConsensusLoop {
         case .consensus(let peer, let message):
             try perform(engine.receive(message, from: PeerID(peer.hex), nowMs: Self.nowMs))
         case .mempool(let peer, let transactions):
-            for transaction in transactions where (try? mempool.add(transaction)) != nil {
+            // Parked ones (waiting for an earlier nonce) are kept but not relayed.
+            for transaction in transactions where (try? mempool.add(transaction))?.isSuccess == true {
                 gossip.append((peer, transaction))
             }
             try wakeProposer()
@@ -121,8 +129,12 @@ final class ConsensusLoop {
         let hash = Block.transactionHash(transaction)
         var result = SubmitResult(hash: hash.hex, code: 0, module: "", message: "", height: nil, timedOut: nil)
         do {
-            try mempool.add(transaction)
-            gossip.append((nil, transaction))
+            let checked = try mempool.add(transaction)
+            if checked.isSuccess {
+                gossip.append((nil, transaction))
+            } else if let expected = checked.expectedNonce {
+                result.message = "kept until nonce \(expected) of this signer arrives"
+            }
         } catch .refused(let refusal) {
             result.code = refusal.code
             result.module = refusal.module
@@ -188,11 +200,15 @@ final class ConsensusLoop {
     private func committedBlock(_ committed: CommittedBlock) {
         publishView()
         publishEvents(committed)
+        pruneBlocks(committed.block.header.height)
         for (index, transaction) in committed.block.transactions.enumerated() {
             let hash = Block.transactionHash(transaction)
             let outcome = committed.results.transactions[index]
-            // One the block did not run stays in the mempool; its callers wait for the block that does.
+            // One the block did not run and the mempool kept: its callers wait for the block that
+            // runs it (or for the pool to give up on it).
             guard !outcome.didNotRun || !mempool.contains(hash) else { continue }
+            // The same bytes twice in one block: the occurrence that ran answers.
+            if outcome.didNotRun, committed.block.transactions[(index + 1)...].contains(transaction) { continue }
             guard let list = waiters.removeValue(forKey: hash) else { continue }
             let result = SubmitResult(
                 hash: hash.hex, code: outcome.code, module: outcome.module, message: outcome.message,
@@ -249,6 +265,17 @@ final class ConsensusLoop {
                     text: NodeAPI.jsonText(EventMessage.transaction(summary))))
         }
         runtime.hub.publish(events)
+    }
+
+    /// `retain_blocks`: every 100 heights, the block store forgets blocks below the window.
+    private func pruneBlocks(_ height: UInt64) {
+        guard let retain = runtime.config.consensus.retainBlocks, retain > 0, height % 100 == 0, height > retain
+        else { return }
+        do {
+            try blockStore.prune(below: height - retain + 1)
+        } catch {
+            FileHandle.standardError.write(Data("node: pruning the block store failed: \(error)\n".utf8))
+        }
     }
 
     /// Publishes the read view of the state just committed.

@@ -11,9 +11,9 @@ import NIOConcurrencyHelpers
 /// | lane | bound | when full |
 /// |---|---|---|
 /// | internal (timeouts, the gossip tick) | none needed: at most a few timeouts per round, ticks coalesce | never dropped |
-/// | peer consensus messages | `consensusMessagesMax` | dropped; the peer's score pays |
-/// | peer mempool batches (already admitted) | `mempoolBatchesMax` | dropped; the peer's score pays |
-/// | API and node submissions | `submissionsMax` | refused at once: the caller answers 503 (`api/20`) |
+/// | peer consensus messages | `consensusMessagesMax` in all, `consensusPerPeerMax` per peer | dropped (a peer that sends more than its share loses the rest; nobody is penalized for this node's overload) |
+/// | peer mempool batches (already admitted) | `mempoolBatchesMax` and `mempoolBytesMax` in all, `mempoolPerPeerMax` per peer | dropped, as above |
+/// | API and node submissions | `submissionsMax` | refused at once: the caller answers 503 (`mempool/3`) |
 ///
 /// The loop takes internal work first, then rotates the external lanes (two consensus
 /// messages, one submission, one mempool batch), so no peer can starve the API or the reverse.
@@ -26,6 +26,12 @@ final class LoopInbox: Sendable {
         var mempoolBatchesMax = 2_000
         /// Submissions waiting at most.
         var submissionsMax = 10_000
+        /// One peer's consensus messages waiting at most: one peer cannot take the others' room.
+        var consensusPerPeerMax = 4_000
+        /// One peer's mempool batches waiting at most.
+        var mempoolPerPeerMax = 200
+        /// Bytes of waiting mempool batches at most.
+        var mempoolBytesMax = 64 << 20
     }
 
     /// One submitted transaction and the caller waiting for its answer.
@@ -68,6 +74,9 @@ final class LoopInbox: Sendable {
         var mempool = FIFO<(NodeID, [[UInt8]])>()
         var submissions = FIFO<Submission>()
         var rotation = 0
+        var consensusPerPeer: [NodeID: Int] = [:]
+        var mempoolPerPeer: [NodeID: Int] = [:]
+        var mempoolBytes = 0
         var waiter: CheckedContinuation<Void, Never>?
         var closed = false
         var counts = Counts()
@@ -107,10 +116,13 @@ final class LoopInbox: Sendable {
     /// A peer's decoded consensus message.
     func offerConsensus(_ peer: NodeID, _ message: ConsensusMessage) -> Offer {
         offer { state in
-            guard state.consensus.count < limits.consensusMessagesMax else {
+            guard state.consensus.count < limits.consensusMessagesMax,
+                state.consensusPerPeer[peer, default: 0] < limits.consensusPerPeerMax
+            else {
                 state.counts.consensusDropped += 1
                 return .full
             }
+            state.consensusPerPeer[peer, default: 0] += 1
             state.consensus.push((peer, message))
             return .accepted
         }
@@ -119,10 +131,16 @@ final class LoopInbox: Sendable {
     /// A peer's mempool transactions that passed admission.
     func offerMempool(_ peer: NodeID, _ transactions: [[UInt8]]) -> Offer {
         offer { state in
-            guard state.mempool.count < limits.mempoolBatchesMax else {
+            let bytes = transactions.reduce(0) { $0 + $1.count }
+            guard state.mempool.count < limits.mempoolBatchesMax,
+                state.mempoolBytes + bytes <= limits.mempoolBytesMax,
+                state.mempoolPerPeer[peer, default: 0] < limits.mempoolPerPeerMax
+            else {
                 state.counts.mempoolDropped += 1
                 return .full
             }
+            state.mempoolPerPeer[peer, default: 0] += 1
+            state.mempoolBytes += bytes
             state.mempool.push((peer, transactions))
             return .accepted
         }
@@ -155,11 +173,18 @@ final class LoopInbox: Sendable {
                 state.rotation = (state.rotation + 1) % 4
                 switch lane {
                 case 0, 1:
-                    if let (peer, message) = state.consensus.pop() { return .consensus(peer, message) }
+                    if let (peer, message) = state.consensus.pop() {
+                        state.consensusPerPeer.release(peer)
+                        return .consensus(peer, message)
+                    }
                 case 2:
                     if let submission = state.submissions.pop() { return .submission(submission) }
                 default:
-                    if let (peer, batch) = state.mempool.pop() { return .mempool(peer, batch) }
+                    if let (peer, batch) = state.mempool.pop() {
+                        state.mempoolPerPeer.release(peer)
+                        state.mempoolBytes -= batch.reduce(0) { $0 + $1.count }
+                        return .mempool(peer, batch)
+                    }
                 }
             }
             return nil
@@ -253,3 +278,11 @@ struct FIFO<Element> {
 }
 
 extension FIFO: Sendable where Element: Sendable {}
+
+extension Dictionary where Value == Int {
+    /// One fewer for `key`; the key goes at zero (so the table holds only peers with work waiting).
+    fileprivate mutating func release(_ key: Key) {
+        guard let count = self[key] else { return }
+        self[key] = count > 1 ? count - 1 : nil
+    }
+}

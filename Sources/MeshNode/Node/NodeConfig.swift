@@ -91,6 +91,24 @@ public struct NodeConfig: Codable, Sendable, Equatable {
     /// The MQTT settings in effect.
     public var mqttSettings: MQTT { mqtt ?? MQTT() }
 
+    /// Provenance settings (absent: defaults).
+    public var provenance: Provenance?
+
+    /// `[provenance]`.
+    public struct Provenance: Codable, Sendable, Equatable {
+        /// Days an anchored batch's records are kept (absent: `retainDaysDefault`; 0: forever).
+        /// The batch's root stays, here and anchored on the ledger.
+        public var retainDays: Int?
+
+        /// 30 days.
+        public static let retainDaysDefault = 30
+
+        /// The retention in effect.
+        public var retention: Int { max(0, retainDays ?? Self.retainDaysDefault) }
+
+        enum CodingKeys: String, CodingKey { case retainDays = "retain_days" }
+    }
+
     /// `[p2p]`.
     public struct P2P: Codable, Sendable, Equatable {
         /// `host:port` to listen on.
@@ -135,8 +153,13 @@ public struct NodeConfig: Codable, Sendable, Equatable {
         /// CometBFT's `create_empty_blocks_interval`, in ms (absent: `emptyBlocksIntervalMsDefault`);
         /// 0 with `create_empty_blocks` makes a block after every `timeout_commit_ms`.
         public var createEmptyBlocksIntervalMs: UInt64?
+        /// Blocks kept in the block store (absent or 0: all). Older blocks, their results and
+        /// the transaction index go every 100 heights; a peer further behind cannot sync from
+        /// this node, and `GET /blocks/{h}` answers 404 for them.
+        public var retainBlocks: UInt64?
 
         enum CodingKeys: String, CodingKey {
+            case retainBlocks = "retain_blocks"
             case timeoutProposeMs = "timeout_propose_ms"
             case timeoutPrevoteMs = "timeout_prevote_ms"
             case timeoutPrecommitMs = "timeout_precommit_ms"

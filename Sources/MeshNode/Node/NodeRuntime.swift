@@ -73,16 +73,13 @@ public final class NodeRuntime: Sendable {
         }
         admission = AdmissionWorkers(
             admission: TransactionAdmission(chainId: genesis.chainId, params: genesis.params, verified: verified),
-            onPeerAdmitted: { peer, transactions in
-                if inbox.offerMempool(peer, transactions) == .full {
-                    penalize(peer, scores.rules.droppedMessagePoints, "mempool lane full")
-                }
-            },
+            // A full lane is this node's overload, not the peer's fault: dropped, not scored.
+            onPeerAdmitted: { peer, transactions in _ = inbox.offerMempool(peer, transactions) },
             onPeerRefused: { peer, count in
                 penalize(
                     peer, Double(count) * scores.rules.badTransactionPoints, "relayed \(count) invalid transactions")
             })
-        let transactionBytesMax = config.consensusConfig.transactionBytesMax
+        let transactionBytesMax = Int(clamping: genesis.params.transactionBytesMax)
         let peerHeights = peerHeights
         let admission = admission
         // Relay frames skip the loop (they need no ledger); consensus messages and mempool
@@ -100,18 +97,14 @@ public final class NodeRuntime: Sendable {
                 if case .status(let status) = message {
                     peerHeights.withLockedValue { $0[peer] = status.height > 0 ? status.height - 1 : 0 }
                 }
-                if inbox.offerConsensus(peer, message) == .full {
-                    penalize(peer, scores.rules.droppedMessagePoints, "consensus lane full")
-                }
+                _ = inbox.offerConsensus(peer, message)
             case .mempool:
                 guard let batch = try? MempoolBatch(decoding: payload, transactionBytesMax: transactionBytesMax)
                 else {
                     penalize(peer, scores.rules.banPoints, "undecodable mempool batch")
                     return
                 }
-                if !admission.offer(from: peer, batch.transactions) {
-                    penalize(peer, scores.rules.droppedMessagePoints, "admission queue full")
-                }
+                _ = admission.offer(from: peer, batch.transactions)
             default:
                 return
             }

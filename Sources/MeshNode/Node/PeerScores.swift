@@ -6,15 +6,15 @@ import NIOConcurrencyHelpers
 /// Misbehaviour points per peer, decaying over time; a peer whose points reach `banPoints` is
 /// banned (disconnected, refused for the P2P layer's ban time) and its points forgotten.
 ///
-/// What costs what: a transaction that fails admission (bad signature, malformed) costs
-/// `badTransactionPoints`, since an honest node verifies before it relays; a message dropped
-/// because its lane was full costs `droppedMessagePoints`, small, since an honest peer may
-/// simply be fast. Points halve every `halfLifeSeconds`.
+/// What costs what: a relayed transaction that fails admission (bad signature, malformed,
+/// another chain) costs `badTransactionPoints` (a ban: an honest node checks before it
+/// relays); an undecodable consensus message or mempool batch costs `banPoints`. Nothing is
+/// charged for messages this node drops because its own lanes are full. Points halve every
+/// `halfLifeSeconds`.
 final class PeerScores: Sendable {
     struct Rules: Sendable {
         var banPoints = 100.0
-        var badTransactionPoints = 1.0
-        var droppedMessagePoints = 0.05
+        var badTransactionPoints = 100.0
         var halfLifeSeconds = 10.0
         /// Peers tracked at most; the table is cleared when full (bounded, and a reset only
         /// forgives).
@@ -38,7 +38,13 @@ final class PeerScores: Sendable {
     /// Adds `points` to `peer`; true when the peer has now earned a ban (its points reset).
     func penalize(_ peer: NodeID, points: Double, now: Date = Date()) -> Bool {
         table.withLockedValue { table in
-            if table[peer] == nil, table.count >= rules.peersMax { table.removeAll(keepingCapacity: true) }
+            if table[peer] == nil, table.count >= rules.peersMax {
+                // Forget the peers whose points have mostly decayed first; clear only if none has.
+                table = table.filter {
+                    $0.value.points * pow(0.5, now.timeIntervalSince($0.value.updated) / rules.halfLifeSeconds) >= 1
+                }
+                if table.count >= rules.peersMax { table.removeAll(keepingCapacity: true) }
+            }
             var entry = table[peer] ?? Entry(points: 0, updated: now)
             let elapsed = max(0, now.timeIntervalSince(entry.updated))
             entry.points = entry.points * pow(0.5, elapsed / rules.halfLifeSeconds) + points
