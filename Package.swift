@@ -34,6 +34,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.0"),
         .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.0"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.0.0"),
     ],
     targets: [
         // GF(2^8) kernels for erasure coding, in C.
@@ -65,17 +66,15 @@ let package = Package(
         ),
         .target(
             name: "MeshConsensus",
-            dependencies: ["MeshCore", "MeshP2P", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["MeshCore", .product(name: "GRDB", package: "GRDB.swift")],
             exclude: ["README.md"],
             swiftSettings: strictSettings
         ),
-        .target(
-            name: "MeshCompute", dependencies: ["MeshCore", "MeshLedger"], exclude: ["README.md"],
-            swiftSettings: strictSettings),
+        .target(name: "MeshCompute", exclude: ["README.md"], swiftSettings: strictSettings),
         .target(
             name: "MeshStorage",
             dependencies: [
-                "MeshCore", "MeshLedger", "MeshP2P", "CErasure", .product(name: "Crypto", package: "swift-crypto"),
+                "MeshCore", "CErasure", .product(name: "Crypto", package: "swift-crypto"),
             ],
             exclude: ["README.md"],
             swiftSettings: strictSettings
@@ -105,9 +104,11 @@ let package = Package(
         .target(
             name: "MeshNode",
             dependencies: [
-                "MeshCore", "MeshLedger", "MeshP2P", "MeshConsensus", "MeshCompute", "MeshStorage", "MeshGateway",
-                "MeshSDK",
+                "MeshCore", "MeshLedger", "MeshP2P", "MeshConsensus", "MeshStorage", "MeshGateway", "MeshSDK",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -124,7 +125,7 @@ let package = Package(
         .executableTarget(
             name: "meshwork",
             dependencies: [
-                "MeshNode", "MeshSDK", "MeshCore", "MeshLedger", "MeshConsensus", "MeshGateway", "MeshStorage",
+                "MeshNode", "MeshSDK", "MeshCore", "MeshLedger", "MeshConsensus", "MeshGateway", "MeshStorage", "MeshP2P",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
@@ -157,7 +158,7 @@ let package = Package(
             path: "Fuzz/Storage", swiftSettings: strictSettings),
         .testTarget(
             name: "MeshCoreTests",
-            dependencies: ["MeshCore", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["MeshCore"],
             resources: [.copy("Fixtures")],
             swiftSettings: strictSettings
         ),
@@ -168,9 +169,16 @@ let package = Package(
         ),
         .testTarget(
             name: "MeshConsensusTests", dependencies: ["MeshConsensus", "MeshCore"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "MeshNodeTests",
+            dependencies: [
+                "MeshNode", "MeshCore", "MeshLedger", "MeshP2P", "MeshConsensus", "MeshSDK",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings),
         .testTarget(name: "MeshP2PTests", dependencies: ["MeshP2P", "MeshCore"], swiftSettings: strictSettings),
         .testTarget(
-            name: "MeshGatewayTests", dependencies: ["MeshGateway", "MeshCore", "MeshLedger", "MeshP2P"],
+            name: "MeshGatewayTests", dependencies: ["MeshGateway", "MeshCore", "MeshLedger"],
             swiftSettings: strictSettings),
         .testTarget(name: "CErasureTests", dependencies: ["CErasure"], swiftSettings: strictSettings),
         .testTarget(

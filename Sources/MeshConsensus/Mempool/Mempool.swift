@@ -63,6 +63,7 @@ public final class Mempool: TransactionSource {
     private var recentlyCommitted: Set<Hash256> = []
     private var nextSequence: UInt64 = 0
     private var height: UInt64 = 0
+    private var promoted: [[UInt8]] = []
     /// Bytes in the pool.
     public private(set) var byteCount = 0
 
@@ -184,6 +185,12 @@ public final class Mempool: TransactionSource {
         }
     }
 
+    /// Parked transactions that joined their lane since the last call, to relay now.
+    public func takePromoted() -> [[UInt8]] {
+        defer { promoted.removeAll() }
+        return promoted
+    }
+
     // MARK: - Lanes
 
     private func admit(_ entry: Entry) {
@@ -217,6 +224,7 @@ public final class Mempool: TransactionSource {
             if result.isSuccess {
                 removeParked(entry.hash)
                 admit(entry)
+                promoted.append(entry.bytes)
             } else if result.expectedNonce == nil {
                 removeParked(entry.hash)
             } else {

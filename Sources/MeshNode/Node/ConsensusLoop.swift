@@ -106,6 +106,7 @@ final class ConsensusLoop {
     /// Sends what was accepted since the last flush, in `MempoolBatch`es; a peer does not get
     /// back what it sent.
     private func flushGossip() {
+        for transaction in mempool.takePromoted() { gossip.append((nil, transaction)) }
         guard !gossip.isEmpty else { return }
         let pending = gossip
         gossip.removeAll(keepingCapacity: true)

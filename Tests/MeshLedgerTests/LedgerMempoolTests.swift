@@ -4,8 +4,9 @@ import Testing
 
 @testable import MeshLedger
 
-/// The consensus mempool in front of the real ledger.
-@Suite struct MempoolTests {
+/// The consensus mempool in front of the real ledger: what `checkTx` tells it (sender, nonce, a
+/// nonce gap, a transaction a block did not run) works end to end.
+@Suite struct LedgerMempoolTests {
     @Test func checksOnArrivalAndRefusesDuplicatesAndBadNonces() throws {
         let chain = try TestChain()
         let mempool = Mempool(app: chain.ledger)
