@@ -125,7 +125,8 @@ let package = Package(
         .executableTarget(
             name: "meshwork",
             dependencies: [
-                "MeshNode", "MeshSDK", "MeshCore", "MeshLedger", "MeshConsensus", "MeshGateway", "MeshStorage", "MeshP2P",
+                "MeshNode", "MeshSDK", "MeshCore", "MeshLedger", "MeshConsensus", "MeshGateway", "MeshStorage",
+                "MeshP2P",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
