@@ -90,10 +90,14 @@ let package = Package(
             exclude: ["README.md"],
             swiftSettings: strictSettings
         ),
+        // The JSON wire models of the HTTP API, shared by the node (which encodes them) and the SDK.
+        .target(
+            name: "MeshAPI", dependencies: ["MeshCore", "MeshLedger", "MeshConsensus"], exclude: ["README.md"],
+            swiftSettings: strictSettings),
         .target(
             name: "MeshSDK",
             dependencies: [
-                "MeshCore", "MeshLedger", "MeshConsensus", "MeshStorage",
+                "MeshAPI", "MeshCore", "MeshLedger", "MeshConsensus", "MeshStorage",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "Logging", package: "swift-log"),
@@ -104,7 +108,8 @@ let package = Package(
         .target(
             name: "MeshNode",
             dependencies: [
-                "MeshCore", "MeshLedger", "MeshP2P", "MeshConsensus", "MeshStorage", "MeshGateway", "MeshSDK",
+                "MeshCore", "MeshLedger", "MeshP2P", "MeshConsensus", "MeshStorage", "MeshGateway", "MeshAPI",
+                "MeshSDK",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -125,8 +130,8 @@ let package = Package(
         .executableTarget(
             name: "meshwork",
             dependencies: [
-                "MeshNode", "MeshSDK", "MeshCore", "MeshLedger", "MeshConsensus", "MeshGateway", "MeshStorage",
-                "MeshP2P",
+                "MeshNode", "MeshSDK", "MeshAPI", "MeshCore", "MeshLedger", "MeshConsensus", "MeshGateway",
+                "MeshStorage", "MeshP2P",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
@@ -165,7 +170,7 @@ let package = Package(
         ),
         .testTarget(
             name: "MeshLedgerTests",
-            dependencies: ["MeshLedger", "MeshCore", "MeshNode", "MeshSDK", "MeshConsensus"],
+            dependencies: ["MeshLedger", "MeshCore", "MeshNode", "MeshSDK", "MeshAPI", "MeshConsensus"],
             swiftSettings: strictSettings
         ),
         .testTarget(
@@ -173,7 +178,7 @@ let package = Package(
         .testTarget(
             name: "MeshNodeTests",
             dependencies: [
-                "MeshNode", "MeshCore", "MeshLedger", "MeshP2P", "MeshConsensus", "MeshSDK",
+                "MeshNode", "MeshCore", "MeshLedger", "MeshP2P", "MeshConsensus", "MeshSDK", "MeshAPI",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
             swiftSettings: strictSettings),
@@ -188,7 +193,7 @@ let package = Package(
             swiftSettings: strictSettings),
         .testTarget(
             name: "MeshworkTests",
-            dependencies: ["meshwork", "MeshCore", "MeshLedger", "MeshNode", "MeshSDK", "MeshConsensus"],
+            dependencies: ["meshwork", "MeshCore", "MeshLedger", "MeshNode", "MeshSDK", "MeshAPI", "MeshConsensus"],
             swiftSettings: strictSettings
         ),
     ],

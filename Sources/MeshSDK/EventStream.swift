@@ -1,6 +1,7 @@
 import Foundation
 import HummingbirdWSClient
 import Logging
+public import MeshAPI
 
 extension MeshClient {
     /// Opens `/events`, sends `subscriptions`, and yields every event the node sends (the

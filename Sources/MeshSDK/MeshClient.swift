@@ -1,4 +1,5 @@
 import Foundation
+public import MeshAPI
 public import MeshCore
 public import MeshLedger
 

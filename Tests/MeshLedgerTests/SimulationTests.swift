@@ -1,3 +1,4 @@
+import MeshAPI
 import MeshCore
 import MeshLedger
 import MeshNode

@@ -1,3 +1,4 @@
+import MeshAPI
 import MeshConsensus
 import MeshCore
 import MeshP2P

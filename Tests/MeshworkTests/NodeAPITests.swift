@@ -1,4 +1,5 @@
 import Foundation
+import MeshAPI
 import MeshConsensus
 import MeshCore
 import MeshLedger

@@ -22,7 +22,12 @@ public final class SQLiteBlockStore: BlockStore, @unchecked Sendable {
         var configuration = Configuration()
         configuration.journalMode = .wal
         configuration.busyMode = .timeout(10)
-        configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+        // A small WAL, checkpointed every 64 pages and cut back to 256 KiB: an idle node's files
+        // grow by what it stores, not by SQLite's scratch space.
+        configuration.prepareDatabase { db in
+            try db.execute(
+                sql: "PRAGMA synchronous = FULL; PRAGMA wal_autocheckpoint = 64; PRAGMA journal_size_limit = 262144")
+        }
         do {
             database = try DatabaseQueue(path: path, configuration: configuration)
             height = try database.write { db in

@@ -29,7 +29,8 @@ final class GatewayStore: Sendable {
     init(path: String) throws {
         var configuration = Configuration()
         configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA journal_mode = WAL")
+            try db.execute(
+                sql: "PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 64; PRAGMA journal_size_limit = 262144")
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
         database = try DatabaseQueue(path: path, configuration: configuration)

@@ -83,7 +83,11 @@ public final class ProvenanceLog: Sendable {
         self.retainDays = retainDays
         var configuration = Configuration()
         configuration.prepareDatabase { db in
-            if path != nil { try db.execute(sql: "PRAGMA journal_mode = WAL") }
+            if path != nil {
+                try db.execute(
+                    sql: "PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 64; PRAGMA journal_size_limit = 262144"
+                )
+            }
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
         database =

@@ -46,7 +46,11 @@ public final class StateStore {
         self.nodeCacheEntriesMax = nodeCacheEntriesMax
         var configuration = Configuration()
         configuration.journalMode = .wal
-        configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+        // A small WAL (checkpointed every 64 pages, cut back to 256 KiB), as in the block store.
+        configuration.prepareDatabase { db in
+            try db.execute(
+                sql: "PRAGMA synchronous = FULL; PRAGMA wal_autocheckpoint = 64; PRAGMA journal_size_limit = 262144")
+        }
         do {
             database = try DatabaseQueue(path: path, configuration: configuration)
             (height, root, nextNodeID) = try database.write { db in

@@ -1,9 +1,9 @@
 import Foundation
 import HummingbirdWebSocket
+import MeshAPI
 import MeshCore
 import MeshGateway
 import MeshLedger
-import MeshSDK
 
 /// One `/events` WebSocket connection: JSON requests in (`{"op":"subscribe","topic":"blocks"}`,
 /// `{"op":"subscribe","topic":"txs","type":"bank.transfer"}`, `{"op":"subscribe","topic":"txs",

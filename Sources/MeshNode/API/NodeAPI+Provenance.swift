@@ -1,10 +1,10 @@
 import Foundation
 import Hummingbird
+import MeshAPI
 import MeshConsensus
 import MeshCore
 import MeshGateway
 import MeshLedger
-import MeshSDK
 
 extension NodeAPI {
     /// `GET /provenance/proof` and `GET /provenance/anchors/{node}/{batch}`.

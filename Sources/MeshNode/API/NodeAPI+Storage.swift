@@ -1,9 +1,9 @@
 import Foundation
 import Hummingbird
+import MeshAPI
 import MeshConsensus
 import MeshCore
 import MeshLedger
-import MeshSDK
 import MeshStorage
 import NIOCore
 

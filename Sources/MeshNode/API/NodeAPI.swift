@@ -1,10 +1,10 @@
 import Foundation
 import Hummingbird
 import HummingbirdWebSocket
+import MeshAPI
 import MeshConsensus
 import MeshCore
 import MeshLedger
-import MeshSDK
 import NIOCore
 
 /// The node's HTTP API: JSON routes (documented in `openapi.json`, served at `/openapi.json`),

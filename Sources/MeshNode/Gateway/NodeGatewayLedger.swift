@@ -1,9 +1,9 @@
 import Foundation
+import MeshAPI
 import MeshCore
 import MeshGateway
 import MeshLedger
 import MeshP2P
-import MeshSDK
 
 /// The gateway's view of this node's ledger: reads run on the loop that owns the ledger, at the
 /// latest committed height.

@@ -1,8 +1,8 @@
 import Foundation
+import MeshAPI
 import MeshCore
 import MeshGateway
 import MeshLedger
-import MeshSDK
 
 extension NodeRuntime {
     /// The DID this node's gateway records under and anchors with: `did:key` of the validator

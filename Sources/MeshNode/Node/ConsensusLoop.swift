@@ -1,9 +1,9 @@
 import Foundation
+import MeshAPI
 import MeshConsensus
 import MeshCore
 import MeshLedger
 import MeshP2P
-import MeshSDK
 
 /// The single owner of the engine, ledger and mempool for one node: it takes work from the
 /// `LoopInbox` and does only writes (admission into the mempool, consensus messages, timeouts,
@@ -45,7 +45,8 @@ final class ConsensusLoop {
             genesis: GenesisDocument(
                 chainId: runtime.genesis.chainId, genesisTimeMs: runtime.genesis.genesisTimeMs ?? 0,
                 appState: genesisBytes),
-            app: ledger, blockStore: blockStore, wal: try FileWAL(path: home.dataPath + "/cs.wal"), signer: signer,
+            app: ledger, blockStore: blockStore,
+            wal: try FileWAL(path: home.dataPath + "/cs.wal", compactBytes: 1 << 20), signer: signer,
             transactionSource: mempool)
     }
 

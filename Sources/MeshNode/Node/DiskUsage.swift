@@ -1,5 +1,5 @@
 import Foundation
-public import MeshSDK
+public import MeshAPI
 
 extension NodeRuntime {
     /// Bytes per store under `<home>/data`: a SQLite file counts with its `-wal` and `-shm`, a

@@ -1,8 +1,8 @@
 import Foundation
+import MeshAPI
 import MeshConsensus
 import MeshCore
 import MeshP2P
-import MeshSDK
 import NIOConcurrencyHelpers
 
 /// The consensus loop's inbox: one lane per source, each with a named bound and a stated

@@ -1,10 +1,10 @@
 import Foundation
+public import MeshAPI
 import MeshConsensus
 import MeshCore
 public import MeshGateway
 public import MeshLedger
 public import MeshP2P
-public import MeshSDK
 public import MeshStorage
 import NIOConcurrencyHelpers
 

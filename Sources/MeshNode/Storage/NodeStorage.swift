@@ -1,4 +1,5 @@
 import Foundation
+import MeshAPI
 import MeshCore
 import MeshLedger
 import MeshSDK

@@ -1,4 +1,5 @@
 public import Foundation
+public import MeshAPI
 import MeshCore
 
 #if canImport(FoundationNetworking)

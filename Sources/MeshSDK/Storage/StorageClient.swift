@@ -1,5 +1,6 @@
 public import Crypto
 import Foundation
+public import MeshAPI
 public import MeshCore
 public import MeshLedger
 public import MeshStorage

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MeshAPI
 import MeshCore
 import MeshLedger
 import MeshSDK

@@ -1,4 +1,5 @@
 import Foundation
+import MeshAPI
 import MeshSDK
 
 /// A progress bar on standard error for long transfers: phase, bytes, rate and ETA. On a
