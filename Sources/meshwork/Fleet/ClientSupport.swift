@@ -158,45 +158,24 @@ struct TrustStore {
         throw CommandFailure("--verify needs a genesis file to trust; pass --genesis FILE")
     }
 
-    func path(chainId: String) -> String { home.directory + "/light/\(chainId).json" }
+    /// The SDK's store in `<home>/light`, trusting the genesis file found for `--verify`.
+    func store() -> LightClientTrustStore {
+        LightClientTrustStore(directory: home.directory + "/light", genesisPath: try? genesisPath())
+    }
 
     /// A light client for `client`'s chain.
     func lightClient(_ client: MeshClient) async throws -> LightClient {
-        let status = try await sdk { () async throws(SDKError) in try await client.status() }
-        let file = path(chainId: status.chainId)
-        var state: LightClient.TrustedState
-        if let data = FileManager.default.contents(atPath: file),
-            let saved = try? JSONDecoder().decode(LightClient.TrustedState.self, from: data)
-        {
-            state = saved
-        } else {
-            let path = try genesisPath()
-            guard let data = FileManager.default.contents(atPath: path) else {
-                throw CommandFailure("cannot read the genesis file \(path)")
+        let store = store()
+        do { return try await store.lightClient(client) } catch {
+            if store.genesisPath == nil, case .untrusted = error {
+                throw CommandFailure("--verify needs a genesis file to trust; pass --genesis FILE")
             }
-            let genesis: Genesis
-            do { genesis = try JSONDecoder().decode(Genesis.self, from: data) } catch {
-                throw CommandFailure("\(path) is not a genesis file: \(error)")
-            }
-            state = try sdkSync { () throws(SDKError) in try LightClient.genesisState(genesis) }
+            throw CommandFailure(sentence(error))
         }
-        guard state.chainId == status.chainId else {
-            throw CommandFailure("the node serves chain \(status.chainId), but the trusted genesis is \(state.chainId)")
-        }
-        return try sdkSync { () throws(SDKError) in try LightClient(trusting: state, client: client) }
     }
 
     /// Saves what the light client now trusts.
-    func save(_ light: LightClient) {
-        let file = path(chainId: light.trusted.chainId)
-        try? FileManager.default.createDirectory(
-            atPath: (file as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        if let data = try? JSONEncoder().encode(light.trusted) {
-            // Atomic, so a crash never leaves half a trust file; failing to save only means the
-            // next run verifies from the older trusted height again.
-            try? data.write(to: URL(fileURLWithPath: file), options: .atomic)
-        }
-    }
+    func save(_ light: LightClient) { store().save(light) }
 
     /// The header at `height`, verified by the light client (its trust is saved either way).
     func verifiedHeader(_ height: UInt64, client: MeshClient) async throws -> BlockHeader {

@@ -1,5 +1,4 @@
 public import MeshCore
-public import MeshLedger
 
 /// A seeded, resumable workload over every ledger module: transfers, identity changes, grants
 /// and delegations, staking, and deliberately bad transactions. Each block's transactions are a

@@ -1,5 +1,4 @@
 import MeshCore
-import MeshLedger
 
 /// Builds one simulated block: picks actions with the block's random stream and signs them
 /// with the simulation's keys, tracking nonces as the ledger will.
