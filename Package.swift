@@ -176,6 +176,9 @@ let package = Package(
         .testTarget(
             name: "MeshConsensusTests", dependencies: ["MeshConsensus", "MeshCore"], swiftSettings: strictSettings),
         .testTarget(
+            name: "MeshSDKTests", dependencies: ["MeshSDK", "MeshAPI", "MeshConsensus", "MeshCore"],
+            swiftSettings: strictSettings),
+        .testTarget(
             name: "MeshNodeTests",
             dependencies: [
                 "MeshNode", "MeshCore", "MeshLedger", "MeshP2P", "MeshConsensus", "MeshSDK", "MeshAPI",

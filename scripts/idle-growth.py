@@ -5,7 +5,9 @@ Creates a devnet with `meshwork devnet` (default pacing: one empty block per 10 
 runs its nodes as separate processes, lets them settle, then measures for --seconds (default
 600) each node's bytes written to disk (/proc/<pid>/io write_bytes: everything the process
 made the kernel write, WAL checkpoints included) and the growth of its data directory, plus
-the blocks made. Prints one JSON object; exits 1 when a node wrote 1 MB or more.
+the blocks made. Prints one JSON object; exits 1 when a node's data grew by 1 MB or more. (Bytes written are
+reported beside it: SQLite writes whole pages to its WAL and again at each checkpoint, so the
+I/O is several times the growth.)
 
 usage: scripts/idle-growth.py path/to/meshwork [--seconds 600] [--nodes 3]
 """
@@ -89,5 +91,5 @@ report = {
 }
 print(json.dumps(report, indent=2))
 shutil.rmtree(HOME, ignore_errors=True)
-worst = max(node["writtenBytes"] for node in report["perNode"])
-raise SystemExit(0 if worst < LIMIT else f"FAIL: a node wrote {worst} bytes in {args.seconds} s of idling")
+worst = max(node["dataGrowthBytes"] for node in report["perNode"])
+raise SystemExit(0 if worst < LIMIT else f"FAIL: a node's data grew by {worst} bytes in {args.seconds} s of idling")

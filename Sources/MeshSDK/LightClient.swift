@@ -4,6 +4,17 @@ public import MeshConsensus
 public import MeshCore
 public import MeshLedger
 
+/// Where a light client reads headers (with their commits) and validator sets: a node through
+/// `MeshClient`, or anything else that serves the same views. Nothing it serves is trusted.
+public protocol LightClientSource: Sendable {
+    /// The block at `height` (its canonical header and commit bytes are what is checked).
+    func block(_ height: UInt64?) async throws(SDKError) -> BlockView
+    /// The validator set deciding `height` (its canonical bytes are what is checked).
+    func validators(height: UInt64?) async throws(SDKError) -> ValidatorsView
+}
+
+extension MeshClient: LightClientSource {}
+
 /// Verifies a node's answers without trusting the node.
 ///
 /// It keeps a trusted header and the validator set that decides the next height, starting from
@@ -41,7 +52,7 @@ public final class LightClient {
 
     /// What the client trusts now.
     public private(set) var trusted: TrustedState
-    let client: MeshClient
+    let client: any LightClientSource
     private var trustedSet: ValidatorSet
     private var headers: [UInt64: BlockHeader] = [:]
     private var sets: [UInt64: ValidatorSet] = [:]
@@ -50,7 +61,7 @@ public final class LightClient {
     public static let backwardsMax: UInt64 = 10_000
 
     /// A client that trusts `state`.
-    public init(trusting state: TrustedState, client: MeshClient) throws(SDKError) {
+    public init(trusting state: TrustedState, client: any LightClientSource) throws(SDKError) {
         trusted = state
         self.client = client
         trustedSet = try Self.decodeSet(state.nextValidators)
