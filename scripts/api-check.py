@@ -200,6 +200,7 @@ def check_operations(run, state):
     owner, recipient, device = state["owner"], state["recipient"], state["device"]
     past = max(1, latest - 2)
     run.call("GET", "/status", "/status")
+    run.call("GET", "/status/disk", "/status/disk")
     run.call("GET", "/validators", "/validators")
     run.call("GET", "/validators", f"/validators?height={past}")
     run.call("GET", "/validators", f"/validators?height={latest + 1}", expect=(200, 404))
