@@ -533,7 +533,13 @@ def check_provenance(run, state):
           proof.get("device") == device and proof.get("topic") == topic and proof.get("payloadHash") == digest
           and proof.get("anchoredAt", 0) > proof.get("batch", 0), json.dumps(proof)[:300])
     anchors = "/provenance/anchors/{node}/{batch}"
-    path = f"/provenance/anchors/{quote(proof['node'])}/{proof['batch']}?prove=true&device={quote(device)}"
+    # The anchor is in the state after block anchoredAt, provable once the next block commits
+    # (at once: a block that changes state is followed by a proof block, but not instantly).
+    path = (f"/provenance/anchors/{quote(proof['node'])}/{proof['batch']}?prove=true&device={quote(device)}"
+            f"&height={proof['anchoredAt']}")
+    deadline = time.time() + 30
+    while time.time() < deadline and http_request(run.port, "GET", path).status != 200:
+        time.sleep(0.3)
     reply = run.call("GET", anchors, path)
     if reply and reply.status == 200:
         body = reply.json()
