@@ -104,9 +104,12 @@ def provider_files():
 
 
 def main():
+    # The storage rules count blocks (a 60-block upload grace, 10-block proof windows); this devnet
+    # makes a block after every commit pause even when idle, so they pass in seconds, not the
+    # minutes of the default idle pacing (the module README gives both).
     devnet = subprocess.Popen(
         [MESHWORK, "devnet", "--home", HOME, "--nodes", "1", "--providers", str(PROVIDERS), "--mqtt-port", "0",
-         "--api-port", str(API), "--p2p-port", str(P2P)],
+         "--api-port", str(API), "--p2p-port", str(P2P), "--empty-blocks-interval-ms", "0"],
         stdout=open(os.path.join(HOME, "devnet.log"), "a"), stderr=subprocess.STDOUT, start_new_session=True)
     try:
         run()

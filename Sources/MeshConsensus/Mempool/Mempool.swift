@@ -93,6 +93,9 @@ public final class Mempool: TransactionSource {
     /// Whether a proposal would find a transaction here.
     public var hasTransactions: Bool { !entries.isEmpty }
 
+    /// Whether `hash` is parked here, waiting for an earlier nonce.
+    public func isParked(_ hash: Hash256) -> Bool { parkedSenders[hash] != nil }
+
     /// Whether `hash` is waiting here.
     public func contains(_ hash: Hash256) -> Bool { entries[hash] != nil || parkedSenders[hash] != nil }
 

@@ -84,6 +84,8 @@ final class ConsensusLoop {
             try perform(engine.tick(nowMs: Self.nowMs))
             expireWaiters()
             publishStatus()
+            // Under a steady load the inbox is never empty: gossip at least once per tick.
+            flushGossip()
         case .consensus(let peer, let message):
             try perform(engine.receive(message, from: PeerID(peer.hex), nowMs: Self.nowMs))
         case .mempool(let peer, let transactions):
@@ -156,8 +158,8 @@ final class ConsensusLoop {
                 return
             }
             // Still waiting in the mempool: send it again, in case no peer had it (it may have
-            // arrived before this node was connected to any validator).
-            gossip.append((nil, transaction))
+            // arrived before this node was connected to any validator); a parked one is not relayed.
+            if !mempool.isParked(hash) { gossip.append((nil, transaction)) }
             if wait != .commit {
                 continuation.resume(returning: result)
                 return
