@@ -13,6 +13,22 @@ import Testing
         #expect(report.honestHeightMin >= report.heightAtHeal + config.progressBlocks)
     }
 
+    /// Nodes that wait in round 0 for transactions (empty blocks paced, as the node's default)
+    /// under the same faults: agreement holds, and the chain still moves after the heal.
+    @Test(arguments: [UInt64(3), 4, 5])
+    func nodesWaitingForTransactionsKeepAgreementAndLiveness(seed: UInt64) throws {
+        var config = SimulationConfig(seed: seed)
+        config.chaosMs = 8_000
+        config.consensus.createEmptyBlocksIntervalMs = 500
+        let report = try NetworkSimulation(config: config).run()
+        #expect(report.honestHeightMin >= report.heightAtHeal + config.progressBlocks)
+        var strict = SimulationConfig(seed: seed)
+        strict.chaosMs = 8_000
+        strict.consensus.createEmptyBlocks = false
+        let waiting = try NetworkSimulation(config: strict).run()
+        #expect(waiting.honestHeightMin >= waiting.heightAtHeal + strict.progressBlocks)
+    }
+
     @Test func sameSeedSameRun() throws {
         var config = SimulationConfig(seed: 11)
         config.chaosMs = 5_000

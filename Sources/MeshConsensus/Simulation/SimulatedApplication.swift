@@ -69,7 +69,9 @@ public final class SimulatedApplication: Application {
     /// Every block is welcome (consensus checks the header; this application has no rules).
     public func processProposal(_ request: ProcessProposalRequest) -> Bool { true }
 
-    /// Chains the hash and applies power changes and removals.
+    /// Chains the hash and applies power changes and removals. A block with no transaction and
+    /// no misbehaviour leaves the app hash as it was, as the ledger does, so that nodes waiting
+    /// for transactions (`createEmptyBlocks`) are exercised too.
     public func finalizeBlock(_ request: FinalizeBlockRequest) throws -> FinalizeBlockResponse {
         guard var snapshot = committed else { throw ConsensusError.application("no genesis") }
         precondition(request.height == snapshot.height + 1, "blocks arrive in order")
@@ -94,7 +96,7 @@ public final class SimulatedApplication: Application {
             }
         }
         snapshot.height = request.height
-        snapshot.appHash = hasher.finalize()
+        if !request.transactions.isEmpty || !request.misbehavior.isEmpty { snapshot.appHash = hasher.finalize() }
         pending = snapshot
         let updates = changed.keys.sorted().map { ValidatorUpdate(publicKey: keys[$0], power: changed[$0] ?? 0) }
         return FinalizeBlockResponse(
