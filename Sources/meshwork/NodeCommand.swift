@@ -66,12 +66,10 @@ struct NodeCommand: AsyncParsableCommand {
                 switch options.output {
                 case .json: try printJSON(view)
                 case .table:
-                    for store in view.stores {
-                        print(
-                            "\(store.name.padding(toLength: 16, withPad: " ", startingAt: 0)) \(byteText(store.bytes))  \(store.path)"
-                        )
-                    }
-                    print("\("total".padding(toLength: 16, withPad: " ", startingAt: 0)) \(byteText(view.totalBytes))")
+                    printTable(
+                        ["STORE", "SIZE", "PATH"],
+                        view.stores.map { [$0.name, TransferBar.bytes($0.bytes), $0.path] }
+                            + [["total", TransferBar.bytes(view.totalBytes), ""]])
                 }
                 return
             }
@@ -85,17 +83,6 @@ struct NodeCommand: AsyncParsableCommand {
                         + "\(status.peers.count) peers, mempool \(status.mempoolSize)\(status.catchingUp ? ", catching up" : "")"
                 )
             }
-        }
-
-        func byteText(_ bytes: UInt64) -> String {
-            let units = ["B", "KiB", "MiB", "GiB", "TiB"]
-            var value = Double(bytes)
-            var unit = 0
-            while value >= 1024, unit < units.count - 1 {
-                value /= 1024
-                unit += 1
-            }
-            return unit == 0 ? "\(bytes) B" : String(format: "%.1f", value) + " " + units[unit]
         }
     }
 
