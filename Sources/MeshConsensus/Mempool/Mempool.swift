@@ -70,7 +70,8 @@ public final class Mempool: TransactionSource {
     /// A pool in front of `app`.
     public init(
         app: any Application, countMax: Int = 50_000, bytesMax: Int = 64 << 20, transactionBytesMax: Int = 1 << 20,
-        nonceGapMax: UInt64 = 64, parkedPerSenderMax: Int = 64, parkedMax: Int? = nil, parkedHeightsMax: UInt64 = 100
+        nonceGapMax: UInt64 = 64, parkedPerSenderMax: Int = 64, parkedMax: Int? = nil, parkedHeightsMax: UInt64 = 100,
+        height: UInt64 = 0
     ) {
         precondition(countMax > 0, "a pool holds something")
         precondition(bytesMax >= transactionBytesMax, "a pool holds one transaction of the largest size")
@@ -82,6 +83,7 @@ public final class Mempool: TransactionSource {
         self.parkedPerSenderMax = parkedPerSenderMax
         self.parkedMax = parkedMax ?? max(1, min(1_000, countMax / 10))
         self.parkedHeightsMax = parkedHeightsMax
+        self.height = height
     }
 
     /// Transactions in the pool, parked ones included.
@@ -111,7 +113,7 @@ public final class Mempool: TransactionSource {
             bytes: transaction, hash: hash, fee: result.feePaid, sequence: 0, sender: result.sender,
             nonce: result.nonce)
         if !result.isSuccess {
-            guard let expected = result.expectedNonce, result.nonce - expected <= nonceGapMax,
+            guard let expected = result.expectedNonce, result.nonce > expected, result.nonce - expected <= nonceGapMax,
                 (parked[result.sender]?.count ?? 0) < parkedPerSenderMax, parkedSenders.count < parkedMax
             else { throw .refused(result) }
             try makeRoom(for: entry, parking: true)
@@ -157,6 +159,8 @@ public final class Mempool: TransactionSource {
         for (index, transaction) in committed.enumerated() {
             let hash = Block.transactionHash(transaction)
             if index < results.count, results[index].didNotRun {
+                // Counted only for what this pool holds (a proposer's junk is not remembered).
+                guard contains(hash) else { continue }
                 notRunCounts[hash, default: 0] += 1
                 guard notRunCounts[hash, default: 0] >= notRunMax else { continue }
             } else {
@@ -276,6 +280,7 @@ public final class Mempool: TransactionSource {
     }
 
     private func removeParked(_ hash: Hash256) {
+        notRunCounts[hash] = nil
         guard let sender = parkedSenders.removeValue(forKey: hash), let waiting = parked[sender],
             let (nonce, entry) = waiting.first(where: { $0.value.hash == hash })
         else { return }

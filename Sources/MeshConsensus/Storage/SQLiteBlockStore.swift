@@ -121,8 +121,9 @@ public final class SQLiteBlockStore: BlockStore, @unchecked Sendable {
         try read { db in UInt64(try Int64.fetchOne(db, sql: "SELECT MIN(height) FROM blocks") ?? 0) }
     }
 
-    /// Deletes blocks, results, validator sets and the transaction index below `retainHeight`
-    /// (CometBFT's block pruning); the chain state and the blocks from `retainHeight` up stay.
+    /// Deletes blocks, results and the transaction index below `retainHeight` (CometBFT's block
+    /// pruning); the chain state, the blocks from `retainHeight` up, and every validator set
+    /// (small, and evidence up to `evidenceAgeMax` old is checked against its height's set) stay.
     /// Returns the blocks deleted.
     @discardableResult
     public func prune(below retainHeight: UInt64) throws(ConsensusError) -> Int {
@@ -133,7 +134,6 @@ public final class SQLiteBlockStore: BlockStore, @unchecked Sendable {
                 try db.execute(sql: "DELETE FROM blocks WHERE height < ?", arguments: [below])
                 let deleted = db.changesCount
                 try db.execute(sql: "DELETE FROM results WHERE height < ?", arguments: [below])
-                try db.execute(sql: "DELETE FROM validators WHERE height < ?", arguments: [below])
                 try db.execute(sql: "DELETE FROM transactions WHERE height < ?", arguments: [below])
                 return deleted
             }

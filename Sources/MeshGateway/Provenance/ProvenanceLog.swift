@@ -284,7 +284,8 @@ public final class ProvenanceLog: Sendable {
     @discardableResult
     func prune(now: Date) throws -> Int {
         guard retainDays > 0 else { return 0 }
-        let cutoff = Int64((now.timeIntervalSince1970 - Double(retainDays) * 86_400) * 1000)
+        let days = Double(min(retainDays, 36_500))  // a century: anything longer is "forever" anyway
+        let cutoff = Int64((now.timeIntervalSince1970 - days * 86_400) * 1000)
         return try database.write { db in
             let batches = try Int64.fetchAll(
                 db,

@@ -34,7 +34,7 @@ final class ConsensusLoop {
         )
         readPool = try LedgerReadPool(path: home.dataPath + "/state.sqlite")
         blockStore = try SQLiteBlockStore(path: home.dataPath + "/blocks.sqlite")
-        mempool = Mempool(app: ledger)
+        mempool = Mempool(app: ledger, height: ledger.store.height)
         let genesisBytes = try runtime.genesis.jsonBytes()
         let validatorPrivateKey = try home.validatorKey()
         validatorKey = validatorPrivateKey.publicKey
@@ -273,8 +273,10 @@ final class ConsensusLoop {
 
     /// `retain_blocks`: every 100 heights, the block store forgets blocks below the window.
     private func pruneBlocks(_ height: UInt64) {
-        guard let retain = runtime.config.consensus.retainBlocks, retain > 0, height % 100 == 0, height > retain
-        else { return }
+        guard let configured = runtime.config.consensus.retainBlocks, configured > 0, height % 100 == 0 else { return }
+        // Never below the evidence window: a block may carry evidence that old.
+        let retain = max(configured, runtime.config.consensusConfig.evidenceAgeMax)
+        guard height > retain else { return }
         do {
             try blockStore.prune(below: height - retain + 1)
         } catch {

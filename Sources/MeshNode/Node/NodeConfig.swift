@@ -153,9 +153,10 @@ public struct NodeConfig: Codable, Sendable, Equatable {
         /// CometBFT's `create_empty_blocks_interval`, in ms (absent: `emptyBlocksIntervalMsDefault`);
         /// 0 with `create_empty_blocks` makes a block after every `timeout_commit_ms`.
         public var createEmptyBlocksIntervalMs: UInt64?
-        /// Blocks kept in the block store (absent or 0: all). Older blocks, their results and
-        /// the transaction index go every 100 heights; a peer further behind cannot sync from
-        /// this node, and `GET /blocks/{h}` answers 404 for them.
+        /// Blocks kept in the block store (absent or 0: all; at least the evidence window,
+        /// 1,000). Older blocks, their results and the transaction index go every 100 heights;
+        /// a peer further behind cannot sync from this node, and `GET /blocks/{h}` answers 404
+        /// for them.
         public var retainBlocks: UInt64?
 
         enum CodingKeys: String, CodingKey {

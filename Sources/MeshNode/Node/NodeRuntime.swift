@@ -179,14 +179,16 @@ public final class NodeRuntime: Sendable {
     public static let busyCode: UInt32 = 3
 
     /// Runs `body` over the latest committed state, off the consensus loop (in one read
-    /// transaction: one height). Waits for the loop's first view while the node starts.
+    /// transaction: one height). Waits for the loop's first view while the node starts (30 s at
+    /// most, then `state/…`).
     public func read<T: Sendable>(_ body: @escaping @Sendable (LedgerSnapshot) throws -> T) async throws -> T {
         var view = readViewBox.withLockedValue { $0 }
-        while view == nil {
+        for _ in 0..<1500 where view == nil {
             try await Task.sleep(for: .milliseconds(20))
             view = readViewBox.withLockedValue { $0 }
         }
-        guard let view else { preconditionFailure("the loop above waits for a view") }
+        // A loop that failed to start never publishes one: answer instead of waiting for ever.
+        guard let view else { throw StateError.storage("the ledger is not open (the node has not started)") }
         return try await view.read(body)
     }
 
