@@ -315,6 +315,8 @@ PAGE_PROBE = """(() => {
     panels: ['panel-telemetry', 'panel-storage'].filter((id) => document.getElementById(id)),
     ids: ['txs', 'validators', 'peers'].filter((id) => document.getElementById(id)),
     validatorRows: document.querySelectorAll('#validators tr').length,
+    diskStores: [...document.querySelectorAll('#disk tr')].map((row) => row.firstChild && row.firstChild.textContent),
+    diskTotal: (document.getElementById('disk-total') || {}).textContent || '',
   };
 })()"""
 
@@ -636,6 +638,12 @@ class Run:
             self.check(False, f"{failure}: height {first['height']} -> {now['height']}, top row "
                               f"{first['topBlock']} -> {now['topBlock']}, events {first['wsEvents']} -> {now['wsEvents']}")
         self.check(self.probe()["validatorRows"] >= 1, "#validators lists the devnet's validator")
+        try:
+            disk = wait_for(lambda: (lambda p: p if {"state", "blocks"} <= set(p["diskStores"]) and p["diskTotal"] else None)(
+                self.probe()), LIVE_TIMEOUT_S, "the disk panel lists the state and block stores", interval_s=0.5)
+            self.check(True, f"#disk lists the node's stores ({', '.join(disk['diskStores'])}; total {disk['diskTotal']})")
+        except CheckFailed as failure:
+            self.check(False, f"{failure}: {self.probe()['diskStores']}")
 
     def check_directory(self, dids):
         started = time.time()

@@ -25,6 +25,7 @@
     telemetryPointsMax: 300,
     telemetryRowsMax: 30,
     gatewayIntervalMs: 2000,
+    diskIntervalMs: 10000,
   };
 
   const state = {
@@ -617,6 +618,37 @@
     }
   }
 
+  /// Bytes as B, KiB, MiB, GiB, TiB (one decimal above bytes).
+  function formatBytes(bytes) {
+    const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+    let value = bytes;
+    let unit = 0;
+    while (value >= 1024 && unit < units.length - 1) {
+      value /= 1024;
+      unit += 1;
+    }
+    return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
+  }
+
+  /// The node's stores on disk (`/status/disk`), largest first: what an operator watches to
+  /// see that retention keeps the node's disk bounded.
+  async function loadDisk() {
+    try {
+      const disk = await api('/status/disk');
+      const rows = (disk.stores || []).map((store) =>
+        el('tr', {}, [
+          el('td', { text: store.name }),
+          el('td', { className: 'num mono', text: formatBytes(store.bytes), title: `${store.bytes} bytes` }),
+          el('td', { className: 'mono muted', text: store.path }),
+        ]));
+      $('disk').replaceChildren(...(rows.length ? rows : [emptyRow(3, 'no stores yet')]));
+      setText('disk-total', formatBytes(disk.totalBytes));
+      reportError('disk', null);
+    } catch (error) {
+      reportError('disk', error);
+    }
+  }
+
   // MARK: rendering
 
   function scheduleRender() {
@@ -954,6 +986,8 @@
     setInterval(renderBlocks, 1000); // keeps the "n s ago" column honest between blocks
     loadGateway();
     setInterval(loadGateway, limits.gatewayIntervalMs);
+    loadDisk();
+    setInterval(loadDisk, limits.diskIntervalMs);
   }
 
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);
