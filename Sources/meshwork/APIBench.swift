@@ -26,7 +26,7 @@ struct APIBench: AsyncParsableCommand {
         guard (1...20_000).contains(subscribers) else { throw ValidationError("--subscribers must be in 1...20000") }
     }
 
-    struct HTTPFigures: Encodable {
+    struct HTTPFigures: Codable {
         var path: String
         var requestsPerSecond: Double
         var p50Ms: Double
@@ -115,6 +115,12 @@ struct APIBench: AsyncParsableCommand {
     }
 
     func runWrk(_ wrk: String, url: String) throws -> HTTPFigures {
+        try Self.runWrk(wrk, url: url, connections: connections, seconds: seconds)
+    }
+
+    /// `wrk` on one thread with `connections` against `url` for `seconds`, read back as figures
+    /// (also the proven-query load of `bench consensus --wrk-queries`).
+    static func runWrk(_ wrk: String, url: String, connections: Int, seconds: Int) throws -> HTTPFigures {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: wrk)
         let threads = 1

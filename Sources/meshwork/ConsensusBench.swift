@@ -26,14 +26,6 @@ struct ConsensusBench: ParsableCommand {
     var wrkQueries: Int = 0
     @Flag(help: "Print the report as JSON.") var json = false
 
-    /// The proven-query load that ran beside the transfers.
-    struct QueryLoad: Codable {
-        var connections: Int
-        var requestsPerSecond: Double
-        var p99Ms: Double
-        var non2xx: Int
-    }
-
     struct Report: Codable {
         var machine: MachineInfo
         var nodes: Int
@@ -46,7 +38,8 @@ struct ConsensusBench: ParsableCommand {
         var latencyP50Ms: Double
         var latencyP99Ms: Double
         var blocks: Int
-        var queryLoad: QueryLoad?
+        /// The proven-query load that ran beside the transfers (`--wrk-queries`).
+        var queryLoad: APIBench.HTTPFigures?
     }
 
     func run() throws {
@@ -92,13 +85,19 @@ struct ConsensusBench: ParsableCommand {
         let acceptedCount = LockedCounter()
         let signed = transactions
         let group = DispatchGroup()
-        let queryLoad = NIOLockedValueBox<QueryLoad?>(nil)
+        let queryLoad = NIOLockedValueBox<APIBench.HTTPFigures?>(nil)
         if wrkQueries > 0 {
             let url = "http://127.0.0.1:\(ports[0])/accounts/\(DID.key(keys[0].publicKey))?prove=true"
             let (connections, seconds) = (wrkQueries, seconds)
             group.enter()
             Thread.detachNewThread {
-                queryLoad.withLockedValue { $0 = Self.wrk(url: url, connections: connections, seconds: seconds) }
+                guard let wrk = APIBench.which("wrk") else {
+                    printError("wrk is not installed (apt-get install -y wrk): no query load")
+                    group.leave()
+                    return
+                }
+                let figures = try? APIBench.runWrk(wrk, url: url, connections: connections, seconds: seconds)
+                queryLoad.withLockedValue { $0 = figures }
                 group.leave()
             }
         }
@@ -144,31 +143,6 @@ struct ConsensusBench: ParsableCommand {
                     + "p50 \(String(format: "%.0f", report.latencyP50Ms)) ms, p99 \(String(format: "%.0f", report.latencyP99Ms)) ms"
             )
         }
-    }
-
-    /// Runs `wrk` against `url` for `seconds`; nil when wrk is not installed.
-    static func wrk(url: String, connections: Int, seconds: Int) -> QueryLoad? {
-        guard let path = ["/usr/bin/wrk", "/usr/local/bin/wrk"].first(where: FileManager.default.isExecutableFile)
-        else {
-            printError("wrk is not installed (apt-get install -y wrk): no query load")
-            return nil
-        }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = ["-t1", "-c\(connections)", "-d\(seconds)s", "--latency", url]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        guard (try? process.run()) != nil else { return nil }
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        let lines = output.split(separator: "\n")
-        func last(_ prefix: String) -> Substring? {
-            lines.first { $0.trimmingCharacters(in: .whitespaces).hasPrefix(prefix) }?.split(separator: " ").last
-        }
-        return QueryLoad(
-            connections: connections, requestsPerSecond: last("Requests/sec:").flatMap { Double($0) } ?? 0,
-            p99Ms: last("99%").map(String.init).flatMap(APIBench.milliseconds) ?? 0,
-            non2xx: last("Non-2xx").flatMap { Int($0) } ?? 0)
     }
 
     private func waitForNode(port: Int) throws -> UInt64 {

@@ -129,7 +129,7 @@ public final class Mempool: TransactionSource {
     /// Up to `bytesMax` bytes of transactions: lanes taken by the fee of their next
     /// transaction (then age), each lane in nonce order.
     public func reap(bytesMax: Int) -> [[UInt8]] {
-        var heads = LaneHeap()
+        var heads = BinaryHeap<LaneHead>(by: LaneHead.precedes)
         for lane in lanes.values {
             if let first = lane.first, let entry = entries[first] {
                 heads.push(.init(entry: entry, lane: lane, next: 1))
@@ -290,46 +290,14 @@ public final class Mempool: TransactionSource {
     }
 }
 
-/// A binary max-heap of lane heads: highest fee first, then the oldest.
-private struct LaneHeap {
-    struct Head {
-        var entry: Mempool.Entry
-        var lane: [Hash256]
-        var next: Int
+/// A lane's next transaction in `reap`: its entry, the lane, and where the lane goes on.
+private struct LaneHead {
+    var entry: Mempool.Entry
+    var lane: [Hash256]
+    var next: Int
 
-        func precedes(_ other: Head) -> Bool {
-            entry.fee != other.entry.fee ? entry.fee > other.entry.fee : entry.sequence < other.entry.sequence
-        }
-    }
-
-    private var items: [Head] = []
-
-    mutating func push(_ head: Head) {
-        items.append(head)
-        var child = items.count - 1
-        while child > 0 {
-            let parent = (child - 1) / 2
-            guard items[child].precedes(items[parent]) else { break }
-            items.swapAt(child, parent)
-            child = parent
-        }
-    }
-
-    mutating func pop() -> Head? {
-        guard !items.isEmpty else { return nil }
-        items.swapAt(0, items.count - 1)
-        let top = items.removeLast()
-        var parent = 0
-        while true {
-            let left = 2 * parent + 1
-            let right = left + 1
-            var first = parent
-            if left < items.count, items[left].precedes(items[first]) { first = left }
-            if right < items.count, items[right].precedes(items[first]) { first = right }
-            guard first != parent else { break }
-            items.swapAt(parent, first)
-            parent = first
-        }
-        return top
+    /// Highest fee first, then the oldest.
+    static func precedes(_ lhs: LaneHead, _ rhs: LaneHead) -> Bool {
+        lhs.entry.fee != rhs.entry.fee ? lhs.entry.fee > rhs.entry.fee : lhs.entry.sequence < rhs.entry.sequence
     }
 }

@@ -22,11 +22,10 @@ public final class SQLiteBlockStore: BlockStore, @unchecked Sendable {
         var configuration = Configuration()
         configuration.journalMode = .wal
         configuration.busyMode = .timeout(10)
-        // A small WAL, checkpointed every 64 pages and cut back to 256 KiB: an idle node's files
-        // grow by what it stores, not by SQLite's scratch space.
+        // A small WAL (MeshCore's `SQLiteWAL`).
         configuration.prepareDatabase { db in
             try db.execute(
-                sql: "PRAGMA synchronous = FULL; PRAGMA wal_autocheckpoint = 64; PRAGMA journal_size_limit = 262144")
+                sql: "PRAGMA synchronous = FULL; " + SQLiteWAL.smallLogPragmas)
         }
         do {
             database = try DatabaseQueue(path: path, configuration: configuration)

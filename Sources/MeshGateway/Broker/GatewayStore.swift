@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import MeshCore
 
 /// A message waiting for a persistent session, as stored.
 struct StoredMessage: Sendable {
@@ -30,7 +31,7 @@ final class GatewayStore: Sendable {
         var configuration = Configuration()
         configuration.prepareDatabase { db in
             try db.execute(
-                sql: "PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 64; PRAGMA journal_size_limit = 262144")
+                sql: "PRAGMA journal_mode = WAL; " + SQLiteWAL.smallLogPragmas)
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
         database = try DatabaseQueue(path: path, configuration: configuration)

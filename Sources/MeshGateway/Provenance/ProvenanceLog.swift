@@ -85,7 +85,7 @@ public final class ProvenanceLog: Sendable {
         configuration.prepareDatabase { db in
             if path != nil {
                 try db.execute(
-                    sql: "PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 64; PRAGMA journal_size_limit = 262144"
+                    sql: "PRAGMA journal_mode = WAL; " + SQLiteWAL.smallLogPragmas
                 )
             }
             try db.execute(sql: "PRAGMA synchronous = FULL")

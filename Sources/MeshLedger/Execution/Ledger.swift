@@ -101,11 +101,9 @@ public final class Ledger: Application {
             let decoded = Ante.decode(transaction, chainId: chainId, params: params)
             let hash = Hash256.sha256(transaction)
             var signatureValid: Bool? = nil
-            var expected: UInt64? = nil
             if case .success(let signed) = decoded {
                 signatureValid = verifiedSignatures.contains(hash) || signed.hasValidSignature
                 if signatureValid == true { rememberVerified(hash) }
-                expected = try checkState.readUInt64(StateKeys.nonce(signed.body.signer))
             }
             let block = BlockContext(
                 state: checkState, params: params, chainId: chainId, height: store.height + 1, timeMs: 0)
@@ -115,12 +113,13 @@ public final class Ledger: Application {
                 result.sender = Array(signed.body.signer.description.utf8)
                 result.nonce = signed.body.nonce
                 // Only a transaction that could pay its fee now may wait for its gap: a key with no
-                // balance cannot park anything.
+                // balance cannot park anything. (A refusal changed nothing, so the state read here
+                // is the one the ante checks saw.)
                 let gap = TransactionError.skippedNonce(expected: 0, got: 0)
-                if let expected, result.module == gap.module, result.code == gap.code,
-                    signed.body.fee >= params.feeMin, try checkState.balance(of: signed.body.signer) >= signed.body.fee
+                if result.module == gap.module, result.code == gap.code, signed.body.fee >= params.feeMin,
+                    try checkState.balance(of: signed.body.signer) >= signed.body.fee
                 {
-                    result.expectedNonce = expected
+                    result.expectedNonce = try checkState.readUInt64(StateKeys.nonce(signed.body.signer))
                 }
             }
             return result

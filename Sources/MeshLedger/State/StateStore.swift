@@ -46,10 +46,10 @@ public final class StateStore {
         self.nodeCacheEntriesMax = nodeCacheEntriesMax
         var configuration = Configuration()
         configuration.journalMode = .wal
-        // A small WAL (checkpointed every 64 pages, cut back to 256 KiB), as in the block store.
+        // A small WAL (MeshCore's `SQLiteWAL`).
         configuration.prepareDatabase { db in
             try db.execute(
-                sql: "PRAGMA synchronous = FULL; PRAGMA wal_autocheckpoint = 64; PRAGMA journal_size_limit = 262144")
+                sql: "PRAGMA synchronous = FULL; " + SQLiteWAL.smallLogPragmas)
         }
         do {
             database = try DatabaseQueue(path: path, configuration: configuration)

@@ -2,9 +2,25 @@ import Foundation
 public import MeshAPI
 
 extension NodeRuntime {
+    /// Seconds a measured `diskUsage` is reused: walking a provider's shard directory costs a
+    /// `stat` per file, and any API client (or an open dashboard) may ask.
+    static let diskUsageCacheSeconds: TimeInterval = 10
+
     /// Bytes per store under `<home>/data`: a SQLite file counts with its `-wal` and `-shm`, a
-    /// directory with everything under it.
+    /// directory with everything under it. Measured at most once per `diskUsageCacheSeconds`.
     public func diskUsage() -> DiskView {
+        let now = Date()
+        if let (measured, view) = diskUsageBox.withLockedValue({ $0 }),
+            now.timeIntervalSince(measured) < Self.diskUsageCacheSeconds
+        {
+            return view
+        }
+        let view = measureDiskUsage()
+        diskUsageBox.withLockedValue { $0 = (now, view) }
+        return view
+    }
+
+    private func measureDiskUsage() -> DiskView {
         let data = home.dataPath
         let names = (try? FileManager.default.contentsOfDirectory(atPath: data)) ?? []
         var sizes: [String: UInt64] = [:]

@@ -44,6 +44,8 @@ public final class NodeRuntime: Sendable {
     let genesis: Genesis
     let gatewayBox: NIOLockedValueBox<Gateway?>
     let shardStoreBox = NIOLockedValueBox<ShardStore?>(nil)
+    /// The last `diskUsage` measured, and when.
+    let diskUsageBox = NIOLockedValueBox<(Date, DiskView)?>(nil)
 
     /// The MQTT gateway, once `startGateway` ran.
     public var gateway: Gateway? { gatewayBox.withLockedValue { $0 } }
