@@ -127,14 +127,26 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
-        .executableTarget(
-            name: "meshwork",
+        // Benchmarks and load generators: `meshwork bench <area>`.
+        .target(
+            name: "MeshBench",
             dependencies: [
                 "MeshNode", "MeshSDK", "MeshAPI", "MeshCore", "MeshLedger", "MeshConsensus", "MeshGateway",
                 "MeshStorage", "MeshP2P",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            exclude: ["README.md"],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "meshwork",
+            dependencies: [
+                "MeshBench", "MeshNode", "MeshSDK", "MeshAPI", "MeshCore", "MeshLedger", "MeshConsensus",
+                "MeshStorage", "MeshP2P",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
             exclude: ["README.md"],
             swiftSettings: strictSettings
@@ -184,6 +196,9 @@ let package = Package(
                 "MeshNode", "MeshCore", "MeshLedger", "MeshP2P", "MeshConsensus", "MeshSDK", "MeshAPI",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
+            swiftSettings: strictSettings),
+        .testTarget(
+            name: "MeshBenchTests", dependencies: ["MeshBench", "MeshCore", "MeshLedger"],
             swiftSettings: strictSettings),
         .testTarget(name: "MeshP2PTests", dependencies: ["MeshP2P", "MeshCore"], swiftSettings: strictSettings),
         .testTarget(

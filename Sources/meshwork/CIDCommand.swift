@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import MeshCore
+import MeshNode
 
 /// `meshwork cid FILE…`: the CIDv1 that IPFS would give each file's bytes.
 struct CIDCommand: ParsableCommand {

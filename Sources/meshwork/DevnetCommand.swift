@@ -49,10 +49,10 @@ struct DevnetCommand: AsyncParsableCommand {
 
     func run() async throws {
         let root = home.directory
-        if reset { try Self.removeDevnet(in: root) }
+        if reset { try Devnet.remove(in: root) }
         let homes = (0..<nodes + providers).map { NodeHome(path: root + "/node-\($0)") }
         if !FileManager.default.fileExists(atPath: homes[0].configPath) {
-            try Self.create(
+            try Devnet.create(
                 homes, root: root, chainId: chainId, p2pPort: p2pPort, apiPort: apiPort, mqttPort: mqttPort,
                 mqttTLSPort: mqttTLSPort, extraAccounts: [], providers: providers,
                 emptyBlocksIntervalMs: emptyBlocksIntervalMs)
@@ -73,102 +73,6 @@ struct DevnetCommand: AsyncParsableCommand {
         try await runProcesses(homes)
     }
 
-    /// Writes node homes sharing one genesis, plus a funded `owner` key in `root`'s keystore.
-    static func create(
-        _ homes: [NodeHome], root: String, chainId: String, p2pPort: Int, apiPort: Int, mqttPort: Int? = nil,
-        mqttTLSPort: Int? = nil, extraAccounts: [DID], providers: Int = 0,
-        emptyBlocksIntervalMs: UInt64 = NodeConfig.emptyBlocksIntervalMsDefault
-    ) throws {
-        var validators: [(NodeHome, Ed25519.PrivateKey, Ed25519.PrivateKey)] = []
-        for (index, nodeHome) in homes.enumerated() {
-            let config = NodeConfig(
-                moniker: "node-\(index)", p2pListen: "127.0.0.1:\(p2pPort + index)",
-                apiListen: "127.0.0.1:\(apiPort + index)",
-                // Without a base (benchmarks), the gateway takes any free port.
-                mqttListen: "127.0.0.1:\(mqttPort.map { $0 == 0 ? 0 : $0 + index } ?? 0)",
-                mqttTLSListen: mqttTLSPort.map { "127.0.0.1:\($0 == 0 ? 0 : $0 + index)" })
-            let (nodeKey, validatorKey) = try nodeHome.create(config: config, force: true)
-            validators.append((nodeHome, nodeKey, validatorKey))
-        }
-        // The last `providers` homes are storage providers, not validators.
-        let validatorCount = homes.count - providers
-        let ownerKey = try devnetOwner(in: Keystore(home: root))
-        var accounts = [Genesis.Account(did: .key(ownerKey), balance: 1_000_000_000_000_000)]
-        accounts += extraAccounts.map { Genesis.Account(did: $0, balance: 1_000_000_000_000) }
-        var genesisValidators: [Genesis.GenesisValidator] = []
-        for (index, (_, _, validatorKey)) in validators.enumerated() {
-            let operatorDID = DID.key(validatorKey.publicKey)
-            guard index < validatorCount else {
-                accounts.append(Genesis.Account(did: operatorDID, balance: 1_000_000_000_000))
-                continue
-            }
-            accounts.append(Genesis.Account(did: operatorDID, balance: 1_000_000_000))
-            genesisValidators.append(
-                Genesis.GenesisValidator(
-                    operatorDID: operatorDID, consensusKey: validatorKey.publicKey, moniker: "node-\(index)",
-                    selfBond: 10_000_000))
-        }
-        let genesis = Genesis(
-            chainId: chainId, accounts: accounts, validators: genesisValidators,
-            genesisTimeMs: UInt64(Date().timeIntervalSince1970 * 1000))
-        try genesis.validate()
-        let bytes = Data(try genesis.jsonBytes())
-        for (index, (nodeHome, _, _)) in validators.enumerated() {
-            try bytes.write(to: URL(fileURLWithPath: nodeHome.genesisPath))
-            var config = try nodeHome.config()
-            config.p2p.persistentPeers = validators.enumerated().filter { $0.offset != index }.map {
-                "\(NodeID(key: $0.element.1.publicKey).hex)@127.0.0.1:\(p2pPort + $0.offset)"
-            }
-            config.consensus.timeoutCommitMs = 100
-            config.consensus.createEmptyBlocks = true
-            config.consensus.createEmptyBlocksIntervalMs = emptyBlocksIntervalMs
-            if index >= validatorCount { config.storage = NodeConfig.Storage() }
-            try config.save(path: nodeHome.configPath)
-        }
-    }
-
-    /// The public key of the devnet's funded `owner` key: an existing unencrypted one is reused,
-    /// otherwise a new one is written. An encrypted key of that name is someone's real key.
-    static func devnetOwner(in keystore: Keystore) throws -> Ed25519.PublicKey {
-        if let existing = try? keystore.metadata(of: "owner") {
-            guard !existing.isEncrypted else {
-                throw CommandFailure(
-                    "\(keystore.directory) already holds an encrypted key 'owner'; give the devnet its own --home")
-            }
-            return existing.publicKey
-        }
-        let owner = Ed25519.PrivateKey()
-        _ = try keystore.save(owner, name: "owner", protection: .insecurePlaintext)
-        return owner.publicKey
-    }
-
-    /// Removes the devnet's node directories and its unencrypted `owner` key, nothing else
-    /// (the home may also hold the user's own keys).
-    static func removeDevnet(in root: String) throws {
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
-        for entry in entries where entry.hasPrefix("node-") {
-            try FileManager.default.removeItem(atPath: root + "/" + entry)
-        }
-        let keystore = Keystore(home: root)
-        if let owner = try? keystore.metadata(of: "owner"), !owner.isEncrypted { try keystore.delete("owner") }
-    }
-
-    /// Starts `meshwork node start` for a home, logging to `<home>/node.log`.
-    /// `onExit` gets the exit status when the node ends.
-    static func launch(_ nodeHome: NodeHome, onExit: (@Sendable (Int32) -> Void)? = nil) throws -> Process {
-        let process = Process()
-        if let onExit { process.terminationHandler = { onExit($0.terminationStatus) } }
-        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        process.arguments = ["node", "start", "--home", nodeHome.path]
-        let log = nodeHome.path + "/node.log"
-        _ = FileManager.default.createFile(atPath: log, contents: nil)
-        let output = FileHandle(forWritingAtPath: log)
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        return process
-    }
-
     private func runProcesses(_ homes: [NodeHome]) async throws {
         // Watch for Ctrl-C before the first child exists, so no signal can orphan them.
         let signals = SignalWatcher()
@@ -179,7 +83,7 @@ struct DevnetCommand: AsyncParsableCommand {
             // A node that ends on its own (a port already taken, say) is reported at once; the
             // others keep running, as they would in a real network.
             processes.append(
-                try Self.launch(nodeHome) { status in
+                try Devnet.launch(nodeHome) { status in
                     if !stopping.withLockedValue({ $0 }) {
                         say("node-\(index) exited with status \(status); see \(log)")
                     }

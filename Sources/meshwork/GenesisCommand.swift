@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import MeshCore
 import MeshLedger
+import MeshNode
 
 /// `meshwork genesis …`: assemble and check the genesis file every node of a chain starts from.
 struct GenesisCommand: ParsableCommand {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import MeshCore
+import MeshNode
 
 /// `meshwork keys …`: the Ed25519 keys this machine holds.
 struct KeysCommand: ParsableCommand {

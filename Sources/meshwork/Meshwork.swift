@@ -1,4 +1,5 @@
 import ArgumentParser
+import MeshBench
 
 /// The `meshwork` command: every participant in a Meshwork network runs this binary.
 @main

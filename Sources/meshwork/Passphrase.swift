@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import MeshCore
+import MeshNode
 
 #if canImport(Glibc)
     import Glibc

@@ -1,3 +1,4 @@
+import Foundation
 import MeshCore
 import Testing
 
@@ -122,6 +123,63 @@ import Testing
         #expect(reopened.rootHash == root)
     }
 
+    /// Pipelined commits (`startCommit`): with caches of one entry, reads while a height is being
+    /// written come from its in-memory changes or from SQLite, and must agree with a store that
+    /// commits synchronously; after `awaitDurable` a reopened file holds the same height and root.
+    @Test func backgroundCommitsReadTheirOwnWritesAndReachTheDisk() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.cleanup() }
+        let path = directory.file("pipelined.sqlite")
+        let reference = try StateStore(path: directory.file("reference.sqlite"))
+        let contents = try populate(reference, heights: 10, seed: 11)
+        let durable = DurableCount()
+        do {
+            let store = try StateStore(path: path, valueCacheEntriesMax: 1, nodeCacheEntriesMax: 1)
+            // Each write waits until the reads below are done: they cannot come from the file.
+            let hold = DispatchSemaphore(value: 0)
+            store.beforeBackgroundWrite = { hold.wait() }
+            var random = TestRandom(seed: 11)
+            var expected: [[UInt8]: [UInt8]] = [:]
+            for height in 1...10 {
+                // The same changes as `populate`, from the same seed.
+                var changes: [[UInt8]: [UInt8]?] = [:]
+                for _ in 0..<200 {
+                    let key = Array("key-\(random.next() % 600)".utf8)
+                    if random.next() % 4 == 0 {
+                        changes[key] = .some(nil)
+                        expected[key] = nil
+                    } else {
+                        let value = Array("value-\(random.next())".utf8)
+                        changes[key] = .some(value)
+                        expected[key] = value
+                    }
+                }
+                _ = try store.prepare(height: UInt64(height), changes: changes)
+                try store.startCommit(height: UInt64(height)) { _ in durable.increment() }
+                #expect(store.height == UInt64(height))
+                for (key, value) in changes { #expect(try store.value(forKey: key) == value) }
+                for key in changes.keys.prefix(20) {
+                    let (value, proof) = try store.read(key: key, at: UInt64(height))
+                    #expect(value == expected[key])
+                    #expect(proof.verify(key: key, value: expected[key], root: store.rootHash))
+                }
+                #expect(try store.durableHeight() == UInt64(height - 1))
+                hold.signal()
+            }
+            // A scan waits for the write, then sees everything.
+            let scanned = try store.scan(prefix: Array("key-".utf8))
+            #expect(scanned.count == expected.count)
+            try store.awaitDurable()
+            #expect(try store.durableHeight() == 10)
+            #expect(store.rootHash == reference.rootHash)
+        }
+        #expect(durable.value == 10)
+        let reopened = try StateStore(path: path)
+        #expect(reopened.height == 10)
+        #expect(reopened.rootHash == reference.rootHash)
+        for (key, value) in contents { #expect(try reopened.value(forKey: key) == value) }
+    }
+
     @Test func emptyTreeProvesAbsence() throws {
         let proof = StateProof(siblings: [], terminal: .empty)
         #expect(proof.verify(key: [1, 2, 3], value: nil, root: .zero))
@@ -140,4 +198,12 @@ import Testing
         #expect(throws: CanonicalDecodingError.self) { try StateProof(canonicalBytes: badTag) }
         #expect(throws: CanonicalDecodingError.self) { try StateProof(canonicalBytes: bytes + [0]) }
     }
+}
+
+/// Heights the writer thread reported on disk.
+private final class DurableCount: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+    var value: Int { lock.withLock { count } }
+    func increment() { lock.withLock { count += 1 } }
 }

@@ -178,6 +178,7 @@ extension ConsensusEngine {
     func castVote(_ kind: VoteKind, for blockID: BlockID?) throws(ConsensusError) {
         step = kind == .prevote ? .prevote : .precommit
         guard let signer, let index = ownIndex else { return }
+        try awaitDurableCommit()
         let vote: Vote
         do {
             vote = try signer.signVote(
@@ -205,6 +206,7 @@ extension ConsensusEngine {
             blockID = BlockID(hash: block.header.hash, parts: partSet(for: block).header)
         }
         let partSet = partSet(for: block)
+        try awaitDurableCommit()
         let proposal: Proposal
         do {
             proposal = try signer.signProposal(
@@ -222,6 +224,16 @@ extension ConsensusEngine {
         actions.append(.broadcast(.proposal(proposal)))
         for part in partSet.parts {
             actions.append(.broadcast(.blockPart(height: height, round: round, parts: blockID.parts, part: part)))
+        }
+    }
+
+    /// The pipelining fence: the application's commit of the previous height may still be on its
+    /// way to disk (`Application.commit`); nothing is signed for this height before it is there.
+    func awaitDurableCommit() throws(ConsensusError) {
+        do {
+            try app.awaitDurable()
+        } catch {
+            throw .application("the commit of height \(height - 1) did not reach the disk: \(error)")
         }
     }
 

@@ -252,6 +252,13 @@ public final class NetworkSimulation {
             case .broadcast(.vote(let vote)) where node.isByzantine && chance(500):
                 equivocateVote(vote, from: node)
             case .broadcast(let message):
+                // Pipelining's rule: a signature for a height leaves only once the previous
+                // height's application state is on disk.
+                if !node.isByzantine, let app = node.engine?.app as? SimulatedApplication,
+                    let undurable = app.undurableHeight, let signed = message.signedHeight, signed > undurable
+                {
+                    throw fail("node \(node.index) signed for \(signed) before height \(undurable) was on disk")
+                }
                 for peer in nodes where peer.index != node.index { send(message, from: node.index, to: peer.index) }
             case .send(let message, let peer):
                 if let index = Int(peer.rawValue), index < nodes.count { send(message, from: node.index, to: index) }
@@ -353,6 +360,17 @@ public final class NetworkSimulation {
         report.equivocations += 1
         for peer in nodes where peer.index != node.index {
             for message in chance(500) ? original : alternative { send(message, from: node.index, to: peer.index) }
+        }
+    }
+}
+
+extension ConsensusMessage {
+    /// The height of a proposal or vote (what a validator signs).
+    fileprivate var signedHeight: UInt64? {
+        switch self {
+        case .proposal(let proposal): proposal.height
+        case .vote(let vote): vote.height
+        default: nil
         }
     }
 }

@@ -39,9 +39,16 @@ public final class SimulatedApplication: Application {
         self.keys = keys
     }
 
+    /// Committed but not yet on the disk, as the node's ledger does (pipelining): written by
+    /// `awaitDurable`, lost in a crash before it.
+    private var undurable: Snapshot?
+
     private var committed: Snapshot? {
-        disk.applicationState.flatMap { try? Snapshot(canonicalBytes: $0) }
+        undurable ?? disk.applicationState.flatMap { try? Snapshot(canonicalBytes: $0) }
     }
+
+    /// The committed height not yet on the disk, if any: consensus signs nothing above it.
+    public var undurableHeight: UInt64? { undurable?.height }
 
     /// The committed height and hash.
     public func info() throws -> ApplicationInfo {
@@ -104,13 +111,22 @@ public final class SimulatedApplication: Application {
             validatorUpdates: updates, appHash: snapshot.appHash)
     }
 
-    /// Writes the pending snapshot to the simulated disk.
+    /// Takes the pending snapshot as committed; it reaches the disk in `awaitDurable` (at the
+    /// latest, before the next commit).
     public func commit() throws -> CommitResponse {
         guard let pending else { throw ConsensusError.application("commit without finalizeBlock") }
-        try disk.write()
-        disk.applicationState = pending.canonicalBytes
+        try awaitDurable()
+        undurable = pending
         self.pending = nil
         return CommitResponse(height: pending.height, retainHeight: 0)
+    }
+
+    /// Writes the committed snapshot to the simulated disk.
+    public func awaitDurable() throws {
+        guard let undurable else { return }
+        try disk.write()
+        disk.applicationState = undurable.canonicalBytes
+        self.undurable = nil
     }
 
     /// Nothing to query.

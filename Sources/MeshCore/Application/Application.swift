@@ -23,11 +23,22 @@ public protocol Application: AnyObject {
     /// Executes a decided block; the returned app hash is the state after it.
     func finalizeBlock(_ request: FinalizeBlockRequest) throws -> FinalizeBlockResponse
 
-    /// Persists the state produced by the last `finalizeBlock` (atomically, with fsync).
+    /// Persists the state produced by the last `finalizeBlock` (atomically, with fsync). It may
+    /// return before the fsync, the write going on in the background; `awaitDurable` then waits
+    /// for it.
     func commit() throws -> CommitResponse
+
+    /// Returns once everything `commit` accepted is on disk; throws if that write failed.
+    /// Consensus calls it before it signs anything for the next height.
+    func awaitDurable() throws
 
     /// Reads state at a committed height, optionally with a proof against that height's app hash.
     func query(_ request: QueryRequest) -> QueryResponse
+}
+
+extension Application {
+    /// An application whose `commit` writes synchronously has nothing to wait for.
+    public func awaitDurable() throws {}
 }
 
 /// What the application has committed.

@@ -13,6 +13,10 @@ public final class Ledger: Application {
     /// The mempool's view: committed state plus transactions accepted by `checkTx` since.
     private var checkState: ExecutionState
     private var pendingHeight: UInt64?
+    /// When set, `commit` returns before the height is on disk (the store's writer thread writes
+    /// it) and this runs once it is; consensus waits in `awaitDurable` before it signs for the
+    /// next height. Nil (the default): `commit` returns after the fsync.
+    public var whenDurable: (@Sendable (UInt64) -> Void)?
     private(set) var cachedChainId: String?
     private(set) var cachedParams: LedgerParams?
 
@@ -159,13 +163,20 @@ public final class Ledger: Application {
         guard let height = pendingHeight else {
             throw StateError.commitOutOfOrder(expected: store.height + 1, got: store.height)
         }
-        try store.commit(height: height)
+        if let whenDurable {
+            try store.startCommit(height: height, whenDurable: whenDurable)
+        } else {
+            try store.commit(height: height)
+        }
         pendingHeight = nil
         checkState.reset()
         let retain =
             store.keepRecentHeights == 0 || height < store.keepRecentHeights ? 0 : height - store.keepRecentHeights + 1
         return CommitResponse(height: height, retainHeight: retain)
     }
+
+    /// Returns once the last committed height is on disk.
+    public func awaitDurable() throws { try store.awaitDurable() }
 
     func rememberVerified(_ hash: Hash256) { verifiedSignatures.insert(hash) }
 

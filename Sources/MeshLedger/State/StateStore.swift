@@ -16,6 +16,10 @@ public import MeshCore
 ///
 /// One `commit` is one SQLite transaction in WAL mode with `synchronous=FULL`: after it returns
 /// the height is on disk, and a crash at any point leaves either the old or the new height.
+///
+/// `startCommit` is the pipelined form: the height becomes the store's latest at once (its
+/// changes are read from memory) while one writer thread puts it on disk; `awaitDurable` waits
+/// for that. At most one height is in flight: the next commit waits for the previous write.
 public final class StateStore {
     /// How many heights to keep for historical queries and proofs (0 keeps all).
     public let keepRecentHeights: UInt64
@@ -32,6 +36,13 @@ public final class StateStore {
     private var valueCache: [[UInt8]: [UInt8]?] = [:]
     private var nodeCache: [Int64: TreeNode] = [:]
     private var pending: PendingCommit?
+    /// The height being written by `startCommit`; its changes answer reads until it is joined.
+    private var inFlight: InFlightWrite?
+    /// A background write that failed: the store refuses all further commits.
+    private var writeFailure: StateError?
+    private let writer = DispatchQueue(label: "meshwork.state-writer")
+    /// Runs on the writer thread before each background write (tests hold the write with it).
+    var beforeBackgroundWrite: (@Sendable () -> Void)?
 
     /// The app hash of the last committed height.
     public var rootHash: Hash256 { root?.hash ?? .zero }
@@ -107,6 +118,7 @@ public final class StateStore {
     /// The committed value of `key`, or nil.
     public func value(forKey key: [UInt8]) throws(StateError) -> [UInt8]? {
         if let cached = valueCache[key] { return cached }
+        if let written = inFlight?.values[key] { return written }
         let value = try access { db in try Self.fetchLatest(db, key: key) }
         cacheValue(value, forKey: key)
         return value
@@ -115,7 +127,8 @@ public final class StateStore {
     /// Committed keys starting with `prefix`, in key order, at most `limit` of them. Not part
     /// of block execution (which never scans); for listings and invariant checks.
     public func scan(prefix: [UInt8], limit: Int = .max) throws(StateError) -> [(key: [UInt8], value: [UInt8])] {
-        try access { db in try Self.fetchScan(db, prefix: prefix, limit: limit) }
+        try awaitDurable()
+        return try access { db in try Self.fetchScan(db, prefix: prefix, limit: limit) }
     }
 
     private func cacheValue(_ value: [UInt8]?, forKey key: [UInt8]) {
@@ -147,11 +160,8 @@ public final class StateStore {
 
     /// Writes the prepared height atomically and durably, then prunes heights beyond retention.
     public func commit(height newHeight: UInt64) throws(StateError) {
-        guard let pending, pending.height == newHeight else {
-            throw .commitOutOfOrder(expected: self.pending?.height ?? height + 1, got: newHeight)
-        }
-        let pruneBelow: UInt64? =
-            keepRecentHeights > 0 && newHeight >= keepRecentHeights ? newHeight - keepRecentHeights + 1 : nil
+        let pending = try takePending(newHeight)
+        let pruneBelow = self.pruneBelow(newHeight)
         try access { db in
             try db.inTransaction {
                 try Self.write(pending, to: db)
@@ -159,8 +169,81 @@ public final class StateStore {
                 return .commit
             }
         }
+        advance(to: pending)
+    }
+
+    /// `commit(height:)` with the write on the store's writer thread: the height is the latest
+    /// at once, and `whenDurable` runs (on the writer thread) once it is on disk or has failed.
+    /// Waits first for the write of the previous height, if one is still running.
+    public func startCommit(
+        height newHeight: UInt64, whenDurable: @escaping @Sendable (UInt64) -> Void
+    ) throws(StateError) {
+        let pending = try takePending(newHeight)
+        let pruneBelow = self.pruneBelow(newHeight)
+        let write = InFlightWrite(pending)
+        let database = database
+        let beforeWrite = beforeBackgroundWrite
+        inFlight = write
+        writer.async {
+            beforeWrite?()
+            let outcome: Result<Void, StateError>
+            do {
+                try database.inTransaction { db in
+                    try Self.write(pending, to: db)
+                    if let pruneBelow { try Self.prune(db, keepingFrom: pruneBelow) }
+                    return .commit
+                }
+                outcome = .success(())
+            } catch {
+                outcome = .failure(.storage("writing height \(newHeight): \(error)"))
+            }
+            write.finish(outcome)
+            whenDurable(newHeight)
+        }
+        advance(to: pending)
+    }
+
+    /// Waits until the height started by `startCommit` is on disk; throws if its write failed
+    /// (and from then on, as the store's memory is ahead of its file).
+    public func awaitDurable() throws(StateError) {
+        if let writeFailure { throw writeFailure }
+        guard let write = inFlight else { return }
+        if case .failure(let error) = write.wait() {
+            writeFailure = error
+            throw error
+        }
+        inFlight = nil
+    }
+
+    /// The last height known to be on disk (without waiting); throws if a write failed.
+    public func durableHeight() throws(StateError) -> UInt64 {
+        if let writeFailure { throw writeFailure }
+        guard let write = inFlight else { return height }
+        switch write.outcome {
+        case nil: return write.height - 1
+        case .success: return height
+        case .failure(let error):
+            writeFailure = error
+            throw error
+        }
+    }
+
+    private func takePending(_ newHeight: UInt64) throws(StateError) -> PendingCommit {
+        try awaitDurable()
+        guard let pending, pending.height == newHeight else {
+            throw .commitOutOfOrder(expected: self.pending?.height ?? height + 1, got: newHeight)
+        }
+        return pending
+    }
+
+    private func pruneBelow(_ newHeight: UInt64) -> UInt64? {
+        keepRecentHeights > 0 && newHeight >= keepRecentHeights ? newHeight - keepRecentHeights + 1 : nil
+    }
+
+    /// Makes a written (or in-flight) height the latest one in memory.
+    private func advance(to pending: PendingCommit) {
         self.pending = nil
-        height = newHeight
+        height = pending.height
         root = pending.root
         nextNodeID = pending.nextNodeID
         for update in pending.changes { cacheValue(update.value, forKey: update.key) }
@@ -261,6 +344,7 @@ public final class StateStore {
 
     private func loadNode(_ id: Int64) throws(StateError) -> TreeNode {
         if let cached = nodeCache[id] { return cached }
+        if let written = inFlight?.nodes[id] { return written }
         let node = try access { db in try Self.fetchNode(db, id: id) }
         if nodeCache.count >= nodeCacheEntriesMax { nodeCache.removeAll(keepingCapacity: true) }
         nodeCache[id] = node
@@ -322,11 +406,51 @@ public final class StateStore {
 }
 
 /// A height computed by `prepare` and not yet written.
-private struct PendingCommit {
+private struct PendingCommit: Sendable {
     var height: UInt64
     var root: TreeChild?
     var nextNodeID: Int64
     var created: [(id: Int64, node: TreeNode)]
     var replaced: [Int64]
     var changes: [TreeUpdate]
+}
+
+/// A height on its way to disk: its changes for reads, and the writer's outcome.
+private final class InFlightWrite: @unchecked Sendable {
+    let height: UInt64
+    /// Changed keys (nil: deleted), read before SQLite while the write runs.
+    let values: [[UInt8]: [UInt8]?]
+    /// Tree nodes the height created.
+    let nodes: [Int64: TreeNode]
+    private let condition = NSCondition()
+    private var result: Result<Void, StateError>?
+
+    init(_ pending: PendingCommit) {
+        height = pending.height
+        var values: [[UInt8]: [UInt8]?] = [:]
+        for update in pending.changes { values[update.key] = .some(update.value) }
+        self.values = values
+        nodes = Dictionary(pending.created.map { ($0.id, $0.node) }, uniquingKeysWith: { $1 })
+    }
+
+    /// The writer's outcome, nil while it runs.
+    var outcome: Result<Void, StateError>? {
+        condition.lock()
+        defer { condition.unlock() }
+        return result
+    }
+
+    func finish(_ outcome: Result<Void, StateError>) {
+        condition.lock()
+        result = outcome
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    func wait() -> Result<Void, StateError> {
+        condition.lock()
+        defer { condition.unlock() }
+        while result == nil { condition.wait() }
+        return result!
+    }
 }

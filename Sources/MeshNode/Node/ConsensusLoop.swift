@@ -24,6 +24,9 @@ final class ConsensusLoop {
     /// Transactions accepted since the last flush, to gossip in batches (origin: the peer that
     /// sent it, which does not get it back; nil for the node's own submissions).
     private var gossip: [(origin: NodeID?, transaction: [UInt8])] = []
+    /// Committed blocks whose ledger state is still on its way to disk: their read view, events
+    /// and answers wait for it (a caller told "committed" can read what it did).
+    private var awaitingDisk: [CommittedBlock] = []
 
     init(runtime: NodeRuntime) throws {
         self.runtime = runtime
@@ -35,6 +38,11 @@ final class ConsensusLoop {
         readPool = try LedgerReadPool(path: home.dataPath + "/state.sqlite")
         blockStore = try SQLiteBlockStore(path: home.dataPath + "/blocks.sqlite")
         mempool = Mempool(app: ledger, height: ledger.store.height)
+        // Pipelining: the ledger's SQLite commit of a height runs on its writer thread while this
+        // loop goes on with the next height; the engine signs nothing for it before that write
+        // is on disk (`ConsensusEngine.awaitDurableCommit`).
+        let inbox = runtime.inbox
+        ledger.whenDurable = { _ in inbox.postDurable() }
         let genesisBytes = try runtime.genesis.jsonBytes()
         let validatorPrivateKey = try home.validatorKey()
         validatorKey = validatorPrivateKey.publicKey
@@ -54,6 +62,8 @@ final class ConsensusLoop {
 
     func run(_ inbox: LoopInbox) async throws {
         defer {
+            // A height on its way to disk gets there before the loop ends.
+            try? ledger.awaitDurable()
             // However the loop ends, every waiting caller gets an answer and nothing new waits.
             for (_, list) in waiters { for (continuation, _) in list { continuation.resume(returning: timedOut("")) } }
             waiters = [:]
@@ -78,6 +88,8 @@ final class ConsensusLoop {
 
     private func handle(_ work: LoopInbox.Work) throws {
         switch work {
+        case .durable:
+            try publishDurable()
         case .timeout(let timeout):
             try perform(engine.timeout(timeout, nowMs: Self.nowMs))
         case .tick:
@@ -194,15 +206,26 @@ final class ConsensusLoop {
                     inbox.post(timeout)
                 }
             case .committed(let committed):
-                committedBlock(committed)
+                awaitingDisk.append(committed)
+                try publishDurable()
             case .misbehaving(let peer, let error):
                 if let id = NodeID(hex: peer.rawValue) { runtime.peers.ban(id, reason: error) }
             }
         }
     }
 
+    /// Publishes the committed blocks whose state is on disk, in height order.
+    private func publishDurable() throws {
+        guard !awaitingDisk.isEmpty else { return }
+        let durable = try ledger.store.durableHeight()
+        while let first = awaitingDisk.first, first.block.header.height <= durable {
+            awaitingDisk.removeFirst()
+            committedBlock(first)
+        }
+    }
+
     private func committedBlock(_ committed: CommittedBlock) {
-        publishView()
+        publishView(height: committed.block.header.height, appHash: committed.results.appHash)
         publishEvents(committed)
         pruneBlocks(committed.block.header.height)
         for (index, transaction) in committed.block.transactions.enumerated() {
@@ -284,11 +307,10 @@ final class ConsensusLoop {
         }
     }
 
-    /// Publishes the read view of the state just committed.
-    private func publishView() {
-        runtime.readViewBox.withLockedValue {
-            $0 = readPool.view(height: ledger.store.height, appHash: ledger.store.rootHash)
-        }
+    /// Publishes the read view of a height on disk (at start: the store's latest).
+    private func publishView(height: UInt64? = nil, appHash: Hash256? = nil) {
+        let view = readPool.view(height: height ?? ledger.store.height, appHash: appHash ?? ledger.store.rootHash)
+        runtime.readViewBox.withLockedValue { $0 = view }
     }
 
     private func publishStatus() {

@@ -45,6 +45,8 @@ final class LoopInbox: Sendable {
     enum Work: Sendable {
         case timeout(TimeoutEvent)
         case tick
+        /// The ledger's background write of a committed height finished (or failed).
+        case durable
         case consensus(NodeID, ConsensusMessage)
         case mempool(NodeID, [[UInt8]])
         case submission(Submission)
@@ -70,6 +72,7 @@ final class LoopInbox: Sendable {
     private struct State: Sendable {
         var timeouts = FIFO<TimeoutEvent>()
         var tickPending = false
+        var durablePending = false
         var consensus = FIFO<(NodeID, ConsensusMessage)>()
         var mempool = FIFO<(NodeID, [[UInt8]])>()
         var submissions = FIFO<Submission>()
@@ -82,7 +85,8 @@ final class LoopInbox: Sendable {
         var counts = Counts()
 
         var hasWork: Bool {
-            tickPending || !timeouts.isEmpty || !consensus.isEmpty || !mempool.isEmpty || !submissions.isEmpty
+            tickPending || durablePending || !timeouts.isEmpty || !consensus.isEmpty || !mempool.isEmpty
+                || !submissions.isEmpty
         }
     }
 
@@ -110,6 +114,14 @@ final class LoopInbox: Sendable {
         wake { state in
             guard !state.closed else { return }
             state.tickPending = true
+        }
+    }
+
+    /// The ledger's writer finished a height; several coalesce into one (never dropped).
+    func postDurable() {
+        wake { state in
+            guard !state.closed else { return }
+            state.durablePending = true
         }
     }
 
@@ -163,6 +175,10 @@ final class LoopInbox: Sendable {
     /// The next piece of work, or nil once closed; never blocks.
     func poll() -> Work? {
         state.withLockedValue { state in
+            if state.durablePending {
+                state.durablePending = false
+                return .durable
+            }
             if let timeout = state.timeouts.pop() { return .timeout(timeout) }
             if state.tickPending {
                 state.tickPending = false

@@ -4,6 +4,7 @@ import MeshAPI
 import MeshConsensus
 import MeshCore
 import MeshLedger
+import MeshNode
 import MeshSDK
 
 #if canImport(Glibc)

@@ -4,6 +4,7 @@ import MeshAPI
 import MeshConsensus
 import MeshCore
 import MeshLedger
+import MeshNode
 import MeshSDK
 
 /// `meshwork device …`: a fleet's device identities (did:mesh) on the ledger.

@@ -3,6 +3,7 @@ import Foundation
 import MeshAPI
 import MeshCore
 import MeshLedger
+import MeshNode
 import MeshSDK
 
 /// An action name from the command line.

@@ -3,6 +3,7 @@ import Foundation
 import MeshAPI
 import MeshCore
 import MeshLedger
+import MeshNode
 import MeshSDK
 
 /// `meshwork provenance`: prove that a device published a payload, and check such a proof.

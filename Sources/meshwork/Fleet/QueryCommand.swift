@@ -4,6 +4,7 @@ import MeshAPI
 import MeshConsensus
 import MeshCore
 import MeshLedger
+import MeshNode
 import MeshSDK
 
 /// `meshwork query …`: read the chain, optionally proven by the light client.

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import MeshCore
 import MeshLedger
+import MeshNode
 
 #if canImport(FoundationNetworking)
     import FoundationNetworking

@@ -1,10 +1,11 @@
-import ArgumentParser
+public import ArgumentParser
 import Foundation
 import MeshNode
 
 /// `meshwork bench <area>`: measured figures, compared side by side with the named peer.
-struct BenchCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
+public struct BenchCommand: AsyncParsableCommand {
+    /// The `bench` command and its areas.
+    public static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure performance; record results in docs/benchmarks.md.",
         discussion:
@@ -13,6 +14,9 @@ struct BenchCommand: AsyncParsableCommand {
             Core.self, LedgerBench.self, ConsensusBench.self, APIBench.self, MQTTBench.self, StorageBench.self,
             FloodBench.self,
         ])
+
+    /// The command as ArgumentParser makes it.
+    public init() {}
 
     struct Core: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -23,7 +27,6 @@ struct BenchCommand: AsyncParsableCommand {
         @Option(help: "Seconds per rate measurement.") var seconds: Double = 2
         @Option(help: "Leaves in the Merkle measurement.") var leaves: Int = 1_000_000
         @Flag(help: "Skip running 'openssl speed' as the peer.") var noPeer = false
-        @OptionGroup var home: HomeOptions
 
         func validate() throws {
             guard seconds > 0, seconds <= 60 else { throw ValidationError("--seconds must be in (0, 60]") }

@@ -48,7 +48,7 @@ struct ConsensusBench: ParsableCommand {
         let keys = (0..<accounts).map { _ in Ed25519.PrivateKey() }
         let homes = (0..<nodes).map { NodeHome(path: root + "/node-\($0)") }
         let apiBase = 21_080
-        try DevnetCommand.create(
+        try Devnet.create(
             homes, root: root, chainId: "bench", p2pPort: 31_656, apiPort: apiBase,
             extraAccounts: keys.map { .key($0.publicKey) })
         var processes: [Process] = []
@@ -56,7 +56,7 @@ struct ConsensusBench: ParsableCommand {
             for process in processes where process.isRunning { process.terminate() }
             for process in processes { process.waitUntilExit() }
         }
-        for home in homes { processes.append(try DevnetCommand.launch(home)) }
+        for home in homes { processes.append(try Devnet.launch(home)) }
         let ports = (0..<nodes).map { apiBase + $0 }
         for port in ports { _ = try waitForNode(port: port) }
         printError("devnet of \(nodes) up; signing \(rate * seconds) transfers")

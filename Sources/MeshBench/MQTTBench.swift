@@ -129,10 +129,10 @@ struct MQTTBench: AsyncParsableCommand {
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         let homes = [NodeHome(path: root + "/node-0"), NodeHome(path: root + "/node-1")]
         let mqttBase = 21_883
-        try DevnetCommand.create(
+        try Devnet.create(
             homes, root: root, chainId: "bench", p2pPort: 31_990, apiPort: 21_480, mqttPort: mqttBase, extraAccounts: []
         )
-        let nodes = try homes.map { try DevnetCommand.launch($0) }
+        let nodes = try homes.map { try Devnet.launch($0) }
         defer {
             for node in nodes where node.isRunning { node.terminate() }
             for node in nodes { node.waitUntilExit() }

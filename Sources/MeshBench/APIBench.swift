@@ -67,9 +67,9 @@ struct APIBench: AsyncParsableCommand {
         defer { try? FileManager.default.removeItem(atPath: root) }
         let home = NodeHome(path: root + "/node-0")
         let port = 21_380
-        try DevnetCommand.create(
+        try Devnet.create(
             [home], root: root, chainId: "bench", p2pPort: 31_956, apiPort: port, extraAccounts: [])
-        let node = try DevnetCommand.launch(home)
+        let node = try Devnet.launch(home)
         defer {
             if node.isRunning { node.terminate() }
             node.waitUntilExit()

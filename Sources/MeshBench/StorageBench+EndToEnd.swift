@@ -32,7 +32,7 @@ enum StorageEndToEnd {
         let payer = Ed25519.PrivateKey()
         let homes = (0..<7).map { NodeHome(path: root + "/node-\($0)") }
         let apiBase = 21_580
-        try DevnetCommand.create(
+        try Devnet.create(
             homes, root: root, chainId: "bench-storage", p2pPort: 31_800, apiPort: apiBase, mqttPort: 0,
             extraAccounts: [.key(payer.publicKey)], providers: 6)
         var processes: [Process] = []
@@ -40,7 +40,7 @@ enum StorageEndToEnd {
             for process in processes where process.isRunning { process.terminate() }
             for process in processes { process.waitUntilExit() }
         }
-        for home in homes { processes.append(try DevnetCommand.launch(home)) }
+        for home in homes { processes.append(try Devnet.launch(home)) }
         let storage = StorageClient(client: try MeshClient("http://127.0.0.1:\(apiBase)"))
         let deadline = Date().addingTimeInterval(180)
         while (try? await storage.providers().providers.count) != 6 {
