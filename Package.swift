@@ -202,7 +202,11 @@ let package = Package(
             swiftSettings: strictSettings),
         .testTarget(name: "MeshP2PTests", dependencies: ["MeshP2P", "MeshCore"], swiftSettings: strictSettings),
         .testTarget(
-            name: "MeshGatewayTests", dependencies: ["MeshGateway", "MeshCore", "MeshLedger"],
+            name: "MeshGatewayTests",
+            dependencies: [
+                "MeshGateway", "MeshCore", "MeshLedger", "MeshP2P",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
             swiftSettings: strictSettings),
         .testTarget(name: "CErasureTests", dependencies: ["CErasure"], swiftSettings: strictSettings),
         .testTarget(

@@ -25,13 +25,17 @@ public final class Gateway: Sendable {
     private let tlsChannelBox = NIOLockedValueBox<(any Channel)?>(nil)
     private let blocks: AsyncStream<(UInt64, Bool)>
     private let blockContinuation: AsyncStream<(UInt64, Bool)>.Continuation
+    let relayInbound = RelayInbound()
 
     /// A gateway over `ledger`; persistent sessions and retained messages live in `storePath`
-    /// (`nil`: in memory only). `relaySend` carries relay frames to peers (`nil` = all peers).
-    /// Every accepted publish is recorded in `provenance`.
+    /// (`nil`: in memory only). `relaySend` carries relay frames to peers (`nil` = all peers);
+    /// `relayAttester` is the key this node proves to its peers before they take its relayed
+    /// publishes (its validator key; nil: it relays nothing). Every accepted publish is recorded
+    /// in `provenance`.
     public init(
         ledger: any GatewayLedger, storePath: String?, nodeID: NodeID, limits: GatewayLimits = GatewayLimits(),
         provenance: ProvenanceLog? = nil,
+        relayAttester: Ed25519.PrivateKey? = nil,
         relaySend: @escaping @Sendable (_ peer: NodeID?, _ bytes: [UInt8]) -> Void = { _, _ in },
         log: @escaping @Sendable (String) -> Void = { _ in }
     ) throws {
@@ -39,7 +43,8 @@ public final class Gateway: Sendable {
         self.ledger = ledger
         self.provenance = provenance
         logSink = log
-        let relay = Relay(nodeID: nodeID, send: relaySend, log: log)
+        let relay = Relay(
+            nodeID: nodeID, chainId: ledger.chainId, attester: relayAttester, send: relaySend, log: log)
         self.relay = relay
         broker = try Broker(
             store: storePath.map { try GatewayStore(path: $0) } ?? nil, limits: limits,
@@ -105,9 +110,12 @@ public final class Gateway: Sendable {
                 for await (height, changed) in blocks { await processBlock(height: height, authChanged: changed) }
             }
             group.addTask { [self] in
+                var rounds = 0
                 while !Task.isCancelled {
                     try? await Task.sleep(for: .seconds(5))
                     broker.expireSessions()
+                    rounds += 1
+                    await recheckRelayPeers(all: rounds % 6 == 0)
                 }
             }
             await group.next()
@@ -148,6 +156,7 @@ public final class Gateway: Sendable {
         counters.sessionsStored = sessions.stored
         counters.relayed = relay.counterSnapshot.sent
         counters.relayReceived = relay.counterSnapshot.received
+        counters.relayDenied += relay.counterSnapshot.unattested
         return counters
     }
 
@@ -197,11 +206,75 @@ public final class Gateway: Sendable {
     /// Publishes a will (authorized when its connection was accepted).
     func publishWill(_ will: GatewayMessage, clientID: String) { accept(will, from: clientID) }
 
-    /// A relay frame from peer `peer` (its node id bytes).
+    /// A relay frame from peer `peer`: a proof is checked against the ledger; a message from a
+    /// trusted peer is authorized again (its publisher may publish on its topic now) and then
+    /// delivered, in the order the peer sent it.
     public func receiveRelay(from peer: NodeID, _ bytes: [UInt8]) {
-        relay.receive(from: peer, bytes) { message in
-            broker.route(message, from: nil)
-            observerBox.withLockedValue { $0 }?.see(message, true)
+        relay.receive(
+            from: peer, bytes,
+            verify: { [self] peer, key in
+                Task {
+                    if await ledger.isRelayNode(key) {
+                        log("relay: \(peer) proved relay key \(key.hex.prefix(16))…; taking its publishes")
+                        relay.trust(peer, key: key)
+                    } else {
+                        log(
+                            "relay: \(peer) proved key \(key.hex.prefix(16))…, which the ledger does not name a relay node"
+                        )
+                    }
+                }
+            },
+            deliver: { [self] message in authorizeRelayed(message, from: peer) })
+    }
+
+    /// Delivers a relayed message once its publisher is allowed; decisions come from a cache
+    /// valid for the current authorization epoch, and a peer's messages wait behind its first
+    /// one that needs the ledger (at most `RelayInbound.waitingPerPeerMax`).
+    func authorizeRelayed(_ message: GatewayMessage, from peer: NodeID) {
+        let (epoch, height) = authorizationEpoch
+        let key = (message.publisher ?? "") + " " + message.topic
+        switch relayInbound.offer(message, from: peer, cacheKey: key, epoch: epoch, height: height) {
+        case .deliver: deliverRelayed(message)
+        case .denied: refuseRelayed(message, from: peer)
+        case .queued: return
+        case .startDraining: Task { await drainRelayed(from: peer) }
+        case .dropped: log("relay: dropped a message from \(peer): too many wait for authorization")
+        }
+    }
+
+    private func drainRelayed(from peer: NodeID) async {
+        while let (message, key) = relayInbound.next(from: peer) {
+            let (epoch, _) = authorizationEpoch
+            let decision = await authorize(did: message.publisher ?? "", action: .mqttPublish, resource: message.topic)
+            relayInbound.store(key, decision, epoch: epoch)
+            if decision.allowed { deliverRelayed(message) } else { refuseRelayed(message, from: peer) }
+        }
+    }
+
+    private func deliverRelayed(_ message: GatewayMessage) {
+        broker.route(message, from: nil)
+        observerBox.withLockedValue { $0 }?.see(message, true)
+    }
+
+    private func refuseRelayed(_ message: GatewayMessage, from peer: NodeID) {
+        countersBox.withLockedValue { $0.relayDenied += 1 }
+        log("relay: refused a publish by \(message.publisher ?? "?") on '\(message.topic)' from \(peer): not allowed")
+    }
+
+    /// Checks proven peers' keys against the ledger again: a node that registered (or whose
+    /// ledger read failed) after it connected is taken; one that left (a validator that
+    /// unbonded, a provider that deregistered) is refused from then on. `all`: trusted peers
+    /// too, else only those still waiting.
+    func recheckRelayPeers(all: Bool) async {
+        for (peer, key, trusted) in relay.provenPeers where all || !trusted {
+            let named = await ledger.isRelayNode(key)
+            if named, !trusted {
+                log("relay: \(peer) is now a relay node on the ledger; taking its publishes")
+                relay.trust(peer, key: key)
+            } else if !named, trusted {
+                relay.distrust(peer)
+                log("relay: \(peer) is no longer a relay node on the ledger; refusing its publishes")
+            }
         }
     }
 
@@ -232,6 +305,8 @@ public struct GatewayCounters: Sendable, Equatable, Codable {
     public var protocolErrors = 0
     /// Messages relayed to peers.
     public var relayed = 0
+    /// Relayed messages refused: from a peer with no ledger identity, or a publisher not allowed.
+    public var relayDenied = 0
     /// Messages received from peers.
     public var relayReceived = 0
 

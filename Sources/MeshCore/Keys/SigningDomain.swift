@@ -30,6 +30,8 @@ public struct SigningDomain: Hashable, Sendable, CustomStringConvertible {
     public static let telemetry = SigningDomain("meshwork/telemetry/v1")
     /// Storage shard receipts and proofs.
     public static let storage = SigningDomain("meshwork/storage/v1")
+    /// A node's proof, on the relay channel, that it runs for an identity on the ledger.
+    public static let relayNode = SigningDomain("meshwork/relay-node/v1")
 
     /// The bytes that are actually signed for `message` in this domain.
     public func signingInput(_ message: some Collection<UInt8>) -> [UInt8] {

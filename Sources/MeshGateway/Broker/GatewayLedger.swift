@@ -10,6 +10,15 @@ public protocol GatewayLedger: Sendable {
     func identity(of did: DID) async -> GatewayIdentity
     /// Whether `did` may do `action` on `resource`.
     func authorize(_ did: DID, action: PolicyAction, resource: String) async -> GatewayDecision
+    /// Whether a node that proved control of `key` may relay publishes to this one: `key` is the
+    /// consensus key of an active validator, or the key of a registered storage provider
+    /// (`did:key`), at the latest committed height.
+    func isRelayNode(_ key: Ed25519.PublicKey) async -> Bool
+}
+
+extension GatewayLedger {
+    /// No node may relay (a gateway without peers).
+    public func isRelayNode(_ key: Ed25519.PublicKey) async -> Bool { false }
 }
 
 /// A DID as the gateway sees it.

@@ -8,38 +8,88 @@ import NIOConcurrencyHelpers
 /// every peer, so later subscribers anywhere find them). Frames from one peer arrive in order
 /// on one connection, so per-publisher order holds; a (boot, sequence) pair per origin drops
 /// duplicates. A relayed message is delivered locally and never forwarded again.
+///
+/// **Trust.** A P2P node key says nothing about who runs the node, so a peer's messages are
+/// taken only after it proved, on this channel, control of a key the ledger names as a relay
+/// node (`attest`: its validator key signs the chain id and its node id; the key must be an
+/// active validator's consensus key or a registered storage provider's, checked by the
+/// gateway). The receiver answers `accepted`, and a node sends publishes only to peers that
+/// accepted it. Each message is then authorized again by the receiving gateway (the publisher
+/// may publish on the topic at the latest committed height) before delivery.
 final class Relay: @unchecked Sendable {
     // @unchecked: every mutable field is guarded by `lock`.
-    static let filtersPerPeerMax = 100_000
+    /// Filters one peer may announce, and their bytes in all.
+    static let filtersPerPeerMax = 10_000
+    static let filterBytesPerPeerMax = 1 << 20
     static let frameFilters: UInt8 = 1
     static let frameFilterDelta: UInt8 = 2
     static let frameMessage: UInt8 = 3
+    static let frameAttest: UInt8 = 4
+    static let frameAccepted: UInt8 = 5
 
     struct Counters {
         var sent = 0
         var received = 0
         var duplicates = 0
         var refused = 0
+        /// Messages from a peer that has not proved a ledger identity.
+        var unattested = 0
+        /// Filters beyond a peer's bounds, ignored.
+        var filtersIgnored = 0
     }
 
     private let lock = NIOLock()
     private let nodeID: NodeID
+    private let chainId: String
     private let boot = UInt64.random(in: 1...UInt64.max)
     private let send: @Sendable (NodeID?, [UInt8]) -> Void
+    /// This node's proof for its peers (nil: it relays nothing; it still receives).
+    private let attestation: [UInt8]?
     private var sequence: UInt64 = 0
     private var localFilters: Set<String> = []
-    private var peerFilters: [NodeID: (trie: SubscriptionTrie<Int>, filters: Set<String>)] = [:]
+    private var peerFilters: [NodeID: PeerFilters] = [:]
     private var lastSeen: [String: (boot: UInt64, sequence: UInt64)] = [:]
+    /// Peers whose proof verified, with the key (checked against the ledger again later: a
+    /// node may register, or leave, after it connected).
+    private var proven: [NodeID: Ed25519.PublicKey] = [:]
+    /// Peers whose key the ledger names (their messages are taken).
+    private var trusted: [NodeID: Ed25519.PublicKey] = [:]
+    /// Peers that accepted this node's proof (publishes are sent only to them).
+    private var acceptedBy: Set<NodeID> = []
     private(set) var counters = Counters()
+
+    struct PeerFilters {
+        var trie = SubscriptionTrie<Int>()
+        var filters: Set<String> = []
+        var bytes = 0
+    }
 
     private let log: @Sendable (String) -> Void
 
     init(
-        nodeID: NodeID, send: @escaping @Sendable (NodeID?, [UInt8]) -> Void, log: @escaping @Sendable (String) -> Void
+        nodeID: NodeID, chainId: String, attester: Ed25519.PrivateKey?,
+        send: @escaping @Sendable (NodeID?, [UInt8]) -> Void, log: @escaping @Sendable (String) -> Void
     ) {
         self.nodeID = nodeID
+        self.chainId = chainId
         self.send = send
         self.log = log
+        attestation = attester.map { key in
+            var writer = MQTTWriter()
+            writer.byte(Self.frameAttest)
+            writer.bytes.append(contentsOf: key.publicKey.rawBytes)
+            let signature = key.sign(Self.attestedBytes(chainId: chainId, node: nodeID), domain: .relayNode)
+            writer.bytes.append(contentsOf: signature.rawBytes)
+            return writer.bytes
+        }
+    }
+
+    /// What an `attest` frame signs: the chain id and the node id of the sending connection.
+    static func attestedBytes(chainId: String, node: NodeID) -> [UInt8] {
+        var encoder = CanonicalEncoder()
+        encoder.writeString(chainId)
+        encoder.writeString(node.hex)
+        return encoder.bytes
     }
 
     var counterSnapshot: Counters { lock.withLock { counters } }
@@ -59,8 +109,9 @@ final class Relay: @unchecked Sendable {
         send(nil, writer.bytes)
     }
 
-    /// A peer connected: send it our whole filter set.
+    /// A peer connected: send it our proof, then our whole filter set.
     func peerConnected(_ peer: NodeID) {
+        if let attestation { send(peer, attestation) }
         let filters = lock.withLock { Array(localFilters).sorted() }
         var writer = MQTTWriter()
         writer.byte(Self.frameFilters)
@@ -72,15 +123,33 @@ final class Relay: @unchecked Sendable {
         lock.withLock {
             peerFilters[peer] = nil
             lastSeen[peer.hex] = nil
+            trusted[peer] = nil
+            proven[peer] = nil
+            acceptedBy.remove(peer)
         }
     }
 
-    /// Sends an accepted local publish to the peers that want it.
+    /// The ledger accepted `peer`'s proof: take its messages and tell it so.
+    func trust(_ peer: NodeID, key: Ed25519.PublicKey) {
+        lock.withLock { trusted[peer] = key }
+        send(peer, [Self.frameAccepted])
+    }
+
+    /// Peers that proved a key, whether the ledger named it when last asked.
+    var provenPeers: [(peer: NodeID, key: Ed25519.PublicKey, trusted: Bool)] {
+        lock.withLock { proven.map { ($0.key, $0.value, trusted[$0.key] != nil) } }
+    }
+
+    /// A peer whose key the ledger no longer names: its messages are refused from now on.
+    func distrust(_ peer: NodeID) { _ = lock.withLock { trusted.removeValue(forKey: peer) } }
+
+    /// Sends an accepted local publish to the peers that want it and accepted this node.
     func forward(_ message: GatewayMessage) {
         // Sent under the lock: sequence order must be send order, or a peer would take a
         // message overtaken by a later one (from another event loop) for a duplicate.
         lock.withLock {
             let targets = peerFilters.compactMap { peer, entry -> NodeID? in
+                guard acceptedBy.contains(peer) else { return nil }
                 if message.retain { return peer }
                 var wanted = false
                 entry.trie.forEachMatch(message.topic) { _, _ in wanted = true }
@@ -94,37 +163,66 @@ final class Relay: @unchecked Sendable {
         }
     }
 
-    /// Handles a frame from `peer`; relayed messages go to `deliver` once.
-    func receive(from peer: NodeID, _ bytes: [UInt8], deliver: (GatewayMessage) -> Void) {
+    /// Handles a frame from `peer`. A message from a trusted peer goes to `deliver` once; a
+    /// proof goes to `verify` (signature already checked), which calls `trust` if the ledger
+    /// names the key.
+    func receive(
+        from peer: NodeID, _ bytes: [UInt8], verify: (NodeID, Ed25519.PublicKey) -> Void,
+        deliver: (GatewayMessage) -> Void
+    ) {
         var reader = MQTTReader(bytes[...])
         do {
             switch try reader.byte() {
             case Self.frameFilters:
                 let filters = try Self.readList(&reader)
-                lock.withLock {
-                    var trie = SubscriptionTrie<Int>()
-                    for filter in filters { trie.insert(filter, 0) }
-                    peerFilters[peer] = (trie, Set(filters))
+                let ignored: Int = lock.withLock {
+                    var entry = PeerFilters()
+                    let ignored = Self.add(filters, to: &entry)
+                    peerFilters[peer] = entry
+                    counters.filtersIgnored += ignored
+                    return ignored
                 }
-                log("relay: \(peer) subscribes to \(filters.count) filters")
+                log("relay: \(peer) subscribes to \(filters.count - ignored) filters")
+                if ignored > 0 { log("relay: ignored \(ignored) filters of \(peer) beyond its bounds") }
             case Self.frameFilterDelta:
                 let added = try Self.readList(&reader)
                 let removed = try Self.readList(&reader)
                 lock.withLock {
-                    var entry = peerFilters[peer] ?? (SubscriptionTrie<Int>(), [])
-                    for filter in removed where entry.filters.remove(filter) != nil { entry.trie.remove(filter, 0) }
-                    for filter in added where entry.filters.count < Self.filtersPerPeerMax {
-                        if entry.filters.insert(filter).inserted { entry.trie.insert(filter, 0) }
+                    var entry = peerFilters[peer] ?? PeerFilters()
+                    for filter in removed where entry.filters.remove(filter) != nil {
+                        entry.trie.remove(filter, 0)
+                        entry.bytes -= filter.utf8.count
                     }
+                    counters.filtersIgnored += Self.add(added, to: &entry)
                     peerFilters[peer] = entry
                 }
+            case Self.frameAttest:
+                let keyBytes = try reader.take(32)
+                let signatureBytes = try reader.take(64)
+                guard reader.isAtEnd else { throw MQTTError.malformed("relay proof has extra bytes") }
+                guard let key = try? Ed25519.PublicKey(rawBytes: Array(keyBytes)),
+                    let signature = try? Ed25519.Signature(rawBytes: Array(signatureBytes)),
+                    key.isValidSignature(
+                        signature, for: Self.attestedBytes(chainId: chainId, node: peer), domain: .relayNode)
+                else { throw MQTTError.malformed("relay proof does not verify for \(peer)") }
+                lock.withLock { proven[peer] = key }
+                verify(peer, key)
+            case Self.frameAccepted:
+                guard reader.isAtEnd else { throw MQTTError.malformed("relay acceptance has extra bytes") }
+                _ = lock.withLock { acceptedBy.insert(peer) }
+                log("relay: \(peer) accepted this node as a relay")
             case Self.frameMessage:
                 let (origin, boot, sequence, message) = try Self.decodeMessage(&reader)
                 // One hop: a message comes from the node that accepted it, never on another's behalf.
                 guard origin == peer.hex else {
                     throw MQTTError.malformed("relay origin \(origin) is not the sending peer")
                 }
+                guard message.publisher != nil else { throw MQTTError.malformed("relayed message names no publisher") }
                 let fresh: Bool = lock.withLock {
+                    guard trusted[peer] != nil else {
+                        counters.unattested += 1
+                        return false
+                    }
                     if let last = lastSeen[origin], last.boot == boot, sequence <= last.sequence {
                         counters.duplicates += 1
                         return false
@@ -141,6 +239,22 @@ final class Relay: @unchecked Sendable {
             lock.withLock { counters.refused += 1 }
             log("relay: refused a frame from \(peer): \(error)")
         }
+    }
+
+    /// Adds filters within the per-peer bounds (count and bytes); returns how many were ignored.
+    private static func add(_ filters: [String], to entry: inout PeerFilters) -> Int {
+        var ignored = 0
+        for filter in filters where !entry.filters.contains(filter) {
+            guard entry.filters.count < filtersPerPeerMax, entry.bytes + filter.utf8.count <= filterBytesPerPeerMax
+            else {
+                ignored += 1
+                continue
+            }
+            entry.filters.insert(filter)
+            entry.trie.insert(filter, 0)
+            entry.bytes += filter.utf8.count
+        }
+        return ignored
     }
 
     static func writeList(_ list: [String], to writer: inout MQTTWriter) {

@@ -6,8 +6,11 @@ import NIOCore
 /// epoch (bumped by every block that changes identities or grants) and below a height where a
 /// grant in the chain expires.
 struct AuthorizationCache {
-    static let entriesMax = 1024
+    let entriesMax: Int
     private var epoch: UInt64 = 0
+
+    init(entriesMax: Int = 1024) { self.entriesMax = entriesMax }
+
     private var entries: [String: GatewayDecision] = [:]
 
     mutating func lookup(_ key: String, epoch: UInt64, height: UInt64) -> Bool? {
@@ -23,7 +26,7 @@ struct AuthorizationCache {
 
     mutating func store(_ key: String, _ decision: GatewayDecision, epoch: UInt64) {
         guard epoch == self.epoch else { return }
-        if entries.count >= Self.entriesMax { entries.removeAll() }
+        if entries.count >= entriesMax { entries.removeAll() }
         entries[key] = decision
     }
 }

@@ -28,6 +28,14 @@ struct NodeGatewayLedger: GatewayLedger {
         }
     }
 
+    func isRelayNode(_ key: Ed25519.PublicKey) async -> Bool {
+        let answer: Bool? = await runtime.withLedgerIfReadable { ledger in
+            if (try? ledger.activeValidators().contains { $0.publicKey == key }) == true { return true }
+            return (try? ledger.view().provider(.key(key))) != nil
+        }
+        return answer ?? false
+    }
+
     func authorize(_ did: DID, action: PolicyAction, resource: String) async -> GatewayDecision {
         let answer: GatewayDecision? = await runtime.withLedgerIfReadable { ledger in
             do {
@@ -63,7 +71,7 @@ extension NodeRuntime {
         let gateway = try Gateway(
             ledger: NodeGatewayLedger(runtime: self, chainId: genesis.chainId),
             storePath: home.dataPath + "/gateway.sqlite", nodeID: peers.nodeID, limits: limits,
-            provenance: provenance,
+            provenance: provenance, relayAttester: try home.validatorKey(),
             relaySend: { peer, bytes in
                 if let peer { _ = peers.send(.pubsub, bytes, to: peer) } else { _ = peers.broadcast(.pubsub, bytes) }
             },
