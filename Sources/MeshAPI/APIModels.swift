@@ -777,11 +777,14 @@ public struct GatewayStatus: Codable, Sendable, Equatable {
     public var relayed: Int
     /// Messages received from peers.
     public var relayReceived: Int
+    /// Relayed messages refused: from a peer with no relay identity on the ledger, or naming a
+    /// publisher not allowed on the topic.
+    public var relayDenied: Int
 
     /// All fields.
     public init(
         listen: String, connections: Int, sessionsConnected: Int, sessionsStored: Int, received: Int, delivered: Int,
-        dropped: Int, denied: Int, protocolErrors: Int, relayed: Int, relayReceived: Int
+        dropped: Int, denied: Int, protocolErrors: Int, relayed: Int, relayReceived: Int, relayDenied: Int
     ) {
         self.listen = listen
         self.connections = connections
@@ -794,6 +797,7 @@ public struct GatewayStatus: Codable, Sendable, Equatable {
         self.protocolErrors = protocolErrors
         self.relayed = relayed
         self.relayReceived = relayReceived
+        self.relayDenied = relayDenied
     }
 }
 

@@ -52,6 +52,31 @@ private func connect(
         #expect(received == [.message(channel: 0x20, payload: big), .message(channel: 0x30, payload: [1])])
     }
 
+    /// One Noise message of 64 KiB holding 13,107 empty application messages (5-byte headers):
+    /// every one is delivered, in order, from one `receive` (read at an offset, no per-message
+    /// shifting of the buffer).
+    @Test func aFrameOfEmptyMessagesIsDeliveredWhole() throws {
+        var alice = SecureSession(
+            isInitiator: true, identity: key(1), chainId: "c", expected: nil, listenPort: 1, messageBytesMax: 1024)
+        var bob = SecureSession(
+            isInitiator: false, identity: key(2), chainId: "c", expected: nil, listenPort: 2, messageBytesMax: 1024)
+        _ = try connect(&alice, &bob)
+        let count = SecureSession.plaintextChunkBytesMax / 5
+        var plain: [UInt8] = []
+        for index in 0..<count { plain += [UInt8(truncatingIfNeeded: index), 0, 0, 0, 0] }
+        let wire = try alice.sealPlaintext(plain)
+        let events = try bob.receive(wire).events
+        #expect(events.count == count)
+        #expect(
+            events.enumerated().filter {
+                $0.element != .message(channel: UInt8(truncatingIfNeeded: $0.offset), payload: [])
+            }.isEmpty)
+        // A message split across the next frame still arrives.
+        let tail = try alice.seal(channel: 7, payload: [1, 2, 3])
+        #expect(try bob.receive(Array(tail.prefix(3))).events.isEmpty)
+        #expect(try bob.receive(Array(tail.dropFirst(3))).events == [.message(channel: 7, payload: [1, 2, 3])])
+    }
+
     @Test func aPeerPresentingAnotherKeyThanDialledIsRefused() throws {
         var alice = SecureSession(
             isInitiator: true, identity: key(1), chainId: "c", expected: NodeID(key: key(9).publicKey), listenPort: 1,

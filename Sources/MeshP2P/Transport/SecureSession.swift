@@ -60,11 +60,15 @@ struct SecureSession {
         wireBuffer += bytes
         var reply: [UInt8] = []
         var events: [Event] = []
-        while wireBuffer.count >= 2 {
-            let length = Int(wireBuffer[0]) << 8 | Int(wireBuffer[1])
-            guard wireBuffer.count >= 2 + length else { break }
-            let message = Array(wireBuffer[2..<(2 + length)])
-            wireBuffer.removeFirst(2 + length)
+        // Frames are read at an offset and the consumed bytes dropped once, after the loop: one
+        // copy per call, not one per frame.
+        var offset = 0
+        defer { wireBuffer.removeFirst(offset) }
+        while wireBuffer.count - offset >= 2 {
+            let length = Int(wireBuffer[offset]) << 8 | Int(wireBuffer[offset + 1])
+            guard wireBuffer.count - offset >= 2 + length else { break }
+            let message = Array(wireBuffer[(offset + 2)..<(offset + 2 + length)])
+            offset += 2 + length
             if handshake != nil {
                 let (out, event) = try handshakeStep(message)
                 reply += out
@@ -88,6 +92,12 @@ struct SecureSession {
         let count = UInt32(payload.count)
         plain += [UInt8(count >> 24), UInt8((count >> 16) & 0xFF), UInt8((count >> 8) & 0xFF), UInt8(count & 0xFF)]
         plain += payload
+        return try sealPlaintext(plain)
+    }
+
+    /// Encrypts framed plaintext (`channel ‖ u32 length ‖ payload`, any number of them) as
+    /// transport messages of at most 64 KiB.
+    mutating func sealPlaintext(_ plain: [UInt8]) throws(P2PError) -> [UInt8] {
         guard var cipher = sender else { throw .decryptFailed }
         var out: [UInt8] = []
         var start = 0
@@ -151,13 +161,20 @@ struct SecureSession {
 
     private mutating func drainMessages() throws(P2PError) -> [Event] {
         var events: [Event] = []
-        while plainBuffer.count >= 5 {
+        // As for frames: read at an offset, drop what was read once (a 64 KiB frame of empty
+        // messages is 13,107 messages, which per-message shifting would copy 13,107 times).
+        var offset = 0
+        defer { plainBuffer.removeFirst(offset) }
+        while plainBuffer.count - offset >= 5 {
             let length =
-                Int(plainBuffer[1]) << 24 | Int(plainBuffer[2]) << 16 | Int(plainBuffer[3]) << 8 | Int(plainBuffer[4])
+                Int(plainBuffer[offset + 1]) << 24 | Int(plainBuffer[offset + 2]) << 16
+                | Int(plainBuffer[offset + 3]) << 8 | Int(plainBuffer[offset + 4])
             guard length <= messageBytesMax else { throw .oversize(length) }
-            guard plainBuffer.count >= 5 + length else { break }
-            events.append(.message(channel: plainBuffer[0], payload: Array(plainBuffer[5..<(5 + length)])))
-            plainBuffer.removeFirst(5 + length)
+            guard plainBuffer.count - offset >= 5 + length else { break }
+            events.append(
+                .message(
+                    channel: plainBuffer[offset], payload: Array(plainBuffer[(offset + 5)..<(offset + 5 + length)])))
+            offset += 5 + length
         }
         return events
     }
