@@ -11,9 +11,11 @@ CLI has those commands), then:
   - sends bad input (malformed and oversized bodies, unknown routes, bad DIDs, heights, hashes and
     flags) and expects a documented 4xx with an `Error` body, and a node that still answers;
   - speaks RFC 6455 to /events: subscribes, receives blocks and transactions, sends garbage;
-    subscribes to the registered device's telemetry (and is refused without a DID or with a bad
-    MQTT filter), publishes as that device with `mosquitto_pub` to the port `GET /gateway` names
-    and receives the messages its filter matches as `telemetry` events.
+    subscribes to the registered device's telemetry with its device token as the reader's (and is
+    refused without a DID, with a bad MQTT filter, without a token, with a bad one, or on topics
+    the token's DID may not subscribe to), is refused a WebSocket from another web origin,
+    publishes as that device with `mosquitto_pub` to the port `GET /gateway` names and receives
+    the messages its filter matches as `telemetry` events.
 
 usage: python3 scripts/api-check.py path/to/meshwork
 A binary built before openapi.json changed serves the old document (and fails the check that it
@@ -413,6 +415,17 @@ def mqtt_publish(run, state, topic, payloads):
     return "" if result.returncode == 0 else f"mosquitto_pub exited {result.returncode}: {(result.stderr + result.stdout).strip()[-300:]}"
 
 
+def raw_get_with_origin(port, path, origin):
+    """A GET with an Origin header and no upgrade; returns (status, body text)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request("GET", path, headers={"Origin": origin})
+        response = connection.getresponse()
+        return response.status, response.read().decode("utf-8", "replace")
+    finally:
+        connection.close()
+
+
 def check_telemetry_events(run, state, exchange, events_socket):
     """The `telemetry` topic of /events: refused without a DID or with a bad filter; subscribed for
     the registered device on one topic, its publishes there arrive (and those elsewhere do not)."""
@@ -430,8 +443,38 @@ def check_telemetry_events(run, state, exchange, events_socket):
         refused(f"the filter {bad_filter!r}",
                 json.dumps({"op": "subscribe", "topic": "telemetry", "did": device, "filter": bad_filter}), "api/13")
 
+    # Device data is not public: a reader shows a device token of a DID allowed mqtt.subscribe on
+    # the filter. The device's own token reads its own namespace, and nothing else.
     topic_filter = f"mesh/{device}/temp"
-    request = {"op": "subscribe", "topic": "telemetry", "did": device, "filter": topic_filter}
+    token = ""
+    if state["device"] and state.get("device_key"):
+        devnet = run.devnet
+        made = devnet.cli("device", "token", "--home", devnet.home, "--key", state["device_key"], "--node", devnet.url)
+        token = made.stdout.strip() if made.returncode == 0 else ""
+    refused("no reader token", json.dumps({"op": "subscribe", "topic": "telemetry", "did": device,
+                                            "filter": topic_filter}), "api/20")
+    refused("a reader token that is not a JWS", json.dumps({"op": "subscribe", "topic": "telemetry", "did": device,
+                                                            "filter": topic_filter, "token": "a.b.c"}), "api/20")
+    if token:
+        refused("the device's token on another device's topics (no mqtt.subscribe there)",
+                json.dumps({"op": "subscribe", "topic": "telemetry", "did": device,
+                            "filter": f"mesh/{random_did_key()}/#", "token": token}), "api/20")
+        refused("the device's token on # (no mqtt.subscribe there)",
+                json.dumps({"op": "subscribe", "topic": "telemetry", "did": device, "token": token}), "api/20")
+    # A page of another origin may not open /events at all; the node's own origin may.
+    foreign = WebSocket(run.port, "/events", origin="http://attacker.example")
+    check("events: a WebSocket upgrade from Origin http://attacker.example is refused (no 101: 400 from the "
+          "HTTP layer)", foreign.status in (400, 403) and not foreign.accept_ok, f"status {foreign.status}")
+    status, body = raw_get_with_origin(run.port, "/events", "http://attacker.example")
+    check("events: a plain GET /events from that origin -> 403 api/21", status == 403 and '"api/21"' in body,
+          f"{status} {body[:200]}")
+    foreign.close()
+    own = WebSocket(run.port, "/events", origin=f"http://127.0.0.1:{run.port}")
+    check("events: a WebSocket upgrade from the node's own origin is accepted (101)", own.status == 101,
+          f"status {own.status}")
+    own.close()
+
+    request = {"op": "subscribe", "topic": "telemetry", "did": device, "filter": topic_filter, "token": token}
     subscribed = exchange("subscribe telemetry -> subscribed", request,
                           lambda m: m.get("type") in ("subscribed", "error"), schema="SubscribedMessage")
     if not subscribed or subscribed.get("type") != "subscribed":
@@ -446,11 +489,12 @@ def check_telemetry_events(run, state, exchange, events_socket):
     elif not shutil.which("mosquitto_pub"):
         note("no mosquitto_pub on PATH (Debian: mosquitto-clients): no telemetry is published")
     else:
-        # A second connection watches the device with the default filter, `#`: it sees every publish.
+        # A second connection watches the device's whole namespace: it sees every publish.
         everything = WebSocket(run.port, "/events")
-        everything.send(json.dumps({"op": "subscribe", "topic": "telemetry", "did": device}))
+        everything.send(json.dumps({"op": "subscribe", "topic": "telemetry", "did": device,
+                                    "filter": f"mesh/{device}/#", "token": token}))
         reply, _ = everything.receive_json(lambda m: m.get("type") in ("subscribed", "error"), 10)
-        check("events: telemetry without a filter (default #) -> subscribed",
+        check("events: telemetry on mesh/<device>/# with the device's token -> subscribed",
               reply is not None and reply.get("type") == "subscribed" and reply.get("topic") == "telemetry",
               json.dumps(reply))
         before = http_request(run.port, "GET", "/gateway").json().get("received", 0)
@@ -485,7 +529,7 @@ def check_telemetry_events(run, state, exchange, events_socket):
                 seen.append(message)
             texts = [(m["telemetry"].get("topic", "").rpartition("/")[2], m["telemetry"].get("text")) for m in seen]
             errors = [e for e in (run.spec.errors("/components/schemas/EventMessage", m) for m in seen) if e]
-            check("events: the default filter # receives all 3 publishes, in order, each a valid EventMessage",
+            check("events: the filter mesh/<device>/# receives all 3 publishes, in order, each a valid EventMessage",
                   texts == [("humidity", "55"), ("temp", "21.5"), ("temp", "warm")] and not errors,
                   "; ".join(errors[:2]) or f"received {texts}")
         everything.close()

@@ -14,7 +14,8 @@ DevTools Protocol (CDP) to check that:
       3. rotate sensor-2's key: its row and its DID document carry the new key, not the old;
       4. revoke cam-3: its row reads deactivated (and the others keep their grant and key);
   - the telemetry panel works: `GET /gateway` names the MQTT listener; the page is told (through
-    `#telemetry-form`) to watch sensor-1 on `mesh/<DID>/#` and sends that subscription on its
+    `#telemetry-form`, with sensor-1's own device token as the reader's) to watch sensor-1 on
+    `mesh/<DID>/#` and sends that subscription on its
     WebSocket; five numeric payloads published with `mosquitto_pub` as sensor-1 all reach the page
     (`body[data-telemetry-events]`, the rows of `#telemetry-rows`, `#telemetry-last`) and are
     charted on `#telemetry-chart` (its pixels are read back); the gateway stats (`#gw-*`) show
@@ -910,6 +911,7 @@ class Run:
         tools.evaluate(
             "(() => { document.getElementById('telemetry-did').value = " + json.dumps(did) + ";"
             " document.getElementById('telemetry-filter').value = " + json.dumps(topic_filter) + ";"
+            " document.getElementById('telemetry-token').value = " + json.dumps(token) + ";"
             " const form = document.getElementById('telemetry-form');"
             " form.requestSubmit(document.getElementById('telemetry-watch')); return true; })()")
         log(f"submitted #telemetry-form: watch {name} ({did}) on {topic_filter}")
@@ -925,9 +927,11 @@ class Run:
             sent, replies = wait_for(answered, 10, "the page sends a telemetry subscription and gets an answer")
         except CheckFailed as failure:
             raise CheckFailed(f"{failure}; frames seen: {json.dumps(tools.telemetry_frames)[:600]}")
-        expected = {"op": "subscribe", "topic": "telemetry", "did": did, "filter": topic_filter}
-        self.check(sent[-1] == expected, f"the page subscribes on its WebSocket with {json.dumps(sent[-1])}"
-                   + ("" if sent[-1] == expected else f", expected {json.dumps(expected)}"))
+        expected = {"op": "subscribe", "topic": "telemetry", "did": did, "filter": topic_filter, "token": token}
+        shown = {**sent[-1], "token": "…"} if "token" in sent[-1] else sent[-1]
+        self.check(sent[-1] == expected, f"the page subscribes on its WebSocket with {json.dumps(shown)} "
+                   "(the device's own token: a reader allowed mqtt.subscribe on the filter)"
+                   + ("" if sent[-1] == expected else ", expected the did, filter and token entered"))
         reply = replies[-1]
         if not self.check(reply.get("type") == "subscribed" and reply.get("topic") == "telemetry"
                           and isinstance(reply.get("id"), int),

@@ -426,18 +426,22 @@ public struct EventRequest: Codable, Sendable {
     public var did: String?
     /// For `telemetry`: an MQTT topic filter (default `#`).
     public var filter: String?
+    /// For `telemetry`: the reader's device token (a DID allowed `mqtt.subscribe` on `filter`).
+    public var token: String?
     /// The subscription to end (unsubscribe).
     public var id: Int?
 
     /// All fields.
     public init(
-        op: String, topic: String? = nil, type: String? = nil, did: String? = nil, filter: String? = nil, id: Int? = nil
+        op: String, topic: String? = nil, type: String? = nil, did: String? = nil, filter: String? = nil,
+        token: String? = nil, id: Int? = nil
     ) {
         self.op = op
         self.topic = topic
         self.type = type
         self.did = did
         self.filter = filter
+        self.token = token
         self.id = id
     }
 }

@@ -214,13 +214,14 @@ public final class Gateway: Sendable {
             from: peer, bytes,
             verify: { [self] peer, key in
                 Task {
-                    if await ledger.isRelayNode(key) {
+                    switch await ledger.isRelayNode(key) {
+                    case true?:
                         log("relay: \(peer) proved relay key \(key.hex.prefix(16))…; taking its publishes")
                         relay.trust(peer, key: key)
-                    } else {
-                        log(
-                            "relay: \(peer) proved key \(key.hex.prefix(16))…, which the ledger does not name a relay node"
-                        )
+                    case false?:
+                        log("relay: \(peer) proved key \(key.hex.prefix(16))…, which is no active validator's")
+                    case nil:
+                        log("relay: the ledger cannot be read to check \(peer)'s key; asking again in 5 s")
                     }
                 }
             },
@@ -229,21 +230,35 @@ public final class Gateway: Sendable {
 
     /// Delivers a relayed message once its publisher is allowed; decisions come from a cache
     /// valid for the current authorization epoch, and a peer's messages wait behind its first
-    /// one that needs the ledger (at most `RelayInbound.waitingPerPeerMax`).
+    /// one that needs the ledger (at most `RelayInbound.waitingPerPeerMax` and
+    /// `waitingBytesPerPeerMax`).
     func authorizeRelayed(_ message: GatewayMessage, from peer: NodeID) {
         let (epoch, height) = authorizationEpoch
-        let key = (message.publisher ?? "") + " " + message.topic
+        guard let publisher = message.publisher, (try? DID(string: publisher)) != nil else {
+            refuseRelayed(message, from: peer)
+            return
+        }
+        // Length-prefixed: no (publisher, topic) pair spells another pair's key.
+        let key = "\(publisher.utf8.count):\(publisher)\(message.topic)"
         switch relayInbound.offer(message, from: peer, cacheKey: key, epoch: epoch, height: height) {
         case .deliver: deliverRelayed(message)
         case .denied: refuseRelayed(message, from: peer)
         case .queued: return
         case .startDraining: Task { await drainRelayed(from: peer) }
-        case .dropped: log("relay: dropped a message from \(peer): too many wait for authorization")
+        case .dropped:
+            countersBox.withLockedValue { $0.relayDenied += 1 }
+            log("relay: dropped a message from \(peer): too many wait for authorization")
         }
     }
 
     private func drainRelayed(from peer: NodeID) async {
         while let (message, key) = relayInbound.next(from: peer) {
+            // A peer distrusted (or gone) meanwhile: what it queued is not delivered.
+            guard relay.isTrusted(peer) else {
+                relayInbound.drop(peer)
+                countersBox.withLockedValue { $0.relayDenied += 1 }
+                continue
+            }
             let (epoch, _) = authorizationEpoch
             let decision = await authorize(did: message.publisher ?? "", action: .mqttPublish, resource: message.topic)
             relayInbound.store(key, decision, epoch: epoch)
@@ -258,31 +273,37 @@ public final class Gateway: Sendable {
 
     private func refuseRelayed(_ message: GatewayMessage, from peer: NodeID) {
         countersBox.withLockedValue { $0.relayDenied += 1 }
-        log("relay: refused a publish by \(message.publisher ?? "?") on '\(message.topic)' from \(peer): not allowed")
+        log(
+            "relay: refused a publish by \((message.publisher ?? "?").prefix(100)) on '\(message.topic.prefix(100))' from \(peer): not allowed"
+        )
     }
 
-    /// Checks proven peers' keys against the ledger again: a node that registered (or whose
-    /// ledger read failed) after it connected is taken; one that left (a validator that
-    /// unbonded, a provider that deregistered) is refused from then on. `all`: trusted peers
-    /// too, else only those still waiting.
+    /// Checks proven peers' keys against the ledger again: a node that became an active
+    /// validator (or whose ledger read failed) after it connected is taken; one that left the
+    /// active set is refused from then on. An unreadable ledger changes nothing. `all`: trusted
+    /// peers too, else only those still waiting.
     func recheckRelayPeers(all: Bool) async {
         for (peer, key, trusted) in relay.provenPeers where all || !trusted {
-            let named = await ledger.isRelayNode(key)
+            guard let named = await ledger.isRelayNode(key) else { continue }
             if named, !trusted {
                 log("relay: \(peer) is now a relay node on the ledger; taking its publishes")
                 relay.trust(peer, key: key)
             } else if !named, trusted {
                 relay.distrust(peer)
+                relayInbound.drop(peer)
                 log("relay: \(peer) is no longer a relay node on the ledger; refusing its publishes")
             }
         }
     }
 
-    /// A peer connected: it learns our filters.
+    /// A peer connected: it learns our proof and filters.
     public func peerConnected(_ peer: NodeID) { relay.peerConnected(peer) }
 
-    /// A peer left: its filters are forgotten.
-    public func peerDisconnected(_ peer: NodeID) { relay.peerDisconnected(peer) }
+    /// A peer left: its filters, its trust and what it queued are forgotten.
+    public func peerDisconnected(_ peer: NodeID) {
+        relay.peerDisconnected(peer)
+        relayInbound.drop(peer)
+    }
 }
 
 /// What the gateway has done, for metrics.

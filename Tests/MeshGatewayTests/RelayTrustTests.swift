@@ -29,7 +29,7 @@ import Testing
             return GatewayDecision(allowed: ok, reason: ok ? "grant" : "no grant")
         }
 
-        func isRelayNode(_ key: Ed25519.PublicKey) async -> Bool { relayKeys.withLockedValue { $0.contains(key) } }
+        func isRelayNode(_ key: Ed25519.PublicKey) async -> Bool? { relayKeys.withLockedValue { $0.contains(key) } }
     }
 
     /// A gateway that records what it sends and what it delivers.
@@ -160,6 +160,50 @@ import Testing
         harness.gateway.receiveRelay(from: node.nodeID, node.message("after leaving", by: victim, topic: "t/1"))
         try await Task.sleep(for: .milliseconds(100))
         #expect(harness.deliveredPayloads == ["while named"])
+    }
+
+    /// Found by an attacker's read of the first version: each of these got through it.
+    @Test func theHolesAnAttackerFoundStayClosed() async throws {
+        var node = Peer()
+        let harness = try Harness(ledger: TableLedger(relayKeys: [node.relayKey.publicKey], allowed: ["\(victim) x y"]))
+        harness.gateway.receiveRelay(from: node.nodeID, node.proof())
+        await Self.settle { harness.acceptedFrames(to: node.nodeID) == 1 }
+        // A second proof on the same connection is refused (no ledger read per frame).
+        let refusedBefore = harness.gateway.relay.counterSnapshot.refused
+        harness.gateway.receiveRelay(from: node.nodeID, node.proof())
+        #expect(harness.gateway.relay.counterSnapshot.refused == refusedBefore + 1)
+        // Warm the cache with the allowed pair (victim, topic "x y"), then try to spell the same
+        // cache key with publisher "<victim> x" on topic "y": not a DID, refused.
+        harness.gateway.receiveRelay(from: node.nodeID, node.message("allowed", by: victim, topic: "x y"))
+        await Self.settle { harness.deliveredPayloads.count == 1 }
+        let spelled = GatewayMessage(
+            topic: "y", payload: Array("spelled".utf8), qos: .atMostOnce, retain: false, publisher: "\(victim) x")
+        harness.gateway.receiveRelay(
+            from: node.nodeID, Relay.encode(spelled, origin: node.nodeID, boot: 1, sequence: 99))
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(harness.deliveredPayloads == ["allowed"])
+
+        // A peer that only says "accepted" and subscribes to everything gets nothing: this node
+        // sends only to peers that proved a ledger-named key themselves.
+        let snoop = Peer()
+        harness.gateway.receiveRelay(from: snoop.nodeID, [Relay.frameAccepted])
+        var filters = MQTTWriter()
+        filters.byte(Relay.frameFilters)
+        Relay.writeList(["#"], to: &filters)
+        harness.gateway.receiveRelay(from: snoop.nodeID, filters.bytes)
+        harness.gateway.accept(
+            GatewayMessage(
+                topic: "t/local", payload: [1], qos: .atMostOnce, retain: true, publisher: victim.description),
+            from: nil)
+        #expect(harness.sent.withLockedValue { $0.filter { $0.0 == snoop.nodeID } }.isEmpty)
+
+        // A proof whose ledger answer arrives after the connection closed trusts nothing.
+        let gone = Peer()
+        let slow = try Harness(ledger: TableLedger(relayKeys: [gone.relayKey.publicKey]))
+        slow.gateway.receiveRelay(from: gone.nodeID, gone.proof())
+        slow.gateway.peerDisconnected(gone.nodeID)
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(!slow.gateway.relay.isTrusted(gone.nodeID))
     }
 
     @Test func announcedFiltersAreBoundedPerPeer() throws {

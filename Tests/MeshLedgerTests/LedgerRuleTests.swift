@@ -196,4 +196,79 @@ import Testing
         #expect(slashed.validatorUpdates == [ValidatorUpdate(publicKey: validatorKey, power: 0)])
         #expect(try LedgerInvariants.violations(in: chain.store).isEmpty)
     }
+
+    /// Unbond, then double-sign while the old power still counts (updates apply 2 blocks later):
+    /// the unbonding loses the slash fraction too. An unbonding from long before the infraction
+    /// does not.
+    @Test func slashingReachesUnbondingsThatStillCountedInThePowerThatMisbehaved() throws {
+        let chain = try TestChain()
+        let validatorKey = Ed25519.PrivateKey().publicKey
+        let create = CreateValidator(consensusKey: validatorKey, moniker: "escaper", selfBond: 5_000_000)
+        try chain.block([chain.transaction(from: 1, [.createValidator(create)])])
+        try chain.block([chain.transaction(from: 2, [.bond(Bond(validator: chain.did(1), amount: 3_000_000))])])
+        // An early unbonding by account 3 (bonded first), long before the infraction.
+        try chain.block([chain.transaction(from: 3, [.bond(Bond(validator: chain.did(1), amount: 2_000_000))])])
+        try chain.block([chain.transaction(from: 3, [.unbond(Unbond(validator: chain.did(1), amount: 1_000_000))])])
+        let earlyCompletion = chain.store.height + 100
+        for _ in 0..<5 { try chain.block([]) }
+        // The escape: unbond at height u, double-sign at u + 1.
+        let balance2 = try chain.ledger.balance(of: chain.did(2))
+        let balance3 = try chain.ledger.balance(of: chain.did(3))
+        try chain.block([chain.transaction(from: 2, [.unbond(Unbond(validator: chain.did(1), amount: 3_000_000))])])
+        let unbondHeight = chain.store.height
+        let tokensBefore = try #require(try chain.ledger.validators().first { $0.operatorDID == chain.did(1) }).tokens
+        let slashed = try chain.block(
+            [], misbehavior: [Misbehavior(kind: .duplicateVote, validator: validatorKey, height: unbondHeight + 1)])
+        #expect(slashed.validatorUpdates == [ValidatorUpdate(publicKey: validatorKey, power: 0)])
+        let tokensAfter = try #require(try chain.ledger.validators().first { $0.operatorDID == chain.did(1) }).tokens
+        #expect(tokensAfter == tokensBefore - tokensBefore / 20)
+        #expect(try LedgerInvariants.violations(in: chain.store).isEmpty)
+        // Both unbondings complete; only the late one lost 5 %.
+        while chain.store.height < unbondHeight + 100 { try chain.block([]) }
+        #expect(earlyCompletion < unbondHeight + 100)
+        #expect(try chain.ledger.balance(of: chain.did(3)) == balance3 + 1_000_000)
+        #expect(try chain.ledger.balance(of: chain.did(2)) == balance2 - 1 + 3_000_000 - 150_000)
+        #expect(try LedgerInvariants.violations(in: chain.store).isEmpty)
+    }
+
+    /// A squatter fills a victim's grant index with grants on its own namespace: at most 16 per
+    /// issuer, and the victim declines them (revokes grants made to it), after which a real grant
+    /// fits again.
+    @Test func aGrantIndexCannotBeSquatted() throws {
+        let chain = try TestChain()
+        let victim = 2
+        let action = "mqtt.publish"
+        func grant(from issuer: Int, _ index: Int) -> [UInt8] {
+            chain.transaction(
+                from: issuer,
+                [
+                    .grant(
+                        GrantCapability(
+                            subject: chain.did(victim), action: .mqttPublish,
+                            resource: "mesh/\(chain.did(issuer))/t\(index)"))
+                ])
+        }
+        // Squatter 3 issues grants until refused: 16 succeed, the 17th is policy/15.
+        var results: [TransactionResult] = []
+        for batch in 0..<4 {
+            results += try chain.block((0..<5).map { grant(from: 3, batch * 5 + $0) }).transactionResults
+        }
+        let granted = results.filter(\.isSuccess).count
+        #expect(granted == PolicyRules.grantsPerIssuerSubjectActionMax)
+        #expect(results.filter { $0.module == "policy" && $0.code == 15 }.count == 20 - granted)
+        // The victim declines every one of them.
+        let ids = try chain.ledger.grants().filter { $0.subject == chain.did(victim) && $0.action == action }.map(\.id)
+        #expect(ids.count == granted)
+        let declined = try chain.block(ids.map { chain.transaction(from: victim, [.revoke(RevokeGrant(id: $0))]) })
+        #expect(declined.transactionResults.filter(\.isSuccess).count == ids.count)
+        // A third party still may not revoke someone else's grant.
+        let fresh = try chain.block([grant(from: 1, 0)]).transactionResults[0]
+        #expect(fresh.isSuccess)
+        let freshID = try #require(
+            try chain.ledger.grants().first { $0.issuer == chain.did(1) && $0.subject == chain.did(victim) }
+        ).id
+        let stranger = try chain.block([chain.transaction(from: 3, [.revoke(RevokeGrant(id: freshID))])])
+            .transactionResults[0]
+        #expect(stranger.module == "policy" && stranger.code == 10)
+    }
 }

@@ -173,6 +173,8 @@ import Testing
             #expect(try store.durableHeight() == 10)
             #expect(store.rootHash == reference.rootHash)
         }
+        // `whenDurable` runs on the writer thread just after the write is marked done.
+        for _ in 0..<200 where durable.value < 10 { usleep(5_000) }
         #expect(durable.value == 10)
         let reopened = try StateStore(path: path)
         #expect(reopened.height == 10)

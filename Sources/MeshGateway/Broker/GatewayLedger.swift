@@ -11,14 +11,14 @@ public protocol GatewayLedger: Sendable {
     /// Whether `did` may do `action` on `resource`.
     func authorize(_ did: DID, action: PolicyAction, resource: String) async -> GatewayDecision
     /// Whether a node that proved control of `key` may relay publishes to this one: `key` is the
-    /// consensus key of an active validator, or the key of a registered storage provider
-    /// (`did:key`), at the latest committed height.
-    func isRelayNode(_ key: Ed25519.PublicKey) async -> Bool
+    /// consensus key of an active validator at the latest committed height. Nil when the ledger
+    /// cannot be read (nothing changes then).
+    func isRelayNode(_ key: Ed25519.PublicKey) async -> Bool?
 }
 
 extension GatewayLedger {
     /// No node may relay (a gateway without peers).
-    public func isRelayNode(_ key: Ed25519.PublicKey) async -> Bool { false }
+    public func isRelayNode(_ key: Ed25519.PublicKey) async -> Bool? { false }
 }
 
 /// A DID as the gateway sees it.

@@ -12,9 +12,8 @@ import NIOConcurrencyHelpers
 /// **Trust.** A P2P node key says nothing about who runs the node, so a peer's messages are
 /// taken only after it proved, on this channel, control of a key the ledger names as a relay
 /// node (`attest`: its validator key signs the chain id and its node id; the key must be an
-/// active validator's consensus key or a registered storage provider's, checked by the
-/// gateway). The receiver answers `accepted`, and a node sends publishes only to peers that
-/// accepted it. Each message is then authorized again by the receiving gateway (the publisher
+/// active validator's consensus key, checked by the gateway). The receiver answers `accepted`,
+/// and a node sends publishes only to peers that accepted it and proved such a key themselves. Each message is then authorized again by the receiving gateway (the publisher
 /// may publish on the topic at the latest committed height) before delivery.
 final class Relay: @unchecked Sendable {
     // @unchecked: every mutable field is guarded by `lock`.
@@ -129,10 +128,15 @@ final class Relay: @unchecked Sendable {
         }
     }
 
-    /// The ledger accepted `peer`'s proof: take its messages and tell it so.
+    /// The ledger names the key `peer` proved: take its messages and tell it so. Nothing happens
+    /// if that connection is gone (or proved another key) by the time the ledger answered.
     func trust(_ peer: NodeID, key: Ed25519.PublicKey) {
-        lock.withLock { trusted[peer] = key }
-        send(peer, [Self.frameAccepted])
+        let current: Bool = lock.withLock {
+            guard proven[peer] == key else { return false }
+            trusted[peer] = key
+            return true
+        }
+        if current { send(peer, [Self.frameAccepted]) }
     }
 
     /// Peers that proved a key, whether the ledger named it when last asked.
@@ -140,8 +144,12 @@ final class Relay: @unchecked Sendable {
         lock.withLock { proven.map { ($0.key, $0.value, trusted[$0.key] != nil) } }
     }
 
-    /// A peer whose key the ledger no longer names: its messages are refused from now on.
+    /// A peer whose key the ledger no longer names: its messages are refused, and nothing is sent
+    /// to it, from now on.
     func distrust(_ peer: NodeID) { _ = lock.withLock { trusted.removeValue(forKey: peer) } }
+
+    /// Whether `peer`'s messages are taken now.
+    func isTrusted(_ peer: NodeID) -> Bool { lock.withLock { trusted[peer] != nil } }
 
     /// Sends an accepted local publish to the peers that want it and accepted this node.
     func forward(_ message: GatewayMessage) {
@@ -149,7 +157,9 @@ final class Relay: @unchecked Sendable {
         // message overtaken by a later one (from another event loop) for a duplicate.
         lock.withLock {
             let targets = peerFilters.compactMap { peer, entry -> NodeID? in
-                guard acceptedBy.contains(peer) else { return nil }
+                // Both ways: the peer took this node's proof, and proved a ledger-named key itself
+                // (device data goes only to nodes the ledger names).
+                guard acceptedBy.contains(peer), trusted[peer] != nil else { return nil }
                 if message.retain { return peer }
                 var wanted = false
                 entry.trie.forEachMatch(message.topic) { _, _ in wanted = true }
@@ -205,7 +215,14 @@ final class Relay: @unchecked Sendable {
                     key.isValidSignature(
                         signature, for: Self.attestedBytes(chainId: chainId, node: peer), domain: .relayNode)
                 else { throw MQTTError.malformed("relay proof does not verify for \(peer)") }
-                lock.withLock { proven[peer] = key }
+                // One proof per connection: a peer cannot make this node ask the ledger again and
+                // again (a new proof needs a new connection).
+                let first: Bool = lock.withLock {
+                    guard proven[peer] == nil else { return false }
+                    proven[peer] = key
+                    return true
+                }
+                guard first else { throw MQTTError.malformed("a second relay proof on one connection") }
                 verify(peer, key)
             case Self.frameAccepted:
                 guard reader.isAtEnd else { throw MQTTError.malformed("relay acceptance has extra bytes") }

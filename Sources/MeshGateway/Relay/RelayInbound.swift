@@ -5,8 +5,10 @@ import NIOConcurrencyHelpers
 /// ((publisher, topic) for the current authorization epoch) and, per peer, the messages waiting
 /// behind one that needs the ledger, so that a peer's messages are delivered in the order sent.
 final class RelayInbound: Sendable {
-    /// Messages of one peer that may wait for authorization; more are dropped.
+    /// Messages of one peer that may wait for authorization, and their payload bytes; more are
+    /// dropped.
     static let waitingPerPeerMax = 10_000
+    static let waitingBytesPerPeerMax = 64 << 20
     /// Cached decisions before the cache is cleared.
     static let decisionsMax = 50_000
 
@@ -33,7 +35,9 @@ final class RelayInbound: Sendable {
     func offer(_ message: GatewayMessage, from peer: NodeID, cacheKey: String, epoch: UInt64, height: UInt64) -> Offer {
         state.withLockedValue { state in
             if state.waiting[peer] != nil {
-                guard state.waiting[peer]!.count < Self.waitingPerPeerMax else { return .dropped }
+                guard state.waiting[peer]!.count < Self.waitingPerPeerMax,
+                    state.waiting[peer]!.bytes + message.payload.count <= Self.waitingBytesPerPeerMax
+                else { return .dropped }
                 state.waiting[peer]!.push((message, cacheKey))
                 return .queued
             }
@@ -58,6 +62,9 @@ final class RelayInbound: Sendable {
         }
     }
 
+    /// Forgets what `peer` queued (it left, or is no longer trusted); a drain running for it ends.
+    func drop(_ peer: NodeID) { state.withLockedValue { $0.waiting[peer] = nil } }
+
     func store(_ key: String, _ decision: GatewayDecision, epoch: UInt64) {
         state.withLockedValue { $0.cache.store(key, decision, epoch: epoch) }
     }
@@ -68,14 +75,20 @@ private struct Waiting {
     private var items: [(GatewayMessage, String)] = []
     private var head = 0
 
+    private(set) var bytes = 0
+
     var count: Int { items.count - head }
 
-    mutating func push(_ item: (GatewayMessage, String)) { items.append(item) }
+    mutating func push(_ item: (GatewayMessage, String)) {
+        items.append(item)
+        bytes += item.0.payload.count
+    }
 
     mutating func pop() -> (GatewayMessage, String)? {
         guard head < items.count else { return nil }
         let item = items[head]
         head += 1
+        bytes -= item.0.payload.count
         if head > 64, head * 2 >= items.count {
             items.removeFirst(head)
             head = 0

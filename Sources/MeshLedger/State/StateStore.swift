@@ -294,7 +294,8 @@ public final class StateStore {
 
     /// The oldest height still retained.
     public func oldestHeight() throws(StateError) -> UInt64 {
-        try access { db in try Self.fetchOldest(db) }
+        try awaitDurable()
+        return try access { db in try Self.fetchOldest(db) }
     }
 
     /// The app hash after `height`, if retained.
@@ -304,6 +305,8 @@ public final class StateStore {
 
     private func rootChild(at requested: UInt64) throws(StateError) -> TreeChild? {
         if requested == height { return root }
+        // A past height may be pruned by the write in flight: read the file once it is done.
+        if inFlight != nil { try awaitDurable() }
         let fetched = try access { db in try Self.fetchRoot(db, height: Int64(clamping: requested)) }
         guard let fetched, requested <= height else {
             throw .heightNotAvailable(requested: requested, oldest: try oldestHeight(), latest: height)

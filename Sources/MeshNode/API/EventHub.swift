@@ -14,8 +14,9 @@ public final class EventHub: Sendable {
         case blocks
         /// Transactions, all or those with a message of `type` or touching `did`.
         case transactions(type: String?, did: String?)
-        /// Gateway messages published by `did` on topics matching `filter`.
-        case telemetry(did: String, filter: String)
+        /// Gateway messages published by `did` on topics matching `filter`, until the reader's
+        /// token expires (Unix seconds).
+        case telemetry(did: String, filter: String, untilSeconds: Int64)
     }
 
     /// One published event.
@@ -137,8 +138,9 @@ public final class EventHub: Sendable {
         case (.blocks, .block): true
         case (.transactions(let type, let did), .transaction(let types, let dids)):
             (type.map { types.contains($0) } ?? true) && (did.map { dids.contains($0) } ?? true)
-        case (.telemetry(let did, let filter), .telemetry(let publisher, let topic)):
+        case (.telemetry(let did, let filter, let until), .telemetry(let publisher, let topic)):
             did == publisher && MQTTTopic.matches(filter: filter, topic: topic)
+                && Int64(Date().timeIntervalSince1970) < until
         default: false
         }
     }

@@ -7,14 +7,17 @@ import MeshLedger
 
 /// One `/events` WebSocket connection: JSON requests in (`{"op":"subscribe","topic":"blocks"}`,
 /// `{"op":"subscribe","topic":"txs","type":"bank.transfer"}`, `{"op":"subscribe","topic":"txs",
-/// "did":"did:…"}`, `{"op":"unsubscribe","id":N}`), JSON events out (`EventMessage`).
+/// "did":"did:…"}`, `{"op":"subscribe","topic":"telemetry","did":"did:…","filter":"…","token":"…"}`,
+/// `{"op":"unsubscribe","id":N}`), JSON events out (`EventMessage`). Chain topics are public;
+/// device telemetry needs a reader's token (`authorizeReader`).
 enum EventSocket {
     /// Largest frame or message a client may send.
     static let frameBytesMax = 4096
     /// Subscriptions per connection.
     static let subscriptionsMax = 32
 
-    static func run(hub: EventHub, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async {
+    static func run(runtime: NodeRuntime, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) async {
+        let hub = runtime.hub
         let (connection, stream) = hub.open()
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
@@ -35,7 +38,8 @@ enum EventSocket {
                                 reply(.error(APIErrorBody(code: "api/13", message: "send JSON text messages"))))
                             continue
                         }
-                        hub.send(connection, handle(text, connection: connection, hub: hub, count: &count))
+                        hub.send(
+                            connection, await handle(text, connection: connection, runtime: runtime, count: &count))
                     }
                 } catch {}
                 hub.close(connection)
@@ -46,7 +50,8 @@ enum EventSocket {
         hub.close(connection)
     }
 
-    static func handle(_ text: String, connection: Int, hub: EventHub, count: inout Int) -> String {
+    static func handle(_ text: String, connection: Int, runtime: NodeRuntime, count: inout Int) async -> String {
+        let hub = runtime.hub
         guard let request = try? JSONDecoder().decode(EventRequest.self, from: Data(text.utf8)) else {
             return reply(
                 .error(
@@ -82,7 +87,11 @@ enum EventSocket {
                             APIErrorBody(
                                 code: "api/13", message: "'\(topicFilter.prefix(80))' is not an MQTT topic filter")))
                 }
-                filter = .telemetry(did: did, filter: topicFilter)
+                switch await authorizeReader(token: request.token, filter: topicFilter, runtime: runtime) {
+                case .failure(let refusal): return reply(.error(refusal))
+                case .success(let expiresAt):
+                    filter = .telemetry(did: did, filter: topicFilter, untilSeconds: expiresAt)
+                }
             default:
                 return reply(.error(APIErrorBody(code: "api/13", message: "topic must be blocks, txs or telemetry")))
             }
@@ -101,4 +110,37 @@ enum EventSocket {
     }
 
     static func reply(_ message: EventMessage) -> String { NodeAPI.jsonText(message) }
+
+    /// A telemetry reader: `token` is a device token (the MQTT password format: a compact JWS
+    /// for this chain, in date, signed by a current key of its `iss`) of a DID that may
+    /// `mqtt.subscribe` on `filter` at the latest committed height. Returns the token's `exp`,
+    /// when the subscription ends; `api/20` otherwise.
+    static func authorizeReader(
+        token text: String?, filter: String, runtime: NodeRuntime
+    ) async -> Result<Int64, APIErrorBody> {
+        func refuse(_ why: String) -> Result<Int64, APIErrorBody> {
+            .failure(APIErrorBody(code: "api/20", message: "telemetry needs a reader's token: \(why)"))
+        }
+        guard let text, !text.isEmpty else {
+            return refuse("send 'token', a device token of a DID allowed mqtt.subscribe on the filter")
+        }
+        let token: DeviceToken
+        do {
+            token = try DeviceToken(parsing: text)
+            try token.checkClaims(chainId: runtime.genesis.chainId, now: Int64(Date().timeIntervalSince1970))
+        } catch {
+            return refuse(error.description)
+        }
+        guard let reader = try? DID(string: token.issuer) else { return refuse("the token's iss is not a DID") }
+        let ledger = NodeGatewayLedger(runtime: runtime, chainId: runtime.genesis.chainId)
+        guard case .active(let keys) = await ledger.identity(of: reader) else {
+            return refuse("\(token.issuer) is not an active identity")
+        }
+        guard token.signer(among: keys) != nil else { return refuse(DeviceTokenError.badSignature.description) }
+        let decision = await ledger.authorize(reader, action: .mqttSubscribe, resource: filter)
+        guard decision.allowed else {
+            return refuse("\(token.issuer) may not subscribe to '\(filter.prefix(80))': \(decision.reason)")
+        }
+        return .success(token.expiresAt)
+    }
 }

@@ -58,15 +58,23 @@ public enum NodeAPI {
         let (host, port) = try splitHostPort(runtime.config.api.listen)
         let blocks = try SQLiteBlockStore(path: runtime.home.dataPath + "/blocks.sqlite")
         let router = Router()
+        let origins = OriginCheck(configured: runtime.config.api.allowedOrigins ?? [])
         router.middlewares.add(ErrorMiddleware(metrics: runtime.metrics))
         addChainRoutes(router, runtime: runtime, blocks: blocks)
         addStateRoutes(router, runtime: runtime, blocks: blocks)
-        addServiceRoutes(router, runtime: runtime)
+        addServiceRoutes(router, runtime: runtime, origins: origins)
         addProvenanceRoutes(router, runtime: runtime, blocks: blocks)
         addStorageRoutes(router, runtime: runtime)
         let socketRouter = Router(context: BasicWebSocketRequestContext.self)
-        socketRouter.ws("events") { inbound, outbound, _ in
-            await EventSocket.run(hub: runtime.hub, inbound: inbound, outbound: outbound)
+        socketRouter.ws(
+            "events",
+            shouldUpgrade: { request, _ in
+                // A browser page of another origin may not read the node's events (a refused
+                // upgrade falls through to the HTTP route, which answers 403 `api/21`).
+                origins.allows(request.headers[.origin]) ? .upgrade([:]) : .dontUpgrade
+            }
+        ) { inbound, outbound, _ in
+            await EventSocket.run(runtime: runtime, inbound: inbound, outbound: outbound)
         }
         let app = Hummingbird.Application(
             router: router,
@@ -75,7 +83,11 @@ public enum NodeAPI {
                 configuration: .init(
                     ws: .init(maxFrameSize: EventSocket.frameBytesMax, autoPing: .enabled(timePeriod: .seconds(30))))),
             configuration: .init(address: .hostname(host, port: port), serverName: "meshwork"),
-            onServerRunning: { channel in onBound(channel.localAddress?.port ?? port) })
+            onServerRunning: { channel in
+                let bound = channel.localAddress?.port ?? port
+                origins.setOwn(host: host, port: bound)
+                onBound(bound)
+            })
         try await app.runService()
     }
 
@@ -301,8 +313,13 @@ public enum NodeAPI {
 
     // MARK: service routes
 
-    static func addServiceRoutes(_ router: Router<BasicRequestContext>, runtime: NodeRuntime) {
-        router.get("events") { _, _ -> Response in
+    static func addServiceRoutes(_ router: Router<BasicRequestContext>, runtime: NodeRuntime, origins: OriginCheck) {
+        router.get("events") { request, _ -> Response in
+            if let origin = request.headers[.origin], !origins.allows(origin) {
+                throw Failure(
+                    "api/21", "a page from \(origin.prefix(100)) may not open /events (not this node's origin)",
+                    .forbidden)
+            }
             throw Failure("api/14", "/events is a WebSocket: send an Upgrade: websocket request", .upgradeRequired)
         }
         router.get("openapi.json") { _, _ in

@@ -53,7 +53,7 @@
     errors: new Map(), // source → message
     // The watched device: its filter, the subscription id once the node confirms it, the
     // numeric points for the chart (oldest first) and the latest messages (newest first).
-    telemetry: { did: null, filter: '#', subscriptionId: null, points: [], rows: [], events: 0 },
+    telemetry: { did: null, filter: '#', token: '', subscriptionId: null, points: [], rows: [], events: 0 },
     gateway: null, // last /gateway answer with the time it was read, for rates
   };
 
@@ -481,7 +481,8 @@
         if (message.topic === 'telemetry') state.telemetry.subscriptionId = message.id;
         break;
       case 'error':
-        reportError('events', new Error(`${message.code}: ${message.message}`));
+        // A refused reader token belongs to the telemetry panel.
+        reportError(message.code === 'api/20' ? 'telemetry' : 'events', new Error(`${message.code}: ${message.message}`));
         break;
       default:
         break; // unsubscribed
@@ -498,15 +499,23 @@
       socket.send(JSON.stringify({ op: 'unsubscribe', id: state.telemetry.subscriptionId }));
       state.telemetry.subscriptionId = null;
     }
+    // Device data is not public: the node checks the reader's token against the ledger.
     socket.send(
-      JSON.stringify({ op: 'subscribe', topic: 'telemetry', did: state.telemetry.did, filter: state.telemetry.filter }),
+      JSON.stringify({
+        op: 'subscribe',
+        topic: 'telemetry',
+        did: state.telemetry.did,
+        filter: state.telemetry.filter,
+        token: state.telemetry.token,
+      }),
     );
   }
 
-  function watchTelemetry(did, filter) {
+  function watchTelemetry(did, filter, token) {
     const telemetry = state.telemetry;
     telemetry.did = did;
     telemetry.filter = filter || '#';
+    telemetry.token = token || '';
     telemetry.points = [];
     telemetry.rows = [];
     setText('telemetry-caption', `${shortDID(did)} on ${telemetry.filter}`);
@@ -973,7 +982,7 @@
         return;
       }
       reportError('telemetry', null);
-      watchTelemetry(did, $('telemetry-filter').value.trim());
+      watchTelemetry(did, $('telemetry-filter').value.trim(), $('telemetry-token').value.trim());
     });
 
     document.body.dataset.wsEvents = '0';

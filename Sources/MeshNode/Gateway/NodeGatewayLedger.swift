@@ -28,12 +28,13 @@ struct NodeGatewayLedger: GatewayLedger {
         }
     }
 
-    func isRelayNode(_ key: Ed25519.PublicKey) async -> Bool {
-        let answer: Bool? = await runtime.withLedgerIfReadable { ledger in
-            if (try? ledger.activeValidators().contains { $0.publicKey == key }) == true { return true }
-            return (try? ledger.view().provider(.key(key))) != nil
+    func isRelayNode(_ key: Ed25519.PublicKey) async -> Bool? {
+        // Only active validators: anyone may register a storage provider, so a provider's key
+        // vouches for nothing (its node stores shards; it does not relay device messages).
+        let answer: Bool?? = await runtime.withLedgerIfReadable { ledger in
+            (try? ledger.activeValidators()).map { set in set.contains { $0.publicKey == key } }
         }
-        return answer ?? false
+        return answer ?? nil
     }
 
     func authorize(_ did: DID, action: PolicyAction, resource: String) async -> GatewayDecision {

@@ -62,8 +62,9 @@ final class ConsensusLoop {
 
     func run(_ inbox: LoopInbox) async throws {
         defer {
-            // A height on its way to disk gets there before the loop ends.
+            // A height on its way to disk gets there before the loop ends, and its callers hear.
             try? ledger.awaitDurable()
+            try? publishDurable()
             // However the loop ends, every waiting caller gets an answer and nothing new waits.
             for (_, list) in waiters { for (continuation, _) in list { continuation.resume(returning: timedOut("")) } }
             waiters = [:]
@@ -73,6 +74,10 @@ final class ConsensusLoop {
             }
         }
         try perform(engine.start(nowMs: Self.nowMs))
+        // Start-up may have replayed a block whose state is still being written: the first read
+        // view must find it in the file.
+        try ledger.awaitDurable()
+        try publishDurable()
         publishView()
         publishStatus()
         while true {
@@ -158,8 +163,10 @@ final class ConsensusLoop {
             continuation.resume(returning: result)
             return
         } catch .duplicate {
-            // Already committed: answer with its block instead of waiting for one that never comes.
+            // Already committed: answer with its block instead of waiting for one that never comes
+            // (once that block's state is on disk and readable; until then the caller waits for it).
             if let (height, index) = try? blockStore.location(ofTransaction: hash),
+                height <= (try? ledger.store.durableHeight()) ?? 0,
                 let outcome = try? blockStore.results(at: height)?.transactions[safe: index], !outcome.didNotRun
             {
                 result.code = outcome.code

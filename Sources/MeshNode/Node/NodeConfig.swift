@@ -131,10 +131,14 @@ public struct NodeConfig: Codable, Sendable, Equatable {
         public var listen: String
         /// Request body bytes at most.
         public var bodyBytesMax: Int
+        /// Web origins (`scheme://host[:port]`) besides the node's own that may open `/events`
+        /// WebSockets (absent: none). A browser sends its page's origin; others are refused.
+        public var allowedOrigins: [String]?
 
         enum CodingKeys: String, CodingKey {
             case listen
             case bodyBytesMax = "body_bytes_max"
+            case allowedOrigins = "allowed_origins"
         }
     }
 

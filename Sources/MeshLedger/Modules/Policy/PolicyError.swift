@@ -30,6 +30,8 @@ public enum PolicyError: MeshError, Equatable {
     case chainTooDeep(limit: Int)
     /// `expiry` is not after `notBefore`.
     case emptyWindow
+    /// The issuer already holds `limit` of the subject's indexed grants for this action.
+    case tooManyGrantsFromIssuer(limit: Int)
 
     /// `policy`.
     public var module: String { "policy" }
@@ -51,6 +53,7 @@ public enum PolicyError: MeshError, Equatable {
         case .tooManyGrants: 12
         case .chainTooDeep: 13
         case .emptyWindow: 14
+        case .tooManyGrantsFromIssuer: 15
         }
     }
 
@@ -68,11 +71,13 @@ public enum PolicyError: MeshError, Equatable {
         case .exceedsParent(let what): "a delegated grant cannot exceed its parent's \(what)"
         case .parentInvalid(let id): "parent grant \(id) is revoked, expired, not yet valid, or its chain is broken"
         case .grantNotFound(let id): "grant \(id) does not exist"
-        case .notAuthorizedToRevoke(let id): "only the issuer or the resource owner may revoke grant \(id)"
+        case .notAuthorizedToRevoke(let id): "only the issuer, the resource owner or the subject may revoke grant \(id)"
         case .alreadyRevoked(let id): "grant \(id) is already revoked"
         case .tooManyGrants(let limit): "the subject already holds \(limit) grants for this action"
         case .chainTooDeep(let limit): "delegation chains are at most \(limit) grants long"
         case .emptyWindow: "expiry must be after notBefore"
+        case .tooManyGrantsFromIssuer(let limit):
+            "the signer already gave this subject \(limit) grants for this action (the subject's slots are shared)"
         }
     }
 }

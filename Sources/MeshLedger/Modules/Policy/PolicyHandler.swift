@@ -46,6 +46,11 @@ enum PolicyHandler {
         guard ids.count < PolicyRules.grantsPerSubjectActionMax else {
             throw PolicyError.tooManyGrants(limit: PolicyRules.grantsPerSubjectActionMax)
         }
+        var fromIssuer = 0
+        for id in ids where try state.grant(id)?.issuer == context.signer { fromIssuer += 1 }
+        guard fromIssuer < PolicyRules.grantsPerIssuerSubjectActionMax else {
+            throw PolicyError.tooManyGrantsFromIssuer(limit: PolicyRules.grantsPerIssuerSubjectActionMax)
+        }
         let id = max(try state.readUInt64(StateKeys.nextGrantID), 1)
         state.writeUInt64(StateKeys.nextGrantID, id + 1)
         let grant = Grant(id: id, issuer: context.signer, request: message, depth: depth, height: context.height)
@@ -67,7 +72,9 @@ enum PolicyHandler {
         let ownerAuthority = try ResourcePattern.owner(of: grant.resource).map {
             try state.hasAuthority(context.signer, over: $0)
         }
-        guard grant.issuer == context.signer || ownerAuthority == true else {
+        // The subject may always decline a grant made to it (it only gives up its own capability),
+        // so no one can fill its index with grants it cannot remove.
+        guard grant.issuer == context.signer || grant.subject == context.signer || ownerAuthority == true else {
             throw PolicyError.notAuthorizedToRevoke(message.id)
         }
         grant.revokedHeight = context.height

@@ -6,6 +6,9 @@ public enum PolicyRules {
     public static let chainDepthMax = 8
     /// Most live grants one subject holds for one action.
     public static let grantsPerSubjectActionMax = 64
+    /// Of those, most from one issuer: no one issuer can take a subject's slots (and the subject
+    /// can revoke any grant made to it).
+    public static let grantsPerIssuerSubjectActionMax = 16
 }
 
 extension StateReader {

@@ -84,21 +84,65 @@ enum StakingHandler {
             ])
     }
 
-    /// Burns `slashFractionPermille` of the offender's bonded tokens and jails it for good.
+    /// Burns `slashFractionPermille` of the offender's bonded tokens and of the unbonding entries
+    /// that still counted in the power that signed at the infraction height, and jails it for
+    /// good.
     static func slash(_ misbehavior: Misbehavior, _ block: BlockContext) throws {
         let state = block.state
         guard let operatorDID = try state.read(DID.self, StateKeys.consensusKey(misbehavior.validator)),
             var validator = try state.validator(operatorDID), !validator.jailed
         else { return }
-        let burned = mulDiv(validator.tokens, min(block.params.slashFractionPermille, 1000), 1000) ?? 0
+        let fraction = min(block.params.slashFractionPermille, 1000)
+        var burned = mulDiv(validator.tokens, fraction, 1000) ?? 0
         validator.tokens -= burned
         validator.jailed = true
         state.putValidator(validator)
+        burned += try slashUnbonding(of: operatorDID, infraction: misbehavior.height, fraction: fraction, block)
         try state.burnSupply(burned)
         block.validatorSetDirty = true
         block.emit(
             "staking.slash",
             [("operator", operatorDID.description), ("burned", String(burned)), ("height", String(misbehavior.height))])
+    }
+
+    /// Cosmos semantics, widened by the validator-update delay: an unbonding created at height
+    /// `c` took its tokens out of the validator's power only from `c + 2` (updates apply at H+2),
+    /// so entries created at `c ≥ infraction − 1` still counted in the power that misbehaved and
+    /// lose the same fraction. Such an entry completes at `c + unbondingBlocks`; those still queued
+    /// (completing now or later) are found by their completion height, at most
+    /// `unbondingBlocks + 1` queue keys. Returns the tokens burned. (An entry already paid out is
+    /// out of reach: evidence older than `unbondingBlocks` finds nothing to take from it.)
+    static func slashUnbonding(
+        of operatorDID: DID, infraction: UInt64, fraction: UInt64, _ block: BlockContext
+    ) throws -> UInt64 {
+        let state = block.state
+        let period = block.params.unbondingBlocks
+        let createdFrom = infraction > 0 ? infraction - 1 : 0
+        let (firstCompletion, overflow) = createdFrom.addingReportingOverflow(period)
+        guard !overflow else { return 0 }
+        let (lastCompletion, lastOverflow) = block.height.addingReportingOverflow(period)
+        guard !lastOverflow else { return 0 }
+        var burned: UInt64 = 0
+        var completion = max(firstCompletion, block.height)
+        while completion <= lastCompletion {
+            let key = StateKeys.unbonding(completesAt: completion)
+            if var queue = try state.read([UnbondingEntry].self, key) {
+                var changed = false
+                for index in queue.indices where queue[index].validator == operatorDID {
+                    let cut = mulDiv(queue[index].amount, fraction, 1000) ?? 0
+                    guard cut > 0 else { continue }
+                    queue[index].amount -= cut
+                    burned += cut
+                    changed = true
+                }
+                if changed { state.write(key, queue) }
+            }
+            completion += 1
+        }
+        if burned > 0 {
+            block.emit("staking.slashUnbonding", [("operator", operatorDID.description), ("burned", String(burned))])
+        }
+        return burned
     }
 
     /// Pays out unbondings that complete now, and recomputes the active set if stake moved.
