@@ -168,9 +168,17 @@ import Testing
         let harness = try Harness(ledger: TableLedger(relayKeys: [node.relayKey.publicKey], allowed: ["\(victim) x y"]))
         harness.gateway.receiveRelay(from: node.nodeID, node.proof())
         await Self.settle { harness.acceptedFrames(to: node.nodeID) == 1 }
-        // A second proof on the same connection is refused (no ledger read per frame).
+        // The same proof again is answered from what is known (accepted again, no ledger read);
+        // a proof of another key on the same connection is refused.
         let refusedBefore = harness.gateway.relay.counterSnapshot.refused
         harness.gateway.receiveRelay(from: node.nodeID, node.proof())
+        #expect(harness.acceptedFrames(to: node.nodeID) == 2)
+        #expect(harness.gateway.relay.counterSnapshot.refused == refusedBefore)
+        let otherKey = Ed25519.PrivateKey()
+        let otherProof =
+            [Relay.frameAttest] + otherKey.publicKey.rawBytes
+            + otherKey.sign(Relay.attestedBytes(chainId: "relay-test", node: node.nodeID), domain: .relayNode).rawBytes
+        harness.gateway.receiveRelay(from: node.nodeID, otherProof)
         #expect(harness.gateway.relay.counterSnapshot.refused == refusedBefore + 1)
         // Warm the cache with the allowed pair (victim, topic "x y"), then try to spell the same
         // cache key with publisher "<victim> x" on topic "y": not a DID, refused.
@@ -204,6 +212,20 @@ import Testing
         slow.gateway.peerDisconnected(gone.nodeID)
         try await Task.sleep(for: .milliseconds(200))
         #expect(!slow.gateway.relay.isTrusted(gone.nodeID))
+    }
+
+    /// Frames sent before a node's gateway was up are lost: the first proof a node receives is
+    /// answered with its own proof and filters, so two gateways that started at different times
+    /// still end up trusting each other.
+    @Test func theFirstProofIsAnsweredWithThisNodesProofAndFilters() async throws {
+        let node = Peer()
+        let harness = try Harness(ledger: TableLedger(relayKeys: [node.relayKey.publicKey]))
+        harness.gateway.receiveRelay(from: node.nodeID, node.proof())
+        await Self.settle { harness.acceptedFrames(to: node.nodeID) == 1 }
+        let frames = harness.sent.withLockedValue { $0.filter { $0.0 == node.nodeID }.map { $0.1.first } }
+        #expect(frames.contains(Relay.frameAttest))
+        #expect(frames.contains(Relay.frameFilters))
+        #expect(frames.contains(Relay.frameAccepted))
     }
 
     @Test func announcedFiltersAreBoundedPerPeer() throws {

@@ -176,6 +176,60 @@ private func connect(
         await bob.stop()
     }
 
+    /// A real peer of the attacker's advertises 2,000 addresses (fresh ids on closed local
+    /// ports): the victim keeps at most `addressesPerSourceMax` of them, has at most
+    /// `dialsInFlightMax` dials open at once, forgets each after its dial fails, and stays
+    /// connected to its honest peer.
+    @Test func peerExchangePoisoningIsBounded() async throws {
+        let victim = PeerManager(
+            identity: key(3), chainId: "c", persistent: [], handlers: .init(onMessage: { _, _, _ in }))
+        let victimPort = try await victim.start(host: "127.0.0.1", port: 0)
+        let attacker = PeerManager(
+            identity: key(4), chainId: "c",
+            persistent: [PeerAddress(nodeID: victim.nodeID, host: "127.0.0.1", port: victimPort)],
+            handlers: .init(onMessage: { _, _, _ in }))
+        _ = try await attacker.start(host: "127.0.0.1", port: 0)
+        for _ in 0..<100 where attacker.peers.isEmpty { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(attacker.peers.map(\.nodeID) == [victim.nodeID])
+        var maxDialing = 0
+        for batch in 0..<20 {
+            let addresses = (0..<PeerExchange.addressesMax).map { index in
+                let id = NodeID(key: Ed25519.PrivateKey().publicKey)
+                // Closed ports on loopback: each dial fails at once.
+                return "\(id.hex)@127.0.0.1:\(1 + (batch * 100 + index) % 1000)"
+            }
+            attacker.send(.peerExchange, PeerExchange(addresses: addresses).canonicalBytes, to: victim.nodeID)
+            maxDialing = max(maxDialing, victim.state.withLockedValue { $0.learntDials })
+        }
+        for _ in 0..<50 {
+            maxDialing = max(maxDialing, victim.state.withLockedValue { $0.learntDials })
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        let known = victim.state.withLockedValue { $0.known.count }
+        #expect(known <= victim.limits.addressesPerSourceMax + 1)
+        #expect(maxDialing <= victim.limits.dialsInFlightMax)
+        // Failed dials leave the book: only the attacker's own entry stays.
+        for _ in 0..<200 where victim.state.withLockedValue({ $0.known.count }) > 1 {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(victim.state.withLockedValue { $0.known.count } <= 1)
+        #expect(victim.peers.map(\.nodeID) == [attacker.nodeID])
+        await attacker.stop()
+        await victim.stop()
+    }
+
+    /// `fakeid@<honest-ip>:port` makes the victim dial an honest host that is not `fakeid`: that
+    /// must not ban the host. An inbound peer that breaks the protocol is banned, host and key.
+    @Test func anAdvertisedAddressCannotGetAnHonestHostBanned() {
+        let wrong = P2PError.wrongPeer(expected: NodeID(key: key(5).publicKey), actual: NodeID(key: key(6).publicKey))
+        #expect(!PeerChannelHandler.bansHost(wrong, outbound: true))
+        #expect(!PeerChannelHandler.bansPeer(wrong))
+        #expect(!PeerChannelHandler.bansHost(.decryptFailed, outbound: true))
+        #expect(PeerChannelHandler.bansHost(.decryptFailed, outbound: false))
+        #expect(PeerChannelHandler.bansPeer(.decryptFailed))
+        #expect(!PeerChannelHandler.bansHost(.wrongChain("x"), outbound: false))
+    }
+
     @Test func garbageOnTheSocketIsDroppedWithoutHarm() async throws {
         let bob = PeerManager(
             identity: key(2), chainId: "c", persistent: [], handlers: .init(onMessage: { _, _, _ in }))

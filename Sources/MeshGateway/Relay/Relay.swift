@@ -215,15 +215,22 @@ final class Relay: @unchecked Sendable {
                     key.isValidSignature(
                         signature, for: Self.attestedBytes(chainId: chainId, node: peer), domain: .relayNode)
                 else { throw MQTTError.malformed("relay proof does not verify for \(peer)") }
-                // One proof per connection: a peer cannot make this node ask the ledger again and
-                // again (a new proof needs a new connection).
-                let first: Bool = lock.withLock {
-                    guard proven[peer] == nil else { return false }
+                // One key per connection, one ledger read per connection: a peer cannot make this
+                // node read the ledger per frame. The same proof again is cheap and answered from
+                // what is known (frames sent before this node's gateway was up were lost, so the
+                // first proof is answered with this node's own proof and filters).
+                let (first, sameKey, trusted): (Bool, Bool, Bool) = lock.withLock {
+                    if let known = proven[peer] { return (false, known == key, self.trusted[peer] != nil) }
                     proven[peer] = key
-                    return true
+                    return (true, true, false)
                 }
-                guard first else { throw MQTTError.malformed("a second relay proof on one connection") }
-                verify(peer, key)
+                guard sameKey else { throw MQTTError.malformed("a relay proof of another key on one connection") }
+                if first {
+                    verify(peer, key)
+                    peerConnected(peer)
+                } else if trusted {
+                    send(peer, [Self.frameAccepted])
+                }
             case Self.frameAccepted:
                 guard reader.isAtEnd else { throw MQTTError.malformed("relay acceptance has extra bytes") }
                 _ = lock.withLock { acceptedBy.insert(peer) }

@@ -44,6 +44,9 @@ final class PeerChannelHandler: ChannelInboundHandler {
     private let manager: PeerManager
     private let outbound: Bool
     private let dialHost: String
+    private var lastReceived = NIODeadline.now()
+    /// Inbound connections hold one of the manager's handshake slots until established or closed.
+    private var holdsHandshakeSlot: Bool
     private var session: SecureSession
     private var context: ChannelHandlerContext?
     private var connection: PeerConnection?
@@ -54,6 +57,7 @@ final class PeerChannelHandler: ChannelInboundHandler {
         self.manager = manager
         self.outbound = outbound
         self.dialHost = dialHost
+        holdsHandshakeSlot = !outbound
         session = SecureSession(
             isInitiator: outbound, identity: manager.identity, chainId: manager.chainId, expected: expected,
             listenPort: manager.listenPort, messageBytesMax: manager.limits.messageBytesMax)
@@ -69,6 +73,29 @@ final class PeerChannelHandler: ChannelInboundHandler {
             guard !handler.session.isEstablished else { return }
             handler.context?.close(promise: nil)
         }
+        scheduleIdleCheck(context)
+    }
+
+    /// Closes the connection when nothing arrived for `idleTimeoutSeconds`.
+    private func scheduleIdleCheck(_ context: ChannelHandlerContext) {
+        let idle = manager.limits.idleTimeoutSeconds
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        context.eventLoop.scheduleTask(in: .seconds(max(1, idle / 4))) {
+            let handler = bound.value
+            guard let context = handler.context, context.channel.isActive else { return }
+            if NIODeadline.now() - handler.lastReceived > .seconds(idle) {
+                context.close(promise: nil)
+            } else {
+                handler.scheduleIdleCheck(context)
+            }
+        }
+    }
+
+    /// Ends this connection's claim on a handshake slot (inbound only, once).
+    private func endHandshake() {
+        guard !outbound, holdsHandshakeSlot else { return }
+        holdsHandshakeSlot = false
+        manager.handshakeEnded()
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -81,6 +108,7 @@ final class PeerChannelHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        lastReceived = .now()
         var buffer = unwrapInboundIn(data)
         guard let bytes = buffer.readBytes(length: buffer.readableBytes) else { return }
         guard withinRate(bytes.count) else {
@@ -97,6 +125,7 @@ final class PeerChannelHandler: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        endHandshake()
         if let connection { manager.closed(connection) }
         connection = nil
         context.fireChannelInactive()
@@ -107,6 +136,7 @@ final class PeerChannelHandler: ChannelInboundHandler {
     private func handle(_ event: SecureSession.Event, context: ChannelHandlerContext) {
         switch event {
         case .established(let nodeKey, let listenPort):
+            endHandshake()
             let id = NodeID(key: nodeKey)
             let port = outbound ? (context.channel.remoteAddress?.port ?? Int(listenPort)) : Int(listenPort)
             let info = PeerInfo(
@@ -156,14 +186,25 @@ final class PeerChannelHandler: ChannelInboundHandler {
     }
 
     private func fail(_ error: P2PError, context: ChannelHandlerContext) {
-        switch error {
-        case .selfConnection, .wrongChain:
-            break
-        default:
-            if let connection { manager.ban(connection.info.nodeID, reason: error) }
-            manager.banHost(dialHost)
-        }
+        if let connection, Self.bansPeer(error) { manager.ban(connection.info.nodeID, reason: error) }
+        if Self.bansHost(error, outbound: outbound) { manager.banHost(dialHost) }
         context.close(promise: nil)
+    }
+
+    /// An authenticated peer that breaks the protocol is banned by its key.
+    static func bansPeer(_ error: P2PError) -> Bool {
+        switch error {
+        case .selfConnection, .wrongChain, .wrongPeer: false
+        default: true
+        }
+    }
+
+    /// A host is banned only for what it did when it dialled us. A connection this node dialled
+    /// went to an address someone advertised (`fakeid@<honest-ip>:port`): that the host there
+    /// is not who the advertiser claimed says nothing against it.
+    static func bansHost(_ error: P2PError, outbound: Bool) -> Bool {
+        guard !outbound else { return false }
+        return bansPeer(error)
     }
 }
 

@@ -27,8 +27,24 @@ public struct P2PLimits: Sendable {
     public var receiveBytesPerSecondMax = 64 << 20
     /// Burst allowance of the receive rate limit.
     public var receiveBurstBytes = 128 << 20
-    /// Connected peers at most.
+    /// Connected peers at most (persistent peers are always let in beyond it, up to their count).
     public var peersMax = 50
+    /// Of `peersMax`, slots for connections this node dialled; the rest are for inbound ones, so
+    /// peers dialling in cannot take every slot.
+    public var outboundMax = 10
+    /// Inbound connections from one IP address (loopback is exempt: a devnet shares it).
+    public var inboundPerHostMax = 4
+    /// Inbound connections still in the handshake at once; more are closed at accept.
+    public var handshakesInFlightMax = 64
+    /// Addresses learnt from peer exchange that are kept (failed dials are forgotten).
+    public var knownAddressesMax = 1000
+    /// Addresses one connection may add to the book.
+    public var addressesPerSourceMax = 50
+    /// Dials of learnt (not persistent) addresses in flight at once.
+    public var dialsInFlightMax = 8
+    /// A connection that sends nothing for this long is closed (consensus gossips every few
+    /// hundred ms, so a live peer is never idle this long).
+    public var idleTimeoutSeconds: Int64 = 120
     /// How long a misbehaving peer stays banned.
     public var banSeconds: Int64 = 60
     /// Time allowed for the handshake.
@@ -79,6 +95,12 @@ public final class PeerManager: Sendable {
         var peers: [NodeID: PeerConnection] = [:]
         var known: [NodeID: PeerAddress] = [:]
         var dialing: Set<String> = []
+        /// Of `dialing`, dials of learnt addresses.
+        var learntDials = 0
+        /// Inbound connections in the handshake.
+        var handshakes = 0
+        /// Addresses each connected peer added to the book.
+        var addedBy: [NodeID: Int] = [:]
         var banned: [String: NIODeadline] = [:]
         var listenPort: Int = 0
         var stopped = false
@@ -119,7 +141,7 @@ public final class PeerManager: Sendable {
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { [self] channel in
                 let remoteHost = channel.remoteAddress?.ipAddress ?? "?"
-                if isBanned(remoteHost) { return channel.close() }
+                if isBanned(remoteHost) || !admitHandshake() { return channel.close() }
                 return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
                         PeerChannelHandler(manager: self, outbound: false, expected: nil, dialHost: remoteHost))
@@ -191,18 +213,41 @@ public final class PeerManager: Sendable {
         }
     }
 
+    /// Whether an inbound connection may start a handshake now (`handshakesInFlightMax`).
+    func admitHandshake() -> Bool {
+        state.withLockedValue { state in
+            guard state.handshakes < limits.handshakesInFlightMax else { return false }
+            state.handshakes += 1
+            return true
+        }
+    }
+
+    /// An inbound handshake ended (established or not).
+    func handshakeEnded() { state.withLockedValue { $0.handshakes = max(0, $0.handshakes - 1) } }
+
+    func isPersistent(_ id: NodeID) -> Bool { persistent.contains { $0.nodeID == id } }
+
     // MARK: - Dialling
 
-    func dial(_ address: PeerAddress, persistent: Bool, attempt: Int) {
+    /// Starts a dial; false when it was not started (already dialling or connected, or no slot).
+    @discardableResult
+    func dial(_ address: PeerAddress, persistent: Bool, attempt: Int) -> Bool {
         let key = "\(address.host):\(address.port)"
         let proceed = state.withLockedValue { state -> Bool in
             guard !state.stopped, !state.dialing.contains(key) else { return false }
             if let id = address.nodeID, state.peers[id] != nil || id == nodeID { return false }
-            guard state.peers.count < limits.peersMax else { return false }
+            if !persistent {
+                // Learnt addresses: within the outbound slots, a few dials at a time.
+                let outbound = state.peers.values.filter(\.info.outbound).count
+                guard state.peers.count < limits.peersMax, outbound < limits.outboundMax,
+                    state.learntDials < limits.dialsInFlightMax
+                else { return false }
+                state.learntDials += 1
+            }
             state.dialing.insert(key)
             return true
         }
-        guard proceed else { return }
+        guard proceed else { return false }
         let bootstrap = ClientBootstrap(group: group)
             .connectTimeout(.seconds(3))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -217,13 +262,29 @@ public final class PeerManager: Sendable {
             let channel = try? result.get()
             if let channel {
                 channel.closeFuture.whenComplete { [self] _ in
-                    state.withLockedValue { _ = $0.dialing.remove(key) }
-                    if persistent { redial(address, attempt: 0) }
+                    let connected = state.withLockedValue { state -> Bool in
+                        _ = state.dialing.remove(key)
+                        if !persistent { state.learntDials = max(0, state.learntDials - 1) }
+                        return address.nodeID.map { state.peers[$0] != nil } ?? false
+                    }
+                    if persistent { redial(address, attempt: 0) } else if !connected { forget(address) }
                 }
             } else {
-                state.withLockedValue { _ = $0.dialing.remove(key) }
-                if persistent { redial(address, attempt: attempt + 1) }
+                state.withLockedValue { state in
+                    _ = state.dialing.remove(key)
+                    if !persistent { state.learntDials = max(0, state.learntDials - 1) }
+                }
+                if persistent { redial(address, attempt: attempt + 1) } else { forget(address) }
             }
+        }
+        return true
+    }
+
+    /// A learnt address that could not be used leaves the book (junk does not stay).
+    func forget(_ address: PeerAddress) {
+        guard let id = address.nodeID else { return }
+        state.withLockedValue { state in
+            if state.known[id] == address, state.peers[id] == nil { state.known[id] = nil }
         }
     }
 
@@ -250,8 +311,22 @@ public final class PeerManager: Sendable {
                 let preferOutbound = nodeID < info.nodeID
                 guard info.outbound == preferOutbound, existing.info.outbound != preferOutbound else { return false }
                 replaced = existing
-            } else {
+            } else if !isPersistent(info.nodeID) {
+                // Persistent peers always get in (their slots are kept); others within the
+                // inbound or outbound share and, inbound, a few per IP address.
                 guard state.peers.count < limits.peersMax else { return false }
+                let sameKind = state.peers.values.filter { $0.info.outbound == info.outbound }
+                if info.outbound {
+                    guard sameKind.count < limits.outboundMax else { return false }
+                } else {
+                    guard sameKind.count < limits.peersMax - limits.outboundMax else { return false }
+                    let host = info.address.host
+                    let loopback = host.hasPrefix("127.") || host == "::1"
+                    guard loopback || sameKind.filter({ $0.info.address.host == host }).count < limits.inboundPerHostMax
+                    else { return false }
+                }
+            } else {
+                guard state.peers.count < limits.peersMax + persistent.count else { return false }
             }
             state.peers[info.nodeID] = connection
             state.known[info.nodeID] = info.address
@@ -271,6 +346,7 @@ public final class PeerManager: Sendable {
         let removed = state.withLockedValue { state -> Bool in
             guard let current = state.peers[connection.info.nodeID], current === connection else { return false }
             state.peers[connection.info.nodeID] = nil
+            state.addedBy[connection.info.nodeID] = nil
             return true
         }
         if removed { handlers.onDisconnected(connection.info.nodeID) }
@@ -283,14 +359,21 @@ public final class PeerManager: Sendable {
                 ban(connection.info.nodeID, reason: P2PError.handshakeFailed("bad peer exchange"))
                 return
             }
+            let source = connection.info.nodeID
             for text in exchange.addresses.prefix(PeerExchange.addressesMax) {
                 guard let address = PeerAddress(text), let id = address.nodeID, id != nodeID else { continue }
+                // The book is bounded, and so is what one peer may put in it.
                 let isNew = state.withLockedValue { state -> Bool in
-                    guard state.known[id] == nil else { return false }
+                    guard state.known[id] == nil, state.known.count < limits.knownAddressesMax,
+                        state.addedBy[source, default: 0] < limits.addressesPerSourceMax
+                    else { return false }
+                    state.addedBy[source, default: 0] += 1
                     state.known[id] = address
                     return true
                 }
-                if isNew { dial(address, persistent: false, attempt: 0) }
+                // Kept only while it is being tried or works: an address with no dial slot now
+                // is dropped (the next exchange may bring it again).
+                if isNew, !dial(address, persistent: false, attempt: 0) { forget(address) }
             }
             return
         }
