@@ -33,7 +33,8 @@ extension NodeRuntime {
                 group.addTask { [self] in
                     var lastFailure = ""
                     for await _ in signals {
-                        let failure = await anchorStoredBatches(log)
+                        // The same key signs storage proofs: one queue for both (nonces in order).
+                        let failure = await ownTransactions.run { await self.anchorStoredBatches(log) }
                         if let failure, failure != lastFailure {
                             FileHandle.standardError.write(Data("provenance: anchoring failed: \(failure)\n".utf8))
                         }

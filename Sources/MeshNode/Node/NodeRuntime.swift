@@ -28,6 +28,10 @@ public final class NodeRuntime: Sendable {
     public let peers: PeerManager
     let inbox: LoopInbox
     let admission: AdmissionWorkers
+    /// The node's own transactions (storage proofs, repairs, registration, provenance anchors)
+    /// all sign with its validator key: one queue, so each reads the nonce after the previous one
+    /// committed and no two carry the same nonce.
+    let ownTransactions = SerialQueue()
     let scores: PeerScores
     /// Signatures verified by admission, so the ledger does not verify them again.
     let verifiedSignatures: VerifiedTransactions

@@ -21,8 +21,9 @@ extension NodeRuntime {
     public func runStorage() async {
         guard let (did, key) = try? provenanceSigner() else { return }
         // Proofs and repairs run side by side (a repair's downloads must not delay a proof past
-        // its window); their transactions go through one queue so nonces stay in order.
-        let submitter = SerialQueue()
+        // its window); their transactions, and the provenance anchors signed by the same key, go
+        // through one queue so nonces stay in order.
+        let submitter = ownTransactions
         await withTaskGroup(of: Void.self) { group in
             group.addTask { [self] in
                 var answered: [ShardRef: UInt64] = [:]
