@@ -132,6 +132,14 @@ struct MQTTBench: AsyncParsableCommand {
         try Devnet.create(
             homes, root: root, chainId: "bench", p2pPort: 31_990, apiPort: 21_480, mqttPort: mqttBase, extraAccounts: []
         )
+        // The bench publishes as the owner's did:key (no registration transaction per client).
+        for home in homes {
+            var config = try home.config()
+            var mqtt = config.mqttSettings
+            mqtt.allowUnregistered = true
+            config.mqtt = mqtt
+            try config.save(path: home.configPath)
+        }
         let nodes = try homes.map { try Devnet.launch($0) }
         defer {
             for node in nodes where node.isRunning { node.terminate() }

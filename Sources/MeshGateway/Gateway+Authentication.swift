@@ -28,6 +28,12 @@ extension Gateway {
         guard token.issuer == username else {
             return .refused(.badUserNameOrPassword, "the token's iss is not the user name")
         }
+        if case .key = did, !limits.allowUnregistered {
+            return .refused(
+                .notAuthorized,
+                "\(username.prefix(80)) is not registered on the ledger: register the device (meshwork device register), or the node's operator sets [mqtt] allow_unregistered"
+            )
+        }
         let key: Ed25519.PublicKey
         switch await ledger.identity(of: did) {
         case .active(let keys):

@@ -65,6 +65,9 @@ public struct GatewayLimits: Sendable {
     public var sessionExpirySecondsMax: UInt32 = 7 * 24 * 3600
     /// Connections at most.
     public var connectionsMax = 50_000
+    /// Whether a `did:key` (a key pair no ledger transaction registered) may connect. Off by
+    /// default: anyone can make key pairs without end, so each would be a free identity.
+    public var allowUnregistered = false
 
     /// The defaults.
     public init() {}

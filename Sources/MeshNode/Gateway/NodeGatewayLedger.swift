@@ -62,6 +62,7 @@ extension NodeRuntime {
         let settings = config.mqttSettings
         var limits = GatewayLimits()
         limits.packetBytesMax = settings.packetBytesMax
+        limits.allowUnregistered = settings.allowUnregistered ?? false
         let peers = peers
         // Records are batched by the latest committed height: read it from the ledger (the published
         // status is still 0 while the consensus loop starts).

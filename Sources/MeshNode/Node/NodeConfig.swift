@@ -28,6 +28,10 @@ public struct NodeConfig: Codable, Sendable, Equatable {
         public var tlsCertificate: String?
         /// PEM private key of the TLS listener (default `mqtt-tls.key`).
         public var tlsKey: String?
+        /// Let `did:key` devices (not registered on the ledger) connect (absent: false). Off, only a
+        /// registered, active `did:mesh` device may; one key pair costs nothing, so on, one party
+        /// can be any number of devices.
+        public var allowUnregistered: Bool?
 
         /// Defaults: 127.0.0.1:1883, 1 MiB packets, no TLS.
         public init(
@@ -47,6 +51,7 @@ public struct NodeConfig: Codable, Sendable, Equatable {
             case tlsListen = "tls_listen"
             case tlsCertificate = "tls_certificate"
             case tlsKey = "tls_key"
+            case allowUnregistered = "allow_unregistered"
         }
     }
 

@@ -1,0 +1,52 @@
+import Foundation
+import MeshCore
+import MeshLedger
+import Testing
+
+@testable import MeshGateway
+
+/// Who may connect: a did:key is a key pair anyone makes for free, so by default it is not an
+/// identity the gateway serves (`allowUnregistered`).
+@Suite struct GatewayAuthenticationTests {
+    struct KeyLedger: GatewayLedger {
+        let chainId = "auth-test"
+
+        func identity(of did: DID) async -> GatewayIdentity {
+            if case .key(let key) = did { return .active([key]) }
+            return .unknown
+        }
+
+        func authorize(_ did: DID, action: PolicyAction, resource: String) async -> GatewayDecision {
+            GatewayDecision(allowed: true, reason: "owner")
+        }
+    }
+
+    func connect(_ gateway: Gateway, key: Ed25519.PrivateKey) async -> Gateway.Authentication {
+        let did = DID.key(key.publicKey).description
+        let token = DeviceToken.issue(
+            did: did, chainId: "auth-test", key: key, issuedAt: Int64(Date().timeIntervalSince1970),
+            lifetimeSeconds: 600)
+        return await gateway.authenticate(
+            MQTTConnect(
+                version: .v5, cleanStart: true, keepAliveSeconds: 30, clientID: "c", username: did,
+                password: Array(token.utf8)))
+    }
+
+    @Test func unregisteredKeysAreRefusedUnlessTheOperatorAllowsThem() async throws {
+        let key = Ed25519.PrivateKey()
+        let strict = try Gateway(ledger: KeyLedger(), storePath: nil, nodeID: .init(key: key.publicKey))
+        guard case .refused(let code, let why) = await connect(strict, key: key) else {
+            Issue.record("a did:key connected with allowUnregistered off")
+            return
+        }
+        #expect(code == .notAuthorized)
+        #expect(why.contains("allow_unregistered"))
+        var limits = GatewayLimits()
+        limits.allowUnregistered = true
+        let open = try Gateway(ledger: KeyLedger(), storePath: nil, nodeID: .init(key: key.publicKey), limits: limits)
+        guard case .accepted = await connect(open, key: key) else {
+            Issue.record("a did:key was refused with allowUnregistered on")
+            return
+        }
+    }
+}
