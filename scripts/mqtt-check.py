@@ -3,6 +3,10 @@
 
 1. Cross-node relay: device A publishes with mosquitto_pub on node-0; device B (a subscribe grant on
    mesh/<A>/#) receives the exact payload with mosquitto_sub on node-2 and with paho-mqtt (MQTT 5) on node-1.
+1b. A hostile P2P peer (`meshwork bench relay-forgery`: a fresh node key, a real Noise handshake, a
+   relay key of its own) sends node-0 20 relay frames claiming device A published on mesh/<A>/forged/cmd:
+   B, watching that topic on node-0, gets A's genuine publish from node-1 and none of the forged ones;
+   node-0 does not accept the peer's key, sends it no device data, and counts the frames as relayDenied.
 2. Persistent sessions: a 3.1.1 (clean session 0) and a 5.0 (clean start 0, session expiry) subscriber
    on node-2 subscribe at QoS 1 and go offline; 5 QoS 1 messages published on node-0 (relayed) and 5 on
    node-2 itself are queued; node-2 is killed with SIGKILL and started again; both clients resume their
@@ -111,6 +115,38 @@ def cli_json(*args):
 def token(key, **options):
     flags = [item for name, value in options.items() for item in (f"--{name.replace('_', '-')}", str(value))]
     return cli("device", "token", "--key", key, *flags).stdout.strip()
+
+
+def check_forged_relay(A, tok_a, B, tok_b):
+    """A peer of the check's own (a fresh node key, a real Noise handshake, its own relay key, not a
+    validator's) sends node-0 relay frames claiming device A published on mesh/<A>/forged/cmd. B watches
+    that topic on node-0: it must receive the genuine publish A makes on node-1 and none of the forged
+    ones; node-0 counts them as relayDenied and sends the hostile peer no device data."""
+    base = f"mesh/{A}/forged"
+    node0 = get(API, "/status").get("nodeId", "")
+    chain_id = json.load(open(os.path.join(HOME, "node-0", "genesis.json"))).get("chainId", "meshwork-devnet")
+    watcher = Lines(["mosquitto_sub", "-h", HOST, "-p", str(MQTT), "-u", B, "-P", tok_b, "-i", "forged-watch-b",
+                     "-t", f"{base}/#", "-q", "1", "-v", "-W", "60"])
+    genuine = raw_ready(MQTT + 1, V311, "forged-genuine-a", A, tok_a)
+    check(probe_until_received(genuine, f"{base}/genuine", [lambda: any("/genuine probe-" in line for line in watcher.lines)]),
+          "B on node-0 receives A's genuine publishes on node-1 (relayed by a validator)")
+    genuine.close()
+    denied_before = get(API, "/gateway").get("relayDenied", 0)
+    forged = subprocess.run([MESHWORK, "bench", "relay-forgery", "--p2p", f"{node0}@127.0.0.1:{P2P}",
+                             "--chain-id", chain_id, "--publisher", A, "--topic", f"{base}/cmd",
+                             "--payload", "open-the-valve", "--count", "20", "--seconds", "3", "--json"],
+                            env=ENV, capture_output=True, text=True, timeout=60)
+    report = json.loads(forged.stdout) if forged.returncode == 0 and forged.stdout.strip() else {}
+    check(report.get("connected") is True and report.get("framesSent", 0) >= 20,
+          f"the hostile peer connects to node-0 and sends its proof and 20 forged frames: {report or forged.stderr[-300:]}")
+    time.sleep(1)
+    leaked = [line for line in watcher.lines if "open-the-valve" in line]
+    check(not leaked, f"no forged publish reaches B on node-0 ({len(leaked)} did)")
+    check(report.get("accepted") is False and report.get("messagesReceived", 1) == 0,
+          "node-0 does not accept the hostile peer's relay key and sends it no device data")
+    denied_after = get(API, "/gateway").get("relayDenied", 0)
+    check(denied_after - denied_before >= 20, f"GET /gateway counts the forged frames as relayDenied ({denied_before} -> {denied_after})")
+    watcher.stop()
 
 
 def start_devnet():
@@ -360,6 +396,9 @@ try:
     sub.stop()
     paho_sub.stop()
     publisher0.close()
+
+    # ---- 1b. a hostile P2P peer relays publishes "from" device A to node-0 ----
+    check_forged_relay(A, tok_a, B, tok_b)
 
     # ---- 7. provenance: prove and verify what A published ----
     check_provenance(A, tok_a, base, payload)

@@ -1,5 +1,5 @@
-import MeshCore
-import MeshP2P
+public import MeshCore
+public import MeshP2P
 import NIOConcurrencyHelpers
 
 /// Relay of publishes between gateways over the P2P pubsub channel (0x40). Each node announces
@@ -347,5 +347,20 @@ final class Relay: @unchecked Sendable {
                 publisher: publisher.isEmpty ? nil : publisher,
                 userProperties: properties)
         )
+    }
+}
+
+/// Relay frames as a peer sends them, for tools that play a peer (the attacker of
+/// `meshwork bench relay-forgery`); the relay itself uses the same encoding.
+public enum RelayFrame {
+    /// A message frame claiming `origin` sent `message`.
+    public static func message(_ message: GatewayMessage, origin: NodeID, boot: UInt64, sequence: UInt64) -> [UInt8] {
+        Relay.encode(message, origin: origin, boot: boot, sequence: sequence)
+    }
+
+    /// A proof by `key` for the connection of node `node` on `chainId`.
+    public static func proof(key: Ed25519.PrivateKey, chainId: String, node: NodeID) -> [UInt8] {
+        [Relay.frameAttest] + key.publicKey.rawBytes
+            + key.sign(Relay.attestedBytes(chainId: chainId, node: node), domain: .relayNode).rawBytes
     }
 }
