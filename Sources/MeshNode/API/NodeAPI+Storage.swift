@@ -69,6 +69,9 @@ extension NodeAPI {
                 }
             }
             let (root, shape) = try found.get()
+            // Uploads are bounded in number (each holds a file and up to a shard in flight).
+            guard runtime.storageUploads.begin() else { throw uploadsBusy() }
+            defer { runtime.storageUploads.end() }
             let store = try runtime.shardStore()
             if store.contains(root) {
                 // Already held (a retried upload): drain and acknowledge.
@@ -127,6 +130,8 @@ extension NodeAPI {
             guard assigned else {
                 throw Failure("api/18", "no live deal for \(cid) places a shard on this node", .forbidden)
             }
+            guard runtime.storageUploads.begin() else { throw uploadsBusy() }
+            defer { runtime.storageUploads.end() }
             let body = try await request.body.collect(upTo: ObjectSealing.sealedManifestBytesMax)
             try runtime.shardStore().putManifest(Array(buffer: body), cid: cid)
             return json(StoredView(name: cid.string, bytes: UInt64(body.readableBytes)), status: .created)
@@ -142,6 +147,13 @@ extension NodeAPI {
                 status: .ok, headers: [.contentType: "application/octet-stream"],
                 body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
         }
+    }
+
+    /// 503 `api/22`: `UploadSlots.uploadsMax` uploads (shards and manifests) are in progress.
+    static func uploadsBusy() -> Failure {
+        Failure(
+            "api/22", "\(UploadSlots.uploadsMax) storage uploads are in progress on this node; retry shortly",
+            .serviceUnavailable)
     }
 
     static func providerView(_ entry: (DID, StorageProvider)) -> ProviderView {

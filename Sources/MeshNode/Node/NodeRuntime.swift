@@ -32,6 +32,8 @@ public final class NodeRuntime: Sendable {
     /// all sign with its validator key: one queue, so each reads the nonce after the previous one
     /// committed and no two carry the same nonce.
     let ownTransactions = SerialQueue()
+    /// Storage uploads (shards, manifests) in progress on the API.
+    let storageUploads = UploadSlots()
     let scores: PeerScores
     /// Signatures verified by admission, so the ledger does not verify them again.
     let verifiedSignatures: VerifiedTransactions
