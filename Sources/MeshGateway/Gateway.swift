@@ -259,10 +259,18 @@ public final class Gateway: Sendable {
                 countersBox.withLockedValue { $0.relayDenied += 1 }
                 continue
             }
-            let (epoch, _) = authorizationEpoch
-            let decision = await authorize(did: message.publisher ?? "", action: .mqttPublish, resource: message.topic)
-            relayInbound.store(key, decision, epoch: epoch)
-            if decision.allowed { deliverRelayed(message) } else { refuseRelayed(message, from: peer) }
+            let (epoch, height) = authorizationEpoch
+            // Most queued messages repeat a (publisher, topic) just decided: no ledger read.
+            let allowed: Bool
+            if let cached = relayInbound.lookup(key, epoch: epoch, height: height) {
+                allowed = cached
+            } else {
+                let decision = await authorize(
+                    did: message.publisher ?? "", action: .mqttPublish, resource: message.topic)
+                relayInbound.store(key, decision, epoch: epoch)
+                allowed = decision.allowed
+            }
+            if allowed { deliverRelayed(message) } else { refuseRelayed(message, from: peer) }
         }
     }
 

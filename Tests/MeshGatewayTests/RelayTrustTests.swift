@@ -16,6 +16,8 @@ import Testing
         let chainId = "relay-test"
         let relayKeys: NIOLockedValueBox<Set<Ed25519.PublicKey>>
         var allowed: Set<String> = []
+        /// Ledger reads for publish decisions.
+        let authorizeCalls = NIOLockedValueBox(0)
 
         init(relayKeys: Set<Ed25519.PublicKey> = [], allowed: Set<String> = []) {
             self.relayKeys = NIOLockedValueBox(relayKeys)
@@ -25,6 +27,7 @@ import Testing
         func identity(of did: DID) async -> GatewayIdentity { .unknown }
 
         func authorize(_ did: DID, action: PolicyAction, resource: String) async -> GatewayDecision {
+            authorizeCalls.withLockedValue { $0 += 1 }
             let ok = action == .mqttPublish && allowed.contains("\(did) \(resource)")
             return GatewayDecision(allowed: ok, reason: ok ? "grant" : "no grant")
         }
@@ -226,6 +229,22 @@ import Testing
         #expect(frames.contains(Relay.frameAttest))
         #expect(frames.contains(Relay.frameFilters))
         #expect(frames.contains(Relay.frameAccepted))
+    }
+
+    /// A burst of one publisher's messages costs one ledger read, not one per message (the
+    /// queue behind the first read uses the decision it cached); found by the cross-node bench.
+    @Test func aBurstOnOneTopicReadsTheLedgerOnce() async throws {
+        var node = Peer()
+        let ledger = TableLedger(relayKeys: [node.relayKey.publicKey], allowed: ["\(victim) burst/1"])
+        let harness = try Harness(ledger: ledger)
+        harness.gateway.receiveRelay(from: node.nodeID, node.proof())
+        await Self.settle { harness.acceptedFrames(to: node.nodeID) == 1 }
+        for index in 0..<2_000 {
+            harness.gateway.receiveRelay(from: node.nodeID, node.message("b\(index)", by: victim, topic: "burst/1"))
+        }
+        await Self.settle { harness.deliveredPayloads.count == 2_000 }
+        #expect(harness.deliveredPayloads == (0..<2_000).map { "b\($0)" })
+        #expect(ledger.authorizeCalls.withLockedValue { $0 } == 1)
     }
 
     @Test func announcedFiltersAreBoundedPerPeer() throws {

@@ -65,6 +65,11 @@ final class RelayInbound: Sendable {
     /// Forgets what `peer` queued (it left, or is no longer trusted); a drain running for it ends.
     func drop(_ peer: NodeID) { state.withLockedValue { $0.waiting[peer] = nil } }
 
+    /// The cached decision for `key`, if any.
+    func lookup(_ key: String, epoch: UInt64, height: UInt64) -> Bool? {
+        state.withLockedValue { $0.cache.lookup(key, epoch: epoch, height: height) }
+    }
+
     func store(_ key: String, _ decision: GatewayDecision, epoch: UInt64) {
         state.withLockedValue { $0.cache.store(key, decision, epoch: epoch) }
     }
