@@ -271,4 +271,18 @@ import Testing
             .transactionResults[0]
         #expect(stranger.module == "policy" && stranger.code == 10)
     }
+
+    /// Expired grants do not count against the issuer's 16: a grant renewed each period keeps
+    /// working after the 16th renewal.
+    @Test func expiredGrantsDoNotCountAgainstTheIssuer() throws {
+        let chain = try TestChain()
+        for round in 0..<(PolicyRules.grantsPerIssuerSubjectActionMax + 2) {
+            let expiry = chain.store.height + 3
+            let grant = GrantCapability(
+                subject: chain.did(2), action: .mqttPublish, resource: "mesh/\(chain.did(1))/rolling", expiry: expiry)
+            let result = try chain.block([chain.transaction(from: 1, [.grant(grant)])]).transactionResults[0]
+            #expect(result.isSuccess, "round \(round): \(result.module)/\(result.code) \(result.message)")
+            while chain.store.height < expiry { try chain.block([]) }
+        }
+    }
 }

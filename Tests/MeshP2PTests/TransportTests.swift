@@ -199,10 +199,10 @@ private func connect(
                 return "\(id.hex)@127.0.0.1:\(1 + (batch * 100 + index) % 1000)"
             }
             attacker.send(.peerExchange, PeerExchange(addresses: addresses).canonicalBytes, to: victim.nodeID)
-            maxDialing = max(maxDialing, victim.state.withLockedValue { $0.learntDials })
+            maxDialing = max(maxDialing, victim.state.withLockedValue { $0.learntDialing.count })
         }
         for _ in 0..<50 {
-            maxDialing = max(maxDialing, victim.state.withLockedValue { $0.learntDials })
+            maxDialing = max(maxDialing, victim.state.withLockedValue { $0.learntDialing.count })
             try await Task.sleep(for: .milliseconds(10))
         }
         let known = victim.state.withLockedValue { $0.known.count }
@@ -215,7 +215,29 @@ private func connect(
         #expect(victim.state.withLockedValue { $0.known.count } <= 1)
         #expect(victim.peers.map(\.nodeID) == [attacker.nodeID])
         await attacker.stop()
+        // An inbound peer's own address leaves the book with it.
+        for _ in 0..<100 where !victim.peers.isEmpty { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(victim.state.withLockedValue { $0.known.isEmpty })
         await victim.stop()
+    }
+
+    /// Half-open connections: at most `handshakesPerHostMax` from one address and
+    /// `handshakesInFlightMax` in all; loopback is exempt from the per-address cap; slots return.
+    @Test func handshakeSlotsAreBoundedPerHostAndInAll() {
+        var limits = P2PLimits()
+        limits.handshakesInFlightMax = 10
+        limits.handshakesPerHostMax = 3
+        let manager = PeerManager(
+            identity: key(7), chainId: "c", persistent: [], limits: limits, handlers: .init(onMessage: { _, _, _ in }))
+        for _ in 0..<3 { #expect(manager.admitHandshake(from: "203.0.113.9")) }
+        #expect(!manager.admitHandshake(from: "203.0.113.9"))
+        manager.handshakeEnded(from: "203.0.113.9")
+        #expect(manager.admitHandshake(from: "203.0.113.9"))
+        for _ in 0..<7 { #expect(manager.admitHandshake(from: "127.0.0.1")) }
+        #expect(!manager.admitHandshake(from: "127.0.0.1"))  // 10 in all
+        #expect(!manager.admitHandshake(from: "198.51.100.1"))
+        for _ in 0..<20 { manager.handshakeEnded(from: "127.0.0.1") }
+        #expect(manager.admitHandshake(from: "198.51.100.1"))
     }
 
     /// `fakeid@<honest-ip>:port` makes the victim dial an honest host that is not `fakeid`: that

@@ -14,9 +14,9 @@ public final class EventHub: Sendable {
         case blocks
         /// Transactions, all or those with a message of `type` or touching `did`.
         case transactions(type: String?, did: String?)
-        /// Gateway messages published by `did` on topics matching `filter`, until the reader's
-        /// token expires (Unix seconds).
-        case telemetry(did: String, filter: String, untilSeconds: Int64)
+        /// Gateway messages published by `did` on topics matching `filter`, for `reader` (the
+        /// DID whose token authorized it) until its token expires (Unix seconds).
+        case telemetry(did: String, filter: String, reader: String, untilSeconds: Int64)
     }
 
     /// One published event.
@@ -93,6 +93,20 @@ public final class EventHub: Sendable {
         return removed != nil
     }
 
+    /// Every open telemetry subscription: connection, id, reader and filter.
+    func telemetrySubscriptions() -> [(connection: Int, id: Int, reader: String, filter: String)] {
+        state.withLockedValue { state in
+            state.subscribers.flatMap { connection, subscriber in
+                subscriber.filters.compactMap { id, filter in
+                    if case .telemetry(_, let topicFilter, let reader, _) = filter {
+                        return (connection, id, reader, topicFilter)
+                    }
+                    return nil
+                }
+            }
+        }
+    }
+
     /// Queues a reply for one connection.
     func send(_ connection: Int, _ text: String) {
         let continuation = state.withLockedValue { $0.subscribers[connection]?.continuation }
@@ -138,7 +152,7 @@ public final class EventHub: Sendable {
         case (.blocks, .block): true
         case (.transactions(let type, let did), .transaction(let types, let dids)):
             (type.map { types.contains($0) } ?? true) && (did.map { dids.contains($0) } ?? true)
-        case (.telemetry(let did, let filter, let until), .telemetry(let publisher, let topic)):
+        case (.telemetry(let did, let filter, _, let until), .telemetry(let publisher, let topic)):
             did == publisher && MQTTTopic.matches(filter: filter, topic: topic)
                 && Int64(Date().timeIntervalSince1970) < until
         default: false

@@ -89,8 +89,8 @@ enum EventSocket {
                 }
                 switch await authorizeReader(token: request.token, filter: topicFilter, runtime: runtime) {
                 case .failure(let refusal): return reply(.error(refusal))
-                case .success(let expiresAt):
-                    filter = .telemetry(did: did, filter: topicFilter, untilSeconds: expiresAt)
+                case .success(let (reader, expiresAt)):
+                    filter = .telemetry(did: did, filter: topicFilter, reader: reader, untilSeconds: expiresAt)
                 }
             default:
                 return reply(.error(APIErrorBody(code: "api/13", message: "topic must be blocks, txs or telemetry")))
@@ -117,8 +117,8 @@ enum EventSocket {
     /// when the subscription ends; `api/20` otherwise.
     static func authorizeReader(
         token text: String?, filter: String, runtime: NodeRuntime
-    ) async -> Result<Int64, APIErrorBody> {
-        func refuse(_ why: String) -> Result<Int64, APIErrorBody> {
+    ) async -> Result<(reader: String, expiresAt: Int64), APIErrorBody> {
+        func refuse(_ why: String) -> Result<(reader: String, expiresAt: Int64), APIErrorBody> {
             .failure(APIErrorBody(code: "api/20", message: "telemetry needs a reader's token: \(why)"))
         }
         guard let text, !text.isEmpty else {
@@ -132,6 +132,10 @@ enum EventSocket {
             return refuse(error.description)
         }
         guard let reader = try? DID(string: token.issuer) else { return refuse("the token's iss is not a DID") }
+        // As the gateway: a did:key is not an identity unless the operator allows unregistered keys.
+        if case .key = reader, !(runtime.config.mqttSettings.allowUnregistered ?? false) {
+            return refuse("\(token.issuer.prefix(80)) is not registered on the ledger")
+        }
         let ledger = NodeGatewayLedger(runtime: runtime, chainId: runtime.genesis.chainId)
         guard case .active(let keys) = await ledger.identity(of: reader) else {
             return refuse("\(token.issuer) is not an active identity")
@@ -141,6 +145,24 @@ enum EventSocket {
         guard decision.allowed else {
             return refuse("\(token.issuer) may not subscribe to '\(filter.prefix(80))': \(decision.reason)")
         }
-        return .success(token.expiresAt)
+        return .success((token.issuer, token.expiresAt))
+    }
+
+    /// After a block that changed identities or grants: every telemetry subscription whose
+    /// reader may no longer subscribe to its filter (grant revoked or expired, DID deactivated)
+    /// ends, with an `api/20` error event naming it.
+    static func recheckReaders(runtime: NodeRuntime) async {
+        let ledger = NodeGatewayLedger(runtime: runtime, chainId: runtime.genesis.chainId)
+        for (connection, id, reader, filter) in runtime.hub.telemetrySubscriptions() {
+            guard let did = try? DID(string: reader) else { continue }
+            var allowed = false
+            if case .active = await ledger.identity(of: did) {
+                allowed = await ledger.authorize(did, action: .mqttSubscribe, resource: filter).allowed
+            }
+            guard !allowed, runtime.hub.unsubscribe(connection, id) else { continue }
+            let message =
+                "telemetry subscription \(id) ended: \(reader.prefix(80)) may no longer subscribe to '\(filter.prefix(80))'"
+            runtime.hub.send(connection, reply(.error(APIErrorBody(code: "api/20", message: message))))
+        }
     }
 }

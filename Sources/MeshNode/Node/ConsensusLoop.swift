@@ -275,11 +275,16 @@ final class ConsensusLoop {
             TransactionSummary(
                 transaction, height: header.height, index: index, result: committed.results.transactions[index])
         }
+        let changesAuthorization = summaries.contains { summary in
+            summary.messages.contains { $0.hasPrefix("identity.") || $0.hasPrefix("policy.") }
+        }
         if let gateway = runtime.gateway {
-            let changesAuthorization = summaries.contains { summary in
-                summary.messages.contains { $0.hasPrefix("identity.") || $0.hasPrefix("policy.") }
-            }
             gateway.blockCommitted(height: header.height, authChanged: changesAuthorization)
+        }
+        // Telemetry readers of `/events` are checked again, as MQTT subscribers are.
+        if changesAuthorization, runtime.hub.watchesTelemetry {
+            let runtime = runtime
+            Task { await EventSocket.recheckReaders(runtime: runtime) }
         }
         guard watched else { return }
         var events = [

@@ -95,7 +95,7 @@ final class PeerChannelHandler: ChannelInboundHandler {
     private func endHandshake() {
         guard !outbound, holdsHandshakeSlot else { return }
         holdsHandshakeSlot = false
-        manager.handshakeEnded()
+        manager.handshakeEnded(from: dialHost)
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -123,6 +123,9 @@ final class PeerChannelHandler: ChannelInboundHandler {
             fail(error, context: context)
         }
     }
+
+    /// Also here: a channel closed before it became active never fires `channelInactive`.
+    func handlerRemoved(context: ChannelHandlerContext) { endHandshake() }
 
     func channelInactive(context: ChannelHandlerContext) {
         endHandshake()
@@ -212,7 +215,7 @@ extension PeerManager {
     /// Bans a host that failed before proving a key; loopback is never banned as a whole,
     /// since a local devnet shares it.
     func banHost(_ host: String) {
-        guard host != "?", !host.hasPrefix("127."), host != "::1" else { return }
+        guard host != "?", !Self.isLoopback(host) else { return }
         state.withLockedValue { $0.banned[host] = .now() + .seconds(limits.banSeconds) }
     }
 }

@@ -36,6 +36,8 @@ public struct P2PLimits: Sendable {
     public var inboundPerHostMax = 4
     /// Inbound connections still in the handshake at once; more are closed at accept.
     public var handshakesInFlightMax = 64
+    /// Of those, from one IP address (loopback exempt: a devnet shares it).
+    public var handshakesPerHostMax = 8
     /// Addresses learnt from peer exchange that are kept (failed dials are forgotten).
     public var knownAddressesMax = 1000
     /// Addresses one connection may add to the book.
@@ -95,10 +97,11 @@ public final class PeerManager: Sendable {
         var peers: [NodeID: PeerConnection] = [:]
         var known: [NodeID: PeerAddress] = [:]
         var dialing: Set<String> = []
-        /// Of `dialing`, dials of learnt addresses.
-        var learntDials = 0
-        /// Inbound connections in the handshake.
+        /// Of `dialing`, dials of learnt addresses not yet connected or failed (`host:port`).
+        var learntDialing: Set<String> = []
+        /// Inbound connections in the handshake, and per IP address.
         var handshakes = 0
+        var handshakesByHost: [String: Int] = [:]
         /// Addresses each connected peer added to the book.
         var addedBy: [NodeID: Int] = [:]
         var banned: [String: NIODeadline] = [:]
@@ -141,7 +144,7 @@ public final class PeerManager: Sendable {
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { [self] channel in
                 let remoteHost = channel.remoteAddress?.ipAddress ?? "?"
-                if isBanned(remoteHost) || !admitHandshake() { return channel.close() }
+                if isBanned(remoteHost) || !admitHandshake(from: remoteHost) { return channel.close() }
                 return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
                         PeerChannelHandler(manager: self, outbound: false, expected: nil, dialHost: remoteHost))
@@ -196,7 +199,7 @@ public final class PeerManager: Sendable {
             let connection = state.peers[peer]
             let until = NIODeadline.now() + .seconds(limits.banSeconds)
             state.banned[peer.hex] = until
-            if let host = connection?.info.address.host { state.banned[host] = until }
+            if let host = connection?.info.address.host, !Self.isLoopback(host) { state.banned[host] = until }
             return connection
         }
         connection?.close()
@@ -213,17 +216,32 @@ public final class PeerManager: Sendable {
         }
     }
 
-    /// Whether an inbound connection may start a handshake now (`handshakesInFlightMax`).
-    func admitHandshake() -> Bool {
+    /// Whether an inbound connection from `host` may start a handshake now
+    /// (`handshakesInFlightMax` in all, `handshakesPerHostMax` per address but loopback).
+    func admitHandshake(from host: String) -> Bool {
         state.withLockedValue { state in
             guard state.handshakes < limits.handshakesInFlightMax else { return false }
+            if !Self.isLoopback(host) {
+                guard state.handshakesByHost[host, default: 0] < limits.handshakesPerHostMax else { return false }
+                state.handshakesByHost[host, default: 0] += 1
+            }
             state.handshakes += 1
             return true
         }
     }
 
-    /// An inbound handshake ended (established or not).
-    func handshakeEnded() { state.withLockedValue { $0.handshakes = max(0, $0.handshakes - 1) } }
+    /// An inbound handshake from `host` ended (established or not).
+    func handshakeEnded(from host: String) {
+        state.withLockedValue { state in
+            state.handshakes = max(0, state.handshakes - 1)
+            if let count = state.handshakesByHost[host] {
+                state.handshakesByHost[host] = count > 1 ? count - 1 : nil
+            }
+        }
+    }
+
+    /// Loopback addresses are never banned or capped per host: a local devnet shares them.
+    static func isLoopback(_ host: String) -> Bool { host.hasPrefix("127.") || host == "::1" }
 
     func isPersistent(_ id: NodeID) -> Bool { persistent.contains { $0.nodeID == id } }
 
@@ -240,9 +258,9 @@ public final class PeerManager: Sendable {
                 // Learnt addresses: within the outbound slots, a few dials at a time.
                 let outbound = state.peers.values.filter(\.info.outbound).count
                 guard state.peers.count < limits.peersMax, outbound < limits.outboundMax,
-                    state.learntDials < limits.dialsInFlightMax
+                    state.learntDialing.count < limits.dialsInFlightMax
                 else { return false }
-                state.learntDials += 1
+                state.learntDialing.insert(key)
             }
             state.dialing.insert(key)
             return true
@@ -264,7 +282,7 @@ public final class PeerManager: Sendable {
                 channel.closeFuture.whenComplete { [self] _ in
                     let connected = state.withLockedValue { state -> Bool in
                         _ = state.dialing.remove(key)
-                        if !persistent { state.learntDials = max(0, state.learntDials - 1) }
+                        state.learntDialing.remove(key)
                         return address.nodeID.map { state.peers[$0] != nil } ?? false
                     }
                     if persistent { redial(address, attempt: 0) } else if !connected { forget(address) }
@@ -272,7 +290,7 @@ public final class PeerManager: Sendable {
             } else {
                 state.withLockedValue { state in
                     _ = state.dialing.remove(key)
-                    if !persistent { state.learntDials = max(0, state.learntDials - 1) }
+                    state.learntDialing.remove(key)
                 }
                 if persistent { redial(address, attempt: attempt + 1) } else { forget(address) }
             }
@@ -329,7 +347,10 @@ public final class PeerManager: Sendable {
                 guard state.peers.count < limits.peersMax + persistent.count else { return false }
             }
             state.peers[info.nodeID] = connection
-            state.known[info.nodeID] = info.address
+            // A dial that connected is no longer in flight.
+            if info.outbound { state.learntDialing.remove("\(info.address.host):\(info.address.port)") }
+            // The book is bounded for inbound peers too (a peer reconnecting with fresh keys).
+            if info.outbound || state.known.count < limits.knownAddressesMax { state.known[info.nodeID] = info.address }
             return true
         }
         replaced?.close()
@@ -347,6 +368,11 @@ public final class PeerManager: Sendable {
             guard let current = state.peers[connection.info.nodeID], current === connection else { return false }
             state.peers[connection.info.nodeID] = nil
             state.addedBy[connection.info.nodeID] = nil
+            // An inbound peer's address is kept only while it is connected (it dialled us; nothing
+            // says its advertised port is reachable), unless it is persistent.
+            if !connection.info.outbound, !isPersistent(connection.info.nodeID) {
+                state.known[connection.info.nodeID] = nil
+            }
             return true
         }
         if removed { handlers.onDisconnected(connection.info.nodeID) }

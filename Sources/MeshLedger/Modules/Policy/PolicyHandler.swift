@@ -46,8 +46,13 @@ enum PolicyHandler {
         guard ids.count < PolicyRules.grantsPerSubjectActionMax else {
             throw PolicyError.tooManyGrants(limit: PolicyRules.grantsPerSubjectActionMax)
         }
+        // Only grants that can still apply count against the issuer (a rolling grant renewed
+        // daily is not refused on day 17).
         var fromIssuer = 0
-        for id in ids where try state.grant(id)?.issuer == context.signer { fromIssuer += 1 }
+        for id in ids {
+            guard let grant = try state.grant(id), grant.issuer == context.signer else { continue }
+            if grant.expiry.map({ context.height < $0 }) ?? true { fromIssuer += 1 }
+        }
         guard fromIssuer < PolicyRules.grantsPerIssuerSubjectActionMax else {
             throw PolicyError.tooManyGrantsFromIssuer(limit: PolicyRules.grantsPerIssuerSubjectActionMax)
         }

@@ -109,7 +109,9 @@ enum StakingHandler {
     /// `c` took its tokens out of the validator's power only from `c + 2` (updates apply at H+2),
     /// so entries created at `c ≥ infraction − 1` still counted in the power that misbehaved and
     /// lose the same fraction. Such an entry completes at `c + unbondingBlocks`; those still queued
-    /// (completing now or later) are found by their completion height, at most
+    /// (completing now or later) are found by their completion height (which holds while
+    /// `unbondingBlocks` is fixed at genesis; if it ever becomes governable, entries must carry
+    /// their creation height), at most
     /// `unbondingBlocks + 1` queue keys. Returns the tokens burned. (An entry already paid out is
     /// out of reach: evidence older than `unbondingBlocks` finds nothing to take from it.)
     static func slashUnbonding(
