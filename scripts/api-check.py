@@ -13,7 +13,8 @@ CLI has those commands), then:
   - speaks RFC 6455 to /events: subscribes, receives blocks and transactions, sends garbage;
     subscribes to the registered device's telemetry with its device token as the reader's (and is
     refused without a DID, with a bad MQTT filter, without a token, with a bad one, or on topics
-    the token's DID may not subscribe to), is refused a WebSocket from another web origin,
+    the token's DID may not subscribe to), sees a second device's granted subscription end with
+    `api/20` once its grant is revoked, is refused a WebSocket from another web origin,
     publishes as that device with `mosquitto_pub` to the port `GET /gateway` names and receives
     the messages its filter matches as `telemetry` events.
 
@@ -389,6 +390,7 @@ def check_events(run, spec, state):
     exchange("unsubscribe an unknown id -> error", {"op": "unsubscribe", "id": 999999},
              lambda m: m.get("type") == "error", schema="ErrorEventMessage")
     check_telemetry_events(run, state, exchange, socket_)
+    check_telemetry_revocation(run, state)
     socket_.send(json.dumps({"op": "subscribe", "topic": "txs", "type": "x" * 5000}))
     try:
         socket_.receive_json(lambda m: False, 10)
@@ -424,6 +426,47 @@ def raw_get_with_origin(port, path, origin):
         return response.status, response.read().decode("utf-8", "replace")
     finally:
         connection.close()
+
+
+def check_telemetry_revocation(run, state):
+    """A second device, granted mqtt.subscribe on the first device's namespace, reads its telemetry
+    over /events with its own token; when the grant is revoked, the next block ends that
+    subscription with an `api/20` error event (as the gateway ends MQTT subscriptions)."""
+    if not state["device"]:
+        note("no registered device: the telemetry revocation check needs one")
+        return
+    devnet, device = run.devnet, state["device"]
+    common = ["--home", devnet.home, "--node", devnet.url]
+    made = devnet.cli("device", "register", *common, "--controller", "owner", "--name", "reader",
+                      "--insecure-plaintext", "--output", "json")
+    found = re.search(r"did:mesh:[1-9A-HJ-NP-Za-km-z]+", made.stdout)
+    if not check("events: a second device 'reader' is registered", made.returncode == 0 and found,
+                 (made.stderr + made.stdout).strip()[-300:]):
+        return
+    reader = found.group(0)
+    granted = devnet.cli("policy", "grant", *common, "--from", "owner", "--subject", reader, "--action",
+                         "mqtt.subscribe", "--resource", f"mesh/{device}/#", "--output", "json")
+    grant_id = (first_json_object(granted.stdout) or {}).get("id") if granted.returncode == 0 else None
+    if not check("events: reader is granted mqtt.subscribe on mesh/<device>/#", grant_id is not None,
+                 (granted.stderr + granted.stdout).strip()[-300:]):
+        return
+    token = devnet.cli("device", "token", *common, "--key", "reader").stdout.strip()
+    watch = WebSocket(run.port, "/events")
+    watch.send(json.dumps({"op": "subscribe", "topic": "telemetry", "did": device, "filter": f"mesh/{device}/#",
+                           "token": token}))
+    reply, _ = watch.receive_json(lambda m: m.get("type") in ("subscribed", "error"), 10)
+    if not check("events: reader's token subscribes to the device's telemetry (granted)",
+                 reply is not None and reply.get("type") == "subscribed", json.dumps(reply)):
+        watch.close()
+        return
+    revoked = devnet.cli("policy", "revoke", str(grant_id), *common, "--from", "owner")
+    check("events: the owner revokes reader's grant", revoked.returncode == 0,
+          (revoked.stderr + revoked.stdout).strip()[-300:])
+    ended, _ = watch.receive_json(lambda m: m.get("type") == "error", 20)
+    check("events: after the revoking block, reader's subscription ends with an api/20 error event",
+          ended is not None and ended.get("code") == "api/20" and str(reply.get("id")) in ended.get("message", ""),
+          json.dumps(ended))
+    watch.close()
 
 
 def check_telemetry_events(run, state, exchange, events_socket):
