@@ -71,9 +71,7 @@ struct RelayForgeryBench: ParsableCommand {
                 sent += 1
             }
             // Subscribe to everything, to catch any device data the node would hand out.
-            var filters: [UInt8] = [1, 0, 0, 0, 1, 0, 1]
-            filters.append(UInt8(ascii: "#"))
-            if manager.send(.pubsub, filters, to: targetID) { sent += 1 }
+            if manager.send(.pubsub, RelayFrame.filters(["#"]), to: targetID) { sent += 1 }
             usleep(300_000)
             for index in 0..<count {
                 let message = GatewayMessage(

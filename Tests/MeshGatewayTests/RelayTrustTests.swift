@@ -67,9 +67,7 @@ import Testing
         var sequence: UInt64 = 0
 
         func proof(chainId: String = "relay-test", signedFor node: NodeID? = nil) -> [UInt8] {
-            let signature = relayKey.sign(
-                Relay.attestedBytes(chainId: chainId, node: node ?? nodeID), domain: .relayNode)
-            return [Relay.frameAttest] + relayKey.publicKey.rawBytes + signature.rawBytes
+            RelayFrame.proof(key: relayKey, chainId: chainId, node: node ?? nodeID)
         }
 
         mutating func message(_ text: String, by publisher: DID, topic: String) -> [UInt8] {
@@ -178,9 +176,7 @@ import Testing
         #expect(harness.acceptedFrames(to: node.nodeID) == 2)
         #expect(harness.gateway.relay.counterSnapshot.refused == refusedBefore)
         let otherKey = Ed25519.PrivateKey()
-        let otherProof =
-            [Relay.frameAttest] + otherKey.publicKey.rawBytes
-            + otherKey.sign(Relay.attestedBytes(chainId: "relay-test", node: node.nodeID), domain: .relayNode).rawBytes
+        let otherProof = RelayFrame.proof(key: otherKey, chainId: "relay-test", node: node.nodeID)
         harness.gateway.receiveRelay(from: node.nodeID, otherProof)
         #expect(harness.gateway.relay.counterSnapshot.refused == refusedBefore + 1)
         // Warm the cache with the allowed pair (victim, topic "x y"), then try to spell the same
@@ -198,10 +194,7 @@ import Testing
         // sends only to peers that proved a ledger-named key themselves.
         let snoop = Peer()
         harness.gateway.receiveRelay(from: snoop.nodeID, [Relay.frameAccepted])
-        var filters = MQTTWriter()
-        filters.byte(Relay.frameFilters)
-        Relay.writeList(["#"], to: &filters)
-        harness.gateway.receiveRelay(from: snoop.nodeID, filters.bytes)
+        harness.gateway.receiveRelay(from: snoop.nodeID, RelayFrame.filters(["#"]))
         harness.gateway.accept(
             GatewayMessage(
                 topic: "t/local", payload: [1], qos: .atMostOnce, retain: true, publisher: victim.description),

@@ -73,14 +73,7 @@ final class Relay: @unchecked Sendable {
         self.chainId = chainId
         self.send = send
         self.log = log
-        attestation = attester.map { key in
-            var writer = MQTTWriter()
-            writer.byte(Self.frameAttest)
-            writer.bytes.append(contentsOf: key.publicKey.rawBytes)
-            let signature = key.sign(Self.attestedBytes(chainId: chainId, node: nodeID), domain: .relayNode)
-            writer.bytes.append(contentsOf: signature.rawBytes)
-            return writer.bytes
-        }
+        attestation = attester.map { RelayFrame.proof(key: $0, chainId: chainId, node: nodeID) }
     }
 
     /// What an `attest` frame signs: the chain id and the node id of the sending connection.
@@ -111,11 +104,7 @@ final class Relay: @unchecked Sendable {
     /// A peer connected: send it our proof, then our whole filter set.
     func peerConnected(_ peer: NodeID) {
         if let attestation { send(peer, attestation) }
-        let filters = lock.withLock { Array(localFilters).sorted() }
-        var writer = MQTTWriter()
-        writer.byte(Self.frameFilters)
-        Self.writeList(filters, to: &writer)
-        send(peer, writer.bytes)
+        send(peer, RelayFrame.filters(lock.withLock { Array(localFilters).sorted() }))
     }
 
     func peerDisconnected(_ peer: NodeID) {
@@ -356,6 +345,14 @@ public enum RelayFrame {
     /// A message frame claiming `origin` sent `message`.
     public static func message(_ message: GatewayMessage, origin: NodeID, boot: UInt64, sequence: UInt64) -> [UInt8] {
         Relay.encode(message, origin: origin, boot: boot, sequence: sequence)
+    }
+
+    /// The whole filter set of the sender.
+    public static func filters(_ filters: [String]) -> [UInt8] {
+        var writer = MQTTWriter()
+        writer.byte(Relay.frameFilters)
+        Relay.writeList(filters, to: &writer)
+        return writer.bytes
     }
 
     /// A proof by `key` for the connection of node `node` on `chainId`.

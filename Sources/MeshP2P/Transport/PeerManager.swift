@@ -339,8 +339,9 @@ public final class PeerManager: Sendable {
                 } else {
                     guard sameKind.count < limits.peersMax - limits.outboundMax else { return false }
                     let host = info.address.host
-                    let loopback = host.hasPrefix("127.") || host == "::1"
-                    guard loopback || sameKind.filter({ $0.info.address.host == host }).count < limits.inboundPerHostMax
+                    guard
+                        Self.isLoopback(host)
+                            || sameKind.filter({ $0.info.address.host == host }).count < limits.inboundPerHostMax
                     else { return false }
                 }
             } else {
