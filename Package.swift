@@ -193,7 +193,7 @@ let package = Package(
         .testTarget(
             name: "MeshNodeTests",
             dependencies: [
-                "MeshNode", "MeshCore", "MeshLedger", "MeshP2P", "MeshConsensus", "MeshSDK", "MeshAPI",
+                "MeshNode", "MeshCore", "MeshLedger", "MeshP2P", "MeshConsensus", "MeshSDK", "MeshAPI", "MeshGateway",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
             swiftSettings: strictSettings),
@@ -206,6 +206,7 @@ let package = Package(
             dependencies: [
                 "MeshGateway", "MeshCore", "MeshLedger", "MeshP2P",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: strictSettings),
         .testTarget(name: "CErasureTests", dependencies: ["CErasure"], swiftSettings: strictSettings),

@@ -153,7 +153,9 @@ def start_devnet():
     process = subprocess.Popen(
         [MESHWORK, "devnet", "--home", HOME, "--nodes", str(N), "--mqtt-port", str(MQTT), "--api-port", str(API),
          "--mqtt-tls-port", str(MQTT_TLS),
-         "--p2p-port", str(P2P)],
+         "--p2p-port", str(P2P),
+         # Section 6 opens 10,000 connections as device A: past its default session quota (16).
+         "--set", f"mqtt.quotas.sessions={IDLE_CONNECTIONS + 1000}"],
         stdout=open(os.path.join(HOME, "devnet.log"), "w"), stderr=subprocess.STDOUT, start_new_session=True, env=ENV)
     return process
 

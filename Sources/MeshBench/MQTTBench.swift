@@ -137,6 +137,9 @@ struct MQTTBench: AsyncParsableCommand {
             var config = try home.config()
             var mqtt = config.mqttSettings
             mqtt.allowUnregistered = true
+            // ... and every client is that one key: lift its quotas past what the bench opens.
+            mqtt.unregisteredQuotas = NodeConfig.Quotas(
+                sessions: 100_000, subscriptions: 100_000, inflightQoS2: 65_535, offlineBytes: 1 << 34)
             config.mqtt = mqtt
             try config.save(path: home.configPath)
         }

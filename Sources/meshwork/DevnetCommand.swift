@@ -40,6 +40,13 @@ struct DevnetCommand: AsyncParsableCommand {
             empty block per this many ms (0: a block after every commit pause, as CometBFT's defaults).
             """)
     var emptyBlocksIntervalMs: UInt64 = NodeConfig.emptyBlocksIntervalMsDefault
+    @Option(
+        name: .customLong("set"),
+        help: """
+            A setting of every node's config.toml in a new devnet, section.key=value with a TOML value \
+            (repeatable), e.g. --set mqtt.quotas.sessions=20000.
+            """)
+    var settings: [String] = []
     @Flag(help: "Delete an existing devnet in --home first.") var reset = false
 
     func validate() throws {
@@ -56,6 +63,9 @@ struct DevnetCommand: AsyncParsableCommand {
                 homes, root: root, chainId: chainId, p2pPort: p2pPort, apiPort: apiPort, mqttPort: mqttPort,
                 mqttTLSPort: mqttTLSPort, extraAccounts: [], providers: providers,
                 emptyBlocksIntervalMs: emptyBlocksIntervalMs)
+            for nodeHome in homes where !settings.isEmpty {
+                try nodeHome.config().setting(settings).save(path: nodeHome.configPath)
+            }
             let offer = providers > 0 ? " and \(providers) storage providers" : ""
             say("created a devnet of \(nodes) validators\(offer) in \(root)")
         } else if !FileManager.default.fileExists(atPath: homes[homes.count - 1].configPath)

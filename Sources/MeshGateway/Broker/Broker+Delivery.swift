@@ -22,21 +22,19 @@ extension Broker {
                 }
             }
             let ordered = targets.sorted { $0.key < $1.key }
-            var toStore: [(clientID: String, message: GatewayMessage)] = []
+            var toStore: [(clientID: String, qos: MQTTQoS, retain: Bool)] = []
             for (clientID, target) in ordered where target.qos != .atMostOnce {
                 if let session = sessionLocked(clientID), session.persistent,
                     session.pendingCount < limits.queuedMessagesMax
                 {
-                    var stored = message
-                    stored.qos = target.qos
-                    stored.retain = target.retainAsPublished && message.retain
-                    toStore.append((clientID, stored))
+                    toStore.append((clientID, target.qos, target.retainAsPublished && message.retain))
                 }
             }
             var rowIDs: [String: Int64] = [:]
             var stored = true
             if let store, !toStore.isEmpty {
-                if let ids = try? store.addMessages(toStore) {
+                // One stored copy of the payload, however many sessions wait for it.
+                if let ids = try? store.addMessages(message, for: toStore) {
                     for (entry, id) in zip(toStore, ids) { rowIDs[entry.clientID] = id }
                 } else {
                     stored = false
@@ -70,7 +68,9 @@ extension Broker {
         }
         guard session.connection != nil || session.persistent else { return }
         guard session.pendingCount < limits.queuedMessagesMax,
-            session.pendingBytes + message.payload.count <= limits.queuedBytesPerSessionMax
+            session.pendingBytes + message.payload.count <= limits.queuedBytesPerSessionMax,
+            usage[session.did, default: DeviceUsage()].pendingBytes + message.payload.count
+                <= limits.quotas(for: session.did).offlineBytes
         else {
             if let rowID { try? store?.deleteMessage(rowID) }
             droppedLocked(session)
@@ -80,7 +80,7 @@ extension Broker {
             rowID: rowID, packetID: session.takePacketID(), qos: qos, stage: 0, retainFlag: retainFlag, message: message
         )
         session.queue.append(outbound)
-        session.pendingBytes += message.payload.count
+        addPendingLocked(session, message.payload.count)
         if let rowID { try? store?.updateMessage(rowID, packetID: outbound.packetID, stage: 0) }
         pumpLocked(session)
     }
@@ -92,7 +92,7 @@ extension Broker {
         while session.inflight.count < window, let next = session.popQueued() {
             if connection.send(Self.packet(for: next, dup: next.dup)) == .tooLarge {
                 // Discarded as if delivered (MQTT-3.1.2-25): nothing will acknowledge it.
-                session.pendingBytes -= next.message.payload.count
+                addPendingLocked(session, -next.message.payload.count)
                 if let rowID = next.rowID { try? store?.deleteMessage(rowID) }
                 droppedLocked(session)
                 continue
@@ -113,12 +113,12 @@ extension Broker {
             case .puback where outbound.qos == .atLeastOnce && outbound.stage == 0,
                 .pubcomp where outbound.qos == .exactlyOnce && outbound.stage == 1:
                 session.inflight.remove(at: index)
-                session.pendingBytes -= outbound.message.payload.count
+                addPendingLocked(session, -outbound.message.payload.count)
                 if let rowID = outbound.rowID { try? store?.deleteMessage(rowID) }
             case .pubrec where outbound.qos == .exactlyOnce && outbound.stage == 0:
                 if ack.reasonCode >= 0x80 {
                     session.inflight.remove(at: index)
-                    session.pendingBytes -= outbound.message.payload.count
+                    addPendingLocked(session, -outbound.message.payload.count)
                     if let rowID = outbound.rowID { try? store?.deleteMessage(rowID) }
                 } else {
                     session.inflight[index].stage = 1
@@ -132,10 +132,25 @@ extension Broker {
         }
     }
 
-    /// Records an inbound QoS 2 packet id; false if it was already recorded (a resent PUBLISH
-    /// that must not be delivered twice).
-    func beginInboundQoS2(clientID: String, packetID: UInt16) -> Bool {
-        withLock { sessionLocked(clientID)?.incomingQoS2.insert(packetID).inserted ?? false }
+    /// What became of an inbound QoS 2 PUBLISH's packet id.
+    enum InboundQoS2: Equatable {
+        /// Recorded: deliver the message.
+        case new
+        /// Already recorded: a resent PUBLISH that must not be delivered twice.
+        case duplicate
+        /// The session already waits for `DeviceQuotas.inflightQoS2` PUBRELs (its Receive Maximum).
+        case overLimit
+    }
+
+    /// Records an inbound QoS 2 packet id, within the DID's `inflightQoS2` quota.
+    func beginInboundQoS2(clientID: String, packetID: UInt16) -> InboundQoS2 {
+        withLock {
+            guard let session = sessionLocked(clientID) else { return .duplicate }
+            if session.incomingQoS2.contains(packetID) { return .duplicate }
+            guard session.incomingQoS2.count < limits.quotas(for: session.did).inflightQoS2 else { return .overLimit }
+            session.incomingQoS2.insert(packetID)
+            return .new
+        }
     }
 
     /// Completes an inbound QoS 2 exchange on PUBREL; false if the id was unknown.

@@ -13,6 +13,11 @@ final class Broker: @unchecked Sendable {
     private var retained: [String: GatewayMessage] = [:]
     private var filterCounts: [String: Int] = [:]
     private var retainedBytes = 0
+    /// What each DID holds, for its `DeviceQuotas` (entries go when they reach zero). Internal,
+    /// not private: the delivery extension keeps `pendingBytes` up to date.
+    var usage: [String: DeviceUsage] = [:]
+    /// Retained messages kept and their payload bytes, by publisher DID.
+    private var retainedUsage: [String: (count: Int, bytes: Int)] = [:]
     let store: GatewayStore?
     let limits: GatewayLimits
     /// Called (outside the lock) when a filter gains its first or loses its last local subscriber.
@@ -23,6 +28,14 @@ final class Broker: @unchecked Sendable {
         var received = 0
         var delivered = 0
         var dropped = 0
+    }
+
+    /// What one DID holds across its sessions.
+    struct DeviceUsage: Equatable {
+        var sessions = 0
+        var subscriptions = 0
+        /// Payload bytes queued or in flight to its sessions.
+        var pendingBytes = 0
     }
 
     init(
@@ -59,11 +72,15 @@ final class Broker: @unchecked Sendable {
                         retainFlag: message.message.retain, message: message.message, dup: true))
                 session.pendingBytes += message.message.payload.count
             }
-            sessions[stored.clientID] = session
+            addSessionLocked(session)
         }
         for message in try store.loadRetained() {
             retained[message.topic] = message
             retainedBytes += message.payload.count
+            if let publisher = message.publisher {
+                retainedUsage[publisher, default: (0, 0)].count += 1
+                retainedUsage[publisher, default: (0, 0)].bytes += message.payload.count
+            }
         }
     }
 
@@ -87,6 +104,10 @@ final class Broker: @unchecked Sendable {
             if let existing = sessions[clientID], existing.did != did {
                 return .refused(.clientIdentifierNotValid, "client id '\(clientID)' belongs to another device")
             }
+            // Checked again here (admission ran before CONNACK, without holding the lock).
+            if sessions[clientID] == nil, let refusal = sessionRefusalLocked(did: did) {
+                return .refused(refusal, "no session for another client of \(did): its quota is full")
+            }
             if let existing = sessions[clientID], let old = existing.connection {
                 existing.connection = nil
                 old.close(reason: .sessionTakenOver)
@@ -97,7 +118,7 @@ final class Broker: @unchecked Sendable {
                 existing.expirySeconds = expirySeconds
             } else {
                 if let existing = sessions[clientID] { removedFilters = discardLocked(existing) }
-                sessions[clientID] = Session(clientID: clientID, did: did, expirySeconds: expirySeconds)
+                addSessionLocked(Session(clientID: clientID, did: did, expirySeconds: expirySeconds))
             }
             guard let session = sessions[clientID] else { return .refused(.unspecifiedError, "no session") }
             session.connection = connection
@@ -115,12 +136,38 @@ final class Broker: @unchecked Sendable {
     }
 
     /// Why a CONNECT of `did` for `clientID` cannot have its session, if it cannot: the id is
-    /// another DID's, or a new session would pass `sessionsMax`.
+    /// another DID's, or a new session would pass `sessionsMax` or the DID's session quota.
     func admission(clientID: String, did: String) -> MQTTReasonCode? {
         lock.withLock {
             if let existing = sessions[clientID] { return existing.did == did ? nil : .clientIdentifierNotValid }
-            return sessions.count < limits.sessionsMax ? nil : .quotaExceeded
+            return sessionRefusalLocked(did: did)
         }
+    }
+
+    /// Why `did` cannot have one more session, if it cannot.
+    private func sessionRefusalLocked(did: String) -> MQTTReasonCode? {
+        guard sessions.count < limits.sessionsMax,
+            usage[did, default: DeviceUsage()].sessions < limits.quotas(for: did).sessions
+        else { return .quotaExceeded }
+        return nil
+    }
+
+    private func addSessionLocked(_ session: Session) {
+        sessions[session.clientID] = session
+        usage[session.did, default: DeviceUsage()].sessions += 1
+        usage[session.did, default: DeviceUsage()].subscriptions += session.subscriptions.count
+        usage[session.did, default: DeviceUsage()].pendingBytes += session.pendingBytes
+    }
+
+    /// Adds `delta` to the payload bytes pending for `session` (and its DID).
+    func addPendingLocked(_ session: Session, _ delta: Int) {
+        session.pendingBytes += delta
+        usage[session.did, default: DeviceUsage()].pendingBytes += delta
+    }
+
+    /// What `did` holds (for tests and the API).
+    func deviceUsage(of did: String) -> DeviceUsage {
+        lock.withLock { usage[did] ?? DeviceUsage() }
     }
 
     /// Whether a session of `did` with this client id is stored.
@@ -173,6 +220,12 @@ final class Broker: @unchecked Sendable {
             if releaseFilterLocked(filter) { removed.append(filter) }
         }
         sessions[session.clientID] = nil
+        if var held = usage[session.did] {
+            held.sessions -= 1
+            held.subscriptions -= session.subscriptions.count
+            held.pendingBytes -= session.pendingBytes
+            usage[session.did] = held == DeviceUsage() ? nil : held
+        }
         if session.persistent || store != nil { try? store?.deleteSession(session.clientID) }
         return removed
     }
@@ -211,15 +264,21 @@ final class Broker: @unchecked Sendable {
             }
             var results: [Bool] = []
             var retainedFor: [(String, MQTTSubscriptionOptions)] = []
+            let quota = limits.quotas(for: session.did).subscriptions
             for (filter, options) in filters {
                 let existed = session.subscriptions[filter] != nil
-                guard existed || session.subscriptions.count < limits.subscriptionsPerSessionMax else {
+                guard
+                    existed
+                        || (session.subscriptions.count < limits.subscriptionsPerSessionMax
+                            && usage[session.did, default: DeviceUsage()].subscriptions < quota)
+                else {
                     results.append(false)
                     continue
                 }
                 session.subscriptions[filter] = options
                 trie.insert(filter, clientID, value: Int(options.byte))
                 if !existed {
+                    usage[session.did, default: DeviceUsage()].subscriptions += 1
                     filterCounts[filter, default: 0] += 1
                     if filterCounts[filter] == 1 { added.append(filter) }
                 }
@@ -247,6 +306,7 @@ final class Broker: @unchecked Sendable {
             guard let session = sessions[clientID] else { return filters.map { _ in false } }
             let results = filters.map { filter -> Bool in
                 guard session.subscriptions.removeValue(forKey: filter) != nil else { return false }
+                usage[session.did]?.subscriptions -= 1
                 trie.remove(filter, clientID)
                 if releaseFilterLocked(filter) { removed.append(filter) }
                 return true
@@ -302,23 +362,57 @@ final class Broker: @unchecked Sendable {
         session.dropped += 1
     }
 
-    /// Keeps (or, for an empty payload, clears) the retained message of a topic.
+    /// Keeps (or, for an empty payload, clears) the retained message of a topic; a message past
+    /// the global limits or its publisher's quota is not kept (and counted as dropped).
     func retainLocked(_ message: GatewayMessage) {
-        let previousBytes = retained[message.topic]?.payload.count ?? 0
+        let previous = retained[message.topic]
+        let previousBytes = previous?.payload.count ?? 0
         if message.payload.isEmpty {
             guard retained.removeValue(forKey: message.topic) != nil else { return }
             retainedBytes -= previousBytes
         } else {
-            guard retained[message.topic] != nil || retained.count < limits.retainedMax,
-                retainedBytes - previousBytes + message.payload.count <= limits.retainedBytesMax
-            else {
+            guard retainAllowedLocked(message) else {
                 counters.dropped += 1
                 return
             }
             retained[message.topic] = message
             retainedBytes += message.payload.count - previousBytes
+            if let publisher = message.publisher {
+                retainedUsage[publisher, default: (0, 0)].count += 1
+                retainedUsage[publisher, default: (0, 0)].bytes += message.payload.count
+            }
+        }
+        if let previous, let publisher = previous.publisher, var held = retainedUsage[publisher] {
+            held.count -= 1
+            held.bytes -= previousBytes
+            retainedUsage[publisher] = held.count > 0 ? held : nil
         }
         try? store?.saveRetained(message)
+    }
+
+    /// Whether the retained `message` (non-empty) fits the global limits and its publisher's
+    /// quota, counting what it replaces.
+    func retainAllowed(_ message: GatewayMessage) -> Bool {
+        lock.withLock { message.payload.isEmpty || retainAllowedLocked(message) }
+    }
+
+    private func retainAllowedLocked(_ message: GatewayMessage) -> Bool {
+        let previous = retained[message.topic]
+        let previousBytes = previous?.payload.count ?? 0
+        guard previous != nil || retained.count < limits.retainedMax,
+            retainedBytes - previousBytes + message.payload.count <= limits.retainedBytesMax
+        else { return false }
+        guard let publisher = message.publisher else { return true }
+        let quota = limits.quotas(for: publisher)
+        let held = retainedUsage[publisher] ?? (0, 0)
+        let replacesOwn = previous?.publisher == publisher
+        return held.count + (replacesOwn ? 0 : 1) <= quota.retained
+            && held.bytes - (replacesOwn ? previousBytes : 0) + message.payload.count <= quota.retainedBytes
+    }
+
+    /// Retained messages kept and their bytes, of one publisher.
+    func retainedHeld(by publisher: String) -> (count: Int, bytes: Int) {
+        lock.withLock { retainedUsage[publisher] ?? (0, 0) }
     }
 
     /// Counters so far.

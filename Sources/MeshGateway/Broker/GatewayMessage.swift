@@ -68,7 +68,59 @@ public struct GatewayLimits: Sendable {
     /// Whether a `did:key` (a key pair no ledger transaction registered) may connect. Off by
     /// default: anyone can make key pairs without end, so each would be a free identity.
     public var allowUnregistered = false
+    /// What one registered device (one DID) may hold on this gateway.
+    public var quotas = DeviceQuotas.registered
+    /// What one unregistered `did:key` may hold, when `allowUnregistered` lets it in.
+    public var unregisteredQuotas = DeviceQuotas.unregistered
 
     /// The defaults.
     public init() {}
+
+    /// The quotas of the device `did` (a DID string): `unregisteredQuotas` for a `did:key`.
+    func quotas(for did: String) -> DeviceQuotas {
+        did.hasPrefix("did:key:") ? unregisteredQuotas : quotas
+    }
+}
+
+/// What one device (one DID) may hold on one gateway, whatever its number of connections: the
+/// gateway's global limits bound everyone together, these bound each identity, so one device
+/// cannot take what the others need (`config.toml` `[mqtt.quotas]`, `[mqtt.unregistered_quotas]`).
+public struct DeviceQuotas: Sendable, Equatable {
+    /// Sessions (live and stored) at most; a CONNECT for one more gets CONNACK 0x97 (3.1.1: 3).
+    public var sessions: Int
+    /// Subscriptions across its sessions at most; one more gets SUBACK 0x97 (3.1.1: 0x80).
+    public var subscriptions: Int
+    /// Retained messages it published that are kept, at most; one more is refused with 0x97.
+    public var retained: Int
+    /// Payload bytes of those retained messages at most.
+    public var retainedBytes: Int
+    /// Inbound QoS 2 publishes per session waiting for PUBREL at most (advertised as Receive
+    /// Maximum); one more ends the connection (MQTT 5: DISCONNECT 0x93).
+    public var inflightQoS2: Int
+    /// Payload bytes queued or in flight to its sessions at most (offline sessions included);
+    /// messages past it are dropped and counted.
+    public var offlineBytes: Int
+
+    /// All fields.
+    public init(
+        sessions: Int, subscriptions: Int, retained: Int, retainedBytes: Int, inflightQoS2: Int, offlineBytes: Int
+    ) {
+        self.sessions = sessions
+        self.subscriptions = subscriptions
+        self.retained = retained
+        self.retainedBytes = retainedBytes
+        self.inflightQoS2 = inflightQoS2
+        self.offlineBytes = offlineBytes
+    }
+
+    /// A registered device: 16 sessions, 1,024 subscriptions, 1,000 retained messages of 4 MiB in
+    /// all, 64 QoS 2 publishes in flight per session, 64 MiB queued.
+    public static let registered = DeviceQuotas(
+        sessions: 16, subscriptions: 1_024, retained: 1_000, retainedBytes: 4 << 20, inflightQoS2: 64,
+        offlineBytes: 64 << 20)
+    /// An unregistered `did:key` (free to make): 2 sessions, 32 subscriptions, 16 retained
+    /// messages of 64 KiB in all, 16 QoS 2 publishes in flight, 1 MiB queued.
+    public static let unregistered = DeviceQuotas(
+        sessions: 2, subscriptions: 32, retained: 16, retainedBytes: 64 << 10, inflightQoS2: 16,
+        offlineBytes: 1 << 20)
 }

@@ -24,6 +24,10 @@ struct StoredSession: Sendable {
 /// `gateway.sqlite`: persistent sessions (subscriptions and undelivered QoS 1/2 messages) and
 /// retained messages. Every write commits with SQLite's full synchronous mode, so what the
 /// gateway acknowledged survives a crash. Callers serialize access (the broker's lock).
+///
+/// A message queued for several sessions is stored once: `payloads` holds its topic, bytes,
+/// publisher and properties, `queue` one small row per session pointing at it; a payload goes
+/// when its last queue row does.
 final class GatewayStore: Sendable {
     private let database: DatabaseQueue
 
@@ -41,33 +45,70 @@ final class GatewayStore: Sendable {
                     CREATE TABLE IF NOT EXISTS sessions (
                         client_id TEXT PRIMARY KEY, did TEXT NOT NULL, expiry_seconds INTEGER NOT NULL,
                         expires_at_ms INTEGER, subscriptions BLOB NOT NULL);
-                    CREATE TABLE IF NOT EXISTS messages (
+                    CREATE TABLE IF NOT EXISTS payloads (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT, topic TEXT NOT NULL, payload BLOB NOT NULL,
+                        publisher TEXT, user_properties BLOB);
+                    CREATE TABLE IF NOT EXISTS queue (
                         id INTEGER PRIMARY KEY AUTOINCREMENT, client_id TEXT NOT NULL, packet_id INTEGER,
-                        stage INTEGER NOT NULL, topic TEXT NOT NULL, payload BLOB NOT NULL, qos INTEGER NOT NULL,
-                        retain INTEGER NOT NULL, publisher TEXT);
-                    CREATE INDEX IF NOT EXISTS messages_by_client ON messages (client_id, id);
+                        stage INTEGER NOT NULL, payload_id INTEGER NOT NULL, qos INTEGER NOT NULL,
+                        retain INTEGER NOT NULL);
+                    CREATE INDEX IF NOT EXISTS queue_by_client ON queue (client_id, id);
+                    CREATE INDEX IF NOT EXISTS queue_by_payload ON queue (payload_id);
                     CREATE TABLE IF NOT EXISTS retained (
                         topic TEXT PRIMARY KEY, payload BLOB NOT NULL, qos INTEGER NOT NULL, publisher TEXT);
                     """)
             // MQTT 5 user properties, added after the first release of this file: NULL = none.
-            for table in ["messages", "retained"] {
-                let columns = try Row.fetchAll(db, sql: "PRAGMA table_info(\(table))").map { $0["name"] as String }
-                if !columns.contains("user_properties") {
-                    try db.execute(sql: "ALTER TABLE \(table) ADD COLUMN user_properties BLOB")
-                }
+            let columns = try Row.fetchAll(db, sql: "PRAGMA table_info(retained)").map { $0["name"] as String }
+            if !columns.contains("user_properties") {
+                try db.execute(sql: "ALTER TABLE retained ADD COLUMN user_properties BLOB")
             }
+            try Self.migrateMessages(db)
         }
+    }
+
+    /// Files written before payloads were shared kept one `messages` row per session and
+    /// message, with its own copy of the payload: each becomes a payload and a queue row.
+    private static func migrateMessages(_ db: Database) throws {
+        guard try db.tableExists("messages") else { return }
+        let columns = try Row.fetchAll(db, sql: "PRAGMA table_info(messages)").map { $0["name"] as String }
+        let properties = columns.contains("user_properties") ? "user_properties" : "NULL"
+        for row in try Row.fetchAll(db, sql: "SELECT *, \(properties) AS props FROM messages ORDER BY id") {
+            try db.execute(
+                sql: "INSERT INTO payloads (topic, payload, publisher, user_properties) VALUES (?, ?, ?, ?)",
+                arguments: [
+                    row["topic"] as String, row["payload"] as Data, row["publisher"] as String?, row["props"] as Data?,
+                ])
+            try db.execute(
+                sql:
+                    "INSERT INTO queue (id, client_id, packet_id, stage, payload_id, qos, retain) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                arguments: [
+                    row["id"] as Int64, row["client_id"] as String, row["packet_id"] as Int64?, row["stage"] as Int64,
+                    db.lastInsertedRowID, row["qos"] as Int64, row["retain"] as Int64,
+                ])
+        }
+        try db.execute(sql: "DROP TABLE messages")
     }
 
     func loadSessions() throws -> [StoredSession] {
         try database.read { db in
             let rows = try Row.fetchAll(db, sql: "SELECT * FROM sessions")
+            // One array per stored payload, shared by every session that queued it.
+            var payloads: [Int64: [UInt8]] = [:]
             return try rows.map { row in
                 let clientID: String = row["client_id"]
                 let blob: Data = row["subscriptions"]
                 let messages = try Row.fetchAll(
-                    db, sql: "SELECT * FROM messages WHERE client_id = ? ORDER BY id", arguments: [clientID]
-                ).map(Self.message)
+                    db,
+                    sql: "SELECT queue.id, queue.packet_id, queue.stage, queue.qos, queue.retain, queue.payload_id, "
+                        + "payloads.topic, payloads.payload, payloads.publisher, payloads.user_properties "
+                        + "FROM queue JOIN payloads ON payloads.id = queue.payload_id "
+                        + "WHERE queue.client_id = ? ORDER BY queue.id",
+                    arguments: [clientID]
+                ).map { row in
+                    let payloadID: Int64 = row["payload_id"]
+                    if payloads[payloadID] == nil { payloads[payloadID] = Array(row["payload"] as Data) }
+                    return Self.message(row, payload: payloads[payloadID] ?? [])
+                }
                 return StoredSession(
                     clientID: clientID, did: row["did"],
                     expirySeconds: UInt32(clamping: row["expiry_seconds"] as Int64),
@@ -93,38 +134,67 @@ final class GatewayStore: Sendable {
     func deleteSession(_ clientID: String) throws {
         try database.write { db in
             try db.execute(sql: "DELETE FROM sessions WHERE client_id = ?", arguments: [clientID])
-            try db.execute(sql: "DELETE FROM messages WHERE client_id = ?", arguments: [clientID])
+            let payloadIDs = try Int64.fetchAll(
+                db, sql: "SELECT DISTINCT payload_id FROM queue WHERE client_id = ?", arguments: [clientID])
+            try db.execute(sql: "DELETE FROM queue WHERE client_id = ?", arguments: [clientID])
+            for id in payloadIDs { try Self.dropPayloadIfUnused(db, id) }
         }
     }
 
-    /// Stores messages for several sessions in one transaction; returns their row ids in order.
-    func addMessages(_ entries: [(clientID: String, message: GatewayMessage)]) throws -> [Int64] {
-        guard !entries.isEmpty else { return [] }
+    /// Stores `message` once for several sessions (each with its own QoS and retain flag) in one
+    /// transaction; returns the sessions' queue row ids in order.
+    func addMessages(
+        _ message: GatewayMessage, for targets: [(clientID: String, qos: MQTTQoS, retain: Bool)]
+    ) throws -> [Int64] {
+        guard !targets.isEmpty else { return [] }
         return try database.write { db in
-            try entries.map { entry in
+            try db.execute(
+                sql: "INSERT INTO payloads (topic, payload, publisher, user_properties) VALUES (?, ?, ?, ?)",
+                arguments: [
+                    message.topic, Data(message.payload), message.publisher,
+                    Self.encodeUserProperties(message.userProperties),
+                ])
+            let payloadID = db.lastInsertedRowID
+            return try targets.map { target in
                 try db.execute(
-                    sql: "INSERT INTO messages (client_id, packet_id, stage, topic, payload, qos, retain, publisher, "
-                        + "user_properties) VALUES (?, NULL, 0, ?, ?, ?, ?, ?, ?)",
-                    arguments: [
-                        entry.clientID, entry.message.topic, Data(entry.message.payload),
-                        Int64(entry.message.qos.rawValue), entry.message.retain ? 1 : 0, entry.message.publisher,
-                        Self.encodeUserProperties(entry.message.userProperties),
-                    ])
+                    sql: "INSERT INTO queue (client_id, packet_id, stage, payload_id, qos, retain) "
+                        + "VALUES (?, NULL, 0, ?, ?, ?)",
+                    arguments: [target.clientID, payloadID, Int64(target.qos.rawValue), target.retain ? 1 : 0])
                 return db.lastInsertedRowID
             }
         }
     }
 
+    /// Stored payloads and queue rows (for tests and diagnostics).
+    func counts() throws -> (payloads: Int, queued: Int) {
+        try database.read { db in
+            (
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM payloads") ?? 0,
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM queue") ?? 0
+            )
+        }
+    }
+
+    private static func dropPayloadIfUnused(_ db: Database, _ id: Int64) throws {
+        try db.execute(
+            sql: "DELETE FROM payloads WHERE id = ? AND NOT EXISTS (SELECT 1 FROM queue WHERE payload_id = ?)",
+            arguments: [id, id])
+    }
+
     func updateMessage(_ rowID: Int64, packetID: UInt16, stage: Int) throws {
         try database.write { db in
             try db.execute(
-                sql: "UPDATE messages SET packet_id = ?, stage = ? WHERE id = ?",
+                sql: "UPDATE queue SET packet_id = ?, stage = ? WHERE id = ?",
                 arguments: [Int64(packetID), stage, rowID])
         }
     }
 
     func deleteMessage(_ rowID: Int64) throws {
-        try database.write { db in try db.execute(sql: "DELETE FROM messages WHERE id = ?", arguments: [rowID]) }
+        try database.write { db in
+            let payloadID = try Int64.fetchOne(db, sql: "SELECT payload_id FROM queue WHERE id = ?", arguments: [rowID])
+            try db.execute(sql: "DELETE FROM queue WHERE id = ?", arguments: [rowID])
+            if let payloadID { try Self.dropPayloadIfUnused(db, payloadID) }
+        }
     }
 
     func loadRetained() throws -> [GatewayMessage] {
@@ -154,13 +224,12 @@ final class GatewayStore: Sendable {
         }
     }
 
-    private static func message(_ row: Row) -> StoredMessage {
-        let payload: Data = row["payload"]
+    private static func message(_ row: Row, payload: [UInt8]) -> StoredMessage {
         let packetID: Int64? = row["packet_id"]
         return StoredMessage(
             rowID: row["id"], packetID: packetID.map { UInt16(truncatingIfNeeded: $0) }, stage: row["stage"],
             message: GatewayMessage(
-                topic: row["topic"], payload: Array(payload), qos: MQTTQoS(rawValue: row["qos"]) ?? .atLeastOnce,
+                topic: row["topic"], payload: payload, qos: MQTTQoS(rawValue: row["qos"]) ?? .atLeastOnce,
                 retain: (row["retain"] as Int64) != 0, publisher: row["publisher"],
                 userProperties: decodeUserProperties(row)))
     }

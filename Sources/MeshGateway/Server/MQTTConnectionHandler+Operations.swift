@@ -128,6 +128,14 @@ extension MQTTConnectionHandler {
         let message = GatewayMessage(
             topic: topic, payload: publish.payload, qos: publish.qos, retain: publish.retain, publisher: connected.did,
             userProperties: userProperties)
+        // A retained message past its publisher's quota is refused, not silently forgotten.
+        if message.retain, !gateway.broker.retainAllowed(message) {
+            gateway.countDenied()
+            refusePublish(
+                context, connected, publish, .quotaExceeded,
+                "retained messages of \(connected.did) are at their quota; clear one (an empty retained publish) first")
+            return
+        }
         let failed = MQTTReasonCode.unspecifiedError.rawValue
         switch publish.qos {
         case .atMostOnce:
@@ -144,7 +152,16 @@ extension MQTTConnectionHandler {
         case .exactlyOnce:
             let packetID = publish.packetID ?? 0
             var stored = true
-            if gateway.broker.beginInboundQoS2(clientID: connected.clientID, packetID: packetID) {
+            switch gateway.broker.beginInboundQoS2(clientID: connected.clientID, packetID: packetID) {
+            case .overLimit:
+                let quota = gateway.limits.quotas(for: connected.did).inflightQoS2
+                disconnect(
+                    context, .receiveMaximumExceeded,
+                    "more than \(quota) QoS 2 publishes wait for their PUBREL (the server's Receive Maximum)")
+                return
+            case .duplicate:
+                break
+            case .new:
                 stored = gateway.accept(message, from: connected.clientID)
                 if stored { record(connected, message, signature) }
                 if !stored { _ = gateway.broker.releaseInboundQoS2(clientID: connected.clientID, packetID: packetID) }

@@ -195,6 +195,8 @@ final class MQTTConnectionHandler: ChannelInboundHandler {
             // CONNACK goes first: attaching may resend stored messages on this connection.
             var properties = MQTTProperties()
             if v5 {
+                let receiveMaximum = gateway.limits.quotas(for: did).inflightQoS2
+                properties.append(.receiveMaximum, .twoByte(UInt16(clamping: max(1, receiveMaximum))))
                 properties.append(.topicAliasMaximum, .twoByte(gateway.limits.topicAliasMax))
                 properties.append(.maximumPacketSize, .fourByte(UInt32(gateway.limits.packetBytesMax)))
                 properties.append(.sharedSubscriptionAvailable, .byte(0))

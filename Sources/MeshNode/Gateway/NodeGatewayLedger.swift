@@ -63,6 +63,7 @@ extension NodeRuntime {
         var limits = GatewayLimits()
         limits.packetBytesMax = settings.packetBytesMax
         limits.allowUnregistered = settings.allowUnregistered ?? false
+        (limits.quotas, limits.unregisteredQuotas) = try settings.deviceQuotas()
         let peers = peers
         // Records are batched by the latest committed height: read it from the ledger (the published
         // status is still 0 while the consensus loop starts).

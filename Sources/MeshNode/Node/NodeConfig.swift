@@ -1,5 +1,6 @@
 import Foundation
 public import MeshConsensus
+public import MeshGateway
 import TOMLKit
 
 /// `config.toml`: where a node listens, whom it dials, and its consensus timeouts.
@@ -32,6 +33,11 @@ public struct NodeConfig: Codable, Sendable, Equatable {
         /// registered, active `did:mesh` device may; one key pair costs nothing, so on, one party
         /// can be any number of devices.
         public var allowUnregistered: Bool?
+        /// `[mqtt.quotas]`: what one registered device may hold (absent keys: `DeviceQuotas.registered`).
+        public var quotas: Quotas?
+        /// `[mqtt.unregistered_quotas]`: what one `did:key` may hold when `allow_unregistered` is on
+        /// (absent keys: `DeviceQuotas.unregistered`).
+        public var unregisteredQuotas: Quotas?
 
         /// Defaults: 127.0.0.1:1883, 1 MiB packets, no TLS.
         public init(
@@ -52,6 +58,76 @@ public struct NodeConfig: Codable, Sendable, Equatable {
             case tlsCertificate = "tls_certificate"
             case tlsKey = "tls_key"
             case allowUnregistered = "allow_unregistered"
+            case quotas
+            case unregisteredQuotas = "unregistered_quotas"
+        }
+
+        /// The gateway's per-device quotas: `[mqtt.quotas]` and `[mqtt.unregistered_quotas]`
+        /// over their defaults. Throws `badConfig` naming the key of a value out of range.
+        public func deviceQuotas() throws(NodeError) -> (registered: DeviceQuotas, unregistered: DeviceQuotas) {
+            (
+                try (quotas ?? Quotas()).applied(to: .registered, section: "mqtt.quotas"),
+                try (unregisteredQuotas ?? Quotas()).applied(to: .unregistered, section: "mqtt.unregistered_quotas")
+            )
+        }
+    }
+
+    /// `[mqtt.quotas]` or `[mqtt.unregistered_quotas]`: per-device gateway quotas; an absent key
+    /// keeps its default (see `DeviceQuotas`).
+    public struct Quotas: Codable, Sendable, Equatable {
+        /// Sessions (live and stored), 1...1,000,000.
+        public var sessions: Int?
+        /// Subscriptions across its sessions, 0...1,000,000.
+        public var subscriptions: Int?
+        /// Retained messages it published, 0...1,000,000.
+        public var retained: Int?
+        /// Payload bytes of those, 0...2^40.
+        public var retainedBytes: Int?
+        /// QoS 2 publishes waiting for PUBREL per session (the Receive Maximum), 1...65,535.
+        public var inflightQoS2: Int?
+        /// Payload bytes queued for its sessions, 0...2^40.
+        public var offlineBytes: Int?
+
+        /// None set: every default applies.
+        public init(
+            sessions: Int? = nil, subscriptions: Int? = nil, retained: Int? = nil, retainedBytes: Int? = nil,
+            inflightQoS2: Int? = nil, offlineBytes: Int? = nil
+        ) {
+            self.sessions = sessions
+            self.subscriptions = subscriptions
+            self.retained = retained
+            self.retainedBytes = retainedBytes
+            self.inflightQoS2 = inflightQoS2
+            self.offlineBytes = offlineBytes
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case sessions, subscriptions, retained
+            case retainedBytes = "retained_bytes"
+            case inflightQoS2 = "inflight_qos2"
+            case offlineBytes = "offline_bytes"
+        }
+
+        /// `defaults` with the keys set here; a value outside its range is refused.
+        public func applied(to defaults: DeviceQuotas, section: String) throws(NodeError) -> DeviceQuotas {
+            func value(_ key: String, _ set: Int?, _ fallback: Int, _ range: ClosedRange<Int>) throws(NodeError) -> Int
+            {
+                guard let set else { return fallback }
+                guard range.contains(set) else {
+                    throw .badConfig(
+                        "[\(section)] \(key) = \(set) is outside \(range.lowerBound)...\(range.upperBound)")
+                }
+                return set
+            }
+            let counts = 0...1_000_000
+            let bytes = 0...(1 << 40)
+            return DeviceQuotas(
+                sessions: try value("sessions", sessions, defaults.sessions, 1...1_000_000),
+                subscriptions: try value("subscriptions", subscriptions, defaults.subscriptions, counts),
+                retained: try value("retained", retained, defaults.retained, counts),
+                retainedBytes: try value("retained_bytes", retainedBytes, defaults.retainedBytes, bytes),
+                inflightQoS2: try value("inflight_qos2", inflightQoS2, defaults.inflightQoS2, 1...65_535),
+                offlineBytes: try value("offline_bytes", offlineBytes, defaults.offlineBytes, bytes))
         }
     }
 
@@ -222,6 +298,56 @@ public struct NodeConfig: Codable, Sendable, Equatable {
         } catch {
             throw NodeError.badConfig("\(path): \(error)")
         }
+    }
+
+    /// This configuration with `overrides` set: each is `section.key=value` (nested sections by
+    /// dots, the value in TOML syntax: `mqtt.quotas.sessions=20000`, `api.allowed_origins=["x"]`).
+    public func setting(_ overrides: [String]) throws(NodeError) -> NodeConfig {
+        guard !overrides.isEmpty else { return self }
+        do {
+            let table: TOMLTable = try TOMLEncoder().encode(self)
+            var root = try Self.jsonObject(table.convert(to: .json))
+            for override in overrides {
+                guard let equals = override.firstIndex(of: "=") else {
+                    throw NodeError.badConfig("'\(override)' is not section.key=value")
+                }
+                let path = override[..<equals].split(separator: ".").map(String.init)
+                let text = String(override[override.index(after: equals)...])
+                guard !path.isEmpty, path.allSatisfy({ !$0.isEmpty }) else {
+                    throw NodeError.badConfig("'\(override)' names no key")
+                }
+                let parsed: TOMLTable
+                do { parsed = try TOMLTable(string: "value = " + text) } catch {
+                    throw NodeError.badConfig("'\(override)': \(text) is not a TOML value")
+                }
+                guard let value = try Self.jsonObject(parsed.convert(to: .json))["value"] else {
+                    throw NodeError.badConfig("'\(override)' has no value")
+                }
+                root = Self.set(value, at: path[...], in: root)
+            }
+            let result = try JSONDecoder().decode(NodeConfig.self, from: JSONSerialization.data(withJSONObject: root))
+            _ = try result.mqttSettings.deviceQuotas()
+            return result
+        } catch let error as NodeError {
+            throw error
+        } catch {
+            throw .badConfig("the overrides \(overrides) do not make a valid configuration: \(error)")
+        }
+    }
+
+    private static func jsonObject(_ text: String) throws -> [String: Any] {
+        (try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]) ?? [:]
+    }
+
+    private static func set(_ value: Any, at path: ArraySlice<String>, in object: [String: Any]) -> [String: Any] {
+        var object = object
+        guard let key = path.first else { return object }
+        if path.count == 1 {
+            object[key] = value
+        } else {
+            object[key] = set(value, at: path.dropFirst(), in: object[key] as? [String: Any] ?? [:])
+        }
+        return object
     }
 
     /// Writes `path`.

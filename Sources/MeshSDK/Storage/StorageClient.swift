@@ -144,12 +144,19 @@ public struct StorageClient: Sendable {
                     guard let shardURL = URL(string: "\(base)/storage/deals/\(deal.id)/shards/\(index)"),
                         let manifestURL = URL(string: "\(base)/storage/manifests/\(written.capability.manifest.string)")
                     else { return index }
-                    for _ in 0..<2 {
+                    // A provider's node may not have seen the deal's block yet (404), or be busy
+                    // (503): retry with backoff, about 15 s in all.
+                    for delayMs in [0, 250, 500, 1_000, 2_000, 4_000, 8_000] {
+                        if delayMs > 0 { try? await Task.sleep(for: .milliseconds(delayMs)) }
                         let stored = try? await HTTPTransfer.upload(file: paths[index], to: shardURL) { bytes in
                             let all = sent.update { $0[index] = bytes }
                             progress(TransferProgress(phase: "upload", done: UInt64(all.reduce(0, +)), total: total))
                         }
-                        guard stored?.status == 201 else { continue }
+                        guard stored?.status == 201 else {
+                            // 403 means the deal does not place this shard there: retrying will not help.
+                            if stored?.status == 403 { break }
+                            continue
+                        }
                         // Bytes in flight are not counted on every platform: count the shard now.
                         let all = sent.update { $0[index] = Int64(shape.shardBytes) }
                         progress(TransferProgress(phase: "upload", done: UInt64(all.reduce(0, +)), total: total))
