@@ -178,12 +178,22 @@ def stop(process):
 
 
 def stored_messages(node, client_id, topic):
+    """Queue rows of one session for one topic (each points at a payload stored once)."""
+    return query_gateway(node, "SELECT COUNT(*) FROM queue JOIN payloads ON payloads.id = queue.payload_id "
+                               "WHERE client_id = ? AND topic = ?", (client_id, topic))
+
+
+def stored_payloads(node, topic):
+    """Payload rows for one topic: one per message, however many sessions wait for it."""
+    return query_gateway(node, "SELECT COUNT(*) FROM payloads WHERE topic = ?", (topic,))
+
+
+def query_gateway(node, sql, arguments):
     path = os.path.join(HOME, f"node-{node}", "data", "gateway.sqlite")
     try:
         database = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=2)
         try:
-            return database.execute("SELECT COUNT(*) FROM messages WHERE client_id = ? AND topic = ?",
-                                    (client_id, topic)).fetchone()[0]
+            return database.execute(sql, arguments).fetchone()[0]
         finally:
             database.close()
     except sqlite3.Error:
@@ -433,6 +443,8 @@ try:
     check(wait_until(lambda: all(stored_messages(2, c, relayed) == 5 for c in sessions), 10),
           "the 5 relayed messages are stored for both offline sessions in node-2's gateway.sqlite "
           f"({ {c: stored_messages(2, c, relayed) for c in sessions} })")
+    check(stored_payloads(2, relayed) == 5,
+          f"... as one stored payload per message, not one per session ({stored_payloads(2, relayed)} payload rows)")
     publisher2 = raw_ready(MQTT + 2, V311, "persist-pub-2", A, tok_a)
     acks = [raw_publish(publisher2, V311, f"{ptopic}/direct", f"direct-{i}", 200 + i) for i in range(1, 6)]
     check(acks == [0] * 5, f"5 QoS 1 publishes on node-2 itself for the offline sessions are acknowledged ({acks})")

@@ -107,6 +107,10 @@ import Testing
         var stranger = open
         stranger.shards[2].provider = chain.did(0)
         Self.expectCode(try chain.block([chain.transaction(from: 0, [.openDeal(stranger)])]), 4)
+        // Two shards under one root (identical replicas): one stored piece would answer for both.
+        var sameRoot = open
+        sameRoot.shards[2].root = sameRoot.shards[1].root
+        Self.expectCode(try chain.block([chain.transaction(from: 0, [.openDeal(sameRoot)])]), 3)
 
         let ownerBefore = try chain.ledger.balance(of: chain.did(0))
         Self.expectOK(try chain.block([chain.transaction(from: 0, [.openDeal(open)])]))

@@ -59,6 +59,36 @@ struct MemorySource: ShardSource {
         return (out, report)
     }
 
+    /// Replicas are whitened by their index: each is its own bytes under its own root, and any
+    /// one of them alone reads the object back.
+    @Test(arguments: [0, 1, 100, 2047]) func replicasAreDistinctAndEachReadsBackAlone(size: Int) throws {
+        let data = object(size, seed: 11)
+        let (written, shards) = try put(data)
+        #expect(written.manifest.replicated && shards.count == 3 && written.manifest.version == 2)
+        #expect(Set(shards).count == 3, "three replicas, three different byte strings")
+        #expect(Set(written.manifest.shardRoots).count == 3, "and three roots")
+        for alone in 0..<3 {
+            let only = (0..<3).map { $0 == alone ? shards[$0] : nil }
+            #expect(try get(written, only).0 == data, "replica \(alone) alone")
+        }
+        // An object written before whitening (manifest version 1: identical replicas) still reads.
+        var old = written.manifest
+        old.version = 1
+        for index in old.segments.indices {
+            old.segments[index].shardHashes = Array(repeating: old.segments[index].shardHashes[0], count: 3)
+        }
+        old.shardRoots = Array(repeating: old.shardRoots[0], count: 3)
+        var previous = written
+        previous.manifest = old
+        previous.sealedManifest = ObjectSealing.sealManifest(old, key: written.capability.key)
+        previous.capability.manifest = CID.raw(of: previous.sealedManifest)
+        #expect(try get(previous, [nil, nil, shards[0]]).0 == data, "a version 1 replica read from index 2")
+        // Whitening twice is the identity; replica 0 is the sealed stream itself.
+        var bytes = shards[1]
+        ReplicaWhitening.apply(&bytes, shard: 1, segment: 0)
+        #expect(bytes == shards[0])
+    }
+
     @Test(arguments: [0, 1, 2047, 2048, 4095, 4096, 4097, 12_288, 30_001])
     func objectsOfEverySizeComeBackByteIdentical(size: Int) throws {
         let data = object(size, seed: UInt64(size))
@@ -140,8 +170,10 @@ struct MemorySource: ShardSource {
         forged.capability.manifest = CID.raw(of: forged.sealedManifest)
         #expect(throws: ObjectError.badManifest("1 segments listed, the size needs 2")) { try get(forged, shards) }
         var badVersion = result.manifest
-        badVersion.version = 2
-        #expect(throws: ObjectError.badManifest("version 2 is not 1")) { try badVersion.check() }
+        badVersion.version = 3
+        #expect(throws: ObjectError.badManifest("version 3 is not 1 or 2")) { try badVersion.check() }
+        badVersion.version = 0
+        #expect(throws: ObjectError.badManifest("version 0 is not 1 or 2")) { try badVersion.check() }
         var badCode = result.manifest
         badCode.dataShards = 0
         #expect(throws: ObjectError.self) { try badCode.check() }

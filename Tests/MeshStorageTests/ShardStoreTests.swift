@@ -93,6 +93,42 @@ import Testing
         }
     }
 
+    /// A manifest upload is streamed to `incoming/` and hashed: at its limit it is stored, one
+    /// byte over it is refused as it arrives, and neither a refusal nor a wrong hash leaves a file.
+    @Test func manifestUploadsAreStreamedAndBoundedAtTheirLimit() throws {
+        let store = try store()
+        defer { try? FileManager.default.removeItem(atPath: store.directory) }
+        let limit = 4096
+        let atLimit = [UInt8](repeating: 9, count: limit)
+        let incoming = { try FileManager.default.contentsOfDirectory(atPath: store.directory + "/incoming") }
+        func send(_ bytes: [UInt8], cid: CID) throws(ShardStoreError) {
+            let upload = try store.beginManifest(cid: cid, bytesMax: limit)
+            for start in stride(from: 0, to: bytes.count, by: 1000) {
+                let chunk = Array(bytes[start..<min(start + 1000, bytes.count)])
+                let failure: ShardStoreError? = chunk.withUnsafeBytes { raw in
+                    do throws(ShardStoreError) { try upload.append(raw) } catch { return error }
+                    return nil
+                }
+                if let failure { throw failure }
+            }
+            try upload.commit()
+        }
+        // Below and at the limit: stored.
+        try send(Array(atLimit.prefix(limit - 1)), cid: CID.raw(of: Array(atLimit.prefix(limit - 1))))
+        try send(atLimit, cid: CID.raw(of: atLimit))
+        #expect(store.manifest(CID.raw(of: atLimit)) == atLimit)
+        // Above: refused at the byte that passes it.
+        let over = atLimit + [9]
+        #expect(throws: ShardStoreError.manifestTooLarge(limit: UInt64(limit))) {
+            try send(over, cid: CID.raw(of: over))
+        }
+        #expect(store.manifest(CID.raw(of: over)) == nil)
+        // Bytes that do not hash to the CID they were sent for.
+        let other = CID.raw(of: Array("other".utf8))
+        #expect(throws: ShardStoreError.manifestMismatch(other.string)) { try send(atLimit, cid: other) }
+        #expect(try incoming().isEmpty, "no upload leaves a file behind")
+    }
+
     @Test func manifestsMustHashToTheirCID() throws {
         let store = try store()
         defer { try? FileManager.default.removeItem(atPath: store.directory) }

@@ -32,6 +32,8 @@ public struct SigningDomain: Hashable, Sendable, CustomStringConvertible {
     public static let storage = SigningDomain("meshwork/storage/v1")
     /// A node's proof, on the relay channel, that it runs for an identity on the ledger.
     public static let relayNode = SigningDomain("meshwork/relay-node/v1")
+    /// A deal owner's permission to upload one shard or the manifest of its deal to a provider.
+    public static let storageUpload = SigningDomain("meshwork/storage-upload/v1")
 
     /// The bytes that are actually signed for `message` in this domain.
     public func signingInput(_ message: some Collection<UInt8>) -> [UInt8] {

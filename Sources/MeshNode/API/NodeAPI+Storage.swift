@@ -52,9 +52,11 @@ extension NodeAPI {
                 throw Failure("api/10", "PUT /storage/deals/{ref}/shards/{index} takes a deal id and a shard index")
             }
             let (did, _) = try runtime.provenanceSigner()
-            let found: Result<(Hash256, ObjectShape), Failure> = try await runtime.withLedger { ledger in
+            let found: Result<(Hash256, ObjectShape, [Ed25519.PublicKey]), Failure> = try await runtime.withLedger {
+                ledger in
                 do {
-                    guard let deal = try ledger.view().deal(dealID) else {
+                    let view = try ledger.view()
+                    guard let deal = try view.deal(dealID) else {
                         return .failure(Failure("api/19", "no live deal \(dealID)", .notFound))
                     }
                     guard index >= 0, index < deal.shards.count, deal.shards[index].provider == did,
@@ -63,12 +65,17 @@ extension NodeAPI {
                         return .failure(
                             Failure("api/18", "deal \(dealID) does not assign shard \(index) to this node", .forbidden))
                     }
-                    return .success((deal.shards[index].root, deal.shape))
+                    return .success((deal.shards[index].root, deal.shape, try view.currentKeys(of: deal.owner)))
                 } catch {
                     return .failure(Failure(error))
                 }
             }
-            let (root, shape) = try found.get()
+            let (root, shape, ownerKeys) = try found.get()
+            // Only the deal's owner uploads its shards: nothing reaches the disk otherwise.
+            try requireOwner(
+                request,
+                UploadAuthorization.shardMessage(
+                    chainId: runtime.genesis.chainId, deal: dealID, index: index, root: root), ownerKeys)
             // Uploads are bounded in number (each holds a file and up to a shard in flight).
             guard runtime.storageUploads.begin() else { throw uploadsBusy() }
             defer { runtime.storageUploads.end() }
@@ -104,48 +111,88 @@ extension NodeAPI {
             guard let handle = FileHandle(forReadingAtPath: store.path(of: root)) else {
                 throw Failure("api/19", "no shard \(root.hex) is stored here", .notFound)
             }
-            let length = (try? handle.seekToEnd()).map(Int.init) ?? 0
-            try? handle.seek(toOffset: 0)
-            return Response(
-                status: .ok, headers: [.contentType: "application/octet-stream"],
-                body: ResponseBody(contentLength: length) { writer in
-                    defer { try? handle.close() }
-                    while true {
-                        let chunk = try handle.read(upToCount: 1 << 20) ?? Data()
-                        if chunk.isEmpty { break }
-                        try await writer.write(ByteBuffer(bytes: chunk))
-                    }
-                    try await writer.finish(nil)
-                })
+            return Self.stream(handle)
         }
         router.put("storage/manifests/:cid") { request, context in
             guard let text = context.parameters.get("cid"), let cid = try? CID(string: text) else {
                 throw Failure("api/10", "a manifest is named by its CID")
             }
             let (did, _) = try runtime.provenanceSigner()
-            let assigned: Bool = try await runtime.withLedger { ledger in
-                guard let deal = try? ledger.view().deal(manifest: cid) else { return false }
-                return deal.shards.contains { $0.provider == did }
+            let ownerKeys: [Ed25519.PublicKey]? = try await runtime.withLedger { ledger in
+                guard let view = try? ledger.view(), let deal = try? view.deal(manifest: cid),
+                    deal.shards.contains(where: { $0.provider == did })
+                else { return nil }
+                return (try? view.currentKeys(of: deal.owner)) ?? []
             }
-            guard assigned else {
+            guard let ownerKeys else {
                 throw Failure("api/18", "no live deal for \(cid) places a shard on this node", .forbidden)
             }
+            try requireOwner(
+                request, UploadAuthorization.manifestMessage(chainId: runtime.genesis.chainId, manifest: cid), ownerKeys
+            )
             guard runtime.storageUploads.begin() else { throw uploadsBusy() }
             defer { runtime.storageUploads.end() }
-            let body = try await request.body.collect(upTo: ObjectSealing.sealedManifestBytesMax)
-            try runtime.shardStore().putManifest(Array(buffer: body), cid: cid)
-            return json(StoredView(name: cid.string, bytes: UInt64(body.readableBytes)), status: .created)
+            // Streamed to a file and hashed as it arrives: a manifest is never whole in memory.
+            let store = try runtime.shardStore()
+            let upload = try store.beginManifest(cid: cid, bytesMax: ObjectSealing.sealedManifestBytesMax)
+            do {
+                for try await buffer in request.body {
+                    let failure: ShardStoreError? = buffer.withUnsafeReadableBytes { bytes in
+                        do throws(ShardStoreError) { try upload.append(bytes) } catch { return error }
+                        return nil
+                    }
+                    if let failure { throw failure }
+                }
+                try upload.commit()
+            } catch {
+                upload.abort()
+                throw Failure(error)
+            }
+            return json(StoredView(name: cid.string, bytes: upload.bytesWritten), status: .created)
         }
         router.get("storage/manifests/:cid") { _, context in
             guard let text = context.parameters.get("cid"), let cid = try? CID(string: text) else {
                 throw Failure("api/10", "a manifest is named by its CID")
             }
-            guard let bytes = try runtime.shardStore().manifest(cid) else {
+            let store = try runtime.shardStore()
+            guard let handle = FileHandle(forReadingAtPath: store.manifestPath(of: cid)) else {
                 throw Failure("api/19", "no manifest \(cid) is stored here", .notFound)
             }
-            return Response(
-                status: .ok, headers: [.contentType: "application/octet-stream"],
-                body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+            return Self.stream(handle)
+        }
+    }
+
+    /// A 200 answer that streams `handle` in 1 MiB reads and closes it.
+    static func stream(_ handle: FileHandle) -> Response {
+        let length = (try? handle.seekToEnd()).map(Int.init) ?? 0
+        try? handle.seek(toOffset: 0)
+        return Response(
+            status: .ok, headers: [.contentType: "application/octet-stream"],
+            body: ResponseBody(contentLength: length) { writer in
+                defer { try? handle.close() }
+                while true {
+                    let chunk = try handle.read(upToCount: 1 << 20) ?? Data()
+                    if chunk.isEmpty { break }
+                    try await writer.write(ByteBuffer(bytes: chunk))
+                }
+                try await writer.finish(nil)
+            })
+    }
+
+    /// 401 `api/23` unless the request's `Authorization: Mesh-Upload …` signs `message` with a
+    /// current key of the deal's owner.
+    static func requireOwner(_ request: Request, _ message: [UInt8], _ ownerKeys: [Ed25519.PublicKey]) throws {
+        guard let header = request.headers[.authorization], let authorization = UploadAuthorization(header: header)
+        else {
+            throw Failure(
+                "api/23",
+                "a storage upload needs 'Authorization: \(UploadAuthorization.scheme) <key>.<signature>' from the deal's owner",
+                .unauthorized)
+        }
+        guard authorization.authorizes(message, ownerKeys: ownerKeys) else {
+            throw Failure(
+                "api/23", "the upload is not signed for these bytes by a current key of the deal's owner", .unauthorized
+            )
         }
     }
 

@@ -232,7 +232,9 @@ extension NodeRuntime {
             try ShardRebuilder.rebuild(
                 layout: ShardRebuilder.Layout(
                     objectBytes: shape.objectBytes, segmentBytes: shape.segmentBytes, dataShards: Int(shape.dataShards),
-                    totalShards: deal.shards.count, replicated: shape.replicated),
+                    totalShards: deal.shards.count, replicated: shape.replicated,
+                    // Objects written before replicas were whitened have one root for all.
+                    whitenedReplicas: Set(deal.shards.map(\.root)).count == deal.shards.count),
                 missing: index, sources: sources, output: upload)
             try upload.commit()
         }

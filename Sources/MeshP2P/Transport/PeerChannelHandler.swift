@@ -32,6 +32,11 @@ final class PeerConnection: Sendable {
         return true
     }
 
+    /// Writes framed plaintext as is (see `PeerManager.sendFramedPlaintext`).
+    func sendFramedPlaintext(_ plain: [UInt8]) {
+        channel.eventLoop.execute { [self] in handler.value.writeFramedPlaintext(plain) }
+    }
+
     func close() { channel.close(promise: nil) }
 }
 
@@ -167,6 +172,16 @@ final class PeerChannelHandler: ChannelInboundHandler {
         guard let context = context ?? self.context, session.isEstablished else { return }
         do {
             writeRaw(try session.seal(channel: channel, payload: payload), context: context)
+        } catch {
+            context.close(promise: nil)
+        }
+    }
+
+    /// Encrypts and writes framed plaintext (on the event loop).
+    func writeFramedPlaintext(_ plain: [UInt8]) {
+        guard let context, session.isEstablished else { return }
+        do {
+            writeRaw(try session.sealPlaintext(plain), context: context)
         } catch {
             context.close(promise: nil)
         }

@@ -193,6 +193,16 @@ public final class PeerManager: Sendable {
         return connection.send(channel, payload)
     }
 
+    /// Sends `plain` to one peer as already-framed plaintext (`channel ‖ u32 length ‖ payload`,
+    /// any number, cut anywhere): for a test peer that plays an attacker packing many messages
+    /// into one encrypted frame. False when the peer is not connected.
+    @discardableResult
+    package func sendFramedPlaintext(_ plain: [UInt8], to peer: NodeID) -> Bool {
+        guard let connection = state.withLockedValue({ $0.peers[peer] }) else { return false }
+        connection.sendFramedPlaintext(plain)
+        return true
+    }
+
     /// Disconnects a peer and bans its id and host for `limits.banSeconds`.
     public func ban(_ peer: NodeID, reason: any MeshError) {
         let connection = state.withLockedValue { state -> PeerConnection? in

@@ -11,11 +11,13 @@ public enum HTTPTransfer {
     /// Sends the file at `path` with `method` to `url`; returns the status and the answer's body.
     /// `progress` gets the bytes sent so far, about every 200 ms.
     public static func upload(
-        file path: String, to url: URL, method: String = "PUT", progress: @escaping @Sendable (Int64) -> Void = { _ in }
+        file path: String, to url: URL, method: String = "PUT", headers: [String: String] = [:],
+        progress: @escaping @Sendable (Int64) -> Void = { _ in }
     ) async throws(SDKError) -> (status: Int, body: Data) {
         var request = URLRequest(url: url)
         request.httpMethod = method
         request.setValue("application/octet-stream", forHTTPHeaderField: "Content-Type")
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         request.timeoutInterval = 600
         return try await run(url) { session, done in
             let task = session.uploadTask(with: request, fromFile: URL(fileURLWithPath: path)) {

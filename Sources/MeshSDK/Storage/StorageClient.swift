@@ -137,6 +137,11 @@ public struct StorageClient: Sendable {
         let total = shape.shardBytes * UInt64(shardCount)
         let manifestFile = spool + "/manifest"
         FileManager.default.createFile(atPath: manifestFile, contents: Data(written.sealedManifest))
+        // Providers take uploads only signed by the deal's owner, each for its exact bytes.
+        let chainId = try await client.status().chainId
+        let manifestAuthorization = UploadAuthorization.sign(
+            UploadAuthorization.manifestMessage(chainId: chainId, manifest: written.capability.manifest), key: key
+        ).header
         let failed: [Int] = await withTaskGroup(of: Int?.self) { group in
             for (index, provider) in chosen.enumerated() {
                 group.addTask {
@@ -146,21 +151,29 @@ public struct StorageClient: Sendable {
                     else { return index }
                     // A provider's node may not have seen the deal's block yet (404), or be busy
                     // (503): retry with backoff, about 15 s in all.
+                    let authorization = UploadAuthorization.sign(
+                        UploadAuthorization.shardMessage(
+                            chainId: chainId, deal: deal.id, index: index, root: written.manifest.shardRoots[index]),
+                        key: key
+                    ).header
                     for delayMs in [0, 250, 500, 1_000, 2_000, 4_000, 8_000] {
                         if delayMs > 0 { try? await Task.sleep(for: .milliseconds(delayMs)) }
-                        let stored = try? await HTTPTransfer.upload(file: paths[index], to: shardURL) { bytes in
+                        let stored = try? await HTTPTransfer.upload(
+                            file: paths[index], to: shardURL, headers: ["Authorization": authorization]
+                        ) { bytes in
                             let all = sent.update { $0[index] = bytes }
                             progress(TransferProgress(phase: "upload", done: UInt64(all.reduce(0, +)), total: total))
                         }
                         guard stored?.status == 201 else {
-                            // 403 means the deal does not place this shard there: retrying will not help.
-                            if stored?.status == 403 { break }
+                            // 403 (not this shard's provider) and 401 (not signed by the owner) will not change.
+                            if stored?.status == 403 || stored?.status == 401 { break }
                             continue
                         }
                         // Bytes in flight are not counted on every platform: count the shard now.
                         let all = sent.update { $0[index] = Int64(shape.shardBytes) }
                         progress(TransferProgress(phase: "upload", done: UInt64(all.reduce(0, +)), total: total))
-                        let manifest = try? await HTTPTransfer.upload(file: manifestFile, to: manifestURL)
+                        let manifest = try? await HTTPTransfer.upload(
+                            file: manifestFile, to: manifestURL, headers: ["Authorization": manifestAuthorization])
                         if manifest?.status == 201 { return nil }
                     }
                     return index

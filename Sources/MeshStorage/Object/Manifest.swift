@@ -5,7 +5,9 @@ public import MeshCore
 /// can read it.
 public struct Manifest: CanonicalCodable, Equatable, Sendable {
     /// The only format version so far.
-    public static let currentVersion: UInt8 = 1
+    /// Version 2: replicas are whitened per index (`ReplicaWhitening`); version 1 manifests
+    /// (identical replicas) are still read.
+    public static let currentVersion: UInt8 = 2
     /// Largest object: 1 TiB.
     public static let objectBytesMax: UInt64 = 1 << 40
     /// Segment size limits.
@@ -110,7 +112,9 @@ public struct Manifest: CanonicalCodable, Equatable, Sendable {
 
     /// Throws unless every field is in range and the lists match the layout.
     public func check() throws(ObjectError) {
-        guard version == Self.currentVersion else { throw .badManifest("version \(version) is not 1") }
+        guard (1...Self.currentVersion).contains(version) else {
+            throw .badManifest("version \(version) is not 1 or 2")
+        }
         guard objectBytes <= Self.objectBytesMax else { throw .badManifest("object larger than 1 TiB") }
         guard Self.segmentBytesRange.contains(Int(segmentBytes)) else {
             throw .badManifest("segment size \(segmentBytes) outside \(Self.segmentBytesRange)")

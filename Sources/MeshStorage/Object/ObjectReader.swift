@@ -58,7 +58,9 @@ public enum ObjectReader {
             let sealedBytes = manifest.plaintextBytes(ofSegment: index) + Manifest.tagBytes
             var sealed: [UInt8]
             if manifest.replicated {
-                sealed = shards.compactMap { $0 }.first ?? []
+                let replica = shards.indices.first { shards[$0] != nil } ?? 0
+                sealed = shards[replica] ?? []
+                if manifest.version >= 2 { ReplicaWhitening.apply(&sealed, shard: replica, segment: index) }
             } else {
                 if shards[0..<k].contains(where: { $0 == nil }) {
                     rebuilt += 1

@@ -138,7 +138,8 @@ public enum ObjectWriter {
             try fill(&plaintext, count: want, from: source, at: done)
             let sealed = ObjectSealing.sealSegment(
                 Array(plaintext[..<want]), index: index, last: index == segmentCount - 1, key: key)
-            let hashes = try writeSegment(sealed, code: code, replicated: replicated, sinks: sinks, hashers: &hashers)
+            let hashes = try writeSegment(
+                sealed, index: index, code: code, replicated: replicated, sinks: sinks, hashers: &hashers)
             entries.append(Manifest.SegmentEntry(shardHashes: hashes))
             done += UInt64(want)
             progress(done)
@@ -179,20 +180,22 @@ public enum ObjectWriter {
 
     /// Codes one sealed segment into the shards; returns each shard-segment's SHA-256.
     static func writeSegment(
-        _ sealed: [UInt8], code: ReedSolomon, replicated: Bool, sinks: [any ShardSink], hashers: inout [PieceHasher]
+        _ sealed: [UInt8], index: Int, code: ReedSolomon, replicated: Bool, sinks: [any ShardSink],
+        hashers: inout [PieceHasher]
     ) throws(ObjectError) -> [Hash256] {
+        if replicated { return try writeReplicas(sealed, index: index, sinks: sinks, hashers: &hashers) }
         let k = code.dataShards
         let n = code.totalShards
         let length = (sealed.count + k - 1) / k
         // Data shard-segments are slices of the sealed segment padded with zeros to k × length;
         // parity follows in the same buffer.
         var buffer = sealed + [UInt8](repeating: 0, count: k * length - sealed.count)
-        if !replicated { buffer += [UInt8](repeating: 0, count: (n - k) * length) }
+        buffer += [UInt8](repeating: 0, count: (n - k) * length)
         var hashes: [Hash256] = []
         // withUnsafeMutableBytes rethrows untyped errors, so the typed one is carried out.
         let failure = buffer.withUnsafeMutableBytes { raw -> ObjectError? in
             guard let base = raw.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return nil }
-            if !replicated && n > k {
+            if n > k {
                 do {
                     try code.encode(
                         data: (0..<k).map { UnsafePointer(base + $0 * length) },
@@ -202,8 +205,7 @@ public enum ObjectWriter {
                 }
             }
             for shard in 0..<n {
-                let slot = replicated ? 0 : shard
-                let bytes = UnsafeRawBufferPointer(start: base + slot * length, count: length)
+                let bytes = UnsafeRawBufferPointer(start: base + shard * length, count: length)
                 hashes.append(SHA256.hash(data: bytes).withUnsafeBytes { Hash256(unsafeBytes: $0) })
                 hashers[shard].feed(bytes)
                 do {
@@ -215,6 +217,25 @@ public enum ObjectWriter {
             return nil
         }
         if let failure { throw failure }
+        return hashes
+    }
+
+    /// Writes one sealed segment to every replica, each whitened by its index.
+    static func writeReplicas(
+        _ sealed: [UInt8], index: Int, sinks: [any ShardSink], hashers: inout [PieceHasher]
+    ) throws(ObjectError) -> [Hash256] {
+        var hashes: [Hash256] = []
+        for shard in sinks.indices {
+            var bytes = sealed
+            ReplicaWhitening.apply(&bytes, shard: shard, segment: index)
+            hashes.append(Hash256.sha256(bytes))
+            let failure = bytes.withUnsafeBytes { raw -> ObjectError? in
+                hashers[shard].feed(raw)
+                do { try sinks[shard].write(raw) } catch { return (error as? ObjectError) ?? .io("\(error)") }
+                return nil
+            }
+            if let failure { throw failure }
+        }
         return hashes
     }
 }

@@ -18,12 +18,21 @@ public enum ShardRebuilder {
         public var replicated: Bool
 
         /// All fields.
-        public init(objectBytes: UInt64, segmentBytes: UInt64, dataShards: Int, totalShards: Int, replicated: Bool) {
+        /// Whether the replicas are whitened by index (manifest version 2; a deal whose replicas
+        /// have distinct roots). Ignored unless `replicated`.
+        public var whitenedReplicas: Bool
+
+        /// All fields.
+        public init(
+            objectBytes: UInt64, segmentBytes: UInt64, dataShards: Int, totalShards: Int, replicated: Bool,
+            whitenedReplicas: Bool = true
+        ) {
             self.objectBytes = objectBytes
             self.segmentBytes = segmentBytes
             self.dataShards = dataShards
             self.totalShards = totalShards
             self.replicated = replicated
+            self.whitenedReplicas = whitenedReplicas
         }
 
         /// Each segment's offset and length inside every shard, in order (the manifest's layout).
@@ -61,7 +70,7 @@ public enum ShardRebuilder {
         } catch {
             throw .io("cannot rebuild: \(error)")
         }
-        for segment in layout.segments {
+        for (segmentIndex, segment) in layout.segments.enumerated() {
             var inputs: [[UInt8]] = []
             for handle in handles {
                 do {
@@ -76,7 +85,12 @@ public enum ShardRebuilder {
                 }
             }
             var rebuilt: [UInt8] = []
-            if segment.length > 0 {
+            if layout.replicated && layout.whitenedReplicas {
+                // Replica `chosen[0]` back to the sealed stream, then into replica `missing`.
+                rebuilt = inputs.first ?? []
+                ReplicaWhitening.apply(&rebuilt, shard: chosen.first ?? 0, segment: segmentIndex)
+                ReplicaWhitening.apply(&rebuilt, shard: missing, segment: segmentIndex)
+            } else if segment.length > 0 {
                 do {
                     try ReedSolomon.withPointers(inputs) { (pointers) throws(ErasureError) in
                         rebuilt = try ReedSolomon.withOutputs(count: 1, length: segment.length) {

@@ -157,6 +157,17 @@ public final class ShardStore: @unchecked Sendable {
         try Self.publish(temporary, as: final)
     }
 
+    /// Starts receiving the sealed manifest `cid` into `incoming/`: written and hashed as it
+    /// arrives, refused past `bytesMax`, stored only if it hashes to `cid`.
+    public func beginManifest(cid: CID, bytesMax: Int) throws(ShardStoreError) -> ManifestUpload {
+        try ManifestUpload(
+            store: self, cid: cid, bytesMax: UInt64(bytesMax),
+            temporary: directory + "/incoming/" + cid.string + "." + UUID().uuidString)
+    }
+
+    /// Where the sealed manifest `cid` is (or would be) stored.
+    public func manifestPath(of cid: CID) -> String { directory + "/manifests/" + cid.string }
+
     /// The sealed manifest `cid`, if stored.
     public func manifest(_ cid: CID) -> [UInt8]? {
         FileManager.default.contents(atPath: directory + "/manifests/" + cid.string).map { [UInt8]($0) }
@@ -248,6 +259,77 @@ public final class ShardUpload {
             store.remember(
                 root, ShardStore.VerifiedLeaves(stamp: stamp, pieceBytes: hasher.pieceBytes, leaves: hasher.leafHashes))
         }
+    }
+
+    /// Drops what was received.
+    public func abort() {
+        guard !finished else { return }
+        finished = true
+        try? handle.close()
+        try? FileManager.default.removeItem(atPath: temporary)
+    }
+}
+
+/// A sealed manifest being received: streamed to a file and hashed, never held whole in memory.
+public final class ManifestUpload {
+    let store: ShardStore
+    let cid: CID
+    let bytesMax: UInt64
+    let temporary: String
+    let handle: FileHandle
+    var hasher = Hash256.Hasher()
+    var finished = false
+    /// Bytes received so far.
+    public private(set) var bytesWritten: UInt64 = 0
+
+    init(store: ShardStore, cid: CID, bytesMax: UInt64, temporary: String) throws(ShardStoreError) {
+        guard FileManager.default.createFile(atPath: temporary, contents: nil),
+            let handle = FileHandle(forWritingAtPath: temporary)
+        else { throw .io("cannot create \(temporary)") }
+        self.store = store
+        self.cid = cid
+        self.bytesMax = bytesMax
+        self.temporary = temporary
+        self.handle = handle
+    }
+
+    deinit { if !finished { abort() } }
+
+    /// Appends received bytes; refuses more than `bytesMax` in all.
+    public func append(_ bytes: UnsafeRawBufferPointer) throws(ShardStoreError) {
+        let total = bytesWritten + UInt64(bytes.count)
+        guard total <= bytesMax else {
+            abort()
+            throw .manifestTooLarge(limit: bytesMax)
+        }
+        do { try handle.write(contentsOf: Data(bytes)) } catch {
+            abort()
+            throw .io("writing \(temporary) failed: \(error)")
+        }
+        hasher.update(bufferPointer: bytes)
+        bytesWritten = total
+    }
+
+    /// Checks the hash against the CID, fsyncs and stores the manifest.
+    public func commit() throws(ShardStoreError) {
+        guard hasher.finalize() == cid.digest else {
+            abort()
+            throw .manifestMismatch(cid.string)
+        }
+        do {
+            try handle.synchronize()
+            try handle.close()
+        } catch {
+            abort()
+            throw .io("syncing \(temporary) failed: \(error)")
+        }
+        finished = true
+        let final = store.manifestPath(of: cid)
+        if FileManager.default.fileExists(atPath: final) {
+            try? FileManager.default.removeItem(atPath: temporary)
+            return
+        }
+        try ShardStore.publish(temporary, as: final)
     }
 
     /// Drops what was received.

@@ -14,6 +14,8 @@ public enum ShardStoreError: MeshError, Equatable {
     case manifestMismatch(String)
     /// Reading or writing the disk failed.
     case io(String)
+    /// A manifest upload is over the largest sealed manifest.
+    case manifestTooLarge(limit: UInt64)
 
     /// `shardstore`.
     public var module: String { "shardstore" }
@@ -27,6 +29,7 @@ public enum ShardStoreError: MeshError, Equatable {
         case .corrupt: 4
         case .manifestMismatch: 5
         case .io: 6
+        case .manifestTooLarge: 7
         }
     }
 
@@ -38,6 +41,7 @@ public enum ShardStoreError: MeshError, Equatable {
             "the shard's pieces hash to root \(got.hex), not \(expected.hex) as the deal records"
         case .notFound(let root): "no shard with root \(root.hex) is stored here"
         case .corrupt(let root): "the stored shard \(root.hex) no longer matches its root"
+        case .manifestTooLarge(let limit): "the manifest upload is over \(limit) bytes, the largest sealed manifest"
         case .manifestMismatch(let cid): "the bytes do not hash to manifest \(cid)"
         case .io(let reason): reason
         }

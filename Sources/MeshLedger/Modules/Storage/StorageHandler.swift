@@ -85,6 +85,11 @@ enum StorageHandler {
         for (index, terms) in message.shards.enumerated() where terms.bytes != shardBytes {
             throw StorageError.badDeal("shard \(index) has \(terms.bytes) bytes; the shape gives \(shardBytes)")
         }
+        // Every shard has its own bytes (replicas are whitened by index), so one stored piece
+        // can never be proven for two providers.
+        guard Set(message.shards.map(\.root)).count == message.shards.count else {
+            throw StorageError.badDeal("two shards have the same root; each shard (each replica) needs its own")
+        }
         guard try state.dealID(manifest: message.manifest) == nil else {
             throw StorageError.manifestInUse(message.manifest.string)
         }
