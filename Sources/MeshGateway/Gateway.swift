@@ -234,12 +234,27 @@ public final class Gateway: Sendable {
     /// `waitingBytesPerPeerMax`).
     func authorizeRelayed(_ message: GatewayMessage, from peer: NodeID) {
         let (epoch, height) = authorizationEpoch
-        guard let publisher = message.publisher, (try? DID(string: publisher)) != nil else {
+        guard let publisher = message.publisher, let did = try? DID(string: publisher) else {
             refuseRelayed(message, from: peer)
             return
         }
-        // Length-prefixed: no (publisher, topic) pair spells another pair's key.
-        let key = "\(publisher.utf8.count):\(publisher)\(message.topic)"
+        // A device-signed envelope is checked here, end to end: its signature must cover this
+        // publisher, topic and payload (now), and its key be one of the publisher's current keys
+        // (with the grant, below). A claim that does not hold is refused, not downgraded.
+        var message = message
+        let envelopeKey: Ed25519.PublicKey?
+        switch Self.envelopeSigner(message, did: did) {
+        case .success(let key): envelopeKey = key
+        case .failure:
+            refuseRelayed(message, from: peer)
+            return
+        }
+        message.userProperties.removeAll { $0.0 == Self.provenanceProperty }
+        message.userProperties.append(
+            (Self.provenanceProperty, envelopeKey == nil ? "node-attested \(peer)" : "device-signed"))
+        // Length-prefixed: no (publisher, topic) pair spells another pair's key; an envelope's
+        // key is part of the decision.
+        let key = "\(publisher.utf8.count):\(publisher)\(message.topic)" + (envelopeKey.map { " key \($0.hex)" } ?? "")
         switch relayInbound.offer(message, from: peer, cacheKey: key, epoch: epoch, height: height) {
         case .deliver: deliverRelayed(message)
         case .denied: refuseRelayed(message, from: peer)
@@ -265,14 +280,48 @@ public final class Gateway: Sendable {
             if let cached = relayInbound.lookup(key, epoch: epoch, height: height) {
                 allowed = cached
             } else {
-                let decision = await authorize(
+                var decision = await authorize(
                     did: message.publisher ?? "", action: .mqttPublish, resource: message.topic)
+                if decision.allowed, let did = try? DID(string: message.publisher ?? ""),
+                    case .success(let signer?) = Self.envelopeSigner(message, did: did)
+                {
+                    guard case .active(let keys) = await ledger.identity(of: did), keys.contains(signer) else {
+                        decision = GatewayDecision(allowed: false, reason: "the envelope's key is not \(did)'s")
+                        relayInbound.store(key, decision, epoch: epoch)
+                        refuseRelayed(message, from: peer)
+                        continue
+                    }
+                }
                 relayInbound.store(key, decision, epoch: epoch)
                 allowed = decision.allowed
             }
             if allowed { deliverRelayed(message) } else { refuseRelayed(message, from: peer) }
         }
     }
+
+    /// The MQTT 5 user property that says how a delivered message's publisher is known:
+    /// `device-signed` (an envelope this node verified) or `node-attested <node id>` (the relaying
+    /// node's word, checked against the publisher's grant). A device cannot set it itself.
+    public static let provenanceProperty = "meshwork-provenance"
+
+    /// The key of a relayed message's valid envelope (nil for a plain payload); a failure for an
+    /// envelope that is malformed or does not sign this publisher, topic and payload.
+    static func envelopeSigner(_ message: GatewayMessage, did: DID) -> Result<Ed25519.PublicKey?, EnvelopeClaimError> {
+        let envelope: DeviceEnvelope
+        do {
+            guard let parsed = try DeviceEnvelope.parse(message.payload) else { return .success(nil) }
+            envelope = parsed
+        } catch {
+            return .failure(EnvelopeClaimError())
+        }
+        guard envelope.signature.isValid(device: did, topic: message.topic, payloadHash: envelope.payloadHash) else {
+            return .failure(EnvelopeClaimError())
+        }
+        return .success(envelope.signature.publicKey)
+    }
+
+    /// An envelope claim that does not hold.
+    struct EnvelopeClaimError: Error {}
 
     private func deliverRelayed(_ message: GatewayMessage) {
         broker.route(message, from: nil)

@@ -16,15 +16,20 @@ import Testing
         let chainId = "relay-test"
         let relayKeys: NIOLockedValueBox<Set<Ed25519.PublicKey>>
         var allowed: Set<String> = []
+        /// Current keys of registered devices.
+        var keys: [DID: [Ed25519.PublicKey]] = [:]
         /// Ledger reads for publish decisions.
         let authorizeCalls = NIOLockedValueBox(0)
 
-        init(relayKeys: Set<Ed25519.PublicKey> = [], allowed: Set<String> = []) {
+        init(
+            relayKeys: Set<Ed25519.PublicKey> = [], allowed: Set<String> = [], keys: [DID: [Ed25519.PublicKey]] = [:]
+        ) {
             self.relayKeys = NIOLockedValueBox(relayKeys)
             self.allowed = allowed
+            self.keys = keys
         }
 
-        func identity(of did: DID) async -> GatewayIdentity { .unknown }
+        func identity(of did: DID) async -> GatewayIdentity { keys[did].map { .active($0) } ?? .unknown }
 
         func authorize(_ did: DID, action: PolicyAction, resource: String) async -> GatewayDecision {
             authorizeCalls.withLockedValue { $0 += 1 }
@@ -70,11 +75,14 @@ import Testing
             RelayFrame.proof(key: relayKey, chainId: chainId, node: node ?? nodeID)
         }
 
-        mutating func message(_ text: String, by publisher: DID, topic: String) -> [UInt8] {
+        mutating func message(
+            _ text: String, by publisher: DID, topic: String, payload: [UInt8]? = nil,
+            properties: [(String, String)] = []
+        ) -> [UInt8] {
             sequence += 1
             let message = GatewayMessage(
-                topic: topic, payload: Array(text.utf8), qos: .atLeastOnce, retain: false,
-                publisher: publisher.description)
+                topic: topic, payload: payload ?? Array(text.utf8), qos: .atLeastOnce, retain: false,
+                publisher: publisher.description, userProperties: properties)
             return Relay.encode(message, origin: nodeID, boot: 1, sequence: sequence)
         }
     }
@@ -140,6 +148,43 @@ import Testing
         await Self.settle { harness.deliveredPayloads.count == expected.count }
         #expect(harness.deliveredPayloads == expected)
         #expect(harness.gateway.counters.relayDenied == 10)
+    }
+
+    /// A device-signed envelope is checked by the receiving node itself: signed by a current key
+    /// of its publisher, for this topic and payload. Delivered messages say how the publisher is
+    /// known, and a relaying node cannot say it for them.
+    @Test func envelopesAreVerifiedEndToEndAndEveryRelayedMessageIsMarked() async throws {
+        var node = Peer()
+        let deviceKey = Ed25519.PrivateKey()
+        let device = DID.mesh(
+            MeshID.derived(transactionHash: Hash256.sha256(Array("device".utf8)), messageIndex: 0))
+        let harness = try Harness(
+            ledger: TableLedger(
+                relayKeys: [node.relayKey.publicKey], allowed: ["\(device) t/1", "\(device) t/2"],
+                keys: [device: [deviceKey.publicKey]]))
+        harness.gateway.receiveRelay(from: node.nodeID, node.proof())
+        await Self.settle { harness.acceptedFrames(to: node.nodeID) == 1 }
+        let signed = DeviceEnvelope.seal(Array("21.5".utf8), device: device, topic: "t/1", key: deviceKey)
+        let stranger = DeviceEnvelope.seal(Array("99.9".utf8), device: device, topic: "t/1", key: Ed25519.PrivateKey())
+        let otherTopic = DeviceEnvelope.seal(Array("21.5".utf8), device: device, topic: "t/2", key: deviceKey)
+        var tampered = signed
+        tampered[tampered.count - 1] ^= 1
+        let sends: [[UInt8]] = [
+            node.message("", by: device, topic: "t/1", payload: signed),  // delivered, device-signed
+            node.message("", by: device, topic: "t/1", payload: stranger),  // not the device's key
+            node.message("", by: device, topic: "t/1", payload: otherTopic),  // signed for t/2
+            node.message("", by: device, topic: "t/1", payload: tampered),  // bytes changed
+            node.message(
+                "plain", by: device, topic: "t/1", properties: [(Gateway.provenanceProperty, "device-signed")]),
+        ]
+        for frame in sends { harness.gateway.receiveRelay(from: node.nodeID, frame) }
+        await Self.settle { harness.delivered.withLockedValue { $0.count } == 2 }
+        try await Task.sleep(for: .milliseconds(100))
+        let delivered = harness.delivered.withLockedValue { $0 }
+        #expect(delivered.map(\.payload) == [signed, Array("plain".utf8)])
+        let marks = delivered.map { $0.userProperties.filter { $0.0 == Gateway.provenanceProperty }.map(\.1) }
+        #expect(marks == [["device-signed"], ["node-attested \(node.nodeID)"]], "\(marks)")
+        #expect(harness.gateway.counters.relayDenied == 3)
     }
 
     @Test func aNodeIsTakenOnceTheLedgerNamesItAndRefusedOnceItLeaves() async throws {

@@ -124,7 +124,10 @@ extension MQTTConnectionHandler {
             return
         }
         var userProperties = publish.properties.userProperties
+        // How a message's publisher is known is the gateway's to say, never the device's.
+        userProperties.removeAll { $0.0 == Gateway.provenanceProperty }
         if userProperties.count > 32 { userProperties = Array(userProperties.prefix(32)) }
+        if signature != nil { userProperties.append((Gateway.provenanceProperty, "device-signed")) }
         let message = GatewayMessage(
             topic: topic, payload: publish.payload, qos: publish.qos, retain: publish.retain, publisher: connected.did,
             userProperties: userProperties)
