@@ -43,8 +43,8 @@ final class FuzzHarness {
     /// is a transaction body, signed here by the funded account so the input reaches the stateful
     /// checks and the message handlers. Mode 2: the rest is a `StateProof` as a node sends it,
     /// checked against this ledger's root for a fixed key (it must never verify a forged value).
-    /// Modes 0xF0 and up: the rest is a provenance record (from a proof file) or a payload that may
-    /// be a device envelope (from a device).
+    /// Modes 0xF0 and up: the rest is a provenance record (from a proof file), a payload that may
+    /// be a device envelope (from a device), or a storage upload's `Authorization` header.
     func run(_ input: [UInt8]) {
         guard let mode = input.first else { return }
         var bytes = Array(input.dropFirst())
@@ -73,6 +73,15 @@ final class FuzzHarness {
     }
 
     func provenance(_ bytes: [UInt8]) {
+        // A storage upload's Authorization header, as a provider parses it from any client.
+        if let text = String(validating: bytes, as: UTF8.self), let authorization = UploadAuthorization(header: text) {
+            precondition(UploadAuthorization(header: authorization.header) == authorization, "headers round-trip")
+            precondition(
+                !authorization.authorizes(
+                    UploadAuthorization.shardMessage(chainId: "fuzz", deal: 1, index: 0, root: .zero),
+                    ownerKeys: [key.publicKey]),
+                "no fuzzed header is our key's signature")
+        }
         if let record = try? ProvenanceRecord(canonicalBytes: bytes) {
             precondition(record.canonicalBytes == bytes, "accepted records re-encode to themselves")
             _ = record.deviceSignature?.isValid(
