@@ -188,7 +188,7 @@ let package = Package(
         .testTarget(
             name: "MeshConsensusTests", dependencies: ["MeshConsensus", "MeshCore"], swiftSettings: strictSettings),
         .testTarget(
-            name: "MeshSDKTests", dependencies: ["MeshSDK", "MeshAPI", "MeshConsensus", "MeshCore"],
+            name: "MeshSDKTests", dependencies: ["MeshSDK", "MeshAPI", "MeshConsensus", "MeshCore", "MeshLedger"],
             swiftSettings: strictSettings),
         .testTarget(
             name: "MeshNodeTests",

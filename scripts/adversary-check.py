@@ -37,7 +37,7 @@ printed as `BENCH: memory <scenario>: ...` lines and written to <home>/memory.js
 usage: python3 scripts/adversary-check.py path/to/meshwork
 """
 import base64, hashlib, json, os, select, signal, socket, sqlite3, struct, subprocess, sys, tempfile, threading, time
-import traceback, urllib.request
+import tomllib, traceback, urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.dont_write_bytecode = True  # no scripts/__pycache__ in the work tree
@@ -171,6 +171,14 @@ def peer_ids(port):
         return None
 
 
+def config_value(section, key, default):
+    try:
+        with open(os.path.join(HOME, "node-0", "config.toml"), "rb") as handle:
+            return tomllib.load(handle).get(section, {}).get(key, default)
+    except (OSError, ValueError):
+        return default
+
+
 def mib(kib):
     return kib / 1024
 
@@ -246,6 +254,12 @@ def scenario(name, body, provider=False):
     if provider_sampler:
         provider_sampler.stop()
         memory_line(name, provider_sampler, 2)
+        pid2 = provider_sampler.pid
+        back = wait_until(lambda: (open_files(pid2) or 1 << 30) <= provider_sampler.files + FDS_ABOVE_BASELINE_MAX,
+                          15, step=0.2)
+        check(back, f"{name}: the provider node-2 (pid {pid2}) holds {open_files(pid2)} open files within 15 s "
+                    f"(baseline {provider_sampler.files}, peak {provider_sampler.peak_files}; bound baseline "
+                    f"+{FDS_ABOVE_BASELINE_MAX})")
     # (c) open files back near the baseline
     back = wait_until(lambda: (open_files(pid0) or 1 << 30) <= sampler.files + FDS_ABOVE_BASELINE_MAX, 15, step=0.2)
     check(back and node_pid(os.path.join(HOME, "node-0")) == pid0,
@@ -356,18 +370,22 @@ def filter_flood(sampler, _):
 def pex_poisoning(sampler, _):
     honest = {NODE1, NODE2}
     before = peer_ids(API) or set()
-    check(honest <= before, f"peer-exchange poisoning: before, node-0's peers are {len(before)} including "
-                            f"node-1 and node-2 ({honest <= before})")
-    polls, missing = [], []
+    check(honest <= before, f"peer-exchange poisoning: before the attack node-0 has {len(before)} peers, "
+                            f"node-1 {'and' if honest <= before else 'or'} node-2 among them")
+    polls, missing, unanswered = [], [], 0
     command = [MESHWORK, "bench", "hostile-peer", "--p2p", f"{NODE0}@127.0.0.1:{P2P}", "--chain-id", CHAIN_ID,
                "--attack", "pex", "--count", "2000", "--advertise", f"127.0.0.1:{P2P + 1}", "--seconds", "6", "--json"]
     h0, h1 = height(API), height(API + 1)
     attack = subprocess.Popen(command, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    started = time.time()
     while attack.poll() is None:
         ids = peer_ids(API)
-        polls.append(ids)
-        if ids is None or NODE1 not in ids:
-            missing.append(round(time.time(), 1))
+        if ids is None:
+            unanswered += 1
+        else:
+            polls.append(ids)
+            if NODE1 not in ids:
+                missing.append(round(time.time() - started, 1))
         time.sleep(0.5)
     out, err = attack.communicate()
     try:
@@ -384,7 +402,8 @@ def pex_poisoning(sampler, _):
           f"peer-exchange poisoning: node-0's open files peaked at {sampler.peak_files} during the attack, "
           f"+{grown} over the baseline {sampler.files} (bound +{FDS_ABOVE_BASELINE_MAX})")
     check(not missing and polls, f"peer-exchange poisoning: node-1 is in node-0's peer list at every one of "
-                                 f"{len(polls)} polls during the attack (missing at {len(missing)})")
+                                 f"{len(polls)} answered polls of GET /status during the attack (missing at "
+                                 f"{missing or 'none'} s; {unanswered} polls unanswered)")
     check(d0 >= 2 and d1 >= 2, f"peer-exchange poisoning: both validators committed during the attack "
                                f"(node-0 +{d0}, node-1 +{d1} blocks)")
     after = wait_until(lambda: honest <= (peer_ids(API) or set()), 10)
@@ -397,22 +416,41 @@ def slot_squatting(sampler, _):
     idle = subprocess.Popen([MESHWORK, "bench", "hostile-peer", "--p2p", f"{NODE0}@127.0.0.1:{P2P}", "--chain-id",
                              CHAIN_ID, "--attack", "idle", "--count", "60", "--seconds", "12", "--json"],
                             env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    sockets, refused = [], []
+    sockets, refused, opened_at = [], [], {}
+    started = time.time()
     for _ in range(200):
         try:
-            sockets.append(socket.create_connection((HOST, P2P), timeout=10))
+            sock = socket.create_connection((HOST, P2P), timeout=10)
         except OSError as error:
             refused.append(repr(error))
+            continue
+        sockets.append(sock)
+        opened_at[sock.fileno()] = time.time()
     opened = time.time()
-    log(f"slot squatting: {len(sockets)} silent TCP connections open to node-0's P2P port "
-        f"({len(refused)} failed to connect: {refused[:2]}), 60 idle authenticated peers starting")
+    log(f"slot squatting: {len(sockets)} silent TCP connections opened to node-0's P2P port in "
+        f"{opened - started:.1f} s ({len(refused)} failed to connect: {refused[:2]}); 60 idle authenticated peers "
+        f"starting")
     closed_after = {}
     poller = select.poll()
     by_fd = {sock.fileno(): sock for sock in sockets}
     for sock in sockets:
         poller.register(sock, select.POLLIN | select.POLLHUP | select.POLLERR)
-    during = None
-    while len(closed_after) < len(sockets) and time.time() - opened < 16:
+    during, polls, missing, last_poll, most_peers = None, 0, [], 0, 0
+    pending = lambda: len(closed_after) < len(sockets) and time.time() - opened < 16
+    while (pending() or idle.poll() is None) and time.time() - started < 90:
+        if time.time() - last_poll >= 0.5:
+            last_poll = time.time()
+            ids = peer_ids(API)
+            if ids is not None:
+                polls += 1
+                most_peers = max(most_peers, len(ids))
+                if NODE1 not in ids:
+                    missing.append(round(last_poll - started, 1))
+        if not pending():
+            time.sleep(0.2)
+            if during is None and time.time() - opened >= 8:
+                during = (height(API), height(API + 1))
+            continue
         for fd, _ in poller.poll(200):
             sock = by_fd[fd]
             try:
@@ -423,12 +461,14 @@ def slot_squatting(sampler, _):
             except BlockingIOError:
                 continue
             if not data:
-                closed_after[fd] = time.time() - opened
+                closed_after[fd] = time.time() - opened_at[fd]
                 poller.unregister(fd)
         if during is None and time.time() - opened >= 8:
             during = (height(API), height(API + 1))
     if during is None:
         during = (height(API), height(API + 1))
+    ended = (height(API), height(API + 1))
+    attack_seconds = time.time() - started
     out, err = idle.communicate(timeout=60)
     try:
         report = json.loads(out)
@@ -436,17 +476,28 @@ def slot_squatting(sampler, _):
         report = {}
     log(f"hostile-peer idle report: {report or err.strip()[-400:]}")
     d0, d1 = (during[0] or 0) - (h0 or 0), (during[1] or 0) - (h1 or 0)
-    check(d0 >= 2 and d1 >= 2, f"slot squatting: the chain commits during the attack (first 8 s: node-0 +{d0}, "
-                               f"node-1 +{d1} blocks)")
+    e0, e1 = (ended[0] or 0) - (during[0] or 0), (ended[1] or 0) - (during[1] or 0)
+    check(min(d0, d1, e0, e1) >= 2,
+          f"slot squatting: the chain commits throughout the attack: first 8 s node-0 +{d0}, node-1 +{d1} blocks; "
+          f"from then to the attack's end at {attack_seconds:.0f} s node-0 +{e0}, node-1 +{e1}")
     times = sorted(closed_after.values())
     at_once = sum(1 for t in times if t < 1)
+    later = times[at_once:]
     check(len(sockets) == 200 and len(closed_after) == len(sockets),
-          f"slot squatting: node-0 closed {len(closed_after)} of the {len(sockets)} silent connections within 16 s "
-          f"({at_once} at once, the rest after {times[at_once] if len(times) > at_once else 0:.1f}-"
-          f"{times[-1] if times else 0:.1f} s)")
-    check(report.get("connected", -1) >= 0,
-          f"slot squatting: the idle attack ran: {report.get('connected')} of 60 peers completed the handshake, "
-          f"{report.get('stillConnected')} still connected after {report.get('seconds', 0):.1f} s")
+          f"slot squatting: node-0 closed {len(closed_after)} of the {len(sockets)} silent connections (EOF or "
+          f"reset) within 16 s of the last one opening: {at_once} within 1 s of opening, {len(later)} after "
+          f"{later[0] if later else 0:.1f}-{later[-1] if later else 0:.1f} s")
+    check(polls > 0 and not missing,
+          f"slot squatting: node-1 is in node-0's peer list at every one of {polls} answered polls during the "
+          f"attack (missing at {missing or 'none'} s)")
+    check(report.get("connected", 0) > 0,
+          f"slot squatting: the idle attack ran: {report.get('connected')} of 60 peers completed the handshake in "
+          f"its first 10 s, {report.get('stillConnected')} connected (as the attacker sees it) after "
+          f"{report.get('seconds', 0):.1f} s")
+    peers_max = config_value("p2p", "peers_max", 50)
+    check(0 < most_peers <= peers_max,
+          f"slot squatting: node-0 never had more than {most_peers} peers during the attack (p2p.peers_max "
+          f"{peers_max})")
     for sock in sockets:
         sock.close()
 
@@ -507,13 +558,14 @@ def many_identities(sampler, _):
         sessions.append(client)
     check(codes == [0] * 16, f"many identities: registered device A opens 16 persistent sessions on node-0: "
                              f"CONNACKs {sorted(set(map(str, codes)))}")
-    for version, expected, client_id in ((V5, 0x97, "adv-a-session-16"), (V311, 3, "adv-a-session-17")):
+    for version, expected, client_id in ((V5, 0x97, "adv-a-session-16"), (V311, 0x03, "adv-a-session-17")):
         client, code = try_connect(MQTT, version, client_id, A, TOK_A, clean=False,
                                    session_expiry=3600 if version == V5 else None)
         closed, _ = client.wait_closed(3)
         client.close()
         check(code == expected and closed,
-              f"many identities: A's 17th session (v{version}) is refused: CONNACK {code!r} "
+              f"many identities: A's 17th session ({'MQTT 5' if version == V5 else 'MQTT 3.1.1'}) is refused: "
+              f"CONNACK {code if isinstance(code, str) else hex(code)} "
               f"(want {expected:#04x}), closed {closed}")
     client, code = try_connect(MQTT, V311, "adv-x-while-a-full", X, TOK_X)
     mqtt_disconnect(client)
@@ -782,14 +834,24 @@ def stream_put(port, path, total, chunk=1 << 20, authorization=None):
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
     sent = 0
-    block = os.urandom(chunk)
+    block = memoryview(os.urandom(chunk))
     try:
         sock.sendall(put_request(port, path, total, authorization))
+        progress = time.time()
         while sent < total:
-            sock.sendall(block[:min(chunk, total - sent)])
-            sent += min(chunk, total - sent)
+            if finished.is_set():
+                notes.append(f"answered and ended by the server after {sent / (1 << 20):.1f} MiB; stopped sending")
+                break
+            if not select.select([], [sock], [], 0.2)[1]:
+                if time.time() - progress > 30:
+                    notes.append(f"the server stopped reading for 30 s after {sent / (1 << 20):.1f} MiB")
+                    break
+                continue
+            offset = sent % chunk
+            sent += sock.send(block[offset:min(chunk, offset + total - sent)])
+            progress = time.time()
     except OSError as error:
-        notes.append(f"send {type(error).__name__} after {sent >> 20} MiB")
+        notes.append(f"send {type(error).__name__} after {sent / (1 << 20):.1f} MiB")
     finished.wait(30)
     sock.close()
     text = bytes(answer)
@@ -813,11 +875,7 @@ def oversized_manifest(sampler, provider_sampler):
     status, code, sent, notes = stream_put(port, f"/storage/manifests/{manifest}", 80 << 20)
     check(status == 401 and code == "api/23",
           f"oversized manifest: PUT 80 MiB to /storage/manifests/<the deal's manifest> without authorization: "
-          f"{status} {code} (want 401 api/23); {sent >> 20} MiB sent, connection: {', '.join(notes) or 'open'}")
-    growth = mib(provider_sampler.peak_kib - provider_sampler.idle_kib)
-    check(growth < PROVIDER_RSS_GROWTH_MAX_MIB,
-          f"oversized manifest: the provider's peak RSS grew by {growth:.1f} MiB "
-          f"(bound {PROVIDER_RSS_GROWTH_MAX_MIB} MiB)")
+          f"{status} {code} (want 401 api/23); {sent / (1 << 20):.1f} MiB sent, connection: {', '.join(notes) or 'open'}")
     digest = hashlib.sha256(os.urandom(32)).digest()
     other = "b" + base64.b32encode(b"\x01\x55\x12\x20" + digest).decode().lower().rstrip("=")
     rss_before = rss_kib(pid_of(2))
@@ -825,8 +883,12 @@ def oversized_manifest(sampler, provider_sampler):
     rss_after = rss_kib(pid_of(2))
     check(status == 403 and code == "api/18",
           f"oversized manifest: PUT 2 MiB to /storage/manifests/{other[:16]}… (no deal) answers {status} {code} "
-          f"(want 403 api/18); {sent >> 20} MiB sent, connection: {', '.join(notes) or 'open'}; provider RSS "
+          f"(want 403 api/18); {sent / (1 << 20):.1f} MiB sent, connection: {', '.join(notes) or 'open'}; provider RSS "
           f"{mib(rss_before):.1f} -> {mib(rss_after):.1f} MiB")
+    growth = mib(provider_sampler.peak_kib - provider_sampler.idle_kib)
+    check(growth < PROVIDER_RSS_GROWTH_MAX_MIB,
+          f"oversized manifest: the provider's peak RSS grew by {growth:.1f} MiB over both uploads "
+          f"(bound {PROVIDER_RSS_GROWTH_MAX_MIB} MiB; {provider_sampler.samples} samples so far)")
     time.sleep(0.5)
     manifests_after = listing("manifests")
     check(manifests_after == manifests_before == [manifest] and listing("incoming") == [],

@@ -23,6 +23,12 @@ extension MeshClient: LightClientSource {}
 /// since the trusted height, from more than 1/3 of the trusted set's power too; otherwise it
 /// bisects (Tendermint's skipping verification, trust level 1/3). A state answer is trusted when
 /// every key it was computed from is proven against the app hash in such a header.
+///
+/// **Trusting period** (CometBFT semantics): a trusted header verifies newer ones only while it is
+/// younger than the trusting period, two thirds of the chain's unbonding period by default
+/// (counted on BFT time). After that its validators may have unbonded and could sign another
+/// history without losing stake, so the client refuses and says so; a header dated more than
+/// `clockDriftMs` ahead of the local clock, or not after the trusted one, is refused too.
 public final class LightClient {
     /// What the client trusts, saved between runs.
     public struct TrustedState: Codable, Sendable, Equatable {
@@ -34,7 +40,30 @@ public final class LightClient {
         public var headerHash: String
         /// Canonical bytes (hex) of the validator set that decides `height + 1`.
         public var nextValidators: String
+        /// BFT time (ms) of the trusted header; the genesis time at height 0.
+        public var timeMs: UInt64
+        /// How long (ms) after `timeMs` this state may verify newer headers.
+        public var trustingPeriodMs: UInt64
+
+        /// All fields.
+        public init(
+            chainId: String, height: UInt64, headerHash: String, nextValidators: String, timeMs: UInt64,
+            trustingPeriodMs: UInt64
+        ) {
+            self.chainId = chainId
+            self.height = height
+            self.headerHash = headerHash
+            self.nextValidators = nextValidators
+            self.timeMs = timeMs
+            self.trustingPeriodMs = trustingPeriodMs
+        }
     }
+
+    /// The system clock in ms since 1970.
+    @Sendable public static func systemNowMs() -> UInt64 { UInt64(Date().timeIntervalSince1970 * 1000) }
+
+    /// How far ahead of the local clock a header's time may be (CometBFT's default, 10 s).
+    public static let clockDriftMs: UInt64 = 10_000
 
     /// Checks it made, for `--verify` output.
     public struct Report: Sendable, Codable {
@@ -57,13 +86,19 @@ public final class LightClient {
     private var headers: [UInt64: BlockHeader] = [:]
     private var sets: [UInt64: ValidatorSet] = [:]
     private var verifiedCount = 0
+    /// The local clock, in ms since 1970 (tests set their own).
+    let now: @Sendable () -> UInt64
     /// Headers walked backwards at most, for an answer older than the trusted header.
     public static let backwardsMax: UInt64 = 10_000
 
-    /// A client that trusts `state`.
-    public init(trusting state: TrustedState, client: any LightClientSource) throws(SDKError) {
+    /// A client that trusts `state`, reading the time from `now` (ms since 1970).
+    public init(
+        trusting state: TrustedState, client: any LightClientSource,
+        now: @escaping @Sendable () -> UInt64 = LightClient.systemNowMs
+    ) throws(SDKError) {
         trusted = state
         self.client = client
+        self.now = now
         trustedSet = try Self.decodeSet(state.nextValidators)
     }
 
@@ -84,8 +119,24 @@ public final class LightClient {
         do { set = try ValidatorSet(active) } catch {
             throw .untrusted("the genesis file has no usable validator set: \(error)")
         }
+        let (unbondingMs, overflow) = params.unbondingSeconds.multipliedReportingOverflow(by: 1000)
         return TrustedState(
-            chainId: genesis.chainId, height: 0, headerHash: "", nextValidators: Hex.encode(set.canonicalBytes))
+            chainId: genesis.chainId, height: 0, headerHash: "", nextValidators: Hex.encode(set.canonicalBytes),
+            timeMs: genesis.genesisTimeMs ?? 0, trustingPeriodMs: overflow ? .max : unbondingMs / 3 * 2)
+    }
+
+    /// Refuses to verify forward from a trusted state older than its trusting period.
+    private func checkTrustingPeriod() throws(SDKError) {
+        let clock = now()
+        let (expiry, overflow) = trusted.timeMs.addingReportingOverflow(trusted.trustingPeriodMs)
+        guard overflow || clock < expiry else {
+            let age = (clock - trusted.timeMs) / 1000
+            throw .untrusted(
+                "the trusted state (height \(trusted.height), \(age) s old) is past its trusting period of "
+                    + "\(trusted.trustingPeriodMs / 1000) s (two thirds of the unbonding period): the validators "
+                    + "that signed it may have unbonded and could sign another history without losing stake. "
+                    + "Start again from a trusted header or genesis file obtained recently")
+        }
     }
 
     // MARK: headers
@@ -96,7 +147,14 @@ public final class LightClient {
         if let header = headers[height] { return header }
         guard height > 0 else { throw .untrusted("there is no header at height 0") }
         if height <= trusted.height { return try await headerBehind(height) }
+        try checkTrustingPeriod()
         let (header, commit) = try await fetchHeader(height)
+        guard header.timeMs <= now() &+ Self.clockDriftMs else {
+            throw .untrusted("header \(height) is dated \(header.timeMs) ms, ahead of this clock by more than 10 s")
+        }
+        guard trusted.height == 0 || header.timeMs > trusted.timeMs else {
+            throw .untrusted("header \(height) is not later than the trusted header \(trusted.height)")
+        }
         if height == trusted.height + 1 {
             guard header.validatorsHash == trustedSet.hash else {
                 throw .untrusted("header \(height) names validators other than the trusted next set")
@@ -116,7 +174,8 @@ public final class LightClient {
         let next = try await validatorSet(at: height + 1, expectedHash: header.nextValidatorsHash)
         trusted = TrustedState(
             chainId: trusted.chainId, height: height, headerHash: header.hash.hex,
-            nextValidators: Hex.encode(next.canonicalBytes))
+            nextValidators: Hex.encode(next.canonicalBytes), timeMs: header.timeMs,
+            trustingPeriodMs: trusted.trustingPeriodMs)
         trustedSet = next
         headers[height] = header
         return header

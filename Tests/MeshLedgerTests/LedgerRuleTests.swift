@@ -171,8 +171,15 @@ import Testing
         #expect(results[1].module == "bank" && results[1].code == 4)
     }
 
+    /// A chain whose unbonding lasts 100 s: with blocks 1 s apart, 100 blocks.
+    static func hundredSecondUnbonding() throws -> TestChain {
+        var params = LedgerParams()
+        params.unbondingSeconds = 100
+        return try TestChain(params: params)
+    }
+
     @Test func stakingBondsUnbondsAfterThePeriodAndSlashes() throws {
-        let chain = try TestChain()
+        let chain = try Self.hundredSecondUnbonding()
         let validatorKey = Ed25519.PrivateKey().publicKey
         let create = CreateValidator(consensusKey: validatorKey, moniker: "second", selfBond: 5_000_000)
         let created = try chain.block([chain.transaction(from: 1, [.createValidator(create)])])
@@ -201,7 +208,7 @@ import Testing
     /// the unbonding loses the slash fraction too. An unbonding from long before the infraction
     /// does not.
     @Test func slashingReachesUnbondingsThatStillCountedInThePowerThatMisbehaved() throws {
-        let chain = try TestChain()
+        let chain = try Self.hundredSecondUnbonding()
         let validatorKey = Ed25519.PrivateKey().publicKey
         let create = CreateValidator(consensusKey: validatorKey, moniker: "escaper", selfBond: 5_000_000)
         try chain.block([chain.transaction(from: 1, [.createValidator(create)])])
@@ -228,6 +235,38 @@ import Testing
         #expect(earlyCompletion < unbondHeight + 100)
         #expect(try chain.ledger.balance(of: chain.did(3)) == balance3 + 1_000_000)
         #expect(try chain.ledger.balance(of: chain.did(2)) == balance2 - 1 + 3_000_000 - 150_000)
+        #expect(try LedgerInvariants.violations(in: chain.store).isEmpty)
+    }
+
+    /// Unbonding counts BFT time, not blocks: with blocks 30 s apart, a 100 s unbonding completes
+    /// at the first block 100 s after the unbond (4 blocks), not after 100 blocks; and a block
+    /// pays out in creation order only what is due.
+    @Test func unbondingCompletesOnBlockTimeNotBlockCount() throws {
+        let chain = try Self.hundredSecondUnbonding()
+        chain.blockTimeMs = 30_000
+        let validatorKey = Ed25519.PrivateKey().publicKey
+        let create = CreateValidator(consensusKey: validatorKey, moniker: "timed", selfBond: 5_000_000)
+        try chain.block([chain.transaction(from: 1, [.createValidator(create)])])
+        try chain.block([chain.transaction(from: 2, [.bond(Bond(validator: chain.did(1), amount: 3_000_000))])])
+        let before = try chain.ledger.balance(of: chain.did(2))
+        let first = try chain.block([
+            chain.transaction(from: 2, [.unbond(Unbond(validator: chain.did(1), amount: 1_000_000))])
+        ])
+        let unbondTime = chain.store.height * 30_000
+        let due = Event.Attribute(key: "completesAtMs", value: String(unbondTime + 100_000))
+        #expect(
+            first.transactionResults.first?.events.contains {
+                $0.type == "staking.unbond" && $0.attributes.contains(due)
+            } == true)
+        try chain.block([chain.transaction(from: 2, [.unbond(Unbond(validator: chain.did(1), amount: 500_000))])])
+        // 30, 60 and 90 s later: not yet (the second unbond paid its fee: 2 in all).
+        for _ in 0..<2 { try chain.block([]) }
+        #expect(try chain.ledger.balance(of: chain.did(2)) == before - 2)
+        // 120 s after the first unbond (90 s after the second): the first only.
+        try chain.block([])
+        #expect(try chain.ledger.balance(of: chain.did(2)) == before - 2 + 1_000_000)
+        try chain.block([])
+        #expect(try chain.ledger.balance(of: chain.did(2)) == before - 2 + 1_500_000)
         #expect(try LedgerInvariants.violations(in: chain.store).isEmpty)
     }
 

@@ -29,7 +29,13 @@ final class TestChain {
     private(set) var nonces: [DID: UInt64] = [:]
     static let chainId = "meshwork-test"
 
-    init(accountCount: Int = 4, balance: UInt64 = 1_000_000_000, keepRecentHeights: UInt64 = 100) throws {
+    /// BFT time between blocks (block h is at `h × blockTimeMs`).
+    var blockTimeMs: UInt64 = 1000
+
+    init(
+        accountCount: Int = 4, balance: UInt64 = 1_000_000_000, keepRecentHeights: UInt64 = 100,
+        params: LedgerParams = LedgerParams()
+    ) throws {
         store = try StateStore(path: directory.file("state.sqlite"), keepRecentHeights: keepRecentHeights)
         ledger = Ledger(store: store)
         accounts = try (0..<accountCount).map { index in
@@ -37,7 +43,7 @@ final class TestChain {
         }
         let validatorKey = accounts[0].publicKey
         let genesis = Genesis(
-            chainId: Self.chainId,
+            chainId: Self.chainId, params: params,
             accounts: accounts.map { Genesis.Account(did: .key($0.publicKey), balance: balance) },
             validators: [
                 Genesis.GenesisValidator(
@@ -70,7 +76,8 @@ final class TestChain {
         let height = store.height + 1
         let response = try ledger.finalizeBlock(
             FinalizeBlockRequest(
-                height: height, timeMs: height * 1000, blockHash: Hash256.sha256(Array("block-\(height)".utf8)),
+                height: height, timeMs: height * blockTimeMs,
+                blockHash: Hash256.sha256(Array("block-\(height)".utf8)),
                 transactions: transactions, misbehavior: misbehavior))
         _ = try ledger.commit()
         return response

@@ -1,6 +1,7 @@
 import MeshAPI
 import MeshConsensus
 import MeshCore
+import MeshLedger
 import Testing
 
 @testable import MeshSDK
@@ -60,11 +61,13 @@ struct SignedChain: LightClientSource {
             set: Hex.encode(set.canonicalBytes))
     }
 
-    /// What a light client trusts at genesis: the set deciding height 1.
-    func genesisTrust() -> LightClient.TrustedState {
+    /// What a light client trusts at genesis (time 0 here): the set deciding height 1, with a
+    /// trusting period of `trustingPeriodMs`.
+    func genesisTrust(trustingPeriodMs: UInt64 = 1_000_000) -> LightClient.TrustedState {
         guard let set = sets[1] else { preconditionFailure("a first set") }
         return LightClient.TrustedState(
-            chainId: chainId, height: 0, headerHash: "", nextValidators: Hex.encode(set.canonicalBytes))
+            chainId: chainId, height: 0, headerHash: "", nextValidators: Hex.encode(set.canonicalBytes), timeMs: 0,
+            trustingPeriodMs: trustingPeriodMs)
     }
 }
 
@@ -89,7 +92,7 @@ struct SignedChain: LightClientSource {
     @Test func followsAnHonestChainToAnyHeight() async throws {
         let keys = Self.keys(4)
         let chain = SignedChain(height: 8, keys: keys) { _ in Self.set(keys) }
-        let light = try LightClient(trusting: chain.genesisTrust(), client: chain)
+        let light = try LightClient(trusting: chain.genesisTrust(), client: chain, now: { 10_000 })
         let header = try await light.verifiedHeader(at: 8)
         #expect(header.height == 8 && light.trusted.height == 8)
         #expect(try await light.verifiedHeader(at: 3).height == 3, "older headers by their hash links")
@@ -102,7 +105,7 @@ struct SignedChain: LightClientSource {
         var chain = SignedChain(height: 2, keys: keys) { _ in Self.set(keys) }
         let forged = SignedChain(height: 2, keys: impostors) { _ in Self.set(keys) }
         chain.views[2] = forged.views[2]
-        let light = try LightClient(trusting: chain.genesisTrust(), client: chain)
+        let light = try LightClient(trusting: chain.genesisTrust(), client: chain, now: { 10_000 })
         _ = try await light.verifiedHeader(at: 1)
         await #expect(throws: SDKError.self) { _ = try await light.verifiedHeader(at: 2) }
         #expect(light.trusted.height == 1, "nothing forged is trusted")
@@ -114,13 +117,13 @@ struct SignedChain: LightClientSource {
         let chain = SignedChain(height: 3, keys: keys, setAt: { _ in Self.set(keys) }) { height, _ in
             height == 3 ? [0, 1] : nil
         }
-        let light = try LightClient(trusting: chain.genesisTrust(), client: chain)
+        let light = try LightClient(trusting: chain.genesisTrust(), client: chain, now: { 10_000 })
         _ = try await light.verifiedHeader(at: 2)
         await #expect(throws: SDKError.self) { _ = try await light.verifiedHeader(at: 3) }
         let three = SignedChain(height: 3, keys: keys, setAt: { _ in Self.set(keys) }) { height, _ in
             height == 3 ? [0, 1, 2] : nil
         }
-        let enough = try LightClient(trusting: three.genesisTrust(), client: three)
+        let enough = try LightClient(trusting: three.genesisTrust(), client: three, now: { 10_000 })
         #expect(try await enough.verifiedHeader(at: 3).height == 3, "three of four is enough")
     }
 
@@ -129,7 +132,7 @@ struct SignedChain: LightClientSource {
         let second = Self.keys(4, from: 50)
         // Heights 1-3 are decided by the first set, 4 and later by a second one sharing no key.
         let chain = SignedChain(height: 9, keys: first + second) { height in Self.set(height <= 3 ? first : second) }
-        let light = try LightClient(trusting: chain.genesisTrust(), client: chain)
+        let light = try LightClient(trusting: chain.genesisTrust(), client: chain, now: { 10_000 })
         let header = try await light.verifiedHeader(at: 9)
         #expect(header.validatorsHash == Self.set(second).hash)
         #expect(light.trusted.height == 9)
@@ -146,7 +149,7 @@ struct SignedChain: LightClientSource {
         chain.views[6] = takeover.views[6]
         chain.sets[6] = takeover.sets[6]
         chain.sets[7] = takeover.sets[7]
-        let light = try LightClient(trusting: chain.genesisTrust(), client: chain)
+        let light = try LightClient(trusting: chain.genesisTrust(), client: chain, now: { 10_000 })
         _ = try await light.verifiedHeader(at: 4)
         await #expect(throws: SDKError.self) { _ = try await light.verifiedHeader(at: 6) }
         #expect(light.trusted.height == 4)
@@ -157,7 +160,7 @@ struct SignedChain: LightClientSource {
         let ours = SignedChain(chainId: "ours", height: 2, keys: keys) { _ in Self.set(keys) }
         let theirs = SignedChain(chainId: "theirs", height: 2, keys: keys) { _ in Self.set(keys) }
         // The same validators sign both chains; the client trusts "ours" and is served "theirs".
-        let light = try LightClient(trusting: ours.genesisTrust(), client: theirs)
+        let light = try LightClient(trusting: ours.genesisTrust(), client: theirs, now: { 10_000 })
         await #expect(throws: SDKError.self) { _ = try await light.verifiedHeader(at: 2) }
         #expect(light.trusted.height == 0)
     }
@@ -166,7 +169,65 @@ struct SignedChain: LightClientSource {
         let keys = Self.keys(4)
         var chain = SignedChain(height: 5, keys: keys) { _ in Self.set(keys) }
         chain.sets[5] = Self.set(Self.keys(4, from: 77))
-        let light = try LightClient(trusting: chain.genesisTrust(), client: chain)
+        let light = try LightClient(trusting: chain.genesisTrust(), client: chain, now: { 10_000 })
         await #expect(throws: SDKError.self) { _ = try await light.verifiedHeader(at: 5) }
+    }
+
+    /// A clock the test moves.
+    final class Clock: @unchecked Sendable {
+        var ms: UInt64
+        init(_ ms: UInt64) { self.ms = ms }
+    }
+
+    /// CometBFT's trusting period: a trusted state verifies newer headers only while younger than
+    /// its period, each newly trusted header starts it again, and the refusal says why.
+    @Test func aTrustedStatePastItsTrustingPeriodIsRefusedWithTheReason() async throws {
+        let keys = Self.keys(4)
+        let chain = SignedChain(height: 10, keys: keys) { _ in Self.set(keys) }
+        let clock = Clock(999_999)  // genesis is at 0, the period 1,000,000 ms: just inside
+        let light = try LightClient(
+            trusting: chain.genesisTrust(trustingPeriodMs: 1_000_000), client: chain, now: { clock.ms })
+        #expect(try await light.verifiedHeader(at: 4).height == 4)
+        #expect(light.trusted.timeMs == 4_000, "the trusted time is the header's")
+        clock.ms = 1_003_999  // 999,999 ms after header 4: still inside
+        #expect(try await light.verifiedHeader(at: 6).height == 6)
+        clock.ms = 1_006_000  // exactly the period after header 6: outside
+        do {
+            _ = try await light.verifiedHeader(at: 8)
+            Issue.record("a state past its trusting period verified a newer header")
+        } catch {
+            #expect("\(error)".contains("past its trusting period of 1000 s"), "\(error)")
+        }
+        #expect(light.trusted.height == 6)
+        // Older headers are still reached through hash links from the trusted one.
+        #expect(try await light.verifiedHeader(at: 5).height == 5)
+    }
+
+    @Test func aHeaderFromTheFutureIsRefused() async throws {
+        let keys = Self.keys(4)
+        let chain = SignedChain(height: 12, keys: keys) { _ in Self.set(keys) }
+        // Header 12 is at 12,000 ms; a clock at 1,000 ms allows up to 11,000.
+        let light = try LightClient(trusting: chain.genesisTrust(), client: chain, now: { 1_000 })
+        #expect(try await light.verifiedHeader(at: 11).height == 11, "at the drift bound")
+        do {
+            _ = try await light.verifiedHeader(at: 12)
+            Issue.record("a header 11 s ahead of the clock was trusted")
+        } catch {
+            #expect("\(error)".contains("ahead of this clock"), "\(error)")
+        }
+    }
+
+    @Test func theGenesisStateTakesTwoThirdsOfTheUnbondingPeriod() throws {
+        var params = LedgerParams()
+        params.unbondingSeconds = 300
+        let key = Self.keys(1)[0]
+        let genesis = Genesis(
+            chainId: "g", params: params, accounts: [],
+            validators: [
+                Genesis.GenesisValidator(
+                    operatorDID: .key(key.publicKey), consensusKey: key.publicKey, moniker: "v", selfBond: 10_000_000)
+            ], genesisTimeMs: 123)
+        let state = try LightClient.genesisState(genesis)
+        #expect(state.timeMs == 123 && state.trustingPeriodMs == 200_000)
     }
 }

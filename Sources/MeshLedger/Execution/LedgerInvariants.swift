@@ -28,7 +28,7 @@ public enum LedgerInvariants {
             add(try Validator(canonicalBytes: value).tokens, "validator")
         }
         for (_, value) in try store.scan(prefix: StateKeys.unbondingPrefix) {
-            for entry in try [UnbondingEntry](canonicalBytes: value) { add(entry.amount, "unbonding") }
+            add(try UnbondingEntry(canonicalBytes: value).amount, "unbonding")
         }
         for (_, value) in try store.scan(prefix: StateKeys.providerPrefix) {
             add(try StorageProvider(canonicalBytes: value).stake, "provider stake")

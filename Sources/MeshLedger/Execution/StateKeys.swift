@@ -31,9 +31,11 @@ enum StateKeys {
         [0x05, 0x02] + validator.canonicalBytes + delegator.canonicalBytes
     }
     static let validatorList: [UInt8] = [0x05, 0x03]
-    static func unbonding(completesAt height: UInt64) -> [UInt8] { [0x05, 0x04] + bigEndian(height) }
+    static func unbonding(sequence: UInt64) -> [UInt8] { [0x05, 0x04] + bigEndian(sequence) }
     static let activeSet: [UInt8] = [0x05, 0x05]
     static func consensusKey(_ key: Ed25519.PublicKey) -> [UInt8] { [0x05, 0x06] + key.rawBytes }
+    static let unbondingQueue: [UInt8] = [0x05, 0x07]
+    static func validatorUnbondings(_ operatorDID: DID) -> [UInt8] { [0x05, 0x08] + operatorDID.canonicalBytes }
     static let validatorPrefix: [UInt8] = [0x05, 0x01]
     static let unbondingPrefix: [UInt8] = [0x05, 0x04]
 

@@ -34,7 +34,7 @@ public struct LedgerSimulation {
     /// Genesis: every account funded, the first two as validators.
     public func genesis(params: LedgerParams = LedgerParams()) -> Genesis {
         var params = params
-        params.unbondingBlocks = 5
+        params.unbondingSeconds = 5  // blocks are 1 s apart here
         let accounts = self.accounts.map { Genesis.Account(did: .key($0.publicKey), balance: 1_000_000_000_000) }
         let validators = self.accounts.prefix(2).enumerated().map { index, key in
             Genesis.GenesisValidator(

@@ -8,8 +8,10 @@ public struct LedgerParams: Sendable, Hashable, Codable {
     public var messagesPerTransactionMax: UInt64 = 64
     /// Smallest fee a transaction may pay, in base units.
     public var feeMin: UInt64 = 1
-    /// Blocks between `unbond` and the tokens returning to the delegator.
-    public var unbondingBlocks: UInt64 = 100
+    /// Seconds of BFT time between `unbond` and the tokens returning to the delegator (Cosmos'
+    /// 21 days). Counted on block time, not blocks, so a light client's trusting period (two
+    /// thirds of it) has a meaning in time.
+    public var unbondingSeconds: UInt64 = 1_814_400
     /// Most validators in the active set.
     public var validatorsMax: UInt64 = 100
     /// Most validators that may ever be created (bounds end-of-block work).
@@ -33,7 +35,7 @@ extension LedgerParams: CanonicalCodable {
 
     private var fields: [UInt64] {
         [
-            transactionBytesMax, messagesPerTransactionMax, feeMin, unbondingBlocks, validatorsMax,
+            transactionBytesMax, messagesPerTransactionMax, feeMin, unbondingSeconds, validatorsMax,
             validatorCandidatesMax, powerReduction, selfBondMin, slashFractionPermille,
         ]
     }
@@ -43,7 +45,7 @@ extension LedgerParams: CanonicalCodable {
         transactionBytesMax = try decoder.readVarint()
         messagesPerTransactionMax = try decoder.readVarint()
         feeMin = try decoder.readVarint()
-        unbondingBlocks = try decoder.readVarint()
+        unbondingSeconds = try decoder.readVarint()
         validatorsMax = try decoder.readVarint()
         validatorCandidatesMax = try decoder.readVarint()
         powerReduction = try decoder.readVarint()

@@ -18,7 +18,7 @@ public enum StakingError: MeshError, Equatable {
     case zeroAmount
     /// `validatorCandidatesMax` validators exist.
     case tooManyValidators(limit: UInt64)
-    /// Too many unbondings complete at the same height.
+    /// This block already queued `unbondingsPerHeightMax` unbondings.
     case unbondingQueueFull(height: UInt64)
     /// The moniker is longer than 64 bytes.
     case monikerTooLong
@@ -54,7 +54,7 @@ public enum StakingError: MeshError, Equatable {
             "the delegation holds \(bonded), less than the \(requested) requested"
         case .zeroAmount: "the amount is zero or too small to buy a share"
         case .tooManyValidators(let limit): "the chain already has \(limit) validators"
-        case .unbondingQueueFull(let height): "too many unbondings complete at height \(height); try next block"
+        case .unbondingQueueFull(let height): "too many unbondings at height \(height); try next block"
         case .monikerTooLong: "the moniker is longer than 64 bytes"
         }
     }

@@ -63,24 +63,39 @@ enum StakingHandler {
         else {
             throw StakingError.insufficientDelegation(bonded: heldTokens, requested: message.amount)
         }
-        let completion = context.height + context.block.params.unbondingBlocks
-        let queueKey = StateKeys.unbonding(completesAt: completion)
-        var queue = try state.read([UnbondingEntry].self, queueKey) ?? []
-        guard queue.count < StakingRules.unbondingsPerHeightMax else {
-            throw StakingError.unbondingQueueFull(height: completion)
+        var queue = try state.read(UnbondingQueue.self, StateKeys.unbondingQueue) ?? UnbondingQueue()
+        if queue.lastHeight != context.height {
+            queue.lastHeight = context.height
+            queue.inLastHeight = 0
         }
+        guard queue.inLastHeight < StakingRules.unbondingsPerHeightMax else {
+            throw StakingError.unbondingQueueFull(height: context.height)
+        }
+        let (period, periodOverflow) = context.block.params.unbondingSeconds.multipliedReportingOverflow(by: 1000)
+        let (completion, overflow) = context.block.timeMs.addingReportingOverflow(period)
+        let completesAtMs = periodOverflow || overflow ? UInt64.max : completion
         validator.tokens -= message.amount
         validator.shares -= burned
         state.putValidator(validator)
         state.setDelegationShares(validator: message.validator, delegator: context.signer, held - burned)
-        queue.append(UnbondingEntry(delegator: context.signer, validator: message.validator, amount: message.amount))
-        state.write(queueKey, queue)
+        let sequence = queue.tail
+        state.write(
+            StateKeys.unbonding(sequence: sequence),
+            UnbondingEntry(
+                delegator: context.signer, validator: message.validator, amount: message.amount,
+                createdAt: context.height, completesAtMs: completesAtMs))
+        var pending = try state.read([UInt64].self, StateKeys.validatorUnbondings(message.validator)) ?? []
+        pending.append(sequence)
+        state.write(StateKeys.validatorUnbondings(message.validator), pending)
+        queue.tail += 1
+        queue.inLastHeight += 1
+        state.write(StateKeys.unbondingQueue, queue)
         context.block.validatorSetDirty = true
         context.block.emit(
             "staking.unbond",
             [
                 ("delegator", context.signer.description), ("validator", message.validator.description),
-                ("amount", String(message.amount)), ("completesAt", String(completion)),
+                ("amount", String(message.amount)), ("completesAtMs", String(completesAtMs)),
             ])
     }
 
@@ -107,39 +122,26 @@ enum StakingHandler {
 
     /// Cosmos semantics, widened by the validator-update delay: an unbonding created at height
     /// `c` took its tokens out of the validator's power only from `c + 2` (updates apply at H+2),
-    /// so entries created at `c ≥ infraction − 1` still counted in the power that misbehaved and
-    /// lose the same fraction. Such an entry completes at `c + unbondingBlocks`; those still queued
-    /// (completing now or later) are found by their completion height (which holds while
-    /// `unbondingBlocks` is fixed at genesis; if it ever becomes governable, entries must carry
-    /// their creation height), at most
-    /// `unbondingBlocks + 1` queue keys. Returns the tokens burned. (An entry already paid out is
-    /// out of reach: evidence older than `unbondingBlocks` finds nothing to take from it.)
+    /// so pending entries created at `c ≥ infraction − 1` still counted in the power that
+    /// misbehaved and lose the same fraction. They are found from the validator's list of pending
+    /// entries, newest first, stopping at the first older one. Returns the tokens burned. (An
+    /// entry already paid out is out of reach, as in Cosmos.)
     static func slashUnbonding(
         of operatorDID: DID, infraction: UInt64, fraction: UInt64, _ block: BlockContext
     ) throws -> UInt64 {
         let state = block.state
-        let period = block.params.unbondingBlocks
         let createdFrom = infraction > 0 ? infraction - 1 : 0
-        let (firstCompletion, overflow) = createdFrom.addingReportingOverflow(period)
-        guard !overflow else { return 0 }
-        let (lastCompletion, lastOverflow) = block.height.addingReportingOverflow(period)
-        guard !lastOverflow else { return 0 }
+        let pending = try state.read([UInt64].self, StateKeys.validatorUnbondings(operatorDID)) ?? []
         var burned: UInt64 = 0
-        var completion = max(firstCompletion, block.height)
-        while completion <= lastCompletion {
-            let key = StateKeys.unbonding(completesAt: completion)
-            if var queue = try state.read([UnbondingEntry].self, key) {
-                var changed = false
-                for index in queue.indices where queue[index].validator == operatorDID {
-                    let cut = mulDiv(queue[index].amount, fraction, 1000) ?? 0
-                    guard cut > 0 else { continue }
-                    queue[index].amount -= cut
-                    burned += cut
-                    changed = true
-                }
-                if changed { state.write(key, queue) }
-            }
-            completion += 1
+        for sequence in pending.reversed() {
+            let key = StateKeys.unbonding(sequence: sequence)
+            guard var entry = try state.read(UnbondingEntry.self, key) else { continue }
+            guard entry.createdAt >= createdFrom else { break }
+            let cut = mulDiv(entry.amount, fraction, 1000) ?? 0
+            guard cut > 0 else { continue }
+            entry.amount -= cut
+            burned += cut
+            state.write(key, entry)
         }
         if burned > 0 {
             block.emit("staking.slashUnbonding", [("operator", operatorDID.description), ("burned", String(burned))])
@@ -147,19 +149,30 @@ enum StakingHandler {
         return burned
     }
 
-    /// Pays out unbondings that complete now, and recomputes the active set if stake moved.
+    /// Pays out unbondings whose time has come (oldest first, at most `unbondingsPerHeightMax` per
+    /// block), and recomputes the active set if stake moved.
     static func endBlock(_ block: BlockContext) throws -> [ValidatorUpdate] {
         let state = block.state
-        let queueKey = StateKeys.unbonding(completesAt: block.height)
-        if let queue = try state.read([UnbondingEntry].self, queueKey) {
-            for entry in queue {
+        var queue = try state.read(UnbondingQueue.self, StateKeys.unbondingQueue) ?? UnbondingQueue()
+        var paid = 0
+        while queue.head < queue.tail, paid < StakingRules.unbondingsPerHeightMax {
+            let key = StateKeys.unbonding(sequence: queue.head)
+            if let entry = try state.read(UnbondingEntry.self, key) {
+                guard entry.completesAtMs <= block.timeMs else { break }
                 try state.credit(entry.delegator, entry.amount)
                 block.emit(
                     "staking.unbondingComplete",
                     [("delegator", entry.delegator.description), ("amount", String(entry.amount))])
+                state.set(key, nil)
+                let indexKey = StateKeys.validatorUnbondings(entry.validator)
+                var pending = try state.read([UInt64].self, indexKey) ?? []
+                pending.removeAll { $0 == queue.head }
+                if pending.isEmpty { state.set(indexKey, nil) } else { state.write(indexKey, pending) }
             }
-            state.set(queueKey, nil)
+            queue.head += 1
+            paid += 1
         }
+        if paid > 0 { state.write(StateKeys.unbondingQueue, queue) }
         guard block.validatorSetDirty else { return [] }
         return try updateActiveSet(block)
     }

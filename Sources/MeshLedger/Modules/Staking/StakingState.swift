@@ -2,7 +2,8 @@ import MeshCore
 
 /// Bounds of the staking module.
 public enum StakingRules {
-    /// Most unbondings completing at one height.
+    /// Most unbondings one block may queue, and most one block pays out (the rest wait for the
+    /// next block).
     public static let unbondingsPerHeightMax = 10_000
 }
 

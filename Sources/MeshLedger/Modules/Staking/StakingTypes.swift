@@ -50,8 +50,8 @@ public struct Validator: Sendable, Hashable, CanonicalCodable {
     }
 }
 
-/// Tokens on their way back to a delegator; a list of these is stored per completion height at
-/// `0x05 0x04 ‖ u64be(height)`.
+/// Tokens on their way back to a delegator, at `0x05 0x04 ‖ u64be(sequence)` in a FIFO queue:
+/// BFT time never goes back and the period is fixed, so entries complete in creation order.
 public struct UnbondingEntry: Sendable, Hashable, CanonicalCodable {
     /// Who gets the tokens.
     public var delegator: DID
@@ -59,12 +59,18 @@ public struct UnbondingEntry: Sendable, Hashable, CanonicalCodable {
     public var validator: DID
     /// How many.
     public var amount: UInt64
+    /// The height of the `unbond` (slashing reaches entries made at or after infraction − 1).
+    public var createdAt: UInt64
+    /// BFT time (ms) at or after which the tokens return: block time + `unbondingSeconds`.
+    public var completesAtMs: UInt64
 
     /// Field order as declared.
     public func encode(to encoder: inout CanonicalEncoder) {
         encoder.write(delegator)
         encoder.write(validator)
         encoder.writeVarint(amount)
+        encoder.writeVarint(createdAt)
+        encoder.writeVarint(completesAtMs)
     }
 
     /// Field order as declared.
@@ -72,12 +78,16 @@ public struct UnbondingEntry: Sendable, Hashable, CanonicalCodable {
         delegator = try decoder.read(DID.self)
         validator = try decoder.read(DID.self)
         amount = try decoder.readVarint()
+        createdAt = try decoder.readVarint()
+        completesAtMs = try decoder.readVarint()
     }
 
-    init(delegator: DID, validator: DID, amount: UInt64) {
+    init(delegator: DID, validator: DID, amount: UInt64, createdAt: UInt64, completesAtMs: UInt64) {
         self.delegator = delegator
         self.validator = validator
         self.amount = amount
+        self.createdAt = createdAt
+        self.completesAtMs = completesAtMs
     }
 }
 
@@ -152,8 +162,8 @@ public struct Bond: Sendable, Hashable, CanonicalCodable {
     }
 }
 
-/// `staking.unbond` (32): starts returning tokens; they reach the balance after
-/// `unbondingBlocks`. Bytes: `DID ‖ varint`.
+/// `staking.unbond` (32): starts returning tokens; they reach the balance `unbondingSeconds` of
+/// BFT time later. Bytes: `DID ‖ varint`.
 public struct Unbond: Sendable, Hashable, CanonicalCodable {
     /// The validator's operator DID.
     public var validator: DID
@@ -176,5 +186,28 @@ public struct Unbond: Sendable, Hashable, CanonicalCodable {
     public init(from decoder: inout CanonicalDecoder) throws(CanonicalDecodingError) {
         validator = try decoder.read(DID.self)
         amount = try decoder.readVarint()
+    }
+}
+
+/// The bounds of the unbonding queue at `0x05 0x07`: entries `head..<tail` are pending; the last
+/// height that queued any, and how many it queued (for `unbondingsPerHeightMax`). Bytes:
+/// `varint head ‖ varint tail ‖ varint lastHeight ‖ varint inLastHeight`.
+struct UnbondingQueue: Sendable, Hashable, CanonicalCodable {
+    var head: UInt64 = 0
+    var tail: UInt64 = 0
+    var lastHeight: UInt64 = 0
+    var inLastHeight: UInt64 = 0
+
+    init() {}
+
+    func encode(to encoder: inout CanonicalEncoder) {
+        for field in [head, tail, lastHeight, inLastHeight] { encoder.writeVarint(field) }
+    }
+
+    init(from decoder: inout CanonicalDecoder) throws(CanonicalDecodingError) {
+        head = try decoder.readVarint()
+        tail = try decoder.readVarint()
+        lastHeight = try decoder.readVarint()
+        inLastHeight = try decoder.readVarint()
     }
 }
