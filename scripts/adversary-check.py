@@ -35,6 +35,8 @@ printed as `BENCH: memory <scenario>: ...` lines and written to <home>/memory.js
     less than 32 MiB and no manifest file appears; 2 MiB for a CID no deal names: 403 api/18.
 
 usage: python3 scripts/adversary-check.py path/to/meshwork
+       MESHWORK_ATTACKER=path/to/new/meshwork python3 scripts/adversary-check.py path/to/old/meshwork
+         (an older node attacked with today's tools: which promises did the code before a fix break?)
 """
 import base64, hashlib, json, os, select, signal, socket, sqlite3, struct, subprocess, sys, tempfile, threading, time
 import tomllib, traceback, urllib.request
@@ -50,6 +52,9 @@ from api_check_websocket import WebSocket  # noqa: E402
 if len(sys.argv) != 2:
     raise SystemExit(__doc__)
 MESHWORK = os.path.abspath(sys.argv[1])
+# The attacker's own tools (bench hostile-peer, relay-forgery, flood) may come from another
+# build: run against an older node (the code before a fix), they still play the attack.
+ATTACKER = os.path.abspath(os.environ.get("MESHWORK_ATTACKER", MESHWORK))
 HOME = tempfile.mkdtemp(prefix="meshwork-adversary-")
 API, P2P, MQTT = 18480, 28656, 18883  # node i uses base + i; below the ephemeral range, apart from the other checks
 ENV = dict(os.environ, MESHWORK_PASSPHRASE="adversary-check-passphrase")
@@ -115,7 +120,7 @@ def token(key, did=None):
 
 def bench(*args, timeout=120):
     """Runs `meshwork bench ...` with --json; returns (report dict or {}, a short description of a failure)."""
-    command = [MESHWORK, "bench", *args, "--json"]
+    command = [ATTACKER, "bench", *args, "--json"]
     try:
         done = subprocess.run(command, env=ENV, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -373,7 +378,7 @@ def pex_poisoning(sampler, _):
     check(honest <= before, f"peer-exchange poisoning: before the attack node-0 has {len(before)} peers, "
                             f"node-1 {'and' if honest <= before else 'or'} node-2 among them")
     polls, missing, unanswered = [], [], 0
-    command = [MESHWORK, "bench", "hostile-peer", "--p2p", f"{NODE0}@127.0.0.1:{P2P}", "--chain-id", CHAIN_ID,
+    command = [ATTACKER, "bench", "hostile-peer", "--p2p", f"{NODE0}@127.0.0.1:{P2P}", "--chain-id", CHAIN_ID,
                "--attack", "pex", "--count", "2000", "--advertise", f"127.0.0.1:{P2P + 1}", "--seconds", "6", "--json"]
     h0, h1 = height(API), height(API + 1)
     attack = subprocess.Popen(command, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -413,7 +418,7 @@ def pex_poisoning(sampler, _):
 
 def slot_squatting(sampler, _):
     h0, h1 = height(API), height(API + 1)
-    idle = subprocess.Popen([MESHWORK, "bench", "hostile-peer", "--p2p", f"{NODE0}@127.0.0.1:{P2P}", "--chain-id",
+    idle = subprocess.Popen([ATTACKER, "bench", "hostile-peer", "--p2p", f"{NODE0}@127.0.0.1:{P2P}", "--chain-id",
                              CHAIN_ID, "--attack", "idle", "--count", "60", "--seconds", "12", "--json"],
                             env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     sockets, refused, opened_at = [], [], {}
@@ -526,7 +531,7 @@ def transaction_flood(sampler, _):
         answer = {}
     check(done.returncode == 0 and isinstance(answer.get("height"), int) and answer["height"] > 0,
           f"bad-signature flood: a real transfer submitted after the flood commits at height {answer.get('height')} "
-          f"(rc {done.returncode} {done.stderr.strip()[-200:]})")
+          f"(rc {done.returncode}{'' if done.returncode == 0 else ' ' + done.stderr.strip()[-200:]})")
     balance = None
     if wait_until(lambda: (height(API + 1) or 0) >= answer.get("height", 1 << 60), 10):
         try:
@@ -797,7 +802,8 @@ def shard_upload(sampler, provider_sampler):
     path = f"/storage/deals/{put['deal']}/shards/0"
     forged = (base64.urlsafe_b64encode(os.urandom(32)).rstrip(b"=").decode() + "." +
               base64.urlsafe_b64encode(os.urandom(64)).rstrip(b"=").decode())
-    for label, authorization in (("no Authorization", None), ("a forged Mesh-Upload authorization", f"Mesh-Upload {forged}")):
+    attempts = (("no Authorization", None), ("a forged Mesh-Upload authorization", f"Mesh-Upload {forged}"))
+    for label, authorization in attempts:
         try:
             reply = raw_request(port, put_request(port, path, len(junk), authorization), junk, timeout=30)
             status, code = reply.status, error_code(reply)
@@ -875,7 +881,8 @@ def oversized_manifest(sampler, provider_sampler):
     status, code, sent, notes = stream_put(port, f"/storage/manifests/{manifest}", 80 << 20)
     check(status == 401 and code == "api/23",
           f"oversized manifest: PUT 80 MiB to /storage/manifests/<the deal's manifest> without authorization: "
-          f"{status} {code} (want 401 api/23); {sent / (1 << 20):.1f} MiB sent, connection: {', '.join(notes) or 'open'}")
+          f"{status} {code} (want 401 api/23); {sent / (1 << 20):.1f} MiB sent, connection: "
+          f"{', '.join(notes) or 'open'}")
     digest = hashlib.sha256(os.urandom(32)).digest()
     other = "b" + base64.b32encode(b"\x01\x55\x12\x20" + digest).decode().lower().rstrip("=")
     rss_before = rss_kib(pid_of(2))
