@@ -16,8 +16,9 @@ struct HostilePeerBench: ParsableCommand {
         commandName: "hostile-peer",
         abstract: "A hostile P2P peer floods one node: relay filters, peer exchange, empty frames, idle slots.",
         discussion: """
-            --attack filters: announces --count relay filters of --bytes each (all in one frame, \
-            then again every second).
+            --attack filters: announces --count relay filters of --bytes each in one frame, then \
+            keeps adding --count new ones per filter-delta frame (--frames of them, 4 per second), \
+            so a node that kept them all would hold --frames x --count x --bytes.
             --attack pex: sends peer-exchange messages naming --count addresses, fresh node ids at \
             --advertise (host:port, e.g. an honest node's address).
             --attack empty-frames: sends --count encrypted frames, each packed with 13,107 empty \
@@ -37,6 +38,7 @@ struct HostilePeerBench: ParsableCommand {
     @Option(help: "How many (filters, addresses, frames or connections).") var count: Int = 1000
     @Option(help: "Bytes of each relay filter (--attack filters).") var bytes: Int = 100
     @Option(help: "host:port the advertised addresses point at (--attack pex).") var advertise: String = "127.0.0.1:9"
+    @Option(help: "Filter-delta frames to send after the first set (--attack filters).") var frames: Int = 0
     @Option(help: "Seconds the attack lasts.") var seconds: Int = 5
 
     func validate() throws {
@@ -44,6 +46,8 @@ struct HostilePeerBench: ParsableCommand {
         guard (1...100_000).contains(count) else { throw ValidationError("--count must be in 1...100,000") }
         guard (1...60_000).contains(bytes) else { throw ValidationError("--bytes must be in 1...60,000") }
         guard (1...300).contains(seconds) else { throw ValidationError("--seconds must be in 1...300") }
+        guard (0...1000).contains(frames) else { throw ValidationError("--frames must be in 0...1,000") }
+        guard count * bytes <= 7 << 20 else { throw ValidationError("--count x --bytes must fit a frame (7 MiB)") }
         guard attack != .idle || count <= 1000 else { throw ValidationError("--attack idle opens at most 1,000") }
     }
 
@@ -78,13 +82,20 @@ struct HostilePeerBench: ParsableCommand {
         if connected > 0, let manager = managers.first {
             switch attack {
             case .filters:
-                let filters = (0..<count).map { index in
-                    "f/\(index)/" + String(repeating: "x", count: max(0, bytes - 3 - String(index).count))
+                func filters(_ round: Int) -> [String] {
+                    (0..<count).map { index in
+                        let name = "f/\(round)/\(index)/"
+                        return name + String(repeating: "x", count: max(0, bytes - name.utf8.count))
+                    }
                 }
-                while Date() < end {
-                    if manager.send(.pubsub, RelayFrame.filters(filters), to: targetID) { sent += 1 }
-                    usleep(1_000_000)
+                if manager.send(.pubsub, RelayFrame.filters(filters(0)), to: targetID) { sent += 1 }
+                for round in 1...max(1, frames) where frames > 0 && Date() < end {
+                    usleep(250_000)
+                    if manager.send(.pubsub, RelayFrame.filterDelta(added: filters(round), removed: []), to: targetID) {
+                        sent += 1
+                    }
                 }
+                while Date() < end { usleep(100_000) }
             case .pex:
                 var remaining = count
                 while remaining > 0 && Date() < end {

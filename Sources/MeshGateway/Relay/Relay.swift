@@ -94,11 +94,7 @@ final class Relay: @unchecked Sendable {
             localFilters.formUnion(added)
             localFilters.subtract(removed)
         }
-        var writer = MQTTWriter()
-        writer.byte(Self.frameFilterDelta)
-        Self.writeList(added, to: &writer)
-        Self.writeList(removed, to: &writer)
-        send(nil, writer.bytes)
+        send(nil, RelayFrame.filterDelta(added: added, removed: removed))
     }
 
     /// A peer connected: send it our proof, then our whole filter set.
@@ -345,6 +341,15 @@ public enum RelayFrame {
     /// A message frame claiming `origin` sent `message`.
     public static func message(_ message: GatewayMessage, origin: NodeID, boot: UInt64, sequence: UInt64) -> [UInt8] {
         Relay.encode(message, origin: origin, boot: boot, sequence: sequence)
+    }
+
+    /// A change to the sender's filter set.
+    public static func filterDelta(added: [String], removed: [String]) -> [UInt8] {
+        var writer = MQTTWriter()
+        writer.byte(Relay.frameFilterDelta)
+        Relay.writeList(added, to: &writer)
+        Relay.writeList(removed, to: &writer)
+        return writer.bytes
     }
 
     /// The whole filter set of the sender.
