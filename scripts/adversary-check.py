@@ -38,13 +38,14 @@ usage: python3 scripts/adversary-check.py path/to/meshwork
        MESHWORK_ATTACKER=path/to/new/meshwork python3 scripts/adversary-check.py path/to/old/meshwork
          (an older node attacked with today's tools: which promises did the code before a fix break?)
 """
-import base64, hashlib, json, os, select, signal, socket, sqlite3, struct, subprocess, sys, tempfile, threading, time
+import base64, hashlib, json, os, select, selectors, signal, socket, sqlite3, struct, subprocess, sys, tempfile
+import threading, time
 import tomllib, traceback, urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.dont_write_bytecode = True  # no scripts/__pycache__ in the work tree
 from mqtt_check_support import (  # noqa: E402
-    HOST, STARTED, V311, V5, Paho, Raw, connack_code, connect, disconnect_reason, node_pid, port_open,
+    HOST, STARTED, V311, V5, Paho, Raw, alive, connack_code, connect, disconnect_reason, node_pid, port_open,
     probe_until_received, publish, raw_publish, raw_ready, raw_subscribe, rss_kib, try_connect, wait_until)
 from api_check_support import raw_request  # noqa: E402
 from api_check_websocket import WebSocket  # noqa: E402
@@ -61,6 +62,14 @@ ENV = dict(os.environ, MESHWORK_PASSPHRASE="adversary-check-passphrase")
 RSS_GROWTH_MAX_MIB = 128
 PROVIDER_RSS_GROWTH_MAX_MIB = 32
 FDS_ABOVE_BASELINE_MAX = 64
+# relay filter flood: a set of 2,000 filters of 2,000 bytes, then 40 deltas of 2,000 new ones (160 MB if all kept)
+FILTER_FLOOD = (2000, 2000, 40)
+FILTER_FLOOD_RSS_GROWTH_MAX_MIB = 48
+# peer-exchange poisoning: 36 hostile peers advertise 28 fresh ids each at one tarpit port apiece (1,008 in
+# all), one more 1,000 at node-1's address
+PEX_TARPIT_PORTS, PEX_PER_TARPIT_PORT, PEX_AT_NODE1 = 36, 28, 1000
+PEX_TARPIT_HELD_MAX = 16
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 failures = []
 memory = {}  # scenario -> figures, written to <home>/memory.json
 
@@ -188,6 +197,16 @@ def mib(kib):
     return kib / 1024
 
 
+def cpu_seconds(pid):
+    """CPU time a process has used (user + system), in seconds; None when it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 # ---- measurement ----
 
 class Sampler:
@@ -197,6 +216,7 @@ class Sampler:
         self.pid = pid
         self.idle_kib = self.peak_kib = rss_kib(pid)
         self.files = self.peak_files = open_files(pid)
+        self.cpu_start, self.cpu_end = cpu_seconds(pid), None
         self.samples = 0
         self.done = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
@@ -218,21 +238,34 @@ class Sampler:
     def stop(self):
         self.done.set()
         self.thread.join()
+        self.cpu_end = cpu_seconds(self.pid)
         return self
+
+    def cpu(self):
+        """CPU seconds the process used from the baseline to now (or to stop())."""
+        end = self.cpu_end if self.cpu_end is not None else cpu_seconds(self.pid)
+        return None if end is None or self.cpu_start is None else end - self.cpu_start
 
 
 def memory_line(name, sampler, node):
-    idle, peak = mib(sampler.idle_kib), mib(sampler.peak_kib)
+    idle, peak, cpu = mib(sampler.idle_kib), mib(sampler.peak_kib), sampler.cpu()
     label = name if node == 0 else f"{name} (provider node-{node})"
-    log(f"BENCH: memory {label}: idle {idle:.1f} MiB, peak {peak:.1f} MiB (+{peak - idle:.1f})")
+    log(f"BENCH: memory {label}: idle {idle:.1f} MiB, peak {peak:.1f} MiB (+{peak - idle:.1f}), CPU "
+        f"{'?' if cpu is None else f'{cpu:.1f}'} s")
     memory.setdefault(name, {})[f"node-{node}"] = {
         "idleMiB": round(idle, 1), "peakMiB": round(peak, 1), "growthMiB": round(peak - idle, 1),
+        "cpuSeconds": None if cpu is None else round(cpu, 2),
         "samples": sampler.samples, "filesBefore": sampler.files, "filesPeak": sampler.peak_files}
     return peak - idle
 
 
+ONLY = [part.strip() for part in os.environ.get("ADVERSARY_ONLY", "").split(",") if part.strip()]
+
+
 def scenario(name, body, provider=False):
     """Runs one attack with node-0 (and the provider, for storage attacks) sampled, then the common checks."""
+    if ONLY and not any(part in name for part in ONLY):
+        return
     log(f"==== {name} ====")
     pid0 = pid_of(0)
     sampler = Sampler(pid0)
@@ -362,14 +395,114 @@ def forged_relay(sampler, _):
 
 
 def filter_flood(sampler, _):
+    count, size, frames = FILTER_FLOOD
     report, problem = bench("hostile-peer", "--p2p", f"{NODE0}@127.0.0.1:{P2P}", "--chain-id", CHAIN_ID,
-                            "--attack", "filters", "--count", "20000", "--bytes", "100", "--seconds", "6")
+                            "--attack", "filters", "--count", str(count), "--bytes", str(size), "--frames", str(frames),
+                            "--seconds", "14")
     log(f"hostile-peer filters report: {report or problem}")
-    check(report.get("connected") == 1 and report.get("sent", 0) >= 1,
-          f"relay filter flood: the hostile peer connected and sent {report.get('sent')} frames of 20,000 filters "
-          f"(~2 MB each) in {report.get('seconds', 0):.1f} s (still connected at the end: "
-          f"{report.get('stillConnected')}) {problem}")
+    sent = report.get("sent", 0)
+    offered = mib(sent * count * size / 1024)
+    check(report.get("connected") == 1 and sent > frames // 2,
+          f"relay filter flood: the hostile peer connected and sent {sent} of {frames + 1} frames (a set of {count:,} "
+          f"filters of {size:,} bytes, then filter deltas adding {count:,} new ones each: {offered:.0f} MiB of "
+          f"filters) in {report.get('seconds', 0):.1f} s (still connected at the end: {report.get('stillConnected')}) "
+          f"{problem}")
     relay_reaches("relay filter flood", f"mesh/{A}/after-filters", "adv-filters-watch-b").stop()
+    growth = mib(sampler.peak_kib - sampler.idle_kib)
+    check(growth < FILTER_FLOOD_RSS_GROWTH_MAX_MIB,
+          f"relay filter flood: node-0's peak RSS grew by {growth:.1f} MiB while one peer offered {offered:.0f} MiB "
+          f"of filters (bound {FILTER_FLOOD_RSS_GROWTH_MAX_MIB} MiB: a node keeps at most 10,000 filters and 1 MiB "
+          f"of them per peer)")
+
+
+def socket_owned_by(pid, port):
+    """Whether process `pid` holds the TCP socket whose local port is `port` (via /proc/net/tcp and its fds)."""
+    try:
+        inodes = set()
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            try:
+                link = os.readlink(f"/proc/{pid}/fd/{fd}")
+            except OSError:
+                continue
+            if link.startswith("socket:["):
+                inodes.add(link[8:-1])
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            with open(table) as handle:
+                for line in handle.readlines()[1:]:
+                    fields = line.split()
+                    if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[9] in inodes:
+                        return True
+    except OSError:
+        pass
+    return False
+
+
+class Tarpit:
+    """Listens on `ports` free loopback ports, accepts every TCP connection and holds it open without a
+    word (what a dial of an advertised address that never answers the handshake costs the dialler)."""
+
+    def __init__(self, ports, watched_pid):
+        self.watched_pid = watched_pid
+        self.selector = selectors.DefaultSelector()
+        self.listeners = []
+        for _ in range(ports):
+            listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            listener.bind((HOST, 0))
+            listener.listen(256)
+            listener.setblocking(False)
+            self.listeners.append(listener)
+            self.selector.register(listener, selectors.EVENT_READ, "listener")
+        self.ports = [listener.getsockname()[1] for listener in self.listeners]
+        self.held = {}  # socket -> from the watched process
+        self.accepted = self.accepted_watched = self.peak = self.peak_watched = 0
+        self.lock = threading.Lock()
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while not self.done.is_set():
+            for key, _ in self.selector.select(0.1):
+                sock = key.fileobj
+                if key.data == "listener":
+                    while True:
+                        try:
+                            conn, (_, port) = sock.accept()
+                        except (BlockingIOError, OSError):
+                            break
+                        conn.setblocking(False)
+                        watched = socket_owned_by(self.watched_pid, port)
+                        with self.lock:
+                            self.held[conn] = watched
+                            self.accepted += 1
+                            self.accepted_watched += watched
+                            self.peak = max(self.peak, len(self.held))
+                            self.peak_watched = max(self.peak_watched, sum(self.held.values()))
+                        self.selector.register(conn, selectors.EVENT_READ, "held")
+                    continue
+                try:
+                    data = sock.recv(65536)  # the handshake's first message, never answered
+                except BlockingIOError:
+                    continue
+                except OSError:
+                    data = b""
+                if not data:
+                    self.selector.unregister(sock)
+                    sock.close()
+                    with self.lock:
+                        self.held.pop(sock, None)
+
+    def holding(self):
+        with self.lock:
+            return len(self.held), sum(self.held.values())
+
+    def close(self):
+        self.done.set()
+        self.thread.join()
+        for sock in list(self.held) + self.listeners:
+            sock.close()
+        self.selector.close()
 
 
 def pex_poisoning(sampler, _):
@@ -377,40 +510,69 @@ def pex_poisoning(sampler, _):
     before = peer_ids(API) or set()
     check(honest <= before, f"peer-exchange poisoning: before the attack node-0 has {len(before)} peers, "
                             f"node-1 {'and' if honest <= before else 'or'} node-2 among them")
-    polls, missing, unanswered = [], [], 0
-    command = [ATTACKER, "bench", "hostile-peer", "--p2p", f"{NODE0}@127.0.0.1:{P2P}", "--chain-id", CHAIN_ID,
-               "--attack", "pex", "--count", "2000", "--advertise", f"127.0.0.1:{P2P + 1}", "--seconds", "6", "--json"]
-    h0, h1 = height(API), height(API + 1)
-    attack = subprocess.Popen(command, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    started = time.time()
-    while attack.poll() is None:
-        ids = peer_ids(API)
-        if ids is None:
-            unanswered += 1
-        else:
-            polls.append(ids)
-            if NODE1 not in ids:
-                missing.append(round(time.time() - started, 1))
-        time.sleep(0.5)
-    out, err = attack.communicate()
+    # A node dials one address (host:port) at a time, so the tarpit listens on many ports; one hostile peer
+    # advertises each (fresh node ids at it), and one more advertises 1,000 fresh ids at node-1's address.
+    tarpit = Tarpit(PEX_TARPIT_PORTS, sampler.pid)
     try:
-        report = json.loads(out)
-    except ValueError:
-        report = {}
-    log(f"hostile-peer pex report: {report or err.strip()[-400:]}")
-    d0, d1 = (height(API) or 0) - (h0 or 0), (height(API + 1) or 0) - (h1 or 0)
-    check(report.get("connected") == 1 and report.get("sent", 0) > 0,
-          f"peer-exchange poisoning: the hostile peer connected and sent {report.get('sent')} addresses "
-          f"(fresh ids at 127.0.0.1:{P2P + 1}, node-1's address)")
-    grown = sampler.peak_files - sampler.files
-    check(grown <= FDS_ABOVE_BASELINE_MAX,
-          f"peer-exchange poisoning: node-0's open files peaked at {sampler.peak_files} during the attack, "
-          f"+{grown} over the baseline {sampler.files} (bound +{FDS_ABOVE_BASELINE_MAX})")
-    check(not missing and polls, f"peer-exchange poisoning: node-1 is in node-0's peer list at every one of "
-                                 f"{len(polls)} answered polls of GET /status during the attack (missing at "
-                                 f"{missing or 'none'} s; {unanswered} polls unanswered)")
-    check(d0 >= 2 and d1 >= 2, f"peer-exchange poisoning: both validators committed during the attack "
-                               f"(node-0 +{d0}, node-1 +{d1} blocks)")
+        base = [ATTACKER, "bench", "hostile-peer", "--p2p", f"{NODE0}@127.0.0.1:{P2P}", "--chain-id", CHAIN_ID,
+                "--attack", "pex", "--seconds", "6", "--json"]
+        commands = [base + ["--count", str(PEX_AT_NODE1), "--advertise", f"127.0.0.1:{P2P + 1}"]]
+        commands += [base + ["--count", str(PEX_PER_TARPIT_PORT), "--advertise", f"127.0.0.1:{port}"]
+                     for port in tarpit.ports]
+        polls, missing, unanswered, holding = [], [], 0, []
+        h0, h1 = height(API), height(API + 1)
+        started = time.time()
+        attacks = [subprocess.Popen(command, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                   for command in commands]
+        # The tarpit is watched for 12 s at least: a dial it holds lasts the dialler's 10 s handshake timeout.
+        while any(attack.poll() is None for attack in attacks) or time.time() - started < 12:
+            ids = peer_ids(API)
+            if ids is None:
+                unanswered += 1
+            else:
+                polls.append(ids)
+                if NODE1 not in ids:
+                    missing.append(round(time.time() - started, 1))
+            holding.append(tarpit.holding()[0])
+            time.sleep(0.5)
+        reports = []
+        for attack in attacks:
+            out, err = attack.communicate()
+            try:
+                reports.append(json.loads(out))
+            except ValueError:
+                reports.append({"error": err.strip()[-200:]})
+        d0, d1 = (height(API) or 0) - (h0 or 0), (height(API + 1) or 0) - (h1 or 0)
+        log(f"hostile-peer pex reports: at node-1's address {reports[0]}; at the tarpit "
+            f"{sum(r.get('connected', 0) for r in reports[1:])} of {len(reports) - 1} connected, "
+            f"{sum(r.get('sent', 0) for r in reports[1:])} addresses sent "
+            f"{[r['error'] for r in reports[1:] if 'error' in r][:2] or ''}")
+        log(f"peer-exchange poisoning: the tarpit accepted {tarpit.accepted} connections "
+            f"({tarpit.accepted_watched} from node-0), held {tarpit.peak} at once at most "
+            f"({tarpit.peak_watched} of node-0's); held at each poll: {holding}")
+        tarpit_sent = sum(r.get("sent", 0) for r in reports[1:])
+        tarpit_connected = sum(r.get("connected", 0) for r in reports[1:])
+        check(reports[0].get("connected") == 1 and reports[0].get("sent", 0) > 0
+              and tarpit_connected >= len(tarpit.ports) * 3 // 4 and tarpit_sent > 0,
+              f"peer-exchange poisoning: the hostile peers connected and sent {reports[0].get('sent')} addresses "
+              f"(fresh ids at 127.0.0.1:{P2P + 1}, node-1's address) and {tarpit_sent} addresses (fresh ids at the "
+              f"tarpit's {len(tarpit.ports)} ports, one peer per port; {tarpit_connected} of those peers connected)")
+        check(tarpit.peak <= PEX_TARPIT_HELD_MAX,
+              f"peer-exchange poisoning: the tarpit held at most {tarpit.peak} connections at once "
+              f"({tarpit.peak_watched} of them node-0's; {tarpit.accepted} accepted in all) (bound "
+              f"{PEX_TARPIT_HELD_MAX}: a node keeps at most 8 dials of learnt addresses in flight)")
+        grown = sampler.peak_files - sampler.files
+        check(grown <= FDS_ABOVE_BASELINE_MAX,
+              f"peer-exchange poisoning: node-0's open files peaked at {sampler.peak_files} during the attack, "
+              f"+{grown} over the baseline {sampler.files} (bound +{FDS_ABOVE_BASELINE_MAX}; "
+              f"{1 + tarpit_connected} of them the hostile peers' own connections)")
+        check(not missing and polls, f"peer-exchange poisoning: node-1 is in node-0's peer list at every one of "
+                                     f"{len(polls)} answered polls of GET /status during the attack (missing at "
+                                     f"{missing or 'none'} s; {unanswered} polls unanswered)")
+        check(d0 >= 2 and d1 >= 2, f"peer-exchange poisoning: both validators committed during the attack "
+                                   f"(node-0 +{d0}, node-1 +{d1} blocks)")
+    finally:
+        tarpit.close()
     after = wait_until(lambda: honest <= (peer_ids(API) or set()), 10)
     check(after, f"peer-exchange poisoning: after the attack node-0's peers still include node-1 and node-2 "
                  f"(no honest host banned): {len(peer_ids(API) or [])} peers")

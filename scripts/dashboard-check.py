@@ -333,7 +333,8 @@ TELEMETRY_PROBE = """(() => {
     last: text('telemetry-last'),
     caption: text('telemetry-caption'),
     listen: text('gateway-listen'),
-    stats: Object.fromEntries(['gw-connected', 'gw-sessions', 'gw-in-rate', 'gw-out-rate', 'gw-relay-rate', 'gw-denied']
+    stats: Object.fromEntries(['gw-connected', 'gw-sessions', 'gw-in-rate', 'gw-out-rate', 'gw-relay-rate', 'gw-denied',
+                               'gw-quota', 'gw-relay-denied']
       .map((id) => [id, text(id)])),
     notice: notice && !notice.hidden ? notice.textContent.trim() : null,
   };
@@ -1036,7 +1037,7 @@ class Run:
         # 5. The gateway stats: numbers everywhere, the listener, the counters the API keeps.
         stats = self.telemetry_probe()
         numeric = {key: value for key, value in stats["stats"].items() if number_or_none(value) is not None}
-        self.check(len(numeric) == 6, f"the gateway stats all read numbers: {json.dumps(stats['stats'])}")
+        self.check(len(numeric) == 8, f"the gateway stats all read numbers: {json.dumps(stats['stats'])}")
         self.check(stats["listen"] == f"MQTT 127.0.0.1:{port}",
                    f"#gateway-listen reads {stats['listen']!r} (the gateway listens on 127.0.0.1:{port})")
         self.check(stats["notice"] is None, f"the page shows no error notice: {stats['notice']!r}")

@@ -784,11 +784,14 @@ public struct GatewayStatus: Codable, Sendable, Equatable {
     /// Relayed messages refused: from a peer with no relay identity on the ledger, or naming a
     /// publisher not allowed on the topic.
     public var relayDenied: Int
+    /// CONNECTs, subscriptions, retained and QoS 2 publishes refused for a device's quota.
+    public var quotaRefused: Int
 
     /// All fields.
     public init(
         listen: String, connections: Int, sessionsConnected: Int, sessionsStored: Int, received: Int, delivered: Int,
-        dropped: Int, denied: Int, protocolErrors: Int, relayed: Int, relayReceived: Int, relayDenied: Int
+        dropped: Int, denied: Int, protocolErrors: Int, relayed: Int, relayReceived: Int, relayDenied: Int,
+        quotaRefused: Int
     ) {
         self.listen = listen
         self.connections = connections
@@ -802,6 +805,7 @@ public struct GatewayStatus: Codable, Sendable, Equatable {
         self.relayed = relayed
         self.relayReceived = relayReceived
         self.relayDenied = relayDenied
+        self.quotaRefused = quotaRefused
     }
 }
 

@@ -162,6 +162,7 @@ public final class Gateway: Sendable {
 
     func log(_ line: String) { logSink(line) }
     func countDenied() { countersBox.withLockedValue { $0.denied += 1 } }
+    func countQuotaRefused() { countersBox.withLockedValue { $0.quotaRefused += 1 } }
     func countProtocolError() { countersBox.withLockedValue { $0.protocolErrors += 1 } }
 
     /// Counts a new connection; false when it would pass `connectionsMax` (it is then not counted).
@@ -387,6 +388,9 @@ public struct GatewayCounters: Sendable, Equatable, Codable {
     public var relayDenied = 0
     /// Messages received from peers.
     public var relayReceived = 0
+    /// CONNECTs, subscriptions, retained publishes and QoS 2 publishes refused for a device's
+    /// quota (`DeviceQuotas`).
+    public var quotaRefused = 0
 
     /// Zero.
     public init() {}

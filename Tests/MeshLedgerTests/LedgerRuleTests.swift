@@ -1,3 +1,4 @@
+import Foundation
 import MeshCore
 import MeshLedger
 import Testing
@@ -268,6 +269,24 @@ import Testing
         try chain.block([])
         #expect(try chain.ledger.balance(of: chain.did(2)) == before - 2 + 1_500_000)
         #expect(try LedgerInvariants.violations(in: chain.store).isEmpty)
+    }
+
+    /// Genesis parameters round-trip by name, and a genesis file from before unbonding moved to
+    /// BFT time (it names `unbondingBlocks`) is refused with the reason.
+    @Test func paramsRoundTripAndABlockCountedUnbondingIsRefused() throws {
+        var params = LedgerParams()
+        params.unbondingSeconds = 42
+        let encoded = try JSONEncoder().encode(params)
+        #expect(try JSONDecoder().decode(LedgerParams.self, from: encoded) == params)
+        var old = try #require(try JSONSerialization.jsonObject(with: encoded) as? [String: Any])
+        old["unbondingBlocks"] = 100
+        old["unbondingSeconds"] = nil
+        do {
+            _ = try JSONDecoder().decode(LedgerParams.self, from: JSONSerialization.data(withJSONObject: old))
+            Issue.record("a block-counted unbonding was accepted")
+        } catch {
+            #expect("\(error)".contains("replaced by unbondingSeconds"), "\(error)")
+        }
     }
 
     /// A squatter fills a victim's grant index with grants on its own namespace: at most 16 per

@@ -133,7 +133,7 @@ extension MQTTConnectionHandler {
             userProperties: userProperties)
         // A retained message past its publisher's quota is refused, not silently forgotten.
         if message.retain, !gateway.broker.retainAllowed(message) {
-            gateway.countDenied()
+            gateway.countQuotaRefused()
             refusePublish(
                 context, connected, publish, .quotaExceeded,
                 "retained messages of \(connected.did) are at their quota; clear one (an empty retained publish) first")
@@ -157,6 +157,7 @@ extension MQTTConnectionHandler {
             var stored = true
             switch gateway.broker.beginInboundQoS2(clientID: connected.clientID, packetID: packetID) {
             case .overLimit:
+                gateway.countQuotaRefused()
                 let quota = gateway.limits.quotas(for: connected.did).inflightQoS2
                 disconnect(
                     context, .receiveMaximumExceeded,
@@ -264,7 +265,10 @@ extension MQTTConnectionHandler {
             self.gateway.broker.subscribe(clientID: connected.clientID, accepted) { results in
                 var index = 0
                 for (position, code) in codes.enumerated() where code < 0x80 {
-                    if !results[index] { codes[position] = v5 ? MQTTReasonCode.quotaExceeded.rawValue : 0x80 }
+                    if !results[index] {
+                        codes[position] = v5 ? MQTTReasonCode.quotaExceeded.rawValue : 0x80
+                        self.gateway.countQuotaRefused()
+                    }
                     index += 1
                 }
                 connected.connection.send(.suback(MQTTSubAck(packetID: subscribe.packetID, reasonCodes: codes)))

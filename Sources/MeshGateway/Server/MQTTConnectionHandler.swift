@@ -206,6 +206,7 @@ final class MQTTConnectionHandler: ChannelInboundHandler {
                 }
             }
             if let refusal = gateway.broker.admission(clientID: clientID, did: did) {
+                if refusal == .quotaExceeded { gateway.countQuotaRefused() }
                 gateway.log("refused CONNECT for client id '\(clientID)': \(refusal)")
                 sendConnAck(
                     context, connect.version, code: v5 ? refusal.rawValue : Self.v311ReturnCode(refusal),

@@ -25,6 +25,49 @@ public struct LedgerParams: Sendable, Hashable, Codable {
 
     /// Defaults.
     public init() {}
+
+    private enum CodingKeys: String, CodingKey {
+        case transactionBytesMax, messagesPerTransactionMax, feeMin, unbondingSeconds, validatorsMax
+        case validatorCandidatesMax, powerReduction, selfBondMin, slashFractionPermille
+        /// The block-counted unbonding of genesis files written before it moved to BFT time.
+        case unbondingBlocks
+    }
+
+    /// Every field is required; a genesis file that still names `unbondingBlocks` is refused with
+    /// the reason (unbonding moved to BFT time: such a chain must be made again).
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        if container.contains(.unbondingBlocks) {
+            throw DecodingError.dataCorruptedError(
+                forKey: .unbondingBlocks, in: container,
+                debugDescription:
+                    "unbondingBlocks was replaced by unbondingSeconds (unbonding counts BFT time now); make the genesis again (devnet --reset)"
+            )
+        }
+        transactionBytesMax = try container.decode(UInt64.self, forKey: .transactionBytesMax)
+        messagesPerTransactionMax = try container.decode(UInt64.self, forKey: .messagesPerTransactionMax)
+        feeMin = try container.decode(UInt64.self, forKey: .feeMin)
+        unbondingSeconds = try container.decode(UInt64.self, forKey: .unbondingSeconds)
+        validatorsMax = try container.decode(UInt64.self, forKey: .validatorsMax)
+        validatorCandidatesMax = try container.decode(UInt64.self, forKey: .validatorCandidatesMax)
+        powerReduction = try container.decode(UInt64.self, forKey: .powerReduction)
+        selfBondMin = try container.decode(UInt64.self, forKey: .selfBondMin)
+        slashFractionPermille = try container.decode(UInt64.self, forKey: .slashFractionPermille)
+    }
+
+    /// The fields by name.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(transactionBytesMax, forKey: .transactionBytesMax)
+        try container.encode(messagesPerTransactionMax, forKey: .messagesPerTransactionMax)
+        try container.encode(feeMin, forKey: .feeMin)
+        try container.encode(unbondingSeconds, forKey: .unbondingSeconds)
+        try container.encode(validatorsMax, forKey: .validatorsMax)
+        try container.encode(validatorCandidatesMax, forKey: .validatorCandidatesMax)
+        try container.encode(powerReduction, forKey: .powerReduction)
+        try container.encode(selfBondMin, forKey: .selfBondMin)
+        try container.encode(slashFractionPermille, forKey: .slashFractionPermille)
+    }
 }
 
 extension LedgerParams: CanonicalCodable {

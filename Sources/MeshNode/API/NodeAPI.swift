@@ -339,7 +339,8 @@ public enum NodeAPI {
                     sessionsConnected: counters.sessionsConnected, sessionsStored: counters.sessionsStored,
                     received: counters.received, delivered: counters.delivered, dropped: counters.dropped,
                     denied: counters.denied, protocolErrors: counters.protocolErrors, relayed: counters.relayed,
-                    relayReceived: counters.relayReceived, relayDenied: counters.relayDenied))
+                    relayReceived: counters.relayReceived, relayDenied: counters.relayDenied,
+                    quotaRefused: counters.quotaRefused))
         }
         router.get("metrics") { _, _ in
             if let gateway = runtime.gateway { runtime.metrics.update(gateway: gateway.counters) }

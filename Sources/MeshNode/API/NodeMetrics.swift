@@ -23,6 +23,7 @@ public final class NodeMetrics: Sendable {
     let mqttDelivered: Gauge
     let mqttDropped: Gauge
     let mqttDenied: Gauge
+    let mqttQuotaRefused: Gauge
     let queueWaiting: [String: Gauge]
     let queueDropped: [String: Gauge]
     let mempoolParked: Gauge
@@ -58,6 +59,9 @@ public final class NodeMetrics: Sendable {
             name: "meshwork_mqtt_messages_dropped", help: "Messages dropped (full queues, slow clients), since start.")
         mqttDenied = registry.makeGauge(
             name: "meshwork_mqtt_denied", help: "Publishes and subscriptions refused by policy, since start.")
+        mqttQuotaRefused = registry.makeGauge(
+            name: "meshwork_mqtt_quota_refused",
+            help: "CONNECTs, subscriptions, retained and QoS 2 publishes refused for a device's quota, since start.")
         let lanes = ["consensus", "mempool", "submissions", "admission"]
         let registry = registry
         queueWaiting = Dictionary(
@@ -105,5 +109,6 @@ public final class NodeMetrics: Sendable {
         mqttDelivered.set(Int64(counters.delivered))
         mqttDropped.set(Int64(counters.dropped))
         mqttDenied.set(Int64(counters.denied))
+        mqttQuotaRefused.set(Int64(counters.quotaRefused))
     }
 }

@@ -619,6 +619,8 @@
       setText('gw-connected', String(gateway.sessionsConnected));
       setText('gw-sessions', String(gateway.sessionsStored));
       setText('gw-denied', String(gateway.denied));
+      setText('gw-quota', String(gateway.quotaRefused));
+      setText('gw-relay-denied', String(gateway.relayDenied));
       setText('gateway-listen', `MQTT ${gateway.listen}`);
       state.gateway = { body: gateway, readMs: now };
       reportError('gateway', null);
