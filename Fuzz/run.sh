@@ -61,7 +61,7 @@ fuzz canonical-fuzz 8 Fuzz/bin/canonical-fuzz -max_total_time="$seconds" -max_le
   -artifact_prefix=Fuzz/crashes/ Fuzz/corpus-canonical
 
 # The ledger target (Fuzz/Ledger): transaction decoding + checkTx against a SQLite ledger, and
-# provenance records and device envelopes. It needs
+# provenance records, device envelopes and storage upload headers. It needs
 # GRDB and swift-crypto, so SwiftPM builds it, in its own scratch directory (sanitizer flags
 # apply to every module). Its entry point calls libFuzzer's LLVMFuzzerRunDriver.
 echo "fuzz: building ledger-fuzz (first build compiles the dependencies, a few minutes)"
@@ -77,6 +77,8 @@ printf '\x01\x04fuzz\x00%s\x00\x01\x01\x01\x01\x23\x00\x00%s\x05' \
 printf '\xf0\x01\x00%s\x03a/b%s\x00%s\x09\x05\x00' "$(printf 'A%.0s' {1..32})" "$(printf 'H%.0s' {1..32})" \
   "$(printf 'N%.0s' {1..32})" > Fuzz/corpus-ledger/seed-provenance-record
 printf '\xf1MWE1%s%s21.5' "$(printf 'K%.0s' {1..32})" "$(printf 'S%.0s' {1..64})" > Fuzz/corpus-ledger/seed-envelope
+# Mode 0xF2: a storage upload's Authorization header (key and signature in base64url).
+printf '\xf2Mesh-Upload %s.%s' "$(printf 'A%.0s' {1..43})" "$(printf 'B%.0s' {1..86})" > Fuzz/corpus-ledger/seed-upload-header
 echo "fuzz: running ledger-fuzz for ${seconds}s"
 LSAN_OPTIONS=suppressions=Fuzz/lsan.supp fuzz ledger-fuzz 8 .build-fuzz/debug/ledger-fuzz \
   -max_total_time="$seconds" -max_len=70000 -rss_limit_mb=4096 -print_final_stats=1 \
