@@ -42,9 +42,12 @@ public final class Gateway: Sendable {
         self.limits = limits
         self.ledger = ledger
         self.provenance = provenance
-        logSink = log
+        // What peers and devices can make this gateway log is rate-limited, for every line.
+        let limiter = LogLimiter(sink: log)
+        logSink = { limiter.log($0) }
         let relay = Relay(
-            nodeID: nodeID, chainId: ledger.chainId, attester: relayAttester, send: relaySend, log: log)
+            nodeID: nodeID, chainId: ledger.chainId, attester: relayAttester, send: relaySend,
+            log: { limiter.log($0) })
         self.relay = relay
         broker = try Broker(
             store: storePath.map { try GatewayStore(path: $0) } ?? nil, limits: limits,
