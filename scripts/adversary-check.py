@@ -3,21 +3,31 @@
 clients, one scenario per attack class. Each scenario checks the promise SECURITY.md makes, not
 the mechanism behind it.
 
-Around every scenario node-0's RSS (sampled every 100 ms) and open files are recorded; afterwards
-the chain must keep committing (node-0 and node-1 each +2 blocks within 30 s: both validators are
-needed, so this also proves they are still connected), node-0's peak RSS may grow by less than
-128 MiB, and its open files must be back within +64 of the baseline within 15 s. The figures are
-printed as `BENCH: memory <scenario>: ...` lines and written to <home>/memory.json.
+Around every scenario node-0's RSS (sampled every 100 ms), open files and CPU time are recorded; afterwards
+the chain must keep committing (node-0 and node-1 each +2 blocks within 30 s: both validators are needed, though
+their consensus messages may reach each other through node-2), node-0's peak RSS may grow by less than 128 MiB,
+and its open files must be back within +64 of the baseline within 15 s. The figures (RSS, and the CPU seconds
+node-0 used from the scenario's start to the end of those checks) are printed as `BENCH: memory <scenario>: ...`
+lines and written to <home>/memory.json.
 
  1. forged relay: a P2P peer of our own (`bench relay-forgery`) relays publishes "from" device A;
     B, subscribed on node-0, gets A's genuine publish from node-1 and none of the forged ones.
- 2. relay filter flood: 20,000 relay filters of 100 bytes, every second for 6 s; the relay
-    still carries A's publish on node-1 to B on node-0 afterwards.
- 3. peer-exchange poisoning: 2,000 fresh node ids at node-1's address; node-0's open files stay
-    within +64, node-1 stays its peer, nobody honest is banned.
- 4. slot squatting: 200 TCP connections that never start the handshake, with 60 authenticated
-    peers that say nothing; the chain commits throughout and the node closes every half-open one.
- 5. empty-message frames: 300 frames of 13,107 empty relay messages each.
+ 2. relay filter flood: a set of 2,000 relay filters of 2,000 bytes, then 40 filter deltas adding 2,000 new
+    ones each (4 a second: 160 MB if all were kept); node-0's peak RSS grows by less than 48 MiB (it keeps
+    10,000 filters and 1 MiB per peer), and the relay still carries A's publish on node-1 to B on node-0.
+ 3. peer-exchange poisoning: 36 hostile peers each advertise 28 fresh node ids at a port of a tarpit of ours
+    (accepts, never answers; a node dials one host:port at a time, hence a port per peer), one more 1,000 at
+    node-1's address; node-0 holds at most 16 tarpit dials at once (it keeps 8 learnt dials in flight) and its
+    open files stay within +64, node-1 stays its peer, nobody honest is banned.
+ 4. slot squatting: 200 TCP connections that never start the handshake, with 60 authenticated peers that say
+    nothing; the chain commits throughout and the node closes every half-open one. Then, with the squatters
+    still in, node-1 is SIGKILLed and started again: within 60 s it is node-0's peer again (its slot is kept)
+    and the chain commits +2 on both.
+ 5. empty-message frames: 120 frames of 13,107 empty relay messages each, the peer staying 15 s: node-0's log
+    grows by less than 4 MiB (one line per refused message would be ~160 MiB), and it works through them before
+    the peer leaves with less than 10 CPU seconds beyond its rate at rest (a loose guard: per frame, the
+    quadratic copying the offset reads removed cost ~9 ms in a debug build, the log lines ~20 ms, what is left
+    ~22 ms; the BENCH line gives the figure).
  6. bad-signature transaction flood (HTTP and P2P); a real transfer commits afterwards.
  7. many identities of one owner: 20 fresh did:key devices are refused; a registered device gets
     16 sessions and no 17th (0x97 / 3), while another device still connects.
@@ -37,6 +47,7 @@ printed as `BENCH: memory <scenario>: ...` lines and written to <home>/memory.js
 usage: python3 scripts/adversary-check.py path/to/meshwork
        MESHWORK_ATTACKER=path/to/new/meshwork python3 scripts/adversary-check.py path/to/old/meshwork
          (an older node attacked with today's tools: which promises did the code before a fix break?)
+       ADVERSARY_ONLY="slot squatting,relay filter" ... runs only the scenarios whose names contain one of these
 """
 import base64, hashlib, json, os, select, selectors, signal, socket, sqlite3, struct, subprocess, sys, tempfile
 import threading, time
@@ -69,6 +80,16 @@ FILTER_FLOOD_RSS_GROWTH_MAX_MIB = 48
 # all), one more 1,000 at node-1's address
 PEX_TARPIT_PORTS, PEX_PER_TARPIT_PORT, PEX_AT_NODE1 = 36, 28, 1000
 PEX_TARPIT_HELD_MAX = 16
+# slot squatting: authenticated peers that say nothing; while they hold node-0's slots node-1 restarts and must
+# be back (the chain commits) within SQUAT_RESTART_SECONDS
+SQUATTERS, SQUATTERS_HELD_MIN, SQUAT_RESTART_SECONDS = 60, 30, 60
+# empty-message frames: frames of 13,107 empty relay messages (one 64 KiB frame each), and the attack's seconds
+EMPTY_FRAMES = (120, 15)
+# ... node-0's log may grow by this much (one refusal line per empty message would be ~160 MiB), and its CPU
+# for the 120 frames is bounded loosely (a guard; debug builds measured 2.7 s with the offset reads and the log
+# limit, 5.1 s with the offset reads alone, 6.2 s before either)
+EMPTY_FRAMES_LOG_GROWTH_MAX_MIB = 4
+EMPTY_FRAMES_CPU_MAX_SECONDS = 10
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 failures = []
 memory = {}  # scenario -> figures, written to <home>/memory.json
@@ -415,8 +436,9 @@ def filter_flood(sampler, _):
           f"of them per peer)")
 
 
-def socket_owned_by(pid, port):
-    """Whether process `pid` holds the TCP socket whose local port is `port` (via /proc/net/tcp and its fds)."""
+def socket_owned_by(pid, local_port, remote_port):
+    """Whether process `pid` holds the TCP connection from `local_port` to `remote_port` on loopback (the
+    connection's inode in /proc/net/tcp among the process's fds)."""
     try:
         inodes = set()
         for fd in os.listdir(f"/proc/{pid}/fd"):
@@ -430,7 +452,8 @@ def socket_owned_by(pid, port):
             with open(table) as handle:
                 for line in handle.readlines()[1:]:
                     fields = line.split()
-                    if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[9] in inodes:
+                    if (int(fields[1].rsplit(":", 1)[1], 16) == local_port
+                            and int(fields[2].rsplit(":", 1)[1], 16) == remote_port and fields[9] in inodes):
                         return True
     except OSError:
         pass
@@ -472,7 +495,7 @@ class Tarpit:
                         except (BlockingIOError, OSError):
                             break
                         conn.setblocking(False)
-                        watched = socket_owned_by(self.watched_pid, port)
+                        watched = socket_owned_by(self.watched_pid, port, sock.getsockname()[1])
                         with self.lock:
                             self.held[conn] = watched
                             self.accepted += 1
@@ -533,7 +556,7 @@ def pex_poisoning(sampler, _):
                 polls.append(ids)
                 if NODE1 not in ids:
                     missing.append(round(time.time() - started, 1))
-            holding.append(tarpit.holding()[0])
+            holding.append(tarpit.holding())
             time.sleep(0.5)
         reports = []
         for attack in attacks:
@@ -549,7 +572,8 @@ def pex_poisoning(sampler, _):
             f"{[r['error'] for r in reports[1:] if 'error' in r][:2] or ''}")
         log(f"peer-exchange poisoning: the tarpit accepted {tarpit.accepted} connections "
             f"({tarpit.accepted_watched} from node-0), held {tarpit.peak} at once at most "
-            f"({tarpit.peak_watched} of node-0's); held at each poll: {holding}")
+            f"({tarpit.peak_watched} of node-0's); held at each poll (node-0's/all): "
+            f"{' '.join(f'{mine}/{every}' for every, mine in holding)}")
         tarpit_sent = sum(r.get("sent", 0) for r in reports[1:])
         tarpit_connected = sum(r.get("connected", 0) for r in reports[1:])
         check(reports[0].get("connected") == 1 and reports[0].get("sent", 0) > 0
@@ -557,10 +581,11 @@ def pex_poisoning(sampler, _):
               f"peer-exchange poisoning: the hostile peers connected and sent {reports[0].get('sent')} addresses "
               f"(fresh ids at 127.0.0.1:{P2P + 1}, node-1's address) and {tarpit_sent} addresses (fresh ids at the "
               f"tarpit's {len(tarpit.ports)} ports, one peer per port; {tarpit_connected} of those peers connected)")
-        check(tarpit.peak <= PEX_TARPIT_HELD_MAX,
-              f"peer-exchange poisoning: the tarpit held at most {tarpit.peak} connections at once "
-              f"({tarpit.peak_watched} of them node-0's; {tarpit.accepted} accepted in all) (bound "
-              f"{PEX_TARPIT_HELD_MAX}: a node keeps at most 8 dials of learnt addresses in flight)")
+        # (The hostile peers' own managers dial what node-0 tells them too: only node-0's dials count.)
+        check(tarpit.peak_watched <= PEX_TARPIT_HELD_MAX,
+              f"peer-exchange poisoning: the tarpit held at most {tarpit.peak_watched} of node-0's dials at once "
+              f"({tarpit.accepted_watched} accepted from node-0 in all; bound {PEX_TARPIT_HELD_MAX}: a node keeps at "
+              f"most 8 dials of learnt addresses in flight)")
         grown = sampler.peak_files - sampler.files
         check(grown <= FDS_ABOVE_BASELINE_MAX,
               f"peer-exchange poisoning: node-0's open files peaked at {sampler.peak_files} during the attack, "
@@ -578,11 +603,47 @@ def pex_poisoning(sampler, _):
                  f"(no honest host banned): {len(peer_ids(API) or [])} peers")
 
 
+def kill_node(index):
+    """SIGKILLs node-<index>; returns its pid."""
+    pid = pid_of(index)
+    os.kill(pid, signal.SIGKILL)
+    if not wait_until(lambda: not alive(pid), 5):
+        raise SystemExit(f"FAIL: node-{index} (pid {pid}) still runs 5 s after SIGKILL")
+    return pid
+
+
+def start_node(index):
+    """Starts node-<index> again as the devnet does (`node start --home`, its log appended). The process is
+    the script's, not the devnet's: the script's `finally` stops it."""
+    node_home = os.path.join(HOME, f"node-{index}")
+    with open(os.path.join(node_home, "node.log"), "a") as output:
+        process = subprocess.Popen([MESHWORK, "node", "start", "--home", node_home], stdout=output,
+                                   stderr=subprocess.STDOUT, start_new_session=True, env=ENV)
+    RESTARTED.append(process)
+    return process
+
+
 def slot_squatting(sampler, _):
     h0, h1 = height(API), height(API + 1)
+    # The squatters stay for the whole scenario (they are stopped at its end): long enough for node-1's restart
+    # and the 60 s it is given.
     idle = subprocess.Popen([ATTACKER, "bench", "hostile-peer", "--p2p", f"{NODE0}@127.0.0.1:{P2P}", "--chain-id",
-                             CHAIN_ID, "--attack", "idle", "--count", "60", "--seconds", "12", "--json"],
-                            env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             CHAIN_ID, "--attack", "idle", "--count", str(SQUATTERS), "--seconds", "120", "--json"],
+                            env=ENV, stdout=subprocess.DEVNULL, stderr=open(os.path.join(HOME, "squatters.log"), "w"))
+    try:
+        slot_squatting_attack(idle, h0, h1)
+    finally:
+        if idle.poll() is None:
+            idle.terminate()
+        try:
+            idle.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            idle.kill()
+            idle.wait()
+
+
+def slot_squatting_attack(idle, h0, h1):
+    honest = {NODE1, NODE2}
     sockets, refused, opened_at = [], [], {}
     started = time.time()
     for _ in range(200):
@@ -595,24 +656,33 @@ def slot_squatting(sampler, _):
         opened_at[sock.fileno()] = time.time()
     opened = time.time()
     log(f"slot squatting: {len(sockets)} silent TCP connections opened to node-0's P2P port in "
-        f"{opened - started:.1f} s ({len(refused)} failed to connect: {refused[:2]}); 60 idle authenticated peers "
-        f"starting")
+        f"{opened - started:.1f} s ({len(refused)} failed to connect: {refused[:2]}); {SQUATTERS} idle authenticated "
+        f"peers starting")
     closed_after = {}
     poller = select.poll()
     by_fd = {sock.fileno(): sock for sock in sockets}
     for sock in sockets:
         poller.register(sock, select.POLLIN | select.POLLHUP | select.POLLERR)
-    during, polls, missing, last_poll, most_peers = None, 0, [], 0, 0
+    during, polls, missing, last_poll, most_peers, squatters = None, 0, [], 0, 0, []
+
+    def poll_peers(record_missing):
+        nonlocal polls, most_peers
+        ids = peer_ids(API)
+        if ids is not None:
+            polls += 1
+            most_peers = max(most_peers, len(ids))
+            squatters.append(len(ids - honest))
+            if record_missing and NODE1 not in ids:
+                missing.append(round(time.time() - started, 1))
+        return ids
+
+    # Part 1: the squatters take node-0's slots (they have 10 s to connect) while the half-open connections
+    # are closed; node-1 stays connected and the chain commits.
     pending = lambda: len(closed_after) < len(sockets) and time.time() - opened < 16
-    while (pending() or idle.poll() is None) and time.time() - started < 90:
+    while pending() or time.time() - started < 12:
         if time.time() - last_poll >= 0.5:
             last_poll = time.time()
-            ids = peer_ids(API)
-            if ids is not None:
-                polls += 1
-                most_peers = max(most_peers, len(ids))
-                if NODE1 not in ids:
-                    missing.append(round(last_poll - started, 1))
+            poll_peers(True)
         if not pending():
             time.sleep(0.2)
             if during is None and time.time() - opened >= 8:
@@ -635,18 +705,12 @@ def slot_squatting(sampler, _):
     if during is None:
         during = (height(API), height(API + 1))
     ended = (height(API), height(API + 1))
-    attack_seconds = time.time() - started
-    out, err = idle.communicate(timeout=60)
-    try:
-        report = json.loads(out)
-    except ValueError:
-        report = {}
-    log(f"hostile-peer idle report: {report or err.strip()[-400:]}")
+    part_one = time.time() - started
     d0, d1 = (during[0] or 0) - (h0 or 0), (during[1] or 0) - (h1 or 0)
     e0, e1 = (ended[0] or 0) - (during[0] or 0), (ended[1] or 0) - (during[1] or 0)
     check(min(d0, d1, e0, e1) >= 2,
           f"slot squatting: the chain commits throughout the attack: first 8 s node-0 +{d0}, node-1 +{d1} blocks; "
-          f"from then to the attack's end at {attack_seconds:.0f} s node-0 +{e0}, node-1 +{e1}")
+          f"from then to {part_one:.0f} s node-0 +{e0}, node-1 +{e1}")
     times = sorted(closed_after.values())
     at_once = sum(1 for t in times if t < 1)
     later = times[at_once:]
@@ -655,12 +719,48 @@ def slot_squatting(sampler, _):
           f"reset) within 16 s of the last one opening: {at_once} within 1 s of opening, {len(later)} after "
           f"{later[0] if later else 0:.1f}-{later[-1] if later else 0:.1f} s")
     check(polls > 0 and not missing,
-          f"slot squatting: node-1 is in node-0's peer list at every one of {polls} answered polls during the "
-          f"attack (missing at {missing or 'none'} s)")
-    check(report.get("connected", 0) > 0,
-          f"slot squatting: the idle attack ran: {report.get('connected')} of 60 peers completed the handshake in "
-          f"its first 10 s, {report.get('stillConnected')} connected (as the attacker sees it) after "
-          f"{report.get('seconds', 0):.1f} s")
+          f"slot squatting: node-1 is in node-0's peer list at every one of {polls} answered polls while the "
+          f"squatters connect (missing at {missing or 'none'} s)")
+    held = max(squatters or [0])
+    ended_early = "" if idle.poll() is None else f"; it ended: see {HOME}/squatters.log"
+    check(held >= SQUATTERS_HELD_MIN and not ended_early,
+          f"slot squatting: the idle attack runs: up to {held} of its {SQUATTERS} peers in node-0's peer list "
+          f"(want {SQUATTERS_HELD_MIN} at least{ended_early})")
+
+    # Part 2: with the squatters in place, node-1 (a persistent peer of node-0) is killed and started again. Its
+    # kept slot lets it back among node-0's peers, and the chain (which needs both validators) commits again.
+    # (Heights alone would not do: consensus messages also reach node-0 through node-2.)
+    at_kill = len((peer_ids(API) or set()) - honest)
+    old = kill_node(1)
+    dropped = wait_until(lambda: NODE1 not in (peer_ids(API) or {NODE1}), 10, step=0.1)
+    k0 = height(API)  # the chain stands still without node-1
+    process = start_node(1)
+    restarted = time.time()
+    log(f"slot squatting: node-1 (pid {old}) SIGKILLed with {at_kill} squatters among node-0's peers; node-0 "
+        f"{'dropped it' if dropped else 'still lists it 10 s later'} (height {k0}); started again (pid {process.pid})")
+    back_in = committed_in = None
+    during_restart, last = [], (k0, None)
+    while time.time() - restarted < SQUAT_RESTART_SECONDS and (back_in is None or committed_in is None):
+        ids = poll_peers(False)
+        if ids is not None:
+            during_restart.append(len(ids - honest))
+            if back_in is None and NODE1 in ids:
+                back_in = time.time() - restarted
+        last = (height(API), height(API + 1))
+        if committed_in is None and k0 is not None and min(last[0] or 0, last[1] or 0) >= k0 + 2:
+            committed_in = time.time() - restarted
+        time.sleep(0.25)
+    now = len((peer_ids(API) or set()) - honest)
+    seconds = lambda value: f"after {value:.1f} s" if value is not None else "never"
+    check(dropped and back_in is not None and committed_in is not None,
+          f"slot squatting: node-1, killed and started again while squatters hold node-0's slots, is back among "
+          f"node-0's peers {seconds(back_in)}, and the chain commits again {seconds(committed_in)}: from height {k0} "
+          f"to node-0 {last[0]}, node-1 {last[1]} (want both within {SQUAT_RESTART_SECONDS} s of the restart, "
+          f"+2 blocks on each)")
+    fewest = min(during_restart or [0])
+    check(fewest >= SQUATTERS_HELD_MIN and idle.poll() is None,
+          f"slot squatting: the squatters stay connected meanwhile: {at_kill} at the kill, at least {fewest} at every "
+          f"one of {len(during_restart)} polls after it, {now} at the end (want {SQUATTERS_HELD_MIN} at least)")
     peers_max = config_value("p2p", "peers_max", 50)
     check(0 < most_peers <= peers_max,
           f"slot squatting: node-0 never had more than {most_peers} peers during the attack (p2p.peers_max "
@@ -670,12 +770,60 @@ def slot_squatting(sampler, _):
 
 
 def empty_frames(sampler, _):
-    report, problem = bench("hostile-peer", "--p2p", f"{NODE0}@127.0.0.1:{P2P}", "--chain-id", CHAIN_ID,
-                            "--attack", "empty-frames", "--count", "300", "--seconds", "6")
+    count, seconds = EMPTY_FRAMES
+    pid = sampler.pid
+    node_log = os.path.join(HOME, "node-0", "node.log")
+    log_before = os.path.getsize(node_log)
+    # node-0's CPU rate at rest (consensus goes on), taken off the attack's figure
+    rest_cpu, rest_started = cpu_seconds(pid), time.time()
+    time.sleep(2)
+    rest_rate = (cpu_seconds(pid) - rest_cpu) / (time.time() - rest_started)
+    cpu_before, started = cpu_seconds(pid), time.time()
+    attack = subprocess.Popen([ATTACKER, "bench", "hostile-peer", "--p2p", f"{NODE0}@127.0.0.1:{P2P}", "--chain-id",
+                               CHAIN_ID, "--attack", "empty-frames", "--count", str(count), "--seconds", str(seconds),
+                               "--json"], env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # The frames are all queued at once; the peer stays connected for the attack's seconds, long enough for the
+    # node to work through them. Its CPU is sampled until then: the burst ends with the last busy half second.
+    busy_until, busy_cpu, previous = started, cpu_before, (started, cpu_before)
+    while attack.poll() is None:
+        time.sleep(0.5)
+        now, cpu = time.time(), cpu_seconds(pid)
+        if cpu is None:
+            break
+        if (cpu - previous[1]) / (now - previous[0]) > rest_rate + 0.3:
+            busy_until, busy_cpu = now, cpu
+        previous = (now, cpu)
+    out, err = attack.communicate()
+    left = time.time()
+    try:
+        report, problem = json.loads(out), ""
+    except ValueError:
+        report, problem = {}, f"`bench hostile-peer` exited {attack.returncode}: {err.strip()[-300:]}"
+    # drained: node-0 was back at rest for 1 s at least before the peer left (it got through every frame)
+    drained = left - busy_until >= 1.5
+    burst = busy_until - started
+    cpu_used = busy_cpu - cpu_before - rest_rate * burst
+    sent = report.get("sent", 0)
+    log_grew = os.path.getsize(node_log) - log_before
     log(f"hostile-peer empty-frames report: {report or problem}")
-    check(report.get("connected") == 1 and report.get("sent", 0) > 0,
-          f"empty-message frames: the hostile peer connected and sent {report.get('sent')} frames of 13,107 empty "
+    log(f"BENCH: empty-message frames: {sent} frames of 13,107 empty messages; node-0 was busy for {burst:.1f} s "
+        f"and used {cpu_used:.2f} CPU s beyond its rate at rest ({rest_rate:.2f} CPU s/s): "
+        f"{1000 * cpu_used / max(sent, 1):.1f} ms per frame; {'done' if drained else 'NOT done'} "
+        f"{left - busy_until:.1f} s before the peer left; its log grew by {log_grew / (1 << 20):.1f} MiB; the peer "
+        f"is {'still connected' if report.get('stillConnected') else 'disconnected'} at the end")
+    memory.setdefault("empty-message frames", {})["frames"] = {
+        "sent": sent, "busySeconds": round(burst, 2), "cpuSeconds": round(cpu_used, 2),
+        "restCpuPerSecond": round(rest_rate, 3), "drained": drained, "logGrowthMiB": round(log_grew / (1 << 20), 1)}
+    check(report.get("connected") == 1 and sent == count,
+          f"empty-message frames: the hostile peer connected and sent {sent} of {count} frames of 13,107 empty "
           f"relay messages (still connected at the end: {report.get('stillConnected')}) {problem}")
+    check(log_grew < EMPTY_FRAMES_LOG_GROWTH_MAX_MIB << 20,
+          f"empty-message frames: node-0's log grew by {log_grew / (1 << 20):.2f} MiB for {sent * 13107:,} refused "
+          f"relay messages (bound {EMPTY_FRAMES_LOG_GROWTH_MAX_MIB} MiB: the gateway's log is rate-limited)")
+    check(drained and cpu_used < EMPTY_FRAMES_CPU_MAX_SECONDS,
+          f"empty-message frames: node-0 worked through the {sent} frames in {burst:.1f} s with {cpu_used:.2f} CPU "
+          f"seconds beyond its rest ({'done' if drained else 'NOT done'} before the peer left {seconds} s after it "
+          f"came; bound {EMPTY_FRAMES_CPU_MAX_SECONDS} s)")
 
 
 def transaction_flood(sampler, _):
@@ -1068,6 +1216,7 @@ def oversized_manifest(sampler, provider_sampler):
 # ---- main ----
 
 STATE = {}
+RESTARTED = []  # nodes the script started again itself (not children of the devnet)
 devnet = start_devnet()
 began = time.time()
 try:
@@ -1106,6 +1255,14 @@ try:
 finally:
     for thing in STARTED:
         thing.stop()
+    for process in RESTARTED:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
     stop_devnet(devnet)
 
 summary = os.path.join(HOME, "memory.json")
