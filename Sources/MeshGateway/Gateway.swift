@@ -212,8 +212,10 @@ public final class Gateway: Sendable {
 
     /// A relay frame from peer `peer`: a proof is checked against the ledger; a message from a
     /// trusted peer is authorized again (its publisher may publish on its topic now) and then
-    /// delivered, in the order the peer sent it.
-    public func receiveRelay(from peer: NodeID, _ bytes: [UInt8]) {
+    /// delivered, in the order the peer sent it. False when the frame does not decode: the caller
+    /// scores the peer (an honest node never sends one).
+    @discardableResult
+    public func receiveRelay(from peer: NodeID, _ bytes: [UInt8]) -> Bool {
         relay.receive(
             from: peer, bytes,
             verify: { [self] peer, key in

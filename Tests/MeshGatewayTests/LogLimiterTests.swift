@@ -45,5 +45,9 @@ import Testing
         let bound = 200 + Int(Date().timeIntervalSince(start) * 20) + 2
         #expect(lines.all.count <= bound, "\(lines.all.count) lines (bound \(bound))")
         #expect(gateway.relay.counterSnapshot.refused == 20_000, "every frame is still counted")
+        // The node scores the sender of an undecodable frame (MeshNode bans after ten).
+        #expect(gateway.receiveRelay(from: peer, []) == false)
+        #expect(gateway.receiveRelay(from: peer, [0x09]) == false, "an unknown frame type")
+        #expect(gateway.receiveRelay(from: peer, RelayFrame.filters(["a/#"])) == true)
     }
 }

@@ -161,10 +161,12 @@ final class Relay: @unchecked Sendable {
     /// Handles a frame from `peer`. A message from a trusted peer goes to `deliver` once; a
     /// proof goes to `verify` (signature already checked), which calls `trust` if the ledger
     /// names the key.
+    /// Handles one frame; false when it does not decode (an honest node never sends one).
+    @discardableResult
     func receive(
         from peer: NodeID, _ bytes: [UInt8], verify: (NodeID, Ed25519.PublicKey) -> Void,
         deliver: (GatewayMessage) -> Void
-    ) {
+    ) -> Bool {
         var reader = MQTTReader(bytes[...])
         do {
             switch try reader.byte() {
@@ -247,7 +249,9 @@ final class Relay: @unchecked Sendable {
         } catch {
             lock.withLock { counters.refused += 1 }
             log("relay: refused a frame from \(peer): \(error)")
+            return false
         }
+        return true
     }
 
     /// Adds filters within the per-peer bounds (count and bytes); returns how many were ignored.

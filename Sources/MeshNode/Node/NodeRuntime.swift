@@ -96,7 +96,10 @@ public final class NodeRuntime: Sendable {
         let deliver: @Sendable (NodeID, P2PChannel, [UInt8]) -> Void = { peer, channel, payload in
             switch channel {
             case .pubsub:
-                gatewayBox.withLockedValue { $0 }?.receiveRelay(from: peer, payload)
+                // An undecodable relay frame (an empty one included) costs a tenth of a ban.
+                if gatewayBox.withLockedValue({ $0 })?.receiveRelay(from: peer, payload) == false {
+                    penalize(peer, scores.rules.banPoints / 10, "undecodable relay frame")
+                }
             case .consensus:
                 guard let message = try? ConsensusMessage.decode(payload) else {
                     penalize(peer, scores.rules.banPoints, "undecodable consensus message")

@@ -8,7 +8,8 @@ import NIOConcurrencyHelpers
 ///
 /// What costs what: a relayed transaction that fails admission (bad signature, malformed,
 /// another chain) costs `badTransactionPoints` (a ban: an honest node checks before it
-/// relays); an undecodable consensus message or mempool batch costs `banPoints`. Nothing is
+/// relays); an undecodable consensus message or mempool batch costs `banPoints`, an
+/// undecodable relay frame a tenth of it (ten in a few seconds ban). Nothing is
 /// charged for messages this node drops because its own lanes are full. Points halve every
 /// `halfLifeSeconds`.
 final class PeerScores: Sendable {
