@@ -25,7 +25,7 @@ Needs Python 3.11+ and jsonschema (pip install jsonschema), and mosquitto_pub (D
 mosquitto-clients) for the telemetry publishes; the api_check_*.py files beside it are its parts. Ports come from 19000-19999, or from
 MESHWORK_API_CHECK_PORTS=LOW-HIGH.
 """
-import atexit, hashlib, http.client, json, os, re, shutil, signal, subprocess, sys, time
+import atexit, base64, hashlib, http.client, json, os, re, shutil, signal, subprocess, sys, time
 
 sys.dont_write_bytecode = True  # no __pycache__ beside the scripts
 
@@ -638,10 +638,42 @@ def check_provenance(run, state):
     run.bad("GET", anchors, f"/provenance/anchors/{quote(proof['node'])}/-1", 400, "api/1")
 
 
+def varint(value):
+    out = bytearray()
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
+def upload_authorization(seed_hex, message):
+    """`Mesh-Upload <key>.<signature>`: the deal owner's Ed25519 signature over `message` in the
+    domain meshwork/storage-upload/v1 (signing input: varint(tag length) ‖ tag ‖ message), made
+    here with an independent Ed25519 implementation (pyca/cryptography)."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives import serialization
+    key = Ed25519PrivateKey.from_private_bytes(bytes.fromhex(seed_hex))
+    tag = b"meshwork/storage-upload/v1"
+    signature = key.sign(varint(len(tag)) + tag + message)
+    public = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    b64 = lambda raw: base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+    return f"Mesh-Upload {b64(public)}.{b64(signature)}"
+
+
+def cid_bytes(text):
+    """The binary form of a base32 CIDv1 string (`b…`)."""
+    body = text[1:].upper()
+    return base64.b32decode(body + "=" * (-len(body) % 8))
+
+
 def check_storage(run, state):
     """The storage routes: node-0 registers as a provider, `store put` places a 3000-byte object on
     it with code 1+0 (so the node's own API receives the shard and manifest), then every storage
-    operation is called, and its bad inputs."""
+    operation is called, and its bad inputs. Uploads are signed here, as the deal's owner, with
+    an Ed25519 implementation independent of the node's (an interop check of the Mesh-Upload
+    signature); unsigned and wrongly signed uploads get 401 api/23."""
     devnet = run.devnet
     node = f"http://127.0.0.1:{run.port}"
     done = subprocess.run([devnet.binary, "provider", "register", "--node-home", os.path.join(devnet.home, "node-0"),
@@ -675,10 +707,22 @@ def check_storage(run, state):
     reply = run.call("GET", "/storage/manifests/{cid}", f"/storage/manifests/{put['manifest']}")
     manifest = reply.body if reply and reply.status == 200 else b""
     octets = {"Content-Type": "application/octet-stream"}
+    # Uploads are signed by the deal's owner (the devnet's `owner` key) over the exact deal, index
+    # and root, or the manifest's CID; the chain id is string-encoded (varint length first).
+    seed = json.load(open(os.path.join(devnet.home, "keys", "owner.json")))["plaintextSeed"]
+    chain = json.load(open(os.path.join(devnet.home, "node-0", "genesis.json")))["chainId"].encode()
+    manifest_auth = upload_authorization(seed, varint(len(chain)) + chain + b"\x02"
+                                         + varint(len(cid_bytes(put["manifest"]))) + cid_bytes(put["manifest"]))
+    shard_auth = upload_authorization(seed, varint(len(chain)) + chain + b"\x01" + int(put["deal"]).to_bytes(8, "big")
+                                      + (0).to_bytes(2, "big") + bytes.fromhex(root))
     run.call("PUT", "/storage/manifests/{cid}", f"/storage/manifests/{put['manifest']}", expect=(201,), body=manifest,
-             headers=octets)
+             headers={**octets, "Authorization": manifest_auth})
     run.call("PUT", "/storage/deals/{ref}/shards/{index}", f"/storage/deals/{put['deal']}/shards/0", expect=(201,),
-             body=shard, headers=octets, name="PUT the shard again (already held)")
+             body=shard, headers={**octets, "Authorization": shard_auth}, name="PUT the shard again (already held)")
+    run.bad("PUT", "/storage/deals/{ref}/shards/{index}", f"/storage/deals/{put['deal']}/shards/0", 401, "api/23",
+            body=shard, headers=octets)
+    run.bad("PUT", "/storage/deals/{ref}/shards/{index}", f"/storage/deals/{put['deal']}/shards/0", 401, "api/23",
+            body=shard, headers={**octets, "Authorization": manifest_auth})
     run.bad("GET", template, "/storage/deals/not-a-deal", 400, "api/10")
     run.bad("GET", template, "/storage/deals/999999", 404, "api/19")
     run.bad("GET", "/storage/shards/{root}", "/storage/shards/xyz", 400, "api/10")
@@ -686,7 +730,7 @@ def check_storage(run, state):
     run.bad("PUT", "/storage/deals/{ref}/shards/{index}", f"/storage/deals/{put['deal']}/shards/3", 403, "api/18",
             body=b"x", headers=octets)
     run.bad("PUT", "/storage/manifests/{cid}", f"/storage/manifests/{put['manifest']}", 400, "shardstore/5",
-            body=b"not the manifest", headers=octets)
+            body=b"not the manifest", headers={**octets, "Authorization": manifest_auth})
     run.bad("GET", "/storage/manifests/{cid}", "/storage/manifests/nope", 400, "api/10")
 
 
