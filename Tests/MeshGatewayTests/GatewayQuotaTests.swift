@@ -256,10 +256,12 @@ final class TestMQTTClient: @unchecked Sendable {
         _ = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
     }
 
-    /// The next packet, or nil if the server closed the connection or sent nothing in `timeout`.
+    /// The next packet, or nil if the server closed the connection or sent nothing in `timeout`
+    /// (generous: under a full parallel test run the gateway's ledger checks wait for the
+    /// cooperative pool).
     /// Reads block, so they run on a thread of their own: the gateway's tasks need the
     /// cooperative pool.
-    func next(timeout: Double = 5) async throws -> MQTTPacket? {
+    func next(timeout: Double = 30) async throws -> MQTTPacket? {
         try await withCheckedThrowingContinuation { continuation in
             Thread.detachNewThread {
                 continuation.resume(with: Result { try self.nextBlocking(timeout: timeout) })

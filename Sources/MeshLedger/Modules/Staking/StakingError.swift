@@ -22,6 +22,8 @@ public enum StakingError: MeshError, Equatable {
     case unbondingQueueFull(height: UInt64)
     /// The moniker is longer than 64 bytes.
     case monikerTooLong
+    /// The validator already has `unbondingsPerValidatorMax` unbondings pending.
+    case tooManyPendingUnbondings(validator: String, limit: Int)
 
     /// `staking`.
     public var module: String { "staking" }
@@ -39,6 +41,7 @@ public enum StakingError: MeshError, Equatable {
         case .tooManyValidators: 8
         case .unbondingQueueFull: 9
         case .monikerTooLong: 10
+        case .tooManyPendingUnbondings: 11
         }
     }
 
@@ -56,6 +59,8 @@ public enum StakingError: MeshError, Equatable {
         case .tooManyValidators(let limit): "the chain already has \(limit) validators"
         case .unbondingQueueFull(let height): "too many unbondings at height \(height); try next block"
         case .monikerTooLong: "the moniker is longer than 64 bytes"
+        case .tooManyPendingUnbondings(let validator, let limit):
+            "\(validator) already has \(limit) unbondings pending; wait for some to complete"
         }
     }
 }

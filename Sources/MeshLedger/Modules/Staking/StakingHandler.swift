@@ -71,6 +71,11 @@ enum StakingHandler {
         guard queue.inLastHeight < StakingRules.unbondingsPerHeightMax else {
             throw StakingError.unbondingQueueFull(height: context.height)
         }
+        var pending = try state.read([UInt64].self, StateKeys.validatorUnbondings(message.validator)) ?? []
+        guard pending.count < StakingRules.unbondingsPerValidatorMax else {
+            throw StakingError.tooManyPendingUnbondings(
+                validator: message.validator.description, limit: StakingRules.unbondingsPerValidatorMax)
+        }
         let (period, periodOverflow) = context.block.params.unbondingSeconds.multipliedReportingOverflow(by: 1000)
         let (completion, overflow) = context.block.timeMs.addingReportingOverflow(period)
         let completesAtMs = periodOverflow || overflow ? UInt64.max : completion
@@ -84,7 +89,6 @@ enum StakingHandler {
             UnbondingEntry(
                 delegator: context.signer, validator: message.validator, amount: message.amount,
                 createdAt: context.height, completesAtMs: completesAtMs))
-        var pending = try state.read([UInt64].self, StateKeys.validatorUnbondings(message.validator)) ?? []
         pending.append(sequence)
         state.write(StateKeys.validatorUnbondings(message.validator), pending)
         queue.tail += 1

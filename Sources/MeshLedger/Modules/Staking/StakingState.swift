@@ -5,6 +5,8 @@ public enum StakingRules {
     /// Most unbondings one block may queue, and most one block pays out (the rest wait for the
     /// next block).
     public static let unbondingsPerHeightMax = 10_000
+    /// Most unbondings pending from one validator (bounds its index, rewritten on each unbond).
+    public static let unbondingsPerValidatorMax = 10_000
 }
 
 extension StateReader {
