@@ -55,10 +55,12 @@ extension Gateway {
                 return .refused(
                     .notAuthorized, "the will topic '\(connectWill.topic)' is not allowed: \(decision.reason)")
             }
+            // As for a publish: the provenance mark is the gateway's to set, and 32 properties at most.
+            let properties = connectWill.properties.userProperties.filter { $0.0 != Gateway.provenanceProperty }
             will = GatewayMessage(
                 topic: connectWill.topic, payload: connectWill.payload, qos: connectWill.qos,
                 retain: connectWill.retain,
-                publisher: username, userProperties: connectWill.properties.userProperties)
+                publisher: username, userProperties: Array(properties.prefix(32)))
         }
         return .accepted(did: username, key: key, will: will)
     }

@@ -258,9 +258,10 @@ public final class Gateway: Sendable {
         message.userProperties.removeAll { $0.0 == Self.provenanceProperty }
         message.userProperties.append(
             (Self.provenanceProperty, envelopeKey == nil ? "node-attested \(peer)" : "device-signed"))
-        // Length-prefixed: no (publisher, topic) pair spells another pair's key; an envelope's
-        // key is part of the decision.
-        let key = "\(publisher.utf8.count):\(publisher)\(message.topic)" + (envelopeKey.map { " key \($0.hex)" } ?? "")
+        // Length-prefixed publisher, then a fixed-size marker of the envelope's key (or none), then
+        // the topic: no (publisher, key, topic) spells another's cache key.
+        let key =
+            "\(publisher.utf8.count):\(publisher)" + (envelopeKey.map { "k\($0.hex):" } ?? "p:") + message.topic
         switch relayInbound.offer(message, from: peer, cacheKey: key, epoch: epoch, height: height) {
         case .deliver: deliverRelayed(message)
         case .denied: refuseRelayed(message, from: peer)
@@ -291,7 +292,14 @@ public final class Gateway: Sendable {
                 if decision.allowed, let did = try? DID(string: message.publisher ?? ""),
                     case .success(let signer?) = Self.envelopeSigner(message, did: did)
                 {
-                    guard case .active(let keys) = await ledger.identity(of: did), keys.contains(signer) else {
+                    switch await ledger.identity(of: did) {
+                    case .active(let keys) where keys.contains(signer):
+                        break
+                    case .unavailable:
+                        // The ledger could not be read: this message is refused, nothing is cached.
+                        refuseRelayed(message, from: peer)
+                        continue
+                    default:
                         decision = GatewayDecision(allowed: false, reason: "the envelope's key is not \(did)'s")
                         relayInbound.store(key, decision, epoch: epoch)
                         refuseRelayed(message, from: peer)

@@ -59,17 +59,25 @@ struct DevnetCommand: AsyncParsableCommand {
         if reset { try Devnet.remove(in: root) }
         let homes = (0..<nodes + providers).map { NodeHome(path: root + "/node-\($0)") }
         if !FileManager.default.fileExists(atPath: homes[0].configPath) {
+            // A bad --set is refused before anything is created.
+            if !settings.isEmpty { _ = try NodeConfig(moniker: "check").setting(settings) }
             try Devnet.create(
                 homes, root: root, chainId: chainId, p2pPort: p2pPort, apiPort: apiPort, mqttPort: mqttPort,
                 mqttTLSPort: mqttTLSPort, extraAccounts: [], providers: providers,
                 emptyBlocksIntervalMs: emptyBlocksIntervalMs)
-            for nodeHome in homes where !settings.isEmpty {
-                try nodeHome.config().setting(settings).save(path: nodeHome.configPath)
+            // Every node's configuration is made first, so a bad setting leaves no file half-changed.
+            let configs = try homes.map { try $0.config().setting(settings) }
+            for (nodeHome, config) in zip(homes, configs) where !settings.isEmpty {
+                try config.save(path: nodeHome.configPath)
             }
             let offer = providers > 0 ? " and \(providers) storage providers" : ""
             say("created a devnet of \(nodes) validators\(offer) in \(root)")
-        } else if !FileManager.default.fileExists(atPath: homes[homes.count - 1].configPath)
-            || FileManager.default.fileExists(atPath: root + "/node-\(homes.count)/config.toml")
+        } else if !settings.isEmpty {
+            say("--set applies to a new devnet only; \(root) exists, so its config.toml files are kept as they are")
+        }
+        if FileManager.default.fileExists(atPath: homes[0].configPath),
+            !FileManager.default.fileExists(atPath: homes[homes.count - 1].configPath)
+                || FileManager.default.fileExists(atPath: root + "/node-\(homes.count)/config.toml")
         {
             throw CommandFailure("\(root) holds a devnet with a different node count; pass --reset to recreate it")
         }

@@ -49,4 +49,30 @@ import Testing
             return
         }
     }
+
+    /// A will's properties pass as a publish's do: the provenance mark is the gateway's to set.
+    @Test func aWillCannotCarryTheProvenanceMark() async throws {
+        let key = Ed25519.PrivateKey()
+        var limits = GatewayLimits()
+        limits.allowUnregistered = true
+        let gateway = try Gateway(
+            ledger: KeyLedger(), storePath: nil, nodeID: .init(key: key.publicKey), limits: limits)
+        let did = DID.key(key.publicKey).description
+        let token = DeviceToken.issue(
+            did: did, chainId: "auth-test", key: key, issuedAt: Int64(Date().timeIntervalSince1970),
+            lifetimeSeconds: 600)
+        var properties = MQTTProperties()
+        properties.append(.userProperty, .pair(Gateway.provenanceProperty, "device-signed"))
+        properties.append(.userProperty, .pair("unit", "C"))
+        let connect = MQTTConnect(
+            version: .v5, cleanStart: true, keepAliveSeconds: 30, clientID: "w",
+            will: MQTTWill(
+                topic: "mesh/w/status", payload: Array("gone".utf8), qos: .atLeastOnce, retain: false,
+                properties: properties), username: did, password: Array(token.utf8))
+        guard case .accepted(_, _, let will?) = await gateway.authenticate(connect) else {
+            Issue.record("the CONNECT with a will was refused")
+            return
+        }
+        #expect(will.userProperties.map(\.0) == ["unit"])
+    }
 }

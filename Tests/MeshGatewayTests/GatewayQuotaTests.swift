@@ -217,6 +217,39 @@ import Testing
     }
 }
 
+extension GatewayQuotaTests {
+    /// The offline budget is checked for offline sessions: a stale one that used it all does not
+    /// starve a live session of the same device.
+    @Test func aStaleOfflineSessionDoesNotStarveALiveOne() async throws {
+        let device = Device()
+        let publisher = Device()
+        let (gateway, port) = try await Self.gateway([device, publisher], storePath: nil) {
+            $0.quotas.offlineBytes = 1_000
+        }
+        defer { Task { await gateway.stop() } }
+        let (stale, _) = try await TestMQTTClient.connect(
+            port: port, device.key, did: device.did, clientID: "stale", expiry: 3600)
+        #expect(try await stale.subscribe(["s/#"], id: 1) == [1])
+        stale.close()
+        let (live, _) = try await TestMQTTClient.connect(port: port, device.key, did: device.did, clientID: "live")
+        #expect(try await live.subscribe(["s/#"], id: 1) == [1])
+        try await Task.sleep(for: .milliseconds(300))
+        let (sender, _) = try await TestMQTTClient.connect(
+            port: port, publisher.key, did: publisher.did, clientID: "pub")
+        var received: [String] = []
+        for index in 0..<3 {
+            #expect(try await sender.publish("s/\(index)", bytes: 600, retain: false, id: UInt16(index + 1)) == 0)
+            guard case .publish(let message) = try await live.next() else { throw TestFailure("no delivery") }
+            received.append(message.topic)
+            live.send(.ack(MQTTAck(.puback, packetID: message.packetID ?? 0)))
+        }
+        #expect(received == ["s/0", "s/1", "s/2"], "the live session gets every message")
+        // The stale one is held to the device's budget (the live one's bytes in flight count too).
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(gateway.broker.deviceUsage(of: device.did.description).pendingBytes <= 1_000)
+    }
+}
+
 struct TestFailure: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }

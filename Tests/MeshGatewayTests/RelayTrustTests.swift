@@ -185,6 +185,14 @@ import Testing
         let marks = delivered.map { $0.userProperties.filter { $0.0 == Gateway.provenanceProperty }.map(\.1) }
         #expect(marks == [["device-signed"], ["node-attested \(node.nodeID)"]], "\(marks)")
         #expect(harness.gateway.counters.relayDenied == 3)
+        // A topic that spells an envelope decision's cache key does not borrow its grant.
+        let spelled = "t/1 key \(deviceKey.publicKey.hex)"
+        harness.gateway.receiveRelay(from: node.nodeID, node.message("borrowed", by: device, topic: spelled))
+        harness.gateway.receiveRelay(
+            from: node.nodeID, node.message("borrowed", by: device, topic: "k\(deviceKey.publicKey.hex):t/1"))
+        await Self.settle { harness.gateway.counters.relayDenied == 5 }
+        #expect(harness.gateway.counters.relayDenied == 5)
+        #expect(harness.delivered.withLockedValue { $0.count } == 2)
     }
 
     @Test func aNodeIsTakenOnceTheLedgerNamesItAndRefusedOnceItLeaves() async throws {

@@ -63,7 +63,10 @@ import Testing
         #expect(config.mqtt?.quotas?.sessions == 20_000 && config.mqtt?.allowUnregistered == true)
         #expect(config.api.allowedOrigins == ["http://x"])
         #expect(config.mqtt?.listen == NodeConfig(moniker: "d").mqtt?.listen, "other keys are kept")
-        for bad in ["mqtt.quotas.sessions", "mqtt.quotas.sessions=0", "=3", "mqtt.quotas.sessions=[", "p2p.listen=3"] {
+        for bad in [
+            "mqtt.quotas.sessions", "mqtt.quotas.sessions=0", "=3", "mqtt.quotas.sessions=[", "p2p.listen=3",
+            "mqtt.quotas.sesions=5", "mqtt.inflightQoS2=5", "nosuch.key=1",
+        ] {
             #expect(throws: NodeError.self, "\(bad)") { try NodeConfig(moniker: "d").setting([bad]) }
         }
     }

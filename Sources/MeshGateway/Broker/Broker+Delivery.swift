@@ -24,9 +24,8 @@ extension Broker {
             let ordered = targets.sorted { $0.key < $1.key }
             var toStore: [(clientID: String, qos: MQTTQoS, retain: Bool)] = []
             for (clientID, target) in ordered where target.qos != .atMostOnce {
-                if let session = sessionLocked(clientID), session.persistent,
-                    session.pendingCount < limits.queuedMessagesMax
-                {
+                // Checked before the row is written: a message past a bound costs no disk write.
+                if let session = sessionLocked(clientID), session.persistent, fitsLocked(session, message) {
                     toStore.append((clientID, target.qos, target.retainAsPublished && message.retain))
                 }
             }
@@ -67,11 +66,7 @@ extension Broker {
             return
         }
         guard session.connection != nil || session.persistent else { return }
-        guard session.pendingCount < limits.queuedMessagesMax,
-            session.pendingBytes + message.payload.count <= limits.queuedBytesPerSessionMax,
-            usage[session.did, default: DeviceUsage()].pendingBytes + message.payload.count
-                <= limits.quotas(for: session.did).offlineBytes
-        else {
+        guard fitsLocked(session, message) else {
             if let rowID { try? store?.deleteMessage(rowID) }
             droppedLocked(session)
             return
@@ -83,6 +78,18 @@ extension Broker {
         addPendingLocked(session, message.payload.count)
         if let rowID { try? store?.updateMessage(rowID, packetID: outbound.packetID, stage: 0) }
         pumpLocked(session)
+    }
+
+    /// Whether `message` fits `session`'s queue: its count and bytes, and, for an offline session,
+    /// its DID's `offlineBytes` (a live session is not starved by a stale offline one of the same
+    /// device). Caller holds the lock.
+    func fitsLocked(_ session: Session, _ message: GatewayMessage) -> Bool {
+        guard session.pendingCount < limits.queuedMessagesMax,
+            session.pendingBytes + message.payload.count <= limits.queuedBytesPerSessionMax
+        else { return false }
+        guard session.connection == nil else { return true }
+        return usage[session.did, default: DeviceUsage()].pendingBytes + message.payload.count
+            <= limits.quotas(for: session.did).offlineBytes
     }
 
     /// Moves queued messages into flight while the window has room. Caller holds the lock.

@@ -97,8 +97,9 @@ public struct DeviceQuotas: Sendable, Equatable {
     /// Inbound QoS 2 publishes per session waiting for PUBREL at most (advertised as Receive
     /// Maximum); one more ends the connection (MQTT 5: DISCONNECT 0x93).
     public var inflightQoS2: Int
-    /// Payload bytes queued or in flight to its sessions at most (offline sessions included);
-    /// messages past it are dropped and counted.
+    /// Payload bytes queued or in flight to its sessions at most, checked when a message is queued
+    /// for an offline session (a live one keeps its per-session bounds); past it, dropped and
+    /// counted.
     public var offlineBytes: Int
 
     /// All fields.

@@ -94,13 +94,23 @@ final class Relay: @unchecked Sendable {
             localFilters.formUnion(added)
             localFilters.subtract(removed)
         }
-        send(nil, RelayFrame.filterDelta(added: added, removed: removed))
+        // In frames of at most `filtersPerPeerMax` per list: a longer list is refused (and scored)
+        // by the receiver, and an expiry sweep can remove more at once.
+        let chunk = Self.filtersPerPeerMax
+        for start in stride(from: 0, to: max(added.count, removed.count, 1), by: chunk) {
+            let addedPart = Array(added[min(start, added.count)..<min(start + chunk, added.count)])
+            let removedPart = Array(removed[min(start, removed.count)..<min(start + chunk, removed.count)])
+            send(nil, RelayFrame.filterDelta(added: addedPart, removed: removedPart))
+        }
     }
 
     /// A peer connected: send it our proof, then our whole filter set.
     func peerConnected(_ peer: NodeID) {
         if let attestation { send(peer, attestation) }
-        send(peer, RelayFrame.filters(lock.withLock { Array(localFilters).sorted() }))
+        // A peer keeps at most `filtersPerPeerMax` of them; a longer list would be refused whole.
+        send(
+            peer,
+            RelayFrame.filters(lock.withLock { Array(Array(localFilters).sorted().prefix(Self.filtersPerPeerMax)) }))
     }
 
     func peerDisconnected(_ peer: NodeID) {

@@ -35,7 +35,9 @@ enum StateKeys {
     static let activeSet: [UInt8] = [0x05, 0x05]
     static func consensusKey(_ key: Ed25519.PublicKey) -> [UInt8] { [0x05, 0x06] + key.rawBytes }
     static let unbondingQueue: [UInt8] = [0x05, 0x07]
-    static func validatorUnbondings(_ operatorDID: DID) -> [UInt8] { [0x05, 0x08] + operatorDID.canonicalBytes }
+    static func validatorUnbondings(_ operatorDID: DID, createdAt height: UInt64) -> [UInt8] {
+        [0x05, 0x08] + operatorDID.canonicalBytes + bigEndian(height)
+    }
     static let validatorPrefix: [UInt8] = [0x05, 0x01]
     static let unbondingPrefix: [UInt8] = [0x05, 0x04]
 

@@ -327,6 +327,14 @@ public struct NodeConfig: Codable, Sendable, Equatable {
             }
             let result = try JSONDecoder().decode(NodeConfig.self, from: JSONSerialization.data(withJSONObject: root))
             _ = try result.mqttSettings.deviceQuotas()
+            // A key the configuration does not know would be dropped silently: refuse it.
+            let kept = try Self.jsonObject((try TOMLEncoder().encode(result) as TOMLTable).convert(to: .json))
+            for override in overrides {
+                let path = override.prefix { $0 != "=" }.split(separator: ".").map(String.init)
+                guard Self.contains(path[...], in: kept) else {
+                    throw NodeError.badConfig("'\(override)' names no setting of config.toml")
+                }
+            }
             return result
         } catch let error as NodeError {
             throw error
@@ -337,6 +345,13 @@ public struct NodeConfig: Codable, Sendable, Equatable {
 
     private static func jsonObject(_ text: String) throws -> [String: Any] {
         (try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]) ?? [:]
+    }
+
+    private static func contains(_ path: ArraySlice<String>, in object: [String: Any]) -> Bool {
+        guard let key = path.first, let value = object[key] else { return false }
+        if path.count == 1 { return true }
+        guard let inner = value as? [String: Any] else { return false }
+        return contains(path.dropFirst(), in: inner)
     }
 
     private static func set(_ value: Any, at path: ArraySlice<String>, in object: [String: Any]) -> [String: Any] {

@@ -22,7 +22,7 @@ public enum StakingError: MeshError, Equatable {
     case unbondingQueueFull(height: UInt64)
     /// The moniker is longer than 64 bytes.
     case monikerTooLong
-    /// The validator already has `unbondingsPerValidatorMax` unbondings pending.
+    /// This block already queued `unbondingsPerValidatorPerHeightMax` unbondings from the validator.
     case tooManyPendingUnbondings(validator: String, limit: Int)
 
     /// `staking`.
@@ -60,7 +60,7 @@ public enum StakingError: MeshError, Equatable {
         case .unbondingQueueFull(let height): "too many unbondings at height \(height); try next block"
         case .monikerTooLong: "the moniker is longer than 64 bytes"
         case .tooManyPendingUnbondings(let validator, let limit):
-            "\(validator) already has \(limit) unbondings pending; wait for some to complete"
+            "this block already has \(limit) unbondings from \(validator); try next block"
         }
     }
 }

@@ -71,10 +71,11 @@ enum StakingHandler {
         guard queue.inLastHeight < StakingRules.unbondingsPerHeightMax else {
             throw StakingError.unbondingQueueFull(height: context.height)
         }
-        var pending = try state.read([UInt64].self, StateKeys.validatorUnbondings(message.validator)) ?? []
-        guard pending.count < StakingRules.unbondingsPerValidatorMax else {
+        let indexKey = StateKeys.validatorUnbondings(message.validator, createdAt: context.height)
+        var pending = try state.read([UInt64].self, indexKey) ?? []
+        guard pending.count < StakingRules.unbondingsPerValidatorPerHeightMax else {
             throw StakingError.tooManyPendingUnbondings(
-                validator: message.validator.description, limit: StakingRules.unbondingsPerValidatorMax)
+                validator: message.validator.description, limit: StakingRules.unbondingsPerValidatorPerHeightMax)
         }
         let (period, periodOverflow) = context.block.params.unbondingSeconds.multipliedReportingOverflow(by: 1000)
         let (completion, overflow) = context.block.timeMs.addingReportingOverflow(period)
@@ -90,7 +91,7 @@ enum StakingHandler {
                 delegator: context.signer, validator: message.validator, amount: message.amount,
                 createdAt: context.height, completesAtMs: completesAtMs))
         pending.append(sequence)
-        state.write(StateKeys.validatorUnbondings(message.validator), pending)
+        state.write(indexKey, pending)
         queue.tail += 1
         queue.inLastHeight += 1
         state.write(StateKeys.unbondingQueue, queue)
@@ -127,25 +128,34 @@ enum StakingHandler {
     /// Cosmos semantics, widened by the validator-update delay: an unbonding created at height
     /// `c` took its tokens out of the validator's power only from `c + 2` (updates apply at H+2),
     /// so pending entries created at `c ≥ infraction − 1` still counted in the power that
-    /// misbehaved and lose the same fraction. They are found from the validator's list of pending
-    /// entries, newest first, stopping at the first older one. Returns the tokens burned. (An
-    /// entry already paid out is out of reach, as in Cosmos.)
+    /// misbehaved and lose the same fraction. They are found in the validator's index by creation
+    /// height, one key per height from `infraction − 1` to now (at most the evidence age, 1,000
+    /// blocks, plus one). Returns the tokens burned. (An entry already paid out is out of reach,
+    /// as in Cosmos.)
     static func slashUnbonding(
         of operatorDID: DID, infraction: UInt64, fraction: UInt64, _ block: BlockContext
     ) throws -> UInt64 {
         let state = block.state
         let createdFrom = infraction > 0 ? infraction - 1 : 0
-        let pending = try state.read([UInt64].self, StateKeys.validatorUnbondings(operatorDID)) ?? []
         var burned: UInt64 = 0
-        for sequence in pending.reversed() {
-            let key = StateKeys.unbonding(sequence: sequence)
-            guard var entry = try state.read(UnbondingEntry.self, key) else { continue }
-            guard entry.createdAt >= createdFrom else { break }
-            let cut = mulDiv(entry.amount, fraction, 1000) ?? 0
-            guard cut > 0 else { continue }
-            entry.amount -= cut
-            burned += cut
-            state.write(key, entry)
+        // Consensus accepts evidence at most 1,000 blocks old; a bound here keeps a bad height
+        // from turning into a scan of the whole chain.
+        let oldest =
+            block.height > StakingRules.slashScanHeightsMax ? block.height - StakingRules.slashScanHeightsMax : 0
+        var height = max(createdFrom, oldest)
+        while height <= block.height {
+            for sequence in try state.read([UInt64].self, StateKeys.validatorUnbondings(operatorDID, createdAt: height))
+                ?? []
+            {
+                let key = StateKeys.unbonding(sequence: sequence)
+                guard var entry = try state.read(UnbondingEntry.self, key) else { continue }
+                let cut = mulDiv(entry.amount, fraction, 1000) ?? 0
+                guard cut > 0 else { continue }
+                entry.amount -= cut
+                burned += cut
+                state.write(key, entry)
+            }
+            height += 1
         }
         if burned > 0 {
             block.emit("staking.slashUnbonding", [("operator", operatorDID.description), ("burned", String(burned))])
@@ -168,7 +178,7 @@ enum StakingHandler {
                     "staking.unbondingComplete",
                     [("delegator", entry.delegator.description), ("amount", String(entry.amount))])
                 state.set(key, nil)
-                let indexKey = StateKeys.validatorUnbondings(entry.validator)
+                let indexKey = StateKeys.validatorUnbondings(entry.validator, createdAt: entry.createdAt)
                 var pending = try state.read([UInt64].self, indexKey) ?? []
                 pending.removeAll { $0 == queue.head }
                 if pending.isEmpty { state.set(indexKey, nil) } else { state.write(indexKey, pending) }

@@ -5,8 +5,11 @@ public enum StakingRules {
     /// Most unbondings one block may queue, and most one block pays out (the rest wait for the
     /// next block).
     public static let unbondingsPerHeightMax = 10_000
-    /// Most unbondings pending from one validator (bounds its index, rewritten on each unbond).
-    public static let unbondingsPerValidatorMax = 10_000
+    /// Most unbondings from one validator in one block (bounds that block's index entry, which
+    /// each of them rewrites).
+    public static let unbondingsPerValidatorPerHeightMax = 1_000
+    /// Creation heights a slash reads back at most (consensus' evidence age, 1,000, and margin).
+    public static let slashScanHeightsMax: UInt64 = 1_002
 }
 
 extension StateReader {
