@@ -86,19 +86,7 @@ extension NodeAPI {
                 return json(StoredView(name: root.hex, bytes: shape.shardBytes), status: .created)
             }
             let upload = try store.beginShard(root: root, bytes: shape.shardBytes, pieceBytes: Int(shape.pieceBytes))
-            do {
-                for try await buffer in request.body {
-                    let failure: ShardStoreError? = buffer.withUnsafeReadableBytes { bytes in
-                        do throws(ShardStoreError) { try upload.append(bytes) } catch { return error }
-                        return nil
-                    }
-                    if let failure { throw failure }
-                }
-                try upload.commit()
-            } catch {
-                upload.abort()
-                throw Failure(error)
-            }
+            try await receive(request.body, into: upload)
             return json(StoredView(name: root.hex, bytes: shape.shardBytes), status: .created)
         }
         router.get("storage/shards/:root") { _, context in
@@ -135,19 +123,7 @@ extension NodeAPI {
             // Streamed to a file and hashed as it arrives: a manifest is never whole in memory.
             let store = try runtime.shardStore()
             let upload = try store.beginManifest(cid: cid, bytesMax: ObjectSealing.sealedManifestBytesMax)
-            do {
-                for try await buffer in request.body {
-                    let failure: ShardStoreError? = buffer.withUnsafeReadableBytes { bytes in
-                        do throws(ShardStoreError) { try upload.append(bytes) } catch { return error }
-                        return nil
-                    }
-                    if let failure { throw failure }
-                }
-                try upload.commit()
-            } catch {
-                upload.abort()
-                throw Failure(error)
-            }
+            try await receive(request.body, into: upload)
             return json(StoredView(name: cid.string, bytes: upload.bytesWritten), status: .created)
         }
         router.get("storage/manifests/:cid") { _, context in
@@ -159,6 +135,24 @@ extension NodeAPI {
                 throw Failure("api/19", "no manifest \(cid) is stored here", .notFound)
             }
             return Self.stream(handle)
+        }
+    }
+
+    /// Streams a request body into `upload` and commits it; any failure aborts it (nothing is
+    /// left on disk).
+    static func receive(_ body: RequestBody, into upload: some StreamedUpload) async throws {
+        do {
+            for try await buffer in body {
+                let failure: ShardStoreError? = buffer.withUnsafeReadableBytes { bytes in
+                    do throws(ShardStoreError) { try upload.append(bytes) } catch { return error }
+                    return nil
+                }
+                if let failure { throw failure }
+            }
+            try upload.commit()
+        } catch {
+            upload.abort()
+            throw Failure(error)
         }
     }
 

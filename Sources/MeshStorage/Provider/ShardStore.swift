@@ -139,22 +139,15 @@ public final class ShardStore: @unchecked Sendable {
         try? FileManager.default.removeItem(atPath: path(of: root))
     }
 
-    /// Stores a sealed manifest after checking it hashes to `cid`.
+    /// Stores a sealed manifest already in memory after checking it hashes to `cid`.
     public func putManifest(_ bytes: [UInt8], cid: CID) throws(ShardStoreError) {
-        guard Hash256.sha256(bytes) == cid.digest else { throw .manifestMismatch(cid.string) }
-        let final = directory + "/manifests/" + cid.string
-        if FileManager.default.fileExists(atPath: final) { return }
-        let temporary = directory + "/incoming/" + cid.string + "." + UUID().uuidString
-        guard FileManager.default.createFile(atPath: temporary, contents: Data(bytes)),
-            let handle = FileHandle(forWritingAtPath: temporary)
-        else { throw .io("cannot write \(temporary)") }
-        do {
-            try handle.synchronize()
-            try handle.close()
-        } catch {
-            throw .io("syncing \(temporary) failed: \(error)")
+        let upload = try beginManifest(cid: cid, bytesMax: bytes.count)
+        let failure: ShardStoreError? = bytes.withUnsafeBytes { raw in
+            do throws(ShardStoreError) { try upload.append(raw) } catch { return error }
+            return nil
         }
-        try Self.publish(temporary, as: final)
+        if let failure { throw failure }
+        try upload.commit()
     }
 
     /// Starts receiving the sealed manifest `cid` into `incoming/`: written and hashed as it
@@ -186,12 +179,71 @@ public final class ShardStore: @unchecked Sendable {
     }
 }
 
+/// An upload a provider receives in pieces: `append` as bytes arrive, then `commit` (checked,
+/// fsynced, moved into place) or `abort` (nothing is left behind).
+public protocol StreamedUpload: AnyObject {
+    /// Writes the next received bytes.
+    func append(_ bytes: UnsafeRawBufferPointer) throws(ShardStoreError)
+    /// Checks what was received and stores it.
+    func commit() throws(ShardStoreError)
+    /// Drops what was received.
+    func abort()
+}
+
+/// A file in `incoming/` being written: fsynced and renamed into place by `publish`, removed by
+/// `abort` (or when dropped unfinished).
+final class IncomingFile {
+    let path: String
+    private let handle: FileHandle
+    private(set) var finished = false
+
+    init(_ path: String) throws(ShardStoreError) {
+        guard FileManager.default.createFile(atPath: path, contents: nil),
+            let handle = FileHandle(forWritingAtPath: path)
+        else { throw .io("cannot create \(path)") }
+        self.path = path
+        self.handle = handle
+    }
+
+    deinit { abort() }
+
+    func write(_ bytes: UnsafeRawBufferPointer) throws(ShardStoreError) {
+        do { try handle.write(contentsOf: Data(bytes)) } catch {
+            abort()
+            throw .io("writing \(path) failed: \(error)")
+        }
+    }
+
+    /// Fsyncs the file and moves it to `final` (kept as it is when `final` already exists).
+    func publish(as final: String) throws(ShardStoreError) {
+        do {
+            try handle.synchronize()
+            try handle.close()
+        } catch {
+            abort()
+            throw .io("syncing \(path) failed: \(error)")
+        }
+        finished = true
+        if FileManager.default.fileExists(atPath: final) {
+            try? FileManager.default.removeItem(atPath: path)
+            return
+        }
+        try ShardStore.publish(path, as: final)
+    }
+
+    func abort() {
+        guard !finished else { return }
+        finished = true
+        try? handle.close()
+        try? FileManager.default.removeItem(atPath: path)
+    }
+}
+
 /// A shard being received: bytes are written and hashed as they arrive; `commit` checks the
 /// length and root, fsyncs and moves it into place. Anything else leaves no shard behind.
-public final class ShardUpload {
+public final class ShardUpload: StreamedUpload {
     let store: ShardStore
-    let temporary: String
-    let handle: FileHandle
+    let file: IncomingFile
     /// The root the shard must have.
     public let root: Hash256
     /// The length it must have.
@@ -199,25 +251,18 @@ public final class ShardUpload {
     var hasher: PieceHasher
     /// Bytes received so far.
     public private(set) var receivedBytes: UInt64 = 0
-    var finished = false
 
     init(
         store: ShardStore, temporary: String, root: Hash256, expectedBytes: UInt64, pieceBytes: Int
     )
         throws(ShardStoreError)
     {
-        guard FileManager.default.createFile(atPath: temporary, contents: nil),
-            let handle = FileHandle(forWritingAtPath: temporary)
-        else { throw .io("cannot create \(temporary)") }
+        file = try IncomingFile(temporary)
         self.store = store
-        self.temporary = temporary
-        self.handle = handle
         self.root = root
         self.expectedBytes = expectedBytes
         hasher = PieceHasher(pieceBytes: pieceBytes)
     }
-
-    deinit { if !finished { abort() } }
 
     /// Appends received bytes; refuses more than the expected length.
     public func append(_ bytes: UnsafeRawBufferPointer) throws(ShardStoreError) {
@@ -226,10 +271,7 @@ public final class ShardUpload {
             abort()
             throw .wrongSize(expected: expectedBytes, got: total)
         }
-        do { try handle.write(contentsOf: Data(bytes)) } catch {
-            abort()
-            throw .io("writing \(temporary) failed: \(error)")
-        }
+        try file.write(bytes)
         hasher.feed(bytes)
         receivedBytes = total
     }
@@ -245,15 +287,7 @@ public final class ShardUpload {
             abort()
             throw .wrongRoot(expected: root, got: got)
         }
-        do {
-            try handle.synchronize()
-            try handle.close()
-        } catch {
-            abort()
-            throw .io("syncing \(temporary) failed: \(error)")
-        }
-        finished = true
-        try ShardStore.publish(temporary, as: store.path(of: root))
+        try file.publish(as: store.path(of: root))
         // The leaves were just checked against the root: the first challenge need not re-read.
         if let stamp = store.stamp(of: root) {
             store.remember(
@@ -262,38 +296,25 @@ public final class ShardUpload {
     }
 
     /// Drops what was received.
-    public func abort() {
-        guard !finished else { return }
-        finished = true
-        try? handle.close()
-        try? FileManager.default.removeItem(atPath: temporary)
-    }
+    public func abort() { file.abort() }
 }
 
 /// A sealed manifest being received: streamed to a file and hashed, never held whole in memory.
-public final class ManifestUpload {
+public final class ManifestUpload: StreamedUpload {
     let store: ShardStore
     let cid: CID
     let bytesMax: UInt64
-    let temporary: String
-    let handle: FileHandle
+    let file: IncomingFile
     var hasher = Hash256.Hasher()
-    var finished = false
     /// Bytes received so far.
     public private(set) var bytesWritten: UInt64 = 0
 
     init(store: ShardStore, cid: CID, bytesMax: UInt64, temporary: String) throws(ShardStoreError) {
-        guard FileManager.default.createFile(atPath: temporary, contents: nil),
-            let handle = FileHandle(forWritingAtPath: temporary)
-        else { throw .io("cannot create \(temporary)") }
+        file = try IncomingFile(temporary)
         self.store = store
         self.cid = cid
         self.bytesMax = bytesMax
-        self.temporary = temporary
-        self.handle = handle
     }
-
-    deinit { if !finished { abort() } }
 
     /// Appends received bytes; refuses more than `bytesMax` in all.
     public func append(_ bytes: UnsafeRawBufferPointer) throws(ShardStoreError) {
@@ -302,10 +323,7 @@ public final class ManifestUpload {
             abort()
             throw .manifestTooLarge(limit: bytesMax)
         }
-        do { try handle.write(contentsOf: Data(bytes)) } catch {
-            abort()
-            throw .io("writing \(temporary) failed: \(error)")
-        }
+        try file.write(bytes)
         hasher.update(bufferPointer: bytes)
         bytesWritten = total
     }
@@ -316,27 +334,9 @@ public final class ManifestUpload {
             abort()
             throw .manifestMismatch(cid.string)
         }
-        do {
-            try handle.synchronize()
-            try handle.close()
-        } catch {
-            abort()
-            throw .io("syncing \(temporary) failed: \(error)")
-        }
-        finished = true
-        let final = store.manifestPath(of: cid)
-        if FileManager.default.fileExists(atPath: final) {
-            try? FileManager.default.removeItem(atPath: temporary)
-            return
-        }
-        try ShardStore.publish(temporary, as: final)
+        try file.publish(as: store.manifestPath(of: cid))
     }
 
     /// Drops what was received.
-    public func abort() {
-        guard !finished else { return }
-        finished = true
-        try? handle.close()
-        try? FileManager.default.removeItem(atPath: temporary)
-    }
+    public func abort() { file.abort() }
 }
