@@ -27,7 +27,8 @@ lines and written to <home>/memory.json.
     grows by less than 4 MiB (one line per refused message would be ~160 MiB), and it works through them before
     the peer leaves with less than 10 CPU seconds beyond its rate at rest (a loose guard: per frame, the
     quadratic copying the offset reads removed cost ~9 ms in a debug build, the log lines ~20 ms, what is left
-    ~22 ms; the BENCH line gives the figure).
+    ~22 ms; the BENCH line gives the figure). Each empty relay message is an undecodable relay frame, so the
+    node bans the peer: it must be disconnected at the end.
  6. bad-signature transaction flood (HTTP and P2P); a real transfer commits afterwards.
  7. many identities of one owner: 20 fresh did:key devices are refused; a registered device gets
     16 sessions and no 17th (0x97 / 3), while another device still connects.
@@ -814,9 +815,11 @@ def empty_frames(sampler, _):
     memory.setdefault("empty-message frames", {})["frames"] = {
         "sent": sent, "busySeconds": round(burst, 2), "cpuSeconds": round(cpu_used, 2),
         "restCpuPerSecond": round(rest_rate, 3), "drained": drained, "logGrowthMiB": round(log_grew / (1 << 20), 1)}
-    check(report.get("connected") == 1 and sent == count,
-          f"empty-message frames: the hostile peer connected and sent {sent} of {count} frames of 13,107 empty "
-          f"relay messages (still connected at the end: {report.get('stillConnected')}) {problem}")
+    # Each empty relay message is an undecodable relay frame: the node bans the peer within its
+    # first 64 KiB frame, so how many of the 120 it manages to hand over depends on timing.
+    check(report.get("connected") == 1 and sent >= 1 and report.get("stillConnected") == 0,
+          f"empty-message frames: the hostile peer connected, sent {sent} of {count} frames of 13,107 empty relay "
+          f"messages and was disconnected (still connected at the end: {report.get('stillConnected')}) {problem}")
     check(log_grew < EMPTY_FRAMES_LOG_GROWTH_MAX_MIB << 20,
           f"empty-message frames: node-0's log grew by {log_grew / (1 << 20):.2f} MiB for {sent * 13107:,} refused "
           f"relay messages (bound {EMPTY_FRAMES_LOG_GROWTH_MAX_MIB} MiB: the gateway's log is rate-limited)")
