@@ -34,6 +34,8 @@ public struct SigningDomain: Hashable, Sendable, CustomStringConvertible {
     public static let relayNode = SigningDomain("meshwork/relay-node/v1")
     /// A deal owner's permission to upload one shard or the manifest of its deal to a provider.
     public static let storageUpload = SigningDomain("meshwork/storage-upload/v1")
+    /// A payer's off-ledger promise to a payment channel's payee (`channel.redeem`).
+    public static let voucher = SigningDomain("meshwork/voucher/v1")
 
     /// The bytes that are actually signed for `message` in this domain.
     public func signingInput(_ message: some Collection<UInt8>) -> [UInt8] {

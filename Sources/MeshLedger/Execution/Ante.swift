@@ -69,6 +69,10 @@ extension Message {
         case .unbond(let unbond): unbond.amount
         case .registerProvider(let register): register.stake
         case .openDeal(let deal): deal.escrowMax
+        case .openChannel(let open): open.deposit
+        case .topUpChannel(let topUp): topUp.amount
+        case .openStream(let open): open.deposit
+        case .topUpStream(let topUp): topUp.amount
         default: 0
         }
     }

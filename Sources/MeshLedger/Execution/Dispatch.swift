@@ -23,6 +23,16 @@ enum MessageRouter {
         case .openDeal(let body): try StorageHandler.openDeal(body, context)
         case .submitProof(let body): try StorageHandler.submitProof(body, context)
         case .repairShard(let body): try StorageHandler.repairShard(body, context)
+        case .openChannel(let body): try ChannelHandler.open(body, context)
+        case .topUpChannel(let body): try ChannelHandler.topUp(body, context)
+        case .redeemVoucher(let body): try ChannelHandler.redeem(body, context)
+        case .startClose(let body): try ChannelHandler.startClose(body, context)
+        case .settleChannel(let body): try ChannelHandler.settle(body, context)
+        case .openStream(let body): try ChannelHandler.openStream(body, context)
+        case .topUpStream(let body): try ChannelHandler.topUpStream(body, context)
+        case .withdrawStream(let body): try ChannelHandler.withdraw(body, context)
+        case .closeStream(let body): try ChannelHandler.closeStream(body, context)
+        case .listData(let body): try ChannelHandler.list(body, context)
         case .unknown(let type): throw TransactionError.unknownMessageType(type)
         }
     }

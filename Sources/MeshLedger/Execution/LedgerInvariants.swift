@@ -7,7 +7,8 @@ public enum LedgerInvariants {
     public static func violations(in store: StateStore) throws -> [String] {
         let state = HistoricalState(store: store, height: store.height)
         var problems: [String] = []
-        // Supply: balances + fee pool + bonded + unbonding + provider stakes + escrows == supply, and no stored zero balance.
+        // Supply: balances + fee pool + bonded + unbonding + provider stakes + escrows + channel and stream
+        // deposits == supply, and no stored zero balance.
         var total: UInt64 = 0
         func add(_ amount: UInt64, _ what: String) {
             let (sum, overflow) = total.addingReportingOverflow(amount)
@@ -35,6 +36,16 @@ public enum LedgerInvariants {
         }
         for (_, value) in try store.scan(prefix: StateKeys.dealPrefix) {
             add(try StorageDeal(canonicalBytes: value).escrow, "deal escrow")
+        }
+        for (_, value) in try store.scan(prefix: StateKeys.channelPrefix) {
+            let channel = try PaymentChannel(canonicalBytes: value)
+            if channel.redeemed > channel.deposit {
+                problems.append("channel \(channel.id) redeemed above its deposit")
+            }
+            add(channel.deposit &- channel.redeemed, "channel deposit")
+        }
+        for (_, value) in try store.scan(prefix: StateKeys.streamPrefix) {
+            add(try PaymentStream(canonicalBytes: value).deposit, "stream deposit")
         }
         let supply = try state.supply()
         if total != supply { problems.append("holdings add up to \(total) but the supply is \(supply)") }

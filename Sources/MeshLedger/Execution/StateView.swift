@@ -126,12 +126,5 @@ public final class StateView: StateReader {
 
     /// The keys of `did` in this state: a did:key has its own; a did:mesh its current keys
     /// (none when deactivated or unregistered).
-    public func currentKeys(of did: DID) throws(StateError) -> [Ed25519.PublicKey] {
-        switch did {
-        case .key(let key): return [key]
-        case .mesh(let id):
-            guard let record = try identity(id), !record.deactivated else { return [] }
-            return record.keys
-        }
-    }
+    public func currentKeys(of did: DID) throws(StateError) -> [Ed25519.PublicKey] { try signingKeys(of: did) }
 }

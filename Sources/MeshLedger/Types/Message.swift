@@ -39,6 +39,26 @@ public enum Message: Sendable, Hashable {
     case submitProof(SubmitProof)
     /// 53 — `storage.repairShard`.
     case repairShard(RepairShard)
+    /// 60 — `channel.open`.
+    case openChannel(OpenChannel)
+    /// 61 — `channel.topUp`.
+    case topUpChannel(TopUpChannel)
+    /// 62 — `channel.redeem`.
+    case redeemVoucher(RedeemVoucher)
+    /// 63 — `channel.startClose`.
+    case startClose(StartClose)
+    /// 64 — `channel.settle`.
+    case settleChannel(SettleChannel)
+    /// 65 — `stream.open`.
+    case openStream(OpenStream)
+    /// 66 — `stream.topUp`.
+    case topUpStream(TopUpStream)
+    /// 67 — `stream.withdraw`.
+    case withdrawStream(WithdrawStream)
+    /// 68 — `stream.close`.
+    case closeStream(CloseStream)
+    /// 69 — `market.list`.
+    case listData(ListData)
     /// A type number this ledger does not know; rejected with `tx/13`.
     case unknown(type: UInt64)
 
@@ -63,6 +83,16 @@ public enum Message: Sendable, Hashable {
         case .openDeal: 51
         case .submitProof: 52
         case .repairShard: 53
+        case .openChannel: 60
+        case .topUpChannel: 61
+        case .redeemVoucher: 62
+        case .startClose: 63
+        case .settleChannel: 64
+        case .openStream: 65
+        case .topUpStream: 66
+        case .withdrawStream: 67
+        case .closeStream: 68
+        case .listData: 69
         case .unknown(let type): type
         }
     }
@@ -88,6 +118,16 @@ public enum Message: Sendable, Hashable {
         case .openDeal: "storage.openDeal"
         case .submitProof: "storage.submitProof"
         case .repairShard: "storage.repairShard"
+        case .openChannel: "channel.open"
+        case .topUpChannel: "channel.topUp"
+        case .redeemVoucher: "channel.redeem"
+        case .startClose: "channel.startClose"
+        case .settleChannel: "channel.settle"
+        case .openStream: "stream.open"
+        case .topUpStream: "stream.topUp"
+        case .withdrawStream: "stream.withdraw"
+        case .closeStream: "stream.close"
+        case .listData: "market.list"
         case .unknown(let type): "unknown.\(type)"
         }
     }
@@ -113,6 +153,16 @@ public enum Message: Sendable, Hashable {
         case .openDeal(let body): body.canonicalBytes
         case .submitProof(let body): body.canonicalBytes
         case .repairShard(let body): body.canonicalBytes
+        case .openChannel(let body): body.canonicalBytes
+        case .topUpChannel(let body): body.canonicalBytes
+        case .redeemVoucher(let body): body.canonicalBytes
+        case .startClose(let body): body.canonicalBytes
+        case .settleChannel(let body): body.canonicalBytes
+        case .openStream(let body): body.canonicalBytes
+        case .topUpStream(let body): body.canonicalBytes
+        case .withdrawStream(let body): body.canonicalBytes
+        case .closeStream(let body): body.canonicalBytes
+        case .listData(let body): body.canonicalBytes
         case .unknown: []
         }
     }
@@ -141,6 +191,16 @@ public enum Message: Sendable, Hashable {
         case 51: self = .openDeal(try decode(OpenDeal.self))
         case 52: self = .submitProof(try decode(SubmitProof.self))
         case 53: self = .repairShard(try decode(RepairShard.self))
+        case 60: self = .openChannel(try decode(OpenChannel.self))
+        case 61: self = .topUpChannel(try decode(TopUpChannel.self))
+        case 62: self = .redeemVoucher(try decode(RedeemVoucher.self))
+        case 63: self = .startClose(try decode(StartClose.self))
+        case 64: self = .settleChannel(try decode(SettleChannel.self))
+        case 65: self = .openStream(try decode(OpenStream.self))
+        case 66: self = .topUpStream(try decode(TopUpStream.self))
+        case 67: self = .withdrawStream(try decode(WithdrawStream.self))
+        case 68: self = .closeStream(try decode(CloseStream.self))
+        case 69: self = .listData(try decode(ListData.self))
         default: self = .unknown(type: typeNumber)
         }
     }

@@ -11,6 +11,17 @@ extension StateReader {
         }
     }
 
+    /// The keys that sign for `did` now: a did:key its own; a did:mesh its current keys (none
+    /// when deactivated or unregistered).
+    func signingKeys(of did: DID) throws(StateError) -> [Ed25519.PublicKey] {
+        switch did {
+        case .key(let key): return [key]
+        case .mesh(let id):
+            guard let record = try identity(id), !record.deactivated else { return [] }
+            return record.keys
+        }
+    }
+
     /// Whether `actor` is the registered controller of `account` (a did:key controls nothing
     /// but itself, and a deactivated DID controls nothing).
     func isController(_ actor: DID, of account: DID) throws(StateError) -> Bool {
