@@ -26,6 +26,8 @@ public final class Gateway: Sendable {
     private let blocks: AsyncStream<(UInt64, Bool)>
     private let blockContinuation: AsyncStream<(UInt64, Bool)>.Continuation
     let relayInbound = RelayInbound()
+    let paymentUpdates: AsyncStream<PaymentUpdate>.Continuation
+    private let paymentUpdateStream: AsyncStream<PaymentUpdate>
 
     /// A gateway over `ledger`; persistent sessions and retained messages live in `storePath`
     /// (`nil`: in memory only). `relaySend` carries relay frames to peers (`nil` = all peers);
@@ -51,8 +53,10 @@ public final class Gateway: Sendable {
         self.relay = relay
         broker = try Broker(
             store: storePath.map { try GatewayStore(path: $0) } ?? nil, limits: limits,
-            filtersChanged: { added, removed in relay.localFiltersChanged(added: added, removed: removed) })
+            filtersChanged: { added, removed in relay.localFiltersChanged(added: added, removed: removed) },
+            paymentLog: { limiter.log($0) })
         (blocks, blockContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1024))
+        (paymentUpdateStream, paymentUpdates) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
         relay.setLocalFilters(broker.localFilters)
     }
 
@@ -113,6 +117,16 @@ public final class Gateway: Sendable {
                 for await (height, changed) in blocks { await processBlock(height: height, authChanged: changed) }
             }
             group.addTask { [self] in
+                await applyPaymentUpdate(nil)
+                for await update in paymentUpdateStream { await applyPaymentUpdate(update) }
+            }
+            group.addTask { [self] in
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .milliseconds(Self.creditFlushMilliseconds))
+                    broker.flushCredits()
+                }
+            }
+            group.addTask { [self] in
                 var rounds = 0
                 while !Task.isCancelled {
                     try? await Task.sleep(for: .seconds(5))
@@ -129,6 +143,8 @@ public final class Gateway: Sendable {
     /// Stops listening and closes every connection.
     public func stop() async {
         blockContinuation.finish()
+        paymentUpdates.finish()
+        broker.flushCredits()
         provenance?.stop()
         for box in [channelBox, tlsChannelBox] { try? await box.withLockedValue { $0 }?.close() }
         for (_, connection) in broker.connectionSnapshot() { connection.close(reason: .serverShuttingDown) }
@@ -160,6 +176,16 @@ public final class Gateway: Sendable {
         counters.relayed = relay.counterSnapshot.sent
         counters.relayReceived = relay.counterSnapshot.received
         counters.relayDenied += relay.counterSnapshot.unattested
+        let payments = self.broker.withLock {
+            (self.broker.metering.counters, self.broker.metering.channels.count, self.broker.metering.listingCount)
+        }
+        counters.pricedDelivered = payments.0.pricedDelivered
+        counters.pricedAmount = payments.0.pricedAmount
+        counters.unpaidRefused = payments.0.refusedUnpaid
+        counters.vouchersAccepted = payments.0.vouchersAccepted
+        counters.vouchersRefused = payments.0.vouchersRefused
+        counters.meteredChannels = payments.1
+        counters.listings = payments.2
         return counters
     }
 
@@ -404,6 +430,20 @@ public struct GatewayCounters: Sendable, Equatable, Codable {
     /// CONNECTs, subscriptions, retained publishes and QoS 2 publishes refused for a device's
     /// quota (`DeviceQuotas`).
     public var quotaRefused = 0
+    /// Priced messages delivered against a channel's credit.
+    public var pricedDelivered = 0
+    /// Their price in total (base units).
+    public var pricedAmount: UInt64 = 0
+    /// Priced messages not delivered to a session: no channel, or not enough credit.
+    public var unpaidRefused = 0
+    /// Vouchers taken on `$mesh/pay/<channel>` (a lower one than the best is taken and changes nothing).
+    public var vouchersAccepted = 0
+    /// Vouchers refused (wrong chain, key or signature; above the deposit; closing channel).
+    public var vouchersRefused = 0
+    /// Channels this gateway meters.
+    public var meteredChannels = 0
+    /// Market listings this gateway prices topics with.
+    public var listings = 0
 
     /// Zero.
     public init() {}

@@ -219,6 +219,9 @@ public struct Event: Sendable, Hashable, Codable {
         self.type = type
         self.attributes = attributes.map { Attribute(key: $0.0, value: $0.1) }
     }
+
+    /// The value of the first attribute named `key`, if any.
+    public func value(_ key: String) -> String? { attributes.first { $0.key == key }?.value }
 }
 
 /// The outcome of one transaction, in `checkTx` or in a block.

@@ -21,7 +21,11 @@ extension Broker {
                     targets[clientID] = (qos, options.retainAsPublished)
                 }
             }
-            let ordered = targets.sorted { $0.key < $1.key }
+            // A priced message reaches only the sessions whose channel pays for it.
+            let ordered = targets.sorted { $0.key < $1.key }.filter { clientID, _ in
+                guard let session = sessionLocked(clientID) else { return false }
+                return paidLocked(session, message)
+            }
             var toStore: [(clientID: String, qos: MQTTQoS, retain: Bool)] = []
             for (clientID, target) in ordered where target.qos != .atMostOnce {
                 // Checked before the row is written: a message past a bound costs no disk write.
@@ -48,6 +52,53 @@ extension Broker {
                 reached += 1
             }
             return (reached, stored)
+        }
+    }
+
+    /// Charges `session`'s channel for `message` if it is priced; false when it is not paid
+    /// for. A session that bound a channel and ran out of credit is disconnected with 0x97
+    /// (MQTT 5); an MQTT 3.1.1 session just stops receiving priced messages. Caller holds the lock.
+    func paidLocked(_ session: Session, _ message: GatewayMessage) -> Bool {
+        let charge = metering.charge(
+            did: session.did, channelID: session.channelID, topic: message.topic, bytes: message.payload.count)
+        guard case .unpaid(let why) = charge else { return true }
+        if session.channelID != nil, let connection = session.connection, connection.version == .v5,
+            !session.unpaidNotified
+        {
+            session.unpaidNotified = true
+            paymentLog("disconnecting \(session.clientID) (\(session.did)): \(why)")
+            connection.close(reason: .quotaExceeded)
+        }
+        return false
+    }
+
+    /// Binds `clientID`'s session to channel `id` (its DID must be the channel's payer).
+    /// Returns why not, or nil when bound.
+    func bindChannel(clientID: String, _ id: UInt64) -> String? {
+        withLock {
+            guard let session = sessionLocked(clientID) else { return "no session \(clientID)" }
+            guard let terms = metering.channels[id]?.terms else { return "channel \(id) is not known here yet" }
+            guard terms.payer.description == session.did else {
+                return "channel \(id) is paid by \(terms.payer), not \(session.did)"
+            }
+            session.channelID = id
+            session.unpaidNotified = false
+            return nil
+        }
+    }
+
+    /// Writes the credit of channels changed since the last call (one transaction, no fsync per
+    /// voucher or message); returns how many were written.
+    @discardableResult
+    func flushCredits() -> Int {
+        withLock {
+            guard !metering.dirty.isEmpty else { return 0 }
+            let changed = metering.dirty.map { id in
+                (id, metering.channels[id].map { ($0.best, $0.spent) })
+            }
+            metering.dirty.removeAll()
+            try? store?.saveCredits(changed)
+            return changed.count
         }
     }
 

@@ -19,9 +19,13 @@ final class Broker: @unchecked Sendable {
     /// Retained messages kept and their payload bytes, by publisher DID.
     private var retainedUsage: [String: (count: Int, bytes: Int)] = [:]
     let store: GatewayStore?
+    /// Paid delivery: listings, channels and credit (used under `lock`).
+    let metering = Metering()
     let limits: GatewayLimits
     /// Called (outside the lock) when a filter gains its first or loses its last local subscriber.
     let filtersChanged: @Sendable (_ added: [String], _ removed: [String]) -> Void
+    /// Where paid-delivery refusals are logged.
+    let paymentLog: @Sendable (String) -> Void
     private(set) var counters = Counters()
 
     struct Counters {
@@ -40,8 +44,10 @@ final class Broker: @unchecked Sendable {
 
     init(
         store: GatewayStore?, limits: GatewayLimits,
-        filtersChanged: @escaping @Sendable ([String], [String]) -> Void = { _, _ in }
+        filtersChanged: @escaping @Sendable ([String], [String]) -> Void = { _, _ in },
+        paymentLog: @escaping @Sendable (String) -> Void = { _ in }
     ) throws {
+        self.paymentLog = paymentLog
         self.store = store
         self.limits = limits
         self.filtersChanged = filtersChanged
@@ -73,6 +79,9 @@ final class Broker: @unchecked Sendable {
                 session.pendingBytes += message.message.payload.count
             }
             addSessionLocked(session)
+        }
+        for (id, voucher, spent) in try store.loadCredits() {
+            metering.channels[id] = ChannelCredit(terms: nil, best: voucher, spent: spent)
         }
         for message in try store.loadRetained() {
             retained[message.topic] = message
@@ -292,6 +301,7 @@ final class Broker: @unchecked Sendable {
             guard session.connection != nil else { return }
             for (filter, options) in retainedFor {
                 for message in retained.values where MQTTTopic.matches(filter: filter, topic: message.topic) {
+                    guard paidLocked(session, message) else { continue }
                     enqueueLocked(session, message, qos: min(message.qos, options.qos), retainFlag: true, rowID: nil)
                 }
             }

@@ -14,11 +14,50 @@ public protocol GatewayLedger: Sendable {
     /// consensus key of an active validator at the latest committed height. Nil when the ledger
     /// cannot be read (nothing changes then).
     func isRelayNode(_ key: Ed25519.PublicKey) async -> Bool?
+    /// Payment channel `id` as the gateway meters it: `.some(nil)` when there is none, nil when
+    /// the ledger cannot be read.
+    func paymentChannel(_ id: UInt64) async -> GatewayChannel??
+    /// The market listings of `owner` (every owner when nil); nil when the ledger cannot be read.
+    func marketListings(owner: DID?) async -> [MarketListing]?
 }
 
 extension GatewayLedger {
     /// No node may relay (a gateway without peers).
     public func isRelayNode(_ key: Ed25519.PublicKey) async -> Bool? { false }
+
+    /// No channels (a gateway without payments).
+    public func paymentChannel(_ id: UInt64) async -> GatewayChannel?? { .some(nil) }
+
+    /// No listings: nothing is priced.
+    public func marketListings(owner: DID?) async -> [MarketListing]? { [] }
+}
+
+/// A payment channel as the gateway needs it to take vouchers.
+public struct GatewayChannel: Sendable, Equatable {
+    /// Who pays (and signs vouchers).
+    public var payer: DID
+    /// Who is paid.
+    public var payee: DID
+    /// Everything deposited.
+    public var deposit: UInt64
+    /// Everything already redeemed on the ledger.
+    public var redeemed: UInt64
+    /// Whether the payer started the close window (the gateway then takes no more vouchers).
+    public var closing: Bool
+    /// The payer's current keys.
+    public var payerKeys: [Ed25519.PublicKey]
+
+    /// All fields.
+    public init(
+        payer: DID, payee: DID, deposit: UInt64, redeemed: UInt64, closing: Bool, payerKeys: [Ed25519.PublicKey]
+    ) {
+        self.payer = payer
+        self.payee = payee
+        self.deposit = deposit
+        self.redeemed = redeemed
+        self.closing = closing
+        self.payerKeys = payerKeys
+    }
 }
 
 /// A DID as the gateway sees it.

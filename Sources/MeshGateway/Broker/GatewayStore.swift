@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import MeshCore
+import MeshLedger
 
 /// A message waiting for a persistent session, as stored.
 struct StoredMessage: Sendable {
@@ -54,6 +55,8 @@ final class GatewayStore: Sendable {
                         retain INTEGER NOT NULL);
                     CREATE INDEX IF NOT EXISTS queue_by_client ON queue (client_id, id);
                     CREATE INDEX IF NOT EXISTS queue_by_payload ON queue (payload_id);
+                    CREATE TABLE IF NOT EXISTS channel_credit (
+                        channel INTEGER PRIMARY KEY, voucher BLOB, spent INTEGER NOT NULL);
                     CREATE TABLE IF NOT EXISTS retained (
                         topic TEXT PRIMARY KEY, payload BLOB NOT NULL, qos INTEGER NOT NULL, publisher TEXT);
                     """)
@@ -194,6 +197,34 @@ final class GatewayStore: Sendable {
             let payloadID = try Int64.fetchOne(db, sql: "SELECT payload_id FROM queue WHERE id = ?", arguments: [rowID])
             try db.execute(sql: "DELETE FROM queue WHERE id = ?", arguments: [rowID])
             if let payloadID { try Self.dropPayloadIfUnused(db, payloadID) }
+        }
+    }
+
+    /// The metered channels: best voucher and what was delivered against it.
+    func loadCredits() throws -> [(UInt64, Voucher?, UInt64)] {
+        try database.read { db in
+            try Row.fetchAll(db, sql: "SELECT channel, voucher, spent FROM channel_credit").map { row in
+                let voucher = (row["voucher"] as Data?).flatMap { try? Voucher(canonicalBytes: Array($0)) }
+                return (UInt64(bitPattern: row["channel"] as Int64), voucher, UInt64(bitPattern: row["spent"] as Int64))
+            }
+        }
+    }
+
+    /// Writes (or, for nil, deletes) the credit of each channel, in one transaction.
+    func saveCredits(_ credits: [(UInt64, (Voucher?, UInt64)?)]) throws {
+        try database.write { db in
+            for (id, credit) in credits {
+                if let (voucher, spent) = credit {
+                    try db.execute(
+                        sql: "INSERT OR REPLACE INTO channel_credit (channel, voucher, spent) VALUES (?, ?, ?)",
+                        arguments: [
+                            Int64(bitPattern: id), voucher.map { Data($0.canonicalBytes) }, Int64(bitPattern: spent),
+                        ])
+                } else {
+                    try db.execute(
+                        sql: "DELETE FROM channel_credit WHERE channel = ?", arguments: [Int64(bitPattern: id)])
+                }
+            }
         }
     }
 

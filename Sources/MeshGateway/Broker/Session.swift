@@ -31,6 +31,10 @@ final class Session {
     var dropped = 0
     /// Payload bytes queued or in flight.
     var pendingBytes = 0
+    /// The payment channel that pays for priced messages (`mesh-channel`, or a voucher's channel).
+    var channelID: UInt64?
+    /// Set once the session was told its credit ran out.
+    var unpaidNotified = false
 
     init(clientID: String, did: String, expirySeconds: UInt32) {
         self.clientID = clientID

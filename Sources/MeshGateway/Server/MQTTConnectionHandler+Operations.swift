@@ -95,8 +95,65 @@ extension MQTTConnectionHandler {
                 setAlias(UInt16(alias), topic)
             }
         }
+        if let channel = Gateway.payChannel(topic: topic) {
+            takeVoucher(context, connected, publish, channel: channel)
+            return
+        }
         withDecisions(context, connected.did, [(.mqttPublish, topic)]) { context, allowed in
             self.finishPublish(context, connected, publish, topic: topic, allowed: allowed[0])
+        }
+    }
+
+    /// A voucher published to `$mesh/pay/<channel>`: checked by the gateway (no ledger
+    /// transaction), never delivered to subscribers. Acknowledged once checked; refused with
+    /// 0x99 (malformed) or 0x87 (not the payer's, or above the deposit).
+    private func takeVoucher(
+        _ context: ChannelHandlerContext, _ connected: ConnectedView, _ publish: MQTTPublish, channel: UInt64?
+    ) {
+        let voucher: Voucher
+        do {
+            if publish.payload.starts(with: Array(Voucher.textPrefix.utf8)) {
+                voucher = try Voucher(text: String(decoding: publish.payload, as: UTF8.self))
+            } else {
+                voucher = try Voucher(canonicalBytes: publish.payload)
+            }
+        } catch {
+            gateway.countProtocolError()
+            refusePublish(
+                context, connected, publish, .payloadFormatInvalid, "the voucher is malformed: \(error.message)")
+            return
+        }
+        guard let channel, voucher.channel == channel else {
+            refusePublish(
+                context, connected, publish, .topicNameInvalid,
+                "a voucher for channel \(voucher.channel) is published to $mesh/pay/\(voucher.channel)")
+            return
+        }
+        setWaiting(context, true)
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        let gateway = gateway
+        let eventLoop = context.eventLoop
+        Task {
+            let outcome = await gateway.acceptVoucher(voucher, clientID: connected.clientID, did: connected.did)
+            eventLoop.execute {
+                let (handler, context) = bound.value
+                handler.setWaiting(context, false)
+                guard context.channel.isActive else { return }
+                switch outcome {
+                case .success:
+                    switch publish.qos {
+                    case .atMostOnce: break
+                    case .atLeastOnce:
+                        connected.connection.send(.ack(MQTTAck(.puback, packetID: publish.packetID ?? 0)))
+                    case .exactlyOnce:
+                        connected.connection.send(.ack(MQTTAck(.pubrec, packetID: publish.packetID ?? 0)))
+                    }
+                case .failure(let refusal):
+                    gateway.log("refused a voucher from \(connected.did) for channel \(channel): \(refusal.text)")
+                    handler.refusePublish(context, connected, publish, .notAuthorized, refusal.text)
+                }
+                handler.resume(context)
+            }
         }
     }
 
@@ -181,7 +238,7 @@ extension MQTTConnectionHandler {
     /// Refuses a publish with `code`: MQTT 5 QoS 1/2 get it in PUBACK/PUBREC; otherwise the
     /// connection closes, since MQTT 3.1.1 has no negative acknowledgement (MQTT-3.3.5-2) and
     /// MQTT 5 QoS 0 has none either.
-    private func refusePublish(
+    func refusePublish(
         _ context: ChannelHandlerContext, _ connected: ConnectedView, _ publish: MQTTPublish, _ code: MQTTReasonCode,
         _ why: String
     ) {
@@ -243,6 +300,9 @@ extension MQTTConnectionHandler {
                 invalid.append((try? MQTTTopic.validateFilter(filter)) == nil ? .topicFilterInvalid : nil)
             }
         }
+        if let named = subscribe.properties.userProperties.last(where: { $0.0 == Gateway.channelProperty }) {
+            bindChannel(connected, named.1)
+        }
         let requests = subscribe.filters.map { (PolicyAction.mqttSubscribe, $0.filter) }
         withDecisions(context, connected.did, requests) { _, allowed in
             let v5 = connected.connection.version == .v5
@@ -274,5 +334,15 @@ extension MQTTConnectionHandler {
                 connected.connection.send(.suback(MQTTSubAck(packetID: subscribe.packetID, reasonCodes: codes)))
             }
         }
+    }
+
+    /// Binds the session to the channel a `mesh-channel` user property names.
+    func bindChannel(_ connected: ConnectedView, _ value: String) {
+        guard let id = UInt64(value.prefix(20)), id > 0 else {
+            gateway.log("\(connected.clientID) named channel '\(value.prefix(40))', which is no channel id")
+            return
+        }
+        let gateway = gateway
+        Task { await gateway.bindChannel(clientID: connected.clientID, did: connected.did, id) }
     }
 }

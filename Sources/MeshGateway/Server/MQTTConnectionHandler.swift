@@ -233,6 +233,11 @@ final class MQTTConnectionHandler: ChannelInboundHandler {
                 ConnectedView(
                     connection: connection, clientID: clientID, will: will, connectExpiry: expiry,
                     deviceDID: try? DID(string: connection.did)))
+            if let named = connect.properties.userProperties.last(where: { $0.0 == Gateway.channelProperty }),
+                case .connected(let view) = state
+            {
+                bindChannel(view, named.1)
+            }
             decoder = MQTTDecoder(packetBytesMax: gateway.limits.packetBytesMax)
             startKeepAlive(context, seconds: connect.keepAliveSeconds)
             context.channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in }

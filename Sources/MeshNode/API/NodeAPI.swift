@@ -65,6 +65,7 @@ public enum NodeAPI {
         addServiceRoutes(router, runtime: runtime, origins: origins)
         addProvenanceRoutes(router, runtime: runtime, blocks: blocks)
         addStorageRoutes(router, runtime: runtime)
+        addPaymentRoutes(router, runtime: runtime, blocks: blocks)
         let socketRouter = Router(context: BasicWebSocketRequestContext.self)
         socketRouter.ws(
             "events",

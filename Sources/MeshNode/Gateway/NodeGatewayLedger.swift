@@ -37,6 +37,30 @@ struct NodeGatewayLedger: GatewayLedger {
         return answer ?? nil
     }
 
+    func paymentChannel(_ id: UInt64) async -> GatewayChannel?? {
+        let answer: GatewayChannel??? = await runtime.withLedgerIfReadable { ledger in
+            do {
+                let view = try ledger.view()
+                guard let channel = try view.channel(id) else { return .some(nil) }
+                return .some(
+                    GatewayChannel(
+                        payer: channel.payer, payee: channel.payee, deposit: channel.deposit,
+                        redeemed: channel.redeemed, closing: channel.closesAt != 0,
+                        payerKeys: try view.currentKeys(of: channel.payer)))
+            } catch {
+                return nil
+            }
+        }
+        return answer ?? nil
+    }
+
+    func marketListings(owner: DID?) async -> [MarketListing]? {
+        let answer: [MarketListing]?? = await runtime.withLedgerIfReadable { ledger in
+            try? ledger.marketListings(owner: owner, limit: owner == nil ? 100_000 : ChannelRules.listingsPerOwnerMax)
+        }
+        return answer ?? nil
+    }
+
     func authorize(_ did: DID, action: PolicyAction, resource: String) async -> GatewayDecision {
         let answer: GatewayDecision? = await runtime.withLedgerIfReadable { ledger in
             do {

@@ -280,6 +280,21 @@ final class ConsensusLoop {
         }
         if let gateway = runtime.gateway {
             gateway.blockCommitted(height: header.height, authChanged: changesAuthorization)
+            // Paid delivery follows the channels and listings the block changed.
+            var channels = Set<UInt64>()
+            var owners = Set<DID>()
+            for result in committed.results.transactions where result.isSuccess {
+                for event in result.events {
+                    if event.type.hasPrefix("channel."), let id = event.value("channel").flatMap(UInt64.init) {
+                        channels.insert(id)
+                    } else if event.type == "market.list",
+                        let owner = event.value("owner").flatMap({ try? DID(string: $0) })
+                    {
+                        owners.insert(owner)
+                    }
+                }
+            }
+            gateway.paymentsChanged(channels: channels, owners: owners, all: changesAuthorization)
         }
         // Telemetry readers of `/events` are checked again, as MQTT subscribers are.
         if changesAuthorization, runtime.hub.watchesTelemetry {

@@ -103,7 +103,7 @@ public enum ChannelError: MeshError, Equatable {
         case .overflow(let what): "\(what) would pass 2^64 - 1"
         case .badListing(let why): "bad listing: \(why)"
         case .notNamespaceOwner(let signer, let pattern):
-            "\(signer) does not own the namespace of '\(pattern)' (its second level must be the signer)"
+            "\(signer) does not own the namespace of '\(pattern)' (its second level must be the signer or a DID it controls)"
         case .tooManyListings(let owner, let limit): "\(owner) already has \(limit) listings; remove one first"
         }
     }

@@ -257,7 +257,7 @@ public struct ListData: Sendable, Hashable, CanonicalCodable {
     public var pricePerMessage: UInt64
     /// Base units per started KiB of payload.
     public var pricePerKiB: UInt64
-    /// Who is paid (nil: the signer).
+    /// Who is paid (nil: the namespace owner).
     public var payee: DID?
 
     /// All fields.

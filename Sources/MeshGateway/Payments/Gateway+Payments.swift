@@ -1,0 +1,104 @@
+public import MeshCore
+public import MeshLedger
+
+/// Paid MQTT streams: a subscriber binds a payment channel to its session (MQTT 5 user property
+/// `mesh-channel` on CONNECT or SUBSCRIBE, or by publishing a voucher of its own channel) and
+/// publishes vouchers to `$mesh/pay/<channel>`; priced messages reach it while the best voucher
+/// covers them. See `README.md`, "Paid streams".
+extension Gateway {
+    /// The user property that names the session's channel.
+    public static let channelProperty = "mesh-channel"
+    /// Vouchers are published to this prefix followed by the channel id.
+    public static let payTopicPrefix = "$mesh/pay/"
+    /// How often changed credit is written to `gateway.sqlite` (what a crash can lose).
+    public static let creditFlushMilliseconds = 100
+
+    /// The channel id a `$mesh/pay/<id>` topic names; nil for any other topic.
+    static func payChannel(topic: String) -> UInt64?? {
+        guard topic.hasPrefix(payTopicPrefix) else { return nil }
+        let rest = topic.dropFirst(payTopicPrefix.count)
+        guard rest.utf8.count <= 20, let id = UInt64(rest), id > 0 else { return .some(nil) }
+        return .some(id)
+    }
+
+    /// The terms of channel `id`, from what the gateway holds or else from the ledger; `.some(nil)`
+    /// when there is no such channel, nil when the ledger cannot be read.
+    func channelTerms(_ id: UInt64, refresh: Bool = false) async -> GatewayChannel?? {
+        if !refresh, let known = broker.withLock({ broker.metering.channels[id]?.terms }) { return .some(known) }
+        guard let loaded = await ledger.paymentChannel(id) else { return nil }
+        broker.withLock { broker.metering.update(id, terms: loaded) }
+        return .some(loaded)
+    }
+
+    /// Takes a voucher published by `clientID` (of `did`): checked against the channel's terms
+    /// and kept if it is the best so far. The payer's own session is bound to the channel.
+    /// Returns the channel's credit, or why the voucher was refused.
+    func acceptVoucher(
+        _ voucher: Voucher, clientID: String, did: String
+    ) async -> Result<
+        UInt64, Metering.VoucherRefusal
+    > {
+        guard let terms = await channelTerms(voucher.channel) else {
+            return .failure(Metering.VoucherRefusal(text: "the ledger cannot be read now; send the voucher again"))
+        }
+        if let refusal = Metering.check(voucher, terms: terms, chainId: ledger.chainId) {
+            broker.withLock { broker.metering.counters.vouchersRefused += 1 }
+            return .failure(refusal)
+        }
+        guard let terms else { return .failure(Metering.VoucherRefusal(text: "no open channel \(voucher.channel)")) }
+        let credit = broker.withLock { broker.metering.accept(voucher, terms: terms) }
+        if terms.payer.description == did { _ = broker.bindChannel(clientID: clientID, voucher.channel) }
+        return .success(credit)
+    }
+
+    /// Binds `clientID`'s session to channel `id` once its terms are known; logs why not.
+    func bindChannel(clientID: String, did: String, _ id: UInt64) async {
+        guard case .some(.some) = await channelTerms(id) else {
+            log("\(clientID) (\(did)) named channel \(id), which is not open (or the ledger cannot be read)")
+            return
+        }
+        if let why = broker.bindChannel(clientID: clientID, id) {
+            log("\(clientID) cannot pay with channel \(id): \(why)")
+        }
+    }
+
+    /// Tells the gateway which channels and listing owners a committed block changed (`all`:
+    /// identities changed, so every metered channel's payer keys are read again).
+    public func paymentsChanged(channels: Set<UInt64>, owners: Set<DID>, all: Bool = false) {
+        guard !channels.isEmpty || !owners.isEmpty || all else { return }
+        paymentUpdates.yield(PaymentUpdate(channels: channels, owners: owners, all: all))
+    }
+
+    /// One block's payment changes.
+    struct PaymentUpdate: Sendable {
+        var channels: Set<UInt64>
+        var owners: Set<DID>
+        var all: Bool
+    }
+
+    /// Applies updates in block order; the first call loads every listing.
+    func applyPaymentUpdate(_ update: PaymentUpdate?) async {
+        guard let update else {
+            if let all = await ledger.marketListings(owner: nil) {
+                broker.withLock { broker.metering.setListings(all, owner: nil) }
+            } else {
+                log("the market listings cannot be read; priced topics are free until they can")
+            }
+            return
+        }
+        for owner in update.owners {
+            guard let listings = await ledger.marketListings(owner: owner) else { continue }
+            broker.withLock { broker.metering.setListings(listings, owner: owner.description) }
+        }
+        var ids = update.channels
+        if update.all { ids.formUnion(broker.withLock { broker.metering.channels.keys }) }
+        for id in ids.sorted() { _ = await channelTerms(id, refresh: true) }
+    }
+
+    /// Paid delivery as `GET /gateway` shows it, and this gateway's credit on one channel.
+    public func meteredChannel(_ id: UInt64) -> (best: Voucher?, delivered: UInt64, credit: UInt64)? {
+        broker.withLock {
+            broker.metering.channels[id].map { ($0.best, $0.spent, $0.credit) }
+        }
+    }
+}

@@ -1,0 +1,148 @@
+import MeshCore
+import MeshLedger
+
+/// What the gateway knows of one payment channel it meters: the ledger's terms, the best voucher
+/// its payer sent here, and what this gateway delivered against it.
+struct ChannelCredit {
+    var terms: GatewayChannel?
+    /// The voucher with the highest cumulative amount accepted here.
+    var best: Voucher?
+    /// The price of everything delivered here on this channel (never below what was redeemed).
+    var spent: UInt64 = 0
+    /// Changed since the last write to `gateway.sqlite`.
+    var dirty = false
+
+    /// What the payer may still receive: the best voucher less what was spent or redeemed.
+    var credit: UInt64 {
+        let used = max(spent, terms?.redeemed ?? 0)
+        return (best?.cumulativeAmount ?? 0) > used ? (best?.cumulativeAmount ?? 0) - used : 0
+    }
+}
+
+/// Counters of paid delivery.
+struct MeteringCounters: Sendable, Equatable {
+    var pricedDelivered = 0
+    var pricedAmount: UInt64 = 0
+    var refusedUnpaid = 0
+    var vouchersAccepted = 0
+    var vouchersRefused = 0
+}
+
+/// Paid MQTT streams: which topics are priced (the ledger's market listings), which channel
+/// pays for each session, and the credit of each channel. Every member is used under the
+/// broker's lock, so a charge and the delivery it pays for happen together.
+final class Metering {
+    /// Listings by owner DID (the second level of a `mesh/<owner>/…` topic).
+    private(set) var listings: [String: [MarketListing]] = [:]
+    var channels: [UInt64: ChannelCredit] = [:]
+    var counters = MeteringCounters()
+    /// Channels whose credit changed since the last flush.
+    var dirty: Set<UInt64> = []
+
+    /// Replaces the listings of `owner` (all owners when nil).
+    func setListings(_ new: [MarketListing], owner: String?) {
+        if let owner {
+            listings[owner] = new.isEmpty ? nil : new
+        } else {
+            listings = Dictionary(grouping: new, by: { $0.owner.description })
+        }
+    }
+
+    var listingCount: Int { listings.values.reduce(0) { $0 + $1.count } }
+
+    /// The listing that prices `topic`, if any (the most specific: the longest pattern).
+    func listing(for topic: String) -> MarketListing? {
+        guard topic.hasPrefix("mesh/") else { return nil }
+        let levels = topic.split(separator: "/", maxSplits: 2, omittingEmptySubsequences: false)
+        guard levels.count >= 2, let owned = listings[String(levels[1])] else { return nil }
+        return owned.filter { $0.covers(topic: topic) }.max { $0.pattern.utf8.count < $1.pattern.utf8.count }
+    }
+
+    /// What delivering `message` to a session of `did` paying with `channelID` comes to.
+    enum Charge: Equatable {
+        /// Not priced, or read by its owner or payee.
+        case free
+        /// Paid from the channel's credit.
+        case paid(UInt64)
+        /// Not delivered: no channel to the listing's payee, or not enough credit.
+        case unpaid(String)
+    }
+
+    /// Charges one delivery; the credit is taken only when the answer is `.paid`.
+    func charge(did: String, channelID: UInt64?, topic: String, bytes: Int) -> Charge {
+        guard let listing = listing(for: topic) else { return .free }
+        if did == listing.owner.description || did == listing.payee.description { return .free }
+        guard let price = listing.price(bytes: bytes) else { return unpaid("the price passes 2^64 - 1") }
+        guard let channelID, var credit = channels[channelID], let terms = credit.terms else {
+            return unpaid("'\(topic)' is priced; bind a channel to \(listing.payee) (user property mesh-channel)")
+        }
+        guard terms.payer.description == did, terms.payee == listing.payee else {
+            return unpaid("channel \(channelID) does not pay \(listing.payee) from \(did)")
+        }
+        guard !terms.closing else { return unpaid("channel \(channelID) is closing") }
+        guard credit.credit >= price else {
+            return unpaid(
+                "channel \(channelID) has \(credit.credit) of credit left, less than the price \(price); "
+                    + "publish a higher voucher to $mesh/pay/\(channelID)")
+        }
+        credit.spent = max(credit.spent, terms.redeemed) + price
+        credit.dirty = true
+        channels[channelID] = credit
+        dirty.insert(channelID)
+        counters.pricedDelivered += 1
+        counters.pricedAmount &+= price
+        return .paid(price)
+    }
+
+    private func unpaid(_ why: String) -> Charge {
+        counters.refusedUnpaid += 1
+        return .unpaid(why)
+    }
+
+    /// Why a voucher was not taken.
+    struct VoucherRefusal: Error, Equatable {
+        var text: String
+    }
+
+    /// Checks `voucher` against the channel's terms (outside any lock: it verifies a signature).
+    static func check(_ voucher: Voucher, terms: GatewayChannel?, chainId: String) -> VoucherRefusal? {
+        guard voucher.chainId == chainId else {
+            return VoucherRefusal(text: "the voucher is for chain '\(voucher.chainId)', not '\(chainId)'")
+        }
+        guard let terms else { return VoucherRefusal(text: "no open channel \(voucher.channel)") }
+        guard !terms.closing else { return VoucherRefusal(text: "channel \(voucher.channel) is closing") }
+        guard voucher.cumulativeAmount <= terms.deposit else {
+            return VoucherRefusal(
+                text: "the voucher pays \(voucher.cumulativeAmount), above the \(terms.deposit) deposited")
+        }
+        guard terms.payerKeys.contains(voucher.key) else {
+            return VoucherRefusal(text: "the voucher's key is not a current key of \(terms.payer)")
+        }
+        guard voucher.hasValidSignature else { return VoucherRefusal(text: "the voucher's signature does not verify") }
+        return nil
+    }
+
+    /// Keeps `voucher` if it is the best so far (a lower one is accepted and changes nothing);
+    /// returns the channel's credit after it.
+    func accept(_ voucher: Voucher, terms: GatewayChannel) -> UInt64 {
+        var credit = channels[voucher.channel] ?? ChannelCredit()
+        credit.terms = terms
+        if voucher.cumulativeAmount > (credit.best?.cumulativeAmount ?? 0) {
+            credit.best = voucher
+            credit.dirty = true
+            dirty.insert(voucher.channel)
+        }
+        channels[voucher.channel] = credit
+        counters.vouchersAccepted += 1
+        return credit.credit
+    }
+
+    /// New terms from the ledger (nil: the channel was settled, and its credit goes).
+    func update(_ id: UInt64, terms: GatewayChannel?) {
+        guard let terms else {
+            if channels.removeValue(forKey: id) != nil { dirty.insert(id) }
+            return
+        }
+        channels[id, default: ChannelCredit()].terms = terms
+    }
+}
