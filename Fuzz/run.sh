@@ -79,6 +79,9 @@ printf '\xf0\x01\x00%s\x03a/b%s\x00%s\x09\x05\x00' "$(printf 'A%.0s' {1..32})" "
 printf '\xf1MWE1%s%s21.5' "$(printf 'K%.0s' {1..32})" "$(printf 'S%.0s' {1..64})" > Fuzz/corpus-ledger/seed-envelope
 # Mode 0xF2: a storage upload's Authorization header (key and signature in base64url).
 printf '\xf2Mesh-Upload %s.%s' "$(printf 'A%.0s' {1..43})" "$(printf 'B%.0s' {1..86})" > Fuzz/corpus-ledger/seed-upload-header
+# Mode 0xF3: a voucher (chain "fuzz", channel 1, amount 100, nonce 1, key, signature) and 0xF4 its text form.
+printf '\xf3\x04fuzz\x01\x64\x01%s%s' "$(printf 'K%.0s' {1..32})" "$(printf 'S%.0s' {1..64})" > Fuzz/corpus-ledger/seed-voucher
+printf '\xf4mwv1.BGZ1enoBZAFLS0tLS0tLS0tLS0tLS0tLS0tLS0tLS0tLS0tLS0tLS1NTU1NTU1NTU1NTU1NTU1NTU1NTU1NTU1NTU1NTU1NTU1NTU1NTU1NTU1NTU1NTU1NTU1NTU1NTU1NTU1NTU1M' > Fuzz/corpus-ledger/seed-voucher-text
 echo "fuzz: running ledger-fuzz for ${seconds}s"
 LSAN_OPTIONS=suppressions=Fuzz/lsan.supp fuzz ledger-fuzz 8 .build-fuzz/debug/ledger-fuzz \
   -max_total_time="$seconds" -max_len=70000 -rss_limit_mb=4096 -print_final_stats=1 \

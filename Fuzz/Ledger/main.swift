@@ -44,7 +44,8 @@ final class FuzzHarness {
     /// checks and the message handlers. Mode 2: the rest is a `StateProof` as a node sends it,
     /// checked against this ledger's root for a fixed key (it must never verify a forged value).
     /// Modes 0xF0 and up: the rest is a provenance record (from a proof file), a payload that may
-    /// be a device envelope (from a device), or a storage upload's `Authorization` header.
+    /// be a device envelope (from a device), a storage upload's `Authorization` header, or a
+    /// payment-channel voucher (canonical bytes or `mwv1.` text).
     func run(_ input: [UInt8]) {
         guard let mode = input.first else { return }
         var bytes = Array(input.dropFirst())
@@ -81,6 +82,20 @@ final class FuzzHarness {
                     UploadAuthorization.shardMessage(chainId: "fuzz", deal: 1, index: 0, root: .zero),
                     ownerKeys: [key.publicKey]),
                 "no fuzzed header is our key's signature")
+        }
+        // A payment-channel voucher, as a gateway takes it from any device (bytes or text) and
+        // the ledger from a payee: it round-trips, and never verifies as our key's unless it is
+        // the very voucher our key signed.
+        let text = String(validating: bytes, as: UTF8.self).flatMap { try? Voucher(text: $0) }
+        for voucher in [try? Voucher(canonicalBytes: bytes), text].compactMap({ $0 }) {
+            precondition((try? Voucher(canonicalBytes: voucher.canonicalBytes)) == voucher, "vouchers round-trip")
+            precondition((try? Voucher(text: voucher.text)) == voucher, "voucher texts round-trip")
+            if voucher.key == key.publicKey, voucher.hasValidSignature {
+                let ours = Voucher.sign(
+                    chainId: voucher.chainId, channel: voucher.channel, cumulativeAmount: voucher.cumulativeAmount,
+                    nonce: voucher.nonce, key: key)
+                precondition(ours.signedBytes == voucher.signedBytes, "no fuzzed voucher is signed by our key")
+            }
         }
         if let record = try? ProvenanceRecord(canonicalBytes: bytes) {
             precondition(record.canonicalBytes == bytes, "accepted records re-encode to themselves")

@@ -12,7 +12,7 @@ public struct BenchCommand: AsyncParsableCommand {
             "Build with 'swift build -c release' (or 'swift run -c release meshwork bench …') for real figures.",
         subcommands: [
             Core.self, LedgerBench.self, ConsensusBench.self, APIBench.self, MQTTBench.self, StorageBench.self,
-            FloodBench.self, RelayForgeryBench.self, HostilePeerBench.self,
+            FloodBench.self, RelayForgeryBench.self, HostilePeerBench.self, PaymentsBench.self,
         ])
 
     /// The command as ArgumentParser makes it.

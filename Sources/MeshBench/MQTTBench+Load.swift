@@ -10,7 +10,7 @@ extension MQTTBench {
     /// flooding (no `rate`) or at `rate` messages/s in total, and reports what subscribers got.
     func load(
         publishAt: String, subscribeAt: String, credentials: (String?, [UInt8]?), qos: MQTTQoS,
-        prefix: String? = nil, rate: Int? = nil
+        prefix: String? = nil, rate: Int? = nil, subscriberProperties: MQTTProperties? = nil
     ) async throws -> LoadFigures {
         // Subscribers and publishers on separate threads: a flooding publisher must not keep
         // subscribers from reading.
@@ -26,7 +26,7 @@ extension MQTTBench {
                 try await open(
                     subscriberLoop, subscribeAt, role: .subscriber(filter: "\(prefix)/\(run)/\(index)"),
                     id: "s\(run)-\(index)",
-                    credentials: credentials, qos: qos))
+                    credentials: credentials, qos: qos, properties: subscriberProperties))
         }
         var publisherClients: [MQTTLoadClient] = []
         for index in 0..<publishers {
@@ -83,12 +83,14 @@ extension MQTTBench {
     /// Opens one client and waits for its CONNACK (and SUBACK).
     private func open(
         _ loop: any EventLoop, _ target: String, role: MQTTLoadClient.Role, id: String,
-        credentials: (String?, [UInt8]?), qos: MQTTQoS
+        credentials: (String?, [UInt8]?), qos: MQTTQoS, properties: MQTTProperties? = nil
     ) async throws -> MQTTLoadClient {
         let (host, port) = try splitHostPort(target)
         let ready = loop.makePromise(of: Void.self)
+        // MQTT 3.1.1, or MQTT 5 when CONNECT carries properties.
         let connect = MQTTConnect(
-            version: .v311, cleanStart: true, keepAliveSeconds: 0, clientID: id, username: credentials.0,
+            version: properties == nil ? .v311 : .v5, cleanStart: true, keepAliveSeconds: 0,
+            properties: properties ?? MQTTProperties(), clientID: id, username: credentials.0,
             password: credentials.1)
         let client = MQTTLoadClient(role: role, connect: connect, qos: qos, payloadBytes: payload, ready: ready)
         _ = try await ClientBootstrap(group: loop)

@@ -21,10 +21,13 @@ extension Broker {
                     targets[clientID] = (qos, options.retainAsPublished)
                 }
             }
+            var ordered = targets.sorted { $0.key < $1.key }
             // A priced message reaches only the sessions whose channel pays for it.
-            let ordered = targets.sorted { $0.key < $1.key }.filter { clientID, _ in
-                guard let session = sessionLocked(clientID) else { return false }
-                return paidLocked(session, message)
+            if let priced = metering.listing(for: message.topic) {
+                ordered = ordered.filter { clientID, _ in
+                    guard let session = sessionLocked(clientID) else { return false }
+                    return paidLocked(session, message, priced: priced)
+                }
             }
             var toStore: [(clientID: String, qos: MQTTQoS, retain: Bool)] = []
             for (clientID, target) in ordered where target.qos != .atMostOnce {
@@ -58,9 +61,11 @@ extension Broker {
     /// Charges `session`'s channel for `message` if it is priced; false when it is not paid
     /// for. A session that bound a channel and ran out of credit is disconnected with 0x97
     /// (MQTT 5); an MQTT 3.1.1 session just stops receiving priced messages. Caller holds the lock.
-    func paidLocked(_ session: Session, _ message: GatewayMessage) -> Bool {
+    func paidLocked(_ session: Session, _ message: GatewayMessage, priced known: PricedListing? = nil) -> Bool {
+        guard let priced = known ?? metering.listing(for: message.topic) else { return true }
         let charge = metering.charge(
-            did: session.did, channelID: session.channelID, topic: message.topic, bytes: message.payload.count)
+            did: session.did, channelID: session.channelID, priced: priced, topic: message.topic,
+            bytes: message.payload.count)
         guard case .unpaid(let why) = charge else { return true }
         if session.channelID != nil, let connection = session.connection, connection.version == .v5,
             !session.unpaidNotified
@@ -77,8 +82,10 @@ extension Broker {
     func bindChannel(clientID: String, _ id: UInt64) -> String? {
         withLock {
             guard let session = sessionLocked(clientID) else { return "no session \(clientID)" }
-            guard let terms = metering.channels[id]?.terms else { return "channel \(id) is not known here yet" }
-            guard terms.payer.description == session.did else {
+            guard let credit = metering.channels[id], let terms = credit.terms else {
+                return "channel \(id) is not known here yet"
+            }
+            guard credit.payerText == session.did else {
                 return "channel \(id) is paid by \(terms.payer), not \(session.did)"
             }
             session.channelID = id
@@ -97,6 +104,7 @@ extension Broker {
                 (id, metering.channels[id].map { ($0.best, $0.spent) })
             }
             metering.dirty.removeAll()
+            for (id, _) in changed { metering.channels[id]?.dirty = false }
             try? store?.saveCredits(changed)
             return changed.count
         }

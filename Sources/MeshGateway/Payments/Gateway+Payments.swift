@@ -33,21 +33,21 @@ extension Gateway {
     /// Takes a voucher published by `clientID` (of `did`): checked against the channel's terms
     /// and kept if it is the best so far. The payer's own session is bound to the channel.
     /// Returns the channel's credit, or why the voucher was refused.
-    func acceptVoucher(
+    public func acceptVoucher(
         _ voucher: Voucher, clientID: String, did: String
     ) async -> Result<
-        UInt64, Metering.VoucherRefusal
+        UInt64, VoucherRefusal
     > {
         guard let terms = await channelTerms(voucher.channel) else {
-            return .failure(Metering.VoucherRefusal(text: "the ledger cannot be read now; send the voucher again"))
+            return .failure(VoucherRefusal(text: "the ledger cannot be read now; send the voucher again"))
         }
         if let refusal = Metering.check(voucher, terms: terms, chainId: ledger.chainId) {
             broker.withLock { broker.metering.counters.vouchersRefused += 1 }
             return .failure(refusal)
         }
-        guard let terms else { return .failure(Metering.VoucherRefusal(text: "no open channel \(voucher.channel)")) }
-        let credit = broker.withLock { broker.metering.accept(voucher, terms: terms) }
-        if terms.payer.description == did { _ = broker.bindChannel(clientID: clientID, voucher.channel) }
+        guard let terms else { return .failure(VoucherRefusal(text: "no open channel \(voucher.channel)")) }
+        let (credit, byPayer) = broker.withLock { broker.metering.accept(voucher, terms: terms, from: did) }
+        if byPayer { _ = broker.bindChannel(clientID: clientID, voucher.channel) }
         return .success(credit)
     }
 

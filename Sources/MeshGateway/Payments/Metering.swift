@@ -4,7 +4,11 @@ import MeshLedger
 /// What the gateway knows of one payment channel it meters: the ledger's terms, the best voucher
 /// its payer sent here, and what this gateway delivered against it.
 struct ChannelCredit {
-    var terms: GatewayChannel?
+    var terms: GatewayChannel? {
+        didSet { payerText = terms?.payer.description ?? "" }
+    }
+    /// The payer's DID as sessions name it (computed once, not per message).
+    private(set) var payerText = ""
     /// The voucher with the highest cumulative amount accepted here.
     var best: Voucher?
     /// The price of everything delivered here on this channel (never below what was redeemed).
@@ -12,10 +16,30 @@ struct ChannelCredit {
     /// Changed since the last write to `gateway.sqlite`.
     var dirty = false
 
+    init(terms: GatewayChannel? = nil, best: Voucher? = nil, spent: UInt64 = 0) {
+        self.terms = terms
+        self.payerText = terms?.payer.description ?? ""
+        self.best = best
+        self.spent = spent
+    }
+
     /// What the payer may still receive: the best voucher less what was spent or redeemed.
     var credit: UInt64 {
         let used = max(spent, terms?.redeemed ?? 0)
         return (best?.cumulativeAmount ?? 0) > used ? (best?.cumulativeAmount ?? 0) - used : 0
+    }
+}
+
+/// A listing with its DIDs as text, compared with session DIDs on every priced delivery.
+struct PricedListing {
+    let listing: MarketListing
+    let owner: String
+    let payee: String
+
+    init(_ listing: MarketListing) {
+        self.listing = listing
+        owner = listing.owner.description
+        payee = listing.payee.description
     }
 }
 
@@ -33,29 +57,45 @@ struct MeteringCounters: Sendable, Equatable {
 /// broker's lock, so a charge and the delivery it pays for happen together.
 final class Metering {
     /// Listings by owner DID (the second level of a `mesh/<owner>/…` topic).
-    private(set) var listings: [String: [MarketListing]] = [:]
+    private(set) var listings: [String: [PricedListing]] = [:]
     var channels: [UInt64: ChannelCredit] = [:]
     var counters = MeteringCounters()
     /// Channels whose credit changed since the last flush.
     var dirty: Set<UInt64> = []
 
+    /// The listing each recently delivered topic matched (nil: unpriced); cleared when listings
+    /// change, and when it reaches `topicCacheMax` entries.
+    private var topicCache: [String: PricedListing?] = [:]
+    static let topicCacheMax = 10_000
+
     /// Replaces the listings of `owner` (all owners when nil).
     func setListings(_ new: [MarketListing], owner: String?) {
         if let owner {
-            listings[owner] = new.isEmpty ? nil : new
+            listings[owner] = new.isEmpty ? nil : new.map(PricedListing.init)
         } else {
-            listings = Dictionary(grouping: new, by: { $0.owner.description })
+            listings = Dictionary(grouping: new.map(PricedListing.init), by: \.owner)
         }
+        topicCache.removeAll()
     }
 
     var listingCount: Int { listings.values.reduce(0) { $0 + $1.count } }
 
     /// The listing that prices `topic`, if any (the most specific: the longest pattern).
-    func listing(for topic: String) -> MarketListing? {
+    func listing(for topic: String) -> PricedListing? {
+        if let cached = topicCache[topic] { return cached }
+        let found = findListing(topic)
+        if topicCache.count >= Self.topicCacheMax { topicCache.removeAll(keepingCapacity: true) }
+        topicCache[topic] = .some(found)
+        return found
+    }
+
+    private func findListing(_ topic: String) -> PricedListing? {
         guard topic.hasPrefix("mesh/") else { return nil }
         let levels = topic.split(separator: "/", maxSplits: 2, omittingEmptySubsequences: false)
         guard levels.count >= 2, let owned = listings[String(levels[1])] else { return nil }
-        return owned.filter { $0.covers(topic: topic) }.max { $0.pattern.utf8.count < $1.pattern.utf8.count }
+        return owned.filter { $0.listing.covers(topic: topic) }.max {
+            $0.listing.pattern.utf8.count < $1.listing.pattern.utf8.count
+        }
     }
 
     /// What delivering `message` to a session of `did` paying with `channelID` comes to.
@@ -70,14 +110,20 @@ final class Metering {
 
     /// Charges one delivery; the credit is taken only when the answer is `.paid`.
     func charge(did: String, channelID: UInt64?, topic: String, bytes: Int) -> Charge {
-        guard let listing = listing(for: topic) else { return .free }
-        if did == listing.owner.description || did == listing.payee.description { return .free }
+        guard let priced = listing(for: topic) else { return .free }
+        return charge(did: did, channelID: channelID, priced: priced, topic: topic, bytes: bytes)
+    }
+
+    /// `charge` for a message already known to be priced by `priced`.
+    func charge(did: String, channelID: UInt64?, priced: PricedListing, topic: String, bytes: Int) -> Charge {
+        if did == priced.owner || did == priced.payee { return .free }
+        let listing = priced.listing
         guard let price = listing.price(bytes: bytes) else { return unpaid("the price passes 2^64 - 1") }
-        guard let channelID, var credit = channels[channelID], let terms = credit.terms else {
-            return unpaid("'\(topic)' is priced; bind a channel to \(listing.payee) (user property mesh-channel)")
+        guard let channelID, let credit = channels[channelID], let terms = credit.terms else {
+            return unpaid("'\(topic)' is priced; bind a channel to \(priced.payee) (user property mesh-channel)")
         }
-        guard terms.payer.description == did, terms.payee == listing.payee else {
-            return unpaid("channel \(channelID) does not pay \(listing.payee) from \(did)")
+        guard credit.payerText == did, terms.payee == listing.payee else {
+            return unpaid("channel \(channelID) does not pay \(priced.payee) from \(did)")
         }
         guard !terms.closing else { return unpaid("channel \(channelID) is closing") }
         guard credit.credit >= price else {
@@ -85,10 +131,12 @@ final class Metering {
                 "channel \(channelID) has \(credit.credit) of credit left, less than the price \(price); "
                     + "publish a higher voucher to $mesh/pay/\(channelID)")
         }
-        credit.spent = max(credit.spent, terms.redeemed) + price
-        credit.dirty = true
-        channels[channelID] = credit
-        dirty.insert(channelID)
+        // In place: no copy of the credit (and its voucher) per message.
+        channels[channelID]?.spent = max(credit.spent, terms.redeemed) + price
+        if !credit.dirty {
+            channels[channelID]?.dirty = true
+            dirty.insert(channelID)
+        }
         counters.pricedDelivered += 1
         counters.pricedAmount &+= price
         return .paid(price)
@@ -97,11 +145,6 @@ final class Metering {
     private func unpaid(_ why: String) -> Charge {
         counters.refusedUnpaid += 1
         return .unpaid(why)
-    }
-
-    /// Why a voucher was not taken.
-    struct VoucherRefusal: Error, Equatable {
-        var text: String
     }
 
     /// Checks `voucher` against the channel's terms (outside any lock: it verifies a signature).
@@ -124,9 +167,9 @@ final class Metering {
 
     /// Keeps `voucher` if it is the best so far (a lower one is accepted and changes nothing);
     /// returns the channel's credit after it.
-    func accept(_ voucher: Voucher, terms: GatewayChannel) -> UInt64 {
+    func accept(_ voucher: Voucher, terms: GatewayChannel, from did: String) -> (credit: UInt64, byPayer: Bool) {
         var credit = channels[voucher.channel] ?? ChannelCredit()
-        credit.terms = terms
+        if credit.terms != terms { credit.terms = terms }
         if voucher.cumulativeAmount > (credit.best?.cumulativeAmount ?? 0) {
             credit.best = voucher
             credit.dirty = true
@@ -134,7 +177,7 @@ final class Metering {
         }
         channels[voucher.channel] = credit
         counters.vouchersAccepted += 1
-        return credit.credit
+        return (credit.credit, credit.payerText == did)
     }
 
     /// New terms from the ledger (nil: the channel was settled, and its credit goes).
@@ -145,4 +188,10 @@ final class Metering {
         }
         channels[id, default: ChannelCredit()].terms = terms
     }
+}
+
+/// Why the gateway did not take a voucher.
+public struct VoucherRefusal: Error, Equatable, Sendable {
+    /// One sentence.
+    public var text: String
 }
