@@ -59,17 +59,15 @@ extension Broker {
     }
 
     /// Charges `session`'s channel for `message` if it is priced; false when it is not paid
-    /// for. A session that bound a channel and ran out of credit is disconnected with 0x97
+    /// for. A session whose channel had credit here and ran out is disconnected with 0x97
     /// (MQTT 5); an MQTT 3.1.1 session just stops receiving priced messages. Caller holds the lock.
     func paidLocked(_ session: Session, _ message: GatewayMessage, priced known: PricedListing? = nil) -> Bool {
         guard let priced = known ?? metering.listing(for: message.topic) else { return true }
         let charge = metering.charge(
             did: session.did, channelID: session.channelID, priced: priced, topic: message.topic,
             bytes: message.payload.count)
-        guard case .unpaid(let why) = charge else { return true }
-        if session.channelID != nil, let connection = session.connection, connection.version == .v5,
-            !session.unpaidNotified
-        {
+        guard case .unpaid(let why, let exhausted) = charge else { return true }
+        if exhausted, let connection = session.connection, connection.version == .v5, !session.unpaidNotified {
             session.unpaidNotified = true
             paymentLog("disconnecting \(session.clientID) (\(session.did)): \(why)")
             connection.close(reason: .quotaExceeded)

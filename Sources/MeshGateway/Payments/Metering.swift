@@ -104,8 +104,9 @@ final class Metering {
         case free
         /// Paid from the channel's credit.
         case paid(UInt64)
-        /// Not delivered: no channel to the listing's payee, or not enough credit.
-        case unpaid(String)
+        /// Not delivered: no channel to the listing's payee, or not enough credit (`exhausted`:
+        /// the channel had a voucher here and its credit ran out).
+        case unpaid(String, exhausted: Bool = false)
     }
 
     /// Charges one delivery; the credit is taken only when the answer is `.paid`.
@@ -129,7 +130,7 @@ final class Metering {
         guard credit.credit >= price else {
             return unpaid(
                 "channel \(channelID) has \(credit.credit) of credit left, less than the price \(price); "
-                    + "publish a higher voucher to $mesh/pay/\(channelID)")
+                    + "publish a higher voucher to $mesh/pay/\(channelID)", exhausted: credit.best != nil)
         }
         // In place: no copy of the credit (and its voucher) per message.
         channels[channelID]?.spent = max(credit.spent, terms.redeemed) + price
@@ -142,9 +143,9 @@ final class Metering {
         return .paid(price)
     }
 
-    private func unpaid(_ why: String) -> Charge {
+    private func unpaid(_ why: String, exhausted: Bool = false) -> Charge {
         counters.refusedUnpaid += 1
-        return .unpaid(why)
+        return .unpaid(why, exhausted: exhausted)
     }
 
     /// Checks `voucher` against the channel's terms (outside any lock: it verifies a signature).

@@ -1,0 +1,766 @@
+#!/usr/bin/env python3
+"""Paid MQTT streams and payment channels end to end (issue 19 acceptance), on a devnet of 1 validator.
+
+Identities: `owner` (the devnet's funded key) registers the seller device (did:mesh) and controls its
+namespace; `payee` (a did:key) is paid by the listing; the buyer is a did:key whose seed the script
+made, so Python signs its vouchers (pyca/cryptography Ed25519, an implementation independent of the
+node's). The buyer is a did:key because `meshwork pay` signs as the key's did:key: the payer must be
+the DID the buyer's MQTT session authenticates as, so the devnet sets [mqtt] allow_unregistered.
+
+0. Vouchers: one made by `meshwork pay voucher` parses in Python (string(chainId) ‖ varint channel ‖
+   varint cumulativeAmount ‖ varint nonce ‖ key(32) ‖ signature(64), signed over varint(19) ‖
+   "meshwork/voucher/v1" ‖ those fields) and Python signs the same bytes; Python's vouchers are taken
+   by the gateway (PUBACK 0) and by the ledger (`pay redeem`).
+1. The seller's owner lists a price per message on mesh/<seller>/temp (`market list`, payee = payee);
+   `market show` and GET /market show it.
+2. The buyer (funded, granted mqtt.subscribe on mesh/<seller>/# by the owner) opens a channel to the
+   payee with a deposit of 1,000 x the price (`pay channel open`, latency printed).
+3. The buyer connects with paho-mqtt, MQTT 5, user property mesh-channel=<id> on CONNECT, subscribes to
+   the priced topic, publishes a voucher for 2 messages, then after message i a voucher for (i+2) x
+   price. The seller publishes 100 readings (QoS 1): the buyer gets all 100. The payee redeems what the
+   gateway delivered (`pay redeem --channel`): its balance grows by 100 x price - fee, GET /channels/<id>
+   shows redeemed = 100 x price.
+4. The buyer stops paying; 10 more readings: it gets the 2 its credit covers, then DISCONNECT 0x97. An
+   MQTT 3.1.1 session of the buyer with no channel gets no priced reading but the free topic
+   (mesh/<seller>/free); a 3.1.1 session bound to the channel without credit gets nothing and stays up.
+5. Bad vouchers over MQTT 5 (another key, another chain, above the deposit: 0x87; malformed: 0x99; a
+   topic naming another channel: 0x90; a channel that does not exist: 0x87): none changes the credit.
+6. Bad vouchers on the ledger (`pay redeem`): another signer (channels/7), another payee's channel
+   (channels/5), another channel in a settle (channels/7), no such channel (channels/2), equal or lower
+   than redeemed (channels/8), above the deposit (channels/9), a claim above the voucher (channels/10):
+   the channel and the payee's balance do not change.
+7. Close: `pay channel close` by the payer; in the window the gateway takes no voucher (0x87) and
+   delivers no priced message (0x97); a stale voucher is refused (channels/8), the best one is redeemed;
+   the payer's settle is refused before the window ends (channels/12); after it the payer gets exactly
+   deposit - redeemed - fee; a voucher after the settle is refused (channels/3).
+8. Streams: `pay stream open`, a few seconds, `pay stream show` owes > 0 (exactly rate x BFT time),
+   `withdraw` pays it, `close` refunds the rest; deposit = paid to the payee + refund, balances exact.
+
+Latencies (CLI call to committed block) are printed as `BENCH:` lines, for docs/benchmarks.md.
+
+usage: python3 scripts/payments-check.py path/to/meshwork
+"""
+import base64, json, os, re, signal, subprocess, sys, tempfile, threading, time, urllib.error, urllib.request
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.dont_write_bytecode = True  # no scripts/__pycache__ in the work tree
+from mqtt_check_support import (  # noqa: E402
+    HOST, STARTED, V311, V5, Paho, disconnect_reason, gateway_log_tail, node_pid, port_open, probe_until_received,
+    raw_publish, raw_ready, raw_subscribe, wait_until)
+
+if len(sys.argv) != 2:
+    raise SystemExit(__doc__)
+MESHWORK = os.path.abspath(sys.argv[1])
+HOME = tempfile.mkdtemp(prefix="meshwork-payments-")
+API, P2P, MQTT = 18580, 28756, 18990  # below the ephemeral range, apart from the other checks
+NODE = f"http://127.0.0.1:{API}"
+ENV = dict(os.environ, MESHWORK_PASSPHRASE="payments-check-passphrase")
+PRICE = 1_000           # base units per reading
+DEPOSIT = 1_000 * PRICE  # well above 100 x price
+FEE = 1_000             # the CLI's default --fee
+SETTLE_BLOCKS = 12      # the main channel's close window
+EMPTY_BLOCKS_MS = 500   # an empty block at most every 500 ms (a transaction gets one at once)
+STREAM_RATE, STREAM_DEPOSIT = 1_000, 100_000
+READINGS = 100
+PACE = 0.04             # seconds between the seller's readings
+failures, warnings, latencies = [], [], []
+
+
+def log(message):
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def check(condition, what):
+    log(("PASS: " if condition else "FAIL: ") + what)
+    if not condition:
+        failures.append(what)
+    return condition
+
+
+def warn(what):
+    log("WARN: " + what)
+    warnings.append(what)
+
+
+# ---- vouchers, written from the README's description (not from the node's code) ----
+
+VOUCHER_TAG = b"meshwork/voucher/v1"
+
+
+def uvarint(value):
+    """Unsigned LEB128, minimal."""
+    out = bytearray()
+    while True:
+        byte, value = value & 0x7F, value >> 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
+def read_uvarint(data, index):
+    start, value, shift = index, 0, 0
+    while True:
+        byte = data[index]
+        index += 1
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if not byte & 0x80:
+            break
+    if uvarint(value) != data[start:index]:
+        raise ValueError(f"varint at {start} is not minimal")
+    return value, index
+
+
+def string(text):
+    data = text.encode()
+    return uvarint(len(data)) + data
+
+
+def voucher_message(chain_id, channel, amount, nonce):
+    return string(chain_id) + uvarint(channel) + uvarint(amount) + uvarint(nonce)
+
+
+def raw_key(private):
+    return private.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def sign_voucher(private, chain_id, channel, amount, nonce=None):
+    """Canonical bytes: message ‖ key(32) ‖ signature(64), signed in meshwork/voucher/v1."""
+    message = voucher_message(chain_id, channel, amount, amount if nonce is None else nonce)
+    signature = private.sign(uvarint(len(VOUCHER_TAG)) + VOUCHER_TAG + message)
+    return message + raw_key(private) + signature
+
+
+def text(canonical):
+    return "mwv1." + base64.urlsafe_b64encode(canonical).decode().rstrip("=")
+
+
+def parse_voucher(voucher_text):
+    """The fields of a voucher's text form; raises if it is not one or its signature does not verify."""
+    if not voucher_text.startswith("mwv1."):
+        raise ValueError("no mwv1. prefix")
+    body = voucher_text[5:]
+    if not re.fullmatch(r"[A-Za-z0-9_-]+", body):
+        raise ValueError("not base64url without padding")
+    data = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+    size, index = read_uvarint(data, 0)
+    chain_id, index = data[index:index + size].decode(), index + size
+    channel, index = read_uvarint(data, index)
+    amount, index = read_uvarint(data, index)
+    nonce, index = read_uvarint(data, index)
+    key, signature = data[index:index + 32], data[index + 32:index + 96]
+    if len(data) != index + 96:
+        raise ValueError(f"{len(data)} bytes, want {index + 96}")
+    Ed25519PublicKey.from_public_bytes(key).verify(signature, uvarint(len(VOUCHER_TAG)) + VOUCHER_TAG + data[:index])
+    return dict(chainId=chain_id, channel=channel, cumulativeAmount=amount, nonce=nonce, key=key.hex(),
+                canonical=data)
+
+
+# ---- the devnet and the CLI ----
+
+def get(path):
+    with urllib.request.urlopen(NODE + path, timeout=5) as response:
+        return json.load(response)
+
+
+def get_status(path):
+    """(HTTP status, JSON body) also for errors."""
+    try:
+        with urllib.request.urlopen(NODE + path, timeout=5) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
+
+
+def height():
+    try:
+        return get("/status")["height"]
+    except Exception:
+        return None
+
+
+def wait_height(target, seconds=60):
+    if not wait_until(lambda: (height() or 0) >= target, seconds, step=0.1):
+        raise SystemExit(f"FAIL: the node did not reach height {target} in {seconds}s; devnet log:\n{devnet_tail()}")
+    return height()
+
+
+def devnet_tail():
+    path = os.path.join(HOME, "devnet.log")
+    return open(path, errors="replace").read()[-3000:] if os.path.exists(path) else "(no devnet log)"
+
+
+def cli(*args, home=True, node=True, expect_ok=True):
+    command = [MESHWORK, *args] + (["--home", HOME] if home else []) + (["--node", NODE] if node else [])
+    done = subprocess.run(command, env=ENV, capture_output=True, text=True, timeout=120)
+    if expect_ok and done.returncode != 0:
+        raise SystemExit(f"FAIL: {' '.join(args)} exited {done.returncode}: {done.stderr.strip()[-1000:]}")
+    return done
+
+
+def cli_json(*args, home=True):
+    return json.loads(cli(*args, "--output", "json", home=home).stdout)
+
+
+def timed(what, *args, committed_at=lambda result: result.get("height")):
+    """Runs a CLI command that commits a transaction; records the wall time and the blocks it took."""
+    before = height()
+    began = time.time()
+    result = cli_json(*args)
+    took = time.time() - began
+    committed = committed_at(result)
+    blocks = None if committed is None or before is None else committed - before
+    latencies.append((what, took, blocks, committed))
+    log(f"BENCH: {what}: committed in {took * 1000:.0f} ms (CLI call to commit), block {committed}, "
+        f"{blocks} block(s) after the height {before} seen before submitting")
+    return result
+
+
+def refused(*args):
+    """Runs a CLI command expected to fail; (exit code, the `module/code` of its error, the error line)."""
+    done = cli(*args, "--output", "json", expect_ok=False)
+    line = (done.stderr.strip().splitlines() or [""])[-1]
+    found = re.search(r"\[([a-z]+/\d+)\]\s*$", line)
+    return done.returncode, found.group(1) if found else None, line
+
+
+def balance(did):
+    return get(f"/accounts/{did}")["balance"]
+
+
+def channel(channel_id):
+    return get(f"/channels/{channel_id}")["channels"][0]
+
+
+def metered(channel_id):
+    return channel(channel_id).get("metered") or {}
+
+
+def ledger_state(channel_id):
+    shown = channel(channel_id)
+    return {key: shown[key] for key in ("deposit", "redeemed", "held", "lastNonce", "closesAt", "status")}
+
+
+def token(key, did=None):
+    return cli("device", "token", "--key", key, *(["--did", did] if did else [])).stdout.strip()
+
+
+def block_time(block_height):
+    return get(f"/blocks/{block_height}")["header"]["timeMs"]
+
+
+def start_devnet():
+    return subprocess.Popen(
+        [MESHWORK, "devnet", "--home", HOME, "--nodes", "1", "--api-port", str(API), "--p2p-port", str(P2P),
+         "--mqtt-port", str(MQTT), "--empty-blocks-interval-ms", str(EMPTY_BLOCKS_MS),
+         # The buyer is a did:key (see the docstring); a few sessions of it are open at once.
+         "--set", "mqtt.allow_unregistered=true", "--set", "mqtt.unregistered_quotas.sessions=8"],
+        stdout=open(os.path.join(HOME, "devnet.log"), "w"), stderr=subprocess.STDOUT, start_new_session=True,
+        env=ENV)
+
+
+def stop_devnet(process):
+    if process.poll() is None:
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        except ProcessLookupError:
+            pass
+    leftover = node_pid(os.path.join(HOME, "node-0"))
+    if leftover:
+        os.kill(leftover, signal.SIGKILL)
+
+
+# ---- the paying buyer: paho-mqtt, MQTT 5 ----
+
+class PayingBuyer:
+    """MQTT 5 with mesh-channel=<id> on CONNECT; after the i-th priced reading it publishes a voucher for
+    (i + 2) x price while `paying`. Records readings, PUBACK reason codes of its vouchers and the
+    DISCONNECT reason."""
+
+    def __init__(self, did, password, channel_id, private, chain_id, topic):
+        self.channel_id, self.private, self.chain_id, self.topic = channel_id, private, chain_id, topic
+        self.readings, self.acks, self.sent = [], {}, {}
+        self.vouchers = {}  # cumulative amount -> text
+        self.paying, self.disconnect_code, self.lock = True, None, threading.Lock()
+        self.connected, self.subscribed, self.disconnected = threading.Event(), threading.Event(), threading.Event()
+        self.connack, self.granted = None, None
+        self.client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id="buyer-paid-v5",
+                                  protocol=mqtt.MQTTv5)
+        self.client.username_pw_set(did, password)
+        self.client.reconnect_delay_set(min_delay=600, max_delay=600)  # no reconnect after the 0x97
+        self.client.on_connect = self._on_connect
+        self.client.on_subscribe = lambda c, u, mid, codes, p: (setattr(self, "granted", [x.value for x in codes]),
+                                                                self.subscribed.set())
+        self.client.on_message = self._on_message
+        self.client.on_publish = self._on_publish
+        self.client.on_disconnect = self._on_disconnect
+        properties = Properties(PacketTypes.CONNECT)
+        properties.UserProperty = [("mesh-channel", str(channel_id))]
+        STARTED.append(self)
+        self.client.connect(HOST, MQTT, keepalive=60, clean_start=True, properties=properties)
+        self.client.loop_start()
+
+    def _on_connect(self, client, userdata, flags, reason_code, properties):
+        self.connack = reason_code.value
+        self.connected.set()
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties):
+        self.disconnect_code = reason_code.value
+        self.disconnected.set()
+
+    def _on_publish(self, client, userdata, mid, reason_code, properties):
+        with self.lock:
+            self.acks[mid] = reason_code.value
+
+    def _on_message(self, client, userdata, message):
+        with self.lock:
+            self.readings.append((message.topic, message.payload.decode(errors="replace"), time.time()))
+            count = len(self.readings)
+        if self.paying:
+            self.pay((count + 2) * PRICE, nonce=count + 2)
+
+    def pay(self, amount, nonce=None):
+        voucher = text(sign_voucher(self.private, self.chain_id, self.channel_id, amount, nonce))
+        info = self.client.publish(f"$mesh/pay/{self.channel_id}", voucher, qos=1)
+        with self.lock:
+            self.sent[info.mid] = amount
+            self.vouchers[amount] = voucher
+        return info.mid
+
+    def subscribe(self):
+        self.client.subscribe(self.topic, qos=1)
+        return self.granted if self.subscribed.wait(10) else None
+
+    def stop(self):
+        try:
+            self.client.disconnect()
+        except Exception:
+            pass
+        self.client.loop_stop()
+
+
+def pingable(client):
+    """A raw client answers PINGREQ with PINGRESP (the connection is up)."""
+    try:
+        client.send(b"\xc0\x00")
+        return client.read_packet(3) == (0xD0, b"")
+    except (OSError, TimeoutError):
+        return False
+
+
+def publishes(packets):
+    return [packet for packet in packets if packet[0] >> 4 == 3]
+
+
+# ---- the scenario ----
+
+devnet = start_devnet()
+began = time.time()
+try:
+    wait_height(2, seconds=120)
+    if not wait_until(lambda: port_open(MQTT), 30):
+        raise SystemExit(f"FAIL: the MQTT port {MQTT} does not accept connections")
+    status = get("/status")
+    CHAIN_ID = status["chainId"]
+    log(f"devnet of 1 validator in {HOME} (chain {CHAIN_ID}); API {NODE}, MQTT {HOST}:{MQTT}; "
+        f"ready in {time.time() - began:.1f} s")
+
+    # Identities. The buyer's and the stranger's seeds are the script's own.
+    buyer_key = Ed25519PrivateKey.generate()
+    stranger_key = Ed25519PrivateKey.generate()
+    seed = buyer_key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
+                                   serialization.NoEncryption())
+    done = cli("keys", "import", "--name", "buyer", "--seed-hex", seed.hex(), "--insecure-plaintext", "--output",
+               "json", node=False)
+    BUYER = json.loads(done.stdout)["did"]
+    PAYEE = json.loads(cli("keys", "new", "--name", "payee", "--insecure-plaintext", "--output", "json",
+                           node=False).stdout)["did"]
+    OTHER = json.loads(cli("keys", "new", "--name", "other", "--insecure-plaintext", "--output", "json",
+                           node=False).stdout)["did"]
+    SELLER = cli_json("device", "register", "--controller", "owner", "--name", "seller", "--insecure-plaintext")["did"]
+    for did, amount in ((BUYER, 10_000_000), (PAYEE, 100_000), (OTHER, 100_000)):
+        cli("tx", "transfer", "--from", "owner", "--to", did, "--amount", str(amount))
+    TEMP, FREE = f"mesh/{SELLER}/temp", f"mesh/{SELLER}/free"
+    cli_json("policy", "grant", "--from", "owner", "--subject", BUYER, "--action", "mqtt.subscribe",
+             "--resource", f"mesh/{SELLER}/#")
+    TOK_SELLER, TOK_BUYER = token("seller"), token("buyer", BUYER)
+    log(f"seller {SELLER} (device of owner), payee {PAYEE}, buyer {BUYER} (did:key, funded 10,000,000, may "
+        f"subscribe to mesh/<seller>/#), other payee {OTHER}")
+
+    # A registered device cannot pay as itself with the CLI: `pay` signs as the key's did:key.
+    device = cli_json("device", "register", "--controller", "owner", "--name", "buyer-device", "--insecure-plaintext")
+    cli("tx", "transfer", "--from", "owner", "--to", device["did"], "--amount", "100000")
+    code, module_code, line = refused("pay", "channel", "open", "--from", "buyer-device", "--to", "payee",
+                                      "--deposit", "1000")
+    if code != 0:
+        warn(f"a registered device ({device['did']}, funded 100,000) cannot open a channel as itself: "
+             f"`pay channel open --from buyer-device` signs as the key's did:key and fails: {line!r}. Its MQTT "
+             f"sessions (did:mesh) can never be bound to a channel opened with the CLI, so this check's buyer is "
+             f"a did:key and the devnet sets [mqtt] allow_unregistered")
+    else:
+        warn("`pay channel open --from buyer-device` succeeded: check whose channel it is (payer did:mesh?)")
+
+    # ---- 0. vouchers: the CLI's parse in Python, Python's are the CLI's bytes ----
+    made = cli_json("pay", "voucher", "--from", "buyer", "--channel", "7", "--amount", "123456", "--nonce", "42")
+    try:
+        parsed = parse_voucher(made["voucher"])
+    except Exception as error:
+        parsed = {"error": repr(error)}
+    check(parsed.get("chainId") == CHAIN_ID and parsed.get("channel") == 7 and parsed.get("cumulativeAmount") == 123456
+          and parsed.get("nonce") == 42 and parsed.get("key") == raw_key(buyer_key).hex(),
+          f"a voucher made by `pay voucher` parses in Python and its signature verifies with pyca Ed25519 over "
+          f"varint(19) ‖ meshwork/voucher/v1 ‖ message: "
+          f"{ {k: v for k, v in parsed.items() if k != 'canonical'} } ({len(made['voucher'])} characters)")
+    mine = text(sign_voucher(buyer_key, CHAIN_ID, 7, 123456, 42))
+    check(mine == made["voucher"],
+          "the same voucher signed in Python is byte-identical to the CLI's (Ed25519 is deterministic)")
+    default_nonce = cli_json("pay", "voucher", "--from", "buyer", "--channel", "7", "--amount", "300")
+    check(parse_voucher(default_nonce["voucher"])["nonce"] == 300, "`pay voucher` without --nonce uses the amount")
+
+    # ---- 1. the seller's owner lists a price ----
+    listed = timed("market list", "market", "list", "--from", "owner", "--pattern", TEMP, "--price-per-message",
+                   str(PRICE), "--payee", PAYEE)
+    shown = cli_json("market", "show")
+    mine = [entry for entry in shown if entry["pattern"] == TEMP]
+    check(len(mine) == 1 and mine[0]["owner"] == SELLER and mine[0]["payee"] == PAYEE
+          and mine[0]["pricePerMessage"] == PRICE and mine[0]["pricePerKiB"] == 0
+          and mine[0]["listedAt"] == listed["height"],
+          f"`market show` lists {TEMP} at {PRICE} per message, payee {PAYEE[:20]}…, listed at {listed['height']}")
+    by_owner = cli_json("market", "show", "--owner", SELLER)
+    market = get("/market")
+    api = [entry for entry in market["listings"] if entry["pattern"] == TEMP]
+    check(by_owner == mine and api == mine and get(f"/market?owner={SELLER}")["listings"] == mine,
+          f"`market show --owner <seller>`, GET /market and GET /market?owner= show the same listing "
+          f"(height {market['height']})")
+
+    # ---- 2. the buyer opens a channel to the listing's payee ----
+    buyer_before = balance(BUYER)
+    opened = timed("pay channel open", "pay", "channel", "open", "--from", "buyer", "--to", PAYEE, "--deposit",
+                   str(DEPOSIT), "--settle-blocks", str(SETTLE_BLOCKS))
+    CH = opened["channel"]
+    state = channel(CH)
+    check(state["payer"] == BUYER and state["payee"] == PAYEE and state["deposit"] == DEPOSIT
+          and state["redeemed"] == 0 and state["status"] == "open" and state["settleBlocks"] == SETTLE_BLOCKS,
+          f"channel {CH} is open: payer the buyer, payee the listing's payee, deposit {DEPOSIT} (1,000 x price), "
+          f"window {SETTLE_BLOCKS} blocks")
+    check(balance(BUYER) == buyer_before - DEPOSIT - FEE,
+          f"the buyer's balance fell by deposit + fee: {buyer_before} -> {balance(BUYER)}")
+    listed_channels = cli_json("pay", "channel", "list", "--party", "buyer")
+    check([entry["id"] for entry in listed_channels] == [CH] and get(f"/channels?party={PAYEE}")["channels"][0]["id"] == CH,
+          "`pay channel list --party buyer` and GET /channels?party=<payee> show it")
+
+    # ---- 3. paid readings: 100 messages against vouchers ----
+    buyer = PayingBuyer(BUYER, TOK_BUYER, CH, buyer_key, CHAIN_ID, TEMP)
+    ok = buyer.connected.wait(10) and buyer.connack == 0
+    granted = buyer.subscribe() if ok else None
+    check(ok and granted == [1], f"paho MQTT 5 buyer connects with mesh-channel={CH} (CONNACK {buyer.connack}) and "
+                                 f"subscribes to {TEMP} at QoS 1 (SUBACK {granted})")
+    first = buyer.pay(2 * PRICE, nonce=2)
+    check(wait_until(lambda: first in buyer.acks, 5) and buyer.acks.get(first) == 0,
+          f"its first voucher (2 x price, made in Python) is taken: PUBACK {buyer.acks.get(first)}")
+    shown = metered(CH)
+    check(shown.get("cumulativeAmount") == 2 * PRICE and shown.get("credit") == 2 * PRICE
+          and shown.get("delivered") == 0 and shown.get("bestVoucher") == buyer.vouchers[2 * PRICE],
+          f"GET /channels/{CH} shows the gateway's credit: {shown.get('credit')} (best voucher "
+          f"{shown.get('cumulativeAmount')}, delivered {shown.get('delivered')})")
+    seller = raw_ready(MQTT, V311, "seller-pub", SELLER, TOK_SELLER)
+    started = time.time()
+    acks = []
+    for number in range(1, READINGS + 1):
+        time.sleep(PACE)
+        acks.append(raw_publish(seller, V311, TEMP, f"t-{number}", number))
+    seconds = time.time() - started
+    check(acks == [0] * READINGS, f"the seller published {READINGS} readings at QoS 1 in {seconds:.1f} s, all "
+                                  f"acknowledged")
+    wait_until(lambda: len(buyer.readings) >= READINGS, 10)
+    got = [payload for _, payload, _ in buyer.readings]
+    check(got == [f"t-{n}" for n in range(1, READINGS + 1)] and buyer.disconnect_code is None,
+          f"the buyer received all {READINGS} readings, in order ({len(got)} received, disconnect "
+          f"{buyer.disconnect_code})")
+    last = max(buyer.sent)
+    wait_until(lambda: len(buyer.acks) == len(buyer.sent), 5)
+    refused_acks = {buyer.sent[mid]: code for mid, code in buyer.acks.items() if code != 0}
+    check(len(buyer.sent) == READINGS + 1 and not refused_acks and buyer.acks.get(last) == 0,
+          f"all {len(buyer.sent)} vouchers (2, 3, …, {READINGS + 2} x price) were taken with PUBACK 0 "
+          f"(refused: {refused_acks or 'none'})")
+    shown = metered(CH)
+    check(shown.get("delivered") == READINGS * PRICE and shown.get("cumulativeAmount") == (READINGS + 2) * PRICE
+          and shown.get("credit") == 2 * PRICE,
+          f"the gateway delivered {shown.get('delivered')} (= {READINGS} x price), holds a voucher for "
+          f"{shown.get('cumulativeAmount')}, credit {shown.get('credit')} (2 readings)")
+    payee_before = balance(PAYEE)
+    redeemed = timed("pay redeem --channel (what the gateway delivered)", "pay", "redeem", "--from", "payee",
+                     "--channel", str(CH))
+    payee_after = balance(PAYEE)
+    check(redeemed["paid"] == READINGS * PRICE and payee_after - payee_before == READINGS * PRICE - FEE,
+          f"the payee redeemed the gateway's claim: paid {redeemed['paid']}, balance {payee_before} -> {payee_after} "
+          f"(+{payee_after - payee_before} = {READINGS} x {PRICE} - fee {FEE})")
+    state = channel(CH)
+    check(state["redeemed"] == READINGS * PRICE and state["held"] == DEPOSIT - READINGS * PRICE
+          and state["lastNonce"] > 0,
+          f"GET /channels/{CH}: redeemed {state['redeemed']}, held {state['held']}, lastNonce {state['lastNonce']}")
+    check(wait_until(lambda: metered(CH).get("credit") == 2 * PRICE, 3),
+          f"after the redeem the gateway's credit is still 2 x price ({metered(CH).get('credit')})")
+
+    # ---- 4. a buyer that stops paying stops receiving ----
+    v311 = Paho(MQTT, "buyer-v311-free", BUYER, TOK_BUYER, V311)
+    check(v311.ready() and v311.subscribe(f"mesh/{SELLER}/#") == [1],
+          f"an MQTT 3.1.1 session of the buyer with no channel subscribes to mesh/<seller>/# (SUBACK {v311.granted})")
+    check(probe_until_received(seller, FREE, [lambda: any(t == FREE for t, _ in v311.messages)]),
+          "it receives probes on the free topic mesh/<seller>/free")
+    buyer.paying = False
+    before = len(buyer.readings)
+    acks = []
+    for number in range(1, 11):
+        time.sleep(0.1)
+        acks.append(raw_publish(seller, V311, TEMP, f"u-{number}", 200 + number))
+    wait_until(lambda: buyer.disconnected.is_set(), 3)
+    time.sleep(0.5)
+    extra = [payload for _, payload, _ in buyer.readings[before:]]
+    check(acks == [0] * 10 and extra == ["u-1", "u-2"],
+          f"the buyer stopped paying; of 10 more readings it received only the 2 its credit covered: {extra}")
+    check(buyer.disconnect_code == 0x97,
+          f"... and, being MQTT 5, was disconnected with reason {buyer.disconnect_code!r} (want 0x97 = 151)")
+    shown = metered(CH)
+    check(shown.get("delivered") == (READINGS + 2) * PRICE and shown.get("credit") == 0,
+          f"the gateway delivered {shown.get('delivered')} in all (102 x price), credit {shown.get('credit')}")
+    buyer.stop()
+    mark = len(v311.messages)
+    acks = []
+    for number in range(1, 6):
+        acks.append(raw_publish(seller, V311, TEMP, f"p-{number}", 300 + number))
+        acks.append(raw_publish(seller, V311, FREE, f"f-{number}", 400 + number))
+        time.sleep(0.05)
+    wait_until(lambda: sum(t == FREE for t, _ in v311.messages[mark:]) >= 5, 3)
+    time.sleep(0.3)
+    got = v311.messages[mark:]
+    priced = [payload for topic, payload in v311.messages if topic == TEMP]
+    check(acks == [0] * 10 and [p.decode() for t, p in got if t == FREE] == [f"f-{n}" for n in range(1, 6)]
+          and not priced,
+          f"the 3.1.1 session without a channel got the 5 free readings and none of the {5 + 10} priced ones "
+          f"({len(priced)} priced received)")
+    check(v311.client.is_connected(), "... and stays connected (3.1.1 just stops receiving)")
+    v311.stop()
+    bound = raw_ready(MQTT, V311, "buyer-v311-bound", BUYER, TOK_BUYER)
+    code = raw_subscribe(bound, V311, TEMP, packet_id=1)
+    best = buyer.vouchers[(READINGS + 2) * PRICE]
+    ack = raw_publish(bound, V311, f"$mesh/pay/{CH}", best, 2)
+    check(code == 1 and ack == 0,
+          f"a 3.1.1 session binds the channel by publishing its best voucher again (SUBACK {code}, PUBACK {ack})")
+    acks = [raw_publish(seller, V311, TEMP, f"b-{number}", 500 + number) for number in range(1, 4)]
+    closed, packets = bound.wait_closed(1.5)
+    alive = not closed and pingable(bound)
+    check(acks == [0] * 3 and not publishes(packets) and alive,
+          f"bound with no credit, it receives none of 3 priced readings ({len(publishes(packets))}) and is not "
+          f"disconnected (PINGREQ answered: {alive})")
+    bound.close()
+    check(metered(CH).get("delivered") == (READINGS + 2) * PRICE, "nothing more was charged")
+
+    # ---- 5. bad vouchers over MQTT ----
+    payer = raw_ready(MQTT, V5, "buyer-raw-v5", BUYER, TOK_BUYER)
+    topup = sign_voucher(buyer_key, CHAIN_ID, CH, 110 * PRICE, 110)
+    ack = raw_publish(payer, V5, f"$mesh/pay/{CH}", topup, 1)
+    shown = metered(CH)
+    check(ack == 0 and shown.get("cumulativeAmount") == 110 * PRICE and shown.get("credit") == 8 * PRICE,
+          f"a voucher for 110 x price as raw canonical bytes ({len(topup)} bytes) is taken: PUBACK {ack}, credit "
+          f"{shown.get('credit')} (8 readings)")
+    reference = (shown.get("cumulativeAmount"), shown.get("credit"), shown.get("delivered"))
+    good_120 = sign_voucher(buyer_key, CHAIN_ID, CH, 120 * PRICE)
+    bad = [
+        ("signed by another key", f"$mesh/pay/{CH}", text(sign_voucher(stranger_key, CHAIN_ID, CH, 120 * PRICE)), 0x87),
+        ("for another chain", f"$mesh/pay/{CH}", text(sign_voucher(buyer_key, "meshwork-elsewhere", CH, 120 * PRICE)),
+         0x87),
+        ("above the deposit", f"$mesh/pay/{CH}", text(sign_voucher(buyer_key, CHAIN_ID, CH, DEPOSIT + PRICE)), 0x87),
+        ("with its signature changed", f"$mesh/pay/{CH}", good_120[:-1] + bytes([good_120[-1] ^ 1]), 0x87),
+        ("malformed text (not base64url)", f"$mesh/pay/{CH}", "mwv1.this*is*not*base64", 0x99),
+        ("malformed bytes (truncated)", f"$mesh/pay/{CH}", good_120[:-5], 0x99),
+        ("malformed bytes (garbage)", f"$mesh/pay/{CH}", os.urandom(40), 0x99),
+        ("on a topic naming another channel", f"$mesh/pay/{CH + 1000}", text(good_120), 0x90),
+        ("for a channel that does not exist", "$mesh/pay/999", text(sign_voucher(buyer_key, CHAIN_ID, 999, PRICE)),
+         0x87),
+    ]
+    for index, (what, topic, payload, want) in enumerate(bad):
+        ack = raw_publish(payer, V5, topic, payload, 10 + index)
+        shown = metered(CH)
+        now = (shown.get("cumulativeAmount"), shown.get("credit"), shown.get("delivered"))
+        check(ack == want and now == reference,
+              f"a voucher {what} is refused: PUBACK {ack!r} (want {want:#04x}); credit unchanged "
+              f"(best, credit, delivered) = {now}")
+    check(pingable(payer), "the MQTT 5 session stays connected after the refusals")
+
+    # ---- 6. bad vouchers on the ledger ----
+    other = timed("pay channel open (a second channel, to another payee)", "pay", "channel", "open", "--from",
+                  "buyer", "--to", OTHER, "--deposit", "50000", "--settle-blocks", "1")
+    CH2 = other["channel"]
+    stale = buyer.vouchers[READINGS * PRICE]  # the voucher the buyer sent after reading 98
+    cases = [
+        ("signed by someone else (the stranger's key)", ["payee", text(sign_voucher(stranger_key, CHAIN_ID, CH, 150 * PRICE))],
+         "channels/7"),
+        ("of another payee's channel", ["payee", text(sign_voucher(buyer_key, CHAIN_ID, CH2, 1000))], "channels/5"),
+        ("of a channel that does not exist", ["payee", text(sign_voucher(buyer_key, CHAIN_ID, 999, 1000))],
+         "channels/2"),
+        (f"equal to what was redeemed ({READINGS} x price, the buyer's own)", ["payee", stale], "channels/8"),
+        ("lower than what was redeemed (50 x price)", ["payee", text(sign_voucher(buyer_key, CHAIN_ID, CH, 50 * PRICE))],
+         "channels/8"),
+        ("above the deposit", ["payee", text(sign_voucher(buyer_key, CHAIN_ID, CH, DEPOSIT + 1))], "channels/9"),
+        ("claiming more than it promises (--amount)", ["payee", text(good_120), "--amount", str(121 * PRICE)],
+         "channels/10"),
+    ]
+    for what, (signer, voucher, *more), want in cases:
+        state, payee_balance = ledger_state(CH), balance(PAYEE)
+        code, module_code, line = refused("pay", "redeem", "--from", signer, voucher, *more)
+        check(code != 0 and module_code == want and ledger_state(CH) == state and balance(PAYEE) == payee_balance,
+              f"`pay redeem` of a voucher {what}: refused with {module_code} (want {want}); channel and payee "
+              f"balance unchanged ({line[-110:]!r})")
+    state, other_balance, held2 = ledger_state(CH), balance(OTHER), ledger_state(CH2)
+    code, module_code, line = refused("pay", "channel", "settle", "--from", "other", "--channel", str(CH2),
+                                      "--voucher", text(good_120))
+    check(code != 0 and module_code == "channels/7" and ledger_state(CH2) == held2 and ledger_state(CH) == state
+          and balance(OTHER) == other_balance,
+          f"`pay channel settle` of channel {CH2} by its payee with a voucher of channel {CH}: refused with "
+          f"{module_code} (want channels/7), nothing changed")
+    done = cli("pay", "redeem", "--from", "payee", text(good_120), "--output", "json", expect_ok=False)
+    python_redeem = json.loads(done.stdout) if done.returncode == 0 else {}
+    check(python_redeem.get("paid") == 20 * PRICE and channel(CH)["redeemed"] == 120 * PRICE,
+          f"a voucher signed in Python (120 x price) is redeemed by the ledger: paid {python_redeem.get('paid')} "
+          f"{done.stderr.strip()[-120:] if done.returncode else ''}")
+    # The gateway learns the new `redeemed` (credit = best - max(delivered, redeemed)).
+    check(wait_until(lambda: metered(CH).get("credit") == 0, 3),
+          f"the gateway's credit follows the ledger: best 110 x price, redeemed 120 x price -> credit "
+          f"{metered(CH).get('credit')}")
+
+    # ---- 7. close ----
+    best_text = text(sign_voucher(buyer_key, CHAIN_ID, CH, 130 * PRICE))  # the payer's best, kept by the payee
+    buyer_before = balance(BUYER)
+    start = height()
+    closing = timed("pay channel close", "pay", "channel", "close", "--from", "buyer", "--channel", str(CH),
+                    committed_at=lambda result: result["closesAt"] - SETTLE_BLOCKS)
+    state = channel(CH)
+    check(state["status"] == "closing" and state["closesAt"] == closing["closesAt"]
+          and start + SETTLE_BLOCKS <= state["closesAt"] <= height() + SETTLE_BLOCKS,
+          f"`pay channel close`: status {state['status']}, closes at {state['closesAt']} (height then "
+          f"{height()}, window {SETTLE_BLOCKS} blocks)")
+    attempts = []
+    refused_in_window = wait_until(
+        lambda: attempts.append(raw_publish(payer, V5, f"$mesh/pay/{CH}", topup, 100 + len(attempts))) or
+        attempts[-1] == 0x87, 3, step=0.1)
+    check(refused_in_window, f"the gateway refuses a voucher for the closing channel with 0x87 (PUBACKs {attempts})")
+    code = raw_subscribe(payer, V5, TEMP, packet_id=200)
+    ack = raw_publish(seller, V311, TEMP, "c-1", 600)
+    closed, packets = payer.wait_closed(3)
+    check(code == 1 and ack == 0 and not publishes(packets) and disconnect_reason(packets) == 0x97,
+          f"the session bound to the closing channel gets no priced reading ({len(publishes(packets))}) and is "
+          f"disconnected with {disconnect_reason(packets)!r} (want 0x97)")
+    payer.close()
+    code, module_code, line = refused("pay", "redeem", "--from", "payee", text(good_120))
+    check(code != 0 and module_code == "channels/8" and channel(CH)["redeemed"] == 120 * PRICE,
+          f"in the window, a stale voucher (120 x price, already redeemed) is refused with {module_code}")
+    code, module_code, line = refused("pay", "redeem", "--from", "payee",
+                                      text(sign_voucher(buyer_key, CHAIN_ID, CH, 115 * PRICE)))
+    check(code != 0 and module_code == "channels/8",
+          f"... as is a lower one (115 x price): {module_code}")
+    payee_before = balance(PAYEE)
+    won = timed("pay redeem (best voucher, in the close window)", "pay", "redeem", "--from", "payee", best_text)
+    check(won["paid"] == 10 * PRICE and channel(CH)["redeemed"] == 130 * PRICE
+          and balance(PAYEE) - payee_before == 10 * PRICE - FEE and won["height"] < state["closesAt"],
+          f"the best voucher (130 x price) wins in the window: paid {won['paid']} at height {won['height']} "
+          f"< {state['closesAt']}, redeemed {channel(CH)['redeemed']}")
+    at = height()
+    code, module_code, line = refused("pay", "channel", "settle", "--from", "buyer", "--channel", str(CH))
+    check(code != 0 and module_code == "channels/12" and channel(CH)["status"] == "closing"
+          and balance(BUYER) == buyer_before - FEE,
+          f"the payer's settle at height {at} (< {state['closesAt']}) is refused with {module_code} (want channels/12)")
+    wait_height(state["closesAt"], seconds=SETTLE_BLOCKS * EMPTY_BLOCKS_MS / 1000 + 30)
+    code, module_code, line = refused("pay", "redeem", "--from", "payee",
+                                      text(sign_voucher(buyer_key, CHAIN_ID, CH, 140 * PRICE)))
+    check(code != 0 and module_code == "channels/13",
+          f"after the window a higher voucher is refused with {module_code} (want channels/13)")
+    before_settle = balance(BUYER)
+    settled = timed("pay channel settle (payer, after the window)", "pay", "channel", "settle", "--from", "buyer",
+                    "--channel", str(CH))
+    remainder = DEPOSIT - 130 * PRICE
+    after_settle = balance(BUYER)
+    check(settled["refund"] == remainder and after_settle - before_settle == remainder - FEE,
+          f"after the window the payer settles at height {settled['height']}: refund {settled['refund']} = "
+          f"deposit - redeemed = {remainder}; balance {before_settle} -> {after_settle} (+{remainder} - fee {FEE})")
+    http, body = get_status(f"/channels/{CH}")
+    check(http == 404 and "settled" in body.get("message", ""),
+          f"GET /channels/{CH} after the settle: {http} {body}")
+    code, module_code, line = refused("pay", "redeem", "--from", "payee",
+                                      text(sign_voucher(buyer_key, CHAIN_ID, CH, 140 * PRICE)))
+    check(code != 0 and module_code == "channels/3", f"a voucher after the settle is refused with {module_code} "
+                                                     f"(want channels/3)")
+    check(wait_until(lambda: get_status(f"/channels/{CH}")[0] == 404 and CH not in
+                     [entry["id"] for entry in get(f"/channels?party={BUYER}")["channels"]], 3),
+          "the channel is gone from GET /channels?party=<buyer>")
+    check(buyer_before - FEE - FEE + remainder == after_settle,
+          f"the payer's balance over the close: {buyer_before} - fee (close) - fee (settle) + {remainder} = "
+          f"{after_settle}")
+
+    # ---- 8. streams ----
+    buyer_start, payee_start = balance(BUYER), balance(PAYEE)
+    opened = timed("pay stream open", "pay", "stream", "open", "--from", "buyer", "--to", "payee", "--rate",
+                   str(STREAM_RATE), "--deposit", str(STREAM_DEPOSIT))
+    ST = opened["stream"]
+    base_ms = block_time(opened["height"])
+    time.sleep(3)
+    shown = cli_json("pay", "stream", "show", str(ST), home=False)
+    expected = STREAM_RATE * (shown["atMs"] - base_ms) // 1000
+    check(shown["owed"] > 0 and shown["owed"] == expected and shown["deposit"] == STREAM_DEPOSIT and not shown["spent"],
+          f"`pay stream show` {ST} after ~3 s: owed {shown['owed']} = {STREAM_RATE}/s x "
+          f"{shown['atMs'] - base_ms} ms of BFT time ({expected})")
+    withdrawn = timed("pay stream withdraw", "pay", "stream", "withdraw", "--from", "payee", "--stream", str(ST))
+    paid_1 = withdrawn["paid"]
+    expected = STREAM_RATE * (block_time(withdrawn["height"]) - base_ms) // 1000
+    check(paid_1 == expected and paid_1 >= shown["owed"] and balance(PAYEE) == payee_start + paid_1 - FEE,
+          f"`withdraw` by the payee pays {paid_1} (rate x BFT time to its block: {expected}); payee balance "
+          f"+{paid_1} - fee")
+    time.sleep(1)
+    closed_stream = timed("pay stream close", "pay", "stream", "close", "--from", "buyer", "--stream", str(ST))
+    paid_2 = closed_stream["paid"]
+    expected = STREAM_RATE * (block_time(closed_stream["height"]) - base_ms) // 1000 - paid_1
+    refund = STREAM_DEPOSIT - paid_1 - paid_2
+    buyer_end, payee_end = balance(BUYER), balance(PAYEE)
+    check(paid_2 == expected and refund > 0, f"`close` pays the payee the rest owed ({paid_2}, expected {expected}) "
+                                             f"and refunds {refund}")
+    check(paid_1 + paid_2 + refund == STREAM_DEPOSIT
+          and buyer_end == buyer_start - STREAM_DEPOSIT - FEE + refund - FEE
+          and payee_end == payee_start + paid_1 + paid_2 - FEE,
+          f"the balances add up: deposit {STREAM_DEPOSIT} = paid {paid_1} + {paid_2} + refund {refund}; buyer "
+          f"{buyer_start} -> {buyer_end} (- deposit - 2 fees + refund), payee {payee_start} -> {payee_end} "
+          f"(+ paid - 1 fee)")
+    http, body = get_status(f"/streams/{ST}")
+    check(http == 404, f"GET /streams/{ST} after the close: {http} {body}")
+    cli("pay", "channel", "settle", "--from", "other", "--channel", str(CH2))  # tidy: the payee settles any time
+finally:
+    for thing in STARTED:
+        thing.stop()
+    stop_devnet(devnet)
+
+took = time.time() - began
+if latencies:
+    print("\nlatencies (CLI call to committed block; 1 validator, debug build, empty blocks every "
+          f"{EMPTY_BLOCKS_MS} ms):")
+    for what, seconds, blocks, at in latencies:
+        print(f"  {what:<58} {seconds * 1000:7.0f} ms   block {at}  (+{blocks})")
+for what in warnings:
+    print(f"WARN: {what}")
+if failures:
+    print("--- last gateway lines:")
+    print("\n".join(gateway_log_tail(os.path.join(HOME, "node-0", "node.log"), 25)))
+    print(f"payments check: {len(failures)} failure(s) in {took:.0f} s; logs in {HOME}")
+    for failure in failures:
+        print(f"  FAIL: {failure}")
+    sys.exit(1)
+print(f"payments check: all passed in {took:.0f} s ({HOME})")
