@@ -25,7 +25,7 @@ Needs Python 3.11+ and jsonschema (pip install jsonschema), and mosquitto_pub (D
 mosquitto-clients) for the telemetry publishes; the api_check_*.py files beside it are its parts. Ports come from 19000-19999, or from
 MESHWORK_API_CHECK_PORTS=LOW-HIGH.
 """
-import atexit, base64, hashlib, http.client, json, os, re, shutil, signal, subprocess, sys, time
+import atexit, base64, hashlib, http.client, json, os, re, shutil, signal, subprocess, sys, time, urllib.parse
 
 sys.dont_write_bytecode = True  # no __pycache__ beside the scripts
 
@@ -693,6 +693,11 @@ def check_storage(run, state):
     if reply and reply.status == 200:
         check("  node-0 is listed, active, in region eu", any(p["region"] == "eu" and p["active"]
               for p in reply.json()["providers"]), reply.body[:300])
+    reply = run.call("GET", "/storage/deals", "/storage/deals?limit=10")
+    if reply and reply.status == 200:
+        check("  the deal is listed among the live deals", any(d["id"] == put["deal"] for d in reply.json()["deals"]),
+              reply.body[:300])
+    run.bad("GET", "/storage/deals", "/storage/deals?limit=0", 400, "api/10")
     template = "/storage/deals/{ref}"
     run.call("GET", template, f"/storage/deals/{put['deal']}")
     reply = run.call("GET", template, f"/storage/deals/{put['manifest']}")
@@ -732,6 +737,57 @@ def check_storage(run, state):
     run.bad("PUT", "/storage/manifests/{cid}", f"/storage/manifests/{put['manifest']}", 400, "shardstore/5",
             body=b"not the manifest", headers={**octets, "Authorization": manifest_auth})
     run.bad("GET", "/storage/manifests/{cid}", "/storage/manifests/nope", 400, "api/10")
+
+
+def check_payments(run, state):
+    """The payment routes: the owner opens a channel and a stream to the transfer's recipient and
+    prices a topic of its own (`meshwork pay` and `market`), then every payment operation is
+    called, with `?prove=true` too, and its bad inputs."""
+    devnet = run.devnet
+    node = f"http://127.0.0.1:{run.port}"
+    base = ["--home", devnet.home, "--node", node, "--from", "owner", "--output", "json"]
+
+    def cli(*args):
+        done = subprocess.run([devnet.binary, *args, *base], capture_output=True, text=True, timeout=120)
+        return json.loads(done.stdout) if done.returncode == 0 else None, done.stderr[-300:]
+
+    opened, why = cli("pay", "channel", "open", "--to", state["recipient"], "--deposit", "5000")
+    if not check("payments: `pay channel open` opens a channel", opened is not None, why):
+        return
+    stream, why = cli("pay", "stream", "open", "--to", state["recipient"], "--rate", "3", "--deposit", "900")
+    if not check("payments: `pay stream open` opens a stream", stream is not None, why):
+        return
+    listed, why = cli("market", "list", "--pattern", f"mesh/{state['owner']}/api-check", "--price-per-message", "2")
+    if not check("payments: `market list` prices a topic", listed is not None, why):
+        return
+    run.wait_height(max(opened["height"], stream["height"], listed["height"]) + 2, 30)
+    channel, owner = opened["channel"], urllib.parse.quote(state["owner"], safe="")
+    for proved in ("", "?prove=true"):
+        reply = run.call("GET", "/channels/{id}", f"/channels/{channel}{proved}")
+        if reply and reply.status == 200:
+            shown = reply.json()["channels"][0]
+            check(f"  channel {channel}: deposit 5000, open, paid by the owner{' (proven)' if proved else ''}",
+                  shown["deposit"] == 5000 and shown["status"] == "open" and shown["payer"] == state["owner"]
+                  and (not proved or reply.json().get("proof")), reply.body[:300])
+        run.call("GET", "/channels", f"/channels?party={owner}{'&prove=true' if proved else ''}")
+        reply = run.call("GET", "/streams/{id}", f"/streams/{stream['stream']}{proved}")
+        if reply and reply.status == 200:
+            shown = reply.json()["streams"][0]
+            check(f"  stream {stream['stream']}: rate 3/s, deposit + owed within 900",
+                  shown["ratePerSecond"] == 3 and shown["owed"] <= shown["deposit"] <= 900, reply.body[:300])
+        run.call("GET", "/streams", f"/streams?party={owner}{'&prove=true' if proved else ''}")
+        reply = run.call("GET", "/market", f"/market?owner={owner}{'&prove=true' if proved else ''}")
+        if reply and reply.status == 200:
+            check("  the listing is shown with its price", any(
+                item["pattern"] == f"mesh/{state['owner']}/api-check" and item["pricePerMessage"] == 2
+                for item in reply.json()["listings"]), reply.body[:300])
+    run.call("GET", "/market", "/market")
+    run.bad("GET", "/channels/{id}", "/channels/999999", 404, "api/19")
+    run.bad("GET", "/channels/{id}", "/channels/abc", 400, "api/10")
+    run.bad("GET", "/streams/{id}", "/streams/999999", 404, "api/19")
+    run.bad("GET", "/channels", "/channels", 400, "api/5")
+    run.bad("GET", "/channels", "/channels?party=not-a-did", 400)
+    run.bad("GET", "/market", "/market?owner=did:key:zzz", 400)
 
 
 def check_bad_input(run, state):
@@ -827,6 +883,7 @@ def main():
     check_events(run, spec, state)
     check_provenance(run, state)
     check_storage(run, state)
+    check_payments(run, state)
     check_bad_input(run, state)
 
     missing = spec.operations() - run.succeeded

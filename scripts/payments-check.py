@@ -17,14 +17,17 @@ the DID the buyer's MQTT session authenticates as, so the devnet sets [mqtt] all
    payee with a deposit of 1,000 x the price (`pay channel open`, latency printed).
 3. The buyer connects with paho-mqtt, MQTT 5, user property mesh-channel=<id> on CONNECT, subscribes to
    the priced topic, publishes a voucher for 2 messages, then after message i a voucher for (i+2) x
-   price. The seller publishes 100 readings (QoS 1): the buyer gets all 100. The payee redeems what the
-   gateway delivered (`pay redeem --channel`): its balance grows by 100 x price - fee, GET /channels/<id>
-   shows redeemed = 100 x price.
+   price. The seller publishes 100 readings (QoS 1, 40 ms apart; should the buyer's voucher for a reading
+   not be in yet, the seller waits for it): the buyer gets all 100; the listing's owner and payee read them
+   for free. The payee redeems what the gateway delivered (`pay redeem --channel`): its balance grows by
+   100 x price - fee, GET /channels/<id> shows redeemed = 100 x price.
 4. The buyer stops paying; 10 more readings: it gets the 2 its credit covers, then DISCONNECT 0x97. An
    MQTT 3.1.1 session of the buyer with no channel gets no priced reading but the free topic
    (mesh/<seller>/free); a 3.1.1 session bound to the channel without credit gets nothing and stays up.
 5. Bad vouchers over MQTT 5 (another key, another chain, above the deposit: 0x87; malformed: 0x99; a
    topic naming another channel: 0x90; a channel that does not exist: 0x87): none changes the credit.
+   Sessions bound by mesh-channel on CONNECT or on SUBSCRIBE (no voucher of their own) receive a listing
+   priced per message + per started KiB, each charged exactly that.
 6. Bad vouchers on the ledger (`pay redeem`): another signer (channels/7), another payee's channel
    (channels/5), another channel in a settle (channels/7), no such channel (channels/2), equal or lower
    than redeemed (channels/8), above the deposit (channels/9), a claim above the voucher (channels/10):
@@ -52,8 +55,8 @@ from paho.mqtt.properties import Properties
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.dont_write_bytecode = True  # no scripts/__pycache__ in the work tree
 from mqtt_check_support import (  # noqa: E402
-    HOST, STARTED, V311, V5, Paho, disconnect_reason, gateway_log_tail, node_pid, port_open, probe_until_received,
-    raw_publish, raw_ready, raw_subscribe, wait_until)
+    HOST, STARTED, V311, V5, Paho, ack_code, disconnect_reason, gateway_log_tail, node_pid, port_open,
+    probe_until_received, publish, raw_publish, raw_ready, raw_subscribe, wait_until)
 
 if len(sys.argv) != 2:
     raise SystemExit(__doc__)
@@ -248,6 +251,11 @@ def ledger_state(channel_id):
     return {key: shown[key] for key in ("deposit", "redeemed", "held", "lastNonce", "closesAt", "status")}
 
 
+def keystore(*args):
+    """`meshwork keys ...` for a throwaway key of this devnet (unencrypted)."""
+    return json.loads(cli("keys", *args, "--insecure-plaintext", "--output", "json", node=False).stdout)
+
+
 def token(key, did=None):
     return cli("device", "token", "--key", key, *(["--did", did] if did else [])).stdout.strip()
 
@@ -281,32 +289,28 @@ def stop_devnet(process):
         os.kill(leftover, signal.SIGKILL)
 
 
-# ---- the paying buyer: paho-mqtt, MQTT 5 ----
+# ---- paho-mqtt MQTT 5 sessions ----
 
-class PayingBuyer:
-    """MQTT 5 with mesh-channel=<id> on CONNECT; after the i-th priced reading it publishes a voucher for
-    (i + 2) x price while `paying`. Records readings, PUBACK reason codes of its vouchers and the
-    DISCONNECT reason."""
+class Reader:
+    """A paho-mqtt MQTT 5 session: mesh-channel=<id> on CONNECT (`connect_channel`) or on its SUBSCRIBE
+    (`subscribe(..., channel=id)`); records (topic, payload) of what it receives and the DISCONNECT reason.
+    It never reconnects (a DISCONNECT 0x97 is final)."""
 
-    def __init__(self, did, password, channel_id, private, chain_id, topic):
-        self.channel_id, self.private, self.chain_id, self.topic = channel_id, private, chain_id, topic
-        self.readings, self.acks, self.sent = [], {}, {}
-        self.vouchers = {}  # cumulative amount -> text
-        self.paying, self.disconnect_code, self.lock = True, None, threading.Lock()
+    def __init__(self, client_id, did, password, connect_channel=None):
+        self.messages, self.granted, self.connack, self.disconnect_code = [], None, None, None
         self.connected, self.subscribed, self.disconnected = threading.Event(), threading.Event(), threading.Event()
-        self.connack, self.granted = None, None
-        self.client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id="buyer-paid-v5",
+        self.lock = threading.Lock()
+        self.client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id=client_id,
                                   protocol=mqtt.MQTTv5)
         self.client.username_pw_set(did, password)
-        self.client.reconnect_delay_set(min_delay=600, max_delay=600)  # no reconnect after the 0x97
+        self.client.reconnect_delay_set(min_delay=600, max_delay=600)
         self.client.on_connect = self._on_connect
-        self.client.on_subscribe = lambda c, u, mid, codes, p: (setattr(self, "granted", [x.value for x in codes]),
-                                                                self.subscribed.set())
-        self.client.on_message = self._on_message
-        self.client.on_publish = self._on_publish
+        self.client.on_subscribe = self._on_subscribe
+        self.client.on_message = lambda client, userdata, message: self.received(message.topic, message.payload)
         self.client.on_disconnect = self._on_disconnect
         properties = Properties(PacketTypes.CONNECT)
-        properties.UserProperty = [("mesh-channel", str(channel_id))]
+        if connect_channel is not None:
+            properties.UserProperty = [("mesh-channel", str(connect_channel))]
         STARTED.append(self)
         self.client.connect(HOST, MQTT, keepalive=60, clean_start=True, properties=properties)
         self.client.loop_start()
@@ -315,32 +319,32 @@ class PayingBuyer:
         self.connack = reason_code.value
         self.connected.set()
 
+    def _on_subscribe(self, client, userdata, mid, reason_codes, properties):
+        self.granted = [code.value for code in reason_codes]
+        self.subscribed.set()
+
     def _on_disconnect(self, client, userdata, flags, reason_code, properties):
         self.disconnect_code = reason_code.value
         self.disconnected.set()
 
-    def _on_publish(self, client, userdata, mid, reason_code, properties):
+    def received(self, topic, payload):
         with self.lock:
-            self.acks[mid] = reason_code.value
+            self.messages.append((topic, payload))
+            return len(self.messages)
 
-    def _on_message(self, client, userdata, message):
-        with self.lock:
-            self.readings.append((message.topic, message.payload.decode(errors="replace"), time.time()))
-            count = len(self.readings)
-        if self.paying:
-            self.pay((count + 2) * PRICE, nonce=count + 2)
-
-    def pay(self, amount, nonce=None):
-        voucher = text(sign_voucher(self.private, self.chain_id, self.channel_id, amount, nonce))
-        info = self.client.publish(f"$mesh/pay/{self.channel_id}", voucher, qos=1)
-        with self.lock:
-            self.sent[info.mid] = amount
-            self.vouchers[amount] = voucher
-        return info.mid
-
-    def subscribe(self):
-        self.client.subscribe(self.topic, qos=1)
+    def subscribe(self, topic, channel=None):
+        if not (self.connected.wait(10) and self.connack == 0):
+            return None
+        properties = Properties(PacketTypes.SUBSCRIBE)
+        if channel is not None:
+            properties.UserProperty = [("mesh-channel", str(channel))]
+        self.subscribed.clear()
+        self.client.subscribe(topic, qos=1, properties=properties)
         return self.granted if self.subscribed.wait(10) else None
+
+    def payloads(self, start=0):
+        with self.lock:
+            return [payload.decode(errors="replace") for _, payload in self.messages[start:]]
 
     def stop(self):
         try:
@@ -350,6 +354,40 @@ class PayingBuyer:
         self.client.loop_stop()
 
 
+class PayingBuyer(Reader):
+    """The buyer: mesh-channel=<id> on CONNECT; after its i-th reading, while `paying`, it publishes a voucher
+    (signed here) for (i + 2) x price to $mesh/pay/<id>. Records the PUBACK reason code of each voucher."""
+
+    def __init__(self, did, password, channel_id, private, chain_id):
+        self.channel_id, self.private, self.chain_id = channel_id, private, chain_id
+        self.acks, self.sent, self.vouchers, self.paying = {}, {}, {}, True  # vouchers: amount -> text
+        super().__init__("buyer-paid-v5", did, password, connect_channel=channel_id)
+        self.client.on_publish = self._on_publish
+
+    def _on_publish(self, client, userdata, mid, reason_code, properties):
+        with self.lock:
+            self.acks[mid] = reason_code.value
+
+    def received(self, topic, payload):
+        count = super().received(topic, payload)
+        if self.paying:
+            self.pay((count + 2) * PRICE, nonce=count + 2)
+
+    def pay(self, amount, nonce=None):
+        voucher = text(sign_voucher(self.private, self.chain_id, self.channel_id, amount, nonce))
+        # Not under self.lock: paho calls on_publish holding its own lock, which publish() takes too.
+        info = self.client.publish(f"$mesh/pay/{self.channel_id}", voucher, qos=1)
+        with self.lock:
+            self.sent[info.mid] = amount
+            self.vouchers[amount] = voucher
+        return info.mid
+
+    def paid(self):
+        """The highest cumulative amount of a voucher taken with PUBACK 0."""
+        with self.lock:
+            return max([self.sent[mid] for mid, code in self.acks.items() if code == 0 and mid in self.sent] or [0])
+
+
 def pingable(client):
     """A raw client answers PINGREQ with PINGRESP (the connection is up)."""
     try:
@@ -357,6 +395,15 @@ def pingable(client):
         return client.read_packet(3) == (0xD0, b"")
     except (OSError, TimeoutError):
         return False
+
+
+def publish_retained(client, topic, payload, packet_id):
+    """A QoS 1 retained PUBLISH (3.1.1); the PUBACK's code."""
+    client.send(publish(V311, topic, payload, qos=1, packet_id=packet_id, flags=0x03))
+    try:
+        return ack_code(client.read_packet(5), 4, packet_id)
+    except TimeoutError:
+        return "no PUBACK within 5s"
 
 
 def publishes(packets):
@@ -381,22 +428,18 @@ try:
     stranger_key = Ed25519PrivateKey.generate()
     seed = buyer_key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
                                    serialization.NoEncryption())
-    done = cli("keys", "import", "--name", "buyer", "--seed-hex", seed.hex(), "--insecure-plaintext", "--output",
-               "json", node=False)
-    BUYER = json.loads(done.stdout)["did"]
-    PAYEE = json.loads(cli("keys", "new", "--name", "payee", "--insecure-plaintext", "--output", "json",
-                           node=False).stdout)["did"]
-    OTHER = json.loads(cli("keys", "new", "--name", "other", "--insecure-plaintext", "--output", "json",
-                           node=False).stdout)["did"]
+    BUYER = keystore("import", "--name", "buyer", "--seed-hex", seed.hex())["did"]
+    PAYEE, OTHER = (keystore("new", "--name", name)["did"] for name in ("payee", "other"))
     SELLER = cli_json("device", "register", "--controller", "owner", "--name", "seller", "--insecure-plaintext")["did"]
+    TEMP, FREE = f"mesh/{SELLER}/temp", f"mesh/{SELLER}/free"
     for did, amount in ((BUYER, 10_000_000), (PAYEE, 100_000), (OTHER, 100_000)):
         cli("tx", "transfer", "--from", "owner", "--to", did, "--amount", str(amount))
-    TEMP, FREE = f"mesh/{SELLER}/temp", f"mesh/{SELLER}/free"
-    cli_json("policy", "grant", "--from", "owner", "--subject", BUYER, "--action", "mqtt.subscribe",
-             "--resource", f"mesh/{SELLER}/#")
-    TOK_SELLER, TOK_BUYER = token("seller"), token("buyer", BUYER)
-    log(f"seller {SELLER} (device of owner), payee {PAYEE}, buyer {BUYER} (did:key, funded 10,000,000, may "
-        f"subscribe to mesh/<seller>/#), other payee {OTHER}")
+        cli_json("policy", "grant", "--from", "owner", "--subject", did, "--action", "mqtt.subscribe",
+                 "--resource", f"mesh/{SELLER}/#")
+    TOK_SELLER, TOK_BUYER, TOK_PAYEE = token("seller"), token("buyer", BUYER), token("payee", PAYEE)
+    TOK_OTHER = token("other", OTHER)
+    log(f"seller {SELLER} (device of owner), payee {PAYEE}, buyer {BUYER} (did:key, funded 10,000,000), other "
+        f"payee {OTHER}; buyer, payee and other may subscribe to mesh/<seller>/#")
 
     # A registered device cannot pay as itself with the CLI: `pay` signs as the key's did:key.
     device = cli_json("device", "register", "--controller", "owner", "--name", "buyer-device", "--insecure-plaintext")
@@ -461,10 +504,9 @@ try:
           "`pay channel list --party buyer` and GET /channels?party=<payee> show it")
 
     # ---- 3. paid readings: 100 messages against vouchers ----
-    buyer = PayingBuyer(BUYER, TOK_BUYER, CH, buyer_key, CHAIN_ID, TEMP)
-    ok = buyer.connected.wait(10) and buyer.connack == 0
-    granted = buyer.subscribe() if ok else None
-    check(ok and granted == [1], f"paho MQTT 5 buyer connects with mesh-channel={CH} (CONNACK {buyer.connack}) and "
+    buyer = PayingBuyer(BUYER, TOK_BUYER, CH, buyer_key, CHAIN_ID)
+    granted = buyer.subscribe(TEMP)
+    check(buyer.connack == 0 and granted == [1], f"paho MQTT 5 buyer connects with mesh-channel={CH} (CONNACK {buyer.connack}) and "
                                  f"subscribes to {TEMP} at QoS 1 (SUBACK {granted})")
     first = buyer.pay(2 * PRICE, nonce=2)
     check(wait_until(lambda: first in buyer.acks, 5) and buyer.acks.get(first) == 0,
@@ -474,20 +516,34 @@ try:
           and shown.get("delivered") == 0 and shown.get("bestVoucher") == buyer.vouchers[2 * PRICE],
           f"GET /channels/{CH} shows the gateway's credit: {shown.get('credit')} (best voucher "
           f"{shown.get('cumulativeAmount')}, delivered {shown.get('delivered')})")
+    free_readers = {"the listing's owner (the seller device)": Paho(MQTT, "seller-reader", SELLER, TOK_SELLER, V311),
+                    "the listing's payee": Paho(MQTT, "payee-reader", PAYEE, TOK_PAYEE, V311)}
+    for who, reader in free_readers.items():
+        check(reader.ready() and reader.subscribe(TEMP) == [1], f"{who} subscribes to {TEMP} with no channel "
+                                                                 f"(SUBACK {reader.granted})")
     seller = raw_ready(MQTT, V311, "seller-pub", SELLER, TOK_SELLER)
-    started = time.time()
+    started, waits = time.time(), 0
     acks = []
     for number in range(1, READINGS + 1):
         time.sleep(PACE)
+        # The buyer pays two readings ahead; on a slow machine the seller lets its voucher arrive first.
+        if buyer.paid() < number * PRICE:
+            waits += 1
+            wait_until(lambda: buyer.paid() >= number * PRICE, 5, step=0.01)
         acks.append(raw_publish(seller, V311, TEMP, f"t-{number}", number))
     seconds = time.time() - started
     check(acks == [0] * READINGS, f"the seller published {READINGS} readings at QoS 1 in {seconds:.1f} s, all "
-                                  f"acknowledged")
-    wait_until(lambda: len(buyer.readings) >= READINGS, 10)
-    got = [payload for _, payload, _ in buyer.readings]
+                                  f"acknowledged (it waited for the buyer's voucher {waits} time(s))")
+    wait_until(lambda: len(buyer.messages) >= READINGS, 10)
+    got = buyer.payloads()
     check(got == [f"t-{n}" for n in range(1, READINGS + 1)] and buyer.disconnect_code is None,
           f"the buyer received all {READINGS} readings, in order ({len(got)} received, disconnect "
           f"{buyer.disconnect_code})")
+    for who, reader in free_readers.items():
+        wait_until(lambda: len(reader.messages) >= READINGS, 5)
+        check([payload.decode() for _, payload in reader.messages] == [f"t-{n}" for n in range(1, READINGS + 1)],
+              f"{who} read all {READINGS} for free ({len(reader.messages)} received)")
+        reader.stop()
     last = max(buyer.sent)
     wait_until(lambda: len(buyer.acks) == len(buyer.sent), 5)
     refused_acks = {buyer.sent[mid]: code for mid, code in buyer.acks.items() if code != 0}
@@ -497,8 +553,9 @@ try:
     shown = metered(CH)
     check(shown.get("delivered") == READINGS * PRICE and shown.get("cumulativeAmount") == (READINGS + 2) * PRICE
           and shown.get("credit") == 2 * PRICE,
-          f"the gateway delivered {shown.get('delivered')} (= {READINGS} x price), holds a voucher for "
-          f"{shown.get('cumulativeAmount')}, credit {shown.get('credit')} (2 readings)")
+          f"the gateway delivered {shown.get('delivered')} (= {READINGS} x price: the owner and the payee were "
+          f"not charged), holds a voucher for {shown.get('cumulativeAmount')}, credit {shown.get('credit')} "
+          f"(2 readings)")
     payee_before = balance(PAYEE)
     redeemed = timed("pay redeem --channel (what the gateway delivered)", "pay", "redeem", "--from", "payee",
                      "--channel", str(CH))
@@ -520,14 +577,14 @@ try:
     check(probe_until_received(seller, FREE, [lambda: any(t == FREE for t, _ in v311.messages)]),
           "it receives probes on the free topic mesh/<seller>/free")
     buyer.paying = False
-    before = len(buyer.readings)
+    before = len(buyer.messages)
     acks = []
     for number in range(1, 11):
         time.sleep(0.1)
         acks.append(raw_publish(seller, V311, TEMP, f"u-{number}", 200 + number))
     wait_until(lambda: buyer.disconnected.is_set(), 3)
     time.sleep(0.5)
-    extra = [payload for _, payload, _ in buyer.readings[before:]]
+    extra = buyer.payloads(before)
     check(acks == [0] * 10 and extra == ["u-1", "u-2"],
           f"the buyer stopped paying; of 10 more readings it received only the 2 its credit covered: {extra}")
     check(buyer.disconnect_code == 0x97,
@@ -552,6 +609,18 @@ try:
           f"({len(priced)} priced received)")
     check(v311.client.is_connected(), "... and stays connected (3.1.1 just stops receiving)")
     v311.stop()
+    ack = publish_retained(seller, TEMP, "r-1", 380)
+    late = Paho(MQTT, "buyer-v311-late", BUYER, TOK_BUYER, V311)
+    owner_late = Paho(MQTT, "seller-reader-late", SELLER, TOK_SELLER, V311)
+    granted = [late.subscribe(TEMP) if late.ready() else None, owner_late.subscribe(TEMP) if owner_late.ready() else None]
+    wait_until(lambda: owner_late.messages, 3)
+    time.sleep(0.3)
+    check(ack == 0 and granted == [[1], [1]] and owner_late.messages == [(TEMP, b"r-1")] and not late.messages,
+          f"a retained priced reading: the owner's new subscription gets it ({owner_late.messages}), the buyer's "
+          f"unbound one does not ({late.messages})")
+    late.stop()
+    owner_late.stop()
+    check(publish_retained(seller, TEMP, "", 381) == 0, "the seller clears it (an empty retained publish)")
     bound = raw_ready(MQTT, V311, "buyer-v311-bound", BUYER, TOK_BUYER)
     code = raw_subscribe(bound, V311, TEMP, packet_id=1)
     best = buyer.vouchers[(READINGS + 2) * PRICE]
@@ -599,10 +668,72 @@ try:
               f"(best, credit, delivered) = {now}")
     check(pingable(payer), "the MQTT 5 session stays connected after the refusals")
 
+    # ---- 5b. sessions bound by mesh-channel on CONNECT or SUBSCRIBE pay from the same credit; per-KiB price ----
+    BLOB = f"mesh/{SELLER}/blob"
+    timed("market list (per KiB)", "market", "list", "--from", "owner", "--pattern", BLOB, "--price-per-message",
+          "100", "--price-per-kib", "10", "--payee", PAYEE)
+    check(wait_until(lambda: any(entry["pattern"] == BLOB and entry["pricePerKiB"] == 10
+                                 for entry in get("/market")["listings"]), 3),
+          f"{BLOB} is listed at 100 per message + 10 per started KiB")
+    before = metered(CH)
+    retained_ack = publish_retained(seller, BLOB, b"r" * 100, 699)  # 100 + 10 x 1 to whoever subscribes
+    readers = {"mesh-channel on CONNECT": Reader("buyer-connect-bound", BUYER, TOK_BUYER, connect_channel=CH),
+               "mesh-channel on SUBSCRIBE": Reader("buyer-subscribe-bound", BUYER, TOK_BUYER)}
+    granted = [readers["mesh-channel on CONNECT"].subscribe(BLOB),
+               readers["mesh-channel on SUBSCRIBE"].subscribe(BLOB, channel=CH)]
+    for who, reader in readers.items():
+        wait_until(lambda: reader.messages, 2)
+    retained = {who: [len(payload) for _, payload in reader.messages] for who, reader in readers.items()}
+    check(retained_ack == 0 and all(lengths == [100] for lengths in retained.values()),
+          f"a retained priced blob (100 bytes) reaches both bound sessions when they subscribe (got {retained})")
+    time.sleep(0.3)  # a binding made after the SUBACK would be in place by now
+    sizes = [2500, 0, 1024]  # 100 + 10 x 3, 100, 100 + 10 x 1
+    acks = [raw_publish(seller, V311, BLOB, b"x" * size, 700 + index) for index, size in enumerate(sizes)]
+    for who, reader in readers.items():
+        wait_until(lambda: len([p for _, p in reader.messages if not p.startswith(b"r")]) >= len(sizes), 3)
+    time.sleep(0.2)
+    after = metered(CH)
+    got = {who: [len(payload) for _, payload in reader.messages if not payload.startswith(b"r")]
+           for who, reader in readers.items()}
+    charged = after.get("delivered", 0) - before.get("delivered", 0)
+    retained_paid = sum(lengths == [100] for lengths in retained.values())
+    check(granted == [[1], [1]] and acks == [0] * 3 and all(sizes == lengths for lengths in got.values()),
+          f"sessions bound with {' and with '.join(readers)} receive the priced blobs ({got}) without publishing a "
+          f"voucher")
+    check(charged == 2 * (130 + 100 + 110) + 110 * retained_paid
+          and after.get("credit") == before.get("credit") - charged,
+          f"each blob was charged 100 + 10 x started KiB per session: {charged} in all (want {2 * 340} + 110 per "
+          f"retained blob delivered: {retained_paid}), credit {before.get('credit')} -> {after.get('credit')}")
+    for reader in readers.values():
+        reader.stop()
+    publish_retained(seller, BLOB, b"", 698)  # clears it; nobody is subscribed
+
+    # ---- 5c. a channel that does not pay the listing's payee, and one the session does not pay from ----
+    CH2 = timed("pay channel open (a second channel, to another payee)", "pay", "channel", "open", "--from",
+                "buyer", "--to", OTHER, "--deposit", "50000", "--settle-blocks", "1")["channel"]
+    wrong = raw_ready(MQTT, V5, "buyer-wrong-payee", BUYER, TOK_BUYER)
+    ack = raw_publish(wrong, V5, f"$mesh/pay/{CH2}", text(sign_voucher(buyer_key, CHAIN_ID, CH2, 20_000)), 1)
+    code = raw_subscribe(wrong, V5, TEMP, packet_id=2)
+    stranger = Reader("other-names-buyers-channel", OTHER, TOK_OTHER, connect_channel=CH)
+    stranger_granted = stranger.subscribe(TEMP)
+    time.sleep(0.3)
+    before, before2 = metered(CH), metered(CH2)
+    reading = raw_publish(seller, V311, TEMP, "w-1", 800)
+    closed, packets = wrong.wait_closed(3)
+    wrong.close()
+    time.sleep(0.3)
+    check(ack == 0 and code == 1 and reading == 0 and before2.get("credit") == 20_000 and not publishes(packets)
+          and disconnect_reason(packets) == 0x97 and metered(CH2) == before2,
+          f"a session bound (by its voucher) to channel {CH2}, which pays {OTHER[:20]}… and not the listing's "
+          f"payee, gets no priced reading despite its credit {before2.get('credit')} (DISCONNECT "
+          f"{disconnect_reason(packets)!r}, want 0x97)")
+    check(stranger_granted == [1] and not stranger.messages and stranger.disconnect_code is None
+          and metered(CH) == before,
+          f"a session of another DID naming the buyer's channel {CH} (mesh-channel on CONNECT) is not bound to it: "
+          f"no priced reading ({len(stranger.messages)}), not charged, not disconnected")
+    stranger.stop()
+
     # ---- 6. bad vouchers on the ledger ----
-    other = timed("pay channel open (a second channel, to another payee)", "pay", "channel", "open", "--from",
-                  "buyer", "--to", OTHER, "--deposit", "50000", "--settle-blocks", "1")
-    CH2 = other["channel"]
     stale = buyer.vouchers[READINGS * PRICE]  # the voucher the buyer sent after reading 98
     cases = [
         ("signed by someone else (the stranger's key)", ["payee", text(sign_voucher(stranger_key, CHAIN_ID, CH, 150 * PRICE))],

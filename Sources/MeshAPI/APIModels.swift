@@ -786,8 +786,22 @@ public struct GatewayStatus: Codable, Sendable, Equatable {
     public var relayDenied: Int
     /// CONNECTs, subscriptions, retained and QoS 2 publishes refused for a device's quota.
     public var quotaRefused: Int
+    /// Priced messages delivered against a channel's credit.
+    public var pricedDelivered = 0
+    /// Their price in total.
+    public var pricedAmount: UInt64 = 0
+    /// Priced messages not delivered (no channel to the payee, or not enough credit).
+    public var unpaidRefused = 0
+    /// Vouchers taken on `$mesh/pay/<channel>`.
+    public var vouchersAccepted = 0
+    /// Vouchers refused.
+    public var vouchersRefused = 0
+    /// Channels this gateway meters.
+    public var meteredChannels = 0
+    /// Market listings this gateway prices topics with.
+    public var listings = 0
 
-    /// All fields.
+    /// All fields but the payment counters (set them after).
     public init(
         listen: String, connections: Int, sessionsConnected: Int, sessionsStored: Int, received: Int, delivered: Int,
         dropped: Int, denied: Int, protocolErrors: Int, relayed: Int, relayReceived: Int, relayDenied: Int,

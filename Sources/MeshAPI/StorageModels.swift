@@ -192,3 +192,20 @@ public struct StoredView: Sendable, Codable, Equatable {
         self.bytes = bytes
     }
 }
+
+/// `GET /storage/deals`: the newest live deals.
+public struct DealsView: Sendable, Codable {
+    /// State height of the answer.
+    public var height: UInt64
+    /// Live deals in the ledger.
+    public var live: Int
+    /// The newest of them (at most `limit`), newest first.
+    public var deals: [DealView]
+
+    /// All fields.
+    public init(height: UInt64, live: Int, deals: [DealView]) {
+        self.height = height
+        self.live = live
+        self.deals = deals
+    }
+}

@@ -22,6 +22,25 @@ extension NodeAPI {
             }
             return json(try answer.get())
         }
+        router.get("storage/deals") { request, _ in
+            let limitText = request.uri.queryParameters.get("limit") ?? "100"
+            guard let limit = Int(limitText), (1...1000).contains(limit) else {
+                throw Failure("api/10", "limit must be an integer from 1 to 1000")
+            }
+            let answer: Result<DealsView, Failure> = try await runtime.withLedger { ledger in
+                do {
+                    let view = try ledger.view()
+                    let live = try view.liveDeals()
+                    let deals = try live.suffix(limit).reversed().compactMap { try view.deal($0) }
+                    return .success(
+                        DealsView(
+                            height: view.height, live: live.count, deals: try deals.map { try dealView($0, view) }))
+                } catch {
+                    return .failure(Failure(error))
+                }
+            }
+            return json(try answer.get())
+        }
         router.get("storage/deals/:ref") { _, context in
             let reference = context.parameters.get("ref") ?? ""
             let answer: Result<DealView, Failure> = try await runtime.withLedger { ledger in

@@ -49,8 +49,10 @@ public enum NodeAPI {
         "POST /txs", "GET /accounts/{did}", "GET /dids/{did}", "GET /dids", "GET /policies", "GET /policies/check",
         "GET /events", "GET /openapi.json", "GET /metrics", "GET /", "GET /app.js", "GET /style.css",
         "GET /gateway", "GET /provenance/proof", "GET /provenance/anchors/{node}/{batch}",
-        "GET /storage/providers", "GET /storage/deals/{ref}", "PUT /storage/deals/{ref}/shards/{index}",
+        "GET /storage/providers", "GET /storage/deals", "GET /storage/deals/{ref}",
+        "PUT /storage/deals/{ref}/shards/{index}",
         "GET /storage/shards/{root}", "PUT /storage/manifests/{cid}", "GET /storage/manifests/{cid}",
+        "GET /channels/{id}", "GET /channels", "GET /streams/{id}", "GET /streams", "GET /market",
     ]
 
     /// Serves the API until the task is cancelled; `onBound` gets the port actually bound.
@@ -333,15 +335,22 @@ public enum NodeAPI {
                 throw Failure("api/15", "the MQTT gateway has not started", .serviceUnavailable)
             }
             let counters = gateway.counters
-            return json(
-                GatewayStatus(
-                    listen: gateway.listenAddress ?? runtime.config.mqttSettings.listen,
-                    connections: counters.connections,
-                    sessionsConnected: counters.sessionsConnected, sessionsStored: counters.sessionsStored,
-                    received: counters.received, delivered: counters.delivered, dropped: counters.dropped,
-                    denied: counters.denied, protocolErrors: counters.protocolErrors, relayed: counters.relayed,
-                    relayReceived: counters.relayReceived, relayDenied: counters.relayDenied,
-                    quotaRefused: counters.quotaRefused))
+            var status = GatewayStatus(
+                listen: gateway.listenAddress ?? runtime.config.mqttSettings.listen,
+                connections: counters.connections,
+                sessionsConnected: counters.sessionsConnected, sessionsStored: counters.sessionsStored,
+                received: counters.received, delivered: counters.delivered, dropped: counters.dropped,
+                denied: counters.denied, protocolErrors: counters.protocolErrors, relayed: counters.relayed,
+                relayReceived: counters.relayReceived, relayDenied: counters.relayDenied,
+                quotaRefused: counters.quotaRefused)
+            status.pricedDelivered = counters.pricedDelivered
+            status.pricedAmount = counters.pricedAmount
+            status.unpaidRefused = counters.unpaidRefused
+            status.vouchersAccepted = counters.vouchersAccepted
+            status.vouchersRefused = counters.vouchersRefused
+            status.meteredChannels = counters.meteredChannels
+            status.listings = counters.listings
+            return json(status)
         }
         router.get("metrics") { _, _ in
             if let gateway = runtime.gateway { runtime.metrics.update(gateway: gateway.counters) }

@@ -24,6 +24,10 @@ public final class NodeMetrics: Sendable {
     let mqttDropped: Gauge
     let mqttDenied: Gauge
     let mqttQuotaRefused: Gauge
+    let mqttPricedDelivered: Gauge
+    let mqttPricedAmount: Gauge
+    let mqttUnpaidRefused: Gauge
+    let mqttVouchers: Gauge
     let queueWaiting: [String: Gauge]
     let queueDropped: [String: Gauge]
     let mempoolParked: Gauge
@@ -62,6 +66,16 @@ public final class NodeMetrics: Sendable {
         mqttQuotaRefused = registry.makeGauge(
             name: "meshwork_mqtt_quota_refused",
             help: "CONNECTs, subscriptions, retained and QoS 2 publishes refused for a device's quota, since start.")
+        mqttPricedDelivered = registry.makeGauge(
+            name: "meshwork_mqtt_priced_delivered",
+            help: "Priced messages delivered against channel credit, since start.")
+        mqttPricedAmount = registry.makeGauge(
+            name: "meshwork_mqtt_priced_amount", help: "The price of the priced messages delivered, since start.")
+        mqttUnpaidRefused = registry.makeGauge(
+            name: "meshwork_mqtt_unpaid_refused", help: "Priced messages not delivered for want of credit, since start."
+        )
+        mqttVouchers = registry.makeGauge(
+            name: "meshwork_mqtt_vouchers_accepted", help: "Vouchers taken on $mesh/pay/<channel>, since start.")
         let lanes = ["consensus", "mempool", "submissions", "admission"]
         let registry = registry
         queueWaiting = Dictionary(
@@ -110,5 +124,9 @@ public final class NodeMetrics: Sendable {
         mqttDropped.set(Int64(counters.dropped))
         mqttDenied.set(Int64(counters.denied))
         mqttQuotaRefused.set(Int64(counters.quotaRefused))
+        mqttPricedDelivered.set(Int64(counters.pricedDelivered))
+        mqttPricedAmount.set(Int64(clamping: counters.pricedAmount))
+        mqttUnpaidRefused.set(Int64(counters.unpaidRefused))
+        mqttVouchers.set(Int64(counters.vouchersAccepted))
     }
 }
