@@ -27,17 +27,23 @@ the DID the buyer's MQTT session authenticates as, so the devnet sets [mqtt] all
 5. Bad vouchers over MQTT 5 (another key, another chain, above the deposit: 0x87; malformed: 0x99; a
    topic naming another channel: 0x90; a channel that does not exist: 0x87): none changes the credit.
    Sessions bound by mesh-channel on CONNECT or on SUBSCRIBE (no voucher of their own) receive a listing
-   priced per message + per started KiB, each charged exactly that.
+   priced per message + per started KiB (also its retained message), each charged exactly that; once the
+   listing is removed (both prices 0) the topic is free. A channel to another payee does not pay for the
+   listing (0x97), and a session naming a channel it does not pay from is not bound to it.
 6. Bad vouchers on the ledger (`pay redeem`): another signer (channels/7), another payee's channel
    (channels/5), another channel in a settle (channels/7), no such channel (channels/2), equal or lower
    than redeemed (channels/8), above the deposit (channels/9), a claim above the voucher (channels/10):
    the channel and the payee's balance do not change.
-7. Close: `pay channel close` by the payer; in the window the gateway takes no voucher (0x87) and
-   delivers no priced message (0x97); a stale voucher is refused (channels/8), the best one is redeemed;
-   the payer's settle is refused before the window ends (channels/12); after it the payer gets exactly
-   deposit - redeemed - fee; a voucher after the settle is refused (channels/3).
+7. Top-up and close: `pay channel top-up`, after which the gateway takes a voucher above the first
+   deposit; `pay channel close` by the payer; in the window no top-up or second close (channels/11), the
+   gateway takes no voucher (0x87) and delivers no priced message (0x97); a stale voucher is refused
+   (channels/8), the best one (the gateway's) is redeemed, a lower one after it is refused (channels/8);
+   the payer's settle is refused before the window ends (channels/12); after it a redeem is refused
+   (channels/13), the payer gets exactly deposit - redeemed - fee; a voucher after the settle is refused
+   (channels/3).
 8. Streams: `pay stream open`, a few seconds, `pay stream show` owes > 0 (exactly rate x BFT time),
-   `withdraw` pays it, `close` refunds the rest; deposit = paid to the payee + refund, balances exact.
+   `withdraw` pays it, `top-up` pays what is owed first, `close` pays the rest owed and refunds the
+   remainder; deposits = paid to the payee + refund, balances exact.
 
 Latencies (CLI call to committed block) are printed as `BENCH:` lines, for docs/benchmarks.md.
 
@@ -70,7 +76,7 @@ DEPOSIT = 1_000 * PRICE  # well above 100 x price
 FEE = 1_000             # the CLI's default --fee
 SETTLE_BLOCKS = 12      # the main channel's close window
 EMPTY_BLOCKS_MS = 500   # an empty block at most every 500 ms (a transaction gets one at once)
-STREAM_RATE, STREAM_DEPOSIT = 1_000, 100_000
+STREAM_RATE, STREAM_DEPOSIT, STREAM_TOPUP = 1_000, 100_000, 10_000
 READINGS = 100
 PACE = 0.04             # seconds between the seller's readings
 failures, warnings, latencies = [], [], []
@@ -500,14 +506,16 @@ try:
     check(balance(BUYER) == buyer_before - DEPOSIT - FEE,
           f"the buyer's balance fell by deposit + fee: {buyer_before} -> {balance(BUYER)}")
     listed_channels = cli_json("pay", "channel", "list", "--party", "buyer")
-    check([entry["id"] for entry in listed_channels] == [CH] and get(f"/channels?party={PAYEE}")["channels"][0]["id"] == CH,
+    check([entry["id"] for entry in listed_channels] == [CH]
+          and [entry["id"] for entry in get(f"/channels?party={PAYEE}")["channels"]] == [CH],
           "`pay channel list --party buyer` and GET /channels?party=<payee> show it")
 
     # ---- 3. paid readings: 100 messages against vouchers ----
     buyer = PayingBuyer(BUYER, TOK_BUYER, CH, buyer_key, CHAIN_ID)
     granted = buyer.subscribe(TEMP)
-    check(buyer.connack == 0 and granted == [1], f"paho MQTT 5 buyer connects with mesh-channel={CH} (CONNACK {buyer.connack}) and "
-                                 f"subscribes to {TEMP} at QoS 1 (SUBACK {granted})")
+    check(buyer.connack == 0 and granted == [1],
+          f"paho MQTT 5 buyer connects with mesh-channel={CH} (CONNACK {buyer.connack}) and subscribes to {TEMP} "
+          f"at QoS 1 (SUBACK {granted})")
     first = buyer.pay(2 * PRICE, nonce=2)
     check(wait_until(lambda: first in buyer.acks, 5) and buyer.acks.get(first) == 0,
           f"its first voucher (2 x price, made in Python) is taken: PUBACK {buyer.acks.get(first)}")
@@ -612,7 +620,7 @@ try:
     ack = publish_retained(seller, TEMP, "r-1", 380)
     late = Paho(MQTT, "buyer-v311-late", BUYER, TOK_BUYER, V311)
     owner_late = Paho(MQTT, "seller-reader-late", SELLER, TOK_SELLER, V311)
-    granted = [late.subscribe(TEMP) if late.ready() else None, owner_late.subscribe(TEMP) if owner_late.ready() else None]
+    granted = [client.subscribe(TEMP) if client.ready() else None for client in (late, owner_late)]
     wait_until(lambda: owner_late.messages, 3)
     time.sleep(0.3)
     check(ack == 0 and granted == [[1], [1]] and owner_late.messages == [(TEMP, b"r-1")] and not late.messages,
@@ -638,11 +646,11 @@ try:
 
     # ---- 5. bad vouchers over MQTT ----
     payer = raw_ready(MQTT, V5, "buyer-raw-v5", BUYER, TOK_BUYER)
-    topup = sign_voucher(buyer_key, CHAIN_ID, CH, 110 * PRICE, 110)
-    ack = raw_publish(payer, V5, f"$mesh/pay/{CH}", topup, 1)
+    voucher_110 = sign_voucher(buyer_key, CHAIN_ID, CH, 110 * PRICE, 110)
+    ack = raw_publish(payer, V5, f"$mesh/pay/{CH}", voucher_110, 1)
     shown = metered(CH)
     check(ack == 0 and shown.get("cumulativeAmount") == 110 * PRICE and shown.get("credit") == 8 * PRICE,
-          f"a voucher for 110 x price as raw canonical bytes ({len(topup)} bytes) is taken: PUBACK {ack}, credit "
+          f"a voucher for 110 x price as raw canonical bytes ({len(voucher_110)} bytes) is taken: PUBACK {ack}, credit "
           f"{shown.get('credit')} (8 readings)")
     reference = (shown.get("cumulativeAmount"), shown.get("credit"), shown.get("delivered"))
     good_120 = sign_voucher(buyer_key, CHAIN_ID, CH, 120 * PRICE)
@@ -707,6 +715,18 @@ try:
     for reader in readers.values():
         reader.stop()
     publish_retained(seller, BLOB, b"", 698)  # clears it; nobody is subscribed
+    removed = timed("market list (both prices 0: removal)", "market", "list", "--from", "owner", "--pattern", BLOB)
+    check(removed["removed"] and not [e for e in cli_json("market", "show") if e["pattern"] == BLOB],
+          f"`market list` with both prices 0 removes the {BLOB} listing; `market show` no longer shows it")
+    unbound = Reader("buyer-unbound-blob", BUYER, TOK_BUYER)
+    granted = unbound.subscribe(BLOB)
+    before = metered(CH)
+    ack = raw_publish(seller, V311, BLOB, b"y" * 2000, 697)
+    wait_until(lambda: unbound.messages, 3)
+    check(granted == [1] and ack == 0 and [len(p) for _, p in unbound.messages] == [2000] and metered(CH) == before,
+          f"once unlisted, blob readings are free: a session with no channel receives one "
+          f"({[len(p) for _, p in unbound.messages]}), nothing charged")
+    unbound.stop()
 
     # ---- 5c. a channel that does not pay the listing's payee, and one the session does not pay from ----
     CH2 = timed("pay channel open (a second channel, to another payee)", "pay", "channel", "open", "--from",
@@ -736,13 +756,15 @@ try:
     # ---- 6. bad vouchers on the ledger ----
     stale = buyer.vouchers[READINGS * PRICE]  # the voucher the buyer sent after reading 98
     cases = [
-        ("signed by someone else (the stranger's key)", ["payee", text(sign_voucher(stranger_key, CHAIN_ID, CH, 150 * PRICE))],
+        ("signed by someone else (the stranger's key)",
+         ["payee", text(sign_voucher(stranger_key, CHAIN_ID, CH, 150 * PRICE))],
          "channels/7"),
         ("of another payee's channel", ["payee", text(sign_voucher(buyer_key, CHAIN_ID, CH2, 1000))], "channels/5"),
         ("of a channel that does not exist", ["payee", text(sign_voucher(buyer_key, CHAIN_ID, 999, 1000))],
          "channels/2"),
         (f"equal to what was redeemed ({READINGS} x price, the buyer's own)", ["payee", stale], "channels/8"),
-        ("lower than what was redeemed (50 x price)", ["payee", text(sign_voucher(buyer_key, CHAIN_ID, CH, 50 * PRICE))],
+        ("lower than what was redeemed (50 x price)",
+         ["payee", text(sign_voucher(buyer_key, CHAIN_ID, CH, 50 * PRICE))],
          "channels/8"),
         ("above the deposit", ["payee", text(sign_voucher(buyer_key, CHAIN_ID, CH, DEPOSIT + 1))], "channels/9"),
         ("claiming more than it promises (--amount)", ["payee", text(good_120), "--amount", str(121 * PRICE)],
@@ -771,9 +793,20 @@ try:
           f"the gateway's credit follows the ledger: best 110 x price, redeemed 120 x price -> credit "
           f"{metered(CH).get('credit')}")
 
-    # ---- 7. close ----
-    best_text = text(sign_voucher(buyer_key, CHAIN_ID, CH, 130 * PRICE))  # the payer's best, kept by the payee
+    # ---- 7. top-up, close ----
+    TOPUP, BEST = 50_000, DEPOSIT + 10_000  # the best voucher pays more than the first deposit
     buyer_before = balance(BUYER)
+    timed("pay channel top-up", "pay", "channel", "top-up", "--from", "buyer", "--channel", str(CH), "--amount",
+          str(TOPUP))
+    check(channel(CH)["deposit"] == DEPOSIT + TOPUP and balance(BUYER) == buyer_before - TOPUP - FEE,
+          f"`pay channel top-up` of {TOPUP}: deposit {channel(CH)['deposit']}, the buyer paid top-up + fee")
+    best = text(sign_voucher(buyer_key, CHAIN_ID, CH, BEST))
+    attempts = []
+    taken = wait_until(lambda: attempts.append(raw_publish(payer, V5, f"$mesh/pay/{CH}", best, 90 + len(attempts)))
+                       or attempts[-1] == 0, 3, step=0.1)
+    check(taken and metered(CH).get("cumulativeAmount") == BEST,
+          f"the gateway learns the new deposit: a voucher for {BEST} (above the first deposit) is taken "
+          f"(PUBACKs {attempts}); best voucher {metered(CH).get('cumulativeAmount')}")
     start = height()
     closing = timed("pay channel close", "pay", "channel", "close", "--from", "buyer", "--channel", str(CH),
                     committed_at=lambda result: result["closesAt"] - SETTLE_BLOCKS)
@@ -782,9 +815,16 @@ try:
           and start + SETTLE_BLOCKS <= state["closesAt"] <= height() + SETTLE_BLOCKS,
           f"`pay channel close`: status {state['status']}, closes at {state['closesAt']} (height then "
           f"{height()}, window {SETTLE_BLOCKS} blocks)")
+    for what, args in (("a top-up", ("pay", "channel", "top-up", "--from", "buyer", "--channel", str(CH),
+                                     "--amount", "1000")),
+                       ("a second close", ("pay", "channel", "close", "--from", "buyer", "--channel", str(CH)))):
+        code, module_code, line = refused(*args)
+        check(code != 0 and module_code == "channels/11" and channel(CH)["deposit"] == DEPOSIT + TOPUP
+              and channel(CH)["closesAt"] == state["closesAt"],
+              f"in the window {what} is refused with {module_code} (want channels/11)")
     attempts = []
     refused_in_window = wait_until(
-        lambda: attempts.append(raw_publish(payer, V5, f"$mesh/pay/{CH}", topup, 100 + len(attempts))) or
+        lambda: attempts.append(raw_publish(payer, V5, f"$mesh/pay/{CH}", best, 100 + len(attempts))) or
         attempts[-1] == 0x87, 3, step=0.1)
     check(refused_in_window, f"the gateway refuses a voucher for the closing channel with 0x87 (PUBACKs {attempts})")
     code = raw_subscribe(payer, V5, TEMP, packet_id=200)
@@ -797,47 +837,52 @@ try:
     code, module_code, line = refused("pay", "redeem", "--from", "payee", text(good_120))
     check(code != 0 and module_code == "channels/8" and channel(CH)["redeemed"] == 120 * PRICE,
           f"in the window, a stale voucher (120 x price, already redeemed) is refused with {module_code}")
-    code, module_code, line = refused("pay", "redeem", "--from", "payee",
-                                      text(sign_voucher(buyer_key, CHAIN_ID, CH, 115 * PRICE)))
-    check(code != 0 and module_code == "channels/8",
-          f"... as is a lower one (115 x price): {module_code}")
+    held_by_gateway = metered(CH).get("bestVoucher")
     payee_before = balance(PAYEE)
-    won = timed("pay redeem (best voucher, in the close window)", "pay", "redeem", "--from", "payee", best_text)
-    check(won["paid"] == 10 * PRICE and channel(CH)["redeemed"] == 130 * PRICE
-          and balance(PAYEE) - payee_before == 10 * PRICE - FEE and won["height"] < state["closesAt"],
-          f"the best voucher (130 x price) wins in the window: paid {won['paid']} at height {won['height']} "
-          f"< {state['closesAt']}, redeemed {channel(CH)['redeemed']}")
+    won = timed("pay redeem (best voucher, in the close window)", "pay", "redeem", "--from", "payee",
+                held_by_gateway or best)
+    check(held_by_gateway == best and won["paid"] == BEST - 120 * PRICE and channel(CH)["redeemed"] == BEST
+          and balance(PAYEE) - payee_before == BEST - 120 * PRICE - FEE and won["height"] < state["closesAt"],
+          f"the best voucher (the gateway's, {BEST}) wins in the window: paid {won['paid']} at height "
+          f"{won['height']} < {state['closesAt']}, redeemed {channel(CH)['redeemed']}")
+    code, module_code, line = refused("pay", "redeem", "--from", "payee",
+                                      text(sign_voucher(buyer_key, CHAIN_ID, CH, 130 * PRICE)))
+    check(code != 0 and module_code == "channels/8" and channel(CH)["redeemed"] == BEST,
+          f"... after which a lower voucher (130 x price, never redeemed) is refused with {module_code}")
     at = height()
     code, module_code, line = refused("pay", "channel", "settle", "--from", "buyer", "--channel", str(CH))
     check(code != 0 and module_code == "channels/12" and channel(CH)["status"] == "closing"
-          and balance(BUYER) == buyer_before - FEE,
+          and balance(BUYER) == buyer_before - TOPUP - FEE - FEE,
           f"the payer's settle at height {at} (< {state['closesAt']}) is refused with {module_code} (want channels/12)")
     wait_height(state["closesAt"], seconds=SETTLE_BLOCKS * EMPTY_BLOCKS_MS / 1000 + 30)
     code, module_code, line = refused("pay", "redeem", "--from", "payee",
-                                      text(sign_voucher(buyer_key, CHAIN_ID, CH, 140 * PRICE)))
+                                      text(sign_voucher(buyer_key, CHAIN_ID, CH, BEST + 1000)))
     check(code != 0 and module_code == "channels/13",
           f"after the window a higher voucher is refused with {module_code} (want channels/13)")
     before_settle = balance(BUYER)
     settled = timed("pay channel settle (payer, after the window)", "pay", "channel", "settle", "--from", "buyer",
                     "--channel", str(CH))
-    remainder = DEPOSIT - 130 * PRICE
+    remainder = DEPOSIT + TOPUP - BEST
     after_settle = balance(BUYER)
     check(settled["refund"] == remainder and after_settle - before_settle == remainder - FEE,
           f"after the window the payer settles at height {settled['height']}: refund {settled['refund']} = "
-          f"deposit - redeemed = {remainder}; balance {before_settle} -> {after_settle} (+{remainder} - fee {FEE})")
+          f"deposit - redeemed = {DEPOSIT + TOPUP} - {BEST}; balance {before_settle} -> {after_settle} "
+          f"(+{remainder} - fee {FEE})")
     http, body = get_status(f"/channels/{CH}")
     check(http == 404 and "settled" in body.get("message", ""),
           f"GET /channels/{CH} after the settle: {http} {body}")
     code, module_code, line = refused("pay", "redeem", "--from", "payee",
-                                      text(sign_voucher(buyer_key, CHAIN_ID, CH, 140 * PRICE)))
+                                      text(sign_voucher(buyer_key, CHAIN_ID, CH, BEST + 1000)))
     check(code != 0 and module_code == "channels/3", f"a voucher after the settle is refused with {module_code} "
                                                      f"(want channels/3)")
-    check(wait_until(lambda: get_status(f"/channels/{CH}")[0] == 404 and CH not in
-                     [entry["id"] for entry in get(f"/channels?party={BUYER}")["channels"]], 3),
+    check(CH not in [entry["id"] for entry in get(f"/channels?party={BUYER}")["channels"]],
           "the channel is gone from GET /channels?party=<buyer>")
-    check(buyer_before - FEE - FEE + remainder == after_settle,
-          f"the payer's balance over the close: {buyer_before} - fee (close) - fee (settle) + {remainder} = "
-          f"{after_settle}")
+    check(buyer_before - TOPUP - 3 * FEE + remainder == after_settle,
+          f"the payer's balance from the top-up to the settle: {buyer_before} - {TOPUP} - 3 fees (top-up, close, "
+          f"settle) + {remainder} = {after_settle}")
+    paid_in = DEPOSIT + TOPUP
+    paid_out = BEST + remainder
+    check(paid_in == paid_out, f"channel {CH}: deposited {paid_in} = redeemed {BEST} + refunded {remainder}")
 
     # ---- 8. streams ----
     buyer_start, payee_start = balance(BUYER), balance(PAYEE)
@@ -858,19 +903,31 @@ try:
           f"`withdraw` by the payee pays {paid_1} (rate x BFT time to its block: {expected}); payee balance "
           f"+{paid_1} - fee")
     time.sleep(1)
+    payee_mid = balance(PAYEE)
+    topped = timed("pay stream top-up", "pay", "stream", "top-up", "--from", "buyer", "--stream", str(ST),
+                   "--amount", str(STREAM_TOPUP))
+    paid_t = balance(PAYEE) - payee_mid
+    expected = STREAM_RATE * (block_time(topped["height"]) - base_ms) // 1000 - paid_1
+    shown = cli_json("pay", "stream", "show", str(ST), home=False)
+    check(paid_t == expected and shown["withdrawn"] == paid_1 + paid_t
+          and shown["deposit"] == STREAM_DEPOSIT + STREAM_TOPUP - paid_1 - paid_t,
+          f"`pay stream top-up` of {STREAM_TOPUP} first pays the payee what is owed ({paid_t}, expected {expected}); "
+          f"the stream holds {shown['deposit']}, withdrawn {shown['withdrawn']}")
+    time.sleep(1)
     closed_stream = timed("pay stream close", "pay", "stream", "close", "--from", "buyer", "--stream", str(ST))
     paid_2 = closed_stream["paid"]
-    expected = STREAM_RATE * (block_time(closed_stream["height"]) - base_ms) // 1000 - paid_1
-    refund = STREAM_DEPOSIT - paid_1 - paid_2
+    expected = STREAM_RATE * (block_time(closed_stream["height"]) - base_ms) // 1000 - paid_1 - paid_t
+    deposited = STREAM_DEPOSIT + STREAM_TOPUP
+    refund = deposited - paid_1 - paid_t - paid_2
     buyer_end, payee_end = balance(BUYER), balance(PAYEE)
     check(paid_2 == expected and refund > 0, f"`close` pays the payee the rest owed ({paid_2}, expected {expected}) "
                                              f"and refunds {refund}")
-    check(paid_1 + paid_2 + refund == STREAM_DEPOSIT
-          and buyer_end == buyer_start - STREAM_DEPOSIT - FEE + refund - FEE
-          and payee_end == payee_start + paid_1 + paid_2 - FEE,
-          f"the balances add up: deposit {STREAM_DEPOSIT} = paid {paid_1} + {paid_2} + refund {refund}; buyer "
-          f"{buyer_start} -> {buyer_end} (- deposit - 2 fees + refund), payee {payee_start} -> {payee_end} "
-          f"(+ paid - 1 fee)")
+    check(paid_1 + paid_t + paid_2 + refund == deposited
+          and buyer_end == buyer_start - deposited - 3 * FEE + refund
+          and payee_end == payee_start + paid_1 + paid_t + paid_2 - FEE,
+          f"the balances add up: deposited {STREAM_DEPOSIT} + {STREAM_TOPUP} = paid {paid_1} + {paid_t} + {paid_2} "
+          f"+ refund {refund}; buyer {buyer_start} -> {buyer_end} (- deposits - 3 fees + refund), payee "
+          f"{payee_start} -> {payee_end} (+ paid - 1 fee)")
     http, body = get_status(f"/streams/{ST}")
     check(http == 404, f"GET /streams/{ST} after the close: {http} {body}")
     cli("pay", "channel", "settle", "--from", "other", "--channel", str(CH2))  # tidy: the payee settles any time

@@ -7,7 +7,9 @@ extension MeshClient {
     /// The channel `id` (with this node's gateway credit on it, if it meters it).
     public func channel(_ id: UInt64, prove: Bool = false) async throws(SDKError) -> ChannelView {
         let view: PaymentsView = try await get("/channels/\(id)", Self.stateParameters(prove, nil))
-        guard let channel = view.channels?.first else { throw .badResponse("/channels/\(id): no channel in the answer") }
+        guard let channel = view.channels?.first else {
+            throw .badResponse("/channels/\(id): no channel in the answer")
+        }
         return channel
     }
 
@@ -43,7 +45,9 @@ extension MeshClient {
     }
 
     /// The value of `attribute` in the first `type` event of the committed transaction `hash`.
-    public func eventValue(transaction hash: String, type: String, attribute: String) async throws(SDKError)
+    public func eventValue(
+        transaction hash: String, type: String, attribute: String
+    ) async throws(SDKError)
         -> String?
     {
         try await transaction(hash).events.first { $0.type == type }?.value(attribute)

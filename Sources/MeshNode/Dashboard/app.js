@@ -26,6 +26,15 @@
     telemetryRowsMax: 30,
     gatewayIntervalMs: 2000,
     diskIntervalMs: 10000,
+    storageIntervalMs: 10000,
+    storageDealsShownMax: 20,
+    shardTagsShownMax: 16,
+    marketIntervalMs: 10000,
+    refreshDebounceMs: 400,
+    // Redeemed volume: the newest blocks charted, and what reading them may cost.
+    paymentBlocksShownMax: 20,
+    paymentTxFetchesPerBlockMax: 4,
+    paymentScansParallelMax: 2,
   };
 
   const state = {
@@ -55,7 +64,27 @@
     // numeric points for the chart (oldest first) and the latest messages (newest first).
     telemetry: { did: null, filter: '#', token: '', subscriptionId: null, points: [], rows: [], events: 0 },
     gateway: null, // last /gateway answer with the time it was read, for rates
+    // Each half keeps its last good answer when a refresh fails; `errors` says which failed.
+    storage: { providers: null, deals: null, errors: new Map(), loading: false },
+    market: { answer: null, error: null, loading: false },
+    payments: newPayments(),
+    channelsParty: null, // the DID looked up in the payments panel
+    refreshTimers: new Map(), // loader name → debounce timer
   };
+
+  /// The payments panel's view of recent blocks. `blocks`: height → {paid, partial} once its
+  /// redeem events are summed (partial: some were not read); `pending`: heights queued or being
+  /// read; `generation` changes when the page starts over, so late answers are dropped.
+  function newPayments() {
+    return {
+      blocks: new Map(),
+      pending: new Set(),
+      queue: [], // {height, transactions | null}, oldest first
+      scanning: 0,
+      counts: { 'channel.open': 0, 'channel.settle': 0, 'stream.open': 0 },
+      generation: 0,
+    };
+  }
 
   const $ = (id) => document.getElementById(id);
 
@@ -237,6 +266,9 @@
         if (!view) continue;
         addBlock(blockSummaryFromView(view));
         for (const tx of view.transactions || []) txs.push(tx);
+        if (view.header.height > top - limits.paymentBlocksShownMax) {
+          notePaymentBlock(view.header.height, view.transactions || []);
+        }
       }
       for (const tx of txs) addTransaction(tx);
       noteHeight(top);
@@ -365,6 +397,7 @@
     state.blocks.clear();
     state.txs = [];
     state.height = 0;
+    state.payments = Object.assign(newPayments(), { generation: state.payments.generation + 1 });
   }
 
   function addBlock(summary) {
@@ -459,6 +492,7 @@
         }
         addBlock({ height: block.height, hash: block.hash, timeMs: block.timeMs, txCount: block.txCount });
         noteHeight(block.height);
+        notePaymentBlock(block.height, block.txCount ? null : []);
         state.wsEvents += 1;
         document.body.dataset.wsEvents = String(state.wsEvents);
         scheduleRender();
@@ -468,8 +502,15 @@
         const tx = message.tx;
         if (!tx || !tx.hash) return;
         addTransaction(tx);
-        if ((tx.messages || []).some((name) => name.startsWith('identity.') || name.startsWith('policy.'))) {
+        const names = tx.messages || [];
+        if (names.some((name) => name.startsWith('identity.') || name.startsWith('policy.'))) {
           scheduleDirectory();
+        }
+        if (names.some((name) => name.startsWith('storage.'))) scheduleRefresh('storage', loadStorage);
+        if (names.includes('market.list')) scheduleRefresh('market', loadMarket);
+        if (state.channelsParty && names.some((name) => name.startsWith('channel.'))
+            && (tx.dids || []).includes(state.channelsParty)) {
+          scheduleRefresh('channels', () => lookUpChannels(state.channelsParty, { quiet: true }));
         }
         scheduleRender();
         break;
@@ -622,6 +663,13 @@
       setText('gw-quota', String(gateway.quotaRefused));
       setText('gw-relay-denied', String(gateway.relayDenied));
       setText('gateway-listen', `MQTT ${gateway.listen}`);
+      setText('pay-delivered', formatNumber(gateway.pricedDelivered));
+      setText('pay-amount', formatNumber(gateway.pricedAmount));
+      setText('pay-unpaid', formatNumber(gateway.unpaidRefused));
+      setText('pay-vouchers-accepted', formatNumber(gateway.vouchersAccepted));
+      setText('pay-vouchers-refused', formatNumber(gateway.vouchersRefused));
+      setText('pay-metered', formatNumber(gateway.meteredChannels));
+      setText('pay-listings', formatNumber(gateway.listings));
       state.gateway = { body: gateway, readMs: now };
       reportError('gateway', null);
     } catch (error) {
@@ -660,6 +708,429 @@
     }
   }
 
+  /// Runs `task` once things have been quiet for a moment (a burst of transactions, one reload).
+  function scheduleRefresh(name, task) {
+    clearTimeout(state.refreshTimers.get(name));
+    state.refreshTimers.set(name, setTimeout(() => {
+      state.refreshTimers.delete(name);
+      task();
+    }, limits.refreshDebounceMs));
+  }
+
+  function messageOf(error) {
+    return String((error && error.message) || error);
+  }
+
+  // MARK: storage
+
+  /// Providers and the newest live deals. Each half that fails keeps what it showed before.
+  async function loadStorage() {
+    const storage = state.storage;
+    if (storage.loading) return;
+    storage.loading = true;
+    try {
+      const [providers, deals] = await Promise.allSettled([
+        api('/storage/providers'),
+        api(`/storage/deals?limit=${limits.storageDealsShownMax}`),
+      ]);
+      for (const [name, result] of [['providers', providers], ['deals', deals]]) {
+        if (result.status === 'fulfilled') {
+          storage[name] = result.value;
+          storage.errors.delete(name);
+        } else {
+          storage.errors.set(name, result.reason);
+        }
+      }
+      const failure = storage.errors.values().next();
+      reportError('storage', failure.done ? null : failure.value);
+    } finally {
+      storage.loading = false;
+    }
+    renderStorage();
+  }
+
+  /// `healthy` (every shard held), `degraded` (some lost, still readable) or `unreadable`, as the
+  /// node's `DealView.health` says it.
+  function dealHealth(deal) {
+    const shards = deal.shards || [];
+    const live = shards.filter((shard) => !isLost(shard)).length;
+    if (live === shards.length) return 'healthy';
+    return live >= deal.dataShards ? 'degraded' : 'unreadable';
+  }
+
+  function isLost(shard) {
+    return shard.lostAt !== undefined && shard.lostAt !== null;
+  }
+
+  /// A cell for a table whose data could not be loaded (yet): the failure, or "loading…".
+  function unavailableRow(columns, what, error) {
+    return emptyRow(columns, error ? `could not load ${what}: ${messageOf(error)}` : 'loading…');
+  }
+
+  function renderStorage() {
+    const { providers, deals, errors } = state.storage;
+    const providerRows = providers ? (providers.providers || []).map(providerRow) : [];
+    $('storage-providers').replaceChildren(...(providers
+      ? (providerRows.length ? providerRows : [emptyRow(7, 'no storage providers registered')])
+      : [unavailableRow(7, 'the providers', errors.get('providers'))]));
+    const dealList = deals ? deals.deals || [] : [];
+    const dealRows = dealList.map((deal) => dealRow(deal, deals.height));
+    $('storage-deals').replaceChildren(...(deals
+      ? (dealRows.length ? dealRows : [emptyRow(7, 'no live storage deals')])
+      : [unavailableRow(7, 'the deals', errors.get('deals'))]));
+
+    if (providers) {
+      const all = providers.providers || [];
+      setText('storage-providers-active', `${all.filter((provider) => provider.active).length} / ${all.length}`);
+    }
+    if (deals) {
+      const shards = dealList.flatMap((deal) => deal.shards || []);
+      setText('storage-deals-live', formatNumber(deals.live));
+      setText('storage-shards-lost', formatNumber(shards.filter(isLost).length));
+      setText('storage-challenges', formatNumber(shards.filter((shard) => !isLost(shard) && shard.challenge).length));
+      // Lost shards and open challenges are counted over the deals this page read.
+      const some = deals.live > dealList.length;
+      setText('storage-deals-summary', some ? `newest ${dealList.length} of ${deals.live}` : '');
+      $('storage-health').title = some ? `shards counted over the ${dealList.length} newest deals` : '';
+    }
+    const height = (deals && deals.height) || (providers && providers.height);
+    const note = [height ? `at block ${height}` : '', errors.size ? 'refresh failed, showing the last answer' : '']
+      .filter(Boolean).join(' · ');
+    setText('storage-note', providers || deals ? note : '');
+  }
+
+  function providerRow(provider) {
+    const used = provider.usedBytes;
+    const capacity = provider.capacityBytes;
+    const share = capacity ? Math.min(1, used / capacity) : 0;
+    const bar = el('span', { className: 'share-bar usage-bar' }, [
+      el('span', { className: `share-fill${share >= 0.9 ? ' fill-warn' : ''}` }),
+    ]);
+    bar.firstChild.style.width = `${(share * 100).toFixed(1)}%`;
+    // The node's own measure (ProviderView.reputation): one pass and one failure assumed.
+    const passed = provider.proofsPassed;
+    const failed = provider.proofsFailed;
+    const reputation = (passed + 1) / (passed + failed + 2);
+    return el('tr', { dataset: { did: provider.did, active: String(provider.active) } }, [
+      el('td', {
+        className: 'mono',
+        text: shortDID(provider.did),
+        title: `${provider.did}\nendpoint ${provider.endpoint}\n${formatNumber(provider.pricePerGiBBlock)} per GiB per block`,
+      }),
+      el('td', { text: provider.region || '–' }),
+      el('td', { className: 'usage-col', title: `${formatNumber(used)} of ${formatNumber(capacity)} bytes` }, [
+        bar,
+        el('span', { className: 'usage-text', text: `${formatBytes(used)} / ${formatBytes(capacity)}` }),
+      ]),
+      el('td', { className: 'num mono', text: formatNumber(provider.stake) }),
+      el('td', { className: 'num mono', text: `${formatNumber(passed)} / ${formatNumber(failed)}` }),
+      el('td', {
+        className: `num mono ${reputation < 0.5 ? 'warn' : ''}`.trim(),
+        text: `${Math.round(reputation * 100)}%`,
+        title: 'challenges passed, counting one pass and one failure for a start: (passed + 1) / (passed + failed + 2)',
+      }),
+      el('td', {}, [el('span', {
+        className: `badge ${provider.active ? 'badge-ok' : 'badge-off'}`,
+        text: provider.active ? 'active' : 'inactive',
+        title: provider.active ? 'bonded enough stake to take new shards' : 'takes no new shards',
+      })]),
+    ]);
+  }
+
+  function dealRow(deal, height) {
+    const shards = deal.shards || [];
+    const code = deal.replicated ? `replicated ×${shards.length}` : `${deal.dataShards}+${shards.length - deal.dataShards}`;
+    const health = dealHealth(deal);
+    const healthClass = { healthy: 'badge-ok', degraded: 'badge-warn', unreadable: 'badge-bad' }[health];
+    const shown = shards.slice(0, limits.shardTagsShownMax).map(shardTag);
+    const rest = shards.length - shown.length;
+    const left = deal.endHeight > height ? `in ${formatNumber(deal.endHeight - height)} blocks` : 'due';
+    return el('tr', { dataset: { deal: String(deal.id), health } }, [
+      el('td', { className: 'num mono strong', text: String(deal.id) }),
+      el('td', { className: 'mono', text: shortDID(deal.owner), title: deal.owner }),
+      el('td', {
+        className: 'num mono',
+        text: formatBytes(deal.objectBytes),
+        title: `${formatNumber(deal.objectBytes)} bytes; manifest ${deal.manifest}; escrow ${formatNumber(deal.escrow)}`,
+      }),
+      el('td', { className: 'mono', text: code, title: deal.replicated ? 'every shard is a full copy'
+        : `any ${deal.dataShards} of the ${shards.length} shards rebuild the object` }),
+      el('td', { className: 'shards' }, shown.concat(rest > 0 ? [el('span', { className: 'muted', text: ` +${rest}` })] : [])),
+      el('td', {}, [el('span', { className: `badge ${healthClass}`, text: health })]),
+      el('td', { className: 'num mono', title: `opened at block ${deal.startHeight}` }, [
+        `#${deal.endHeight}`,
+        el('span', { className: 'age', text: left }),
+      ]),
+    ]);
+  }
+
+  /// One shard: its index and the end of its provider's DID, coloured by its state.
+  function shardTag(shard) {
+    const lost = isLost(shard);
+    const challenge = lost ? null : shard.challenge;
+    const stateName = lost ? 'lost' : challenge ? 'challenged' : 'held';
+    const detail = lost
+      ? `lost at block ${shard.lostAt}`
+      : challenge
+        ? `challenged at block ${challenge.height}: piece ${challenge.piece} due by block ${challenge.deadline}`
+        : 'held';
+    const provider = String(shard.provider || '');
+    return el('span', {
+      className: `tag shard-${stateName}`,
+      dataset: { state: stateName },
+      text: `${shard.index}·${provider.slice(-6)}`,
+      title: [
+        `shard ${shard.index} on ${provider}`,
+        detail,
+        shard.lastProof ? `last proof at block ${shard.lastProof}` : 'no proof yet',
+        `root ${shard.root}`,
+      ].join('\n'),
+    });
+  }
+
+  // MARK: payments
+
+  async function loadMarket() {
+    const market = state.market;
+    if (market.loading) return;
+    market.loading = true;
+    try {
+      market.answer = await api('/market');
+      market.error = null;
+      reportError('market', null);
+    } catch (error) {
+      market.error = error;
+      reportError('market', error);
+    } finally {
+      market.loading = false;
+    }
+    renderMarket();
+  }
+
+  function renderMarket() {
+    const { answer, error } = state.market;
+    if (!answer) {
+      $('market-listings').replaceChildren(unavailableRow(5, 'the listings', error));
+      return;
+    }
+    const listings = answer.listings || [];
+    setText('market-summary', `${listings.length} at block ${answer.height}${error ? ' · refresh failed' : ''}`);
+    const rows = listings.map((listing) =>
+      el('tr', { dataset: { pattern: listing.pattern, payee: listing.payee } }, [
+        el('td', { className: 'mono wrap', text: listing.pattern }),
+        el('td', {
+          className: 'mono',
+          text: shortDID(listing.payee),
+          title: listing.payee === listing.owner ? listing.payee : `${listing.payee}\nlisted by ${listing.owner}`,
+        }),
+        el('td', { className: 'num mono', text: formatNumber(listing.pricePerMessage) }),
+        el('td', { className: 'num mono', text: formatNumber(listing.pricePerKiB) }),
+        el('td', { className: 'num mono muted', text: `#${listing.listedAt}` }),
+      ]));
+    $('market-listings').replaceChildren(...(rows.length ? rows : [emptyRow(5, 'no market listings: every topic is free')]));
+  }
+
+  // Each successful message emits its own event once, so the summaries' message names count
+  // these without reading the transactions; only `paid` needs the events.
+  const countedMessages = ['channel.open', 'channel.settle', 'stream.open'];
+  // Messages whose events can include channel.redeem (a payee's settle redeems its voucher).
+  const redeemingMessages = new Set(['channel.redeem', 'channel.settle']);
+
+  /// Queues a block for the redeemed-volume chart, once: `transactions` are its summaries, or
+  /// null to fetch them (a block event carries only the count).
+  function notePaymentBlock(height, transactions) {
+    const payments = state.payments;
+    if (payments.blocks.has(height) || payments.pending.has(height)) return;
+    if (transactions && !transactions.length) {
+      payments.blocks.set(height, { paid: 0, partial: false });
+    } else {
+      payments.pending.add(height);
+      payments.queue.push({ height, transactions });
+      payments.queue.sort((a, b) => a.height - b.height);
+      // A page far behind reads only what the chart shows; older heights fall off, unread.
+      while (payments.queue.length > limits.paymentBlocksShownMax) payments.pending.delete(payments.queue.shift().height);
+      scanPaymentBlocks();
+    }
+    forgetOldPaymentBlocks();
+    scheduleRender();
+  }
+
+  function forgetOldPaymentBlocks() {
+    const blocks = state.payments.blocks;
+    const keep = limits.paymentBlocksShownMax * 2;
+    if (blocks.size <= keep) return;
+    const heights = [...blocks.keys()].sort((a, b) => a - b);
+    for (const height of heights.slice(0, heights.length - keep)) blocks.delete(height);
+  }
+
+  /// Reads queued blocks, newest first, with at most `paymentScansParallelMax` at a time.
+  function scanPaymentBlocks() {
+    const payments = state.payments;
+    while (payments.scanning < limits.paymentScansParallelMax && payments.queue.length) {
+      const item = payments.queue.pop();
+      payments.scanning += 1;
+      scanPaymentBlock(item)
+        .catch(() => ({ paid: 0, partial: true, counts: {} }))
+        .then((result) => {
+          payments.scanning -= 1;
+          if (state.payments !== payments) return; // the page started over meanwhile
+          payments.pending.delete(item.height);
+          payments.blocks.set(item.height, { paid: result.paid, partial: result.partial });
+          for (const [name, count] of Object.entries(result.counts)) payments.counts[name] += count;
+          forgetOldPaymentBlocks();
+          scheduleRender();
+          scanPaymentBlocks();
+        });
+    }
+  }
+
+  /// Sums `paid` of the block's channel.redeem events, reading at most
+  /// `paymentTxFetchesPerBlockMax` transactions (partial when there were more, or a read failed).
+  async function scanPaymentBlock({ height, transactions }) {
+    const summaries = transactions || (await api(`/blocks/${height}`)).transactions || [];
+    const succeeded = summaries.filter((tx) => tx.code === 0);
+    const counts = {};
+    for (const tx of succeeded) {
+      for (const name of tx.messages || []) {
+        if (countedMessages.includes(name)) counts[name] = (counts[name] || 0) + 1;
+      }
+    }
+    const redeeming = succeeded.filter((tx) => (tx.messages || []).some((name) => redeemingMessages.has(name)));
+    const read = redeeming.slice(0, limits.paymentTxFetchesPerBlockMax);
+    const answers = await mapLimited(read, limits.paymentTxFetchesPerBlockMax, (tx) =>
+      api(`/txs/${encodeURIComponent(tx.hash)}`));
+    let paid = 0;
+    let partial = redeeming.length > read.length;
+    for (const answer of answers) {
+      if (!answer) {
+        partial = true;
+        continue;
+      }
+      for (const event of answer.events || []) {
+        if (event.type !== 'channel.redeem') continue;
+        const attribute = (event.attributes || []).find((pair) => pair.key === 'paid');
+        const value = attribute ? Number(attribute.value) : NaN;
+        if (Number.isFinite(value)) paid += value;
+        else partial = true;
+      }
+    }
+    return { paid, partial, counts };
+  }
+
+  /// The newest blocks the page knows, oldest first, with what they redeemed (null: not read yet).
+  function paymentSeries() {
+    const heights = [...state.blocks.keys()].sort((a, b) => a - b).slice(-limits.paymentBlocksShownMax);
+    return heights.map((height) => ({ height, scan: state.payments.blocks.get(height) || null }));
+  }
+
+  function renderPayments() {
+    const payments = state.payments;
+    const series = paymentSeries();
+    const scanned = series.filter((point) => point.scan);
+    const total = scanned.reduce((sum, point) => sum + point.scan.paid, 0);
+    const partial = scanned.some((point) => point.scan.partial);
+    setText('redeemed-total', series.length
+      ? `${partial ? '≥ ' : ''}${formatNumber(total)} over ${scanned.length} block${scanned.length === 1 ? '' : 's'}`
+      : '');
+    $('redeemed-total').title = partial ? 'some blocks had more payment transactions than the page reads, or a read failed' : '';
+    for (const name of countedMessages) setText(`events-${name.replace('.', '-')}`, formatNumber(payments.counts[name]));
+    const panel = $('panel-payments');
+    panel.dataset.redeemed = String(total);
+    panel.dataset.blocksRead = String(scanned.length);
+    drawRedeemedChart(series);
+  }
+
+  function drawRedeemedChart(series) {
+    const canvas = prepareCanvas('redeemed-chart');
+    if (!canvas) return;
+    const { context, width, height, color } = canvas;
+    const left = 44;
+    const right = 8;
+    const top = 6;
+    const bottom = 16;
+    const plotWidth = width - left - right;
+    const plotHeight = height - top - bottom;
+    const peak = Math.max(1, ...series.map((point) => (point.scan ? point.scan.paid : 0)));
+    const scaleMax = niceCeiling(peak);
+    context.textBaseline = 'middle';
+    context.textAlign = 'right';
+    for (const value of [0, scaleMax]) {
+      const y = Math.round(top + plotHeight - (plotHeight * value) / scaleMax) + 0.5;
+      context.strokeStyle = color('--grid', '#2a3340');
+      context.beginPath();
+      context.moveTo(left, y);
+      context.lineTo(width - right, y);
+      context.stroke();
+      context.fillStyle = color('--muted', '#8b98a9');
+      context.fillText(formatNumber(value), left - 6, y);
+    }
+    if (!series.length) {
+      context.textAlign = 'center';
+      context.fillText('waiting for blocks…', left + plotWidth / 2, top + plotHeight / 2);
+      return;
+    }
+    const slot = plotWidth / limits.paymentBlocksShownMax;
+    const barWidth = Math.max(1, slot * 0.7);
+    const offset = limits.paymentBlocksShownMax - series.length; // newest block at the right edge
+    series.forEach((point, index) => {
+      const x = left + (offset + index) * slot + (slot - barWidth) / 2;
+      if (!point.scan) {
+        context.fillStyle = color('--muted', '#8b98a9');
+        context.fillRect(x + barWidth / 2 - 1, top + plotHeight - 3, 2, 2); // not read yet
+      } else if (point.scan.paid > 0) {
+        const barHeight = Math.max(1, (point.scan.paid / scaleMax) * plotHeight);
+        context.fillStyle = color(point.scan.partial ? '--warn' : '--accent', '#3fb8af');
+        context.fillRect(x, top + plotHeight - barHeight, barWidth, barHeight);
+      } else {
+        context.fillStyle = color('--grid', '#2a3340');
+        context.fillRect(x, top + plotHeight - 1, barWidth, 1);
+      }
+    });
+    context.fillStyle = color('--muted', '#8b98a9');
+    context.textBaseline = 'alphabetic';
+    context.textAlign = 'left';
+    context.fillText(`#${series[0].height}`, left + offset * slot, height - 3);
+    context.textAlign = 'right';
+    context.fillText(`#${series[series.length - 1].height}`, width - right, height - 3);
+  }
+
+  /// The open channels `party` pays or is paid by, with what this node's gateway meters on them.
+  async function lookUpChannels(party, { quiet = false } = {}) {
+    state.channelsParty = party;
+    const body = $('channel-rows');
+    if (!quiet) body.replaceChildren(emptyRow(8, 'loading…'));
+    let answer;
+    try {
+      answer = await api(`/channels?party=${encodeURIComponent(party)}`);
+    } catch (error) {
+      // A mistyped DID belongs to this table, not to the page's banner.
+      if (state.channelsParty === party) body.replaceChildren(emptyRow(8, `could not look up ${party}: ${messageOf(error)}`));
+      return;
+    }
+    if (state.channelsParty !== party) return; // another DID was looked up meanwhile
+    const rows = (answer.channels || []).map((channel) => {
+      const metered = channel.metered;
+      const closing = channel.status === 'closing';
+      return el('tr', { dataset: { channel: String(channel.id), status: channel.status } }, [
+        el('td', { className: 'num mono strong', text: String(channel.id), title: `opened at block ${channel.openedAt}` }),
+        el('td', { className: `mono${channel.payer === party ? ' strong' : ''}`, text: shortDID(channel.payer), title: channel.payer }),
+        el('td', { className: `mono${channel.payee === party ? ' strong' : ''}`, text: shortDID(channel.payee), title: channel.payee }),
+        el('td', { className: 'num mono', text: formatNumber(channel.deposit) }),
+        el('td', { className: 'num mono', text: formatNumber(channel.redeemed), title: `last voucher nonce ${channel.lastNonce}` }),
+        el('td', {}, [el('span', {
+          className: `badge ${closing ? 'badge-warn' : 'badge-ok'}`,
+          text: channel.status,
+          title: closing ? `may be settled from block ${channel.closesAt}` : `closes ${channel.settleBlocks} blocks after the payer asks`,
+        })]),
+        el('td', { className: `num mono${metered ? '' : ' muted'}`, text: metered ? formatNumber(metered.credit) : '–' }),
+        el('td', { className: `num mono${metered ? '' : ' muted'}`, text: metered ? formatNumber(metered.delivered) : '–',
+          title: metered ? 'the price of priced messages this gateway delivered on the channel' : 'not metered by this node' }),
+      ]);
+    });
+    body.replaceChildren(...(rows.length ? rows : [emptyRow(8, `no open channels for ${shortDID(party)}`)]));
+    body.dataset.party = party;
+  }
+
   // MARK: rendering
 
   function scheduleRender() {
@@ -680,6 +1151,7 @@
     if (state.stale.delete('devices')) renderDevices();
     drawChart();
     renderTelemetry();
+    renderPayments();
   }
 
   function renderHeader() {
@@ -986,6 +1458,15 @@
       reportError('telemetry', null);
       watchTelemetry(did, $('telemetry-filter').value.trim(), $('telemetry-token').value.trim());
     });
+    $('channels-form').addEventListener('submit', (event) => {
+      event.preventDefault();
+      const party = $('channels-party').value.trim();
+      if (!party.startsWith('did:')) {
+        $('channel-rows').replaceChildren(emptyRow(8, 'enter a DID (did:mesh:… or did:key:…)'));
+        return;
+      }
+      lookUpChannels(party);
+    });
 
     document.body.dataset.wsEvents = '0';
     render();
@@ -999,6 +1480,14 @@
     setInterval(loadGateway, limits.gatewayIntervalMs);
     loadDisk();
     setInterval(loadDisk, limits.diskIntervalMs);
+    loadStorage();
+    setInterval(loadStorage, limits.storageIntervalMs);
+    loadMarket();
+    setInterval(() => {
+      loadMarket();
+      // A channel's metered credit moves with vouchers, which never reach the ledger.
+      if (state.channelsParty) lookUpChannels(state.channelsParty, { quiet: true });
+    }, limits.marketIntervalMs);
   }
 
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);

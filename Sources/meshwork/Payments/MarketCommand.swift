@@ -11,7 +11,7 @@ struct MarketCommand: AsyncParsableCommand {
         commandName: "market",
         abstract: "Price your devices' topics, and see the prices others list.",
         discussion: """
-            A listing prices every message on the topics matching its pattern (mesh/<owner>/…): subscribers
+            A listing prices every message on the topics matching its pattern (mesh/<owner>/…): subscribers \
             pay by voucher over a channel to the payee, and the gateway delivers only what is paid for.
             """,
         subcommands: [List.self, Show.self])

@@ -11,8 +11,8 @@ struct PayCommand: AsyncParsableCommand {
         commandName: "pay",
         abstract: "Pay other machines: channels with off-ledger vouchers, and streams by the second.",
         discussion: """
-            A channel holds the payer's deposit; the payer signs vouchers (cumulative amounts) off the
-            ledger and the payee redeems the best one. A stream pays its payee a rate per second of
+            A channel holds the payer's deposit; the payer signs vouchers (cumulative amounts) off the \
+            ledger and the payee redeems the best one. A stream pays its payee a rate per second of \
             block time from its deposit until it is spent.
             """,
         subcommands: [Channel.self, VoucherCommand.self, Redeem.self, Stream.self])
@@ -176,7 +176,7 @@ struct PayCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Redeem a voucher as the payee (or, with --channel, the best one this node's gateway holds).",
             discussion: """
-                With --channel and no voucher, the node's gateway supplies the best voucher the payer sent it,
+                With --channel and no voucher, the node's gateway supplies the best voucher the payer sent it, \
                 and the claim is what the gateway delivered on the channel (exactly the priced messages).
                 """)
 
