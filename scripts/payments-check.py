@@ -29,14 +29,14 @@ the DID the buyer's MQTT session authenticates as, so the devnet sets [mqtt] all
    Sessions bound by mesh-channel on CONNECT or on SUBSCRIBE (no voucher of their own) receive a listing
    priced per message + per started KiB (also its retained message), each charged exactly that; once the
    listing is removed (both prices 0) the topic is free. A channel to another payee does not pay for the
-   listing (0x97), and a session naming a channel it does not pay from is not bound to it.
+   listing, and a session naming a channel it does not pay from is not bound to it.
 6. Bad vouchers on the ledger (`pay redeem`): another signer (channels/7), another payee's channel
    (channels/5), another channel in a settle (channels/7), no such channel (channels/2), equal or lower
    than redeemed (channels/8), above the deposit (channels/9), a claim above the voucher (channels/10):
    the channel and the payee's balance do not change.
 7. Top-up and close: `pay channel top-up`, after which the gateway takes a voucher above the first
    deposit; `pay channel close` by the payer; in the window no top-up or second close (channels/11), the
-   gateway takes no voucher (0x87) and delivers no priced message (0x97); a stale voucher is refused
+   gateway takes no voucher (0x87) and delivers no priced message; a stale voucher is refused
    (channels/8), the best one (the gateway's) is redeemed, a lower one after it is refused (channels/8);
    the payer's settle is refused before the window ends (channels/12); after it a redeem is refused
    (channels/13), the payer gets exactly deposit - redeemed - fee; a voucher after the settle is refused
@@ -262,6 +262,15 @@ def keystore(*args):
     return json.loads(cli("keys", *args, "--insecure-plaintext", "--output", "json", node=False).stdout)
 
 
+PAYMENT_COUNTERS = ("pricedDelivered", "pricedAmount", "unpaidRefused", "vouchersAccepted", "vouchersRefused")
+
+
+def payment_counters():
+    """The paid-delivery counters of GET /gateway; None when this build does not show them."""
+    shown = get("/gateway")
+    return {key: shown[key] for key in PAYMENT_COUNTERS} if all(key in shown for key in PAYMENT_COUNTERS) else None
+
+
 def token(key, did=None):
     return cli("device", "token", "--key", key, *(["--did", did] if did else [])).stdout.strip()
 
@@ -412,6 +421,14 @@ def publish_retained(client, topic, payload, packet_id):
         return "no PUBACK within 5s"
 
 
+def ending(closed, packets):
+    """How a raw session's wait ended, in words."""
+    if not closed:
+        return "still connected"
+    reason = disconnect_reason(packets)
+    return "closed without DISCONNECT" if reason is None else f"DISCONNECT {reason:#04x}"
+
+
 def publishes(packets):
     return [packet for packet in packets if packet[0] >> 4 == 3]
 
@@ -511,6 +528,7 @@ try:
           "`pay channel list --party buyer` and GET /channels?party=<payee> show it")
 
     # ---- 3. paid readings: 100 messages against vouchers ----
+    counters_before = payment_counters()
     buyer = PayingBuyer(BUYER, TOK_BUYER, CH, buyer_key, CHAIN_ID)
     granted = buyer.subscribe(TEMP)
     check(buyer.connack == 0 and granted == [1],
@@ -601,6 +619,16 @@ try:
     check(shown.get("delivered") == (READINGS + 2) * PRICE and shown.get("credit") == 0,
           f"the gateway delivered {shown.get('delivered')} in all (102 x price), credit {shown.get('credit')}")
     buyer.stop()
+    counters_after = payment_counters()
+    if counters_before is None or counters_after is None:
+        warn("GET /gateway of this build has no paid-delivery counters (pricedDelivered, ...): not checked")
+    else:
+        delta = {key: counters_after[key] - counters_before[key] for key in PAYMENT_COUNTERS}
+        check(delta["pricedDelivered"] == READINGS + 2 and delta["pricedAmount"] == (READINGS + 2) * PRICE
+              and delta["vouchersAccepted"] == READINGS + 1 and delta["vouchersRefused"] == 0
+              and delta["unpaidRefused"] >= 1,
+              f"GET /gateway counted the paid readings: {delta} (want {READINGS + 2} delivered for "
+              f"{(READINGS + 2) * PRICE}, {READINGS + 1} vouchers taken, none refused, at least 1 unpaid)")
     mark = len(v311.messages)
     acks = []
     for number in range(1, 6):
@@ -739,14 +767,16 @@ try:
     time.sleep(0.3)
     before, before2 = metered(CH), metered(CH2)
     reading = raw_publish(seller, V311, TEMP, "w-1", 800)
-    closed, packets = wrong.wait_closed(3)
+    closed, packets = wrong.wait_closed(1.5)
     wrong.close()
     time.sleep(0.3)
+    # Only a channel whose credit ran out must end an MQTT 5 session (0x97); the build of 2026-12-07 11:26
+    # also disconnects here, later ones keep the session: either is accepted.
     check(ack == 0 and code == 1 and reading == 0 and before2.get("credit") == 20_000 and not publishes(packets)
-          and disconnect_reason(packets) == 0x97 and metered(CH2) == before2,
+          and disconnect_reason(packets) in (None, 0x97) and metered(CH2) == before2,
           f"a session bound (by its voucher) to channel {CH2}, which pays {OTHER[:20]}… and not the listing's "
-          f"payee, gets no priced reading despite its credit {before2.get('credit')} (DISCONNECT "
-          f"{disconnect_reason(packets)!r}, want 0x97)")
+          f"payee, gets no priced reading despite its credit {before2.get('credit')} (then "
+          f"{ending(closed, packets)}), nothing charged")
     check(stranger_granted == [1] and not stranger.messages and stranger.disconnect_code is None
           and metered(CH) == before,
           f"a session of another DID naming the buyer's channel {CH} (mesh-channel on CONNECT) is not bound to it: "
@@ -829,10 +859,10 @@ try:
     check(refused_in_window, f"the gateway refuses a voucher for the closing channel with 0x87 (PUBACKs {attempts})")
     code = raw_subscribe(payer, V5, TEMP, packet_id=200)
     ack = raw_publish(seller, V311, TEMP, "c-1", 600)
-    closed, packets = payer.wait_closed(3)
-    check(code == 1 and ack == 0 and not publishes(packets) and disconnect_reason(packets) == 0x97,
-          f"the session bound to the closing channel gets no priced reading ({len(publishes(packets))}) and is "
-          f"disconnected with {disconnect_reason(packets)!r} (want 0x97)")
+    closed, packets = payer.wait_closed(1.5)
+    check(code == 1 and ack == 0 and not publishes(packets) and disconnect_reason(packets) in (None, 0x97),
+          f"the session bound to the closing channel gets no priced reading ({len(publishes(packets))}; then "
+          f"{ending(closed, packets)})")
     payer.close()
     code, module_code, line = refused("pay", "redeem", "--from", "payee", text(good_120))
     check(code != 0 and module_code == "channels/8" and channel(CH)["redeemed"] == 120 * PRICE,

@@ -794,9 +794,11 @@
       $('storage-health').title = some ? `shards counted over the ${dealList.length} newest deals` : '';
     }
     const height = (deals && deals.height) || (providers && providers.height);
-    const note = [height ? `at block ${height}` : '', errors.size ? 'refresh failed, showing the last answer' : '']
+    // A half that failed to refresh still shows its last answer; say which.
+    const stale = [...errors.keys()].filter((name) => state.storage[name]);
+    const note = [height ? `at block ${height}` : '', stale.length ? `${stale.join(' and ')} not refreshed` : '']
       .filter(Boolean).join(' · ');
-    setText('storage-note', providers || deals ? note : '');
+    setText('storage-note', note);
   }
 
   function providerRow(provider) {
@@ -1069,6 +1071,10 @@
       context.fillText('waiting for blocks…', left + plotWidth / 2, top + plotHeight / 2);
       return;
     }
+    if (series.every((point) => point.scan && point.scan.paid === 0)) {
+      context.textAlign = 'center';
+      context.fillText('nothing redeemed in these blocks', left + plotWidth / 2, top + plotHeight / 2);
+    }
     const slot = plotWidth / limits.paymentBlocksShownMax;
     const barWidth = Math.max(1, slot * 0.7);
     const offset = limits.paymentBlocksShownMax - series.length; // newest block at the right edge
@@ -1098,23 +1104,26 @@
   async function lookUpChannels(party, { quiet = false } = {}) {
     state.channelsParty = party;
     const body = $('channel-rows');
-    if (!quiet) body.replaceChildren(emptyRow(8, 'loading…'));
+    if (!quiet) body.replaceChildren(emptyRow(6, 'loading…'));
     let answer;
     try {
       answer = await api(`/channels?party=${encodeURIComponent(party)}`);
     } catch (error) {
       // A mistyped DID belongs to this table, not to the page's banner.
-      if (state.channelsParty === party) body.replaceChildren(emptyRow(8, `could not look up ${party}: ${messageOf(error)}`));
+      if (state.channelsParty === party) body.replaceChildren(emptyRow(6, `could not look up ${party}: ${messageOf(error)}`));
       return;
     }
     if (state.channelsParty !== party) return; // another DID was looked up meanwhile
     const rows = (answer.channels || []).map((channel) => {
       const metered = channel.metered;
       const closing = channel.status === 'closing';
-      return el('tr', { dataset: { channel: String(channel.id), status: channel.status } }, [
+      // Payer over payee in one cell, so the amounts fit beside them in a half-width panel.
+      const partyLine = (did, prefix) => el('span', {
+        className: `party${did === party ? ' strong' : ''}`, text: prefix + shortDID(did), title: did,
+      });
+      return el('tr', { dataset: { channel: String(channel.id), status: channel.status, payer: channel.payer, payee: channel.payee } }, [
         el('td', { className: 'num mono strong', text: String(channel.id), title: `opened at block ${channel.openedAt}` }),
-        el('td', { className: `mono${channel.payer === party ? ' strong' : ''}`, text: shortDID(channel.payer), title: channel.payer }),
-        el('td', { className: `mono${channel.payee === party ? ' strong' : ''}`, text: shortDID(channel.payee), title: channel.payee }),
+        el('td', { className: 'mono' }, [partyLine(channel.payer, ''), partyLine(channel.payee, '→ ')]),
         el('td', { className: 'num mono', text: formatNumber(channel.deposit) }),
         el('td', { className: 'num mono', text: formatNumber(channel.redeemed), title: `last voucher nonce ${channel.lastNonce}` }),
         el('td', {}, [el('span', {
@@ -1122,12 +1131,16 @@
           text: channel.status,
           title: closing ? `may be settled from block ${channel.closesAt}` : `closes ${channel.settleBlocks} blocks after the payer asks`,
         })]),
-        el('td', { className: `num mono${metered ? '' : ' muted'}`, text: metered ? formatNumber(metered.credit) : '–' }),
-        el('td', { className: `num mono${metered ? '' : ' muted'}`, text: metered ? formatNumber(metered.delivered) : '–',
-          title: metered ? 'the price of priced messages this gateway delivered on the channel' : 'not metered by this node' }),
+        el('td', {
+          className: `num mono${metered ? '' : ' muted'}`,
+          text: metered ? `${formatNumber(metered.credit)} / ${formatNumber(metered.delivered)}` : '–',
+          title: metered
+            ? 'credit: what the payer may still receive here; delivered: the price of the priced messages delivered here'
+            : 'not metered by this node',
+        }),
       ]);
     });
-    body.replaceChildren(...(rows.length ? rows : [emptyRow(8, `no open channels for ${shortDID(party)}`)]));
+    body.replaceChildren(...(rows.length ? rows : [emptyRow(6, `no open channels for ${shortDID(party)}`)]));
     body.dataset.party = party;
   }
 
@@ -1462,7 +1475,7 @@
       event.preventDefault();
       const party = $('channels-party').value.trim();
       if (!party.startsWith('did:')) {
-        $('channel-rows').replaceChildren(emptyRow(8, 'enter a DID (did:mesh:… or did:key:…)'));
+        $('channel-rows').replaceChildren(emptyRow(6, 'enter a DID (did:mesh:… or did:key:…)'));
         return;
       }
       lookUpChannels(party);

@@ -23,6 +23,10 @@ struct MarketCommand: AsyncParsableCommand {
         @OptionGroup var home: HomeOptions
         @OptionGroup var options: ClientOptions
         @Option(help: "Keystore key of the namespace owner (or of its controller).") var from: String
+        @Option(
+            name: .customLong("as"),
+            help: "Sign as this DID (a did:mesh whose current key --from holds); default: the key's did:key.")
+        var signerDID: String?
         @Option(help: "Topic pattern, e.g. mesh/<did>/temp or mesh/<did>/#.") var pattern: String
         @Option(help: "Base units per message.") var pricePerMessage: UInt64 = 0
         @Option(name: .customLong("price-per-kib"), help: "Base units per started KiB of payload.")
@@ -38,7 +42,7 @@ struct MarketCommand: AsyncParsableCommand {
                         ListData(
                             resourcePattern: pattern, pricePerMessage: pricePerMessage, pricePerKiB: pricePerKiB,
                             payee: payeeDID))
-                ], key: key, options: options, what: "list \(pattern)")
+                ], key: key, signer: try signer(signerDID, home: home), options: options, what: "list \(pattern)")
             let removed = pricePerMessage == 0 && pricePerKiB == 0
             report(
                 [

@@ -29,21 +29,28 @@ struct PayCommand: AsyncParsableCommand {
         @OptionGroup var home: HomeOptions
         @OptionGroup var options: ClientOptions
         @Option(help: "Keystore key of the payer.") var from: String
+        @Option(
+            name: .customLong("as"),
+            help: "Sign as this DID (a did:mesh whose current key --from holds); default: the key's did:key.")
+        var signerDID: String?
         @Option(help: "The payee (DID or keystore key name).") var to: String
         @Option(help: "Base units moved into the channel.") var deposit: UInt64
-        @Option(help: "Blocks between the payer's close and the settle (default 100).") var settleBlocks: UInt64 = 0
+        @Option(help: "Blocks between the payer's close and the settle (default 100).") var settleBlocks: UInt64?
 
         func run() async throws {
             let key = try unlockKey(from, home: home)
             let payee = try resolveDID(to, home: home)
             let (_, result) = try await submitAndWait(
-                [.openChannel(OpenChannel(payee: payee, deposit: deposit, settleBlocks: settleBlocks))], key: key,
+                [.openChannel(OpenChannel(payee: payee, deposit: deposit, settleBlocks: settleBlocks ?? 0))], key: key,
+                signer: try signer(signerDID, home: home),
                 options: options, what: "open channel")
             let id = try await createdID(result.hash, options: options, event: "channel.open", attribute: "channel")
             report(
                 ["channel": id, "payee": payee.description, "deposit": deposit, "height": result.height],
                 output: options.output,
-                line: "channel \(id) open: \(deposit) from \(DID.key(key.publicKey)) to \(payee)")
+                line:
+                    "channel \(id) open: \(deposit) from \(try signer(signerDID, home: home) ?? .key(key.publicKey)) to \(payee)"
+            )
         }
     }
 
@@ -53,13 +60,18 @@ struct PayCommand: AsyncParsableCommand {
         @OptionGroup var home: HomeOptions
         @OptionGroup var options: ClientOptions
         @Option(help: "Keystore key of the payer.") var from: String
+        @Option(
+            name: .customLong("as"),
+            help: "Sign as this DID (a did:mesh whose current key --from holds); default: the key's did:key.")
+        var signerDID: String?
         @Option(help: "The channel id.") var channel: UInt64
         @Option(help: "Base units added.") var amount: UInt64
 
         func run() async throws {
             let key = try unlockKey(from, home: home)
             let (_, result) = try await submitAndWait(
-                [.topUpChannel(TopUpChannel(channel: channel, amount: amount))], key: key, options: options,
+                [.topUpChannel(TopUpChannel(channel: channel, amount: amount))], key: key,
+                signer: try signer(signerDID, home: home), options: options,
                 what: "top up channel \(channel)")
             report(
                 ["channel": channel, "amount": amount, "height": result.height], output: options.output,
@@ -74,12 +86,17 @@ struct PayCommand: AsyncParsableCommand {
         @OptionGroup var home: HomeOptions
         @OptionGroup var options: ClientOptions
         @Option(help: "Keystore key of the payer.") var from: String
+        @Option(
+            name: .customLong("as"),
+            help: "Sign as this DID (a did:mesh whose current key --from holds); default: the key's did:key.")
+        var signerDID: String?
         @Option(help: "The channel id.") var channel: UInt64
 
         func run() async throws {
             let key = try unlockKey(from, home: home)
             _ = try await submitAndWait(
-                [.startClose(StartClose(channel: channel))], key: key, options: options,
+                [.startClose(StartClose(channel: channel))], key: key, signer: try signer(signerDID, home: home),
+                options: options,
                 what: "close channel \(channel)")
             let client = try options.client()
             let shown = try await sdk { () async throws(SDKError) in try await client.channel(channel) }
@@ -98,6 +115,10 @@ struct PayCommand: AsyncParsableCommand {
         @OptionGroup var home: HomeOptions
         @OptionGroup var options: ClientOptions
         @Option(help: "Keystore key of the signer.") var from: String
+        @Option(
+            name: .customLong("as"),
+            help: "Sign as this DID (a did:mesh whose current key --from holds); default: the key's did:key.")
+        var signerDID: String?
         @Option(help: "The channel id.") var channel: UInt64
         @Option(help: "The payee's best voucher (mwv1.…), redeemed in full first.") var voucher: String?
 
@@ -105,7 +126,8 @@ struct PayCommand: AsyncParsableCommand {
             let key = try unlockKey(from, home: home)
             let parsed = try voucher.map { try parseVoucher($0) }
             let (_, result) = try await submitAndWait(
-                [.settleChannel(SettleChannel(channel: channel, voucher: parsed))], key: key, options: options,
+                [.settleChannel(SettleChannel(channel: channel, voucher: parsed))], key: key,
+                signer: try signer(signerDID, home: home), options: options,
                 what: "settle channel \(channel)")
             let client = try options.client()
             let refund = try await sdk { () async throws(SDKError) in
@@ -183,6 +205,10 @@ struct PayCommand: AsyncParsableCommand {
         @OptionGroup var home: HomeOptions
         @OptionGroup var options: ClientOptions
         @Option(help: "Keystore key of the payee.") var from: String
+        @Option(
+            name: .customLong("as"),
+            help: "Sign as this DID (a did:mesh whose current key --from holds); default: the key's did:key.")
+        var signerDID: String?
         @Argument(help: "The voucher (mwv1.…).") var voucher: String?
         @Option(help: "Redeem what this node's gateway holds for this channel.") var channel: UInt64?
         @Option(help: "The total to claim (default: the voucher's cumulative amount).") var amount: UInt64?
@@ -208,7 +234,8 @@ struct PayCommand: AsyncParsableCommand {
             }
             guard let parsed else { return }
             let (_, result) = try await submitAndWait(
-                [.redeemVoucher(RedeemVoucher(voucher: parsed, amount: claim))], key: key, options: options,
+                [.redeemVoucher(RedeemVoucher(voucher: parsed, amount: claim))], key: key,
+                signer: try signer(signerDID, home: home), options: options,
                 what: "redeem on channel \(parsed.channel)")
             let client = try options.client()
             let paid = try await sdk { () async throws(SDKError) in
@@ -236,6 +263,10 @@ struct PayCommand: AsyncParsableCommand {
         @OptionGroup var home: HomeOptions
         @OptionGroup var options: ClientOptions
         @Option(help: "Keystore key of the payer.") var from: String
+        @Option(
+            name: .customLong("as"),
+            help: "Sign as this DID (a did:mesh whose current key --from holds); default: the key's did:key.")
+        var signerDID: String?
         @Option(help: "The payee (DID or keystore key name).") var to: String
         @Option(help: "Base units per second of block time.") var rate: UInt64
         @Option(help: "Base units moved into the stream.") var deposit: UInt64
@@ -245,6 +276,7 @@ struct PayCommand: AsyncParsableCommand {
             let payee = try resolveDID(to, home: home)
             let (_, result) = try await submitAndWait(
                 [.openStream(OpenStream(payee: payee, ratePerSecond: rate, deposit: deposit))], key: key,
+                signer: try signer(signerDID, home: home),
                 options: options, what: "open stream")
             let id = try await createdID(result.hash, options: options, event: "stream.open", attribute: "stream")
             report(
@@ -288,13 +320,18 @@ struct PayCommand: AsyncParsableCommand {
         @OptionGroup var home: HomeOptions
         @OptionGroup var options: ClientOptions
         @Option(help: "Keystore key of the payer.") var from: String
+        @Option(
+            name: .customLong("as"),
+            help: "Sign as this DID (a did:mesh whose current key --from holds); default: the key's did:key.")
+        var signerDID: String?
         @Option(help: "The stream id.") var stream: UInt64
         @Option(help: "Base units added.") var amount: UInt64
 
         func run() async throws {
             let key = try unlockKey(from, home: home)
             let (_, result) = try await submitAndWait(
-                [.topUpStream(TopUpStream(stream: stream, amount: amount))], key: key, options: options,
+                [.topUpStream(TopUpStream(stream: stream, amount: amount))], key: key,
+                signer: try signer(signerDID, home: home), options: options,
                 what: "top up stream \(stream)")
             report(
                 ["stream": stream, "amount": amount, "height": result.height], output: options.output,
@@ -309,6 +346,10 @@ struct PayCommand: AsyncParsableCommand {
         @OptionGroup var home: HomeOptions
         @OptionGroup var options: ClientOptions
         @Option(help: "Keystore key of the payee.") var from: String
+        @Option(
+            name: .customLong("as"),
+            help: "Sign as this DID (a did:mesh whose current key --from holds); default: the key's did:key.")
+        var signerDID: String?
         @Option(help: "The stream id.") var stream: UInt64
 
         func run() async throws {
@@ -319,7 +360,8 @@ struct PayCommand: AsyncParsableCommand {
         func streamCommand(_ message: Message, event: String, verb: String) async throws {
             let key = try unlockKey(from, home: home)
             let (_, result) = try await submitAndWait(
-                [message], key: key, options: options, what: "\(event) \(stream)")
+                [message], key: key, signer: try signer(signerDID, home: home), options: options,
+                what: "\(event) \(stream)")
             let client = try options.client()
             let paid = try await sdk { () async throws(SDKError) in
                 try await client.eventValue(transaction: result.hash, type: event, attribute: "paid")
@@ -337,6 +379,10 @@ struct PayCommand: AsyncParsableCommand {
         @OptionGroup var home: HomeOptions
         @OptionGroup var options: ClientOptions
         @Option(help: "Keystore key of the payer or payee.") var from: String
+        @Option(
+            name: .customLong("as"),
+            help: "Sign as this DID (a did:mesh whose current key --from holds); default: the key's did:key.")
+        var signerDID: String?
         @Option(help: "The stream id.") var stream: UInt64
 
         func run() async throws {
@@ -344,11 +390,17 @@ struct PayCommand: AsyncParsableCommand {
             withdraw.home = home
             withdraw.options = options
             withdraw.from = from
+            withdraw.signerDID = signerDID
             withdraw.stream = stream
             try await withdraw.streamCommand(
                 .closeStream(CloseStream(stream: stream)), event: "stream.close", verb: "paid")
         }
     }
+}
+
+/// The DID a payment command signs as: `--as` (a DID or keystore key name), else nil (the key's did:key).
+func signer(_ text: String?, home: HomeOptions) throws -> DID? {
+    try text.map { try resolveDID($0, home: home) }
 }
 
 /// Parses a voucher's text form, with one sentence when it is not one.
