@@ -20,8 +20,17 @@ DevTools Protocol (CDP) to check that:
     (`body[data-telemetry-events]`, the rows of `#telemetry-rows`, `#telemetry-last`) and are
     charted on `#telemetry-chart` (its pixels are read back); the gateway stats (`#gw-*`) show
     numbers, a live connection while the publisher is connected and a non-zero publish rate;
-  - the page throws no JavaScript exception and breaks no Content-Security-Policy rule.
-It saves a full-page screenshot (default `.build/dashboard.png`) after the telemetry step.
+  - the storage panel has replaced its placeholder: its providers and live deals tables list what
+    `GET /storage/providers` and `GET /storage/deals` answer (or read "no storage providers
+    registered" and "no live storage deals"), and its health line reads the same counts;
+  - the payments panel shows the gateway's payment counters as numbers and the market listings:
+    first its empty state, then, live, a listing made with `meshwork market list` (pattern, payee,
+    price). A channel is opened to a new key and one voucher redeemed with the CLI: the panel sums
+    that block's channel.redeem `paid`, counts the channel.open, and its channel lookup lists the
+    channel with the redeemed amount;
+  - the page throws no JavaScript exception, logs no JavaScript error and breaks no
+    Content-Security-Policy rule.
+It saves a full-page screenshot (default `.build/dashboard.png`) after the payments step.
 
 The directory rows carry their state in data attributes (`data-did`, `data-status`, `data-keys`,
 `data-grants`), which is what this test reads.
@@ -73,6 +82,16 @@ TELEMETRY_VALUES = ["20.5", "21", "22.25", "21.75", "23"]
 TELEMETRY_TIMEOUT_S = 15
 GATEWAY_REFRESH_TIMEOUT_S = 8  # the page reads /gateway every 2 s
 MQTT_PUBLISH_TIMEOUT_S = 20
+# The storage and payments panels: a listing on the owner's namespace, and one voucher redeemed
+# on a channel from the owner to a new key (funded for its fees).
+LISTING_SUBTOPIC = "x"
+LISTING_PRICE_PER_MESSAGE = 2
+PAYEE_KEY = "payee"
+PAYEE_FUNDS = 10000
+CHANNEL_DEPOSIT = 5000
+VOUCHER_AMOUNT = 1234
+PANEL_TIMEOUT_S = 12  # the panels poll every 10 s, and reload sooner on the transactions that change them
+STORAGE_DEALS_SHOWN = 20  # what the page asks GET /storage/deals for
 WS_MESSAGE_BYTES_MAX = 64 << 20  # a full-page PNG in base64 is a few MB
 
 
@@ -313,7 +332,7 @@ PAGE_PROBE = """(() => {
       grants: row.dataset.grants === undefined ? null : JSON.parse(row.dataset.grants),
       text: row.textContent,
     })),
-    panels: ['panel-telemetry', 'panel-storage'].filter((id) => document.getElementById(id)),
+    panels: ['panel-telemetry', 'panel-payments', 'panel-storage'].filter((id) => document.getElementById(id)),
     ids: ['txs', 'validators', 'peers'].filter((id) => document.getElementById(id)),
     validatorRows: document.querySelectorAll('#validators tr').length,
     diskStores: [...document.querySelectorAll('#disk tr')].map((row) => row.firstChild && row.firstChild.textContent),
@@ -339,6 +358,49 @@ TELEMETRY_PROBE = """(() => {
     notice: notice && !notice.hidden ? notice.textContent.trim() : null,
   };
 })()"""
+
+# The rows of a table body: whether each is the empty-state row, its text, its data attributes and
+# its cells (text and tooltip).
+TABLE_ROWS_JS = """(id) => [...document.querySelectorAll(`#${id} tr`)].map((row) => ({
+    empty: row.classList.contains('empty'),
+    text: row.textContent.trim(),
+    data: { ...row.dataset },
+    cells: [...row.querySelectorAll('td')].map((cell) => ({ text: cell.textContent.trim(), title: cell.title || '' })),
+  }))"""
+
+STORAGE_PROBE = """(() => {
+  const text = (id) => { const node = document.getElementById(id); return node ? node.textContent.trim() : null; };
+  const rows = %s;
+  const panel = document.getElementById('panel-storage');
+  return {
+    panelText: panel ? panel.textContent : '',
+    providers: rows('storage-providers'),
+    deals: rows('storage-deals'),
+    health: Object.fromEntries(['storage-providers-active', 'storage-deals-live', 'storage-shards-lost',
+                                'storage-challenges'].map((id) => [id, text(id)])),
+  };
+})()""" % TABLE_ROWS_JS
+
+PAYMENT_COUNTERS = {  # element id -> GET /gateway field
+    "pay-delivered": "pricedDelivered", "pay-amount": "pricedAmount", "pay-unpaid": "unpaidRefused",
+    "pay-vouchers-accepted": "vouchersAccepted", "pay-vouchers-refused": "vouchersRefused",
+    "pay-metered": "meteredChannels", "pay-listings": "listings",
+}
+
+PAYMENTS_PROBE = """(() => {
+  const text = (id) => { const node = document.getElementById(id); return node ? node.textContent.trim() : null; };
+  const rows = %s;
+  const panel = document.getElementById('panel-payments');
+  return {
+    counters: Object.fromEntries(%s.map((id) => [id, text(id)])),
+    listings: rows('market-listings'),
+    channels: rows('channel-rows'),
+    redeemed: Number(panel.dataset.redeemed || 0),
+    blocksRead: Number(panel.dataset.blocksRead || 0),
+    redeemedTotal: text('redeemed-total'),
+    opens: text('events-channel-open'),
+  };
+})()""" % (TABLE_ROWS_JS, json.dumps(list(PAYMENT_COUNTERS)))
 
 # The telemetry chart's pixels: how many are painted at all, how many in the line's colour
 # (`--accent`), and whether the canvas differs from a blank one of its size.
@@ -621,7 +683,7 @@ class Run:
         first = wait_for(connected, LIVE_TIMEOUT_S, "the page shows '#ws-state' = live and a first block")
         self.check(True, f"WebSocket live; page shows height {first['height']}, top block {first['topBlock']}, "
                          f"{first['wsEvents']} block events so far")
-        self.check(len(first["panels"]) == 2, "panels #panel-telemetry and #panel-storage exist")
+        self.check(len(first["panels"]) == 3, "panels #panel-telemetry, #panel-payments and #panel-storage exist")
         self.check(len(first["ids"]) == 3, "#txs, #validators and #peers exist")
 
         def advanced():
@@ -1055,6 +1117,157 @@ class Run:
         # stays at the top of the image instead of over the panel scrolled to.
         tools.evaluate("window.scrollTo(0, 0)")
 
+    # MARK: storage and payments
+
+    def api_json(self, path):
+        try:
+            return get_json(self.api_port, path)
+        except urllib.error.HTTPError as error:
+            raise CheckFailed(f"GET {path} answered {error.code}: {error.read()[:300]!r}")
+        except (OSError, ValueError, urllib.error.URLError) as error:
+            raise CheckFailed(f"GET {path} failed: {error!r}")
+
+    def storage_panel(self):
+        """The storage panel lists what the API answers, or says there is nothing."""
+        log("checking the storage panel")
+        providers = self.api_json("/storage/providers").get("providers", [])
+        deals = self.api_json(f"/storage/deals?limit={STORAGE_DEALS_SHOWN}")
+
+        def loaded():
+            now = self.devtools.evaluate(STORAGE_PROBE)
+            tables = now["providers"] + now["deals"]
+            return now if tables and not any(row["text"] == "loading…" for row in tables) else None
+
+        try:
+            now = wait_for(loaded, PANEL_TIMEOUT_S, "the storage panel fills its tables")
+        except CheckFailed as failure:
+            now = self.devtools.evaluate(STORAGE_PROBE)
+            raise CheckFailed(f"{failure}: {json.dumps(now)[:800]}")
+        self.check("Arrives with the storage service" not in now["panelText"] and "placeholder" not in now["panelText"],
+                   "the storage panel no longer shows its placeholder")
+        errors = [row["text"] for row in now["providers"] + now["deals"] if row["text"].startswith("could not load")]
+        self.check(not errors, "the storage panel loaded its providers and deals" + (f": {errors}" if errors else ""))
+
+        def table(rows, key, expected, empty_text, what):
+            listed = [row["data"].get(key) for row in rows if not row["empty"]]
+            if expected:
+                self.check(sorted(listed) == sorted(expected),
+                           f"the storage panel lists the {len(expected)} {what} the API answers: {listed}")
+            else:
+                self.check(len(rows) == 1 and rows[0]["empty"] and rows[0]["text"] == empty_text,
+                           f"the storage panel reads {empty_text!r} (the API lists no {what}): "
+                           f"{[row['text'] for row in rows]}")
+
+        table(now["providers"], "did", [provider["did"] for provider in providers],
+              "no storage providers registered", "providers")
+        table(now["deals"], "deal", [str(deal["id"]) for deal in deals.get("deals", [])], "no live storage deals",
+              "live deals")
+        shards = [shard for deal in deals.get("deals", []) for shard in deal.get("shards", [])]
+        expected = {
+            "storage-providers-active": f"{sum(1 for p in providers if p.get('active'))} / {len(providers)}",
+            "storage-deals-live": f"{deals.get('live', 0):,}",
+            "storage-shards-lost": f"{sum(1 for s in shards if s.get('lostAt') is not None):,}",
+            "storage-challenges": f"{sum(1 for s in shards if s.get('lostAt') is None and s.get('challenge')):,}",
+        }
+        self.check(now["health"] == expected, f"the storage health line reads {json.dumps(now['health'])}"
+                   + ("" if now["health"] == expected else f", expected {json.dumps(expected)}"))
+
+    def payments_probe(self):
+        return self.devtools.evaluate(PAYMENTS_PROBE)
+
+    def payments_panel(self):
+        """Counters and listings; then a listing, a channel and a redeemed voucher made with the CLI."""
+        tools = self.devtools
+        log("checking the payments panel")
+        tools.evaluate("document.getElementById('panel-payments').scrollIntoView({block: 'start'})")
+        gateway = self.gateway_status()
+        market = self.api_json("/market").get("listings", [])
+
+        # 1. The counters read numbers (the gateway's, while nothing is paid for); the listings
+        #    table is loaded, and empty on this devnet.
+        def loaded():
+            now = self.payments_probe()
+            numbers = [number_or_none((value or "").replace(",", "")) for value in now["counters"].values()]
+            return now if None not in numbers and now["listings"] and now["listings"][0]["text"] != "loading…" else None
+
+        try:
+            now = wait_for(loaded, GATEWAY_REFRESH_TIMEOUT_S, "the payments panel shows its counters and listings")
+        except CheckFailed as failure:
+            raise CheckFailed(f"{failure}: {json.dumps(self.payments_probe())[:800]}")
+        shown = {key: int(value.replace(",", "")) for key, value in now["counters"].items()}
+        expected = {key: gateway.get(field) for key, field in PAYMENT_COUNTERS.items()}
+        self.check(shown == expected, f"the payment counters read the gateway's: {json.dumps(shown)}"
+                   + ("" if shown == expected else f", GET /gateway {json.dumps(expected)}"))
+        if not market:
+            rows = now["listings"]
+            self.check(len(rows) == 1 and rows[0]["empty"] and rows[0]["text"].startswith("no market listings"),
+                       f"#market-listings reads its empty state: {[row['text'] for row in rows]}")
+
+        # 2. A listing appears without a reload.
+        owner_did = self.cli("keys", "show", "owner").get("did")
+        pattern = f"mesh/{owner_did}/{LISTING_SUBTOPIC}"
+        self.cli("market", "list", "--from", "owner", "--pattern", pattern,
+                 "--price-per-message", str(LISTING_PRICE_PER_MESSAGE))
+        started = time.time()
+
+        def listed():
+            rows = [row for row in self.payments_probe()["listings"] if row["data"].get("pattern") == pattern]
+            return rows[0] if rows else None
+
+        try:
+            row = wait_for(listed, PANEL_TIMEOUT_S, f"#market-listings lists {pattern}")
+            cells = [cell["text"] for cell in row["cells"]]
+            self.check(len(cells) == 5 and cells[0] == pattern and row["cells"][1]["title"] == owner_did
+                       and row["data"].get("payee") == owner_did
+                       and cells[2] == str(LISTING_PRICE_PER_MESSAGE) and cells[3] == "0",
+                       f"#market-listings shows the new listing {time.time() - started:.1f}s after the CLI returned: "
+                       f"{cells}")
+        except CheckFailed as failure:
+            self.check(False, f"{failure}: rows {[row['text'] for row in self.payments_probe()['listings']]}")
+
+        # 3. A channel to a new key, and one voucher redeemed by it.
+        # Unencrypted, like the devnet's owner key: scrypt would add seconds to the key's every use.
+        payee = self.cli("keys", "new", "--name", PAYEE_KEY, "--insecure-plaintext").get("did")
+        if not payee:
+            raise CheckFailed(f"'keys new --name {PAYEE_KEY}' printed no \"did\"")
+        self.cli("tx", "transfer", "--from", "owner", "--to", payee, "--amount", str(PAYEE_FUNDS))
+        opened = self.cli("pay", "channel", "open", "--from", "owner", "--to", payee, "--deposit", str(CHANNEL_DEPOSIT))
+        channel = opened.get("channel")
+        voucher = self.cli("pay", "voucher", "--from", "owner", "--channel", str(channel),
+                           "--amount", str(VOUCHER_AMOUNT)).get("voucher")
+        redeemed = self.cli("pay", "redeem", "--from", PAYEE_KEY, str(voucher))
+        log(f"channel {channel} from owner to {payee}: redeemed {json.dumps(redeemed)}")
+        self.check(redeemed.get("paid") == VOUCHER_AMOUNT, f"'pay redeem' was paid {VOUCHER_AMOUNT}: {json.dumps(redeemed)}")
+        try:
+            now = wait_for(lambda: (lambda p: p if p["redeemed"] >= VOUCHER_AMOUNT and p["opens"] not in (None, "0")
+                                    else None)(self.payments_probe()),
+                           PANEL_TIMEOUT_S, f"the payments panel counts the redeem of {VOUCHER_AMOUNT}")
+            self.check(now["redeemed"] == VOUCHER_AMOUNT and f"{VOUCHER_AMOUNT:,}" in (now["redeemedTotal"] or ""),
+                       f"the redeemed chart sums {now['redeemed']} over {now['blocksRead']} blocks "
+                       f"({now['redeemedTotal']!r}); channel.open counted {now['opens']}")
+        except CheckFailed as failure:
+            now = self.payments_probe()
+            self.check(False, f"{failure}: data-redeemed {now['redeemed']}, {now['redeemedTotal']!r}, "
+                              f"channel.open {now['opens']}")
+
+        # 4. The channel lookup lists it.
+        tools.evaluate("(() => { document.getElementById('channels-party').value = " + json.dumps(payee) + ";"
+                       " document.getElementById('channels-form').requestSubmit(); return true; })()")
+
+        def found():
+            rows = [row for row in self.payments_probe()["channels"] if row["data"].get("channel") == str(channel)]
+            return rows[0] if rows else None
+
+        try:
+            row = wait_for(found, 5, f"the channel lookup for {payee} lists channel {channel}")
+            cells = [cell["text"] for cell in row["cells"]]
+            self.check(len(cells) == 6 and row["data"].get("payer") == owner_did and row["data"].get("payee") == payee
+                       and cells[2] == f"{CHANNEL_DEPOSIT:,}" and cells[3] == f"{VOUCHER_AMOUNT:,}" and cells[4] == "open",
+                       f"the channel lookup lists channel {channel}: {cells}")
+        except CheckFailed as failure:
+            self.check(False, f"{failure}: rows {[row['text'] for row in self.payments_probe()['channels']]}")
+        tools.evaluate("window.scrollTo(0, 0)")
+
     def save_screenshot(self):
         tools = self.devtools
         tools.drain(0.5)  # let the last render and the chart settle
@@ -1077,8 +1290,14 @@ class Run:
                    + ("" if not tools.exceptions else ": " + " | ".join(tools.exceptions[:5])))
         self.check(not tools.security_errors, "no Content-Security-Policy violations"
                    + ("" if not tools.security_errors else ": " + " | ".join(tools.security_errors[:5])))
+        # A failed request is logged as a [network] error, which the page reports itself; any other
+        # error in the console is the page's own.
+        script_errors = [line for line in tools.console_errors if not line.startswith("[network]")]
+        self.check(not script_errors, "no JavaScript errors in the console"
+                   + ("" if not script_errors else ": " + " | ".join(script_errors[:5])))
         for line in tools.console_errors[:10]:
-            print(f"NOTE: console: {line}")
+            if line not in script_errors:
+                print(f"NOTE: console: {line}")
 
     def stop(self):
         if self.devtools:
@@ -1155,6 +1374,11 @@ def main():
             run.telemetry(TELEMETRY_DEVICE, dids[DEVICE_NAMES.index(TELEMETRY_DEVICE)])
         except CheckFailed as failure:
             run.check(False, f"telemetry: {failure}")
+        for name, step in (("storage", run.storage_panel), ("payments", run.payments_panel)):
+            try:
+                step()
+            except CheckFailed as failure:
+                run.check(False, f"{name}: {failure}")
         run.save_screenshot()
         run.check_console()
     except CheckFailed as failure:

@@ -74,7 +74,7 @@
 
   /// The payments panel's view of recent blocks. `blocks`: height → {paid, partial} once its
   /// redeem events are summed (partial: some were not read); `pending`: heights queued or being
-  /// read; `generation` changes when the page starts over, so late answers are dropped.
+  /// read. The page starts over with a new object, so answers for the old one are dropped.
   function newPayments() {
     return {
       blocks: new Map(),
@@ -82,7 +82,6 @@
       queue: [], // {height, transactions | null}, oldest first
       scanning: 0,
       counts: { 'channel.open': 0, 'channel.settle': 0, 'stream.open': 0 },
-      generation: 0,
     };
   }
 
@@ -397,7 +396,7 @@
     state.blocks.clear();
     state.txs = [];
     state.height = 0;
-    state.payments = Object.assign(newPayments(), { generation: state.payments.generation + 1 });
+    state.payments = newPayments();
   }
 
   function addBlock(summary) {
