@@ -23,10 +23,11 @@ extension Gateway {
 
     /// The terms of channel `id`, from what the gateway holds or else from the ledger; `.some(nil)`
     /// when there is no such channel, nil when the ledger cannot be read.
+    /// `refresh`: read the ledger again for a channel already metered here (and add nothing).
     func channelTerms(_ id: UInt64, refresh: Bool = false) async -> GatewayChannel?? {
         if !refresh, let known = broker.withLock({ broker.metering.channels[id]?.terms }) { return .some(known) }
         guard let loaded = await ledger.paymentChannel(id) else { return nil }
-        broker.withLock { broker.metering.update(id, terms: loaded) }
+        broker.withLock { broker.metering.update(id, terms: loaded, add: !refresh) }
         return .some(loaded)
     }
 
@@ -90,8 +91,9 @@ extension Gateway {
             guard let listings = await ledger.marketListings(owner: owner) else { continue }
             broker.withLock { broker.metering.setListings(listings, owner: owner.description) }
         }
-        var ids = update.channels
-        if update.all { ids.formUnion(broker.withLock { broker.metering.channels.keys }) }
+        // Only channels metered here are read again.
+        let metered = broker.withLock { Set(broker.metering.channels.keys) }
+        let ids = update.all ? metered : update.channels.intersection(metered)
         for id in ids.sorted() { _ = await channelTerms(id, refresh: true) }
     }
 

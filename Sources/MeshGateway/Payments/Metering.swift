@@ -181,12 +181,15 @@ final class Metering {
         return (credit.credit, credit.payerText == did)
     }
 
-    /// New terms from the ledger (nil: the channel was settled, and its credit goes).
-    func update(_ id: UInt64, terms: GatewayChannel?) {
+    /// New terms from the ledger (nil: the channel was settled, and its credit goes). A channel
+    /// not metered here is added only when `add` (a voucher or a binding names it), so channels
+    /// other gateways meter cost this one nothing.
+    func update(_ id: UInt64, terms: GatewayChannel?, add: Bool) {
         guard let terms else {
             if channels.removeValue(forKey: id) != nil { dirty.insert(id) }
             return
         }
+        if channels[id] == nil && !add { return }
         channels[id, default: ChannelCredit()].terms = terms
     }
 }
