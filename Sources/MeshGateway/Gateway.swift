@@ -438,7 +438,9 @@ public struct GatewayCounters: Sendable, Equatable, Codable {
     public var unpaidRefused = 0
     /// Vouchers taken on `$mesh/pay/<channel>` (a lower one than the best is taken and changes nothing).
     public var vouchersAccepted = 0
-    /// Vouchers refused (wrong chain, key or signature; above the deposit; closing channel).
+    /// Vouchers refused by the channel's terms (wrong chain, key or signature; above the deposit;
+    /// no open channel; closing). Malformed ones count as protocol errors; one published to
+    /// another channel's topic is refused (0x90) before it is checked and counted in neither.
     public var vouchersRefused = 0
     /// Channels this gateway meters.
     public var meteredChannels = 0

@@ -25,7 +25,9 @@ struct MarketCommand: AsyncParsableCommand {
         @Option(help: "Keystore key of the namespace owner (or of its controller).") var from: String
         @Option(
             name: .customLong("as"),
-            help: "Sign as this DID (a did:mesh whose current key --from holds); default: the key's did:key.")
+            help:
+                "Sign as this DID or device key name (a did:mesh whose current key --from holds); default: the did:mesh --from was registered into here, else its did:key."
+        )
         var signerDID: String?
         @Option(help: "Topic pattern, e.g. mesh/<did>/temp or mesh/<did>/#.") var pattern: String
         @Option(help: "Base units per message.") var pricePerMessage: UInt64 = 0
@@ -35,14 +37,15 @@ struct MarketCommand: AsyncParsableCommand {
 
         func run() async throws {
             let key = try unlockKey(from, home: home)
-            let payeeDID = try payee.map { try resolveDID($0, home: home) }
+            let payeeDID = try payee.map { try accountDID($0, home: home) }
             let (_, result) = try await submitAndWait(
                 [
                     .listData(
                         ListData(
                             resourcePattern: pattern, pricePerMessage: pricePerMessage, pricePerKiB: pricePerKiB,
                             payee: payeeDID))
-                ], key: key, signer: try signer(signerDID, home: home), options: options, what: "list \(pattern)")
+                ], key: key, signer: try signer(signerDID, from: from, home: home), options: options,
+                what: "list \(pattern)")
             let removed = pricePerMessage == 0 && pricePerKiB == 0
             report(
                 [
@@ -63,7 +66,7 @@ struct MarketCommand: AsyncParsableCommand {
         @Option(help: "Only this owner's listings (DID or keystore key name).") var owner: String?
 
         func run() async throws {
-            let ownerDID = try owner.map { try resolveDID($0, home: home) }
+            let ownerDID = try owner.map { try accountDID($0, home: home) }
             let client = try options.client()
             let view = try await sdk { () async throws(SDKError) in try await client.market(owner: ownerDID) }
             let listings = view.listings ?? []

@@ -31,7 +31,9 @@ struct PayCommand: AsyncParsableCommand {
         @Option(help: "Keystore key of the payer.") var from: String
         @Option(
             name: .customLong("as"),
-            help: "Sign as this DID (a did:mesh whose current key --from holds); default: the key's did:key.")
+            help:
+                "Sign as this DID or device key name (a did:mesh whose current key --from holds); default: the did:mesh --from was registered into here, else its did:key."
+        )
         var signerDID: String?
         @Option(help: "The payee (DID or keystore key name).") var to: String
         @Option(help: "Base units moved into the channel.") var deposit: UInt64
@@ -39,17 +41,17 @@ struct PayCommand: AsyncParsableCommand {
 
         func run() async throws {
             let key = try unlockKey(from, home: home)
-            let payee = try resolveDID(to, home: home)
+            let payee = try accountDID(to, home: home)
             let (_, result) = try await submitAndWait(
                 [.openChannel(OpenChannel(payee: payee, deposit: deposit, settleBlocks: settleBlocks ?? 0))], key: key,
-                signer: try signer(signerDID, home: home),
+                signer: try signer(signerDID, from: from, home: home),
                 options: options, what: "open channel")
             let id = try await createdID(result.hash, options: options, event: "channel.open", attribute: "channel")
             report(
                 ["channel": id, "payee": payee.description, "deposit": deposit, "height": result.height],
                 output: options.output,
                 line:
-                    "channel \(id) open: \(deposit) from \(try signer(signerDID, home: home) ?? .key(key.publicKey)) to \(payee)"
+                    "channel \(id) open: \(deposit) from \(try signer(signerDID, from: from, home: home) ?? .key(key.publicKey)) to \(payee)"
             )
         }
     }
@@ -62,7 +64,9 @@ struct PayCommand: AsyncParsableCommand {
         @Option(help: "Keystore key of the payer.") var from: String
         @Option(
             name: .customLong("as"),
-            help: "Sign as this DID (a did:mesh whose current key --from holds); default: the key's did:key.")
+            help:
+                "Sign as this DID or device key name (a did:mesh whose current key --from holds); default: the did:mesh --from was registered into here, else its did:key."
+        )
         var signerDID: String?
         @Option(help: "The channel id.") var channel: UInt64
         @Option(help: "Base units added.") var amount: UInt64
@@ -71,7 +75,7 @@ struct PayCommand: AsyncParsableCommand {
             let key = try unlockKey(from, home: home)
             let (_, result) = try await submitAndWait(
                 [.topUpChannel(TopUpChannel(channel: channel, amount: amount))], key: key,
-                signer: try signer(signerDID, home: home), options: options,
+                signer: try signer(signerDID, from: from, home: home), options: options,
                 what: "top up channel \(channel)")
             report(
                 ["channel": channel, "amount": amount, "height": result.height], output: options.output,
@@ -88,14 +92,17 @@ struct PayCommand: AsyncParsableCommand {
         @Option(help: "Keystore key of the payer.") var from: String
         @Option(
             name: .customLong("as"),
-            help: "Sign as this DID (a did:mesh whose current key --from holds); default: the key's did:key.")
+            help:
+                "Sign as this DID or device key name (a did:mesh whose current key --from holds); default: the did:mesh --from was registered into here, else its did:key."
+        )
         var signerDID: String?
         @Option(help: "The channel id.") var channel: UInt64
 
         func run() async throws {
             let key = try unlockKey(from, home: home)
             _ = try await submitAndWait(
-                [.startClose(StartClose(channel: channel))], key: key, signer: try signer(signerDID, home: home),
+                [.startClose(StartClose(channel: channel))], key: key,
+                signer: try signer(signerDID, from: from, home: home),
                 options: options,
                 what: "close channel \(channel)")
             let client = try options.client()
@@ -117,7 +124,9 @@ struct PayCommand: AsyncParsableCommand {
         @Option(help: "Keystore key of the signer.") var from: String
         @Option(
             name: .customLong("as"),
-            help: "Sign as this DID (a did:mesh whose current key --from holds); default: the key's did:key.")
+            help:
+                "Sign as this DID or device key name (a did:mesh whose current key --from holds); default: the did:mesh --from was registered into here, else its did:key."
+        )
         var signerDID: String?
         @Option(help: "The channel id.") var channel: UInt64
         @Option(help: "The payee's best voucher (mwv1.…), redeemed in full first.") var voucher: String?
@@ -127,7 +136,7 @@ struct PayCommand: AsyncParsableCommand {
             let parsed = try voucher.map { try parseVoucher($0) }
             let (_, result) = try await submitAndWait(
                 [.settleChannel(SettleChannel(channel: channel, voucher: parsed))], key: key,
-                signer: try signer(signerDID, home: home), options: options,
+                signer: try signer(signerDID, from: from, home: home), options: options,
                 what: "settle channel \(channel)")
             let client = try options.client()
             let refund = try await sdk { () async throws(SDKError) in
@@ -162,7 +171,7 @@ struct PayCommand: AsyncParsableCommand {
         @Option(help: "The party (DID or keystore key name).") var party: String
 
         func run() async throws {
-            let did = try resolveDID(party, home: home)
+            let did = try accountDID(party, home: home)
             let client = try options.client()
             let view = try await sdk { () async throws(SDKError) in try await client.channels(party: did) }
             try printChannels(view.channels ?? [], output: options.output)
@@ -207,7 +216,9 @@ struct PayCommand: AsyncParsableCommand {
         @Option(help: "Keystore key of the payee.") var from: String
         @Option(
             name: .customLong("as"),
-            help: "Sign as this DID (a did:mesh whose current key --from holds); default: the key's did:key.")
+            help:
+                "Sign as this DID or device key name (a did:mesh whose current key --from holds); default: the did:mesh --from was registered into here, else its did:key."
+        )
         var signerDID: String?
         @Argument(help: "The voucher (mwv1.…).") var voucher: String?
         @Option(help: "Redeem what this node's gateway holds for this channel.") var channel: UInt64?
@@ -235,7 +246,7 @@ struct PayCommand: AsyncParsableCommand {
             guard let parsed else { return }
             let (_, result) = try await submitAndWait(
                 [.redeemVoucher(RedeemVoucher(voucher: parsed, amount: claim))], key: key,
-                signer: try signer(signerDID, home: home), options: options,
+                signer: try signer(signerDID, from: from, home: home), options: options,
                 what: "redeem on channel \(parsed.channel)")
             let client = try options.client()
             let paid = try await sdk { () async throws(SDKError) in
@@ -265,7 +276,9 @@ struct PayCommand: AsyncParsableCommand {
         @Option(help: "Keystore key of the payer.") var from: String
         @Option(
             name: .customLong("as"),
-            help: "Sign as this DID (a did:mesh whose current key --from holds); default: the key's did:key.")
+            help:
+                "Sign as this DID or device key name (a did:mesh whose current key --from holds); default: the did:mesh --from was registered into here, else its did:key."
+        )
         var signerDID: String?
         @Option(help: "The payee (DID or keystore key name).") var to: String
         @Option(help: "Base units per second of block time.") var rate: UInt64
@@ -273,10 +286,10 @@ struct PayCommand: AsyncParsableCommand {
 
         func run() async throws {
             let key = try unlockKey(from, home: home)
-            let payee = try resolveDID(to, home: home)
+            let payee = try accountDID(to, home: home)
             let (_, result) = try await submitAndWait(
                 [.openStream(OpenStream(payee: payee, ratePerSecond: rate, deposit: deposit))], key: key,
-                signer: try signer(signerDID, home: home),
+                signer: try signer(signerDID, from: from, home: home),
                 options: options, what: "open stream")
             let id = try await createdID(result.hash, options: options, event: "stream.open", attribute: "stream")
             report(
@@ -322,7 +335,9 @@ struct PayCommand: AsyncParsableCommand {
         @Option(help: "Keystore key of the payer.") var from: String
         @Option(
             name: .customLong("as"),
-            help: "Sign as this DID (a did:mesh whose current key --from holds); default: the key's did:key.")
+            help:
+                "Sign as this DID or device key name (a did:mesh whose current key --from holds); default: the did:mesh --from was registered into here, else its did:key."
+        )
         var signerDID: String?
         @Option(help: "The stream id.") var stream: UInt64
         @Option(help: "Base units added.") var amount: UInt64
@@ -331,7 +346,7 @@ struct PayCommand: AsyncParsableCommand {
             let key = try unlockKey(from, home: home)
             let (_, result) = try await submitAndWait(
                 [.topUpStream(TopUpStream(stream: stream, amount: amount))], key: key,
-                signer: try signer(signerDID, home: home), options: options,
+                signer: try signer(signerDID, from: from, home: home), options: options,
                 what: "top up stream \(stream)")
             report(
                 ["stream": stream, "amount": amount, "height": result.height], output: options.output,
@@ -348,7 +363,9 @@ struct PayCommand: AsyncParsableCommand {
         @Option(help: "Keystore key of the payee.") var from: String
         @Option(
             name: .customLong("as"),
-            help: "Sign as this DID (a did:mesh whose current key --from holds); default: the key's did:key.")
+            help:
+                "Sign as this DID or device key name (a did:mesh whose current key --from holds); default: the did:mesh --from was registered into here, else its did:key."
+        )
         var signerDID: String?
         @Option(help: "The stream id.") var stream: UInt64
 
@@ -360,7 +377,7 @@ struct PayCommand: AsyncParsableCommand {
         func streamCommand(_ message: Message, event: String, verb: String) async throws {
             let key = try unlockKey(from, home: home)
             let (_, result) = try await submitAndWait(
-                [message], key: key, signer: try signer(signerDID, home: home), options: options,
+                [message], key: key, signer: try signer(signerDID, from: from, home: home), options: options,
                 what: "\(event) \(stream)")
             let client = try options.client()
             let paid = try await sdk { () async throws(SDKError) in
@@ -381,7 +398,9 @@ struct PayCommand: AsyncParsableCommand {
         @Option(help: "Keystore key of the payer or payee.") var from: String
         @Option(
             name: .customLong("as"),
-            help: "Sign as this DID (a did:mesh whose current key --from holds); default: the key's did:key.")
+            help:
+                "Sign as this DID or device key name (a did:mesh whose current key --from holds); default: the did:mesh --from was registered into here, else its did:key."
+        )
         var signerDID: String?
         @Option(help: "The stream id.") var stream: UInt64
 
@@ -398,9 +417,18 @@ struct PayCommand: AsyncParsableCommand {
     }
 }
 
-/// The DID a payment command signs as: `--as` (a DID or keystore key name), else nil (the key's did:key).
-func signer(_ text: String?, home: HomeOptions) throws -> DID? {
-    try text.map { try resolveDID($0, home: home) }
+/// An account named by a DID, or by a keystore key: the did:mesh that key was registered (or
+/// rotated) into here, like `device token`, else the key's did:key.
+func accountDID(_ text: String, home: HomeOptions) throws -> DID {
+    if !text.hasPrefix("did:"), let known = DeviceKeyIndex.load(home)[text] { return try resolveDID(known, home: home) }
+    return try resolveDID(text, home: home)
+}
+
+/// The DID a payment command signs as: `--as`, else the did:mesh the `--from` key was
+/// registered into here, else nil (the key's did:key).
+func signer(_ text: String?, from key: String, home: HomeOptions) throws -> DID? {
+    if let text { return try accountDID(text, home: home) }
+    return try DeviceKeyIndex.load(home)[key].map { try resolveDID($0, home: home) }
 }
 
 /// Parses a voucher's text form, with one sentence when it is not one.
