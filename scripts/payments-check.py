@@ -1032,8 +1032,8 @@ finally:
 
 took = time.time() - began
 if latencies:
-    print("\nlatencies (CLI call to committed block; 1 validator, debug build, empty blocks every "
-          f"{EMPTY_BLOCKS_MS} ms):")
+    print(f"\nlatencies (CLI call to committed block; 1 validator, {os.path.basename(os.path.dirname(MESHWORK))} "
+          f"build of {MESHWORK}, empty blocks every {EMPTY_BLOCKS_MS} ms):")
     for what, seconds, blocks, at in latencies:
         print(f"  {what:<58} {seconds * 1000:7.0f} ms   block {at}  (+{blocks})")
 if failures:
