@@ -802,7 +802,7 @@ try:
 
     # ---- 5c. a channel that does not pay the listing's payee, and one the session does not pay from ----
     CH2 = timed("pay channel open (a second channel, to another payee)", "pay", "channel", "open", *by("buyer"),
-                "--to", OTHER, "--deposit", "50000", "--settle-blocks", "1")["channel"]
+                "--to", OTHER, "--deposit", "50000", "--settle-blocks", "10")["channel"]
     wrong = raw_ready(MQTT, V5, "buyer-wrong-payee", BUYER, TOK_BUYER)
     counters = gateway_counters()
     ack = raw_publish(wrong, V5, f"$mesh/pay/{CH2}", text(sign_voucher(buyer_key, CHAIN_ID, CH2, 20_000)), 1)

@@ -26,8 +26,9 @@ public final class Gateway: Sendable {
     private let blocks: AsyncStream<(UInt64, Bool)>
     private let blockContinuation: AsyncStream<(UInt64, Bool)>.Continuation
     let relayInbound = RelayInbound()
-    let paymentUpdates: AsyncStream<PaymentUpdate>.Continuation
-    private let paymentUpdateStream: AsyncStream<PaymentUpdate>
+    let paymentUpdates: AsyncStream<Void>.Continuation
+    private let paymentUpdateStream: AsyncStream<Void>
+    let pendingPaymentUpdate = NIOLockedValueBox(PaymentUpdate())
 
     /// A gateway over `ledger`; persistent sessions and retained messages live in `storePath`
     /// (`nil`: in memory only). `relaySend` carries relay frames to peers (`nil` = all peers);
@@ -56,7 +57,7 @@ public final class Gateway: Sendable {
             filtersChanged: { added, removed in relay.localFiltersChanged(added: added, removed: removed) },
             paymentLog: { limiter.log($0) })
         (blocks, blockContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1024))
-        (paymentUpdateStream, paymentUpdates) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
+        (paymentUpdateStream, paymentUpdates) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
         relay.setLocalFilters(broker.localFilters)
     }
 
@@ -117,8 +118,12 @@ public final class Gateway: Sendable {
                 for await (height, changed) in blocks { await processBlock(height: height, authChanged: changed) }
             }
             group.addTask { [self] in
-                await applyPaymentUpdate(nil)
-                for await update in paymentUpdateStream { await applyPaymentUpdate(update) }
+                // Until the listings are loaded, priced topics are free: keep trying.
+                while !Task.isCancelled, !(await loadListings()) {
+                    log("the market listings cannot be read; priced topics are free until they can (again in 5 s)")
+                    try? await Task.sleep(for: .seconds(5))
+                }
+                for await _ in paymentUpdateStream { await applyPaymentUpdates() }
             }
             group.addTask { [self] in
                 while !Task.isCancelled {
@@ -229,7 +234,7 @@ public final class Gateway: Sendable {
     func accept(_ message: GatewayMessage, from clientID: String?) -> Bool {
         let (_, stored) = broker.route(message, from: clientID)
         relay.forward(message)
-        observerBox.withLockedValue { $0 }?.see(message, false)
+        observe(message, relayed: false)
         return stored
     }
 
@@ -365,7 +370,15 @@ public final class Gateway: Sendable {
 
     private func deliverRelayed(_ message: GatewayMessage) {
         broker.route(message, from: nil)
-        observerBox.withLockedValue { $0 }?.see(message, true)
+        observe(message, relayed: true)
+    }
+
+    /// Shows `message` to the observer (the node's `/events` telemetry), unless its topic is
+    /// priced: paid data goes only to sessions that pay for it.
+    private func observe(_ message: GatewayMessage, relayed: Bool) {
+        guard let observer = observerBox.withLockedValue({ $0 }) else { return }
+        guard broker.withLock({ broker.metering.listing(for: message.topic) == nil }) else { return }
+        observer.see(message, relayed)
     }
 
     private func refuseRelayed(_ message: GatewayMessage, from peer: NodeID) {

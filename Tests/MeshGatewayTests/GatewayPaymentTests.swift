@@ -216,4 +216,52 @@ import Testing
         #expect(metered?.delivered == Self.price, "what was delivered is not delivered again for free")
         #expect(metered?.best?.cumulativeAmount == 30)
     }
+
+    @Test func meteringKeepsTheNewestTermsAndNeverBringsBackASettledChannel() {
+        let payer = Ed25519.PrivateKey()
+        let payee = Ed25519.PrivateKey()
+        func terms(height: UInt64, closing: Bool = false, keys: [Ed25519.PublicKey]? = nil) -> GatewayChannel {
+            GatewayChannel(
+                payer: .key(payer.publicKey), payee: .key(payee.publicKey), deposit: 1_000, redeemed: 0,
+                closing: closing, payerKeys: keys ?? [payer.publicKey], height: height)
+        }
+        let metering = Metering()
+        let did = DID.key(payer.publicKey).description
+        let voucher = Self.voucher(payer, 100)
+        #expect(throws: Never.self) { try metering.accept(voucher, terms: terms(height: 5), from: did).get() }
+        // A close read at height 6 wins over terms read earlier (height 4), whatever the order.
+        metering.update(1, terms: terms(height: 6, closing: true), add: false)
+        metering.update(1, terms: terms(height: 4), add: false)
+        #expect(metering.channels[1]?.terms?.closing == true)
+        if case .success = metering.accept(Self.voucher(payer, 200), terms: terms(height: 4), from: did) {
+            Issue.record("a voucher checked against stale terms was taken after the close")
+        }
+        // The payer's key rotated out: its best voucher is void (the ledger would refuse it).
+        metering.update(1, terms: terms(height: 7, closing: true, keys: [Ed25519.PrivateKey().publicKey]), add: false)
+        #expect(metering.channels[1]?.best == nil && metering.channels[1]?.credit == 0)
+        // Settled: gone, and a late voucher or read does not bring it back.
+        metering.update(1, terms: nil, add: false)
+        #expect(metering.channels[1] == nil)
+        if case .success = metering.accept(Self.voucher(payer, 300), terms: terms(height: 5), from: did) {
+            Issue.record("a voucher brought a settled channel back")
+        }
+        metering.update(1, terms: terms(height: 9), add: true)
+        #expect(metering.channels[1] == nil)
+    }
+
+    @Test func pricedMessagesAreNotShownOnTheTelemetryStream() async throws {
+        let market = Market(buyer: Ed25519.PrivateKey(), seller: Ed25519.PrivateKey())
+        let (gateway, port, runner) = try await Self.gateway(market)
+        defer {
+            runner.cancel()
+            Task { await gateway.stop() }
+        }
+        let seen = NIOLockedValueBox<[String]>([])
+        gateway.observe { message, _ in seen.withLockedValue { $0.append(message.topic) } }
+        let seller = DID.key(market.seller.publicKey)
+        let publisher = try await Self.connect(port: port, market.seller, clientID: "seller")
+        #expect(try await Self.publish(publisher, "mesh/\(seller)/temp", Array("priced".utf8), id: 1) == 0)
+        #expect(try await Self.publish(publisher, "mesh/\(seller)/free", Array("free".utf8), id: 2) == 0)
+        #expect(seen.withLockedValue { $0 } == ["mesh/\(seller)/free"])
+    }
 }

@@ -19,7 +19,7 @@ import Testing
     }
 
     /// Opens a channel from account 1 to account 2; returns its id.
-    static func openChannel(_ chain: TestChain, deposit: UInt64 = 10_000, settleBlocks: UInt64 = 5) throws -> UInt64 {
+    static func openChannel(_ chain: TestChain, deposit: UInt64 = 10_000, settleBlocks: UInt64 = 10) throws -> UInt64 {
         let result = try run(
             chain, from: 1,
             [.openChannel(OpenChannel(payee: chain.did(2), deposit: deposit, settleBlocks: settleBlocks))]
@@ -146,11 +146,15 @@ import Testing
         Self.expectRefused(try Self.run(chain, from: 1, [.topUpChannel(TopUpChannel(channel: 99, amount: 1))]), 2)
         // Terms out of range.
         for (open, what) in [
-            (OpenChannel(payee: chain.did(2), deposit: 0, settleBlocks: 1), "zero deposit"),
-            (OpenChannel(payee: chain.did(1), deposit: 10, settleBlocks: 1), "payee is payer"),
+            (OpenChannel(payee: chain.did(2), deposit: 0, settleBlocks: 10), "zero deposit"),
+            (OpenChannel(payee: chain.did(1), deposit: 10, settleBlocks: 10), "payee is payer"),
             (
                 OpenChannel(payee: chain.did(2), deposit: 10, settleBlocks: ChannelRules.settleBlocksMax + 1),
                 "long window"
+            ),
+            (
+                OpenChannel(payee: chain.did(2), deposit: 10, settleBlocks: ChannelRules.settleBlocksMin - 1),
+                "short window"
             ),
         ] {
             Self.expectRefused(try Self.run(chain, from: 1, [.openChannel(open)]), 1, Comment(rawValue: what))
@@ -169,7 +173,7 @@ import Testing
         try chain.block([chain.transaction(from: 1, [.transfer(Transfer(to: payer, amount: 10_000))])])
         let open = try chain.block([
             chain.transaction(
-                payer, key: oldKey, [.openChannel(OpenChannel(payee: chain.did(2), deposit: 5_000, settleBlocks: 3))])
+                payer, key: oldKey, [.openChannel(OpenChannel(payee: chain.did(2), deposit: 5_000, settleBlocks: 10))])
         ]).transactionResults[0]
         Self.expectOK(open)
         let id =
@@ -304,7 +308,8 @@ import Testing
                 case 0:
                     message = .openChannel(
                         OpenChannel(
-                            payee: chain.did(payee), deposit: 1 + random.next() % 5_000, settleBlocks: UInt64(pick(4))))
+                            payee: chain.did(payee), deposit: 1 + random.next() % 5_000,
+                            settleBlocks: pick(2) == 0 ? 0 : 10 + UInt64(pick(4))))
                 case 1:
                     message = .topUpChannel(
                         TopUpChannel(

@@ -36,6 +36,8 @@ public struct SigningDomain: Hashable, Sendable, CustomStringConvertible {
     public static let storageUpload = SigningDomain("meshwork/storage-upload/v1")
     /// A payer's off-ledger promise to a payment channel's payee (`channel.redeem`).
     public static let voucher = SigningDomain("meshwork/voucher/v1")
+    /// A reporter's signed reading for a data feed (`oracle.report`).
+    public static let observation = SigningDomain("meshwork/observation/v1")
 
     /// The bytes that are actually signed for `message` in this domain.
     public func signingInput(_ message: some Collection<UInt8>) -> [UInt8] {

@@ -1,3 +1,5 @@
+import MeshLedger
+
 extension Broker {
     /// Delivers `message` to every matching session on this node, once per session at the
     /// highest matching QoS (capped by the message's), and keeps it if it is retained. Messages
@@ -22,11 +24,16 @@ extension Broker {
                 }
             }
             var ordered = targets.sorted { $0.key < $1.key }
-            // A priced message reaches only the sessions whose channel pays for it.
+            // A priced message reaches only the sessions whose channel pays for it, and only what
+            // will be sent or queued is charged (a QoS 0 send a slow connection drops is refunded).
+            var charged: [String: UInt64] = [:]
             if let priced = metering.listing(for: message.topic) {
-                ordered = ordered.filter { clientID, _ in
-                    guard let session = sessionLocked(clientID) else { return false }
-                    return paidLocked(session, message, priced: priced)
+                ordered = ordered.filter { clientID, target in
+                    guard let session = sessionLocked(clientID), deliverableLocked(session, message, qos: target.qos),
+                        let price = paidLocked(session, message, priced: priced)
+                    else { return false }
+                    if target.qos == .atMostOnce { charged[clientID] = price }
+                    return true
                 }
             }
             var toStore: [(clientID: String, qos: MQTTQoS, retain: Bool)] = []
@@ -51,7 +58,7 @@ extension Broker {
                 guard let session = sessionLocked(clientID) else { continue }
                 enqueueLocked(
                     session, message, qos: target.qos, retainFlag: target.retainAsPublished && message.retain,
-                    rowID: rowIDs[clientID])
+                    rowID: rowIDs[clientID], refundIfDropped: charged[clientID] ?? 0)
                 reached += 1
             }
             return (reached, stored)
@@ -61,18 +68,35 @@ extension Broker {
     /// Charges `session`'s channel for `message` if it is priced; false when it is not paid
     /// for. A session whose channel had credit here and ran out is disconnected with 0x97
     /// (MQTT 5); an MQTT 3.1.1 session just stops receiving priced messages. Caller holds the lock.
-    func paidLocked(_ session: Session, _ message: GatewayMessage, priced known: PricedListing? = nil) -> Bool {
-        guard let priced = known ?? metering.listing(for: message.topic) else { return true }
+    func paidLocked(_ session: Session, _ message: GatewayMessage, priced known: PricedListing? = nil) -> UInt64? {
+        guard let priced = known ?? metering.listing(for: message.topic) else { return 0 }
         let charge = metering.charge(
             did: session.did, channelID: session.channelID, priced: priced, topic: message.topic,
             bytes: message.payload.count)
-        guard case .unpaid(let why, let exhausted) = charge else { return true }
-        if exhausted, let connection = session.connection, connection.version == .v5, !session.unpaidNotified {
-            session.unpaidNotified = true
-            paymentLog("disconnecting \(session.clientID) (\(session.did)): \(why)")
-            connection.close(reason: .quotaExceeded)
+        switch charge {
+        case .free: return 0
+        case .paid(let price): return price
+        case .unpaid(let why, let exhausted):
+            if exhausted, let connection = session.connection, connection.version == .v5, !session.unpaidNotified {
+                session.unpaidNotified = true
+                paymentLog("disconnecting \(session.clientID) (\(session.did)): \(why)")
+                connection.close(reason: .quotaExceeded)
+            }
+            return nil
         }
-        return false
+    }
+
+    /// Whether `message` at `qos` would be sent or queued for `session` now (so charging it is
+    /// fair): QoS 0 needs a connection; QoS 1 and 2 a connection or a persistent session, and
+    /// room in its queue. Caller holds the lock.
+    func deliverableLocked(_ session: Session, _ message: GatewayMessage, qos: MQTTQoS) -> Bool {
+        if qos == .atMostOnce { return session.connection != nil }
+        guard session.connection != nil || session.persistent else { return false }
+        guard fitsLocked(session, message) else {
+            droppedLocked(session)
+            return false
+        }
+        return true
     }
 
     /// Binds `clientID`'s session to channel `id` (its DID must be the channel's payer).
@@ -94,22 +118,37 @@ extension Broker {
 
     /// Writes the credit of channels changed since the last call (one transaction, no fsync per
     /// voucher or message); returns how many were written.
+    /// The write happens outside the broker's lock; a failed write marks the channels changed
+    /// again, so the next flush retries them.
     @discardableResult
     func flushCredits() -> Int {
-        withLock {
-            guard !metering.dirty.isEmpty else { return 0 }
-            let changed = metering.dirty.map { id in
-                (id, metering.channels[id].map { ($0.best, $0.spent) })
-            }
+        let changed: [(UInt64, (Voucher?, UInt64)?)] = withLock {
+            guard !metering.dirty.isEmpty else { return [] }
+            let changed = metering.dirty.map { id in (id, metering.channels[id].map { ($0.best, $0.spent) }) }
             metering.dirty.removeAll()
             for (id, _) in changed { metering.channels[id]?.dirty = false }
-            try? store?.saveCredits(changed)
-            return changed.count
+            return changed
         }
+        guard !changed.isEmpty, let store else { return changed.count }
+        do {
+            try store.saveCredits(changed)
+        } catch {
+            withLock {
+                for (id, _) in changed {
+                    metering.dirty.insert(id)
+                    metering.channels[id]?.dirty = true
+                }
+            }
+            paymentLog("writing the credit of \(changed.count) channels failed (tried again in 100 ms): \(error)")
+        }
+        return changed.count
     }
 
     /// Queues one message for a session and sends what its window allows. Caller holds the lock.
-    func enqueueLocked(_ session: Session, _ message: GatewayMessage, qos: MQTTQoS, retainFlag: Bool, rowID: Int64?) {
+    func enqueueLocked(
+        _ session: Session, _ message: GatewayMessage, qos: MQTTQoS, retainFlag: Bool, rowID: Int64?,
+        refundIfDropped: UInt64 = 0
+    ) {
         if qos == .atMostOnce {
             guard let connection = session.connection else { return }
             var copy = message
@@ -118,6 +157,7 @@ extension Broker {
             if connection.send(Self.packet(for: outbound, dup: false), droppable: true) == .queued {
                 deliveredLocked()
             } else {
+                metering.refund(session.channelID, refundIfDropped)
                 droppedLocked(session)
             }
             return

@@ -301,8 +301,17 @@ final class Broker: @unchecked Sendable {
             guard session.connection != nil else { return }
             for (filter, options) in retainedFor {
                 for message in retained.values where MQTTTopic.matches(filter: filter, topic: message.topic) {
-                    guard paidLocked(session, message) else { continue }
-                    enqueueLocked(session, message, qos: min(message.qos, options.qos), retainFlag: true, rowID: nil)
+                    let qos = min(message.qos, options.qos)
+                    let price: UInt64?
+                    if metering.listing(for: message.topic) == nil {
+                        price = 0
+                    } else {
+                        price = deliverableLocked(session, message, qos: qos) ? paidLocked(session, message) : nil
+                    }
+                    guard let price else { continue }
+                    enqueueLocked(
+                        session, message, qos: qos, retainFlag: true, rowID: nil,
+                        refundIfDropped: qos == .atMostOnce ? price : 0)
                 }
             }
         }

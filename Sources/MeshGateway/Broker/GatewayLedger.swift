@@ -46,11 +46,15 @@ public struct GatewayChannel: Sendable, Equatable {
     public var closing: Bool
     /// The payer's current keys.
     public var payerKeys: [Ed25519.PublicKey]
+    /// The state height these terms were read at (newer reads win).
+    public var height: UInt64
 
     /// All fields.
     public init(
-        payer: DID, payee: DID, deposit: UInt64, redeemed: UInt64, closing: Bool, payerKeys: [Ed25519.PublicKey]
+        payer: DID, payee: DID, deposit: UInt64, redeemed: UInt64, closing: Bool, payerKeys: [Ed25519.PublicKey],
+        height: UInt64 = 0
     ) {
+        self.height = height
         self.payer = payer
         self.payee = payee
         self.deposit = deposit

@@ -21,13 +21,18 @@ extension Gateway {
         return .some(id)
     }
 
-    /// The terms of channel `id`, from what the gateway holds or else from the ledger; `.some(nil)`
-    /// when there is no such channel, nil when the ledger cannot be read.
-    /// `refresh`: read the ledger again for a channel already metered here (and add nothing).
-    func channelTerms(_ id: UInt64, refresh: Bool = false) async -> GatewayChannel?? {
+    /// The terms of channel `id`, from what the gateway holds or else from the ledger (`refresh`:
+    /// always from the ledger); `.some(nil)` when there is no such channel, nil when the ledger
+    /// cannot be read. Terms read from the ledger update what the gateway holds (newer reads win;
+    /// a channel is added only when `add`). A read older than the latest block is read again by
+    /// the update loop, so a close committed during the read is not missed.
+    func channelTerms(_ id: UInt64, refresh: Bool = false, add: Bool = false) async -> GatewayChannel?? {
         if !refresh, let known = broker.withLock({ broker.metering.channels[id]?.terms }) { return .some(known) }
         guard let loaded = await ledger.paymentChannel(id) else { return nil }
-        broker.withLock { broker.metering.update(id, terms: loaded, add: !refresh) }
+        broker.withLock { broker.metering.update(id, terms: loaded, add: add) }
+        if !refresh, let loaded, loaded.height < authorizationEpoch.1 {
+            paymentsChanged(channels: [id], owners: [])
+        }
         return .some(loaded)
     }
 
@@ -39,6 +44,12 @@ extension Gateway {
     ) async -> Result<
         UInt64, VoucherRefusal
     > {
+        // Refused before any ledger read or signature check when it is not for this chain.
+        guard Array(voucher.chainId.utf8) == Array(ledger.chainId.utf8) else {
+            broker.withLock { broker.metering.counters.vouchersRefused += 1 }
+            return .failure(
+                VoucherRefusal(text: "the voucher is for chain '\(voucher.chainId)', not '\(ledger.chainId)'"))
+        }
         guard let terms = await channelTerms(voucher.channel) else {
             return .failure(VoucherRefusal(text: "the ledger cannot be read now; send the voucher again"))
         }
@@ -47,54 +58,81 @@ extension Gateway {
             return .failure(refusal)
         }
         guard let terms else { return .failure(VoucherRefusal(text: "no open channel \(voucher.channel)")) }
-        let (credit, byPayer) = broker.withLock { broker.metering.accept(voucher, terms: terms, from: did) }
-        if byPayer { _ = broker.bindChannel(clientID: clientID, voucher.channel) }
-        return .success(credit)
+        switch broker.withLock({ broker.metering.accept(voucher, terms: terms, from: did) }) {
+        case .failure(let refusal):
+            return .failure(refusal)
+        case .success(let (credit, byPayer)):
+            if byPayer { _ = broker.bindChannel(clientID: clientID, voucher.channel) }
+            return .success(credit)
+        }
     }
 
-    /// Binds `clientID`'s session to channel `id` once its terms are known; logs why not.
+    /// Binds `clientID`'s session to channel `id` if `did` pays it; logs why not. The channel is
+    /// metered from then on.
     func bindChannel(clientID: String, did: String, _ id: UInt64) async {
-        guard case .some(.some) = await channelTerms(id) else {
+        guard case .some(.some(let terms)) = await channelTerms(id) else {
             log("\(clientID) (\(did)) named channel \(id), which is not open (or the ledger cannot be read)")
             return
         }
+        guard terms.payer.description == did else {
+            log("\(clientID) cannot pay with channel \(id): it is paid by \(terms.payer), not \(did)")
+            return
+        }
+        broker.withLock { broker.metering.update(id, terms: terms, add: true) }
         if let why = broker.bindChannel(clientID: clientID, id) {
             log("\(clientID) cannot pay with channel \(id): \(why)")
         }
     }
 
     /// Tells the gateway which channels and listing owners a committed block changed (`all`:
-    /// identities changed, so every metered channel's payer keys are read again).
+    /// identities changed, so every metered channel's payer keys are read again). Changes waiting
+    /// to be applied are merged: a burst of blocks costs one pass.
     public func paymentsChanged(channels: Set<UInt64>, owners: Set<DID>, all: Bool = false) {
         guard !channels.isEmpty || !owners.isEmpty || all else { return }
-        paymentUpdates.yield(PaymentUpdate(channels: channels, owners: owners, all: all))
-    }
-
-    /// One block's payment changes.
-    struct PaymentUpdate: Sendable {
-        var channels: Set<UInt64>
-        var owners: Set<DID>
-        var all: Bool
-    }
-
-    /// Applies updates in block order; the first call loads every listing.
-    func applyPaymentUpdate(_ update: PaymentUpdate?) async {
-        guard let update else {
-            if let all = await ledger.marketListings(owner: nil) {
-                broker.withLock { broker.metering.setListings(all, owner: nil) }
-            } else {
-                log("the market listings cannot be read; priced topics are free until they can")
-            }
-            return
+        pendingPaymentUpdate.withLockedValue { pending in
+            pending.channels.formUnion(channels)
+            pending.owners.formUnion(owners)
+            pending.all = pending.all || all
         }
+        paymentUpdates.yield(())
+    }
+
+    /// Changes of blocks, merged until applied.
+    struct PaymentUpdate: Sendable {
+        var channels: Set<UInt64> = []
+        var owners: Set<DID> = []
+        var all = false
+    }
+
+    /// Loads every listing; false when the ledger could not be read (the caller tries again).
+    func loadListings() async -> Bool {
+        guard let all = await ledger.marketListings(owner: nil) else { return false }
+        broker.withLock { broker.metering.setListings(all, owner: nil) }
+        return true
+    }
+
+    /// Applies the changes waiting; an owner whose listings cannot be read is tried again later.
+    func applyPaymentUpdates() async {
+        let update = pendingPaymentUpdate.withLockedValue { pending in
+            defer { pending = PaymentUpdate() }
+            return pending
+        }
+        var failed = Set<DID>()
         for owner in update.owners {
-            guard let listings = await ledger.marketListings(owner: owner) else { continue }
+            guard let listings = await ledger.marketListings(owner: owner) else {
+                failed.insert(owner)
+                continue
+            }
             broker.withLock { broker.metering.setListings(listings, owner: owner.description) }
         }
         // Only channels metered here are read again.
         let metered = broker.withLock { Set(broker.metering.channels.keys) }
         let ids = update.all ? metered : update.channels.intersection(metered)
         for id in ids.sorted() { _ = await channelTerms(id, refresh: true) }
+        if !failed.isEmpty {
+            try? await Task.sleep(for: .seconds(1))
+            paymentsChanged(channels: [], owners: failed)
+        }
     }
 
     /// Paid delivery as `GET /gateway` shows it, and this gateway's credit on one channel.

@@ -109,6 +109,11 @@ final class Metering {
         case unpaid(String, exhausted: Bool = false)
     }
 
+    /// Channels seen settled here (a late voucher or read never brings one back); at most
+    /// `settledMax`, then forgotten all at once (a race needs microseconds, not that many settles).
+    private var settled: Set<UInt64> = []
+    static let settledMax = 100_000
+
     /// Charges one delivery; the credit is taken only when the answer is `.paid`.
     func charge(did: String, channelID: UInt64?, topic: String, bytes: Int) -> Charge {
         guard let priced = listing(for: topic) else { return .free }
@@ -143,6 +148,17 @@ final class Metering {
         return .paid(price)
     }
 
+    /// Gives back `amount` charged for a message that was then not sent (a QoS 0 message a slow
+    /// connection dropped).
+    func refund(_ channelID: UInt64?, _ amount: UInt64) {
+        guard amount > 0, let channelID, let spent = channels[channelID]?.spent else { return }
+        channels[channelID]?.spent = spent - min(spent, amount)
+        channels[channelID]?.dirty = true
+        dirty.insert(channelID)
+        counters.pricedDelivered -= 1
+        counters.pricedAmount &-= amount
+    }
+
     private func unpaid(_ why: String, exhausted: Bool = false) -> Charge {
         counters.refusedUnpaid += 1
         return .unpaid(why, exhausted: exhausted)
@@ -150,10 +166,17 @@ final class Metering {
 
     /// Checks `voucher` against the channel's terms (outside any lock: it verifies a signature).
     static func check(_ voucher: Voucher, terms: GatewayChannel?, chainId: String) -> VoucherRefusal? {
-        guard voucher.chainId == chainId else {
+        guard Array(voucher.chainId.utf8) == Array(chainId.utf8) else {
             return VoucherRefusal(text: "the voucher is for chain '\(voucher.chainId)', not '\(chainId)'")
         }
         guard let terms else { return VoucherRefusal(text: "no open channel \(voucher.channel)") }
+        if let refusal = checkTerms(voucher, terms) { return refusal }
+        guard voucher.hasValidSignature else { return VoucherRefusal(text: "the voucher's signature does not verify") }
+        return nil
+    }
+
+    /// The checks of `voucher` that depend on the terms only (no signature).
+    static func checkTerms(_ voucher: Voucher, _ terms: GatewayChannel) -> VoucherRefusal? {
         guard !terms.closing else { return VoucherRefusal(text: "channel \(voucher.channel) is closing") }
         guard voucher.cumulativeAmount <= terms.deposit else {
             return VoucherRefusal(
@@ -162,35 +185,62 @@ final class Metering {
         guard terms.payerKeys.contains(voucher.key) else {
             return VoucherRefusal(text: "the voucher's key is not a current key of \(terms.payer)")
         }
-        guard voucher.hasValidSignature else { return VoucherRefusal(text: "the voucher's signature does not verify") }
         return nil
     }
 
-    /// Keeps `voucher` if it is the best so far (a lower one is accepted and changes nothing);
-    /// returns the channel's credit after it.
-    func accept(_ voucher: Voucher, terms: GatewayChannel, from did: String) -> (credit: UInt64, byPayer: Bool) {
-        var credit = channels[voucher.channel] ?? ChannelCredit()
-        if credit.terms != terms { credit.terms = terms }
+    /// Keeps `voucher` (already checked against `terms`, signature included) if it is the best so
+    /// far, a lower one changing nothing. The terms it is kept under are the newest known: they
+    /// are checked again here, under the lock, so terms read before a close or a settle cannot
+    /// bring the channel back. Returns the channel's credit and whether `did` is its payer.
+    func accept(
+        _ voucher: Voucher, terms: GatewayChannel, from did: String
+    ) -> Result<
+        (credit: UInt64, byPayer: Bool), VoucherRefusal
+    > {
+        update(voucher.channel, terms: terms, add: true)
+        guard var credit = channels[voucher.channel], let current = credit.terms else {
+            counters.vouchersRefused += 1
+            return .failure(VoucherRefusal(text: "channel \(voucher.channel) was settled"))
+        }
+        if let refusal = Self.checkTerms(voucher, current) {
+            counters.vouchersRefused += 1
+            return .failure(refusal)
+        }
         if voucher.cumulativeAmount > (credit.best?.cumulativeAmount ?? 0) {
             credit.best = voucher
             credit.dirty = true
             dirty.insert(voucher.channel)
+            channels[voucher.channel] = credit
         }
-        channels[voucher.channel] = credit
         counters.vouchersAccepted += 1
-        return (credit.credit, credit.payerText == did)
+        return .success((credit.credit, credit.payerText == did))
     }
 
-    /// New terms from the ledger (nil: the channel was settled, and its credit goes). A channel
-    /// not metered here is added only when `add` (a voucher or a binding names it), so channels
-    /// other gateways meter cost this one nothing.
+    /// New terms from the ledger (nil: the channel was settled, and its credit goes). Terms read
+    /// at a lower height than those held are ignored; a best voucher whose key the payer no
+    /// longer holds is void (the ledger would refuse it), so the payer must send one signed with
+    /// a current key. A channel not metered here is added only when `add` (a voucher or a binding
+    /// names it), so channels other gateways meter cost this one nothing.
     func update(_ id: UInt64, terms: GatewayChannel?, add: Bool) {
         guard let terms else {
             if channels.removeValue(forKey: id) != nil { dirty.insert(id) }
+            if settled.count >= Self.settledMax { settled.removeAll() }
+            settled.insert(id)
             return
         }
-        if channels[id] == nil && !add { return }
-        channels[id, default: ChannelCredit()].terms = terms
+        guard !settled.contains(id) else { return }
+        guard var credit = channels[id] else {
+            if add { channels[id] = ChannelCredit(terms: terms) }
+            return
+        }
+        if let held = credit.terms, held.height > terms.height { return }
+        if credit.terms != terms { credit.terms = terms }
+        if let best = credit.best, !terms.payerKeys.contains(best.key) {
+            credit.best = nil
+            credit.dirty = true
+            dirty.insert(id)
+        }
+        channels[id] = credit
     }
 }
 

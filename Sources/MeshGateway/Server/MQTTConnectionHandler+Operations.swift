@@ -301,7 +301,7 @@ extension MQTTConnectionHandler {
             }
         }
         if let named = subscribe.properties.userProperties.last(where: { $0.0 == Gateway.channelProperty }) {
-            bindChannel(connected, named.1)
+            bindChannel(connected, named.1, context)
         }
         let requests = subscribe.filters.map { (PolicyAction.mqttSubscribe, $0.filter) }
         withDecisions(context, connected.did, requests) { _, allowed in
@@ -336,13 +336,21 @@ extension MQTTConnectionHandler {
         }
     }
 
-    /// Binds the session to the channel a `mesh-channel` user property names.
-    func bindChannel(_ connected: ConnectedView, _ value: String) {
+    /// Binds the session to the channel a `mesh-channel` user property names (one binding at a
+    /// time per connection: a later one while the first reads the ledger is ignored).
+    func bindChannel(_ connected: ConnectedView, _ value: String, _ context: ChannelHandlerContext) {
         guard let id = UInt64(value.prefix(20)), id > 0 else {
             gateway.log("\(connected.clientID) named channel '\(value.prefix(40))', which is no channel id")
             return
         }
+        guard !bindingChannel else { return }
+        bindingChannel = true
         let gateway = gateway
-        Task { await gateway.bindChannel(clientID: connected.clientID, did: connected.did, id) }
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let eventLoop = context.eventLoop
+        Task {
+            await gateway.bindChannel(clientID: connected.clientID, did: connected.did, id)
+            eventLoop.execute { bound.value.bindingChannel = false }
+        }
     }
 }

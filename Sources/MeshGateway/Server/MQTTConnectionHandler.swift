@@ -37,6 +37,8 @@ final class MQTTConnectionHandler: ChannelInboundHandler {
     private var timer: Scheduled<Void>?
     private var cache = AuthorizationCache()
     private var aliases: [UInt16: String] = [:]
+    /// A `mesh-channel` binding is being read from the ledger.
+    var bindingChannel = false
 
     init(gateway: Gateway) {
         self.gateway = gateway
@@ -236,7 +238,7 @@ final class MQTTConnectionHandler: ChannelInboundHandler {
             if let named = connect.properties.userProperties.last(where: { $0.0 == Gateway.channelProperty }),
                 case .connected(let view) = state
             {
-                bindChannel(view, named.1)
+                bindChannel(view, named.1, context)
             }
             decoder = MQTTDecoder(packetBytesMax: gateway.limits.packetBytesMax)
             startKeepAlive(context, seconds: connect.keepAliveSeconds)

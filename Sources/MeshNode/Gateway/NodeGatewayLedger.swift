@@ -46,7 +46,7 @@ struct NodeGatewayLedger: GatewayLedger {
                     GatewayChannel(
                         payer: channel.payer, payee: channel.payee, deposit: channel.deposit,
                         redeemed: channel.redeemed, closing: channel.closesAt != 0,
-                        payerKeys: try view.currentKeys(of: channel.payer)))
+                        payerKeys: try view.currentKeys(of: channel.payer), height: view.height))
             } catch {
                 return nil
             }

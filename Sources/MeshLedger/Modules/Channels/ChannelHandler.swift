@@ -14,8 +14,10 @@ enum ChannelHandler {
             throw ChannelError.badChannel("the payee \(message.payee) is not an active identity")
         }
         let settleBlocks = message.settleBlocks == 0 ? ChannelRules.settleBlocksDefault : message.settleBlocks
-        guard settleBlocks <= ChannelRules.settleBlocksMax else {
-            throw ChannelError.badChannel("settleBlocks \(settleBlocks) is above \(ChannelRules.settleBlocksMax)")
+        guard (ChannelRules.settleBlocksMin...ChannelRules.settleBlocksMax).contains(settleBlocks) else {
+            throw ChannelError.badChannel(
+                "settleBlocks \(settleBlocks) is outside \(ChannelRules.settleBlocksMin)…\(ChannelRules.settleBlocksMax)"
+            )
         }
         try state.debit(context.signer, message.deposit)
         let id = try state.takeID(StateKeys.nextChannelID)

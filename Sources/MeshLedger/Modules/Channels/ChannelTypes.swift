@@ -6,6 +6,8 @@ public enum ChannelRules {
     public static let settleBlocksMax: UInt64 = 5_256_000
     /// Close window when `channel.open` names 0.
     public static let settleBlocksDefault: UInt64 = 100
+    /// Shortest close window: the payee must have time to redeem after the payer starts closing.
+    public static let settleBlocksMin: UInt64 = 10
     /// Listings per namespace owner: an owner crowds out only its own.
     public static let listingsPerOwnerMax = 64
 }
