@@ -144,7 +144,7 @@ let package = Package(
             name: "meshwork",
             dependencies: [
                 "MeshBench", "MeshNode", "MeshSDK", "MeshAPI", "MeshCore", "MeshLedger", "MeshConsensus",
-                "MeshStorage", "MeshP2P",
+                "MeshStorage", "MeshP2P", "MeshGateway",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],

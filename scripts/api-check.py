@@ -790,6 +790,37 @@ def check_payments(run, state):
     run.bad("GET", "/market", "/market?owner=did:key:zzz", 400)
 
 
+def check_oracle(run, state):
+    """The oracle routes: the owner creates a feed it reports itself, then every oracle operation
+    is called (with `?prove=true`), and the reputation of the owner."""
+    devnet = run.devnet
+    node = f"http://127.0.0.1:{run.port}"
+    done = subprocess.run([devnet.binary, "oracle", "create-feed", "--id", "api-check.temp", "--unit", "degC",
+                           "--reporter", state["owner"], "--min-reporters", "1", "--home", devnet.home, "--node", node,
+                           "--from", "owner", "--output", "json"], capture_output=True, text=True, timeout=120)
+    if not check("oracle: `oracle create-feed` creates a feed", done.returncode == 0, done.stderr[-300:]):
+        return
+    created = json.loads(done.stdout)
+    run.wait_height(created["height"] + 2, 30)
+    owner = urllib.parse.quote(state["owner"], safe="")
+    for proved in ("", "?prove=true"):
+        reply = run.call("GET", "/oracle/feeds", f"/oracle/feeds{proved}")
+        if reply and reply.status == 200:
+            check("  the feed is listed, stale (no round yet)", any(f["id"] == "api-check.temp" and f["stale"]
+                  for f in reply.json()["feeds"]), reply.body[:300])
+        reply = run.call("GET", "/oracle/feeds/{id}", f"/oracle/feeds/api-check.temp{proved}")
+        if reply and reply.status == 200:
+            shown = reply.json()["feeds"][0]
+            check("  one reporter, threshold 1, unit degC", shown["threshold"] == 1 and shown["unit"] == "degC"
+                  and shown["reporters"] == [state["owner"]], reply.body[:300])
+        reply = run.call("GET", "/reputation/{did}", f"/reputation/{owner}{proved}")
+        if reply and reply.status == 200:
+            check("  the owner's reputation is 500 with no evidence", reply.json()["score"] == 500, reply.body[:300])
+    run.bad("GET", "/oracle/feeds/{id}", "/oracle/feeds/nothing-here", 404, "api/19")
+    run.bad("GET", "/oracle/feeds/{id}", "/oracle/feeds/api-check.temp?history=1000", 400, "api/10")
+    run.bad("GET", "/reputation/{did}", "/reputation/not-a-did", 400)
+
+
 def check_bad_input(run, state):
     owner = state["owner"]
     json_headers = {"Content-Type": "application/json"}
@@ -884,6 +915,7 @@ def main():
     check_provenance(run, state)
     check_storage(run, state)
     check_payments(run, state)
+    check_oracle(run, state)
     check_bad_input(run, state)
 
     missing = spec.operations() - run.succeeded

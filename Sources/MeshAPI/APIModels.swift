@@ -800,6 +800,8 @@ public struct GatewayStatus: Codable, Sendable, Equatable {
     public var meteredChannels = 0
     /// Market listings this gateway prices topics with.
     public var listings = 0
+    /// Observations taken on `$mesh/oracle/<feed>`.
+    public var observations = 0
 
     /// All fields but the payment counters (set them after).
     public init(

@@ -19,13 +19,16 @@ public final class Gateway: Sendable {
     /// The records of accepted publishes (`nil`: none kept).
     public let provenance: ProvenanceLog?
     private let epochBox = NIOLockedValueBox<(epoch: UInt64, height: UInt64)>((0, 0))
-    private let countersBox = NIOLockedValueBox(GatewayCounters())
+    let countersBox = NIOLockedValueBox(GatewayCounters())
     private let logSink: @Sendable (String) -> Void
     private let channelBox = NIOLockedValueBox<(any Channel)?>(nil)
     private let tlsChannelBox = NIOLockedValueBox<(any Channel)?>(nil)
     private let blocks: AsyncStream<(UInt64, Bool)>
     private let blockContinuation: AsyncStream<(UInt64, Bool)>.Continuation
     let relayInbound = RelayInbound()
+    let observationSinkBox = NIOLockedValueBox<ObservationSink?>(nil)
+    /// The latest observation time taken per feed and reporter (a replay is refused here already).
+    let lastObservations = NIOLockedValueBox<[String: UInt64]>([:])
     let paymentUpdates: AsyncStream<Void>.Continuation
     private let paymentUpdateStream: AsyncStream<Void>
     let pendingPaymentUpdate = NIOLockedValueBox(PaymentUpdate())
@@ -459,6 +462,8 @@ public struct GatewayCounters: Sendable, Equatable, Codable {
     public var meteredChannels = 0
     /// Market listings this gateway prices topics with.
     public var listings = 0
+    /// Observations taken on `$mesh/oracle/<feed>` and handed to the node.
+    public var observations = 0
 
     /// Zero.
     public init() {}

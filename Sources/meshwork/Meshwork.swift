@@ -17,7 +17,8 @@ struct Meshwork: AsyncParsableCommand {
             InitCommand.self, NodeCommand.self, DevnetCommand.self, DeviceCommand.self, PolicyCommand.self,
             QueryCommand.self, ValidatorCommand.self, TxCommand.self, KeysCommand.self,
             GenesisCommand.self, LedgerCommand.self, CIDCommand.self, ProvenanceCommand.self, StoreCommand.self,
-            ProviderCommand.self, PayCommand.self, MarketCommand.self, BenchCommand.self,
+            ProviderCommand.self, PayCommand.self, MarketCommand.self, OracleCommand.self, ReputationCommand.self,
+            BenchCommand.self,
         ]
     )
 }

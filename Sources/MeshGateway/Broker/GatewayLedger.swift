@@ -19,6 +19,8 @@ public protocol GatewayLedger: Sendable {
     func paymentChannel(_ id: UInt64) async -> GatewayChannel??
     /// The market listings of `owner` (every owner when nil); nil when the ledger cannot be read.
     func marketListings(owner: DID?) async -> [MarketListing]?
+    /// Whether `reporter` may report `feed` now, and its current keys.
+    func reporterKeys(_ reporter: DID, feed: String) async -> ReporterStanding
 }
 
 extension GatewayLedger {
@@ -30,6 +32,11 @@ extension GatewayLedger {
 
     /// No listings: nothing is priced.
     public func marketListings(owner: DID?) async -> [MarketListing]? { [] }
+
+    /// No feeds.
+    public func reporterKeys(_ reporter: DID, feed: String) async -> ReporterStanding {
+        .refused("this gateway takes no observations")
+    }
 }
 
 /// A payment channel as the gateway needs it to take vouchers.

@@ -99,8 +99,62 @@ extension MQTTConnectionHandler {
             takeVoucher(context, connected, publish, channel: channel)
             return
         }
+        if let feed = Gateway.oracleFeed(topic: topic) {
+            takeObservation(context, connected, publish, feed: feed)
+            return
+        }
         withDecisions(context, connected.did, [(.mqttPublish, topic)]) { context, allowed in
             self.finishPublish(context, connected, publish, topic: topic, allowed: allowed[0])
+        }
+    }
+
+    /// An observation published to `$mesh/oracle/<feed>`: checked by the gateway, handed to the
+    /// node's batcher, never delivered to subscribers. Acknowledged once taken; refused with 0x99
+    /// (malformed), 0x90 (the topic names another feed) or 0x87 (not the device's, not a
+    /// reporter, a bad signature, a replay).
+    private func takeObservation(
+        _ context: ChannelHandlerContext, _ connected: ConnectedView, _ publish: MQTTPublish, feed: String?
+    ) {
+        let observation: Observation
+        do {
+            observation = try Observation(payload: publish.payload)
+        } catch {
+            gateway.countProtocolError()
+            refusePublish(
+                context, connected, publish, .payloadFormatInvalid, "the observation is malformed: \(error.message)")
+            return
+        }
+        guard let feed, observation.feed == feed else {
+            refusePublish(
+                context, connected, publish, .topicNameInvalid,
+                "an observation of '\(observation.feed)' is published to $mesh/oracle/\(observation.feed)")
+            return
+        }
+        setWaiting(context, true)
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        let gateway = gateway
+        let eventLoop = context.eventLoop
+        Task {
+            let outcome = await gateway.takeObservation(observation, did: connected.did)
+            eventLoop.execute {
+                let (handler, context) = bound.value
+                handler.setWaiting(context, false)
+                guard context.channel.isActive else { return }
+                switch outcome {
+                case .success:
+                    switch publish.qos {
+                    case .atMostOnce: break
+                    case .atLeastOnce:
+                        connected.connection.send(.ack(MQTTAck(.puback, packetID: publish.packetID ?? 0)))
+                    case .exactlyOnce:
+                        connected.connection.send(.ack(MQTTAck(.pubrec, packetID: publish.packetID ?? 0)))
+                    }
+                case .failure(let refusal):
+                    gateway.log("refused an observation of '\(feed)' from \(connected.did): \(refusal.text)")
+                    handler.refusePublish(context, connected, publish, .notAuthorized, refusal.text)
+                }
+                handler.resume(context)
+            }
         }
     }
 

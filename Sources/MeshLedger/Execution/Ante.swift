@@ -73,6 +73,7 @@ extension Message {
         case .topUpChannel(let topUp): topUp.amount
         case .openStream(let open): open.deposit
         case .topUpStream(let topUp): topUp.amount
+        case .bondReporter(let bond): bond.amount
         default: 0
         }
     }

@@ -33,6 +33,10 @@ enum MessageRouter {
         case .withdrawStream(let body): try ChannelHandler.withdraw(body, context)
         case .closeStream(let body): try ChannelHandler.closeStream(body, context)
         case .listData(let body): try ChannelHandler.list(body, context)
+        case .createFeed(let body): try OracleHandler.createFeed(body, context)
+        case .reportObservations(let body): try OracleHandler.report(body, context)
+        case .bondReporter(let body): try OracleHandler.bond(body, context)
+        case .unbondReporter(let body): try OracleHandler.unbond(body, context)
         case .unknown(let type): throw TransactionError.unknownMessageType(type)
         }
     }

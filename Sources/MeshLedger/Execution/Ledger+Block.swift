@@ -30,6 +30,7 @@ extension Ledger {
             block.events.removeAll(keepingCapacity: true)
         }
         for misbehavior in request.misbehavior { try StakingHandler.slash(misbehavior, block) }
+        try OracleHandler.endBlock(block)
         try StorageHandler.endBlock(block)
         let updates = try StakingHandler.endBlock(block)
         let appHash = try store.prepare(height: request.height, changes: state.changes)

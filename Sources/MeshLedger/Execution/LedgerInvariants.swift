@@ -8,7 +8,7 @@ public enum LedgerInvariants {
         let state = HistoricalState(store: store, height: store.height)
         var problems: [String] = []
         // Supply: balances + fee pool + bonded + unbonding + provider stakes + escrows + channel and stream
-        // deposits == supply, and no stored zero balance.
+        // deposits + oracle bonds == supply, and no stored zero balance.
         var total: UInt64 = 0
         func add(_ amount: UInt64, _ what: String) {
             let (sum, overflow) = total.addingReportingOverflow(amount)
@@ -46,6 +46,9 @@ public enum LedgerInvariants {
         }
         for (_, value) in try store.scan(prefix: StateKeys.streamPrefix) {
             add(try PaymentStream(canonicalBytes: value).deposit, "stream deposit")
+        }
+        for (_, value) in try store.scan(prefix: StateKeys.reporterPrefix) {
+            add(try ReporterRecord(canonicalBytes: value).bond, "oracle bond")
         }
         let supply = try state.supply()
         if total != supply { problems.append("holdings add up to \(total) but the supply is \(supply)") }

@@ -59,6 +59,14 @@ public enum Message: Sendable, Hashable {
     case closeStream(CloseStream)
     /// 69 — `market.list`.
     case listData(ListData)
+    /// 70 — `oracle.createFeed`.
+    case createFeed(CreateFeed)
+    /// 71 — `oracle.report`.
+    case reportObservations(ReportObservations)
+    /// 72 — `oracle.bond`.
+    case bondReporter(BondReporter)
+    /// 73 — `oracle.unbond`.
+    case unbondReporter(UnbondReporter)
     /// A type number this ledger does not know; rejected with `tx/13`.
     case unknown(type: UInt64)
 
@@ -93,6 +101,10 @@ public enum Message: Sendable, Hashable {
         case .withdrawStream: 67
         case .closeStream: 68
         case .listData: 69
+        case .createFeed: 70
+        case .reportObservations: 71
+        case .bondReporter: 72
+        case .unbondReporter: 73
         case .unknown(let type): type
         }
     }
@@ -128,6 +140,10 @@ public enum Message: Sendable, Hashable {
         case .withdrawStream: "stream.withdraw"
         case .closeStream: "stream.close"
         case .listData: "market.list"
+        case .createFeed: "oracle.createFeed"
+        case .reportObservations: "oracle.report"
+        case .bondReporter: "oracle.bond"
+        case .unbondReporter: "oracle.unbond"
         case .unknown(let type): "unknown.\(type)"
         }
     }
@@ -163,6 +179,10 @@ public enum Message: Sendable, Hashable {
         case .withdrawStream(let body): body.canonicalBytes
         case .closeStream(let body): body.canonicalBytes
         case .listData(let body): body.canonicalBytes
+        case .createFeed(let body): body.canonicalBytes
+        case .reportObservations(let body): body.canonicalBytes
+        case .bondReporter(let body): body.canonicalBytes
+        case .unbondReporter(let body): body.canonicalBytes
         case .unknown: []
         }
     }
@@ -201,6 +221,10 @@ public enum Message: Sendable, Hashable {
         case 67: self = .withdrawStream(try decode(WithdrawStream.self))
         case 68: self = .closeStream(try decode(CloseStream.self))
         case 69: self = .listData(try decode(ListData.self))
+        case 70: self = .createFeed(try decode(CreateFeed.self))
+        case 71: self = .reportObservations(try decode(ReportObservations.self))
+        case 72: self = .bondReporter(try decode(BondReporter.self))
+        case 73: self = .unbondReporter(try decode(UnbondReporter.self))
         default: self = .unknown(type: typeNumber)
         }
     }

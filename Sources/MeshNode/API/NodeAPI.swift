@@ -53,6 +53,7 @@ public enum NodeAPI {
         "PUT /storage/deals/{ref}/shards/{index}",
         "GET /storage/shards/{root}", "PUT /storage/manifests/{cid}", "GET /storage/manifests/{cid}",
         "GET /channels/{id}", "GET /channels", "GET /streams/{id}", "GET /streams", "GET /market",
+        "GET /oracle/feeds", "GET /oracle/feeds/{id}", "GET /reputation/{did}",
     ]
 
     /// Serves the API until the task is cancelled; `onBound` gets the port actually bound.
@@ -68,6 +69,7 @@ public enum NodeAPI {
         addProvenanceRoutes(router, runtime: runtime, blocks: blocks)
         addStorageRoutes(router, runtime: runtime)
         addPaymentRoutes(router, runtime: runtime, blocks: blocks)
+        addOracleRoutes(router, runtime: runtime, blocks: blocks)
         let socketRouter = Router(context: BasicWebSocketRequestContext.self)
         socketRouter.ws(
             "events",
@@ -350,6 +352,7 @@ public enum NodeAPI {
             status.vouchersRefused = counters.vouchersRefused
             status.meteredChannels = counters.meteredChannels
             status.listings = counters.listings
+            status.observations = counters.observations
             return json(status)
         }
         router.get("metrics") { _, _ in

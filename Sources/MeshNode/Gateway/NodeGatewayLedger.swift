@@ -61,6 +61,23 @@ struct NodeGatewayLedger: GatewayLedger {
         return answer ?? nil
     }
 
+    func reporterKeys(_ reporter: DID, feed: String) async -> ReporterStanding {
+        let answer: ReporterStanding? = await runtime.withLedgerIfReadable { ledger in
+            do {
+                let view = try ledger.view()
+                guard let found = try view.feed(feed) else { return .refused("no feed '\(feed)'") }
+                guard try view.mayReport(reporter, to: found) else {
+                    return .refused("\(reporter) is not a reporter of feed '\(feed)'")
+                }
+                let keys = try view.currentKeys(of: reporter)
+                return keys.isEmpty ? .refused("\(reporter) is not active") : .allowed(keys)
+            } catch {
+                return .unavailable
+            }
+        }
+        return answer ?? .unavailable
+    }
+
     func authorize(_ did: DID, action: PolicyAction, resource: String) async -> GatewayDecision {
         let answer: GatewayDecision? = await runtime.withLedgerIfReadable { ledger in
             do {

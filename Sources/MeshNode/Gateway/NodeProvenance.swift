@@ -18,6 +18,9 @@ extension NodeRuntime {
         guard let gateway else { return }
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await gateway.run() }
+            let batcher = ObservationBatcher()
+            gateway.setObservationSink(ObservationSink { batcher.take($0) })
+            group.addTask { [self] in await runObservationBatches(batcher) }
             if let log = gateway.provenance {
                 let (signals, signal) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
                 group.addTask {

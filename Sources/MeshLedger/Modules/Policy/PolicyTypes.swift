@@ -12,6 +12,8 @@ public enum PolicyAction: String, Sendable, CaseIterable, Codable {
     case storageRead = "storage.read"
     /// Spend from an account (resource: `bank/<did>`; `amountMax` limits one transfer).
     case bankSpend = "bank.spend"
+    /// Report observations for a data feed (resource: `oracle/<owner>/<feed>`).
+    case oracleReport = "oracle.report"
 }
 
 /// Limits a grant places on use; nil is unlimited. A delegate's limits never exceed its parent's.

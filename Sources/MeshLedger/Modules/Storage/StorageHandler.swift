@@ -204,6 +204,7 @@ enum StorageHandler {
         state.putDeal(deal)
         provider.proofsPassed += 1
         state.putProvider(context.signer, provider)
+        try state.updateReputation(context.signer, height: context.height)
         context.block.emit("storage.proof", attributes)
     }
 
@@ -267,6 +268,7 @@ enum StorageHandler {
             provider.proofsFailed += 1
             provider.usedBytes -= min(provider.usedBytes, deal.shape.shardBytes)
             state.putProvider(shard.provider, provider)
+            try state.updateReputation(shard.provider, height: block.height)
             shard.challenge = nil
             shard.lostAt = block.height
             shard.repairer = nil
