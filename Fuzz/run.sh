@@ -82,6 +82,8 @@ printf '\xf2Mesh-Upload %s.%s' "$(printf 'A%.0s' {1..43})" "$(printf 'B%.0s' {1.
 # Mode 0xF3: a voucher (chain "fuzz", channel 1, amount 100, nonce 1, key, signature) and 0xF4 its text form.
 printf '\xf3\x04fuzz\x01\x64\x01%s%s' "$(printf 'K%.0s' {1..32})" "$(printf 'S%.0s' {1..64})" > Fuzz/corpus-ledger/seed-voucher
 printf '\xf4mwv1.BGZ1enoBZAFLS0tLS0tLS0tLS0tLS0tLS0tLS0tLS0tLS0tLS0tLS1NTU1NTU1NTU1NTU1NTU1NTU1NTU1NTU1NTU1NTU1NTU1NTU1NTU1NTU1NTU1NTU1NTU1NTU1NTU1NTU1NTU1M' > Fuzz/corpus-ledger/seed-voucher-text
+# Mode 0xF5: an observation (feed "t", value 2150 zigzag, time 5, did:key reporter, key, signature).
+printf '\xf5\x01t\xcc\x21\x05\x00%s%s%s' "$(printf 'K%.0s' {1..32})" "$(printf 'K%.0s' {1..32})" "$(printf 'S%.0s' {1..64})" > Fuzz/corpus-ledger/seed-observation
 echo "fuzz: running ledger-fuzz for ${seconds}s"
 LSAN_OPTIONS=suppressions=Fuzz/lsan.supp fuzz ledger-fuzz 8 .build-fuzz/debug/ledger-fuzz \
   -max_total_time="$seconds" -max_len=70000 -rss_limit_mb=4096 -print_final_stats=1 \

@@ -816,6 +816,13 @@ def check_oracle(run, state):
         reply = run.call("GET", "/reputation/{did}", f"/reputation/{owner}{proved}")
         if reply and reply.status == 200:
             check("  the owner's reputation is 500 with no evidence", reply.json()["score"] == 500, reply.body[:300])
+    for proved in ("", "?prove=true"):
+        reply = run.call("GET", "/vc/status/{did}", f"/vc/status/{owner}{proved}")
+        if reply and reply.status == 200:
+            check("  the owner's revocation list is a BitstringStatusListCredential with nothing revoked",
+                  reply.json()["revoked"] == 0 and "BitstringStatusListCredential" in reply.json()["credential"]["type"],
+                  reply.body[:300])
+    run.bad("GET", "/vc/status/{did}", "/vc/status/not-a-did", 400)
     run.bad("GET", "/oracle/feeds/{id}", "/oracle/feeds/nothing-here", 404, "api/19")
     run.bad("GET", "/oracle/feeds/{id}", "/oracle/feeds/api-check.temp?history=1000", 400, "api/10")
     run.bad("GET", "/reputation/{did}", "/reputation/not-a-did", 400)

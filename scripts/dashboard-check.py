@@ -28,6 +28,12 @@ DevTools Protocol (CDP) to check that:
     price). A channel is opened to a new key and one voucher redeemed with the CLI: the panel sums
     that block's channel.redeem `paid`, counts the channel.open, and its channel lookup lists the
     channel with the redeemed amount;
+  - the data feeds panel: a feed made with `meshwork oracle create-feed` (reported by the owner, a
+    did:key, which is why the devnet runs with `mqtt.allow_unregistered`) and two observations
+    published with `meshwork oracle observe` show, live: `#feeds` lists the feed with its latest
+    median (`21.50`) and `#feed-chart` draws its rounds (an SVG path through both);
+  - the device directory has a reputation column: once its rows are on screen, each reads the
+    score `GET /reputation/{did}` answers;
   - the page throws no JavaScript exception, logs no JavaScript error and breaks no
     Content-Security-Policy rule.
 It saves a full-page screenshot (default `.build/dashboard.png`) after the payments step.
@@ -91,6 +97,15 @@ PAYEE_FUNDS = 10000
 CHANNEL_DEPOSIT = 5000
 VOUCHER_AMOUNT = 1234
 PANEL_TIMEOUT_S = 12  # the panels poll every 10 s, and reload sooner on the transactions that change them
+# The feeds panel: a feed the owner reports itself, and two observations, one round each (the last
+# is the latest value the page must show, in the feed's 2 decimals).
+FEED_ID = "dash.temp"
+FEED_UNIT = "degC"
+FEED_VALUES = ["21.0", "21.5"]
+FEED_LATEST_SHOWN = "21.50"
+FEED_ROUND_TIMEOUT_S = 10
+FEEDS_TIMEOUT_S = 8  # the page reads /oracle/feeds every 4 s, and sooner on oracle.* transactions
+REPUTATION_TIMEOUT_S = 8
 STORAGE_DEALS_SHOWN = 20  # what the page asks GET /storage/deals for
 WS_MESSAGE_BYTES_MAX = 64 << 20  # a full-page PNG in base64 is a few MB
 
@@ -332,7 +347,7 @@ PAGE_PROBE = """(() => {
       grants: row.dataset.grants === undefined ? null : JSON.parse(row.dataset.grants),
       text: row.textContent,
     })),
-    panels: ['panel-telemetry', 'panel-payments', 'panel-storage'].filter((id) => document.getElementById(id)),
+    panels: ['panel-telemetry', 'panel-payments', 'panel-storage', 'panel-feeds'].filter((id) => document.getElementById(id)),
     ids: ['txs', 'validators', 'peers'].filter((id) => document.getElementById(id)),
     validatorRows: document.querySelectorAll('#validators tr').length,
     diskStores: [...document.querySelectorAll('#disk tr')].map((row) => row.firstChild && row.firstChild.textContent),
@@ -401,6 +416,43 @@ PAYMENTS_PROBE = """(() => {
     opens: text('events-channel-open'),
   };
 })()""" % (TABLE_ROWS_JS, json.dumps(list(PAYMENT_COUNTERS)))
+
+# The feeds table, and the chart of the selected feed (its SVG paths and how long the line is drawn).
+FEEDS_PROBE = """(() => {
+  const text = (id) => { const node = document.getElementById(id); return node ? node.textContent.trim() : null; };
+  const rows = %s;
+  const svg = document.getElementById('feed-chart');
+  const line = svg ? svg.querySelector('path.feed-line') : null;
+  const band = svg ? svg.querySelector('path.feed-band') : null;
+  return {
+    feeds: rows('feeds'),
+    summary: text('feeds-summary'),
+    chartTitle: text('feed-chart-title'),
+    latest: text('feed-latest'),
+    rounds: svg ? Number(svg.dataset.rounds || 0) : 0,
+    line: line ? line.getAttribute('d') : null,
+    lineLength: line ? line.getTotalLength() : 0,
+    band: band ? band.getAttribute('d') : null,
+    misses: [...document.querySelectorAll('#feed-misses .miss-tag')].map((node) => node.textContent.trim()),
+    chartText: svg ? svg.textContent : '',
+  };
+})()""" % TABLE_ROWS_JS
+
+# The directory's reputation column: its header's place, and each row's cell there.
+REPUTATION_PROBE = """(() => {
+  const headers = [...document.querySelectorAll('#devices')].flatMap((body) =>
+    [...body.closest('table').querySelectorAll('thead th')].map((th) => th.textContent.trim().toLowerCase()));
+  const column = headers.indexOf('reputation');
+  return {
+    headers,
+    column,
+    rows: [...document.querySelectorAll('#devices [data-did]')].map((row) => ({
+      did: row.dataset.did,
+      data: row.dataset.reputation === undefined ? null : row.dataset.reputation,
+      cell: column >= 0 && row.cells[column] ? row.cells[column].textContent.trim() : null,
+    })),
+  };
+})()"""
 
 # The telemetry chart's pixels: how many are painted at all, how many in the line's colour
 # (`--accent`), and whether the canvas differs from a blank one of its size.
@@ -523,8 +575,11 @@ class Run:
 
     def start_devnet(self):
         devnet_log = open(os.path.join(self.home, "devnet.log"), "w")
+        # The feeds step reports as the devnet's owner, a did:key no device registration names; the
+        # gateway lets such keys connect only with allow_unregistered.
         command = [self.binary, "devnet", "--home", self.home, "--nodes", "1",
-                   "--mqtt-port", "0", "--api-port", str(self.api_port), "--p2p-port", str(self.p2p_port)]
+                   "--mqtt-port", "0", "--api-port", str(self.api_port), "--p2p-port", str(self.p2p_port),
+                   "--set", "mqtt.allow_unregistered=true"]
         log("starting: " + " ".join(command))
         self.devnet = subprocess.Popen(command, stdout=devnet_log, stderr=subprocess.STDOUT, env=self.env,
                                        stdin=subprocess.DEVNULL, start_new_session=True)
@@ -683,7 +738,8 @@ class Run:
         first = wait_for(connected, LIVE_TIMEOUT_S, "the page shows '#ws-state' = live and a first block")
         self.check(True, f"WebSocket live; page shows height {first['height']}, top block {first['topBlock']}, "
                          f"{first['wsEvents']} block events so far")
-        self.check(len(first["panels"]) == 3, "panels #panel-telemetry, #panel-payments and #panel-storage exist")
+        self.check(len(first["panels"]) == 4,
+                   "panels #panel-telemetry, #panel-payments, #panel-storage and #panel-feeds exist")
         self.check(len(first["ids"]) == 3, "#txs, #validators and #peers exist")
 
         def advanced():
@@ -1268,6 +1324,122 @@ class Run:
             self.check(False, f"{failure}: rows {[row['text'] for row in self.payments_probe()['channels']]}")
         tools.evaluate("window.scrollTo(0, 0)")
 
+    # MARK: data feeds and reputation
+
+    def mqtt_address(self):
+        """host:port of node-0's MQTT listener, as GET /gateway names it (else as the node printed)."""
+        listen = str(self.gateway_status().get("listen", ""))
+        _, _, port_text = listen.rpartition(":")
+        if port_text.isdigit() and 0 < int(port_text) < 65536:
+            return f"127.0.0.1:{port_text}"
+        announced = self.announced_mqtt_port()
+        if announced:
+            return f"127.0.0.1:{announced}"
+        raise CheckFailed(f"no MQTT port to publish observations to: GET /gateway listen {listen!r}")
+
+    def observe(self, owner_did, value, address):
+        """`meshwork oracle observe` as the owner: one signed observation of FEED_ID over MQTT."""
+        command = [self.binary, "oracle", "observe", "--home", self.home, "--key", "owner", "--as", owner_did,
+                   "--feed", FEED_ID, "--value", value, "--mqtt", address,
+                   "--node", f"http://127.0.0.1:{self.api_port}"]
+        shown = f"meshwork oracle observe --feed {FEED_ID} --value {value} --mqtt {address}"
+        try:
+            result = subprocess.run(command, capture_output=True, text=True, timeout=CLI_TIMEOUT_S,
+                                    stdin=subprocess.DEVNULL, env=self.env)
+        except subprocess.TimeoutExpired:
+            raise CheckFailed(f"'{shown}' did not finish within {CLI_TIMEOUT_S}s")
+        if result.returncode != 0:
+            raise CheckFailed(f"'{shown}' exited {result.returncode}: {(result.stderr or result.stdout).strip()[:500]}")
+
+    def feed_rounds(self):
+        try:
+            return get_json(self.api_port, f"/oracle/feeds/{FEED_ID}?history=0").get("feeds", [{}])[0].get("rounds", 0)
+        except (OSError, ValueError, IndexError, urllib.error.URLError):
+            return 0
+
+    def feeds_probe(self):
+        return self.devtools.evaluate(FEEDS_PROBE)
+
+    def feeds_panel(self):
+        """A feed and two rounds of it, made with the CLI while the page is open; the panel lists the
+        feed with its latest value and charts both rounds."""
+        tools = self.devtools
+        log("checking the data feeds panel")
+        started = time.time()
+        tools.evaluate("document.getElementById('panel-feeds').scrollIntoView({block: 'start'})")
+        now = wait_for(lambda: (lambda p: p if p["feeds"] and p["feeds"][0]["text"] != "loading…" else None)(
+            self.feeds_probe()), FEEDS_TIMEOUT_S, "the feeds panel loads")
+        if not self.api_json("/oracle/feeds").get("feeds"):
+            rows = now["feeds"]
+            self.check(len(rows) == 1 and rows[0]["empty"] and rows[0]["text"].startswith("no data feeds"),
+                       f"#feeds reads its empty state: {[row['text'] for row in rows]}")
+
+        owner_did = self.cli("keys", "show", "owner").get("did")
+        created = self.cli("oracle", "create-feed", "--from", "owner", "--id", FEED_ID, "--unit", FEED_UNIT,
+                           "--reporter", "owner", "--min-reporters", "1")
+        log(f"created feed {FEED_ID}: {json.dumps(created)}")
+        address = self.mqtt_address()
+        # One observation per round: the second waits for the first's round, so the latest is the last.
+        for count, value in enumerate(FEED_VALUES, start=1):
+            self.observe(owner_did, value, address)
+            wait_for(lambda: self.feed_rounds() >= count, FEED_ROUND_TIMEOUT_S,
+                     f"GET /oracle/feeds/{FEED_ID} counts round {count} after observing {value}")
+        api_feed = self.api_json(f"/oracle/feeds/{FEED_ID}?history=50")
+        latest = api_feed["feeds"][0].get("latest") or {}
+        self.check(latest.get("median") == round(float(FEED_VALUES[-1]) * 100) and len(api_feed.get("history", [])) >= 2,
+                   f"{len(FEED_VALUES)} observations as {owner_did} made rounds of {FEED_ID}: latest median "
+                   f"{latest.get('median')}, {len(api_feed.get('history', []))} rounds")
+        observed_at = time.time()
+
+        def shown():
+            now = self.feeds_probe()
+            rows = [row for row in now["feeds"] if row["data"].get("feed") == FEED_ID]
+            if not rows or rows[0]["data"].get("latest") != FEED_LATEST_SHOWN:
+                return None
+            return now if now["rounds"] >= 2 and now["line"] and now["lineLength"] > 0 else None
+
+        try:
+            now = wait_for(shown, FEEDS_TIMEOUT_S, f"#feeds lists {FEED_ID} at {FEED_LATEST_SHOWN} and charts its rounds")
+        except CheckFailed as failure:
+            raise CheckFailed(f"{failure}: {json.dumps(self.feeds_probe())[:1200]}")
+        row = next(row for row in now["feeds"] if row["data"].get("feed") == FEED_ID)
+        cells = [cell["text"] for cell in row["cells"]]
+        self.check(len(cells) == 5 and cells[0] == FEED_ID and cells[1] == FEED_UNIT
+                   and cells[2].startswith(f"{FEED_LATEST_SHOWN} ± ") and cells[3] == str(api_feed["feeds"][0]["rounds"])
+                   and cells[4] in ("fresh", "stale"),
+                   f"#feeds lists {FEED_ID} {time.time() - observed_at:.1f}s after its last round: {cells}")
+        points = now["line"].count("L") + 1
+        self.check(now["chartTitle"].startswith(FEED_ID) and points == now["rounds"] >= 2 and now["band"]
+                   and (now["latest"] or "").startswith(FEED_LATEST_SHOWN),
+                   f"#feed-chart draws {FEED_ID}: a {now['lineLength']:.0f}px line through {points} rounds, a band, "
+                   f"latest {now['latest']!r}, misses {now['misses']}")
+        self.check(len(now["misses"]) == now["rounds"] and all(miss == "0" for miss in now["misses"]),
+                   f"#feed-misses shows the misses of the last rounds: {now['misses']}")
+        log(f"feeds step took {time.time() - started:.1f}s")
+
+    def reputation_column(self):
+        """The directory's reputation column: each row on screen reads its DID's score."""
+        tools = self.devtools
+        tools.evaluate("document.getElementById('devices').closest('section').scrollIntoView({block: 'start'})")
+        started = time.time()
+
+        def scored():
+            now = tools.evaluate(REPUTATION_PROBE)
+            return now if now["rows"] and all(row["data"] is not None for row in now["rows"]) else None
+
+        try:
+            now = wait_for(scored, REPUTATION_TIMEOUT_S, "every directory row on screen reads a reputation")
+        except CheckFailed as failure:
+            raise CheckFailed(f"{failure}: {json.dumps(tools.evaluate(REPUTATION_PROBE))[:1200]}")
+        expected = {row["did"]: str(self.api_json(f"/reputation/{urllib.parse.quote(row['did'], safe='')}")["score"])
+                    for row in now["rows"]}
+        shown = {row["did"]: row["cell"] for row in now["rows"]}
+        self.check(now["column"] >= 0 and shown == expected and all(re.fullmatch(r"\d+", value or "") for value in shown.values()),
+                   f"the directory's reputation column (header {now['column'] + 1} of {len(now['headers'])}) reads the "
+                   f"scores GET /reputation answers, {time.time() - started:.1f}s after scrolling to it: "
+                   f"{sorted(set(shown.values()))} over {len(shown)} rows")
+        tools.evaluate("window.scrollTo(0, 0)")
+
     def save_screenshot(self):
         tools = self.devtools
         tools.drain(0.5)  # let the last render and the chart settle
@@ -1374,7 +1546,8 @@ def main():
             run.telemetry(TELEMETRY_DEVICE, dids[DEVICE_NAMES.index(TELEMETRY_DEVICE)])
         except CheckFailed as failure:
             run.check(False, f"telemetry: {failure}")
-        for name, step in (("storage", run.storage_panel), ("payments", run.payments_panel)):
+        for name, step in (("storage", run.storage_panel), ("payments", run.payments_panel),
+                           ("feeds", run.feeds_panel), ("reputation", run.reputation_column)):
             try:
                 step()
             except CheckFailed as failure:

@@ -45,7 +45,7 @@ final class FuzzHarness {
     /// checked against this ledger's root for a fixed key (it must never verify a forged value).
     /// Modes 0xF0 and up: the rest is a provenance record (from a proof file), a payload that may
     /// be a device envelope (from a device), a storage upload's `Authorization` header, or a
-    /// payment-channel voucher (canonical bytes or `mwv1.` text).
+    /// payment-channel voucher (canonical bytes or `mwv1.` text), or a feed observation.
     func run(_ input: [UInt8]) {
         guard let mode = input.first else { return }
         var bytes = Array(input.dropFirst())
@@ -96,6 +96,19 @@ final class FuzzHarness {
                     nonce: voucher.nonce, key: key)
                 precondition(ours.signedBytes == voucher.signedBytes, "no fuzzed voucher is signed by our key")
             }
+        }
+        // A feed observation, as a gateway takes it from any device (bytes or text).
+        if let observation = try? Observation(payload: bytes) {
+            precondition((try? Observation(canonicalBytes: observation.canonicalBytes)) == observation, "round-trip")
+            precondition((try? Observation(payload: Array(observation.text.utf8))) == observation, "text round-trip")
+            precondition(
+                observation.key != key.publicKey || !observation.hasValidSignature(chainId: Self.chainId)
+                    || observation.signature
+                        == Observation.sign(
+                            chainId: Self.chainId, feed: observation.feed, value: observation.value,
+                            timeMs: observation.timeMs, reporter: observation.reporter, key: key
+                        ).signature,
+                "no fuzzed observation is signed by our key")
         }
         if let record = try? ProvenanceRecord(canonicalBytes: bytes) {
             precondition(record.canonicalBytes == bytes, "accepted records re-encode to themselves")

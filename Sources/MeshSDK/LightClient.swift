@@ -306,6 +306,84 @@ public final class LightClient {
         )
     }
 
+    /// Verifies a proof bundle with no node at all (a credential that carries its own proof): the
+    /// header of `height + 1` must be signed by more than 2/3 of `validators` (the set its header
+    /// names; canonical bytes in hex) and, unless it is the height right after the trusted one, by
+    /// validators holding more than 1/3 of the trusted set's power (Tendermint's skipping rule in
+    /// one step: with no node there is no bisection, so a set that changed by two thirds or more
+    /// since the trusted state cannot be verified offline); it must be newer than the trusted
+    /// header, dated at most 10 s ahead of this clock, inside the trusting period. Then every entry
+    /// is checked against the header's app hash. Nothing is remembered.
+    public func verifyOffline(
+        _ bundle: ProofBundle, validators setHex: String
+    ) throws(SDKError) -> (
+        view: StateView, report: Report
+    ) {
+        try checkTrustingPeriod()
+        let headerHeight = bundle.height + 1
+        let header: BlockHeader
+        let commit: Commit
+        let set: ValidatorSet
+        do {
+            header = try BlockHeader(canonicalBytes: try Hex.decode(bundle.header))
+            commit = try Commit(canonicalBytes: try Hex.decode(bundle.commit))
+        } catch {
+            throw .malformedProof("header or commit bytes do not decode: \(error)")
+        }
+        set = try Self.decodeSet(setHex)
+        guard header.height == headerHeight, commit.height == headerHeight else {
+            throw .untrusted("the proof's header is for height \(header.height), not \(headerHeight)")
+        }
+        guard headerHeight > trusted.height else {
+            throw .untrusted("the proof is for height \(headerHeight), not after the trusted height \(trusted.height)")
+        }
+        guard header.timeMs <= now() &+ Self.clockDriftMs else {
+            throw .untrusted("header \(headerHeight) is dated ahead of this clock by more than 10 s")
+        }
+        guard set.hash == header.validatorsHash else {
+            throw .untrusted("the validator set does not match the header's validators hash")
+        }
+        try verifyCommit(commit, header: header, set: set)
+        if headerHeight == trusted.height + 1 {
+            guard set.hash == trustedSet.hash else {
+                throw .untrusted("header \(headerHeight) names validators other than the trusted next set")
+            }
+        } else {
+            guard trustedSetSigned(commit, set: set) else {
+                throw .untrusted(
+                    "validators with more than 1/3 of the trusted power did not sign header \(headerHeight); "
+                        + "verify online (the set changed too much to skip to it offline)")
+            }
+        }
+        var entries: [[UInt8]: [UInt8]?] = [:]
+        for entry in bundle.entries {
+            let key: [UInt8]
+            let value: [UInt8]?
+            let proof: StateProof
+            do {
+                key = try Hex.decode(entry.key)
+                value = try entry.value.map { try Hex.decode($0) }
+                proof = try StateProof(canonicalBytes: try Hex.decode(entry.proof))
+            } catch {
+                throw .malformedProof("entry \(entry.key.prefix(16))…: \(error)")
+            }
+            guard proof.verify(key: key, value: value, root: header.appHash) else { throw .proofMismatch }
+            entries[key] = value
+        }
+        let signed = commit.signatures.indices.reduce(UInt64(0)) { sum, index in
+            guard let vote = commit.vote(at: index, validators: set), vote.blockID?.hash == header.hash,
+                vote.hasValidSignature(chainId: trusted.chainId)
+            else { return sum }
+            return sum + set.validators[index].power
+        }
+        return (
+            StateView.proven(entries, height: bundle.height),
+            Report(
+                headersVerified: 1, provenByHeader: headerHeight, signedPower: signed, totalPower: set.totalPower,
+                keysProven: entries.count)
+        )
+    }
+
     // MARK: single answers
 
     /// The value a raw ledger query returned, once its proof checks out against `appHash` (which

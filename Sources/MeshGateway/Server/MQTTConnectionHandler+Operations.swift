@@ -115,6 +115,7 @@ extension MQTTConnectionHandler {
     private func takeObservation(
         _ context: ChannelHandlerContext, _ connected: ConnectedView, _ publish: MQTTPublish, feed: String?
     ) {
+        guard beginSelfChecked(context, connected, publish) else { return }
         let observation: Observation
         do {
             observation = try Observation(payload: publish.payload)
@@ -125,6 +126,7 @@ extension MQTTConnectionHandler {
             return
         }
         guard let feed, observation.feed == feed else {
+            endSelfChecked(connected, publish)
             refusePublish(
                 context, connected, publish, .topicNameInvalid,
                 "an observation of '\(observation.feed)' is published to $mesh/oracle/\(observation.feed)")
@@ -150,6 +152,7 @@ extension MQTTConnectionHandler {
                         connected.connection.send(.ack(MQTTAck(.pubrec, packetID: publish.packetID ?? 0)))
                     }
                 case .failure(let refusal):
+                    handler.endSelfChecked(connected, publish)
                     gateway.log("refused an observation of '\(feed)' from \(connected.did): \(refusal.text)")
                     handler.refusePublish(context, connected, publish, .notAuthorized, refusal.text)
                 }
@@ -158,12 +161,43 @@ extension MQTTConnectionHandler {
         }
     }
 
+    /// Exactly once for the gateway's own topics (`$mesh/pay`, `$mesh/oracle`): a QoS 2 packet id
+    /// is recorded before the publish is checked, a resent one (DUP, before PUBREL) is answered
+    /// PUBREC again without being taken twice, and past the DID's Receive Maximum the connection
+    /// ends with 0x93. False when the publish is not to be processed.
+    func beginSelfChecked(_ context: ChannelHandlerContext, _ connected: ConnectedView, _ publish: MQTTPublish) -> Bool
+    {
+        guard publish.qos == .exactlyOnce else { return true }
+        let packetID = publish.packetID ?? 0
+        switch gateway.broker.beginInboundQoS2(clientID: connected.clientID, packetID: packetID) {
+        case .new: return true
+        case .duplicate:
+            connected.connection.send(.ack(MQTTAck(.pubrec, packetID: packetID)))
+            return false
+        case .overLimit:
+            gateway.countQuotaRefused()
+            let quota = gateway.limits.quotas(for: connected.did).inflightQoS2
+            disconnect(
+                context, .receiveMaximumExceeded,
+                "more than \(quota) QoS 2 publishes wait for their PUBREL (the server's Receive Maximum)")
+            return false
+        }
+    }
+
+    /// A refused QoS 2 publish of the gateway's own topics ends its exchange (no PUBREL follows a
+    /// PUBREC with a failure code).
+    func endSelfChecked(_ connected: ConnectedView, _ publish: MQTTPublish) {
+        guard publish.qos == .exactlyOnce else { return }
+        _ = gateway.broker.releaseInboundQoS2(clientID: connected.clientID, packetID: publish.packetID ?? 0)
+    }
+
     /// A voucher published to `$mesh/pay/<channel>`: checked by the gateway (no ledger
     /// transaction), never delivered to subscribers. Acknowledged once checked; refused with
     /// 0x99 (malformed) or 0x87 (not the payer's, or above the deposit).
     private func takeVoucher(
         _ context: ChannelHandlerContext, _ connected: ConnectedView, _ publish: MQTTPublish, channel: UInt64?
     ) {
+        guard beginSelfChecked(context, connected, publish) else { return }
         let voucher: Voucher
         do {
             if publish.payload.starts(with: Array(Voucher.textPrefix.utf8)) {
@@ -178,6 +212,7 @@ extension MQTTConnectionHandler {
             return
         }
         guard let channel, voucher.channel == channel else {
+            endSelfChecked(connected, publish)
             refusePublish(
                 context, connected, publish, .topicNameInvalid,
                 "a voucher for channel \(voucher.channel) is published to $mesh/pay/\(voucher.channel)")
@@ -203,6 +238,7 @@ extension MQTTConnectionHandler {
                         connected.connection.send(.ack(MQTTAck(.pubrec, packetID: publish.packetID ?? 0)))
                     }
                 case .failure(let refusal):
+                    handler.endSelfChecked(connected, publish)
                     gateway.log("refused a voucher from \(connected.did) for channel \(channel): \(refusal.text)")
                     handler.refusePublish(context, connected, publish, .notAuthorized, refusal.text)
                 }

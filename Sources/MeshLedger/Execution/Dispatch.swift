@@ -37,6 +37,7 @@ enum MessageRouter {
         case .reportObservations(let body): try OracleHandler.report(body, context)
         case .bondReporter(let body): try OracleHandler.bond(body, context)
         case .unbondReporter(let body): try OracleHandler.unbond(body, context)
+        case .revokeCredential(let body): try CredentialHandler.revoke(body, context)
         case .unknown(let type): throw TransactionError.unknownMessageType(type)
         }
     }

@@ -67,6 +67,8 @@ public enum Message: Sendable, Hashable {
     case bondReporter(BondReporter)
     /// 73 — `oracle.unbond`.
     case unbondReporter(UnbondReporter)
+    /// 74 — `vc.revoke`.
+    case revokeCredential(RevokeCredential)
     /// A type number this ledger does not know; rejected with `tx/13`.
     case unknown(type: UInt64)
 
@@ -105,6 +107,7 @@ public enum Message: Sendable, Hashable {
         case .reportObservations: 71
         case .bondReporter: 72
         case .unbondReporter: 73
+        case .revokeCredential: 74
         case .unknown(let type): type
         }
     }
@@ -144,6 +147,7 @@ public enum Message: Sendable, Hashable {
         case .reportObservations: "oracle.report"
         case .bondReporter: "oracle.bond"
         case .unbondReporter: "oracle.unbond"
+        case .revokeCredential: "vc.revoke"
         case .unknown(let type): "unknown.\(type)"
         }
     }
@@ -183,6 +187,7 @@ public enum Message: Sendable, Hashable {
         case .reportObservations(let body): body.canonicalBytes
         case .bondReporter(let body): body.canonicalBytes
         case .unbondReporter(let body): body.canonicalBytes
+        case .revokeCredential(let body): body.canonicalBytes
         case .unknown: []
         }
     }
@@ -225,6 +230,7 @@ public enum Message: Sendable, Hashable {
         case 71: self = .reportObservations(try decode(ReportObservations.self))
         case 72: self = .bondReporter(try decode(BondReporter.self))
         case 73: self = .unbondReporter(try decode(UnbondReporter.self))
+        case 74: self = .revokeCredential(try decode(RevokeCredential.self))
         default: self = .unknown(type: typeNumber)
         }
     }

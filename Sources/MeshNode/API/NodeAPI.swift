@@ -54,6 +54,7 @@ public enum NodeAPI {
         "GET /storage/shards/{root}", "PUT /storage/manifests/{cid}", "GET /storage/manifests/{cid}",
         "GET /channels/{id}", "GET /channels", "GET /streams/{id}", "GET /streams", "GET /market",
         "GET /oracle/feeds", "GET /oracle/feeds/{id}", "GET /reputation/{did}",
+        "GET /vc/status/{did}",
     ]
 
     /// Serves the API until the task is cancelled; `onBound` gets the port actually bound.
@@ -70,6 +71,7 @@ public enum NodeAPI {
         addStorageRoutes(router, runtime: runtime)
         addPaymentRoutes(router, runtime: runtime, blocks: blocks)
         addOracleRoutes(router, runtime: runtime, blocks: blocks)
+        addCredentialRoutes(router, runtime: runtime, blocks: blocks)
         let socketRouter = Router(context: BasicWebSocketRequestContext.self)
         socketRouter.ws(
             "events",

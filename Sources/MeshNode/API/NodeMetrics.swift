@@ -28,6 +28,7 @@ public final class NodeMetrics: Sendable {
     let mqttPricedAmount: Gauge
     let mqttUnpaidRefused: Gauge
     let mqttVouchers: Gauge
+    let mqttObservations: Gauge
     let queueWaiting: [String: Gauge]
     let queueDropped: [String: Gauge]
     let mempoolParked: Gauge
@@ -76,6 +77,8 @@ public final class NodeMetrics: Sendable {
         )
         mqttVouchers = registry.makeGauge(
             name: "meshwork_mqtt_vouchers_accepted", help: "Vouchers taken on $mesh/pay/<channel>, since start.")
+        mqttObservations = registry.makeGauge(
+            name: "meshwork_mqtt_observations", help: "Feed observations taken on $mesh/oracle/<feed>, since start.")
         let lanes = ["consensus", "mempool", "submissions", "admission"]
         let registry = registry
         queueWaiting = Dictionary(
@@ -128,5 +131,6 @@ public final class NodeMetrics: Sendable {
         mqttPricedAmount.set(Int64(clamping: counters.pricedAmount))
         mqttUnpaidRefused.set(Int64(counters.unpaidRefused))
         mqttVouchers.set(Int64(counters.vouchersAccepted))
+        mqttObservations.set(Int64(counters.observations))
     }
 }

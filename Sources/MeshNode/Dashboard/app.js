@@ -35,6 +35,15 @@
     paymentBlocksShownMax: 20,
     paymentTxFetchesPerBlockMax: 4,
     paymentScansParallelMax: 2,
+    // Data feeds: the table's rows, and the rounds charted for the selected feed.
+    feedsIntervalMs: 4000,
+    feedsShownMax: 100,
+    feedHistoryMax: 50,
+    feedMissRoundsShown: 10,
+    // Reputation in the directory: read for the rows on screen only, kept this long, a few at a time.
+    reputationTtlMs: 10000,
+    reputationParallelMax: 3,
+    reputationRowsWithoutObserverMax: 50,
   };
 
   const state = {
@@ -70,6 +79,12 @@
     payments: newPayments(),
     channelsParty: null, // the DID looked up in the payments panel
     refreshTimers: new Map(), // loader name → debounce timer
+    // `answer`: the last good `/oracle/feeds`; `detail`: the last good `/oracle/feeds/{id}` of the
+    // selected feed (with its history); each keeps showing when a refresh fails.
+    feeds: { answer: null, error: null, loading: false, again: false, selected: null, detail: null, detailError: null },
+    // DID → {view, error, readMs}; the DIDs whose directory rows are on screen; the reads in flight;
+    // DID → its reputation cell in the table as rendered.
+    reputation: { cache: new Map(), visible: new Set(), inFlight: new Set(), cells: new Map(), observer: null },
   };
 
   /// The payments panel's view of recent blocks. `blocks`: height → {paid, partial} once its
@@ -507,6 +522,7 @@
         }
         if (names.some((name) => name.startsWith('storage.'))) scheduleRefresh('storage', loadStorage);
         if (names.includes('market.list')) scheduleRefresh('market', loadMarket);
+        if (names.some((name) => name.startsWith('oracle.'))) scheduleRefresh('feeds', loadFeeds);
         if (state.channelsParty && names.some((name) => name.startsWith('channel.'))
             && (tx.dids || []).includes(state.channelsParty)) {
           scheduleRefresh('channels', () => lookUpChannels(state.channelsParty, { quiet: true }));
@@ -1143,6 +1159,367 @@
     body.dataset.party = party;
   }
 
+  // MARK: reputation
+
+  /// The reputation cell of a directory row: the score once read, "—" until then.
+  function reputationCell(did) {
+    const cell = el('td', { className: 'num mono muted', text: '—' });
+    state.reputation.cells.set(did, cell);
+    fillReputationCell(cell, did);
+    return cell;
+  }
+
+  function fillReputationCell(cell, did) {
+    const entry = state.reputation.cache.get(did);
+    const view = entry ? entry.view : null;
+    const failure = entry && entry.error ? `could not read the reputation: ${messageOf(entry.error)}` : null;
+    if (!view) {
+      cell.textContent = '—';
+      cell.className = 'num mono muted';
+      cell.title = failure || 'read when the row is on screen';
+      return;
+    }
+    cell.textContent = String(view.score);
+    // 500 is the score of no evidence; below it, failures outweigh successes.
+    cell.className = `num mono${view.score < 500 ? ' warn' : ''}`;
+    cell.title = [
+      `score ${view.score} of 1000 at block ${view.height}`,
+      `oracle: ${formatNumber(view.oracleInBand)} in band, ${formatNumber(view.oracleOutOfBand)} out of band, `
+        + `${formatNumber(view.oracleSlashes)} slashed`,
+      `storage: ${formatNumber(view.storagePassed)} challenges passed, ${formatNumber(view.storageFailed)} failed`,
+      view.updatedAt ? `evidence last changed at block ${view.updatedAt}` : 'no evidence yet',
+      failure ? `${failure} (showing the last score read)` : null,
+    ].filter(Boolean).join('\n');
+    const row = cell.parentNode;
+    if (row && row.dataset) row.dataset.reputation = String(view.score);
+  }
+
+  /// Tracks which directory rows are on screen (the table is rebuilt, so its rows are watched anew).
+  function watchDeviceRows() {
+    const reputation = state.reputation;
+    reputation.visible.clear();
+    if (typeof IntersectionObserver !== 'function') {
+      // No way to tell what is on screen: the first rows stand for it.
+      for (const device of state.devices.slice(0, limits.reputationRowsWithoutObserverMax)) {
+        reputation.visible.add(device.did);
+      }
+      pumpReputation();
+      return;
+    }
+    if (!reputation.observer) {
+      reputation.observer = new IntersectionObserver((entries) => {
+        for (const entry of entries) {
+          const did = entry.target.dataset.did;
+          if (entry.isIntersecting) reputation.visible.add(did);
+          else reputation.visible.delete(did);
+        }
+        pumpReputation();
+      }, { rootMargin: '100px 0px' });
+    }
+    reputation.observer.disconnect();
+    for (const row of $('devices').querySelectorAll('tr[data-did]')) reputation.observer.observe(row);
+  }
+
+  /// Reads the reputation of rows on screen whose score is unknown or older than the cache keeps
+  /// it, with at most `reputationParallelMax` reads in flight.
+  function pumpReputation() {
+    const reputation = state.reputation;
+    const now = Date.now();
+    for (const did of reputation.visible) {
+      if (reputation.inFlight.size >= limits.reputationParallelMax) break;
+      if (reputation.inFlight.has(did)) continue;
+      const entry = reputation.cache.get(did);
+      if (entry && now - entry.readMs < limits.reputationTtlMs) continue;
+      readReputation(did);
+    }
+  }
+
+  async function readReputation(did) {
+    const reputation = state.reputation;
+    reputation.inFlight.add(did);
+    const previous = reputation.cache.get(did);
+    let entry;
+    try {
+      const view = await api(`/reputation/${encodeURIComponent(did)}`);
+      entry = { view, error: null, readMs: Date.now() };
+      reportError('reputation', null);
+    } catch (error) {
+      // The last score read stays shown; the next try waits as long as a fresh score would.
+      entry = { view: previous ? previous.view : null, error, readMs: Date.now() };
+      reportError('reputation', error);
+    } finally {
+      reputation.inFlight.delete(did);
+    }
+    reputation.cache.set(did, entry);
+    // A DID no longer in the directory is not kept.
+    if (reputation.cache.size > limits.devicesFetchedMax) {
+      const listed = new Set(state.devices.map((device) => device.did));
+      for (const known of reputation.cache.keys()) if (!listed.has(known)) reputation.cache.delete(known);
+    }
+    const cell = reputation.cells.get(did);
+    if (cell) fillReputationCell(cell, did);
+    pumpReputation();
+  }
+
+  // MARK: data feeds
+
+  /// A fixed-point integer as a decimal: 2150 with 2 decimals is "21.50". Exact for integers the
+  /// JSON number kept exactly (up to 2^53).
+  function formatFixed(value, decimals) {
+    const number = Number(value);
+    if (!Number.isFinite(number)) return '–';
+    const places = Math.max(0, Math.min(Math.floor(Number(decimals) || 0), 30));
+    const digits = BigInt(Math.round(Math.abs(number))).toString().padStart(places + 1, '0');
+    const sign = number < 0 && Math.round(number) !== 0 ? '-' : '';
+    if (!places) return sign + digits;
+    return `${sign}${digits.slice(0, -places)}.${digits.slice(-places)}`;
+  }
+
+  /// "21.50 ± 0.25": a round's median and confidence in the feed's decimals.
+  function formatRoundValue(round, decimals) {
+    return `${formatFixed(round.median, decimals)} ± ${formatFixed(round.confidence, decimals)}`;
+  }
+
+  /// Every feed with its latest round; then the selected feed's last rounds.
+  async function loadFeeds() {
+    const feeds = state.feeds;
+    if (feeds.loading) {
+      feeds.again = true;
+      return;
+    }
+    feeds.loading = true;
+    try {
+      feeds.answer = await api('/oracle/feeds');
+      feeds.error = null;
+      reportError('feeds', null);
+      const list = feeds.answer.feeds || [];
+      if (!list.some((feed) => feed.id === feeds.selected)) {
+        feeds.selected = list.length ? list[0].id : null;
+        feeds.detail = null;
+        feeds.detailError = null;
+      }
+    } catch (error) {
+      feeds.error = error;
+      reportError('feeds', error);
+    }
+    state.stale.add('feeds');
+    scheduleRender();
+    try {
+      if (feeds.selected) await loadFeedDetail(feeds.selected);
+    } finally {
+      feeds.loading = false;
+      if (feeds.again) {
+        feeds.again = false;
+        loadFeeds();
+      }
+    }
+  }
+
+  /// The last `feedHistoryMax` rounds of feed `id`, for the chart.
+  async function loadFeedDetail(id) {
+    const feeds = state.feeds;
+    try {
+      const answer = await api(`/oracle/feeds/${encodeURIComponent(id)}?history=${limits.feedHistoryMax}`);
+      if (feeds.selected !== id) return; // another feed was picked meanwhile
+      feeds.detail = answer;
+      feeds.detailError = null;
+    } catch (error) {
+      if (feeds.selected !== id) return;
+      // Shown in the chart's box: one feed's failure is not the page's.
+      feeds.detailError = error;
+    }
+    state.stale.add('feeds');
+    scheduleRender();
+  }
+
+  function selectFeed(id) {
+    const feeds = state.feeds;
+    if (!id || feeds.selected === id) return;
+    feeds.selected = id;
+    feeds.detail = null;
+    feeds.detailError = null;
+    renderFeeds();
+    loadFeedDetail(id);
+  }
+
+  function renderFeeds() {
+    const { answer, error, selected } = state.feeds;
+    const body = $('feeds');
+    const focused = document.activeElement && body.contains(document.activeElement)
+      ? document.activeElement.dataset.feed : null;
+    if (!answer) {
+      body.replaceChildren(unavailableRow(5, 'the feeds', error));
+    } else {
+      const list = answer.feeds || [];
+      const shown = list.slice(0, limits.feedsShownMax);
+      const count = list.length > shown.length ? `first ${shown.length} of ${list.length}` : `${list.length}`;
+      setText('feeds-summary', `${count} at block ${answer.height}${error ? ' · refresh failed' : ''}`);
+      $('feeds-summary').title = error ? messageOf(error) : '';
+      const rows = shown.map((feed) => feedRow(feed, feed.id === selected));
+      body.replaceChildren(...(rows.length ? rows : [emptyRow(5, 'no data feeds yet (meshwork oracle create-feed)')]));
+      if (focused) {
+        const row = [...body.rows].find((candidate) => candidate.dataset.feed === focused);
+        if (row) row.focus();
+      }
+    }
+    drawFeedChart();
+  }
+
+  function feedRow(feed, selected) {
+    const latest = feed.latest;
+    const dataset = { feed: feed.id, stale: String(feed.stale) };
+    if (latest) dataset.latest = formatFixed(latest.median, feed.decimals);
+    const reporters = (feed.reporters || []).length
+      ? `${feed.reporters.length} listed reporter${feed.reporters.length === 1 ? '' : 's'}`
+      : `grantees of oracle.report on ${feed.resource}`;
+    return el('tr', {
+      tabindex: '0',
+      className: selected ? 'selected' : null,
+      'aria-selected': selected ? 'true' : 'false',
+      dataset,
+    }, [
+      el('td', {
+        className: 'mono strong',
+        text: feed.id,
+        title: [feed.description, `owner ${feed.owner}`, `${reporters}; a round needs ${feed.threshold}`,
+          `created at block ${feed.createdAt}`].filter(Boolean).join('\n'),
+      }),
+      el('td', { text: feed.unit || '–' }),
+      latest
+        ? el('td', {
+          className: 'num mono',
+          text: formatRoundValue(latest, feed.decimals),
+          title: `round ${latest.round} at block ${latest.height}, ${formatClock(latest.timeMs)}\n`
+            + `quartiles ${formatFixed(latest.q1, feed.decimals)} … ${formatFixed(latest.q3, feed.decimals)}\n`
+            + `${latest.reporters} observation${latest.reporters === 1 ? '' : 's'}, ${latest.misses} outside the band`,
+        })
+        : el('td', { className: 'num muted', text: '–', title: 'no round yet' }),
+      el('td', { className: 'num mono', text: formatNumber(feed.rounds) }),
+      el('td', {}, [el('span', {
+        className: `badge ${feed.stale ? 'badge-warn' : 'badge-ok'}`,
+        text: feed.stale ? 'stale' : 'fresh',
+        title: feed.stale
+          ? (latest ? `no round in the last ${feed.heartbeatBlocks} blocks` : 'no round yet')
+          : `a round within the last ${feed.heartbeatBlocks} blocks`,
+      })]),
+    ]);
+  }
+
+  const svgNamespace = 'http://www.w3.org/2000/svg';
+
+  /// Like `el`, for SVG: attributes as given, `text` as text content.
+  function svgEl(tag, attributes = {}, children = []) {
+    const node = document.createElementNS(svgNamespace, tag);
+    for (const [key, value] of Object.entries(attributes)) {
+      if (value === undefined || value === null) continue;
+      if (key === 'text') node.textContent = value;
+      else node.setAttribute(key, String(value));
+    }
+    for (const child of [].concat(children)) if (child) node.append(child);
+    return node;
+  }
+
+  /// The selected feed's last rounds: median as a line, median ± confidence as a band, the rounds
+  /// with misses marked; the latest value and the misses of the last rounds beside it.
+  function drawFeedChart() {
+    const { answer, selected, detail, detailError } = state.feeds;
+    const svg = $('feed-chart');
+    const box = svg.getBoundingClientRect();
+    const width = Math.round(box.width);
+    const height = Math.round(box.height);
+    const feed = detail && (detail.feeds || [])[0];
+    const rounds = feed && feed.id === selected ? (detail.history || []).slice().reverse() : [];
+    setText('feed-chart-title', selected ? `${selected}: last ${limits.feedHistoryMax} rounds` : 'rounds of the selected feed');
+    setText('feed-latest', feed && feed.latest ? `${formatRoundValue(feed.latest, feed.decimals)} ${feed.unit}` : '');
+    $('feed-latest').title = feed && feed.latest ? `round ${feed.latest.round} at block ${feed.latest.height}` : '';
+    renderFeedMisses(feed, rounds);
+    svg.dataset.rounds = String(rounds.length);
+    if (!width || !height) return;
+    svg.setAttribute('viewBox', `0 0 ${width} ${height}`);
+    const plot = { left: 56, right: 10, top: 8, bottom: 18 };
+    const plotWidth = width - plot.left - plot.right;
+    const plotHeight = height - plot.top - plot.bottom;
+    const message = (text) => svgEl('text', {
+      class: 'feed-empty', x: plot.left + plotWidth / 2, y: plot.top + plotHeight / 2, 'text-anchor': 'middle', text,
+    });
+    if (!rounds.length) {
+      let text = 'no feed selected';
+      if (detailError) text = `could not load ${selected}: ${messageOf(detailError)}`;
+      else if (selected && !detail) text = 'loading…';
+      else if (selected) text = 'no rounds yet';
+      else if (answer) text = 'no data feeds yet';
+      svg.replaceChildren(message(text));
+      return;
+    }
+    const scale = 10 ** Math.min(feed.decimals, 30);
+    const value = (fixed) => Number(fixed) / scale;
+    let low = Math.min(...rounds.map((round) => value(round.median - round.confidence)));
+    let high = Math.max(...rounds.map((round) => value(round.median + round.confidence)));
+    const pad = high > low ? (high - low) * 0.1 : Math.max(Math.abs(high) * 0.01, 1 / scale);
+    low -= pad;
+    high += pad;
+    const first = rounds[0].round;
+    const span = rounds[rounds.length - 1].round - first;
+    const x = (round) => plot.left + (span ? ((round.round - first) / span) * plotWidth : plotWidth / 2);
+    const y = (number) => plot.top + plotHeight - ((number - low) / (high - low)) * plotHeight;
+    const point = (px, py) => `${px.toFixed(1)},${py.toFixed(1)}`;
+    const parts = [];
+    for (let step = 0; step <= 3; step++) {
+      const number = low + ((high - low) * step) / 3;
+      const lineY = Math.round(y(number)) + 0.5;
+      parts.push(svgEl('line', { class: 'feed-grid', x1: plot.left, x2: width - plot.right, y1: lineY, y2: lineY }));
+      parts.push(svgEl('text', {
+        class: 'feed-label', x: plot.left - 6, y: lineY, 'text-anchor': 'end', 'dominant-baseline': 'middle',
+        text: number.toFixed(Math.min(feed.decimals, 6)),
+      }));
+    }
+    const upper = rounds.map((round) => point(x(round), y(value(round.median + round.confidence))));
+    const lower = rounds.map((round) => point(x(round), y(value(round.median - round.confidence)))).reverse();
+    parts.push(svgEl('path', { class: 'feed-band', d: `M${upper.join('L')}L${lower.join('L')}Z` }, [
+      svgEl('title', { text: 'median ± confidence (half the interquartile range)' }),
+    ]));
+    const line = rounds.map((round) => point(x(round), y(value(round.median))));
+    // One round alone is a dot; the path still starts there.
+    parts.push(svgEl('path', { class: 'feed-line', d: `M${line.join('L')}` }));
+    const last = rounds[rounds.length - 1];
+    parts.push(svgEl('circle', { class: 'feed-dot', cx: x(last).toFixed(1), cy: y(value(last.median)).toFixed(1), r: 3 }, [
+      svgEl('title', { text: `round ${last.round}: ${formatRoundValue(last, feed.decimals)} ${feed.unit}` }),
+    ]));
+    // Drawn last: a miss in the latest round shows over its dot.
+    for (const round of rounds) {
+      if (!round.misses) continue;
+      parts.push(svgEl('circle', { class: 'feed-miss', cx: x(round).toFixed(1), cy: y(value(round.median)).toFixed(1), r: 3.5 }, [
+        svgEl('title', { text: `round ${round.round}: ${round.misses} of ${round.reporters} observations outside the band` }),
+      ]));
+    }
+    parts.push(svgEl('text', { class: 'feed-label', x: plot.left, y: height - 4, 'text-anchor': 'start', text: `round ${first}` }));
+    parts.push(svgEl('text', {
+      class: 'feed-label', x: width - plot.right, y: height - 4, 'text-anchor': 'end', text: `round ${last.round}`,
+    }));
+    svg.replaceChildren(...parts);
+  }
+
+  /// The misses of the selected feed's last rounds, oldest first, one tag each.
+  function renderFeedMisses(feed, rounds) {
+    const foot = $('feed-misses');
+    const recent = rounds.slice(-limits.feedMissRoundsShown);
+    if (!feed || !recent.length) {
+      foot.replaceChildren();
+      return;
+    }
+    const missed = recent.reduce((sum, round) => sum + round.misses, 0);
+    const observed = recent.reduce((sum, round) => sum + round.reporters, 0);
+    foot.replaceChildren(
+      el('span', { text: `misses, last ${recent.length} round${recent.length === 1 ? '' : 's'}:` }),
+      ...recent.map((round) => el('span', {
+        className: `tag miss-tag${round.misses ? ' miss-some' : ''}`,
+        text: String(round.misses),
+        title: `round ${round.round} at block ${round.height}: ${round.misses} of ${round.reporters} observations outside the band`,
+      })),
+      el('span', { className: 'muted', text: `${missed} of ${observed} observations outside the band` }),
+    );
+  }
+
   // MARK: rendering
 
   function scheduleRender() {
@@ -1161,6 +1538,7 @@
     if (state.stale.delete('validators')) renderValidators();
     if (state.stale.delete('peers')) renderPeers();
     if (state.stale.delete('devices')) renderDevices();
+    if (state.stale.delete('feeds')) renderFeeds();
     drawChart();
     renderTelemetry();
     renderPayments();
@@ -1300,6 +1678,7 @@
     const devices = state.devices;
     const active = devices.filter((device) => !device.deactivated).length;
     setText('device-summary', devices.length ? `${devices.length} registered · ${active} active` : '');
+    state.reputation.cells.clear();
     const rows = devices.map((device) => {
       const grants = state.grants.get(device.did);
       const keys = device.keys || [];
@@ -1311,6 +1690,8 @@
         status: device.deactivated ? 'deactivated' : 'active',
         keys: keys.join(' '),
       };
+      const reputation = state.reputation.cache.get(device.did);
+      if (reputation && reputation.view) dataset.reputation = String(reputation.view.score);
       if (grants !== undefined) {
         dataset.grants = JSON.stringify(grants.map((grant) =>
           ({ id: grant.id, action: grant.action, resource: grant.resource })));
@@ -1332,10 +1713,12 @@
           text: device.deactivated ? 'deactivated' : 'active',
           title: `registered at block ${device.created}, last changed at block ${device.updated}`,
         })]),
+        reputationCell(device.did),
         grantsCell(grants),
       ]);
     });
-    $('devices').replaceChildren(...(rows.length ? rows : [emptyRow(8, 'no devices registered yet')]));
+    $('devices').replaceChildren(...(rows.length ? rows : [emptyRow(9, 'no devices registered yet')]));
+    watchDeviceRows();
   }
 
   function selectDevice(did) {
@@ -1459,7 +1842,22 @@
       $('device-detail').hidden = true;
       renderDevices();
     });
-    window.addEventListener('resize', scheduleRender);
+    window.addEventListener('resize', () => {
+      state.stale.add('feeds'); // the chart is drawn to the panel's width
+      scheduleRender();
+    });
+    const feedRows = $('feeds');
+    feedRows.addEventListener('click', (event) => {
+      const row = event.target.closest('tr[data-feed]');
+      if (row) selectFeed(row.dataset.feed);
+    });
+    feedRows.addEventListener('keydown', (event) => {
+      const row = event.target.closest('tr[data-feed]');
+      if (row && (event.key === 'Enter' || event.key === ' ')) {
+        event.preventDefault();
+        selectFeed(row.dataset.feed);
+      }
+    });
     $('telemetry-form').addEventListener('submit', (event) => {
       event.preventDefault();
       const did = $('telemetry-did').value.trim();
@@ -1500,6 +1898,10 @@
       // A channel's metered credit moves with vouchers, which never reach the ledger.
       if (state.channelsParty) lookUpChannels(state.channelsParty, { quiet: true });
     }, limits.marketIntervalMs);
+    loadFeeds();
+    setInterval(loadFeeds, limits.feedsIntervalMs);
+    // Scores on screen older than the cache keeps them are read again.
+    setInterval(pumpReputation, limits.reputationTtlMs / 4);
   }
 
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);

@@ -7,6 +7,9 @@ import MeshLedger
 import MeshNode
 import MeshSDK
 
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -37,7 +40,8 @@ struct OracleCommand: AsyncParsableCommand {
         @Option(help: "Fixed-point decimals of every value.") var decimals: UInt8 = 2
         @Option(help: "A reporter (DID or key name); repeatable. None: grantees of oracle.report on the feed.")
         var reporter: [String] = []
-        @Option(help: "Observations a round needs at least.") var minReporters: UInt64 = 1
+        @Option(help: "Observations a round needs at least (with listed reporters, also more than two thirds of them).")
+        var minReporters: UInt64 = 1
         @Option(help: "Miss band around the median, in millionths.") var bandPPM: UInt64 = 50_000
         @Option(help: "Blocks without a round after which the feed is stale.") var heartbeatBlocks: UInt64 = 60
         @Option(help: "Advice to reporters: report when the value moved by this (millionths).")
@@ -132,7 +136,7 @@ struct OracleCommand: AsyncParsableCommand {
         var deviceDID: String?
         @Option(help: "The feed.") var feed: String
         @Option(help: "The value, a decimal number in the feed's unit (e.g. 21.5).") var value: String
-        @Option(help: "The feed's decimals (fixed point).") var decimals: Int = 2
+        @Option(help: "The feed's decimals (default: read from the feed on the node).") var decimals: Int?
         @Option(help: "The gateway, HOST:PORT.") var mqtt = "127.0.0.1:1883"
         @Option(help: "Node API, for the chain id.") var node = ClientOptions.defaultNode
 
@@ -141,8 +145,9 @@ struct OracleCommand: AsyncParsableCommand {
             let did =
                 try deviceDID.map { try accountDID($0, home: home) } ?? signer(nil, from: key, home: home)
                 ?? .key(privateKey.publicKey)
-            guard let fixedValue = parseFixed(value, decimals: decimals) else {
-                throw ValidationError("'\(value)' is not a decimal number with at most \(decimals) decimals")
+            let places = try decimals ?? Self.feedDecimals(feed, node: node)
+            guard let fixedValue = parseFixed(value, decimals: places) else {
+                throw ValidationError("'\(value)' is not a decimal number with at most \(places) decimals")
             }
             let chainId = try DeviceCommand.Token.chainId(node: node)
             let now = UInt64(Date().timeIntervalSince1970 * 1000)
@@ -159,6 +164,29 @@ struct OracleCommand: AsyncParsableCommand {
             }
             print("observed \(value) for \(feed) as \(did) (taken for the next round)")
         }
+
+        /// The feed's decimals, from the node.
+        static func feedDecimals(_ feed: String, node: String) throws -> Int {
+            let escaped = feed.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? feed
+            guard let url = URL(string: node + "/oracle/feeds/" + escaped + "?history=0") else {
+                throw ValidationError("'\(node)' is not a URL")
+            }
+            let semaphore = DispatchSemaphore(value: 0)
+            nonisolated(unsafe) var decimals: Int?
+            URLSession.shared.dataTask(with: url) { data, _, _ in
+                if let data, let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+                    let feeds = object["feeds"] as? [[String: Any]], let first = feeds.first
+                {
+                    decimals = first["decimals"] as? Int
+                }
+                semaphore.signal()
+            }.resume()
+            semaphore.wait()
+            guard let decimals else {
+                throw CommandFailure("cannot read feed '\(feed)' from \(node); pass --decimals")
+            }
+            return decimals
+        }
     }
 }
 
@@ -166,10 +194,11 @@ struct OracleCommand: AsyncParsableCommand {
 struct ReputationCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "reputation", abstract: "A DID's reputation: its score and the ledger evidence it comes from.",
-        subcommands: [Show.self])
+        subcommands: [Show.self, CredentialCommand.self])
 
     struct Show: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Score and inputs of a DID (proven with --prove).")
+        static let configuration = CommandConfiguration(
+            abstract: "Score and inputs of a DID (`reputation credential` issues them with their proof).")
 
         @OptionGroup var home: HomeOptions
         @OptionGroup var options: ClientOptions
@@ -183,7 +212,7 @@ struct ReputationCommand: AsyncParsableCommand {
             case .json: try printJSON(view)
             case .table:
                 printTable(
-                    ["DID", "SCORE", "ORACLE IN/OUT", "SLASHES", "STORAGE PASSED/FAILED", "HEIGHT"],
+                    ["DID", "SCORE", "ORACLE IN/OUT", "SLASHES", "STORAGE PASSED/FAILED", "UPDATED AT"],
                     [
                         [
                             view.did, String(view.score), "\(view.oracleInBand)/\(view.oracleOutOfBand)",

@@ -14,9 +14,9 @@ public enum OracleError: MeshError, Equatable {
     case badSignature(feed: String, reporter: String)
     /// The observation's time is more than 30 s from the block's BFT time.
     case timeSkew(timeMs: UInt64, blockTimeMs: UInt64)
-    /// The reporter already reported this feed at this or a later time, or in this block.
+    /// The reporter already reported this feed at this or a later time.
     case replayed(feed: String, reporter: String, timeMs: UInt64)
-    /// The report holds no observation, or more than 512.
+    /// The report holds no observation or more than 512, or the feed has 256 waiting already.
     case badReport(String)
     /// A bond or unbond amount is out of range.
     case badBond(String)
@@ -54,7 +54,7 @@ public enum OracleError: MeshError, Equatable {
         case .timeSkew(let timeMs, let blockTimeMs):
             "the observation's time \(timeMs) is more than 30 s from the block's time \(blockTimeMs)"
         case .replayed(let feed, let reporter, let timeMs):
-            "\(reporter) already reported '\(feed)' at \(timeMs) or later, or in this block"
+            "\(reporter) already reported '\(feed)' at \(timeMs) or later"
         case .badReport(let why): "bad report: \(why)"
         case .badBond(let why): "bad bond: \(why)"
         case .unbondWhileMissing(let feed, let misses):

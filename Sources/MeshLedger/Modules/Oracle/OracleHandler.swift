@@ -194,8 +194,9 @@ enum OracleHandler {
         let values = sorted.map(\.value)
         let n = values.count
         let median = n % 2 == 1 ? values[n / 2] : midpoint(values[n / 2 - 1], values[n / 2])
-        let q1 = values[(n - 1) / 4]
-        let q3 = values[(3 * (n - 1) + 3) / 4]
+        // Nearest rank: q1 = v[⌈n/4⌉ − 1], q3 = v[⌈3n/4⌉ − 1] (one extreme value of four is not a quartile).
+        let q1 = values[(n + 3) / 4 - 1]
+        let q3 = values[(3 * n + 3) / 4 - 1]
         let confidence = distance(q1, q3) / 2
         // |median| × bandPPM / 10^6 on 128 bits (bandPPM ≤ 10^6, so the quotient fits), at least 1.
         let product = median.magnitude.multipliedFullWidth(by: feed.bandPPM)

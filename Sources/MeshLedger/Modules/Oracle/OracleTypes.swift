@@ -240,9 +240,9 @@ public struct OracleRound: Sendable, Hashable, CanonicalCodable {
     public var timeMs: UInt64
     /// The median observation (the mean of the middle two, rounded down, for an even count).
     public var median: Int64
-    /// First quartile: `v[⌊(n−1)/4⌋]` of the sorted values.
+    /// First quartile: `v[⌈n/4⌉ − 1]` of the sorted values (nearest rank).
     public var q1: Int64
-    /// Third quartile: `v[⌈3(n−1)/4⌉]`.
+    /// Third quartile: `v[⌈3n/4⌉ − 1]`.
     public var q3: Int64
     /// Half the interquartile range: the round's confidence interval is median ± confidence.
     public var confidence: UInt64

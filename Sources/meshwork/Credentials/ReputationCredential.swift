@@ -1,0 +1,133 @@
+import ArgumentParser
+import Foundation
+import MeshAPI
+import MeshConsensus
+import MeshCore
+import MeshLedger
+import MeshNode
+import MeshSDK
+
+/// A reputation credential: a VC whose claims are a DID's score and its inputs at a height, and
+/// which carries that state's proof (entries, the header and commit of the next block, and that
+/// block's validator set), so a verifier checks the issuer's JWS and then the proof with the
+/// light client from the genesis file: trust does not rest on the issuing node, nor on the issuer
+/// for the score.
+enum ReputationCredential {
+    static let type = "ReputationCredential"
+
+    /// The credential for `subject` from a node's proven answer.
+    static func make(
+        subject: DID, issuer: DID, client: MeshClient, validUntil: Date?, status: StatusEntry?
+    ) async throws -> Credential {
+        let answer = try await sdk { () async throws(SDKError) in try await client.reputation(subject, prove: true) }
+        guard let proof = answer.proof else { throw CommandFailure("the node sent no proof of the reputation") }
+        let validators = try await sdk { () async throws(SDKError) in
+            try await client.validators(height: proof.height + 1)
+        }
+        let header = try BlockHeader(canonicalBytes: try Hex.decode(proof.header))
+        let proofJSON = try JSONValue(jsonBytes: Array(try JSONEncoder().encode(proof)))
+        let claims: [String: JSONValue] = [
+            "score": .integer(Int64(answer.score)), "oracleInBand": .integer(Int64(answer.oracleInBand)),
+            "oracleOutOfBand": .integer(Int64(answer.oracleOutOfBand)),
+            "oracleSlashes": .integer(Int64(answer.oracleSlashes)),
+            "storagePassed": .integer(Int64(answer.storagePassed)),
+            "storageFailed": .integer(Int64(answer.storageFailed)), "height": .integer(Int64(answer.height)),
+            "chainId": .string(header.chainId), "appHash": .string(header.appHash.hex), "proof": proofJSON,
+            "validators": .string(validators.set),
+        ]
+        return Credential(
+            types: [type], issuer: issuer.description, validFrom: Date(), validUntil: validUntil,
+            subjectID: subject.description, claims: claims, status: status)
+    }
+
+    /// Checks a verified credential's embedded proof offline and that it says what the claims say;
+    /// returns the proven height.
+    static func verifyProof(_ credential: Credential, genesis path: String) throws -> UInt64 {
+        guard case .object(let proofObject)? = credential.claims["proof"],
+            case .string(let validators)? = credential.claims["validators"]
+        else { throw CommandFailure("INVALID: the reputation credential carries no proof") }
+        let bundle: ProofBundle
+        do {
+            bundle = try JSONDecoder().decode(ProofBundle.self, from: Data(JSONValue.object(proofObject).jsonBytes))
+        } catch { throw CommandFailure("INVALID: the embedded proof does not decode: \(error)") }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ValidationError("cannot read \(path)")
+        }
+        let genesis: Genesis
+        do { genesis = try Genesis.decode(json: Array(data)) } catch { throw CommandFailure("\(path): \(error)") }
+        let subject: DID
+        do { subject = try DID(string: credential.subjectID) } catch {
+            throw CommandFailure("INVALID: the subject is not a DID")
+        }
+        do {
+            let light = try LightClient(trusting: try LightClient.genesisState(genesis), client: NoNode())
+            let (view, _) = try light.verifyOffline(bundle, validators: validators)
+            let proven = try view.reputation(of: subject)
+            let expected: [String: UInt64] = [
+                "score": proven.score, "oracleInBand": proven.oracleInBand, "oracleOutOfBand": proven.oracleOutOfBand,
+                "oracleSlashes": proven.oracleSlashes, "storagePassed": proven.storagePassed,
+                "storageFailed": proven.storageFailed, "height": bundle.height,
+            ]
+            for (name, value) in expected where credential.claims[name] != .integer(Int64(value)) {
+                throw CommandFailure("INVALID: the proof says \(name) = \(value), the credential says otherwise")
+            }
+        } catch let error as SDKError {
+            throw CommandFailure("INVALID: the embedded proof does not verify: \(sentence(error))")
+        } catch let error as StateError {
+            throw CommandFailure("INVALID: the embedded proof does not cover the reputation: \(error)")
+        }
+        return bundle.height
+    }
+
+    /// A light-client source for offline checks: there is no node.
+    struct NoNode: LightClientSource {
+        func block(_ height: UInt64?) async throws(SDKError) -> BlockView { throw .untrusted("offline: no node") }
+        func validators(height: UInt64?) async throws(SDKError) -> ValidatorsView {
+            throw .untrusted("offline: no node")
+        }
+    }
+}
+
+extension ReputationCommand {
+    struct CredentialCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "credential",
+            abstract: "Issue a reputation credential for a DID: its score and inputs, with the ledger's proof embedded."
+        )
+
+        @OptionGroup var home: HomeOptions
+        @OptionGroup var options: ClientOptions
+        @Argument(help: "The subject (DID or key name).") var did: String
+        @Option(help: "Keystore key of the issuer.") var issuer: String
+        @Option(name: .customLong("as"), help: "Issue as this DID (default: as in pay).") var issuerDID: String?
+        @Option(help: "Valid for this long (default 30d).") var validFor = "30d"
+        @Flag(help: "No status entry: the credential cannot be revoked.") var noStatus = false
+        @Option(
+            name: [.customShort("o"), .customLong("out")],
+            help: "Write the VC-JWT to this file instead of standard output.")
+        var output: String?
+
+        func run() async throws {
+            let key = try unlockKey(issuer, home: home)
+            let issuerID = try signer(issuerDID, from: issuer, home: home) ?? .key(key.publicKey)
+            let subject = try accountDID(did, home: home)
+            let client = try options.client()
+            let status =
+                noStatus
+                ? nil
+                : StatusEntry(
+                    listURL: "\(options.node)/vc/status/\(issuerID)",
+                    index: try IssuerIndex.take(home: home, issuer: issuerID))
+            let credential = try await ReputationCredential.make(
+                subject: subject, issuer: issuerID, client: client,
+                validUntil: Date().addingTimeInterval(Double(try seconds(of: validFor))), status: status)
+            let jwt = VCJWT.sign(credential, key: key, kid: VCJWT.kid(did: issuerID.description, key: key.publicKey))
+            if let output {
+                try Data((jwt + "\n").utf8).write(to: URL(fileURLWithPath: output))
+                printError("wrote \(output): score \(credential.claims["score"].map { $0.jsonText } ?? "?")")
+            } else {
+                print(jwt)
+            }
+        }
+    }
+}
