@@ -84,6 +84,8 @@ printf '\xf3\x04fuzz\x01\x64\x01%s%s' "$(printf 'K%.0s' {1..32})" "$(printf 'S%.
 printf '\xf4mwv1.BGZ1enoBZAFLS0tLS0tLS0tLS0tLS0tLS0tLS0tLS0tLS0tLS0tLS1NTU1NTU1NTU1NTU1NTU1NTU1NTU1NTU1NTU1NTU1NTU1NTU1NTU1NTU1NTU1NTU1NTU1NTU1NTU1NTU1NTU1M' > Fuzz/corpus-ledger/seed-voucher-text
 # Mode 0xF5: an observation (feed "t", value 2150 zigzag, time 5, did:key reporter, key, signature).
 printf '\xf5\x01t\xcc\x21\x05\x00%s%s%s' "$(printf 'K%.0s' {1..32})" "$(printf 'K%.0s' {1..32})" "$(printf 'S%.0s' {1..64})" > Fuzz/corpus-ledger/seed-observation
+# Mode 0xF6: a VC-JWT's shape (header {"alg":"EdDSA","typ":"vc+jwt"}, a VC 2.0 payload, a signature).
+printf '\xf6eyJhbGciOiJFZERTQSIsInR5cCI6InZjK2p3dCJ9.eyJAY29udGV4dCI6WyJodHRwczovL3d3dy53My5vcmcvbnMvY3JlZGVudGlhbHMvdjIiXSwidHlwZSI6WyJWZXJpZmlhYmxlQ3JlZGVudGlhbCJdLCJpc3N1ZXIiOiJkaWQ6a2V5OnoiLCJ2YWxpZEZyb20iOiIyMDI2LTEyLTA3VDAwOjAwOjAwWiIsImNyZWRlbnRpYWxTdWJqZWN0Ijp7ImlkIjoiZGlkOmtleTp6In19.%s' "$(printf 'A%.0s' {1..86})" > Fuzz/corpus-ledger/seed-vc-jwt
 echo "fuzz: running ledger-fuzz for ${seconds}s"
 LSAN_OPTIONS=suppressions=Fuzz/lsan.supp fuzz ledger-fuzz 8 .build-fuzz/debug/ledger-fuzz \
   -max_total_time="$seconds" -max_len=70000 -rss_limit_mb=4096 -print_final_stats=1 \

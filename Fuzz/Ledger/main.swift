@@ -97,6 +97,15 @@ final class FuzzHarness {
                 precondition(ours.signedBytes == voucher.signedBytes, "no fuzzed voucher is signed by our key")
             }
         }
+        // A VC-JWT, as `vc verify` reads it from anyone: parsing never crashes, and no fuzzed
+        // credential verifies under our key.
+        if let text = String(validating: bytes, as: UTF8.self), text.utf8.count <= VCJWT.bytesMax {
+            if case .success = Result(catching: { () throws(VCError) in try VCJWT.parse(text) }) {
+                precondition(
+                    (try? VCJWT.verify(text, keys: [key.publicKey], now: Date())) == nil,
+                    "no fuzzed credential is signed by our key")
+            }
+        }
         // A feed observation, as a gateway takes it from any device (bytes or text).
         if let observation = try? Observation(payload: bytes) {
             precondition((try? Observation(canonicalBytes: observation.canonicalBytes)) == observation, "round-trip")

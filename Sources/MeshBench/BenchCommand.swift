@@ -12,7 +12,8 @@ public struct BenchCommand: AsyncParsableCommand {
             "Build with 'swift build -c release' (or 'swift run -c release meshwork bench …') for real figures.",
         subcommands: [
             Core.self, LedgerBench.self, ConsensusBench.self, APIBench.self, MQTTBench.self, StorageBench.self,
-            FloodBench.self, RelayForgeryBench.self, HostilePeerBench.self, PaymentsBench.self,
+            FloodBench.self, RelayForgeryBench.self, HostilePeerBench.self, PaymentsBench.self, OracleBench.self,
+            VCBench.self,
         ])
 
     /// The command as ArgumentParser makes it.
