@@ -13,6 +13,8 @@ final class BlockContext {
     var events: [Event] = []
     /// Set when bonded stake or a validator changed, so the end of the block recomputes the set.
     var validatorSetDirty = false
+    /// SHA-256 of the feed observations in this block whose signatures were checked beforehand.
+    var verifiedObservations: Set<Hash256> = []
 
     init(
         state: ExecutionState, params: LedgerParams, chainId: String, height: UInt64, timeMs: UInt64,

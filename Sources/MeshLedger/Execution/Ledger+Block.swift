@@ -20,6 +20,8 @@ extension Ledger {
         let block = BlockContext(
             state: state, params: params, chainId: chainId, height: request.height, timeMs: request.timeMs,
             blockHash: request.blockHash)
+        // Feed observations carry their own signatures: checked on all cores before execution.
+        block.verifiedObservations = ObservationBatch.verified(decoded, chainId: chainId)
         var results: [TransactionResult] = []
         results.reserveCapacity(decoded.count)
         for index in decoded.indices {
@@ -144,5 +146,34 @@ public enum SignatureBatch {
             }
         }
         return Array(output)
+    }
+}
+
+/// Feed observations' signatures, checked on all cores.
+enum ObservationBatch {
+    /// The SHA-256 of each observation in `decoded` whose signature verifies (the handler then
+    /// checks only that its key is the reporter's).
+    static func verified(_ decoded: [Result<SignedTransaction, TransactionError>], chainId: String) -> Set<Hash256> {
+        var collected: [Observation] = []
+        for case .success(let transaction) in decoded {
+            for case .reportObservations(let report) in transaction.body.messages {
+                collected += report.observations
+            }
+        }
+        let observations = collected
+        let count = observations.count
+        guard count > 0 else { return [] }
+        let workers = min(ProcessInfo.processInfo.activeProcessorCount, max(1, count / 64))
+        // Each worker writes only its own indices (worker, worker + workers, …).
+        nonisolated(unsafe) let output = UnsafeMutableBufferPointer<Hash256?>.allocate(capacity: count)
+        defer { output.deallocate() }
+        output.initialize(repeating: nil)
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            for index in stride(from: worker, to: count, by: workers)
+            where observations[index].hasValidSignature(chainId: chainId) {
+                output[index] = Hash256.sha256(observations[index].canonicalBytes)
+            }
+        }
+        return Set(output.compactMap { $0 })
     }
 }

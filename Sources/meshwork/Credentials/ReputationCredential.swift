@@ -62,6 +62,13 @@ enum ReputationCredential {
         do {
             let light = try LightClient(trusting: try LightClient.genesisState(genesis), client: NoNode())
             let (view, _) = try light.verifyOffline(bundle, validators: validators)
+            // The header the proof was checked against is the one the claims name.
+            let header = try BlockHeader(canonicalBytes: try Hex.decode(bundle.header))
+            guard credential.claims["appHash"] == .string(header.appHash.hex),
+                credential.claims["chainId"] == .string(header.chainId)
+            else {
+                throw CommandFailure("INVALID: the credential's appHash or chainId is not the proven header's")
+            }
             let proven = try view.reputation(of: subject)
             let expected: [String: UInt64] = [
                 "score": proven.score, "oracleInBand": proven.oracleInBand, "oracleOutOfBand": proven.oracleOutOfBand,
@@ -73,8 +80,10 @@ enum ReputationCredential {
             }
         } catch let error as SDKError {
             throw CommandFailure("INVALID: the embedded proof does not verify: \(sentence(error))")
-        } catch let error as StateError {
-            throw CommandFailure("INVALID: the embedded proof does not cover the reputation: \(error)")
+        } catch let error as CommandFailure {
+            throw error
+        } catch {
+            throw CommandFailure("INVALID: the embedded proof does not cover the reputation of \(subject)")
         }
         return bundle.height
     }

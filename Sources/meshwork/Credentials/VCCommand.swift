@@ -43,6 +43,9 @@ struct VCCommand: AsyncParsableCommand {
         func run() async throws {
             let key = try unlockKey(issuer, home: home)
             let issuerID = try signer(issuerDID, from: issuer, home: home) ?? .key(key.publicKey)
+            if case .key(let other) = issuerID, other != key.publicKey {
+                throw ValidationError("--as \(issuerID) is another key's did:key: only that key signs for it")
+            }
             let subjectID = try accountDID(subject, home: home)
             var claimValues: [String: JSONValue] = [:]
             if let claims {
@@ -128,8 +131,8 @@ struct VCCommand: AsyncParsableCommand {
                     "types": credential.types, "checks": notes,
                 ], output: options.output,
                 line:
-                    "VALID: \(credential.types.last ?? "credential") for \(credential.subjectID) by \(credential.issuer); "
-                    + notes.joined(separator: "; "))
+                    "VALID: \(credential.types.last ?? "credential") for \(credential.subjectID) by \(credential.issuer)"
+                    + (notes.isEmpty ? "" : "; " + notes.joined(separator: "; ")))
         }
 
         func genesisPath() throws -> String {
@@ -162,9 +165,13 @@ struct VCCommand: AsyncParsableCommand {
             guard case .object(let subject)? = list.credential["credentialSubject"],
                 case .string(let encoded)? = subject["encodedList"]
             else { throw CommandFailure("the node's revocation list has no encodedList") }
+            // Only the issuer's own list on the ledger answers: an entry naming any other list is
+            // an unknown list (vc/10), never checked against this one.
             let outcome = vcResult { () throws(VCError) in
                 let bits = try BitstringStatusList.decode(encoded)
-                try BitstringStatusList.checkRevocation(of: credential) { _ in bits }
+                try BitstringStatusList.checkRevocation(of: credential) { url in
+                    IssuerList.isList(url, of: issuer) ? bits : nil
+                }
             }
             if case .failure(let error) = outcome {
                 throw CommandFailure("INVALID: \(error.message) [vc/\(error.code)]")
@@ -221,6 +228,10 @@ struct VCCommand: AsyncParsableCommand {
                 report(["status": "none"], output: options.output, line: "no status entry: it cannot be revoked")
                 return
             }
+            guard IssuerList.isList(status.listURL, of: issuer) else {
+                let error = VCError.unknownStatusList(String(status.listURL.prefix(256)))
+                throw CommandFailure("\(error.message) [vc/\(error.code)]")
+            }
             let client = try options.client()
             let list = try await sdk { () async throws(SDKError) in try await client.revocationList(of: issuer) }
             guard case .object(let subject)? = list.credential["credentialSubject"],
@@ -237,6 +248,14 @@ struct VCCommand: AsyncParsableCommand {
                 output: options.output,
                 line: "\(revoked ? "REVOKED" : "not revoked") (index \(status.index), height \(list.height))")
         }
+    }
+}
+
+/// Revocation lists this CLI reads: the issuer's own, on the ledger (`…/vc/status/<issuer>`).
+enum IssuerList {
+    static func isList(_ url: String, of issuer: DID) -> Bool {
+        guard let parsed = URL(string: url), parsed.scheme == "http" || parsed.scheme == "https" else { return false }
+        return parsed.path == "/vc/status/\(issuer)"
     }
 }
 

@@ -82,7 +82,8 @@ enum OracleHandler {
             throw OracleError.notReporter(feed: feed.id, reporter: reporter.description)
         }
         guard try state.signingKeys(of: reporter).contains(observation.key),
-            observation.hasValidSignature(chainId: context.block.chainId)
+            context.block.verifiedObservations.contains(Hash256.sha256(observation.canonicalBytes))
+                || observation.hasValidSignature(chainId: context.block.chainId)
         else { throw OracleError.badSignature(feed: feed.id, reporter: reporter.description) }
         // The mempool's check runs with no block time; the block decides.
         let now = context.block.timeMs
