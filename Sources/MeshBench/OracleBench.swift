@@ -154,7 +154,8 @@ struct OracleBench: ParsableCommand {
             observationsPerSecond: Double(perBlock) / ((blockMs2 + median(commits)) / 1000),
             bareVerifyPerSecondOneCore: Double(sample.count) / verifySeconds, roundsPerBlock: rounds,
             note:
-                "observations are verified one by one on the ledger's thread (the transaction signatures on all cores)")
+                "observation and transaction signatures are checked on all cores before the block runs; execution and rounds are serial"
+        )
         if json {
             try printJSON(report)
             return
