@@ -267,9 +267,10 @@ def report_observations(tx_hex):
 
 def reputation_bytes(shown):
     """Canonical Reputation: varints oracleInBand ‖ oracleOutOfBand ‖ oracleSlashes ‖ storagePassed ‖
-    storageFailed ‖ score ‖ height."""
+    storageFailed ‖ score ‖ height ‖ validatorSlashes."""
     return b"".join(uvarint(shown[key]) for key in ("oracleInBand", "oracleOutOfBand", "oracleSlashes",
-                                                     "storagePassed", "storageFailed", "score", "updatedAt"))
+                                                     "storagePassed", "storageFailed", "score", "updatedAt",
+                                                     "validatorSlashes"))
 
 
 def score(good, bad):

@@ -128,6 +128,8 @@ public struct ReputationView: Sendable, Codable {
     public var storagePassed: UInt64
     /// Storage challenges missed or failed.
     public var storageFailed: UInt64
+    /// Double-signing slashes of the validator it operates.
+    public var validatorSlashes: UInt64
     /// When its evidence last changed (0: never).
     public var updatedAt: UInt64
     /// Proofs, with `prove=true`.
@@ -143,6 +145,7 @@ public struct ReputationView: Sendable, Codable {
         oracleSlashes = reputation.oracleSlashes
         storagePassed = reputation.storagePassed
         storageFailed = reputation.storageFailed
+        validatorSlashes = reputation.validatorSlashes
         updatedAt = reputation.height
         self.proof = proof
     }

@@ -202,6 +202,9 @@ import Testing
         let slashed = try chain.block(
             [], misbehavior: [Misbehavior(kind: .duplicateVote, validator: validatorKey, height: 3)])
         #expect(slashed.validatorUpdates == [ValidatorUpdate(publicKey: validatorKey, power: 0)])
+        // The operator's reputation counts the slash (as ten misses).
+        let reputation = try chain.ledger.view().reputation(of: chain.did(1))
+        #expect(reputation.validatorSlashes == 1 && reputation.score == Reputation.score(good: 0, bad: 10))
         #expect(try LedgerInvariants.violations(in: chain.store).isEmpty)
     }
 

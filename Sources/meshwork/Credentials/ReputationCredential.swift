@@ -31,6 +31,7 @@ enum ReputationCredential {
             "oracleOutOfBand": .integer(Int64(answer.oracleOutOfBand)),
             "oracleSlashes": .integer(Int64(answer.oracleSlashes)),
             "storagePassed": .integer(Int64(answer.storagePassed)),
+            "validatorSlashes": .integer(Int64(answer.validatorSlashes)),
             "storageFailed": .integer(Int64(answer.storageFailed)), "height": .integer(Int64(answer.height)),
             "chainId": .string(header.chainId), "appHash": .string(header.appHash.hex), "proof": proofJSON,
             "validators": .string(validators.set),
@@ -73,6 +74,7 @@ enum ReputationCredential {
             let expected: [String: UInt64] = [
                 "score": proven.score, "oracleInBand": proven.oracleInBand, "oracleOutOfBand": proven.oracleOutOfBand,
                 "oracleSlashes": proven.oracleSlashes, "storagePassed": proven.storagePassed,
+                "validatorSlashes": proven.validatorSlashes,
                 "storageFailed": proven.storageFailed, "height": bundle.height,
             ]
             for (name, value) in expected where credential.claims[name] != .integer(Int64(value)) {

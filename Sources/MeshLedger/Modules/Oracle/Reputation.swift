@@ -3,7 +3,7 @@ public import MeshCore
 /// A DID's reputation: the ledger's evidence about it and the score computed from it, kept in
 /// the authenticated state (module `reputation`, key `0x0B 0x01 ‖ DID`) so that it is provable.
 /// Bytes: `varint oracleInBand ‖ varint oracleOutOfBand ‖ varint oracleSlashes ‖ varint
-/// storagePassed ‖ varint storageFailed ‖ varint score ‖ varint height`.
+/// storagePassed ‖ varint storageFailed ‖ varint score ‖ varint height ‖ varint validatorSlashes`.
 public struct Reputation: Sendable, Hashable, CanonicalCodable {
     /// Observations within their round's band, over every feed.
     public var oracleInBand: UInt64 = 0
@@ -19,14 +19,17 @@ public struct Reputation: Sendable, Hashable, CanonicalCodable {
     public var score: UInt64 = 500
     /// The height its evidence last changed.
     public var height: UInt64 = 0
+    /// Times the validator it operates was slashed for signing two blocks at one height.
+    public var validatorSlashes: UInt64 = 0
 
     /// A DID with no evidence (score 500).
     public init() {}
 
-    /// Evidence that went well, and evidence that went badly (a slash counts as ten misses).
+    /// Evidence that went well, and evidence that went badly (a slash, of an oracle bond or of a
+    /// validator, counts as ten misses).
     public var good: UInt64 { oracleInBand &+ storagePassed }
     /// See `good`.
-    public var bad: UInt64 { oracleOutOfBand &+ storageFailed &+ 10 &* oracleSlashes }
+    public var bad: UInt64 { oracleOutOfBand &+ storageFailed &+ 10 &* (oracleSlashes &+ validatorSlashes) }
 
     /// `⌊1000 × (good + 1) / (good + 3 × bad + 2)⌋`: 500 with no evidence, towards 1000 with good
     /// evidence only, and a bad event outweighs three good ones. Counts past 2^50 are halved
@@ -50,6 +53,7 @@ public struct Reputation: Sendable, Hashable, CanonicalCodable {
         encoder.writeVarint(storageFailed)
         encoder.writeVarint(score)
         encoder.writeVarint(height)
+        encoder.writeVarint(validatorSlashes)
     }
 
     /// See the type's documentation.
@@ -61,6 +65,7 @@ public struct Reputation: Sendable, Hashable, CanonicalCodable {
         storageFailed = try decoder.readVarint()
         score = try decoder.readVarint()
         height = try decoder.readVarint()
+        validatorSlashes = try decoder.readVarint()
     }
 }
 

@@ -120,6 +120,7 @@ enum StakingHandler {
         burned += try slashUnbonding(of: operatorDID, infraction: misbehavior.height, fraction: fraction, block)
         try state.burnSupply(burned)
         block.validatorSetDirty = true
+        try state.updateReputation(operatorDID, height: block.height) { $0.validatorSlashes += 1 }
         block.emit(
             "staking.slash",
             [("operator", operatorDID.description), ("burned", String(burned)), ("height", String(misbehavior.height))])
