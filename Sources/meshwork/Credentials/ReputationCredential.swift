@@ -121,6 +121,9 @@ extension ReputationCommand {
         func run() async throws {
             let key = try unlockKey(issuer, home: home)
             let issuerID = try signer(issuerDID, from: issuer, home: home) ?? .key(key.publicKey)
+            if case .key(let other) = issuerID, other != key.publicKey {
+                throw ValidationError("--as \(issuerID) is another key's did:key: only that key signs for it")
+            }
             let subject = try accountDID(did, home: home)
             let client = try options.client()
             let status =

@@ -203,8 +203,12 @@ struct VCCommand: AsyncParsableCommand {
             guard let slot else {
                 throw ValidationError("pass --index N or the credential's file (with a status entry)")
             }
+            guard (0..<BitstringStatusList.entries).contains(slot) else {
+                let error = VCError.statusIndexOutOfRange(index: slot, count: BitstringStatusList.entries)
+                throw CommandFailure("\(error.message) [vc/\(error.code)]")
+            }
             let (_, result) = try await submitAndWait(
-                [.revokeCredential(RevokeCredential(index: UInt64(max(0, slot))))], key: key,
+                [.revokeCredential(RevokeCredential(index: UInt64(slot)))], key: key,
                 signer: try signer(issuerDID, from: issuer, home: home), options: options, what: "revoke \(slot)")
             report(
                 ["index": slot, "height": result.height], output: options.output,
@@ -224,9 +228,16 @@ struct VCCommand: AsyncParsableCommand {
             }
             let jwt = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
             let credential = try parseCredential(jwt)
-            guard let status = credential.status, let issuer = try? DID(string: credential.issuer) else {
+            guard let status = credential.status else {
                 report(["status": "none"], output: options.output, line: "no status entry: it cannot be revoked")
                 return
+            }
+            guard let issuer = try? DID(string: credential.issuer) else {
+                throw CommandFailure("the issuer '\(credential.issuer.prefix(80))' is not a DID [vc/8]")
+            }
+            guard status.index < BitstringStatusList.entries else {
+                let error = VCError.statusIndexOutOfRange(index: status.index, count: BitstringStatusList.entries)
+                throw CommandFailure("\(error.message) [vc/\(error.code)]")
             }
             guard IssuerList.isList(status.listURL, of: issuer) else {
                 let error = VCError.unknownStatusList(String(status.listURL.prefix(256)))

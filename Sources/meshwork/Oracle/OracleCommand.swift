@@ -217,7 +217,7 @@ struct ReputationCommand: AsyncParsableCommand {
                         [
                             view.did, String(view.score), "\(view.oracleInBand)/\(view.oracleOutOfBand)",
                             String(view.oracleSlashes), "\(view.storagePassed)/\(view.storageFailed)",
-                            String(view.height),
+                            String(view.updatedAt),
                         ]
                     ])
             }
