@@ -340,6 +340,9 @@ public final class LightClient {
         guard header.timeMs <= now() &+ Self.clockDriftMs else {
             throw .untrusted("header \(headerHeight) is dated ahead of this clock by more than 10 s")
         }
+        guard trusted.height == 0 || header.timeMs > trusted.timeMs else {
+            throw .untrusted("header \(headerHeight) is not later than the trusted header \(trusted.height)")
+        }
         guard set.hash == header.validatorsHash else {
             throw .untrusted("the validator set does not match the header's validators hash")
         }

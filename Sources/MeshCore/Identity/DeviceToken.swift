@@ -50,6 +50,10 @@ public struct DeviceToken: Sendable, Equatable {
         else { throw .malformed("the JWS header is not base64url JSON") }
         guard header["alg"] as? String == "EdDSA" else { throw .malformed("the JWS algorithm is not EdDSA") }
         guard header["crit"] == nil else { throw .malformed("critical JWS header parameters are not supported") }
+        // Another kind of JWT signed by the same key (a `vc+jwt` credential) is not a device token.
+        guard header["typ"] == nil || (header["typ"] as? String)?.uppercased() == "JWT" else {
+            throw .malformed("the JWS typ is not JWT")
+        }
         guard let claimBytes = Base64URL.decode(String(parts[1])),
             let claims = try? JSONSerialization.jsonObject(with: Data(claimBytes)) as? [String: Any]
         else { throw .malformed("the JWS claims are not base64url JSON") }

@@ -34,6 +34,8 @@ final class GatewayStore: Sendable {
 
     init(path: String) throws {
         var configuration = Configuration()
+        // Another connection to the file (a gateway being replaced) may hold the write lock briefly.
+        configuration.busyMode = .timeout(5)
         configuration.prepareDatabase { db in
             try db.execute(
                 sql: "PRAGMA journal_mode = WAL; " + SQLiteWAL.smallLogPragmas)

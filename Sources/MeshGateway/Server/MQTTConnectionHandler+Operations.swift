@@ -121,6 +121,7 @@ extension MQTTConnectionHandler {
             observation = try Observation(payload: publish.payload)
         } catch {
             gateway.countProtocolError()
+            endSelfChecked(connected, publish)
             refusePublish(
                 context, connected, publish, .payloadFormatInvalid, "the observation is malformed: \(error.message)")
             return
@@ -141,6 +142,7 @@ extension MQTTConnectionHandler {
             eventLoop.execute {
                 let (handler, context) = bound.value
                 handler.setWaiting(context, false)
+                if case .failure = outcome { handler.endSelfChecked(connected, publish) }
                 guard context.channel.isActive else { return }
                 switch outcome {
                 case .success:
@@ -152,7 +154,6 @@ extension MQTTConnectionHandler {
                         connected.connection.send(.ack(MQTTAck(.pubrec, packetID: publish.packetID ?? 0)))
                     }
                 case .failure(let refusal):
-                    handler.endSelfChecked(connected, publish)
                     gateway.log("refused an observation of '\(feed)' from \(connected.did): \(refusal.text)")
                     handler.refusePublish(context, connected, publish, .notAuthorized, refusal.text)
                 }
@@ -207,6 +208,7 @@ extension MQTTConnectionHandler {
             }
         } catch {
             gateway.countProtocolError()
+            endSelfChecked(connected, publish)
             refusePublish(
                 context, connected, publish, .payloadFormatInvalid, "the voucher is malformed: \(error.message)")
             return
@@ -227,6 +229,7 @@ extension MQTTConnectionHandler {
             eventLoop.execute {
                 let (handler, context) = bound.value
                 handler.setWaiting(context, false)
+                if case .failure = outcome { handler.endSelfChecked(connected, publish) }
                 guard context.channel.isActive else { return }
                 switch outcome {
                 case .success:
@@ -238,7 +241,6 @@ extension MQTTConnectionHandler {
                         connected.connection.send(.ack(MQTTAck(.pubrec, packetID: publish.packetID ?? 0)))
                     }
                 case .failure(let refusal):
-                    handler.endSelfChecked(connected, publish)
                     gateway.log("refused a voucher from \(connected.did) for channel \(channel): \(refusal.text)")
                     handler.refusePublish(context, connected, publish, .notAuthorized, refusal.text)
                 }

@@ -4,11 +4,29 @@ import MeshGateway
 import MeshLedger
 import NIOConcurrencyHelpers
 
-/// Observations this node's gateway took, waiting for the next `oracle.report`: at most
-/// `pendingMax` (the oldest are dropped past it, and counted).
+/// Observations this node's gateway took, waiting for the next `oracle.report`: the latest one
+/// per feed and reporter (a newer one replaces the one waiting, in its place in the queue; the
+/// ledger would keep only the newest anyway), at most `pendingMax` (the oldest are dropped past it,
+/// and counted), and none older than 30 s when a transaction is made.
 final class ObservationBatcher: Sendable {
     static let pendingMax = 20_000
-    private let state = NIOLockedValueBox((pending: [Observation](), dropped: 0, submitted: 0))
+
+    private struct State {
+        var latest: [String: Observation] = [:]
+        var order: [String] = []
+        var head = 0
+        var dropped = 0
+        var submitted = 0
+
+        mutating func compact() {
+            if head > 1_024, head * 2 > order.count {
+                order.removeFirst(head)
+                head = 0
+            }
+        }
+    }
+
+    private let state = NIOLockedValueBox(State())
     let signal: AsyncStream<Void>.Continuation
     let signals: AsyncStream<Void>
 
@@ -16,30 +34,58 @@ final class ObservationBatcher: Sendable {
         (signals, signal) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
+    private static func key(_ observation: Observation) -> String {
+        observation.feed + "\u{0}" + observation.reporter.description
+    }
+
     func take(_ observation: Observation) {
+        let key = Self.key(observation)
         state.withLockedValue { state in
-            if state.pending.count >= Self.pendingMax {
-                state.pending.removeFirst()
-                state.dropped += 1
+            if state.latest[key] != nil {
+                state.latest[key] = observation
+                return
             }
-            state.pending.append(observation)
+            while state.latest.count >= Self.pendingMax, state.head < state.order.count {
+                if state.latest.removeValue(forKey: state.order[state.head]) != nil { state.dropped += 1 }
+                state.head += 1
+            }
+            state.compact()
+            state.latest[key] = observation
+            state.order.append(key)
         }
         signal.yield()
     }
 
-    /// Everything waiting, oldest first (at most `limit`).
+    /// The oldest waiting observations (at most `limit`), dropping any older than 30 s by now.
     func drain(limit: Int) -> [Observation] {
-        state.withLockedValue { state in
-            let batch = Array(state.pending.prefix(limit))
-            state.pending.removeFirst(batch.count)
+        let nowMs = UInt64(max(0, Date().timeIntervalSince1970 * 1000))
+        return state.withLockedValue { state in
+            var batch: [Observation] = []
+            while batch.count < limit, state.head < state.order.count {
+                let key = state.order[state.head]
+                state.head += 1
+                guard let observation = state.latest.removeValue(forKey: key) else { continue }
+                if observation.timeMs.addingReportingOverflow(OracleRules.skewMsMax).partialValue < nowMs {
+                    state.dropped += 1
+                    continue
+                }
+                batch.append(observation)
+            }
+            state.compact()
             return batch
         }
     }
 
-    /// Observations put back after the mempool was too busy to take them (ahead of newer ones).
+    /// Observations given back (the mempool was busy, or they did not fit): waiting again, unless
+    /// a newer one of the same feed and reporter came meanwhile.
     func putBack(_ observations: [Observation]) {
         state.withLockedValue { state in
-            state.pending = Array((observations + state.pending).suffix(Self.pendingMax))
+            for observation in observations {
+                let key = Self.key(observation)
+                guard state.latest[key] == nil, state.latest.count < Self.pendingMax else { continue }
+                state.latest[key] = observation
+                state.order.append(key)
+            }
         }
     }
 
@@ -48,7 +94,7 @@ final class ObservationBatcher: Sendable {
     func lost(_ count: Int) { state.withLockedValue { $0.dropped += count } }
 
     var counts: (pending: Int, dropped: Int, submitted: Int) {
-        state.withLockedValue { ($0.pending.count, $0.dropped, $0.submitted) }
+        state.withLockedValue { ($0.latest.count, $0.dropped, $0.submitted) }
     }
 }
 

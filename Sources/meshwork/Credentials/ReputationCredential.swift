@@ -14,6 +14,8 @@ import MeshSDK
 /// for the score.
 enum ReputationCredential {
     static let type = "ReputationCredential"
+    /// How far the proven header's time may be from the credential's `validFrom`.
+    static let freshnessMs: UInt64 = 600_000
 
     /// The credential for `subject` from a node's proven answer.
     static func make(
@@ -69,6 +71,15 @@ enum ReputationCredential {
                 credential.claims["chainId"] == .string(header.chainId)
             else {
                 throw CommandFailure("INVALID: the credential's appHash or chainId is not the proven header's")
+            }
+            // The score is as of when it was issued: a proof much older than validFrom could hide
+            // what happened in between (a slash).
+            let issuedMs = UInt64(max(0, credential.validFrom.timeIntervalSince1970 * 1000))
+            let gap = issuedMs > header.timeMs ? issuedMs - header.timeMs : header.timeMs - issuedMs
+            guard gap <= Self.freshnessMs else {
+                throw CommandFailure(
+                    "INVALID: the proof is \(gap / 1000) s from the credential's validFrom (at most \(Self.freshnessMs / 1000) s)"
+                )
             }
             let proven = try view.reputation(of: subject)
             let expected: [String: UInt64] = [

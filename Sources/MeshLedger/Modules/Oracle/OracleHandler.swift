@@ -78,13 +78,14 @@ enum OracleHandler {
             throw OracleError.feedNotFound(observation.feed)
         }
         let reporter = observation.reporter
-        guard try state.mayReport(reporter, feed, height: context.height) else {
-            throw OracleError.notReporter(feed: feed.id, reporter: reporter.description)
-        }
+        // The key and signature first: a forged observation costs no policy search.
         guard try state.signingKeys(of: reporter).contains(observation.key),
             context.block.verifiedObservations.contains(Hash256.sha256(observation.canonicalBytes))
                 || observation.hasValidSignature(chainId: context.block.chainId)
         else { throw OracleError.badSignature(feed: feed.id, reporter: reporter.description) }
+        guard try state.mayReport(reporter, feed, height: context.height) else {
+            throw OracleError.notReporter(feed: feed.id, reporter: reporter.description)
+        }
         // The mempool's check runs with no block time; the block decides.
         let now = context.block.timeMs
         if now > 0 {
@@ -104,13 +105,18 @@ enum OracleHandler {
         guard pending.count < OracleRules.observationsPerFeedBlockMax else {
             throw OracleError.badReport("feed '\(feed.id)' has \(pending.count) observations waiting already")
         }
+        // Every check before any write: a refused observation (skipped in a batch) writes nothing.
+        if wasEmpty {
+            let key = StateKeys.pendingFeeds(shard: StateKeys.pendingShard(feed.id))
+            var feeds = try state.read([String].self, key) ?? []
+            guard feeds.count < OracleRules.pendingFeedsPerShardMax else {
+                throw OracleError.badReport("too many feeds have observations waiting; report again in a block")
+            }
+            feeds.append(feed.id)
+            state.write(key, feeds)
+        }
         record.lastTimeMs = observation.timeMs
         state.write(StateKeys.reporter(feed.id, reporter), record)
-        if wasEmpty {
-            var feeds = try state.read([String].self, StateKeys.pendingFeeds) ?? []
-            feeds.append(feed.id)
-            state.write(StateKeys.pendingFeeds, feeds)
-        }
         pending.append(observation)
         state.write(StateKeys.pendingObservations(feed.id), pending)
     }
@@ -158,30 +164,33 @@ enum OracleHandler {
     /// dropped, and a feed short of its threshold keeps waiting.
     static func endBlock(_ block: BlockContext) throws {
         let state = block.state
-        guard let feeds = try state.read([String].self, StateKeys.pendingFeeds) else { return }
-        var waiting: [String] = []
-        for id in feeds {
-            let key = StateKeys.pendingObservations(id)
-            let stored = try state.read([Observation].self, key) ?? []
-            let fresh = stored.filter {
-                $0.timeMs.addingReportingOverflow(OracleRules.skewMsMax).partialValue >= block.timeMs
-            }
-            guard var feed = try state.oracleFeed(id), !fresh.isEmpty else {
+        for shard in 0...UInt8.max {
+            let shardKey = StateKeys.pendingFeeds(shard: shard)
+            guard let feeds = try state.read([String].self, shardKey) else { continue }
+            var waiting: [String] = []
+            for id in feeds {
+                let key = StateKeys.pendingObservations(id)
+                let stored = try state.read([Observation].self, key) ?? []
+                let fresh = stored.filter {
+                    $0.timeMs.addingReportingOverflow(OracleRules.skewMsMax).partialValue >= block.timeMs
+                }
+                guard var feed = try state.oracleFeed(id), !fresh.isEmpty else {
+                    state.set(key, nil)
+                    continue
+                }
+                guard fresh.count >= feed.threshold else {
+                    if fresh.count != stored.count { state.write(key, fresh) }
+                    waiting.append(id)
+                    continue
+                }
                 state.set(key, nil)
-                continue
+                try aggregate(&feed, fresh, block)
             }
-            guard fresh.count >= feed.threshold else {
-                if fresh.count != stored.count { state.write(key, fresh) }
-                waiting.append(id)
-                continue
+            if waiting.isEmpty {
+                state.set(shardKey, nil)
+            } else if waiting != feeds {
+                state.write(shardKey, waiting)
             }
-            state.set(key, nil)
-            try aggregate(&feed, fresh, block)
-        }
-        if waiting.isEmpty {
-            state.set(StateKeys.pendingFeeds, nil)
-        } else if waiting != feeds {
-            state.write(StateKeys.pendingFeeds, waiting)
         }
     }
 
@@ -225,6 +234,18 @@ enum OracleHandler {
                 }
             }
             state.write(StateKeys.reporter(feed.id, observation.reporter), record)
+            // A DID reporting its own feed earns no reputation from it (the cheapest way to farm).
+            guard observation.reporter != feed.owner else {
+                if slashed > 0 {
+                    block.emit(
+                        "oracle.slash",
+                        [
+                            ("feed", feed.id), ("reporter", observation.reporter.description),
+                            ("amount", String(slashed)),
+                        ])
+                }
+                continue
+            }
             try state.updateReputation(observation.reporter, height: block.height) { reputation in
                 if inBand { reputation.oracleInBand += 1 } else { reputation.oracleOutOfBand += 1 }
                 if slashed > 0 { reputation.oracleSlashes += 1 }

@@ -11,7 +11,10 @@ extension StateKeys {
     static func round(_ feed: String, _ round: UInt64) -> [UInt8] { oracle(0x02, feed) + bigEndian(round) }
     static func roundPrefix(_ feed: String) -> [UInt8] { oracle(0x02, feed) }
     static func pendingObservations(_ feed: String) -> [UInt8] { oracle(0x03, feed) }
-    static let pendingFeeds: [UInt8] = [0x0A, 0x04]
+    /// The feeds with observations waiting, in 256 shards by the first byte of SHA-256(feed id),
+    /// so that no list a transaction rewrites is long.
+    static func pendingFeeds(shard: UInt8) -> [UInt8] { [0x0A, 0x04, shard] }
+    static func pendingShard(_ feed: String) -> UInt8 { Hash256.sha256(Array(feed.utf8)).bytes[0] }
     static func reporter(_ feed: String, _ reporter: DID) -> [UInt8] { oracle(0x05, feed) + reporter.canonicalBytes }
     static let feedPrefix: [UInt8] = [0x0A, 0x01]
     static let reporterPrefix: [UInt8] = [0x0A, 0x05]

@@ -9,7 +9,9 @@ public enum OracleRules {
     /// Observations in one `oracle.report` at most.
     public static let observationsPerReportMax = 512
     /// Observations of one feed waiting for its round at most (one per reporter).
-    public static let observationsPerFeedBlockMax = 256
+    public static let observationsPerFeedBlockMax = 64
+    /// Feeds with observations waiting, per shard of the index (256 shards: 16,384 feeds in all).
+    public static let pendingFeedsPerShardMax = 64
     /// How far an observation's time may be from the block's BFT time.
     public static let skewMsMax: UInt64 = 30_000
     /// Rounds kept per feed (older ones are deleted as new ones come).
