@@ -22,31 +22,31 @@ extension Gateway {
     }
 
     /// Checks an observation published by `did` and hands it to the node's sink; why not otherwise.
-    func takeObservation(_ observation: Observation, did: String) async -> Result<Void, VoucherRefusal> {
+    func takeObservation(_ observation: Observation, did: String) async -> Result<Void, PublishRefusal> {
         guard observation.reporter.description == did else {
             return .failure(
-                VoucherRefusal(text: "an observation is published by its reporter (\(observation.reporter))"))
+                PublishRefusal(text: "an observation is published by its reporter (\(observation.reporter))"))
         }
         guard let sink = observationSinkBox.withLockedValue({ $0 }) else {
-            return .failure(VoucherRefusal(text: "this node does not take observations"))
+            return .failure(PublishRefusal(text: "this node does not take observations"))
         }
         let nowMs = UInt64(max(0, Broker.nowMs()))
         let skew = observation.timeMs > nowMs ? observation.timeMs - nowMs : nowMs - observation.timeMs
         guard skew <= OracleRules.skewMsMax else {
             return .failure(
-                VoucherRefusal(text: "the observation's time is \(skew) ms from this node's clock (30 s at most)"))
+                PublishRefusal(text: "the observation's time is \(skew) ms from this node's clock (30 s at most)"))
         }
         guard observation.hasValidSignature(chainId: ledger.chainId) else {
-            return .failure(VoucherRefusal(text: "the observation's signature does not verify"))
+            return .failure(PublishRefusal(text: "the observation's signature does not verify"))
         }
         switch await ledger.reporterKeys(observation.reporter, feed: observation.feed) {
         case .unavailable:
-            return .failure(VoucherRefusal(text: "the ledger cannot be read now; publish again"))
+            return .failure(PublishRefusal(text: "the ledger cannot be read now; publish again"))
         case .refused(let why):
-            return .failure(VoucherRefusal(text: why))
+            return .failure(PublishRefusal(text: why))
         case .allowed(let keys):
             guard keys.contains(observation.key) else {
-                return .failure(VoucherRefusal(text: "the observation's key is not a current key of \(did)"))
+                return .failure(PublishRefusal(text: "the observation's key is not a current key of \(did)"))
             }
         }
         let fresh = lastObservations.withLockedValue { seen -> Bool in
@@ -56,7 +56,7 @@ extension Gateway {
             seen[key] = observation.timeMs
             return true
         }
-        guard fresh else { return .failure(VoucherRefusal(text: "an observation at this time or later was taken")) }
+        guard fresh else { return .failure(PublishRefusal(text: "an observation at this time or later was taken")) }
         sink.take(observation)
         countersBox.withLockedValue { $0.observations += 1 }
         return .success(())

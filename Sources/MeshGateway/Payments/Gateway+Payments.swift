@@ -42,22 +42,22 @@ extension Gateway {
     public func acceptVoucher(
         _ voucher: Voucher, clientID: String, did: String
     ) async -> Result<
-        UInt64, VoucherRefusal
+        UInt64, PublishRefusal
     > {
         // Refused before any ledger read or signature check when it is not for this chain.
         guard Array(voucher.chainId.utf8) == Array(ledger.chainId.utf8) else {
             broker.withLock { broker.metering.counters.vouchersRefused += 1 }
             return .failure(
-                VoucherRefusal(text: "the voucher is for chain '\(voucher.chainId)', not '\(ledger.chainId)'"))
+                PublishRefusal(text: "the voucher is for chain '\(voucher.chainId)', not '\(ledger.chainId)'"))
         }
         guard let terms = await channelTerms(voucher.channel) else {
-            return .failure(VoucherRefusal(text: "the ledger cannot be read now; send the voucher again"))
+            return .failure(PublishRefusal(text: "the ledger cannot be read now; send the voucher again"))
         }
         if let refusal = Metering.check(voucher, terms: terms, chainId: ledger.chainId) {
             broker.withLock { broker.metering.counters.vouchersRefused += 1 }
             return .failure(refusal)
         }
-        guard let terms else { return .failure(VoucherRefusal(text: "no open channel \(voucher.channel)")) }
+        guard let terms else { return .failure(PublishRefusal(text: "no open channel \(voucher.channel)")) }
         switch broker.withLock({ broker.metering.accept(voucher, terms: terms, from: did) }) {
         case .failure(let refusal):
             return .failure(refusal)

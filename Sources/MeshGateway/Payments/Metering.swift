@@ -165,25 +165,25 @@ final class Metering {
     }
 
     /// Checks `voucher` against the channel's terms (outside any lock: it verifies a signature).
-    static func check(_ voucher: Voucher, terms: GatewayChannel?, chainId: String) -> VoucherRefusal? {
+    static func check(_ voucher: Voucher, terms: GatewayChannel?, chainId: String) -> PublishRefusal? {
         guard Array(voucher.chainId.utf8) == Array(chainId.utf8) else {
-            return VoucherRefusal(text: "the voucher is for chain '\(voucher.chainId)', not '\(chainId)'")
+            return PublishRefusal(text: "the voucher is for chain '\(voucher.chainId)', not '\(chainId)'")
         }
-        guard let terms else { return VoucherRefusal(text: "no open channel \(voucher.channel)") }
+        guard let terms else { return PublishRefusal(text: "no open channel \(voucher.channel)") }
         if let refusal = checkTerms(voucher, terms) { return refusal }
-        guard voucher.hasValidSignature else { return VoucherRefusal(text: "the voucher's signature does not verify") }
+        guard voucher.hasValidSignature else { return PublishRefusal(text: "the voucher's signature does not verify") }
         return nil
     }
 
     /// The checks of `voucher` that depend on the terms only (no signature).
-    static func checkTerms(_ voucher: Voucher, _ terms: GatewayChannel) -> VoucherRefusal? {
-        guard !terms.closing else { return VoucherRefusal(text: "channel \(voucher.channel) is closing") }
+    static func checkTerms(_ voucher: Voucher, _ terms: GatewayChannel) -> PublishRefusal? {
+        guard !terms.closing else { return PublishRefusal(text: "channel \(voucher.channel) is closing") }
         guard voucher.cumulativeAmount <= terms.deposit else {
-            return VoucherRefusal(
+            return PublishRefusal(
                 text: "the voucher pays \(voucher.cumulativeAmount), above the \(terms.deposit) deposited")
         }
         guard terms.payerKeys.contains(voucher.key) else {
-            return VoucherRefusal(text: "the voucher's key is not a current key of \(terms.payer)")
+            return PublishRefusal(text: "the voucher's key is not a current key of \(terms.payer)")
         }
         return nil
     }
@@ -195,12 +195,12 @@ final class Metering {
     func accept(
         _ voucher: Voucher, terms: GatewayChannel, from did: String
     ) -> Result<
-        (credit: UInt64, byPayer: Bool), VoucherRefusal
+        (credit: UInt64, byPayer: Bool), PublishRefusal
     > {
         update(voucher.channel, terms: terms, add: true)
         guard var credit = channels[voucher.channel], let current = credit.terms else {
             counters.vouchersRefused += 1
-            return .failure(VoucherRefusal(text: "channel \(voucher.channel) was settled"))
+            return .failure(PublishRefusal(text: "channel \(voucher.channel) was settled"))
         }
         if let refusal = Self.checkTerms(voucher, current) {
             counters.vouchersRefused += 1
@@ -244,8 +244,8 @@ final class Metering {
     }
 }
 
-/// Why the gateway did not take a voucher.
-public struct VoucherRefusal: Error, Equatable, Sendable {
+/// Why the gateway did not take a voucher or an observation published to one of its own topics.
+public struct PublishRefusal: Error, Equatable, Sendable {
     /// One sentence.
     public var text: String
 }

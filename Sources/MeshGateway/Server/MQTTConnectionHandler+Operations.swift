@@ -133,12 +133,26 @@ extension MQTTConnectionHandler {
                 "an observation of '\(observation.feed)' is published to $mesh/oracle/\(observation.feed)")
             return
         }
+        finishSelfChecked(context, connected, publish) { gateway in
+            await gateway.takeObservation(observation, did: connected.did)
+        } refused: { refusal in
+            "refused an observation of '\(feed)' from \(connected.did): \(refusal.text)"
+        }
+    }
+
+    /// Runs `work` for a publish on one of the gateway's own topics off the event loop (reading
+    /// stops meanwhile), then acknowledges it, or refuses it with 0x87 and logs `refused`'s line.
+    private func finishSelfChecked(
+        _ context: ChannelHandlerContext, _ connected: ConnectedView, _ publish: MQTTPublish,
+        _ work: @escaping @Sendable (Gateway) async -> Result<Void, PublishRefusal>,
+        refused: @escaping @Sendable (PublishRefusal) -> String
+    ) {
         setWaiting(context, true)
         let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         let gateway = gateway
         let eventLoop = context.eventLoop
         Task {
-            let outcome = await gateway.takeObservation(observation, did: connected.did)
+            let outcome = await work(gateway)
             eventLoop.execute {
                 let (handler, context) = bound.value
                 handler.setWaiting(context, false)
@@ -154,7 +168,7 @@ extension MQTTConnectionHandler {
                         connected.connection.send(.ack(MQTTAck(.pubrec, packetID: publish.packetID ?? 0)))
                     }
                 case .failure(let refusal):
-                    gateway.log("refused an observation of '\(feed)' from \(connected.did): \(refusal.text)")
+                    gateway.log(refused(refusal))
                     handler.refusePublish(context, connected, publish, .notAuthorized, refusal.text)
                 }
                 handler.resume(context)
@@ -201,11 +215,7 @@ extension MQTTConnectionHandler {
         guard beginSelfChecked(context, connected, publish) else { return }
         let voucher: Voucher
         do {
-            if publish.payload.starts(with: Array(Voucher.textPrefix.utf8)) {
-                voucher = try Voucher(text: String(decoding: publish.payload, as: UTF8.self))
-            } else {
-                voucher = try Voucher(canonicalBytes: publish.payload)
-            }
+            voucher = try Voucher(payload: publish.payload)
         } catch {
             gateway.countProtocolError()
             endSelfChecked(connected, publish)
@@ -220,32 +230,10 @@ extension MQTTConnectionHandler {
                 "a voucher for channel \(voucher.channel) is published to $mesh/pay/\(voucher.channel)")
             return
         }
-        setWaiting(context, true)
-        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        let gateway = gateway
-        let eventLoop = context.eventLoop
-        Task {
-            let outcome = await gateway.acceptVoucher(voucher, clientID: connected.clientID, did: connected.did)
-            eventLoop.execute {
-                let (handler, context) = bound.value
-                handler.setWaiting(context, false)
-                if case .failure = outcome { handler.endSelfChecked(connected, publish) }
-                guard context.channel.isActive else { return }
-                switch outcome {
-                case .success:
-                    switch publish.qos {
-                    case .atMostOnce: break
-                    case .atLeastOnce:
-                        connected.connection.send(.ack(MQTTAck(.puback, packetID: publish.packetID ?? 0)))
-                    case .exactlyOnce:
-                        connected.connection.send(.ack(MQTTAck(.pubrec, packetID: publish.packetID ?? 0)))
-                    }
-                case .failure(let refusal):
-                    gateway.log("refused a voucher from \(connected.did) for channel \(channel): \(refusal.text)")
-                    handler.refusePublish(context, connected, publish, .notAuthorized, refusal.text)
-                }
-                handler.resume(context)
-            }
+        finishSelfChecked(context, connected, publish) { gateway in
+            await gateway.acceptVoucher(voucher, clientID: connected.clientID, did: connected.did).map { _ in }
+        } refused: { refusal in
+            "refused a voucher from \(connected.did) for channel \(channel): \(refusal.text)"
         }
     }
 

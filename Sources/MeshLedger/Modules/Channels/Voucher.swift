@@ -86,6 +86,15 @@ public struct Voucher: Sendable, Hashable, CanonicalCodable {
         try self.init(canonicalBytes: bytes)
     }
 
+    /// Parses a voucher as a device publishes it: the text form, or the canonical bytes.
+    public init(payload: [UInt8]) throws(CanonicalDecodingError) {
+        if payload.starts(with: Array(Self.textPrefix.utf8)) {
+            try self.init(text: String(decoding: payload, as: UTF8.self))
+        } else {
+            try self.init(canonicalBytes: payload)
+        }
+    }
+
     /// See the type's documentation.
     public func encode(to encoder: inout CanonicalEncoder) {
         encoder.writeString(chainId)

@@ -107,10 +107,16 @@ enum OracleHandler {
         }
         // Every check before any write: a refused observation (skipped in a batch) writes nothing.
         if wasEmpty {
-            let key = StateKeys.pendingFeeds(shard: StateKeys.pendingShard(feed.id))
+            let shard = StateKeys.pendingShard(feed.id)
+            let key = StateKeys.pendingFeeds(shard: shard)
             var feeds = try state.read([String].self, key) ?? []
             guard feeds.count < OracleRules.pendingFeedsPerShardMax else {
                 throw OracleError.badReport("too many feeds have observations waiting; report again in a block")
+            }
+            if feeds.isEmpty {
+                var shards = try state.get(StateKeys.pendingShards) ?? [UInt8](repeating: 0, count: 32)
+                shards[Int(shard / 8)] |= 0x80 >> (shard % 8)
+                state.set(StateKeys.pendingShards, shards)
             }
             feeds.append(feed.id)
             state.write(key, feeds)
@@ -164,9 +170,14 @@ enum OracleHandler {
     /// dropped, and a feed short of its threshold keeps waiting.
     static func endBlock(_ block: BlockContext) throws {
         let state = block.state
-        for shard in 0...UInt8.max {
+        guard var shards = try state.get(StateKeys.pendingShards), shards.count == 32 else { return }
+        let before = shards
+        for shard in 0...UInt8.max where shards[Int(shard / 8)] & (0x80 >> (shard % 8)) != 0 {
             let shardKey = StateKeys.pendingFeeds(shard: shard)
-            guard let feeds = try state.read([String].self, shardKey) else { continue }
+            guard let feeds = try state.read([String].self, shardKey) else {
+                shards[Int(shard / 8)] &= ~(0x80 >> (shard % 8))
+                continue
+            }
             var waiting: [String] = []
             for id in feeds {
                 let key = StateKeys.pendingObservations(id)
@@ -188,10 +199,12 @@ enum OracleHandler {
             }
             if waiting.isEmpty {
                 state.set(shardKey, nil)
+                shards[Int(shard / 8)] &= ~(0x80 >> (shard % 8))
             } else if waiting != feeds {
                 state.write(shardKey, waiting)
             }
         }
+        if shards != before { state.set(StateKeys.pendingShards, shards.allSatisfy { $0 == 0 } ? nil : shards) }
     }
 
     /// The round of `observations` (at least the feed's threshold): median, quartiles, misses.

@@ -15,6 +15,9 @@ extension StateKeys {
     /// so that no list a transaction rewrites is long.
     static func pendingFeeds(shard: UInt8) -> [UInt8] { [0x0A, 0x04, shard] }
     static func pendingShard(_ feed: String) -> UInt8 { Hash256.sha256(Array(feed.utf8)).bytes[0] }
+    /// 32 bytes: bit `s` (most significant first) is set while shard `s` lists a feed, so the end of
+    /// a block reads only the shards in use.
+    static let pendingShards: [UInt8] = [0x0A, 0x06]
     static func reporter(_ feed: String, _ reporter: DID) -> [UInt8] { oracle(0x05, feed) + reporter.canonicalBytes }
     static let feedPrefix: [UInt8] = [0x0A, 0x01]
     static let reporterPrefix: [UInt8] = [0x0A, 0x05]
