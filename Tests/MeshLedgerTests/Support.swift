@@ -24,7 +24,7 @@ typealias TestRandom = SplitMix64
 final class TestChain {
     let directory = TemporaryDirectory()
     let store: StateStore
-    let ledger: Ledger
+    var ledger: Ledger
     let accounts: [Ed25519.PrivateKey]
     private(set) var nonces: [DID: UInt64] = [:]
     static let chainId = "meshwork-test"
@@ -34,7 +34,7 @@ final class TestChain {
 
     init(
         accountCount: Int = 4, balance: UInt64 = 1_000_000_000, keepRecentHeights: UInt64 = 100,
-        params: LedgerParams = LedgerParams()
+        params: LedgerParams = LedgerParams(), moduleParams: [String: UInt64]? = nil
     ) throws {
         store = try StateStore(path: directory.file("state.sqlite"), keepRecentHeights: keepRecentHeights)
         ledger = Ledger(store: store)
@@ -42,13 +42,14 @@ final class TestChain {
             try Ed25519.PrivateKey(seed: Hash256.sha256(Array("test-account-\(index)".utf8)).bytes)
         }
         let validatorKey = accounts[0].publicKey
-        let genesis = Genesis(
+        var genesis = Genesis(
             chainId: Self.chainId, params: params,
             accounts: accounts.map { Genesis.Account(did: .key($0.publicKey), balance: balance) },
             validators: [
                 Genesis.GenesisValidator(
                     operatorDID: .key(validatorKey), consensusKey: validatorKey, moniker: "v0", selfBond: 10_000_000)
             ])
+        genesis.moduleParams = moduleParams
         _ = try ledger.initChain(InitChainRequest(chainId: Self.chainId, appState: genesis.jsonBytes()))
     }
 

@@ -38,6 +38,8 @@ public struct SigningDomain: Hashable, Sendable, CustomStringConvertible {
     public static let voucher = SigningDomain("meshwork/voucher/v1")
     /// A reporter's signed reading for a data feed (`oracle.report`).
     public static let observation = SigningDomain("meshwork/observation/v1")
+    /// A device's install receipt for a firmware rollout (`ota.report`).
+    public static let installReceipt = SigningDomain("meshwork/ota-receipt/v1")
 
     /// The bytes that are actually signed for `message` in this domain.
     public func signingInput(_ message: some Collection<UInt8>) -> [UInt8] {

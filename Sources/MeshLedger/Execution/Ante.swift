@@ -74,6 +74,8 @@ extension Message {
         case .openStream(let open): open.deposit
         case .topUpStream(let topUp): topUp.amount
         case .bondReporter(let bond): bond.amount
+        case .submitProposal(let submit): submit.deposit
+        case .depositProposal(let deposit): deposit.amount
         default: 0
         }
     }

@@ -15,6 +15,8 @@ final class BlockContext {
     var validatorSetDirty = false
     /// SHA-256 of the feed observations in this block whose signatures were checked beforehand.
     var verifiedObservations: Set<Hash256> = []
+    /// SHA-256 of the install receipts in this block whose signatures were checked beforehand.
+    var verifiedReceipts: Set<Hash256> = []
 
     init(
         state: ExecutionState, params: LedgerParams, chainId: String, height: UInt64, timeMs: UInt64,

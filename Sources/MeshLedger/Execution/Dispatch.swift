@@ -38,6 +38,14 @@ enum MessageRouter {
         case .bondReporter(let body): try OracleHandler.bond(body, context)
         case .unbondReporter(let body): try OracleHandler.unbond(body, context)
         case .revokeCredential(let body): try CredentialHandler.revoke(body, context)
+        case .submitProposal(let body): try GovHandler.submit(body, context)
+        case .depositProposal(let body): try GovHandler.deposit(body, context)
+        case .vote(let body): try GovHandler.vote(body, context)
+        case .publishFirmware(let body): try OTAHandler.publish(body, context)
+        case .createRollout(let body): try OTAHandler.rollout(body, context)
+        case .reportInstalls(let body): try OTAHandler.report(body, context)
+        case .abortRollout(let body): try OTAHandler.abort(body, context)
+        case .approveRollout(let body): try OTAHandler.approve(body, context)
         case .unknown(let type): throw TransactionError.unknownMessageType(type)
         }
     }

@@ -7,13 +7,38 @@ final class ExecutionState {
     typealias Changes = [[UInt8]: [UInt8]?]
 
     private let committed: ([UInt8]) throws(StateError) -> [UInt8]?
+    private let committedScan: ([UInt8]) throws(StateError) -> [(key: [UInt8], value: [UInt8])]
     /// Writes of the block so far (nil value = deleted).
     private(set) var changes: Changes = [:]
     private var transactionChanges: Changes = [:]
     private var transactionOpen = false
 
-    init(committed: @escaping ([UInt8]) throws(StateError) -> [UInt8]?) {
+    init(
+        committed: @escaping ([UInt8]) throws(StateError) -> [UInt8]?,
+        scan: @escaping ([UInt8]) throws(StateError) -> [(key: [UInt8], value: [UInt8])] = { _ in [] }
+    ) {
         self.committed = committed
+        self.committedScan = scan
+    }
+
+    /// A state over `store`: its committed values, then this block's writes.
+    convenience init(store: StateStore) {
+        self.init(
+            committed: { [unowned store] key throws(StateError) in try store.value(forKey: key) },
+            scan: { [unowned store] prefix throws(StateError) in try store.scan(prefix: prefix) })
+    }
+
+    /// Every key starting with `prefix` as this state sees it (committed, then the block's and the
+    /// transaction's writes), in key order. Costs a read of the committed range plus a pass over
+    /// this block's writes: only end-of-block work that has bounded its range (a proposal's votes
+    /// and deposits, a controller's devices) uses it.
+    func scan(prefix: [UInt8]) throws(StateError) -> [(key: [UInt8], value: [UInt8])] {
+        var merged: [[UInt8]: [UInt8]] = [:]
+        for entry in try committedScan(prefix) { merged[entry.key] = entry.value }
+        for layer in transactionOpen ? [changes, transactionChanges] : [changes] {
+            for (key, value) in layer where key.starts(with: prefix) { merged[key] = value }
+        }
+        return merged.sorted { $0.key.lexicographicallyPrecedes($1.key) }.map { (key: $0.key, value: $0.value) }
     }
 
     func get(_ key: [UInt8]) throws(StateError) -> [UInt8]? {

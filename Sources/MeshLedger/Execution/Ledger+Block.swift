@@ -16,12 +16,17 @@ extension Ledger {
         let decoded = request.transactions.map { Ante.decode($0, chainId: chainId, params: params) }
         let hashes = request.transactions.map { Hash256.sha256($0) }
         let signatures = verifySignatures(decoded, hashes: hashes)
-        let state = ExecutionState { [unowned store] key throws(StateError) in try store.value(forKey: key) }
+        let state = ExecutionState(store: store)
         let block = BlockContext(
             state: state, params: params, chainId: chainId, height: request.height, timeMs: request.timeMs,
             blockHash: request.blockHash)
-        // Feed observations carry their own signatures: checked on all cores before execution.
+        // Feed observations and install receipts carry their own signatures: checked on all cores
+        // before execution.
         block.verifiedObservations = ObservationBatch.verified(decoded, chainId: chainId)
+        block.verifiedReceipts = ReceiptBatch.verified(decoded, chainId: chainId)
+        try beginBlock(block)
+        let beginEvents = block.events
+        block.events.removeAll()
         var results: [TransactionResult] = []
         results.reserveCapacity(decoded.count)
         for index in decoded.indices {
@@ -34,11 +39,29 @@ extension Ledger {
         for misbehavior in request.misbehavior { try StakingHandler.slash(misbehavior, block) }
         try OracleHandler.endBlock(block)
         try StorageHandler.endBlock(block)
+        try GovHandler.endBlock(block)
+        try OTAHandler.endBlock(block)
         let updates = try StakingHandler.endBlock(block)
         let appHash = try store.prepare(height: request.height, changes: state.changes)
         setPending(request.height)
         return FinalizeBlockResponse(
-            transactionResults: results, events: block.events, validatorUpdates: updates, appHash: appHash)
+            transactionResults: results, events: beginEvents + block.events, validatorUpdates: updates, appHash: appHash
+        )
+    }
+
+    /// Cosmos' begin-block of `x/upgrade`: at a plan's height, this binary runs the plan's handler
+    /// or stops the chain.
+    private func beginBlock(_ block: BlockContext) throws {
+        guard let plan = try block.state.upgradePlanRecord(), plan.height <= block.height else { return }
+        guard let handler = upgradeHandlers[plan.name] else {
+            let needed = UpgradeNeeded(plan: plan)
+            onUpgradeNeeded?(needed)
+            throw needed
+        }
+        try handler(UpgradeMigration(state: block.state, plan: plan))
+        block.state.set(StateKeys.upgradePlan, nil)
+        block.state.writeUInt64(StateKeys.upgradeDone(plan.name), block.height)
+        block.emit("gov.upgradeApplied", [("name", plan.name), ("height", String(block.height))])
     }
 
     /// Checks the signatures of `transactions` on all cores and remembers the valid ones, as
@@ -99,7 +122,7 @@ extension Ledger {
         }
         state.beginTransaction()
         do {
-            try payFeeAndNonce(body, state)
+            try payFeeAndNonce(body, state, block.params)
             for (index, message) in body.messages.enumerated() {
                 let context = MessageContext(
                     block: block, signer: body.signer, transactionHash: hash, messageIndex: UInt32(index))
@@ -114,7 +137,8 @@ extension Ledger {
             state.rollbackTransaction()
             guard keepFailedFee else { return TransactionResult(error: error) }
             // In a block a failed transaction still pays its fee and uses its nonce.
-            do { try payFeeAndNonce(body, state) } catch let storage as StateError { throw storage } catch {
+            do { try payFeeAndNonce(body, state, block.params) } catch let storage as StateError { throw storage } catch
+            {
                 preconditionFailure("the fee was checked payable by the ante handler: \(error)")
             }
             return TransactionResult(error: error, feePaid: body.fee)
@@ -123,8 +147,8 @@ extension Ledger {
         }
     }
 
-    private func payFeeAndNonce(_ body: Transaction, _ state: ExecutionState) throws {
-        try state.collectFee(from: body.signer, body.fee)
+    private func payFeeAndNonce(_ body: Transaction, _ state: ExecutionState, _ params: LedgerParams) throws {
+        try state.collectFee(from: body.signer, body.fee, communityTaxPermille: params.communityTaxPermille)
         state.writeUInt64(StateKeys.nonce(body.signer), body.nonce + 1)
     }
 }
@@ -146,6 +170,32 @@ public enum SignatureBatch {
             }
         }
         return Array(output)
+    }
+}
+
+/// Install receipts' signatures, checked on all cores.
+enum ReceiptBatch {
+    /// The SHA-256 of each receipt in `decoded` whose signature verifies (the handler then checks
+    /// only that its key is the device's).
+    static func verified(_ decoded: [Result<SignedTransaction, TransactionError>], chainId: String) -> Set<Hash256> {
+        var collected: [InstallReceipt] = []
+        for case .success(let transaction) in decoded {
+            for case .reportInstalls(let report) in transaction.body.messages { collected += report.receipts }
+        }
+        let receipts = collected
+        guard !receipts.isEmpty else { return [] }
+        let workers = min(ProcessInfo.processInfo.activeProcessorCount, max(1, receipts.count / 64))
+        // Each worker writes only its own indices (worker, worker + workers, …).
+        nonisolated(unsafe) let output = UnsafeMutableBufferPointer<Hash256?>.allocate(capacity: receipts.count)
+        defer { output.deallocate() }
+        output.initialize(repeating: nil)
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            for index in stride(from: worker, to: receipts.count, by: workers)
+            where receipts[index].hasValidSignature(chainId: chainId) {
+                output[index] = Hash256.sha256(receipts[index].canonicalBytes)
+            }
+        }
+        return Set(output.compactMap { $0 })
     }
 }
 

@@ -19,12 +19,17 @@ public final class Ledger: Application {
     public var whenDurable: (@Sendable (UInt64) -> Void)?
     private(set) var cachedChainId: String?
     private(set) var cachedParams: LedgerParams?
+    /// State migrations this binary runs when the chain reaches an upgrade of that name
+    /// (`gov` upgrade plans); without one, `finalizeBlock` of the plan's height stops the chain here.
+    public var upgradeHandlers: [String: UpgradeHandler] = [:]
+    /// Told before `finalizeBlock` throws `UpgradeNeeded` (the node prints the line and exits).
+    public var onUpgradeNeeded: (@Sendable (UpgradeNeeded) -> Void)?
 
     /// A ledger over `store` (opened, possibly with committed heights).
     public init(store: StateStore, verifiedSignatures: VerifiedTransactions = VerifiedTransactions()) {
         self.store = store
         self.verifiedSignatures = verifiedSignatures
-        self.checkState = ExecutionState { [unowned store] key throws(StateError) in try store.value(forKey: key) }
+        self.checkState = ExecutionState(store: store)
     }
 
     /// The chain id from genesis.
@@ -70,10 +75,13 @@ public final class Ledger: Application {
             }
             return InitChainResponse(validators: try activeValidators(), appHash: store.rootHash)
         }
-        let state = ExecutionState { [unowned store] key throws(StateError) in try store.value(forKey: key) }
+        let state = ExecutionState(store: store)
         let block = BlockContext(state: state, params: genesis.params, chainId: genesis.chainId, height: 0, timeMs: 0)
         state.write(StateKeys.params, genesis.params)
         state.set(StateKeys.chainId, Array(genesis.chainId.utf8))
+        for (name, value) in (genesis.moduleParams ?? [:]).sorted(by: { $0.key < $1.key }) {
+            try state.setParam(name, value)
+        }
         for account in genesis.accounts { try state.mint(account.did, account.balance) }
         var operators: [DID] = []
         for entry in genesis.validators {
@@ -170,6 +178,8 @@ public final class Ledger: Application {
         }
         pendingHeight = nil
         checkState.reset()
+        // Governance may have changed them in this block.
+        cachedParams = nil
         let retain =
             store.keepRecentHeights == 0 || height < store.keepRecentHeights ? 0 : height - store.keepRecentHeights + 1
         return CommitResponse(height: height, retainHeight: retain)
@@ -183,4 +193,38 @@ public final class Ledger: Application {
     func isVerified(_ hash: Hash256) -> Bool { verifiedSignatures.contains(hash) }
 
     func setPending(_ height: UInt64?) { pendingHeight = height }
+}
+
+/// A state migration for a named upgrade: reads and writes the state of the block at the plan's
+/// height before its transactions run.
+public typealias UpgradeHandler = @Sendable (UpgradeMigration) throws -> Void
+
+/// What an upgrade handler may touch: the state as the upgrade block begins.
+public final class UpgradeMigration {
+    private let state: ExecutionState
+    /// The plan being applied.
+    public let plan: UpgradePlan
+
+    init(state: ExecutionState, plan: UpgradePlan) {
+        self.state = state
+        self.plan = plan
+    }
+
+    /// The value at `key`, if any.
+    public func value(forKey key: [UInt8]) throws -> [UInt8]? { try state.get(key) }
+
+    /// Writes (or, with nil, deletes) `key`.
+    public func set(_ key: [UInt8], _ value: [UInt8]?) { state.set(key, value) }
+}
+
+/// The chain reached an upgrade this binary has no handler for: every node stops here.
+public struct UpgradeNeeded: Error, Sendable, CustomStringConvertible {
+    /// The plan.
+    public let plan: UpgradePlan
+
+    /// The one line a node prints before it exits.
+    public var description: String {
+        "upgrade \"\(plan.name)\" needed at height \(plan.height): run a binary with sha256 \(plan.binarySHA256.hex)"
+            + (plan.info.isEmpty ? "" : " (\(plan.info))")
+    }
 }

@@ -8,7 +8,7 @@ public enum LedgerInvariants {
         let state = HistoricalState(store: store, height: store.height)
         var problems: [String] = []
         // Supply: balances + fee pool + bonded + unbonding + provider stakes + escrows + channel and stream
-        // deposits + oracle bonds == supply, and no stored zero balance.
+        // deposits + oracle bonds + community pool + proposal deposits == supply, and no stored zero balance.
         var total: UInt64 = 0
         func add(_ amount: UInt64, _ what: String) {
             let (sum, overflow) = total.addingReportingOverflow(amount)
@@ -49,6 +49,14 @@ public enum LedgerInvariants {
         }
         for (_, value) in try store.scan(prefix: StateKeys.reporterPrefix) {
             add(try ReporterRecord(canonicalBytes: value).bond, "oracle bond")
+        }
+        add(try state.communityPoolBalance(), "community pool")
+        for (key, value) in try store.scan(prefix: StateKeys.depositPrefix) {
+            guard value.count == 8 else {
+                problems.append("deposit at \(Hex.encode(key)) is not 8 bytes")
+                continue
+            }
+            add(value.reduce(UInt64(0)) { $0 << 8 | UInt64($1) }, "proposal deposit")
         }
         let supply = try state.supply()
         if total != supply { problems.append("holdings add up to \(total) but the supply is \(supply)") }

@@ -63,6 +63,9 @@ public struct Genesis: Sendable, Hashable, Codable {
     public var validators: [GenesisValidator]
     /// BFT time of height 1, in milliseconds since the Unix epoch (consensus reads it).
     public var genesisTimeMs: UInt64?
+    /// Module parameters other than the defaults, by full name (`gov.votingPeriodSeconds`); the
+    /// `ledger.*` ones are in `params`.
+    public var moduleParams: [String: UInt64]?
 
     /// A genesis with default parameters and nothing in it.
     public init(
@@ -137,6 +140,11 @@ public struct Genesis: Sendable, Hashable, Codable {
         guard params.powerReduction > 0, params.transactionBytesMax >= 256, params.messagesPerTransactionMax > 0,
             params.validatorsMax > 0, params.slashFractionPermille <= 1000
         else { throw .invalidParams }
+        for (name, value) in moduleParams ?? [:] {
+            guard let spec = ParamRegistry.spec(named: name), spec.module != "ledger", value >= spec.min,
+                value <= spec.max
+            else { throw .invalidModuleParam(name) }
+        }
         var seen = Set<DID>()
         for account in accounts where !seen.insert(account.did).inserted {
             throw .duplicateAccount(account.did.description)
@@ -180,6 +188,8 @@ public enum GenesisError: MeshError, Equatable {
     case noValidators
     /// A parameter is out of range.
     case invalidParams
+    /// A module parameter is unknown, a `ledger.*` one (those are in `params`), or out of bounds.
+    case invalidModuleParam(String)
 
     /// `genesis`.
     public var module: String { "genesis" }
@@ -194,6 +204,7 @@ public enum GenesisError: MeshError, Equatable {
         case .invalidValidator: 5
         case .noValidators: 6
         case .invalidParams: 7
+        case .invalidModuleParam: 8
         }
     }
 
@@ -206,6 +217,8 @@ public enum GenesisError: MeshError, Equatable {
         case .supplyOverflow: "balances and bonds add up past 2^64 - 1"
         case .invalidValidator(let moniker, let detail): "validator '\(moniker)': \(detail)"
         case .noValidators: "the genesis has no validators; add one with 'meshwork genesis add-validator'"
+        case .invalidModuleParam(let name):
+            "moduleParams: '\(name)' is not a module parameter or is outside its bounds (see 'meshwork query params')"
         case .invalidParams:
             "a parameter is out of range (powerReduction, validatorsMax and messagesPerTransactionMax must be positive, transactionBytesMax at least 256, slashFractionPermille at most 1000)"
         }

@@ -69,6 +69,22 @@ public enum Message: Sendable, Hashable {
     case unbondReporter(UnbondReporter)
     /// 74 — `vc.revoke`.
     case revokeCredential(RevokeCredential)
+    /// 80 — `gov.submit`.
+    case submitProposal(SubmitProposal)
+    /// 81 — `gov.deposit`.
+    case depositProposal(DepositProposal)
+    /// 82 — `gov.vote`.
+    case vote(CastVote)
+    /// 90 — `ota.publish`.
+    case publishFirmware(PublishFirmware)
+    /// 91 — `ota.rollout`.
+    case createRollout(CreateRollout)
+    /// 92 — `ota.report`.
+    case reportInstalls(ReportInstalls)
+    /// 93 — `ota.abort`.
+    case abortRollout(AbortRollout)
+    /// 94 — `ota.approve`.
+    case approveRollout(ApproveRollout)
     /// A type number this ledger does not know; rejected with `tx/13`.
     case unknown(type: UInt64)
 
@@ -108,6 +124,14 @@ public enum Message: Sendable, Hashable {
         case .bondReporter: 72
         case .unbondReporter: 73
         case .revokeCredential: 74
+        case .submitProposal: 80
+        case .depositProposal: 81
+        case .vote: 82
+        case .publishFirmware: 90
+        case .createRollout: 91
+        case .reportInstalls: 92
+        case .abortRollout: 93
+        case .approveRollout: 94
         case .unknown(let type): type
         }
     }
@@ -148,6 +172,14 @@ public enum Message: Sendable, Hashable {
         case .bondReporter: "oracle.bond"
         case .unbondReporter: "oracle.unbond"
         case .revokeCredential: "vc.revoke"
+        case .submitProposal: "gov.submit"
+        case .depositProposal: "gov.deposit"
+        case .vote: "gov.vote"
+        case .publishFirmware: "ota.publish"
+        case .createRollout: "ota.rollout"
+        case .reportInstalls: "ota.report"
+        case .abortRollout: "ota.abort"
+        case .approveRollout: "ota.approve"
         case .unknown(let type): "unknown.\(type)"
         }
     }
@@ -188,6 +220,14 @@ public enum Message: Sendable, Hashable {
         case .bondReporter(let body): body.canonicalBytes
         case .unbondReporter(let body): body.canonicalBytes
         case .revokeCredential(let body): body.canonicalBytes
+        case .submitProposal(let body): body.canonicalBytes
+        case .depositProposal(let body): body.canonicalBytes
+        case .vote(let body): body.canonicalBytes
+        case .publishFirmware(let body): body.canonicalBytes
+        case .createRollout(let body): body.canonicalBytes
+        case .reportInstalls(let body): body.canonicalBytes
+        case .abortRollout(let body): body.canonicalBytes
+        case .approveRollout(let body): body.canonicalBytes
         case .unknown: []
         }
     }
@@ -231,6 +271,14 @@ public enum Message: Sendable, Hashable {
         case 72: self = .bondReporter(try decode(BondReporter.self))
         case 73: self = .unbondReporter(try decode(UnbondReporter.self))
         case 74: self = .revokeCredential(try decode(RevokeCredential.self))
+        case 80: self = .submitProposal(try decode(SubmitProposal.self))
+        case 81: self = .depositProposal(try decode(DepositProposal.self))
+        case 82: self = .vote(try decode(CastVote.self))
+        case 90: self = .publishFirmware(try decode(PublishFirmware.self))
+        case 91: self = .createRollout(try decode(CreateRollout.self))
+        case 92: self = .reportInstalls(try decode(ReportInstalls.self))
+        case 93: self = .abortRollout(try decode(AbortRollout.self))
+        case 94: self = .approveRollout(try decode(ApproveRollout.self))
         default: self = .unknown(type: typeNumber)
         }
     }

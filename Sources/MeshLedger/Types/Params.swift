@@ -22,18 +22,21 @@ public struct LedgerParams: Sendable, Hashable, Codable {
     public var selfBondMin: UInt64 = 1_000_000
     /// Share of a validator's stake burned for a duplicate vote, in thousandths.
     public var slashFractionPermille: UInt64 = 50
+    /// Share of every fee paid into the community pool (module `gov`), in thousandths; the rest
+    /// goes to the fee pool. Cosmos' community tax is 2 %.
+    public var communityTaxPermille: UInt64 = 20
 
     /// Defaults.
     public init() {}
 
     private enum CodingKeys: String, CodingKey {
         case transactionBytesMax, messagesPerTransactionMax, feeMin, unbondingSeconds, validatorsMax
-        case validatorCandidatesMax, powerReduction, selfBondMin, slashFractionPermille
+        case validatorCandidatesMax, powerReduction, selfBondMin, slashFractionPermille, communityTaxPermille
         /// The block-counted unbonding of genesis files written before it moved to BFT time.
         case unbondingBlocks
     }
 
-    /// Every field is required; a genesis file that still names `unbondingBlocks` is refused with
+    /// Every field is required but `communityTaxPermille` (added later; default 20); a genesis file that still names `unbondingBlocks` is refused with
     /// the reason (unbonding moved to BFT time: such a chain must be made again).
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -53,6 +56,7 @@ public struct LedgerParams: Sendable, Hashable, Codable {
         powerReduction = try container.decode(UInt64.self, forKey: .powerReduction)
         selfBondMin = try container.decode(UInt64.self, forKey: .selfBondMin)
         slashFractionPermille = try container.decode(UInt64.self, forKey: .slashFractionPermille)
+        communityTaxPermille = try container.decodeIfPresent(UInt64.self, forKey: .communityTaxPermille) ?? 20
     }
 
     /// The fields by name.
@@ -67,6 +71,7 @@ public struct LedgerParams: Sendable, Hashable, Codable {
         try container.encode(powerReduction, forKey: .powerReduction)
         try container.encode(selfBondMin, forKey: .selfBondMin)
         try container.encode(slashFractionPermille, forKey: .slashFractionPermille)
+        try container.encode(communityTaxPermille, forKey: .communityTaxPermille)
     }
 }
 
@@ -79,7 +84,7 @@ extension LedgerParams: CanonicalCodable {
     private var fields: [UInt64] {
         [
             transactionBytesMax, messagesPerTransactionMax, feeMin, unbondingSeconds, validatorsMax,
-            validatorCandidatesMax, powerReduction, selfBondMin, slashFractionPermille,
+            validatorCandidatesMax, powerReduction, selfBondMin, slashFractionPermille, communityTaxPermille,
         ]
     }
 
@@ -94,5 +99,6 @@ extension LedgerParams: CanonicalCodable {
         powerReduction = try decoder.readVarint()
         selfBondMin = try decoder.readVarint()
         slashFractionPermille = try decoder.readVarint()
+        communityTaxPermille = try decoder.readVarint()
     }
 }

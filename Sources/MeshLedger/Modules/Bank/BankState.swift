@@ -27,11 +27,18 @@ extension ExecutionState {
         try credit(to, amount)
     }
 
-    func collectFee(from payer: DID, _ fee: UInt64) throws {
+    /// Takes `fee` from `payer`: `⌊fee × communityTaxPermille / 1000⌋` to the community pool
+    /// (module `gov`), the rest to the fee pool.
+    func collectFee(from payer: DID, _ fee: UInt64, communityTaxPermille: UInt64) throws {
         try debit(payer, fee)
-        let (sum, overflow) = try feePool().addingReportingOverflow(fee)
+        let tax = mulDiv(fee, min(communityTaxPermille, 1_000), 1_000) ?? 0
+        let (sum, overflow) = try feePool().addingReportingOverflow(fee - tax)
         guard !overflow else { throw BankError.overflow }
         writeUInt64(StateKeys.feePool, sum)
+        guard tax > 0 else { return }
+        let (pool, poolOverflow) = try readUInt64(StateKeys.communityPool).addingReportingOverflow(tax)
+        guard !poolOverflow else { throw BankError.overflow }
+        writeUInt64(StateKeys.communityPool, pool)
     }
 
     /// Creates tokens (genesis only).
