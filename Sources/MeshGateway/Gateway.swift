@@ -29,6 +29,7 @@ public final class Gateway: Sendable {
     let observationSinkBox = NIOLockedValueBox<ObservationSink?>(nil)
     /// The latest observation time taken per feed and reporter (a replay is refused here already).
     let lastObservations = NIOLockedValueBox<[String: UInt64]>([:])
+    let receiptSinkBox = NIOLockedValueBox<ReceiptSink?>(nil)
     let paymentUpdates: AsyncStream<Void>.Continuation
     private let paymentUpdateStream: AsyncStream<Void>
     let pendingPaymentUpdate = NIOLockedValueBox(PaymentUpdate())
@@ -464,6 +465,8 @@ public struct GatewayCounters: Sendable, Equatable, Codable {
     public var listings = 0
     /// Observations taken on `$mesh/oracle/<feed>` and handed to the node.
     public var observations = 0
+    /// Install receipts taken on `$mesh/ota/<did>/status` and handed to the node.
+    public var receipts = 0
 
     /// Zero.
     public init() {}

@@ -59,7 +59,7 @@ import Testing
         try chain.block([])
     }
 
-    static func proposal(_ chain: TestChain, _ id: UInt64) throws -> Proposal {
+    static func proposal(_ chain: TestChain, _ id: UInt64) throws -> GovProposal {
         try #require(try chain.ledger.view().proposal(id))
     }
 

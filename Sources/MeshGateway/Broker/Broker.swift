@@ -11,6 +11,12 @@ final class Broker: @unchecked Sendable {
     private var sessions: [String: Session] = [:]
     private var trie = SubscriptionTrie<String>()
     private var retained: [String: GatewayMessage] = [:]
+    /// Retained messages the node itself keeps for exact topics (firmware jobs): rebuilt from the
+    /// ledger on start, never stored, outside the devices' retained quotas; at most
+    /// `systemRetainedMax`.
+    private var systemRetained: [String: GatewayMessage] = [:]
+    /// Most system-retained messages (one per device with a firmware job).
+    static let systemRetainedMax = 200_000
     private var filterCounts: [String: Int] = [:]
     private var retainedBytes = 0
     /// What each DID holds, for its `DeviceQuotas` (entries go when they reach zero). Internal,
@@ -300,6 +306,11 @@ final class Broker: @unchecked Sendable {
             acknowledge(results)
             guard session.connection != nil else { return }
             for (filter, options) in retainedFor {
+                if let message = systemRetained[filter] {
+                    enqueueLocked(
+                        session, message, qos: min(message.qos, options.qos), retainFlag: true, rowID: nil,
+                        refundIfDropped: 0)
+                }
                 for message in retained.values where MQTTTopic.matches(filter: filter, topic: message.topic) {
                     let qos = min(message.qos, options.qos)
                     let price: UInt64?
@@ -428,6 +439,27 @@ final class Broker: @unchecked Sendable {
         return held.count + (replacesOwn ? 0 : 1) <= quota.retained
             && held.bytes - (replacesOwn ? previousBytes : 0) + message.payload.count <= quota.retainedBytes
     }
+
+    /// Sets (or, with an empty payload, clears) the node's own retained message on `topic`, sent at
+    /// once to the sessions subscribed to exactly that topic and to each session that subscribes to
+    /// it later. False when `systemRetainedMax` are held already.
+    @discardableResult
+    func setSystemRetained(topic: String, payload: [UInt8]) -> Bool {
+        let message = GatewayMessage(topic: topic, payload: payload, qos: .atLeastOnce, retain: false, publisher: nil)
+        let kept = lock.withLock { () -> Bool in
+            if payload.isEmpty {
+                return systemRetained.removeValue(forKey: topic) != nil
+            }
+            guard systemRetained[topic] != nil || systemRetained.count < Self.systemRetainedMax else { return false }
+            systemRetained[topic] = message
+            return true
+        }
+        if kept, !payload.isEmpty { _ = route(message, from: nil) }
+        return kept
+    }
+
+    /// System-retained messages held.
+    var systemRetainedCount: Int { lock.withLock { systemRetained.count } }
 
     /// Retained messages kept and their bytes, of one publisher.
     func retainedHeld(by publisher: String) -> (count: Int, bytes: Int) {

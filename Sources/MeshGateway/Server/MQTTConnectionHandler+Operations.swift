@@ -103,6 +103,10 @@ extension MQTTConnectionHandler {
             takeObservation(context, connected, publish, feed: feed)
             return
         }
+        if let device = Gateway.otaStatusDevice(topic: topic) {
+            takeReceipt(context, connected, publish, device: device)
+            return
+        }
         withDecisions(context, connected.did, [(.mqttPublish, topic)]) { context, allowed in
             self.finishPublish(context, connected, publish, topic: topic, allowed: allowed[0])
         }
@@ -137,6 +141,38 @@ extension MQTTConnectionHandler {
             await gateway.takeObservation(observation, did: connected.did)
         } refused: { refusal in
             "refused an observation of '\(feed)' from \(connected.did): \(refusal.text)"
+        }
+    }
+
+    /// A receipt published to `$mesh/ota/<did>/status`: checked by the gateway, handed to the
+    /// node's batcher, never delivered to subscribers. Refused with 0x99 (malformed), 0x90 (a
+    /// `$mesh/ota/` topic other than the device's own status topic) or 0x87 (not the device's,
+    /// a bad signature, not a current key).
+    private func takeReceipt(
+        _ context: ChannelHandlerContext, _ connected: ConnectedView, _ publish: MQTTPublish, device: String?
+    ) {
+        guard beginSelfChecked(context, connected, publish) else { return }
+        guard let device, device == connected.did else {
+            endSelfChecked(connected, publish)
+            refusePublish(
+                context, connected, publish, .topicNameInvalid,
+                "a device publishes its install receipts to \(Gateway.otaTopicPrefix)\(connected.did)/status only")
+            return
+        }
+        let receipt: InstallReceipt
+        do {
+            receipt = try InstallReceipt(payload: publish.payload)
+        } catch {
+            gateway.countProtocolError()
+            endSelfChecked(connected, publish)
+            refusePublish(
+                context, connected, publish, .payloadFormatInvalid, "the receipt is malformed: \(error.message)")
+            return
+        }
+        finishSelfChecked(context, connected, publish) { gateway in
+            await gateway.takeReceipt(receipt, did: connected.did)
+        } refused: { refusal in
+            "refused an install receipt from \(connected.did): \(refusal.text)"
         }
     }
 
@@ -383,8 +419,11 @@ extension MQTTConnectionHandler {
         if let named = subscribe.properties.userProperties.last(where: { $0.0 == Gateway.channelProperty }) {
             bindChannel(connected, named.1, context)
         }
+        // `$mesh/ota/` filters are decided here: a device subscribes to its own job topic only.
+        let local = subscribe.filters.map { Gateway.otaSubscription($0.filter, did: connected.did) }
         let requests = subscribe.filters.map { (PolicyAction.mqttSubscribe, $0.filter) }
-        withDecisions(context, connected.did, requests) { _, allowed in
+        withDecisions(context, connected.did, requests) { _, ledgerAllowed in
+            let allowed = zip(local, ledgerAllowed).map { $0 ?? $1 }
             let v5 = connected.connection.version == .v5
             var codes: [UInt8] = []
             var accepted: [(filter: String, options: MQTTSubscriptionOptions)] = []

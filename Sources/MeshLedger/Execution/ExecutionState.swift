@@ -7,7 +7,7 @@ final class ExecutionState {
     typealias Changes = [[UInt8]: [UInt8]?]
 
     private let committed: ([UInt8]) throws(StateError) -> [UInt8]?
-    private let committedScan: ([UInt8]) throws(StateError) -> [(key: [UInt8], value: [UInt8])]
+    private let committedScan: ([UInt8], Int) throws(StateError) -> [(key: [UInt8], value: [UInt8])]
     /// Writes of the block so far (nil value = deleted).
     private(set) var changes: Changes = [:]
     private var transactionChanges: Changes = [:]
@@ -15,7 +15,7 @@ final class ExecutionState {
 
     init(
         committed: @escaping ([UInt8]) throws(StateError) -> [UInt8]?,
-        scan: @escaping ([UInt8]) throws(StateError) -> [(key: [UInt8], value: [UInt8])] = { _ in [] }
+        scan: @escaping ([UInt8], Int) throws(StateError) -> [(key: [UInt8], value: [UInt8])] = { _, _ in [] }
     ) {
         self.committed = committed
         self.committedScan = scan
@@ -25,16 +25,16 @@ final class ExecutionState {
     convenience init(store: StateStore) {
         self.init(
             committed: { [unowned store] key throws(StateError) in try store.value(forKey: key) },
-            scan: { [unowned store] prefix throws(StateError) in try store.scan(prefix: prefix) })
+            scan: { [unowned store] prefix, limit throws(StateError) in try store.scan(prefix: prefix, limit: limit) })
     }
 
     /// Every key starting with `prefix` as this state sees it (committed, then the block's and the
     /// transaction's writes), in key order. Costs a read of the committed range plus a pass over
-    /// this block's writes: only end-of-block work that has bounded its range (a proposal's votes
-    /// and deposits, a controller's devices) uses it.
-    func scan(prefix: [UInt8]) throws(StateError) -> [(key: [UInt8], value: [UInt8])] {
+    /// this block's writes: only work whose range has a named bound uses it (a proposal's votes and
+    /// deposits; a controller's device index, read to at most `limit` committed entries).
+    func scan(prefix: [UInt8], limit: Int = .max) throws(StateError) -> [(key: [UInt8], value: [UInt8])] {
         var merged: [[UInt8]: [UInt8]] = [:]
-        for entry in try committedScan(prefix) { merged[entry.key] = entry.value }
+        for entry in try committedScan(prefix, limit) { merged[entry.key] = entry.value }
         for layer in transactionOpen ? [changes, transactionChanges] : [changes] {
             for (key, value) in layer where key.starts(with: prefix) { merged[key] = value }
         }

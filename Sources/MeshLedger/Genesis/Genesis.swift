@@ -138,7 +138,7 @@ public struct Genesis: Sendable, Hashable, Codable {
             chainId.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == ".") })
         else { throw .invalidChainId(chainId) }
         guard params.powerReduction > 0, params.transactionBytesMax >= 256, params.messagesPerTransactionMax > 0,
-            params.validatorsMax > 0, params.slashFractionPermille <= 1000
+            params.validatorsMax > 0, params.slashFractionPermille <= 1000, params.communityTaxPermille <= 1000
         else { throw .invalidParams }
         for (name, value) in moduleParams ?? [:] {
             guard let spec = ParamRegistry.spec(named: name), spec.module != "ledger", value >= spec.min,
@@ -220,7 +220,7 @@ public enum GenesisError: MeshError, Equatable {
         case .invalidModuleParam(let name):
             "moduleParams: '\(name)' is not a module parameter or is outside its bounds (see 'meshwork query params')"
         case .invalidParams:
-            "a parameter is out of range (powerReduction, validatorsMax and messagesPerTransactionMax must be positive, transactionBytesMax at least 256, slashFractionPermille at most 1000)"
+            "a parameter is out of range (powerReduction, validatorsMax and messagesPerTransactionMax must be positive, transactionBytesMax at least 256, slashFractionPermille and communityTaxPermille at most 1000)"
         }
     }
 }

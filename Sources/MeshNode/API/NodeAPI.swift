@@ -54,6 +54,8 @@ public enum NodeAPI {
         "GET /storage/shards/{root}", "PUT /storage/manifests/{cid}", "GET /storage/manifests/{cid}",
         "GET /channels/{id}", "GET /channels", "GET /streams/{id}", "GET /streams", "GET /market",
         "GET /oracle/feeds", "GET /oracle/feeds/{id}", "GET /reputation/{did}",
+        "GET /params", "GET /gov/proposals", "GET /gov/proposals/{id}", "GET /gov/upgrade", "GET /ota/firmware",
+        "GET /ota/rollouts", "GET /ota/rollouts/{id}",
         "GET /vc/status/{did}",
     ]
 
@@ -71,6 +73,7 @@ public enum NodeAPI {
         addStorageRoutes(router, runtime: runtime)
         addPaymentRoutes(router, runtime: runtime, blocks: blocks)
         addOracleRoutes(router, runtime: runtime, blocks: blocks)
+        addGovRoutes(router, runtime: runtime, blocks: blocks)
         addCredentialRoutes(router, runtime: runtime, blocks: blocks)
         let socketRouter = Router(context: BasicWebSocketRequestContext.self)
         socketRouter.ws(

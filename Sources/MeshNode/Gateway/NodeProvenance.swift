@@ -21,6 +21,9 @@ extension NodeRuntime {
             let batcher = ObservationBatcher()
             gateway.setObservationSink(ObservationSink { batcher.take($0) })
             group.addTask { [self] in await runObservationBatches(batcher) }
+            let receipts = ReceiptBatcher()
+            gateway.setReceiptSink(ReceiptSink { receipts.take($0) })
+            group.addTask { [self] in await runFirmwareRollouts(gateway, receipts) }
             if let log = gateway.provenance {
                 let (signals, signal) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
                 group.addTask {

@@ -35,6 +35,8 @@ final class ConsensusLoop {
         ledger = Ledger(
             store: try StateStore(path: home.dataPath + "/state.sqlite"), verifiedSignatures: runtime.verifiedSignatures
         )
+        ledger.upgradeHandlers = NodeUpgrades.handlers()
+        ledger.onUpgradeNeeded = { needed in NodeUpgrades.stop(needed) }
         readPool = try LedgerReadPool(path: home.dataPath + "/state.sqlite")
         blockStore = try SQLiteBlockStore(path: home.dataPath + "/blocks.sqlite")
         mempool = Mempool(app: ledger, height: ledger.store.height)

@@ -41,10 +41,13 @@ public enum Devnet {
                     operatorDID: operatorDID, consensusKey: validatorKey.publicKey, moniker: "node-\(index)",
                     selfBond: 10_000_000))
         }
-        let genesis = Genesis(
+        var genesis = Genesis(
             chainId: chainId, accounts: accounts, validators: genesisValidators,
             genesisTimeMs: UInt64(Date().timeIntervalSince1970 * 1000))
+        // Governance periods short enough to try from the command line (30 s of voting).
+        genesis.moduleParams = GovRules.devnetParams
         try genesis.validate()
+        try keepOperatorKeys(validators.prefix(validatorCount).map(\.2), in: Keystore(home: root))
         let bytes = Data(try genesis.jsonBytes())
         for (index, (nodeHome, _, _)) in validators.enumerated() {
             try bytes.write(to: URL(fileURLWithPath: nodeHome.genesisPath))
@@ -75,8 +78,26 @@ public enum Devnet {
         return owner.publicKey
     }
 
-    /// Removes the devnet's node directories and its unencrypted `owner` key, nothing else
-    /// (the home may also hold the user's own keys).
+    /// Keeps each validator's operator key (its did:key operates the validator) in the keystore as
+    /// `validator-<i>`, unencrypted (devnet only), so governance can be tried from the CLI. An
+    /// encrypted key of that name is someone's real key: refused.
+    static func keepOperatorKeys(_ keys: [Ed25519.PrivateKey], in keystore: Keystore) throws {
+        for (index, key) in keys.enumerated() {
+            let name = "validator-\(index)"
+            if let existing = try? keystore.metadata(of: name) {
+                guard !existing.isEncrypted else {
+                    throw CommandFailure(
+                        "\(keystore.directory) already holds an encrypted key '\(name)'; give the devnet its own --home"
+                    )
+                }
+                try keystore.delete(name)
+            }
+            _ = try keystore.save(key, name: name, protection: .insecurePlaintext)
+        }
+    }
+
+    /// Removes the devnet's node directories and its unencrypted `owner` and `validator-<i>` keys,
+    /// nothing else (the home may also hold the user's own keys).
     public static func remove(in root: String) throws {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
         for entry in entries where entry.hasPrefix("node-") {
@@ -84,6 +105,9 @@ public enum Devnet {
         }
         let keystore = Keystore(home: root)
         if let owner = try? keystore.metadata(of: "owner"), !owner.isEncrypted { try keystore.delete("owner") }
+        for entry in (try? keystore.list()) ?? [] where entry.name.hasPrefix("validator-") && !entry.isEncrypted {
+            try keystore.delete(entry.name)
+        }
     }
 
     /// Starts `meshwork node start` for a home, logging to `<home>/node.log`.

@@ -18,7 +18,7 @@ struct DeviceCommand: AsyncParsableCommand {
             """,
         subcommands: [
             Register.self, Show.self, List.self, RotateKey.self, Revoke.self, Deactivate.self, Token.self,
-            Envelope.self,
+            Envelope.self, SimulateCommand.self,
         ])
 
     /// What `register` prints.

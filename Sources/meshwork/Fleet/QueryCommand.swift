@@ -17,7 +17,30 @@ struct QueryCommand: AsyncParsableCommand {
             following validator-set changes from the trusted genesis) and the state proofs, and says
             whether the answer was proven. Its trust is kept in <home>/light/<chain>.json.
             """,
-        subcommands: [Account.self, DIDQuery.self, BlockQuery.self, TxQuery.self])
+        subcommands: [Account.self, DIDQuery.self, BlockQuery.self, TxQuery.self, Params.self])
+
+    struct Params: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Every module's parameters, their bounds and what they do (governance changes them).")
+
+        @OptionGroup var options: ClientOptions
+        @Option(help: "State after this height (default: latest).") var height: UInt64?
+
+        func run() async throws {
+            let client = try options.client()
+            let view = try await sdk { () async throws(SDKError) in try await client.params(height: height) }
+            switch options.output {
+            case .json: try printJSON(view)
+            case .table:
+                print("parameters at height \(view.height)")
+                printTable(
+                    ["NAME", "VALUE", "DEFAULT", "BOUNDS", "WHAT"],
+                    view.specs.map {
+                        [$0.name, String($0.value), String($0.default), "\($0.min)…\($0.max)", $0.summary]
+                    })
+            }
+        }
+    }
 
     struct Account: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "An account's balance and nonce.")

@@ -22,7 +22,7 @@ enum GovHandler {
         let id = try state.readUInt64(StateKeys.nextProposalID) + 1
         state.writeUInt64(StateKeys.nextProposalID, id)
         let depositSeconds = try state.param(GovRules.maxDepositPeriodSeconds)
-        var proposal = Proposal(
+        var proposal = GovProposal(
             id: id, proposer: context.signer, title: message.title, summary: message.summary,
             messages: message.messages, expedited: message.expedited, submitTimeMs: context.block.timeMs,
             depositEndMs: context.block.timeMs &+ depositSeconds &* 1_000)
@@ -153,7 +153,7 @@ enum GovHandler {
     // MARK: - Deposits
 
     private static func addDeposit(
-        _ proposal: inout Proposal, from depositor: DID, _ amount: UInt64, _ block: BlockContext
+        _ proposal: inout GovProposal, from depositor: DID, _ amount: UInt64, _ block: BlockContext
     ) throws {
         let state = block.state
         let key = StateKeys.proposalDeposit(proposal.id, depositor)
@@ -180,7 +180,7 @@ enum GovHandler {
     }
 
     /// Returns every deposit to its depositor, or burns them all.
-    private static func settleDeposits(_ proposal: Proposal, burn: Bool, _ state: ExecutionState) throws {
+    private static func settleDeposits(_ proposal: GovProposal, burn: Bool, _ state: ExecutionState) throws {
         let prefix = StateKeys.proposalDepositPrefix(proposal.id)
         var total: UInt64 = 0
         for entry in try state.scan(prefix: prefix) {
@@ -225,9 +225,10 @@ extension GovHandler {
 
     /// Tallies and settles a proposal whose vote ended; true when it stays open (an expedited
     /// proposal that did not pass becomes a regular one and votes on).
-    private static func decide(_ proposal: inout Proposal, _ block: BlockContext) throws -> Bool {
+    private static func decide(_ proposal: inout GovProposal, _ block: BlockContext) throws -> Bool {
         let state = block.state
-        let tally = try state.tally(votes: try state.votes(on: proposal.id))
+        let votes = try state.votes(on: proposal.id)
+        let tally = try state.tally(votes: votes)
         let quorum = try state.param(GovRules.quorumPermille)
         let veto = try state.param(GovRules.vetoThresholdPermille)
         let threshold = try state.param(
@@ -248,8 +249,9 @@ extension GovHandler {
         } else {
             outcome = "threshold not met: yes \(tally.yes) of \(tally.voted - tally.abstain) not abstaining"
         }
-        if proposal.expedited, !passes, !burn {
-            // Cosmos: an expedited proposal that does not pass votes on as a regular one.
+        if proposal.expedited, !passes {
+            // Cosmos: an expedited proposal that does not pass (vetoed included) votes on as a
+            // regular one; its deposit is neither burned nor refunded yet.
             proposal.expedited = false
             let seconds = try state.param(GovRules.votingPeriodSeconds)
             proposal.votingEndMs = proposal.votingStartMs &+ seconds &* 1_000
@@ -259,6 +261,8 @@ extension GovHandler {
         }
         proposal.finalTally = tally
         proposal.endHeight = block.height
+        // As Cosmos: the tally is kept, the votes are not.
+        for vote in votes { state.set(StateKeys.vote(proposal.id, vote.voter), nil) }
         proposal.burned = burn
         if passes {
             if let failure = try execute(proposal, block) {
@@ -279,8 +283,9 @@ extension GovHandler {
     }
 
     /// Runs the proposal's messages all-or-nothing; the failure as a sentence, or nil.
-    private static func execute(_ proposal: Proposal, _ block: BlockContext) throws -> String? {
+    private static func execute(_ proposal: GovProposal, _ block: BlockContext) throws -> String? {
         let state = block.state
+        let eventCount = block.events.count
         state.beginTransaction()
         for (index, message) in proposal.messages.enumerated() {
             do {
@@ -290,6 +295,8 @@ extension GovHandler {
                 throw error
             } catch let error as any MeshError {
                 state.rollbackTransaction()
+                // What the messages before it announced did not happen either.
+                block.events.removeSubrange(eventCount...)
                 return "message \(index) (\(message.summary)) failed: \(error.module)/\(error.code): \(error.message)"
             }
         }
@@ -297,7 +304,7 @@ extension GovHandler {
         return nil
     }
 
-    private static func run(_ message: ProposalMessage, _ proposal: Proposal, _ block: BlockContext) throws {
+    private static func run(_ message: ProposalMessage, _ proposal: GovProposal, _ block: BlockContext) throws {
         let state = block.state
         try check(message, block)
         switch message {
@@ -327,7 +334,7 @@ extension GovHandler {
         }
     }
 
-    private static func emitEnd(_ proposal: Proposal, _ block: BlockContext) {
+    private static func emitEnd(_ proposal: GovProposal, _ block: BlockContext) {
         block.emit(
             "gov.proposalEnded",
             [

@@ -1,8 +1,8 @@
 public import MeshCore
 
 extension StateView {
-    /// Proposal `id`, if any.
-    public func proposal(_ id: UInt64) throws(StateError) -> Proposal? { try proposalRecord(id) }
+    /// GovProposal `id`, if any.
+    public func proposal(_ id: UInt64) throws(StateError) -> GovProposal? { try proposalRecord(id) }
 
     /// Tokens in existence (balances, bonds, escrows, deposits and pools).
     public func supply() throws(StateError) -> UInt64 { try readUInt64(StateKeys.supply) }
@@ -27,10 +27,10 @@ extension StateView {
 
 extension LedgerReader {
     /// The newest proposals first, at most `limit`.
-    public func proposals(limit: Int = 100) throws -> [Proposal] {
+    public func proposals(limit: Int = 100) throws -> [GovProposal] {
         let state = HistoricalState(store: committedState, height: committedState.height)
         let newest = try state.readUInt64(StateKeys.nextProposalID)
-        var proposals: [Proposal] = []
+        var proposals: [GovProposal] = []
         var id = newest
         while id > 0, proposals.count < limit {
             if let proposal = try state.proposalRecord(id) { proposals.append(proposal) }

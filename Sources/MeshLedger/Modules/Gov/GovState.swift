@@ -23,8 +23,8 @@ extension StateKeys {
 }
 
 extension StateReader {
-    func proposalRecord(_ id: UInt64) throws(StateError) -> Proposal? {
-        try read(Proposal.self, StateKeys.proposal(id))
+    func proposalRecord(_ id: UInt64) throws(StateError) -> GovProposal? {
+        try read(GovProposal.self, StateKeys.proposal(id))
     }
 
     func communityPoolBalance() throws(StateError) -> UInt64 { try readUInt64(StateKeys.communityPool) }
@@ -83,7 +83,7 @@ extension StateReader {
 }
 
 extension ExecutionState {
-    func putProposal(_ proposal: Proposal) { write(StateKeys.proposal(proposal.id), proposal) }
+    func putProposal(_ proposal: GovProposal) { write(StateKeys.proposal(proposal.id), proposal) }
 
     /// The votes cast on `id`, in voter key order.
     func votes(on id: UInt64) throws -> [(voter: DID, options: [WeightedOption])] {

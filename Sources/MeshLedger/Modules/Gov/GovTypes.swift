@@ -19,7 +19,8 @@ public enum GovRules {
         ParamSpec(module: "gov", name: name, defaultValue: value, min: min, max: max, summary: summary)
     }
 
-    /// The gov module's parameters at their production defaults (Cosmos `x/gov`'s).
+    /// The gov module's parameters at their production defaults (Cosmos `x/gov`'s periods, quorum
+    /// and thresholds; a quarter of the deposit up front where Cosmos asks none, against spam).
     public static let params: [ParamSpec] = [
         minDeposit, expeditedMinDeposit, minInitialDepositPermille, maxDepositPeriodSeconds, votingPeriodSeconds,
         expeditedVotingPeriodSeconds, quorumPermille, thresholdPermille, expeditedThresholdPermille,
@@ -305,7 +306,7 @@ public enum ProposalStatus: UInt8, Sendable, Hashable, CanonicalCodable {
 }
 
 /// A proposal, kept forever at `0x0D 0x01 ‖ u64be(id)`.
-public struct Proposal: Sendable, Hashable, CanonicalCodable {
+public struct GovProposal: Sendable, Hashable, CanonicalCodable {
     /// Sequential from 1.
     public var id: UInt64
     /// Who submitted it.

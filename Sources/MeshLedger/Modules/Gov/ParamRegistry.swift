@@ -22,7 +22,8 @@ public struct ParamSpec: Sendable, Hashable {
 
 /// The parameters of every module, in one table: governance sets them by name, `/params` lists
 /// them. `ledger.*` live in `LedgerParams` (key `0x00 0x01`); the others each have a key
-/// `0x00 0x03 ‖ string(fullName)` holding a u64be, absent while at the default.
+/// `0x00 0x03 ‖ string(fullName)` holding a u64be once genesis or a proposal set it (absent: the
+/// default).
 public enum ParamRegistry {
     /// Every governable parameter, ledger first, then by module.
     public static let all: [ParamSpec] = ledger + GovRules.params + OTARules.params

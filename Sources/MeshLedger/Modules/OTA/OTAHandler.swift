@@ -210,7 +210,13 @@ enum OTAHandler {
         var candidates: [MeshID] = []
         if selector.devices.isEmpty {
             let prefix = StateKeys.controlledPrefix(context.signer)
-            for entry in try state.scan(prefix: prefix) {
+            let readMax = limit * OTARules.indexReadFactor
+            let entries = try state.scan(prefix: prefix, limit: Int(readMax) + 1)
+            guard UInt64(entries.count) <= readMax else {
+                throw OTAError.badSelection(
+                    "the controller has registered more than \(readMax) devices; name the devices of the rollout")
+            }
+            for entry in entries {
                 candidates.append(try MeshID(bytes: Array(entry.key[prefix.count...])))
             }
         } else {

@@ -8,12 +8,16 @@ public enum OTARules {
     public static let cidBytesMax = 256
     /// Most stages of a rollout.
     public static let stagesMax = 8
-    /// Most DIDs a selector names explicitly, and most keys of a k-of-n approval.
+    /// Most DIDs a selector names explicitly.
     public static let explicitDevicesMax = 256
     /// Most approvers of a k-of-n approval.
     public static let approversMax = 16
     /// Device DIDs per chunk of a rollout's ordered device list.
     public static let chunkDevices = 256
+    /// Most entries of the controller's device index a rollout without named devices reads, as
+    /// a multiple of `ota.rolloutDevicesMax` (a controller with more devices names them, or splits
+    /// them across controllers).
+    public static let indexReadFactor: UInt64 = 4
     /// Longest stage timeout, blocks.
     public static let timeoutBlocksMax: UInt64 = 1_000_000
 
