@@ -593,10 +593,12 @@ def section_start():
     log(f"devnet of {N} validators in {HOME}: API {API}+i, P2P {P2P}+i, MQTT {MQTT}+i, "
         f"empty blocks every {EMPTY_BLOCKS_MS} ms")
     STATE["devnet"] = Devnet("devnet.log")
-    if not wait_until(lambda: all((h or 0) >= 2 for h in heights()) or not STATE["devnet"].alive(), 120, step=0.5) \
-            or not all((h or 0) >= 2 for h in heights()):
-        raise Fatal(f"the {N} nodes did not all reach height 2 in 120 s (heights {heights()}); devnet log:\n"
-                    + STATE["devnet"].output()[-3000:])
+    devnet = STATE["devnet"]
+    wait_until(lambda: all((h or 0) >= 2 for h in heights()) or not devnet.alive(), 120, step=0.5)
+    if not all((h or 0) >= 2 for h in heights()):
+        why = "in 120 s" if devnet.alive() else f"(`meshwork devnet` exited with {devnet.process.poll()})"
+        raise Fatal(f"the {N} nodes did not all reach height 2 {why}: heights {heights()}; devnet log:\n"
+                    + devnet.output()[-3000:])
     if not wait_until(lambda: port_open(MQTT), 30):
         raise Fatal(f"node-0's MQTT port {MQTT} does not accept connections")
     log(f"devnet up in {time.time() - began:.1f} s: heights {heights()}, chain {get('/status').get('chainId')}")

@@ -1,6 +1,6 @@
 import MeshCore
 import MeshLedger
-import NIOConcurrencyHelpers
+import Synchronization
 import Testing
 
 /// Governance on a one-validator chain (account 0 is the validator, 10,000,000 bonded), blocks
@@ -225,18 +225,18 @@ import Testing
         try Self.wait(chain, untilMs: try Self.proposal(chain, id).votingEndMs)
         #expect(try chain.ledger.view().upgradePlan() == plan)
         while chain.store.height + 1 < planHeight { try chain.block([]) }
-        let told = NIOLockedValueBox<String?>(nil)
-        chain.ledger.onUpgradeNeeded = { needed in told.withLockedValue { $0 = needed.description } }
+        let told = Mutex<String?>(nil)
+        chain.ledger.onUpgradeNeeded = { needed in told.withLock { $0 = needed.description } }
         #expect(throws: UpgradeNeeded.self) { try chain.block([]) }
         #expect(
-            told.withLockedValue { $0 }?.hasPrefix(
+            told.withLock { $0 }?.hasPrefix(
                 "upgrade \"v2\" needed at height \(planHeight): run a binary with sha256 ") == true)
         #expect(chain.store.height == planHeight - 1, "nothing committed")
         // The same store under a ledger that knows the upgrade: the handler runs, the chain goes on.
         let upgraded = Ledger(store: chain.store)
-        let ran = NIOLockedValueBox(0)
+        let ran = Mutex(0)
         upgraded.upgradeHandlers["v2"] = { migration in
-            ran.withLockedValue { $0 += 1 }
+            ran.withLock { $0 += 1 }
             migration.set([0xFF, 0x01], [1])
         }
         _ = try upgraded.finalizeBlock(
@@ -244,7 +244,7 @@ import Testing
                 height: planHeight, timeMs: planHeight * chain.blockTimeMs, blockHash: Hash256.sha256([2]),
                 transactions: [], misbehavior: []))
         _ = try upgraded.commit()
-        #expect(ran.withLockedValue { $0 } == 1)
+        #expect(ran.withLock { $0 } == 1)
         #expect(try upgraded.view().upgradeApplied("v2") == planHeight)
         #expect(try upgraded.view().upgradePlan() == nil)
         // A plan of a name already applied is refused.
