@@ -2,7 +2,9 @@
 """Conformance test of a node's HTTP API against its OpenAPI document.
 
 Starts a one-node devnet, puts some state on the chain (a transfer; a device and a grant when the
-CLI has those commands), then:
+CLI has those commands; later a provider and a deal, payment channels, a feed, and governance: an
+upgrade voted through by validator-0, a text proposal, a firmware release rolled out to a device),
+then:
   - checks that /openapi.json is an OpenAPI 3.1 document whose (method, path) set is exactly
     `NodeAPI.routes` in Sources/MeshNode/API/NodeAPI.swift (and the routes the router registers);
   - calls every documented operation with valid parameters (with `?height=` and `?prove=true`
@@ -828,6 +830,132 @@ def check_oracle(run, state):
     run.bad("GET", "/reputation/{did}", "/reputation/not-a-did", 400)
 
 
+def check_gov(run, state):
+    """The governance and firmware routes. The owner submits an expedited upgrade proposal (its
+    height far ahead) that validator-0 votes through, and a text proposal; it registers a device of
+    a model of its own, publishes firmware for that model and rolls it out to the device. Then every
+    governance and firmware operation is called (/params at a height and with `prove`), once the
+    upgrade passed /gov/upgrade with its plan, and the bad inputs."""
+    devnet = run.devnet
+    node = f"http://127.0.0.1:{run.port}"
+    base = ["--home", devnet.home, "--node", node, "--output", "json"]
+
+    def cli(*args):
+        done = subprocess.run([devnet.binary, *args, *base], capture_output=True, text=True, timeout=120)
+        return json.loads(done.stdout) if done.returncode == 0 else None, (done.stderr + done.stdout)[-300:]
+
+    # Parameters first: the chain is unchanged by governance so far.
+    latest = run.height()
+    past = max(1, latest - 2)
+    reply = run.call("GET", "/params", "/params")
+    if reply and reply.status == 200:
+        body = reply.json()
+        mismatched = [spec["name"] for spec in body["specs"]
+                      if body["params"].get(spec["name"].split(".")[0], {}).get(spec["name"].split(".", 1)[1]) != spec["value"]
+                      or not spec["min"] <= spec["value"] <= spec["max"]]
+        check("  /params: every spec's value is the one under params.<module>.<name>, within its bounds; the devnet's "
+              "gov.minDeposit is 1,000,000", not mismatched and body["params"]["gov"]["minDeposit"] == 1_000_000,
+              f"mismatched {mismatched[:5]}; gov {body['params'].get('gov')}")
+    reply = run.call("GET", "/params", f"/params?height={past}")
+    if reply and reply.status == 200:
+        check(f"  /params?height={past} answers that height", reply.json()["height"] == past, reply.body[:200])
+    for query in ("?prove=true", f"?prove=true&height={past}"):
+        reply = run.call("GET", "/params", f"/params{query}")
+        if reply and reply.status == 200:
+            entries = (reply.json().get("proof") or {}).get("entries") or []
+            check(f"  GET /params{query} carries a proof of the keys it read", len(entries) >= 2, reply.body[:200])
+    run.bad("GET", "/params", "/params?height=abc", 400, "api/1")
+    run.bad("GET", "/params", "/params?prove=maybe", 400, "api/10")
+    run.bad("GET", "/params", "/params?height=999999999", 404, "state/2")
+
+    # An upgrade passed by an expedited vote (10 s of BFT time), then a text proposal.
+    upgrade_height = latest + 1_000_000
+    upgrade, why = cli("gov", "submit", "--from", "owner", "--deposit", "5000000", "--expedited", "--title",
+                       "api-check upgrade", "--summary", "an upgrade far ahead", "--upgrade", "api-check-upgrade",
+                       "--upgrade-height", str(upgrade_height), "--upgrade-sha256", "ab" * 32)
+    if check("gov: `gov submit --expedited --upgrade` opens a proposal in voting",
+             upgrade is not None and upgrade.get("status") == "voting", why):
+        voted, why = cli("gov", "vote", str(upgrade["proposal"]), "yes", "--from", "validator-0")
+        check("gov: validator-0 votes yes on it", voted is not None, why)
+    text, why = cli("gov", "submit", "--from", "owner", "--deposit", "1000000", "--title", "api-check <text>",
+                    "--summary", "a text proposal")
+    if check("gov: `gov submit` of a text proposal opens it in voting",
+             text is not None and text.get("status") == "voting", why):
+        proposal = text["proposal"]
+        reply = run.call("GET", "/gov/proposals", "/gov/proposals")
+        if reply and reply.status == 200:
+            listed = reply.json()["proposals"]
+            check("  /gov/proposals lists it first (newest first), in voting, with no messages",
+                  listed and listed[0]["id"] == proposal and listed[0]["status"] == "voting"
+                  and listed[0]["messages"] == [] and listed[0]["title"] == "api-check <text>"
+                  and listed[0]["proposer"] == state["owner"], reply.body[:300])
+        reply = run.call("GET", "/gov/proposals/{id}", f"/gov/proposals/{proposal}")
+        if reply and reply.status == 200:
+            shown = reply.json()["proposal"]
+            check("  /gov/proposals/{id} is that proposal with a live tally over the bonded tokens",
+                  shown["id"] == proposal and shown["deposit"] == 1_000_000 and shown["tally"]["bonded"] > 0
+                  and shown["votingEndMs"] > shown["votingStartMs"] > 0, reply.body[:300])
+    run.bad("GET", "/gov/proposals/{id}", "/gov/proposals/999999", 404, "api/19")
+    run.bad("GET", "/gov/proposals/{id}", "/gov/proposals/abc", 400, "api/10")
+
+    # A device of its own model, a firmware release for it and a rollout to it.
+    model = "api-check-m1"
+    made, why = cli("device", "register", "--controller", "owner", "--name", "ota-device", "--model", model,
+                    "--insecure-plaintext")
+    image = os.path.join(devnet.home, "firmware.bin")
+    with open(image, "wb") as file:
+        file.write(os.urandom(4096))
+    digest = hashlib.sha256(open(image, "rb").read()).hexdigest()
+    published, why = cli("ota", "publish", "--from", "owner", "--model", model, "--version", "1.0", "--file", image) \
+        if made else (None, why)
+    rollout, why = cli("ota", "rollout", "--from", "owner", "--firmware", str(published["firmware"]), "--stage",
+                       "100:100:100:100") if published else (None, why)
+    if check("ota: a device of model api-check-m1, its firmware 1.0 published and rolled out to it",
+             rollout is not None and rollout.get("devices") == 1, why):
+        reply = run.call("GET", "/ota/firmware", "/ota/firmware")
+        if reply and reply.status == 200:
+            check("  /ota/firmware lists the release with the file's sha256 and size", any(
+                f["id"] == published["firmware"] and f["model"] == model and f["sha256"] == digest and f["size"] == 4096
+                for f in reply.json()["firmware"]), reply.body[:300])
+        reply = run.call("GET", "/ota/rollouts", "/ota/rollouts")
+        if reply and reply.status == 200:
+            check("  /ota/rollouts lists the rollout", any(r["id"] == rollout["rollout"] for r in reply.json()["rollouts"]),
+                  reply.body[:300])
+        reply = run.call("GET", "/ota/rollouts/{id}", f"/ota/rollouts/{rollout['rollout']}")
+        if reply and reply.status == 200:
+            shown = reply.json()["rollout"]
+            check("  /ota/rollouts/{id}: the firmware, 1 device, one stage, controller approval",
+                  shown["firmware"]["id"] == published["firmware"] and shown["devices"] == 1
+                  and len(shown["stages"]) == 1 and shown["approval"] == "controller"
+                  and shown["controller"] == state["owner"], reply.body[:300])
+    else:
+        run.call("GET", "/ota/firmware", "/ota/firmware")
+        run.call("GET", "/ota/rollouts", "/ota/rollouts")
+    run.bad("GET", "/ota/rollouts/{id}", "/ota/rollouts/999999", 404, "api/19")
+    run.bad("GET", "/ota/rollouts/{id}", "/ota/rollouts/abc", 400, "api/10")
+
+    # The upgrade passes once a block's BFT time reaches the end of its vote.
+    reply = run.call("GET", "/gov/upgrade", "/gov/upgrade")
+    if upgrade is None:
+        return
+    deadline, plan = time.time() + 60, None
+    while time.time() < deadline and plan is None:
+        plan = http_request(run.port, "GET", "/gov/upgrade").json().get("plan")
+        if plan is None:
+            time.sleep(0.5)
+    reply = run.call("GET", "/gov/upgrade", "/gov/upgrade", name="GET /gov/upgrade (the upgrade passed)")
+    if reply and reply.status == 200:
+        body = reply.json()
+        check("  /gov/upgrade has the plan: its name, height and binary sha256; nothing applied",
+              body.get("plan") == {"name": "api-check-upgrade", "height": upgrade_height, "binarySHA256": "ab" * 32,
+                                   "info": ""} and body["applied"] == [], reply.body[:300])
+    reply = run.call("GET", "/gov/proposals/{id}", f"/gov/proposals/{upgrade['proposal']}")
+    if reply and reply.status == 200:
+        shown = reply.json()["proposal"]
+        check("  the upgrade proposal passed, with its one message and an outcome",
+              shown["status"] == "passed" and len(shown["messages"]) == 1 and shown["outcome"] and shown["endHeight"] > 0,
+              reply.body[:300])
+
 def check_bad_input(run, state):
     owner = state["owner"]
     json_headers = {"Content-Type": "application/json"}
@@ -923,6 +1051,7 @@ def main():
     check_storage(run, state)
     check_payments(run, state)
     check_oracle(run, state)
+    check_gov(run, state)
     check_bad_input(run, state)
 
     missing = spec.operations() - run.succeeded

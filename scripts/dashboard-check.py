@@ -34,6 +34,14 @@ DevTools Protocol (CDP) to check that:
     median (`21.50`) and `#feed-chart` draws its rounds (an SVG path through both);
   - the device directory has a reputation column: once its rows are on screen, each reads the
     score `GET /reputation/{did}` answers;
+  - the governance and firmware-rollouts panels: first their empty states and the community pool and
+    quorum/threshold/veto of `GET /params`; then, live, a text proposal whose title carries markup
+    (shown as text) with validator-0's no vote as an all-no tally bar with the quorum line, an
+    expedited upgrade (height far ahead) that validator-0 votes through, and firmware for model m1
+    rolled out to the directory's devices in two stages: the rollout's row (firmware, stage 1 of 2,
+    a bar per stage, the totals); once the upgrade passes, the page-wide banner reads
+    "upgrade <name> at height H" with the blocks to go, and once the first stage times out (no
+    device reports) the rollout reads paused with the ledger's reason;
   - the page throws no JavaScript exception, logs no JavaScript error and breaks no
     Content-Security-Policy rule.
 It saves a full-page screenshot (default `.build/dashboard.png`) after the payments step.
@@ -107,6 +115,19 @@ FEED_ROUND_TIMEOUT_S = 10
 FEEDS_TIMEOUT_S = 8  # the page reads /oracle/feeds every 4 s, and sooner on oracle.* transactions
 REPUTATION_TIMEOUT_S = 8
 STORAGE_DEALS_SHOWN = 20  # what the page asks GET /storage/deals for
+# The governance and rollouts panels: an expedited upgrade far ahead that validator-0 votes through
+# (the devnet's expedited vote lasts 10 s of BFT time), a text proposal whose title and a firmware
+# version carry markup the page must show as text, and firmware for the directory's model m1
+# rolled out in two stages, the first timing out after one block (no device reports), so it pauses.
+UPGRADE_NAME = "dash-upgrade"
+UPGRADE_AHEAD = 1_000_000  # blocks: the devnet never reaches it
+EXPEDITED_DEPOSIT = 5_000_000
+PROPOSAL_DEPOSIT = 1_000_000
+PROPOSAL_TITLE = '<b>dash</b> & "check"'
+FIRMWARE_MODEL = "m1"
+FIRMWARE_VERSION = "2.0<beta>"
+ROLLOUT_STAGES = ["50:100:100:1", "100:100:100:100"]
+GOV_TIMEOUT_S = 45  # the expedited vote's 10 s, then the next block (empty blocks come every 10 s)
 WS_MESSAGE_BYTES_MAX = 64 << 20  # a full-page PNG in base64 is a few MB
 
 
@@ -347,7 +368,8 @@ PAGE_PROBE = """(() => {
       grants: row.dataset.grants === undefined ? null : JSON.parse(row.dataset.grants),
       text: row.textContent,
     })),
-    panels: ['panel-telemetry', 'panel-payments', 'panel-storage', 'panel-feeds'].filter((id) => document.getElementById(id)),
+    panels: ['panel-telemetry', 'panel-payments', 'panel-storage', 'panel-feeds', 'panel-gov', 'panel-rollouts']
+      .filter((id) => document.getElementById(id)),
     ids: ['txs', 'validators', 'peers'].filter((id) => document.getElementById(id)),
     validatorRows: document.querySelectorAll('#validators tr').length,
     diskStores: [...document.querySelectorAll('#disk tr')].map((row) => row.firstChild && row.firstChild.textContent),
@@ -437,6 +459,35 @@ FEEDS_PROBE = """(() => {
     chartText: svg ? svg.textContent : '',
   };
 })()""" % TABLE_ROWS_JS
+# The governance and rollouts panels: their tables, stats, upgrade lines and the page's banner, and
+# whether any markup from the API became elements.
+GOV_PROBE = """(() => {
+  const text = (id) => { const node = document.getElementById(id); return node ? node.textContent.trim() : null; };
+  const rows = %s;
+  const banner = document.getElementById('upgrade-banner');
+  return {
+    proposals: rows('proposals'),
+    rollouts: rows('rollouts'),
+    stats: Object.fromEntries(['gov-pool', 'gov-voting', 'gov-deposit', 'gov-quorum', 'gov-threshold', 'gov-veto']
+      .map((id) => [id, text(id)])),
+    plan: text('upgrade-plan'),
+    applied: text('upgrades-applied'),
+    banner: banner && !banner.hidden ? { text: text('upgrade-banner-text'), note: text('upgrade-banner-note'),
+                                         left: banner.dataset.blocksLeft } : null,
+    tallies: [...document.querySelectorAll('#proposals tr[data-proposal]')].map((row) => ({
+      id: row.dataset.proposal,
+      parts: [...row.querySelectorAll('.tally-part')].map((part) => [part.className.replace('tally-part tally-', ''),
+                                                                      part.style.width]),
+      quorum: (row.querySelector('.tally-quorum') || { style: {} }).style.left || null,
+    })),
+    stages: [...document.querySelectorAll('#rollouts tr[data-rollout]')].map((row) =>
+      [...row.querySelectorAll('.stage-line')].map((line) => ({ assigned: line.dataset.assigned,
+        current: line.classList.contains('current'), parts: line.querySelectorAll('.stage-part').length }))),
+    markup: document.querySelectorAll('#proposals b, #rollouts b, #upgrade-banner b').length,
+    notice: (() => { const node = document.getElementById('notice'); return node && !node.hidden ? node.textContent : null; })(),
+  };
+})()""" % TABLE_ROWS_JS
+
 
 # The directory's reputation column: its header's place, and each row's cell there.
 REPUTATION_PROBE = """(() => {
@@ -738,8 +789,8 @@ class Run:
         first = wait_for(connected, LIVE_TIMEOUT_S, "the page shows '#ws-state' = live and a first block")
         self.check(True, f"WebSocket live; page shows height {first['height']}, top block {first['topBlock']}, "
                          f"{first['wsEvents']} block events so far")
-        self.check(len(first["panels"]) == 4,
-                   "panels #panel-telemetry, #panel-payments, #panel-storage and #panel-feeds exist")
+        self.check(len(first["panels"]) == 6, "panels #panel-telemetry, #panel-payments, #panel-storage, #panel-feeds, "
+                   "#panel-gov and #panel-rollouts exist")
         self.check(len(first["ids"]) == 3, "#txs, #validators and #peers exist")
 
         def advanced():
@@ -1440,6 +1491,127 @@ class Run:
                    f"{sorted(set(shown.values()))} over {len(shown)} rows")
         tools.evaluate("window.scrollTo(0, 0)")
 
+    # MARK: governance and firmware rollouts
+
+    def gov_probe(self):
+        return self.devtools.evaluate(GOV_PROBE)
+
+    def gov_panels(self):
+        """The governance and rollouts panels: their empty states, then a proposal, an upgrade and a
+        rollout made with the CLI while the page is open, shown live; the upgrade's banner once it
+        passes and the rollout's reason once it pauses."""
+        tools = self.devtools
+        log("checking the governance and rollouts panels")
+        tools.evaluate("document.getElementById('panel-gov').scrollIntoView({block: 'start'})")
+        proposals = self.api_json("/gov/proposals")
+        rollouts = self.api_json("/ota/rollouts").get("rollouts", [])
+        params = self.api_json("/params")["params"]["gov"]
+
+        # 1. Loaded, with the empty states (this devnet has no proposal or rollout yet).
+        def loaded():
+            now = self.gov_probe()
+            tables = now["proposals"] + now["rollouts"]
+            return now if tables and not any(row["text"] == "loading…" for row in tables) else None
+
+        try:
+            now = wait_for(loaded, PANEL_TIMEOUT_S, "the governance and rollouts panels load")
+        except CheckFailed as failure:
+            raise CheckFailed(f"{failure}: {json.dumps(self.gov_probe())[:800]}")
+        if not proposals.get("proposals"):
+            rows = now["proposals"]
+            self.check(len(rows) == 1 and rows[0]["empty"] and rows[0]["text"].startswith("no proposals yet — meshwork gov submit"),
+                       f"#proposals reads its empty state: {[row['text'] for row in rows]}")
+        if not rollouts:
+            rows = now["rollouts"]
+            self.check(len(rows) == 1 and rows[0]["empty"] and rows[0]["text"].startswith("no rollouts yet — meshwork ota publish"),
+                       f"#rollouts reads its empty state: {[row['text'] for row in rows]}")
+        permille = lambda name: f"{params[name] / 10:g}%"
+        expected = {"gov-pool": f"{proposals['communityPool']:,}", "gov-quorum": permille("quorumPermille"),
+                    "gov-threshold": permille("thresholdPermille"), "gov-veto": permille("vetoThresholdPermille")}
+        shown = {key: now["stats"][key] for key in expected}
+        self.check(shown == expected, f"the governance stats read the community pool and GET /params: {json.dumps(shown)}"
+                   + ("" if shown == expected else f", expected {json.dumps(expected)}"))
+        self.check(now["banner"] is None and now["plan"] == "none",
+                   f"no upgrade banner while none is planned (planned: {now['plan']!r}, banner {now['banner']})")
+
+        # 2. An upgrade, a proposal and a rollout, made while the page stays open.
+        upgrade_height = (status_height(self.api_port) or 0) + UPGRADE_AHEAD
+        upgrade = self.cli("gov", "submit", "--from", "owner", "--deposit", str(EXPEDITED_DEPOSIT), "--expedited",
+                           "--title", "dashboard upgrade", "--summary", "far ahead", "--upgrade", UPGRADE_NAME,
+                           "--upgrade-height", str(upgrade_height), "--upgrade-sha256", "cd" * 32)
+        self.cli("gov", "vote", str(upgrade["proposal"]), "yes", "--from", "validator-0")
+        text = self.cli("gov", "submit", "--from", "owner", "--deposit", str(PROPOSAL_DEPOSIT), "--title", PROPOSAL_TITLE,
+                        "--summary", "a text proposal")
+        self.cli("gov", "vote", str(text["proposal"]), "no", "--from", "validator-0")
+        image = os.path.join(self.home, "firmware.bin")
+        with open(image, "wb") as file:
+            file.write(os.urandom(4096))
+        firmware = self.cli("ota", "publish", "--from", "owner", "--model", FIRMWARE_MODEL, "--version", FIRMWARE_VERSION,
+                            "--file", image)
+        stages = [argument for stage in ROLLOUT_STAGES for argument in ("--stage", stage)]
+        rollout = self.cli("ota", "rollout", "--from", "owner", "--firmware", str(firmware["firmware"]), *stages)
+        log(f"proposals {upgrade['proposal']} (upgrade) and {text['proposal']} (text); rollout {json.dumps(rollout)}")
+        made_at = time.time()
+        ids = [str(text["proposal"]), str(upgrade["proposal"])]
+        rollout_id = str(rollout["rollout"])
+
+        def shown():
+            now = self.gov_probe()
+            listed = [row["data"].get("proposal") for row in now["proposals"] if not row["empty"]]
+            rolled = [row for row in now["rollouts"] if row["data"].get("rollout") == rollout_id]
+            return now if listed[:2] == ids and rolled else None
+
+        try:
+            now = wait_for(shown, PANEL_TIMEOUT_S, f"#proposals lists {ids} first and #rollouts lists rollout {rollout_id}")
+        except CheckFailed as failure:
+            raise CheckFailed(f"{failure}: {json.dumps(self.gov_probe())[:1200]}")
+        log(f"the panels show them {time.time() - made_at:.1f}s after the CLI returned")
+        row = next(row for row in now["proposals"] if row["data"].get("proposal") == ids[0])
+        cells = [cell["text"] for cell in row["cells"]]
+        tally = next(tally for tally in now["tallies"] if tally["id"] == ids[0])
+        self.check(len(cells) == 7 and cells[1].startswith(PROPOSAL_TITLE) and cells[2] == "voting"
+                   and cells[3] == "text proposal" and "left" in cells[5] and now["markup"] == 0,
+                   f"the text proposal's row reads its title as text, voting, no messages, the time left: {cells}")
+        self.check([name for name, _ in tally["parts"]] == ["no"] and float(tally["parts"][0][1].rstrip("%")) == 100
+                   and tally["quorum"] == f"{params['quorumPermille'] / 10:g}%" and "100% voted" in cells[4],
+                   f"its tally bar is all 'no' (validator-0 holds every bonded token) with the quorum line: {tally}, {cells[4]!r}")
+        row = next(row for row in now["rollouts"] if row["data"].get("rollout") == rollout_id)
+        cells = [cell["text"] for cell in row["cells"]]
+        api_rollout = self.api_json(f"/ota/rollouts/{rollout_id}")["rollout"]
+        totals = [f"{api_rollout[key]:,}" for key in ("devices", "succeeded", "failed", "pending", "waiting")]
+        self.check(len(cells) == 11 and cells[1] == f"{FIRMWARE_MODEL} {FIRMWARE_VERSION}" and cells[3].endswith(f"of {len(ROLLOUT_STAGES)}")
+                   and len(now["stages"][0]) == len(ROLLOUT_STAGES) and now["markup"] == 0
+                   and (cells[5:10] == totals or row["data"].get("status") != api_rollout["status"]),
+                   f"#rollouts lists rollout {rollout_id}: firmware, stage of {len(ROLLOUT_STAGES)}, a bar per stage, "
+                   f"totals {totals}: {cells}, stages {now['stages'][0]}")
+
+        # 3. The upgrade passes: the banner; the rollout's first stage times out: paused, with its reason.
+        def settled():
+            now = self.gov_probe()
+            row = next((row for row in now["rollouts"] if row["data"].get("rollout") == rollout_id), None)
+            return now if now["banner"] and row and row["data"].get("status") == "paused" else None
+
+        try:
+            now = wait_for(settled, GOV_TIMEOUT_S, "the upgrade banner shows and the rollout reads paused", interval_s=0.5)
+        except CheckFailed as failure:
+            raise CheckFailed(f"{failure}: GET /gov/upgrade {json.dumps(self.api_json('/gov/upgrade'))}, rollout "
+                              f"{json.dumps(self.api_json(f'/ota/rollouts/{rollout_id}'))[:600]}; page "
+                              f"{json.dumps(self.gov_probe())[:1200]}")
+        banner = now["banner"]
+        height = status_height(self.api_port) or 0
+        self.check(banner["text"] == f"upgrade {UPGRADE_NAME} at height {upgrade_height}"
+                   and "blocks to go" in banner["note"] and 0 < upgrade_height - int(banner["left"]) <= height + 1,
+                   f"the banner reads {banner['text']!r} · {banner['note']!r} (the node is at height {height})")
+        self.check(now["plan"].startswith(f"{UPGRADE_NAME} at height {upgrade_height}") and now["applied"] == "none",
+                   f"the panel's upgrades: planned {now['plan'][:80]!r}, applied {now['applied']!r}")
+        api_rollout = self.api_json(f"/ota/rollouts/{rollout_id}")["rollout"]
+        row = next(row for row in now["rollouts"] if row["data"].get("rollout") == rollout_id)
+        cells = [cell["text"] for cell in row["cells"]]
+        self.check(cells[2] == "paused" and api_rollout["reason"] and cells[10] == api_rollout["reason"],
+                   f"the paused rollout shows its reason: {cells[2]!r}, {cells[10]!r}")
+        self.check(now["notice"] is None, f"the page shows no error notice: {now['notice']!r}")
+        tools.evaluate("window.scrollTo(0, 0)")
+
     def save_screenshot(self):
         tools = self.devtools
         tools.drain(0.5)  # let the last render and the chart settle
@@ -1547,7 +1719,8 @@ def main():
         except CheckFailed as failure:
             run.check(False, f"telemetry: {failure}")
         for name, step in (("storage", run.storage_panel), ("payments", run.payments_panel),
-                           ("feeds", run.feeds_panel), ("reputation", run.reputation_column)):
+                           ("feeds", run.feeds_panel), ("reputation", run.reputation_column),
+                           ("governance", run.gov_panels)):
             try:
                 step()
             except CheckFailed as failure:

@@ -28,14 +28,18 @@ the API is read directly to poll and to read past heights.
    GET /gov/upgrade lists test-upgrade applied at H, plan null.
 7. OTA: owner publishes sim-1 firmware 2.0 (a random 64 KiB file); `device simulate` runs 200 devices of
    sim-1 over MQTT at node 0; a rollout in stages 5:100:20:200 and 100:90:20:400 completes, its canary stage
-   had 10 devices, stage 1 the other 190, no failure; the simulator says every device got exactly this job
-   and all 200 installed it. A second simulator (sim-2, 200 devices, --fail-rate 0.3) and sim-2 firmware:
+   had 10 devices, stage 1 the other 190, no failure; the ledger counted at least 181 successes (stage 1 ends at
+   90 %, so receipts after that block are not counted); the simulator says every device got this job only
+   and all 200 installed it, none refused by the gateway. A second simulator (sim-2, 200 devices, --fail-rate 0.3) and sim-2 firmware:
    the same stages abort in stage 0 (stage 1 assigned 0), and in the simulator's final JSON only the 10
    canary devices ever received a job.
 8. OTA bad input, each refused with its code: a rollout by a key that is not the firmware's controller
    (ota/4); a receipt for a canary device signed by validator-1's key (ota/11); with a device registered here
    (its key in the keystore, model sim-3) and a rollout to just that device: its receipt with a wrong
    sha256 (ota/12), then the right one is taken and the rollout completes.
+
+Order (one devnet, about 5 minutes): 1; 3 and 4 submitted and voted; 7 and 8 while they vote; 3 and 4 checked;
+2 and 5; 6 last (it stops and restarts the chain). Each section runs even if an earlier one failed.
 
 On any failure: the failures, the tail of every node.log and of the devnet and simulator logs; exit 1.
 
@@ -190,7 +194,16 @@ def rollout_api(rid):
 
 # ---- the CLI ----
 
-def cli(args, node=True, home=True, timeout=120, env=None):
+# Read-only commands take no --home; `keys` and `ota receipt` talk to no node (ArgumentParser refuses unknown options).
+NO_HOME = {("gov", "show"), ("gov", "list"), ("ota", "status"), ("ota", "list"), ("query", "params")}
+NO_NODE = {("ota", "receipt")}
+
+
+def cli(args, node=None, home=None, timeout=120, env=None):
+    """Runs `meshwork ARGS --home HOME --node NODE` (each flag only where the command has it)."""
+    head = tuple(args[:2])
+    home = (head not in NO_HOME) if home is None else home
+    node = (head not in NO_NODE and args[0] != "keys") if node is None else node
     command = [MESHWORK, *args] + (["--home", HOME] if home else []) + (["--node", NODE] if node else [])
     try:
         return subprocess.run(command, env=env or ENV, capture_output=True, text=True, timeout=timeout)
@@ -226,9 +239,9 @@ def parse_json(text):
     raise ValueError(f"no JSON in {text[:200]!r}")
 
 
-def run_json(what, *args, node=True):
+def run_json(what, *args):
     """Runs a command with --output json that must succeed; its JSON."""
-    done = cli([*args, "--output", "json"], node=node)
+    done = cli([*args, "--output", "json"])
     if done.returncode != 0:
         raise StepFailed(f"{what}: `meshwork {' '.join(args)}` exited {done.returncode}: {said(done)}")
     try:
@@ -247,9 +260,9 @@ def codes_in(done):
     return list(dict.fromkeys(bracketed + loose))
 
 
-def expect_refused(what, args, code, node=True):
+def expect_refused(what, args, code):
     """A command that must exit non-zero and print `code` (e.g. gov/3)."""
-    done = cli([*args, "--output", "json"], node=node)
+    done = cli([*args, "--output", "json"])
     found = codes_in(done)
     return check(done.returncode != 0 and code in found,
                  f"{what}: exit {done.returncode}, codes {found or 'none'} (want {code}): {said(done)}")
@@ -261,7 +274,7 @@ def unwrap(shown, key):
 
 
 def new_key(name):
-    made = run_json(f"keys new {name}", "keys", "new", "--name", name, "--insecure-plaintext", node=False)
+    made = run_json(f"keys new {name}", "keys", "new", "--name", name, "--insecure-plaintext")
     return made["did"]
 
 
@@ -519,9 +532,10 @@ def publish(model, version):
     except ValueError:
         shown = {}
     check(done.returncode == 0 and shown.get("firmware") is not None and shown.get("sha256") == sha
-          and shown.get("height"),
+          and shown.get("cid") == cid_v1_raw(sha) and shown.get("height"),
           f"`ota publish --model {model} --version {version} --file` (64 KiB): firmware {shown.get('firmware')}, "
-          f"sha256 {str(shown.get('sha256'))[:16]}… (want {sha[:16]}…), cid {shown.get('cid')}, block "
+          f"sha256 {str(shown.get('sha256'))[:16]}… (want {sha[:16]}…), cid {shown.get('cid')} (want the file's raw "
+          f"CIDv1 {cid_v1_raw(sha)[:16]}…), block "
           f"{shown.get('height')}" + ("" if done.returncode == 0 else f"; exit {done.returncode}: {said(done)}"))
     if done.returncode != 0 or shown.get("firmware") is None:
         log(f"NOTE: publishing {model} {version} again with --cid/--sha256/--size so the rollout can be checked")
@@ -610,7 +624,7 @@ def section_start():
 
 
 def section_keys():
-    listed = run_json("keys list", "keys", "list", node=False)
+    listed = run_json("keys list", "keys", "list")
     entries = listed if isinstance(listed, list) else listed.get("keys", [])
     by_name = {entry.get("name"): entry for entry in entries}
     want = [f"validator-{i}" for i in range(N)] + ["owner"]
@@ -620,7 +634,7 @@ def section_keys():
           f"`keys list` in the devnet home holds {', '.join(want)} unencrypted (missing {missing or 'none'}, "
           f"encrypted {encrypted or 'none'}; {len(entries)} keys)")
     STATE["owner"] = by_name.get("owner", {}).get("did") or run_json(
-        "keys show owner", "keys", "show", "owner", node=False)["did"]
+        "keys show owner", "keys", "show", "owner")["did"]
     validators = get("/validators").get("validators", [])
     operators = {v.get("moniker"): v.get("operatorDID") for v in validators}
     wrong = [(f"validator-{i}", by_name.get(f"validator-{i}", {}).get("did"), operators.get(f"node-{i}"))
@@ -799,11 +813,13 @@ def ota_rollouts():
     check(final1 is not None and sim1.exit_code == 0 and final1.get("devices") == SIM_COUNT
           and len(dids) == SIM_COUNT and set(jobs) == set(dids)
           and all(set(ids) == {str(r1)} for ids in jobs.values())
-          and final1.get("succeeded") == SIM_COUNT and final1.get("failed") == 0,
+          and final1.get("succeeded") == SIM_COUNT and final1.get("failed") == 0 and not final1.get("refused"),
           f"7. simulator 1's final JSON (exit {sim1.exit_code}): {(final1 or {}).get('devices')} devices, "
           f"{len(jobs)} received a job, all of rollout {r1} only: "
           f"{all(set(ids) == {str(r1)} for ids in jobs.values()) if jobs else '-'}; succeeded "
-          f"{(final1 or {}).get('succeeded')}, failed {(final1 or {}).get('failed')} (want {SIM_COUNT} and 0)")
+          f"{(final1 or {}).get('succeeded')}, failed {(final1 or {}).get('failed')} (want {SIM_COUNT} and 0), "
+          f"receipts refused by the gateway {(final1 or {}).get('refused')}, disconnected "
+          f"{(final1 or {}).get('disconnected')}")
     STATE["ota"].update(r1=r1)
 
     fw2, sha2 = publish("sim-2", "2.1")

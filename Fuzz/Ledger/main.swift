@@ -119,6 +119,21 @@ final class FuzzHarness {
                         ).signature,
                 "no fuzzed observation is signed by our key")
         }
+        // An install receipt, as a gateway takes it from any device (bytes or text): it
+        // round-trips, and none verifies under our key unless our key signed those very fields.
+        if let receipt = try? InstallReceipt(payload: bytes) {
+            precondition((try? InstallReceipt(canonicalBytes: receipt.canonicalBytes)) == receipt, "round-trip")
+            precondition((try? InstallReceipt(payload: Array(receipt.text.utf8))) == receipt, "text round-trip")
+            precondition(
+                receipt.key != key.publicKey || !receipt.hasValidSignature(chainId: Self.chainId)
+                    || receipt.signature
+                        == InstallReceipt.sign(
+                            chainId: Self.chainId, device: receipt.device, rollout: receipt.rollout,
+                            firmwareSHA256: receipt.firmwareSHA256, success: receipt.success, version: receipt.version,
+                            timeMs: receipt.timeMs, key: key
+                        ).signature,
+                "no fuzzed receipt is signed by our key")
+        }
         if let record = try? ProvenanceRecord(canonicalBytes: bytes) {
             precondition(record.canonicalBytes == bytes, "accepted records re-encode to themselves")
             _ = record.deviceSignature?.isValid(

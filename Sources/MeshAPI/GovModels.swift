@@ -30,16 +30,19 @@ public struct ParamSpecView: Sendable, Codable, Equatable {
 }
 
 /// `GET /params`: every module's parameters.
-public struct ParamsView: Sendable, Codable, Equatable {
+public struct ParamsView: Sendable, Codable {
     /// The height read.
     public var height: UInt64
     /// Values by module, then name (`params.ledger.feeMin`).
     public var params: [String: [String: UInt64]]
     /// Every parameter with its bounds, in registry order.
     public var specs: [ParamSpecView]
+    /// With `?prove=true`: the keys read and their proofs.
+    public var proof: ProofBundle?
 
     /// From the values read at `height`.
-    public init(height: UInt64, values: [(spec: ParamSpec, value: UInt64)]) {
+    public init(height: UInt64, values: [(spec: ParamSpec, value: UInt64)], proof: ProofBundle? = nil) {
+        self.proof = proof
         self.height = height
         var params: [String: [String: UInt64]] = [:]
         for (spec, value) in values { params[spec.module, default: [:]][spec.name] = value }

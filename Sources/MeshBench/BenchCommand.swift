@@ -13,6 +13,7 @@ public struct BenchCommand: AsyncParsableCommand {
         subcommands: [
             Core.self, LedgerBench.self, ConsensusBench.self, APIBench.self, MQTTBench.self, StorageBench.self,
             FloodBench.self, RelayForgeryBench.self, HostilePeerBench.self, PaymentsBench.self, OracleBench.self,
+            GovBench.self,
             VCBench.self,
         ])
 

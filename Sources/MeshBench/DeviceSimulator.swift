@@ -2,6 +2,7 @@ public import Foundation
 public import MeshCore
 import MeshGateway
 public import MeshLedger
+public import MeshSDK
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
@@ -38,6 +39,7 @@ public final class SimulatedFleet: Sendable {
         var disconnected = 0
         var firstJobAt: Date?
         var lastReceiptAt: Date?
+        var failureTimes: [Date] = []
     }
 
     let devices: [(did: DID, key: Ed25519.PrivateKey)]
@@ -120,12 +122,61 @@ public final class SimulatedFleet: Sendable {
         }
     }
 
+    /// When each failed receipt was sent, in order.
+    public var failureTimes: [Date] { state.withLockedValue { $0.failureTimes } }
+
     /// Seconds from the first job received to the last receipt sent (nil before).
     public var busySeconds: Double? {
         state.withLockedValue { state in
             guard let first = state.firstJobAt, let last = state.lastReceiptAt else { return nil }
             return last.timeIntervalSince(first)
         }
+    }
+
+    /// Registers `count` devices of `model` controlled by `controller` (signing with `key`), 50 per
+    /// transaction submitted back to back with consecutive nonces; the last one waits for its
+    /// block. Returns their DIDs and new keys.
+    public static func register(
+        count: Int, model: String, region: String, controller: DID, key: Ed25519.PrivateKey, client: MeshClient,
+        chainId: String, fee: UInt64, progress: @Sendable (Int) -> Void = { _ in }
+    ) async throws -> [(did: DID, key: Ed25519.PrivateKey)] {
+        var nonce = try await client.account(controller).nonce
+        var devices: [(did: DID, key: Ed25519.PrivateKey)] = []
+        var start = 0
+        while start < count {
+            let keys = (start..<min(start + 50, count)).map { _ in Ed25519.PrivateKey() }
+            let messages = keys.map {
+                Message.register(
+                    RegisterDID(
+                        keys: [$0.publicKey], metadata: DeviceMetadata(name: "sim", model: model, region: region)))
+            }
+            let transaction = Transaction(
+                chainId: chainId, signer: controller, nonce: nonce, fee: fee, messages: messages
+            )
+            .signed(with: key).canonicalBytes
+            let hash = Hash256.sha256(transaction)
+            let isLast = start + keys.count >= count
+            let result = try await client.submit(transaction, wait: isLast ? "commit" : "sync")
+            guard result.code == 0, !isLast || result.height != nil else {
+                throw RegistrationError(
+                    text: "registering devices: \(result.module)/\(result.code): \(result.message)")
+            }
+            for (index, deviceKey) in keys.enumerated() {
+                devices.append((.mesh(MeshID.derived(transactionHash: hash, messageIndex: UInt32(index))), deviceKey))
+            }
+            nonce += 1
+            start += keys.count
+            progress(devices.count)
+        }
+        return devices
+    }
+
+    /// Why registering the simulated devices failed.
+    public struct RegistrationError: Error, CustomStringConvertible {
+        /// One sentence.
+        public let text: String
+        /// The sentence.
+        public var description: String { text }
     }
 
     /// Closes every connection.
@@ -247,7 +298,12 @@ final class SimulatedDevice: ChannelInboundHandler, @unchecked Sendable {
         let didText = did.description
         fleet.state.withLockedValue { state in
             state.jobs[didText, default: []].append(String(rollout))
-            if fails { state.failed += 1 } else { state.succeeded += 1 }
+            if fails {
+                state.failed += 1
+                state.failureTimes.append(Date())
+            } else {
+                state.succeeded += 1
+            }
             state.lastReceiptAt = Date()
         }
         nextID = nextID == UInt16.max ? 2 : nextID + 1

@@ -131,11 +131,27 @@ public struct MeshClient: Sendable {
         _ messages: [Message], signer: DID, key: Ed25519.PrivateKey, fee: UInt64 = 1_000, wait: String = "commit"
     ) async throws(SDKError) -> (transaction: SignedTransaction, result: SubmitResult) {
         let status = try await status()
-        let nonce = try await account(signer).nonce
-        let signed = Transaction(chainId: status.chainId, signer: signer, nonce: nonce, fee: fee, messages: messages)
+        var nonce = try await account(signer).nonce
+        var attempt = 0
+        while true {
+            let signed = Transaction(
+                chainId: status.chainId, signer: signer, nonce: nonce, fee: fee, messages: messages
+            )
             .signed(with: key)
-        return (signed, try await submit(signed.canonicalBytes, wait: wait))
+            let result = try await submit(signed.canonicalBytes, wait: wait)
+            // Another sender of the same account (a validator node signs its own reports with its
+            // operator key) took this nonce first: nothing ran, so sign again with the next one.
+            let nonceTaken = result.module == "tx" && (result.code == 9 || result.code == 10)
+            attempt += 1
+            guard nonceTaken, attempt < Self.nonceAttemptsMax else { return (signed, result) }
+            try? await Task.sleep(for: .milliseconds(200 * attempt))
+            let committed = try await account(signer).nonce
+            nonce = result.code == 9 ? max(committed, nonce + 1) : committed
+        }
     }
+
+    /// Signings of one `send` when its nonce was taken by another sender of the account.
+    static let nonceAttemptsMax = 5
 
     // MARK: plumbing
 

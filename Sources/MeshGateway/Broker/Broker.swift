@@ -441,8 +441,9 @@ final class Broker: @unchecked Sendable {
     }
 
     /// Sets (or, with an empty payload, clears) the node's own retained message on `topic`, sent at
-    /// once to the sessions subscribed to exactly that topic and to each session that subscribes to
-    /// it later. False when `systemRetainedMax` are held already.
+    /// once to the sessions subscribed to it (a clearing as an empty message) and, while set, to
+    /// each session that subscribes to exactly that topic later. False when `systemRetainedMax`
+    /// are held already (or there was nothing to clear).
     @discardableResult
     func setSystemRetained(topic: String, payload: [UInt8]) -> Bool {
         let message = GatewayMessage(topic: topic, payload: payload, qos: .atLeastOnce, retain: false, publisher: nil)
@@ -454,7 +455,8 @@ final class Broker: @unchecked Sendable {
             systemRetained[topic] = message
             return true
         }
-        if kept, !payload.isEmpty { _ = route(message, from: nil) }
+        // A cleared job reaches its subscribers as an empty message: the job is withdrawn.
+        if kept { _ = route(message, from: nil) }
         return kept
     }
 

@@ -65,8 +65,10 @@ extension Gateway {
     /// job topic and sent to the device when it subscribes (as a retained message) or at once if it
     /// is subscribed. Every node sets the same jobs from its own copy of the ledger: nothing is
     /// relayed.
-    public func setFirmwareJob(device: String, payload: [UInt8]?) {
-        broker.setSystemRetained(topic: Self.otaJobTopic(device), payload: payload ?? [])
+    /// False when the job could not be held (`Broker.systemRetainedMax` jobs are held already).
+    @discardableResult
+    public func setFirmwareJob(device: String, payload: [UInt8]?) -> Bool {
+        broker.setSystemRetained(topic: Self.otaJobTopic(device), payload: payload ?? []) || payload == nil
     }
 
     /// Firmware jobs held.

@@ -12,7 +12,7 @@ extension NodeAPI {
             let answer = try await stateAnswer(request, runtime: runtime, blocks: blocks) { view in
                 try view.parameters()
             }
-            return json(ParamsView(height: answer.height, values: answer.value))
+            return json(ParamsView(height: answer.height, values: answer.value, proof: answer.proof))
         }
         router.get("gov/proposals") { _, _ in
             let outcome: Result<ProposalsView, Failure> = try await runtime.withLedger { ledger in

@@ -44,6 +44,12 @@
     reputationTtlMs: 10000,
     reputationParallelMax: 3,
     reputationRowsWithoutObserverMax: 50,
+    // Governance and rollouts: read again after a new block at most this often, and on this timer
+    // besides; lines shown per proposal, rollouts listed.
+    govRefreshMinMs: 2000,
+    govIntervalMs: 15000,
+    proposalMessagesShownMax: 4,
+    rolloutsShownMax: 50,
   };
 
   const state = {
@@ -85,6 +91,14 @@
     // DID → {view, error, readMs}; the DIDs whose directory rows are on screen; the reads in flight;
     // DID → its reputation cell in the table as rendered.
     reputation: { cache: new Map(), visible: new Set(), inFlight: new Set(), cells: new Map(), observer: null },
+    // The last good `/gov/proposals`, `/gov/upgrade` and `/params` (read again when a proposal was
+    // decided after `paramsDecidedAt`); the time cells of the proposals shown, updated per block.
+    gov: {
+      proposals: null, upgrade: null, params: null, paramsDecidedAt: -1, error: null, loading: false, again: false,
+      timeCells: [],
+    },
+    rollouts: { answer: null, error: null, loading: false, again: false }, // the last good `/ota/rollouts`
+    blockRefresh: new Map(), // loader name → {lastMs, timer}: reloads that follow new blocks
   };
 
   /// The payments panel's view of recent blocks. `blocks`: height → {paid, partial} once its
@@ -389,6 +403,8 @@
     loadValidators();
     loadRecentBlocks();
     loadDirectory();
+    loadGov();
+    loadRollouts();
   }
 
   // MARK: model updates
@@ -507,6 +523,10 @@
         addBlock({ height: block.height, hash: block.hash, timeMs: block.timeMs, txCount: block.txCount });
         noteHeight(block.height);
         notePaymentBlock(block.height, block.txCount ? null : []);
+        // Tallies, periods, stages and the upgrade plan move at the end of blocks, with or without
+        // a transaction.
+        refreshOnBlock('gov', loadGov);
+        refreshOnBlock('rollouts', loadRollouts);
         state.wsEvents += 1;
         document.body.dataset.wsEvents = String(state.wsEvents);
         scheduleRender();
@@ -1520,6 +1540,403 @@
     );
   }
 
+  // MARK: governance
+
+  /// Proposals and the upgrade plan; the parameters at first and whenever a proposal was decided
+  /// since they were read (only a passed proposal changes them). A part that fails keeps showing
+  /// its last good answer.
+  async function loadGov() {
+    const gov = state.gov;
+    if (gov.loading) {
+      gov.again = true;
+      return;
+    }
+    gov.loading = true;
+    try {
+      const [proposals, upgrade] = await Promise.allSettled([api('/gov/proposals'), api('/gov/upgrade')]);
+      const errors = [];
+      if (proposals.status === 'fulfilled') gov.proposals = proposals.value;
+      else errors.push(proposals.reason);
+      if (upgrade.status === 'fulfilled') gov.upgrade = upgrade.value;
+      else errors.push(upgrade.reason);
+      const decidedAt = gov.proposals
+        ? Math.max(0, ...(gov.proposals.proposals || []).map((proposal) => proposal.endHeight || 0)) : -1;
+      if (!gov.params || decidedAt !== gov.paramsDecidedAt) {
+        try {
+          gov.params = await api('/params');
+          gov.paramsDecidedAt = decidedAt;
+        } catch (error) {
+          errors.push(error);
+        }
+      }
+      gov.error = errors.length ? errors[0] : null;
+      reportError('governance', gov.error);
+    } finally {
+      gov.loading = false;
+    }
+    renderGov();
+    if (gov.again) {
+      gov.again = false;
+      loadGov();
+    }
+  }
+
+  /// A `gov.*` parameter from the last `/params` read, or NaN.
+  function govParam(name) {
+    const params = state.gov.params && state.gov.params.params;
+    const value = params && params.gov ? Number(params.gov[name]) : NaN;
+    return Number.isFinite(value) ? value : NaN;
+  }
+
+  /// "33.4%" from 334 permille; "–" when unknown.
+  function formatPermille(permille) {
+    return Number.isFinite(permille) ? `${Number((permille / 10).toFixed(1))}%` : '–';
+  }
+
+  /// A share 0…1 as "12.5%".
+  function formatShare(share) {
+    return Number.isFinite(share) ? `${Number((share * 100).toFixed(1))}%` : '–';
+  }
+
+  /// A duration as "45 s", "4 min 10 s", "3 h 5 min" or "2 d 4 h".
+  function formatSpan(ms) {
+    const seconds = Math.max(0, Math.ceil(ms / 1000));
+    if (seconds < 60) return `${seconds} s`;
+    const minutes = Math.floor(seconds / 60);
+    if (minutes < 60) return `${minutes} min${seconds % 60 ? ` ${seconds % 60} s` : ''}`;
+    const hours = Math.floor(minutes / 60);
+    if (hours < 24) return `${hours} h${minutes % 60 ? ` ${minutes % 60} min` : ''}`;
+    return `${Math.floor(hours / 24)} d${hours % 24 ? ` ${hours % 24} h` : ''}`;
+  }
+
+  /// The BFT time of the newest block the page knows (what voting and deposit periods end by).
+  function latestBlockTimeMs() {
+    let latest = (state.status && state.status.latestBlockTimeMs) || 0;
+    for (const block of state.blocks.values()) if (block.timeMs > latest) latest = block.timeMs;
+    return latest;
+  }
+
+  const proposalBadges = {
+    deposit: 'badge-off', voting: 'badge-info', passed: 'badge-ok', rejected: 'badge-bad', failed: 'badge-warn',
+  };
+
+  function renderGov() {
+    const { proposals: answer, error } = state.gov;
+    const body = $('proposals');
+    const timeCells = [];
+    if (!answer) {
+      body.replaceChildren(unavailableRow(7, 'the proposals', error));
+    } else {
+      const list = answer.proposals || [];
+      setText('gov-summary', `${list.length} at block ${answer.height}${error ? ' · refresh failed' : ''}`);
+      $('gov-summary').title = error ? messageOf(error) : '';
+      setText('gov-pool', formatNumber(answer.communityPool));
+      setText('gov-voting', formatNumber(list.filter((proposal) => proposal.status === 'voting').length));
+      setText('gov-deposit', formatNumber(list.filter((proposal) => proposal.status === 'deposit').length));
+      const rows = list.map((proposal) => proposalRow(proposal, timeCells));
+      body.replaceChildren(...(rows.length ? rows : [emptyRow(7,
+        'no proposals yet — meshwork gov submit --from KEY --deposit N --title T --summary S')]));
+      $('panel-gov').dataset.height = String(answer.height);
+    }
+    setText('gov-quorum', formatPermille(govParam('quorumPermille')));
+    setText('gov-threshold', formatPermille(govParam('thresholdPermille')));
+    $('gov-threshold').title = `expedited proposals: ${formatPermille(govParam('expeditedThresholdPermille'))}`;
+    setText('gov-veto', formatPermille(govParam('vetoThresholdPermille')));
+    state.gov.timeCells = timeCells;
+    renderUpgrades();
+    renderGovClock();
+  }
+
+  function proposalRow(proposal, timeCells) {
+    const messages = proposal.messages || [];
+    const shown = messages.slice(0, limits.proposalMessagesShownMax);
+    const rest = messages.length - shown.length;
+    const timeCell = el('td', { className: 'proposal-time' });
+    timeCells.push({ cell: timeCell, proposal });
+    const outcome = proposal.outcome || '';
+    return el('tr', { dataset: { proposal: String(proposal.id), status: proposal.status } }, [
+      el('td', { className: 'num mono strong', text: String(proposal.id) }),
+      el('td', {
+        className: 'wrap proposal-text',
+        title: `proposed by ${proposal.proposer}\nsubmitted ${new Date(proposal.submitTimeMs).toISOString()} (BFT time)`,
+      }, [
+        el('span', { className: 'strong proposal-title', text: proposal.title || '(untitled)' }),
+        proposal.expedited ? el('span', { className: 'tag', text: 'expedited' }) : null,
+        proposal.summary ? el('span', { className: 'muted proposal-summary', text: proposal.summary }) : null,
+      ]),
+      el('td', {}, [el('span', {
+        className: `badge ${proposalBadges[proposal.status] || 'badge-off'}`,
+        text: proposal.status,
+        title: `deposit ${formatNumber(proposal.deposit)} from ${proposal.depositors} depositor`
+          + `${proposal.depositors === 1 ? '' : 's'}; ${proposal.voters} voter${proposal.voters === 1 ? '' : 's'}`,
+      })]),
+      el('td', { className: 'wrap proposal-messages', title: messages.join('\n') || null }, messages.length
+        ? shown.map((line) => el('span', { className: 'mono message-line', text: line }))
+          .concat(rest > 0 ? [el('span', { className: 'muted', text: `+${rest} more` })] : [])
+        : [el('span', { className: 'muted', text: 'text proposal' })]),
+      tallyCell(proposal),
+      timeCell,
+      el('td', { className: 'wrap proposal-outcome' }, [
+        outcome ? el('span', { text: outcome }) : el('span', { className: 'muted', text: '–' }),
+        proposal.burned ? el('span', { className: 'warn burned', text: 'deposit burned' }) : null,
+      ]),
+    ]);
+  }
+
+  /// The tally as one bar over the bonded tokens (yes, no, veto, abstain), with the quorum marked.
+  function tallyCell(proposal) {
+    const tally = proposal.tally || {};
+    const bonded = Number(tally.bonded) || 0;
+    const parts = [['yes', tally.yes], ['no', tally.no], ['veto', tally.noWithVeto], ['abstain', tally.abstain]]
+      .map(([name, value]) => [name, Number(value) || 0]);
+    const votes = Object.fromEntries(parts);
+    const voted = parts.reduce((sum, [, value]) => sum + value, 0);
+    const counted = votes.yes + votes.no + votes.veto; // abstentions count for the quorum only
+    const bar = el('span', { className: 'tally-bar' });
+    for (const [name, value] of parts) {
+      if (!value || !bonded) continue;
+      const part = el('span', { className: `tally-part tally-${name}` });
+      part.style.width = `${Math.min(100, (value / bonded) * 100).toFixed(2)}%`;
+      bar.append(part);
+    }
+    const quorum = govParam('quorumPermille');
+    if (Number.isFinite(quorum)) {
+      const line = el('span', { className: 'tally-quorum' });
+      line.style.left = `${Math.min(100, quorum / 10)}%`;
+      bar.append(line);
+    }
+    const threshold = govParam(proposal.expedited ? 'expeditedThresholdPermille' : 'thresholdPermille');
+    const title = [
+      `${proposal.status === 'voting' ? 'live tally' : 'final tally'} of ${formatNumber(bonded)} bonded`,
+      ...parts.map(([name, value]) => `${name}: ${formatNumber(value)} (${formatShare(bonded ? value / bonded : NaN)} of bonded)`),
+      `turnout ${formatShare(bonded ? voted / bonded : NaN)}; quorum ${formatPermille(quorum)}`,
+      `yes ${formatShare(counted ? votes.yes / counted : NaN)} of yes, no and veto; passes above ${formatPermille(threshold)}`,
+      `veto ${formatShare(voted ? votes.veto / voted : NaN)} of the votes; rejects at ${formatPermille(govParam('vetoThresholdPermille'))}`,
+    ].join('\n');
+    return el('td', { className: 'tally-col', title, dataset: { voted: String(voted), bonded: String(bonded) } }, [
+      bar,
+      el('span', {
+        className: 'tally-text',
+        text: `${formatShare(bonded ? voted / bonded : 0)} voted · yes ${formatShare(counted ? votes.yes / counted : 0)}`,
+      }),
+    ]);
+  }
+
+  /// The time column and the upgrade countdown, which move with every block without a reload.
+  function renderGovClock() {
+    const nowMs = latestBlockTimeMs();
+    for (const { cell, proposal } of state.gov.timeCells) fillProposalTime(cell, proposal, nowMs);
+    renderUpgradeBanner();
+  }
+
+  function fillProposalTime(cell, proposal, nowMs) {
+    let text;
+    let note = '';
+    let title;
+    if (proposal.status === 'voting' || proposal.status === 'deposit') {
+      const voting = proposal.status === 'voting';
+      const endMs = voting ? proposal.votingEndMs : proposal.depositEndMs;
+      const left = endMs - nowMs;
+      text = !nowMs ? '–' : left > 0 ? `${formatSpan(left)} left` : 'ends with the next block';
+      if (voting) {
+        note = 'in voting';
+      } else {
+        const needed = govParam(proposal.expedited ? 'expeditedMinDeposit' : 'minDeposit');
+        note = `deposit ${formatNumber(proposal.deposit)} of ${Number.isFinite(needed) ? formatNumber(needed) : '–'}`;
+      }
+      title = `${voting ? 'voting' : 'the deposit period'} ends at ${new Date(endMs).toISOString()} (BFT time; the `
+        + `latest block's is ${nowMs ? new Date(nowMs).toISOString() : 'unknown'}); decided at the end of the first `
+        + 'block at or after it';
+    } else {
+      text = proposal.endHeight ? `ended at block ${proposal.endHeight}` : 'ended';
+      title = proposal.votingEndMs ? `voting ended at ${new Date(proposal.votingEndMs).toISOString()} (BFT time)`
+        : `the deposit period ended at ${new Date(proposal.depositEndMs).toISOString()} (BFT time)`;
+    }
+    if (cell.dataset.text === text + note) return;
+    cell.dataset.text = text + note;
+    cell.title = title;
+    cell.replaceChildren(el('span', { text }));
+    if (note) cell.append(el('span', { className: 'age', text: note }));
+  }
+
+  /// The plan (or none) and the upgrades applied, in the panel.
+  function renderUpgrades() {
+    const upgrade = state.gov.upgrade;
+    if (!upgrade) return;
+    const plan = upgrade.plan;
+    const planned = $('upgrade-plan');
+    planned.className = plan ? 'warn' : 'muted';
+    planned.textContent = plan
+      ? `${plan.name} at height ${plan.height} · binary sha256 ${plan.binarySHA256}${plan.info ? ` · ${plan.info}` : ''}`
+      : 'none';
+    const applied = upgrade.applied || [];
+    const list = $('upgrades-applied');
+    list.className = applied.length ? '' : 'muted';
+    list.replaceChildren(...(applied.length
+      ? applied.map((done) => el('span', { className: 'tag', text: `${done.name} at height ${done.height}` }))
+      : ['none']));
+  }
+
+  /// The page-wide banner of a planned upgrade: nodes without its handler stop at its height.
+  function renderUpgradeBanner() {
+    const plan = state.gov.upgrade && state.gov.upgrade.plan;
+    const banner = $('upgrade-banner');
+    banner.hidden = !plan;
+    if (!plan) {
+      delete banner.dataset.name;
+      return;
+    }
+    const left = plan.height - state.height;
+    setText('upgrade-banner-text', `upgrade ${plan.name} at height ${plan.height}`);
+    setText('upgrade-banner-note', left > 0
+      ? `${formatNumber(left)} block${left === 1 ? '' : 's'} to go — nodes without a handler for it stop there`
+      : 'due now — nodes without a handler for it stop at this height');
+    banner.title = `run a binary with sha256 ${plan.binarySHA256}${plan.info ? `\n${plan.info}` : ''}`;
+    banner.dataset.name = plan.name;
+    banner.dataset.height = String(plan.height);
+    banner.dataset.blocksLeft = String(left);
+  }
+
+  // MARK: firmware rollouts
+
+  async function loadRollouts() {
+    const rollouts = state.rollouts;
+    if (rollouts.loading) {
+      rollouts.again = true;
+      return;
+    }
+    rollouts.loading = true;
+    try {
+      rollouts.answer = await api('/ota/rollouts');
+      rollouts.error = null;
+      reportError('rollouts', null);
+    } catch (error) {
+      rollouts.error = error;
+      reportError('rollouts', error);
+    } finally {
+      rollouts.loading = false;
+    }
+    renderRollouts();
+    if (rollouts.again) {
+      rollouts.again = false;
+      loadRollouts();
+    }
+  }
+
+  const rolloutBadges = {
+    awaitingApproval: 'badge-off', active: 'badge-info', paused: 'badge-warn', completed: 'badge-ok', aborted: 'badge-bad',
+  };
+
+  function renderRollouts() {
+    const { answer, error } = state.rollouts;
+    const body = $('rollouts');
+    if (!answer) {
+      body.replaceChildren(unavailableRow(11, 'the rollouts', error));
+      return;
+    }
+    const list = answer.rollouts || [];
+    const shown = list.slice(0, limits.rolloutsShownMax);
+    const active = list.filter((rollout) => rollout.status === 'active').length;
+    const count = list.length > shown.length ? `newest ${shown.length} of ${list.length}` : `${list.length}`;
+    setText('rollouts-summary', `${count}${active ? ` · ${active} active` : ''} at block ${answer.height}`
+      + `${error ? ' · refresh failed' : ''}`);
+    $('rollouts-summary').title = error ? messageOf(error) : '';
+    const rows = shown.map(rolloutRow);
+    body.replaceChildren(...(rows.length ? rows : [emptyRow(11, 'no rollouts yet — meshwork ota publish --from KEY '
+      + '--model M --version V --file F, then meshwork ota rollout --from KEY --firmware ID --stage P:S:F:T')]));
+  }
+
+  function rolloutRow(rollout) {
+    const firmware = rollout.firmware;
+    const stages = rollout.stages || [];
+    const current = Math.min(rollout.stage, Math.max(0, stages.length - 1));
+    const ended = rollout.status === 'completed' || rollout.status === 'aborted';
+    const count = (value, kind) => el('td', {
+      className: `num mono${value && kind ? ` ${kind}` : ''}${value ? '' : ' muted'}`, text: formatNumber(value),
+    });
+    return el('tr', {
+      dataset: {
+        rollout: String(rollout.id), status: rollout.status, stage: String(rollout.stage),
+        devices: String(rollout.devices), succeeded: String(rollout.succeeded), failed: String(rollout.failed),
+        pending: String(rollout.pending), waiting: String(rollout.waiting),
+      },
+    }, [
+      el('td', { className: 'num mono strong', text: String(rollout.id) }),
+      firmware
+        ? el('td', {
+          className: 'wrap',
+          title: [`firmware ${firmware.id} by ${firmware.controller}`, `cid ${firmware.cid}`, `sha256 ${firmware.sha256}`,
+            `${formatBytes(firmware.size)}, published at block ${firmware.publishedAt}`].join('\n'),
+        }, [el('span', { className: 'strong', text: firmware.model }), ' ', el('span', { className: 'mono', text: firmware.version })])
+        : el('td', { className: 'muted', text: '–', title: 'the firmware record is missing' }),
+      el('td', {}, [
+        el('span', {
+          className: `badge ${rolloutBadges[rollout.status] || 'badge-off'}`,
+          text: rollout.status,
+          title: `approval: ${rollout.approval}${(rollout.approvals || []).length
+            ? `\napproved by ${rollout.approvals.join(', ')}` : ''}\nby ${rollout.controller}\ncreated at block `
+            + `${rollout.createdAt}${rollout.endedAt ? `, ended at block ${rollout.endedAt}` : ''}`,
+        }),
+        rollout.status === 'awaitingApproval'
+          ? el('span', { className: 'age', text: `${rollout.approval}: ${(rollout.approvals || []).length} approved` }) : null,
+      ]),
+      el('td', { className: 'mono', text: stages.length ? `${current + 1} of ${stages.length}` : '–' }),
+      el('td', { className: 'stages-col' }, stages.map((stage, index) => stageLine(stage, index, index === current && !ended))),
+      count(rollout.devices, ''),
+      count(rollout.succeeded, 'ok'),
+      count(rollout.failed, 'bad'),
+      count(rollout.pending, ''),
+      count(rollout.waiting, ''),
+      el('td', {
+        className: `wrap${rollout.status === 'aborted' ? ' bad' : rollout.status === 'paused' ? ' warn' : rollout.reason ? '' : ' muted'}`,
+        text: rollout.reason || '–',
+      }),
+    ]);
+  }
+
+  /// One stage: succeeded, failed and pending as a bar over the devices it asked, its success bar
+  /// marked, and "succeeded / assigned".
+  function stageLine(stage, index, current) {
+    const assigned = Number(stage.assigned) || 0;
+    const bar = el('span', { className: `stage-bar${assigned ? '' : ' stage-idle'}` });
+    for (const [name, value] of [['ok', stage.succeeded], ['failed', stage.failed], ['pending', stage.pending]]) {
+      if (!value || !assigned) continue;
+      const part = el('span', { className: `stage-part stage-${name}` });
+      part.style.width = `${Math.min(100, (value / assigned) * 100).toFixed(2)}%`;
+      bar.append(part);
+    }
+    const mark = el('span', { className: 'stage-mark' });
+    mark.style.left = `${Math.min(100, stage.minSuccessPercent)}%`;
+    bar.append(mark);
+    return el('span', {
+      className: `stage-line${current ? ' current' : ''}`,
+      dataset: { stage: String(index), assigned: String(assigned) },
+      title: [`stage ${index + 1}: up to ${stage.percent}% of the devices`,
+        `${formatNumber(assigned)} asked: ${formatNumber(stage.succeeded)} succeeded, ${formatNumber(stage.failed)} failed, `
+          + `${formatNumber(stage.pending)} pending`,
+        `advances at ${stage.minSuccessPercent}% succeeded, aborts at ${stage.abortFailurePercent}% failed, `
+          + `pauses after ${stage.timeoutBlocks} block${stage.timeoutBlocks === 1 ? '' : 's'}`].join('\n'),
+    }, [
+      el('span', { className: 'stage-label mono', text: `${index + 1}: ${stage.percent}%` }),
+      bar,
+      el('span', { className: 'stage-text mono', text: assigned ? `${stage.succeeded}/${assigned}` : 'not started' }),
+    ]);
+  }
+
+  /// Reloads `name` after a new block, at most once per `govRefreshMinMs` (a fast chain is not
+  /// read at every block) and a moment after the block (the block's state is committed by then).
+  function refreshOnBlock(name, task) {
+    const entry = state.blockRefresh.get(name) || { lastMs: 0, timer: null };
+    state.blockRefresh.set(name, entry);
+    if (entry.timer) return;
+    const waitMs = Math.max(limits.refreshDebounceMs, entry.lastMs + limits.govRefreshMinMs - Date.now());
+    entry.timer = setTimeout(() => {
+      entry.timer = null;
+      entry.lastMs = Date.now();
+      task();
+    }, waitMs);
+  }
+
   // MARK: rendering
 
   function scheduleRender() {
@@ -1542,6 +1959,7 @@
     drawChart();
     renderTelemetry();
     renderPayments();
+    renderGovClock();
   }
 
   function renderHeader() {
@@ -1900,6 +2318,10 @@
     }, limits.marketIntervalMs);
     loadFeeds();
     setInterval(loadFeeds, limits.feedsIntervalMs);
+    setInterval(() => {
+      loadGov();
+      loadRollouts();
+    }, limits.govIntervalMs);
     // Scores on screen older than the cache keeps them are read again.
     setInterval(pumpReputation, limits.reputationTtlMs / 4);
   }

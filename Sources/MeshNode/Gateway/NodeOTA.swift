@@ -52,11 +52,16 @@ final class ReceiptBatcher: Sendable {
         }
     }
 
-    /// Receipts given back (the mempool was busy): first in line again, unless a newer one came.
+    /// Receipts given back (refused, or not checked): first in line again, unless a newer one came,
+    /// while fewer than `pendingMax` wait (the rest are dropped and counted).
     func putBack(_ receipts: [InstallReceipt]) {
         state.withLockedValue { state in
             var keys: [String] = []
             for receipt in receipts where state.waiting[Self.key(receipt)] == nil {
+                guard state.waiting.count < Self.pendingMax else {
+                    state.dropped += 1
+                    continue
+                }
                 state.waiting[Self.key(receipt)] = receipt
                 keys.append(Self.key(receipt))
             }
@@ -81,16 +86,23 @@ final class ReceiptBatcher: Sendable {
 actor FirmwareJobs {
     /// The stage whose devices got their job, by rollout.
     private var published: [UInt64: UInt64] = [:]
+    private var synced = false
+    private var refusedLogged = false
 
     /// One pass over the ledger's rollouts: returns the job changes to apply (payload nil: clear).
     static func changes(
-        _ ledger: LedgerSnapshot, published: [UInt64: UInt64]
+        _ ledger: LedgerSnapshot, published: [UInt64: UInt64], firstPass: Bool
     ) throws -> (jobs: [(String, [UInt8]?)], published: [UInt64: UInt64]) {
         let view = try ledger.view()
         var jobs: [(String, [UInt8]?)] = []
         var next = published
         let active = try view.activeRollouts()
-        for id in active {
+        var following = active
+        if firstPass {
+            // After a restart: paused rollouts keep their jobs too (their devices may still answer).
+            following += try ledger.rollouts().filter { $0.status == .paused }.map(\.id)
+        }
+        for id in following {
             guard let rollout = try view.rollout(id), let firmware = try view.firmware(rollout.firmware) else {
                 continue
             }
@@ -105,7 +117,7 @@ actor FirmwareJobs {
             }
             next[id] = rollout.stage
         }
-        for (id, stage) in published where !active.contains(id) {
+        for (id, stage) in published where !following.contains(id) {
             guard let rollout = try view.rollout(id), rollout.status == .completed || rollout.status == .aborted
             else { continue }
             for device in try view.devices(rollout: id, from: 0, to: rollout.stageEnd(Int(stage))) {
@@ -133,13 +145,23 @@ actor FirmwareJobs {
 
     func sync(_ runtime: NodeRuntime, _ gateway: Gateway) async {
         let published = self.published
+        let firstPass = !synced
         let outcome: Result<(jobs: [(String, [UInt8]?)], published: [UInt64: UInt64]), any Error>? =
             await runtime.withLedgerIfReadable { ledger in
-                Result { try Self.changes(ledger, published: published) }
+                Result { try Self.changes(ledger, published: published, firstPass: firstPass) }
             }
         guard case .success(let result) = outcome else { return }
-        for (device, payload) in result.jobs { gateway.setFirmwareJob(device: device, payload: payload) }
+        var refused = 0
+        for (device, payload) in result.jobs where !gateway.setFirmwareJob(device: device, payload: payload) {
+            refused += 1
+        }
+        if refused > 0, !refusedLogged {
+            refusedLogged = true
+            FileHandle.standardError.write(
+                Data("ota: \(refused) firmware jobs not held: this node holds its most jobs already\n".utf8))
+        }
         self.published = result.published
+        synced = true
     }
 }
 
@@ -185,14 +207,19 @@ extension NodeRuntime {
         do {
             let (did, key) = try provenanceSigner()
             let chainId = genesis.chainId
-            let read: Result<(UInt64, LedgerParams), any Error> = try await withLedger { ledger in
-                Result { (try ledger.nonce(of: did), try ledger.storedParams()) }
+            let read: Result<(UInt64, LedgerParams, UInt64), any Error> = try await withLedger { ledger in
+                Result {
+                    let perReport = try ledger.view().parameters().first {
+                        $0.spec.fullName == "ota.receiptsPerReportMax"
+                    }
+                    return (try ledger.nonce(of: did), try ledger.storedParams(), perReport?.value ?? 1_024)
+                }
             }
-            let (nonce, params) = try read.get()
+            let (nonce, params, perReport) = try read.get()
             let budget = Int(params.transactionBytesMax) - 1_024
-            let waiting = batcher.drain(limit: 1_024)
+            let waiting = batcher.drain(limit: Int(min(perReport, 1_024)))
             guard !waiting.isEmpty else { return nil }
-            let checked: Result<[Bool], any Error> = try await withLedger { ledger in
+            let checked: Result<[Bool], any Error>? = try? await withLedger { ledger in
                 Result {
                     let view = try ledger.view()
                     return try waiting.map { receipt in
@@ -203,7 +230,11 @@ extension NodeRuntime {
                     }
                 }
             }
-            let usable = zip(waiting, try checked.get()).filter { $0.1 }.map(\.0)
+            guard case .success(let verdicts)? = checked else {
+                batcher.putBack(waiting)
+                return "the ledger could not be read to check receipts"
+            }
+            let usable = zip(waiting, verdicts).filter { $0.1 }.map(\.0)
             var batch: [InstallReceipt] = []
             var bytes = 0
             for receipt in usable {

@@ -42,7 +42,18 @@ struct SimulateCommand: AsyncParsableCommand {
         let key = try unlockKey(controller, home: home)
         let client = try options.client()
         let chainId = try await sdk { () async throws(SDKError) in try await client.status() }.chainId
-        let devices = try await register(key, client: client, chainId: chainId)
+        let controllerDID = try signer(nil, from: controller, home: home) ?? .key(key.publicKey)
+        let devices: [(did: DID, key: Ed25519.PrivateKey)]
+        do {
+            devices = try await SimulatedFleet.register(
+                count: count, model: model, region: region, controller: controllerDID, key: key, client: client,
+                chainId: chainId, fee: options.fee
+            ) { registered in
+                FileHandle.standardError.write(Data("registered \(registered)/\(count)\n".utf8))
+            }
+        } catch let error as SDKError {
+            throw CommandFailure(sentence(error))
+        }
         let fleet = SimulatedFleet(
             devices: devices, chainId: chainId, failRate: failRate, versionOnSuccess: versionOnSuccess)
         let parts = mqtt.split(separator: ":")
@@ -61,46 +72,5 @@ struct SimulateCommand: AsyncParsableCommand {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         say(String(decoding: try encoder.encode(summary), as: UTF8.self))
-    }
-
-    /// Registers the devices, 50 per transaction, submitted back to back with consecutive nonces
-    /// (the last one waits for its block).
-    private func register(
-        _ key: Ed25519.PrivateKey, client: MeshClient, chainId: String
-    ) async throws -> [(did: DID, key: Ed25519.PrivateKey)] {
-        let controllerDID = try signer(nil, from: controller, home: home) ?? .key(key.publicKey)
-        var nonce = try await sdk { () async throws(SDKError) in try await client.account(controllerDID) }.nonce
-        var devices: [(did: DID, key: Ed25519.PrivateKey)] = []
-        var last: SubmitResult?
-        var start = 0
-        while start < count {
-            let keys = (start..<min(start + 50, count)).map { _ in Ed25519.PrivateKey() }
-            let messages = keys.map {
-                Message.register(
-                    RegisterDID(
-                        keys: [$0.publicKey], metadata: DeviceMetadata(name: "sim", model: model, region: region)))
-            }
-            let transaction = Transaction(
-                chainId: chainId, signer: controllerDID, nonce: nonce, fee: options.fee, messages: messages
-            ).signed(with: key).canonicalBytes
-            let hash = Hash256.sha256(transaction)
-            let isLast = start + keys.count >= count
-            let result = try await sdk { () async throws(SDKError) in
-                try await client.submit(transaction, wait: isLast ? "commit" : "sync")
-            }
-            guard result.code == 0 else {
-                throw CommandFailure("registering devices: \(result.module)/\(result.code): \(result.message)")
-            }
-            for (index, deviceKey) in keys.enumerated() {
-                devices.append((.mesh(MeshID.derived(transactionHash: hash, messageIndex: UInt32(index))), deviceKey))
-            }
-            last = result
-            nonce += 1
-            start += keys.count
-            FileHandle.standardError.write(Data("registered \(devices.count)/\(count)\n".utf8))
-        }
-        // Every earlier transaction is in a block at or before the last one's.
-        guard last?.height != nil else { throw CommandFailure("the last registration was not committed in time") }
-        return devices
     }
 }

@@ -115,7 +115,10 @@ enum OTAHandler {
                 var install = try state.installRecord(rollout.id, receipt.device),
                 let firmware = try state.firmwareRecord(rollout.firmware)
             else { preconditionFailure("receiptRefusal checked the rollout, the install and the firmware") }
-            guard install.outcome == .pending, rollout.status == .active || rollout.status == .paused else {
+            // A completed rollout still counts the answers of devices asked in its last stage
+            // (it completed at its success bar, not when every device answered); an aborted one
+            // counts nothing more.
+            guard install.outcome == .pending, rollout.status != .aborted else {
                 counted.ignored += 1
                 continue
             }
