@@ -45,7 +45,9 @@ import Testing
         throw TestFailure("no SUBACK")
     }
 
-    static func receipt(_ key: Ed25519.PrivateKey, device: DID? = nil, signer: Ed25519.PrivateKey? = nil) -> InstallReceipt {
+    static func receipt(
+        _ key: Ed25519.PrivateKey, device: DID? = nil, signer: Ed25519.PrivateKey? = nil
+    ) -> InstallReceipt {
         InstallReceipt.sign(
             chainId: GatewayPaymentTests.chainId, device: device ?? .key(key.publicKey), rollout: 7,
             firmwareSHA256: Hash256.sha256([1]), success: true, version: "2.0", timeMs: 1, key: signer ?? key)
@@ -73,7 +75,9 @@ import Testing
         #expect(live.payload == Array(#"{"rollout":8}"#.utf8))
         if let id = live.packetID { device.send(.ack(MQTTAck(.puback, packetID: id))) }
         gateway.setFirmwareJob(device: did, payload: nil)
-        guard case .publish(let withdrawn) = try await device.next(timeout: 5) else { throw TestFailure("no withdrawal") }
+        guard case .publish(let withdrawn) = try await device.next(timeout: 5) else {
+            throw TestFailure("no withdrawal")
+        }
         #expect(withdrawn.payload.isEmpty)
         #expect(gateway.firmwareJobCount == 0)
     }

@@ -45,6 +45,10 @@ import Testing
         #expect(first.transactions >= 2000)
         #expect(first.hashes == second.hashes)
         #expect(Set(first.hashes).count == first.hashes.count, "every block changed the state")
+        // Governance ran too: proposals passed, and others were rejected or failed.
+        let statuses = Set(try Ledger(store: StateStore(path: directory.file("a.sqlite"))).proposals().map(\.status))
+        #expect(statuses.contains(.passed), "\(statuses)")
+        #expect(statuses.contains(.rejected) || statuses.contains(.failed), "\(statuses)")
         let other = try Self.run(seed: 43, blocks: 3, path: directory.file("c.sqlite"))
         #expect(other.hashes[1] != first.hashes[1], "a different seed is a different chain")
     }

@@ -12,6 +12,7 @@ struct BlockBuilder {
     private let devices: [(id: MeshID, record: DIDRecord)]
     private let liveGrants: [Grant]
     private let operators: [DID]
+    private let openProposals: [GovProposal]
 
     init(simulation: LedgerSimulation, ledger: Ledger, height: UInt64) throws {
         self.simulation = simulation
@@ -21,6 +22,7 @@ struct BlockBuilder {
         devices = try ledger.registeredDIDs().filter { !$0.record.deactivated }
         liveGrants = try ledger.grants().filter { $0.isLive(at: height) }
         operators = try ledger.validators().map(\.operatorDID)
+        openProposals = try ledger.proposals(limit: 20).filter { $0.status == .deposit || $0.status == .voting }
     }
 
     private mutating func pick<T>(_ items: [T]) -> T? {
@@ -67,7 +69,8 @@ struct BlockBuilder {
     mutating func addRandomTransaction() throws {
         let roll = random.next() % 100
         switch roll {
-        case 0..<35: try addTransfer()
+        case 0..<31: try addTransfer()
+        case 31..<35: try addGovernance(roll)
         case 35..<45: try addDeviceTransfer(byController: roll >= 40)
         case 45..<52: try addRegistration()
         case 52..<64: try addKeyChange(roll)
@@ -201,6 +204,54 @@ struct BlockBuilder {
             let create = CreateValidator(consensusKey: delegator.publicKey, moniker: "v\(height)", selfBond: 2_000_000)
             _ = try add(delegatorDID, delegator, [.createValidator(create)])
         }
+    }
+
+    /// Proposals (text, parameter changes, spends that may fail, out-of-bounds ones refused),
+    /// deposits, and plain or weighted votes from random accounts (delegators or not).
+    private mutating func addGovernance(_ roll: UInt64) throws {
+        let actor = account()
+        let actorDID = DID.key(actor.publicKey)
+        if roll == 31 || openProposals.isEmpty {
+            let choices: [[ProposalMessage]] = [
+                [],
+                [.setParam(name: "gov.quorumPermille", value: amount(200...500))],
+                [.setParam(name: "ledger.communityTaxPermille", value: amount(0...100))],
+                [.spend(recipient: .key(account().publicKey), amount: amount(1...2_000))],
+                [.setParam(name: "gov.thresholdPermille", value: amount(0...1_500))],
+                [
+                    .setParam(name: "gov.vetoThresholdPermille", value: 300),
+                    .spend(recipient: actorDID, amount: 1 << 40),
+                ],
+            ]
+            let messages = pick(choices) ?? []
+            let submit = SubmitProposal(
+                messages: messages, deposit: amount(100...2_000), title: "sim \(height)", summary: "",
+                expedited: random.next() % 4 == 0)
+            _ = try add(actorDID, actor, [.submitProposal(submit)])
+            return
+        }
+        guard let proposal = pick(openProposals) else { return }
+        if roll == 32 {
+            _ = try add(
+                actorDID, actor, [.depositProposal(DepositProposal(proposal: proposal.id, amount: amount(1...1_000)))])
+            return
+        }
+        let voter = roll == 33 ? (pick(operators) ?? actorDID) : actorDID
+        guard case .key(let voterKey) = voter, let key = simulation.privateKey(for: voterKey) else { return }
+        let options: [WeightedOption]
+        if roll == 33, random.next() % 3 != 0 {
+            // Validators mostly agree, so proposals pass as well as fail.
+            options = [WeightedOption(option: .yes, weightPermille: 1_000)]
+        } else if random.next() % 3 == 0 {
+            let yes = amount(1...999)
+            options = [
+                WeightedOption(option: .yes, weightPermille: yes),
+                WeightedOption(option: .no, weightPermille: 1_000 - yes),
+            ]
+        } else {
+            options = [WeightedOption(option: pick(Array(VoteOption.allCases)) ?? .yes, weightPermille: 1_000)]
+        }
+        _ = try add(voter, key, [.vote(CastVote(proposal: proposal.id, options: options))])
     }
 
     private mutating func addBadTransaction(_ roll: UInt64) throws {

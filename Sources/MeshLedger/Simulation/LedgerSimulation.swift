@@ -1,7 +1,8 @@
 public import MeshCore
 
-/// A seeded, resumable workload over every ledger module: transfers, identity changes, grants
-/// and delegations, staking, and deliberately bad transactions. Each block's transactions are a
+/// A seeded, resumable workload over the ledger's core modules: transfers, identity changes,
+/// grants and delegations, staking, governance (proposals that pass, fail or are vetoed, deposits,
+/// weighted votes), and deliberately bad transactions. Each block's transactions are a
 /// function of (seed, height, committed state), so a run restarted from a store continues
 /// exactly as an uninterrupted run would.
 public struct LedgerSimulation {
@@ -41,7 +42,13 @@ public struct LedgerSimulation {
                 operatorDID: .key(key.publicKey), consensusKey: key.publicKey, moniker: "sim-\(index)",
                 selfBond: 10_000_000)
         }
-        return Genesis(chainId: Self.chainId, params: params, accounts: accounts, validators: validators)
+        var genesis = Genesis(chainId: Self.chainId, params: params, accounts: accounts, validators: validators)
+        // Proposals decided within a few blocks (1 s apart).
+        genesis.moduleParams = [
+            "gov.minDeposit": 1_500, "gov.expeditedMinDeposit": 3_000, "gov.maxDepositPeriodSeconds": 4,
+            "gov.votingPeriodSeconds": 5, "gov.expeditedVotingPeriodSeconds": 2,
+        ]
+        return genesis
     }
 
     /// Initializes `ledger` with this simulation's genesis.
