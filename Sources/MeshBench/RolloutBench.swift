@@ -163,6 +163,7 @@ struct RolloutBench {
         let view = try await client.rollout(id).rollout
         let summary = fleet.summary
         throw CommandFailure(
-            "the failing canary did not abort in 120 s: rollout \(id) \(view.status), stage 0 \(view.stages.first.map { "\($0.assigned) asked, \($0.succeeded) ok, \($0.failed) failed" } ?? "?"); the devices sent \(summary.succeeded) ok, \(summary.failed) failed, \(summary.refused) refused, \(summary.disconnected) disconnected")
+            "the failing canary did not abort in 120 s: rollout \(id) \(view.status), stage 0 \(view.stages.first.map { "\($0.assigned) asked, \($0.succeeded) ok, \($0.failed) failed" } ?? "?"); the devices sent \(summary.succeeded) ok, \(summary.failed) failed, \(summary.refused) refused, \(summary.disconnected) disconnected"
+        )
     }
 }
