@@ -140,13 +140,14 @@ public struct MeshClient: Sendable {
             .signed(with: key)
             let result = try await submit(signed.canonicalBytes, wait: wait)
             // Another sender of the same account (a validator node signs its own reports with its
-            // operator key) took this nonce first: nothing ran, so sign again with the next one.
-            let nonceTaken = result.module == "tx" && (result.code == 9 || result.code == 10)
+            // operator key) took this nonce first: nothing ran and the nonce is spent, so sign again
+            // with the next one. (A skipped nonce is not retried: the first may still run.)
+            let nonceTaken = result.module == "tx" && result.code == 9
             attempt += 1
             guard nonceTaken, attempt < Self.nonceAttemptsMax else { return (signed, result) }
             try? await Task.sleep(for: .milliseconds(200 * attempt))
             let committed = try await account(signer).nonce
-            nonce = result.code == 9 ? max(committed, nonce + 1) : committed
+            nonce = max(committed, nonce + 1)
         }
     }
 

@@ -8,7 +8,7 @@ import Testing
 @Suite struct GovTests {
     static let periods: [String: UInt64] = [
         "gov.minDeposit": 1_000, "gov.expeditedMinDeposit": 5_000, "gov.maxDepositPeriodSeconds": 5,
-        "gov.votingPeriodSeconds": 5, "gov.expeditedVotingPeriodSeconds": 2,
+        "gov.votingPeriodSeconds": 5, "gov.expeditedVotingPeriodSeconds": 2, "gov.upgradeNoticeBlocks": 3,
     ]
 
     static func chain(accounts: Int = 4, votingSeconds: UInt64 = 5, expeditedSeconds: UInt64 = 2) throws -> TestChain {
@@ -261,5 +261,45 @@ import Testing
                         ], deposit: 1_000, title: "t", summary: "s"))
             ])
         Self.expectRefused(again, "gov", 11)
+    }
+
+    @Test func slotsCannotBeSquattedAndSmallStakesDoNotVote() throws {
+        var params = Self.periods
+        params["gov.votesPerProposalMax"] = 1
+        params["gov.voterStakeMin"] = 5_000_000
+        params["gov.openProposalsPerProposerMax"] = 1
+        params["gov.votingPeriodSeconds"] = 30
+        let chain = try TestChain(accountCount: 4, moduleParams: params)
+        Self.expectOK(try Self.run(chain, from: 2, [.bond(Bond(validator: chain.did(0), amount: 6_000_000))]))
+        Self.expectOK(try Self.run(chain, from: 3, [.bond(Bond(validator: chain.did(0), amount: 1_000_000))]))
+        let id = try Self.submit(chain, [])
+        // One slot: the delegator takes it; the validator's operator still votes.
+        Self.expectOK(try Self.vote(chain, id, from: 2, .no))
+        Self.expectOK(try Self.vote(chain, id, from: 0, .yes))
+        // Below gov.voterStakeMin: no vote.
+        Self.expectRefused(try Self.vote(chain, id, from: 3, .yes), "gov", 7)
+        // One open proposal per proposer here.
+        Self.expectRefused(
+            try Self.run(
+                chain, from: 1, [.submitProposal(SubmitProposal(messages: [], deposit: 1_000, title: "t", summary: ""))]
+            ),
+            "gov", 9)
+        // A first deposit below 1 % of the minimum deposit.
+        Self.expectRefused(
+            try Self.run(chain, from: 3, [.depositProposal(DepositProposal(proposal: id, amount: 9))]), "gov", 12)
+        // An upgrade closer than gov.upgradeNoticeBlocks (3).
+        Self.expectRefused(
+            try Self.run(
+                chain, from: 3,
+                [
+                    .submitProposal(
+                        SubmitProposal(
+                            messages: [
+                                .upgrade(
+                                    UpgradePlan(
+                                        name: "soon", height: chain.store.height + 2, binarySHA256: Hash256.sha256([1]),
+                                        info: ""))
+                            ], deposit: 1_000, title: "t", summary: ""))
+                ]), "gov", 11)
     }
 }

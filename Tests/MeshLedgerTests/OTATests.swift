@@ -191,4 +191,82 @@ import Testing
             try InstallReceipt(payload: [UInt8](repeating: 0x41, count: 2_000))
         }
     }
+
+    @Test func rolloutsPayPerDeviceAndAreBoundedPerBlockAndPerController() throws {
+        let fleet = try Self.fleet(12)
+        let pool = try Self.view(fleet).communityPool()
+        GovTests.expectOK(
+            try Self.rollout(
+                fleet,
+                stages: [
+                    RolloutStage(percent: 100, minSuccessPercent: 100, abortFailurePercent: 100, timeoutBlocks: 100)
+                ]))
+        #expect(
+            try Self.view(fleet).communityPool() == pool + 12 * 100,
+            "100 per device (a fee of 1 leaves the pool nothing)")
+        GovTests.expectOK(try GovTests.run(fleet.chain, from: 1, [.abortRollout(AbortRollout(rollout: 1))]))
+        // Nine rollouts in one transaction: the ninth is over the block's bound (each names one device).
+        let stage = [RolloutStage(percent: 100, minSuccessPercent: 100, abortFailurePercent: 100, timeoutBlocks: 100)]
+        let nine = fleet.devices.prefix(9).map { device in
+            Message.createRollout(
+                CreateRollout(
+                    firmware: 1, selector: RolloutSelector(devices: [device.did]), stages: stage, approval: .governance)
+            )
+        }
+        GovTests.expectRefused(try GovTests.run(fleet.chain, from: 1, nine), "ota", 15)
+        // Four running rollouts per controller (ota.activeRolloutsPerControllerMax); the fifth waits.
+        for device in fleet.devices.prefix(4) {
+            GovTests.expectOK(
+                try GovTests.run(
+                    fleet.chain, from: 1,
+                    [
+                        .createRollout(
+                            CreateRollout(
+                                firmware: 1, selector: RolloutSelector(devices: [device.did]), stages: stage,
+                                approval: .controller))
+                    ]))
+        }
+        GovTests.expectRefused(
+            try GovTests.run(
+                fleet.chain, from: 1,
+                [
+                    .createRollout(
+                        CreateRollout(
+                            firmware: 1, selector: RolloutSelector(devices: [fleet.devices[4].did]), stages: stage,
+                            approval: .controller))
+                ]),
+            "ota", 15)
+    }
+
+    @Test func aLateAnswerToACompletedRolloutDoesNotFreeTheDeviceFromTheNextOne() throws {
+        let fleet = try Self.fleet(10)
+        GovTests.expectOK(
+            try Self.rollout(
+                fleet,
+                stages: [
+                    RolloutStage(percent: 100, minSuccessPercent: 50, abortFailurePercent: 100, timeoutBlocks: 100)
+                ]))
+        let devices = try Self.view(fleet).devices(rollout: 1, from: 0, to: 10)
+        GovTests.expectOK(try Self.report(fleet, devices.prefix(5).map { Self.receipt(fleet, $0) }))
+        #expect(try Self.view(fleet).rollout(1)?.status == .completed)
+        // Rollout 2 takes a device that has not answered rollout 1 yet…
+        let late = devices[9]
+        GovTests.expectOK(
+            try GovTests.run(
+                fleet.chain, from: 1,
+                [
+                    .createRollout(
+                        CreateRollout(
+                            firmware: 1, selector: RolloutSelector(devices: [late]),
+                            stages: [
+                                RolloutStage(
+                                    percent: 100, minSuccessPercent: 100, abortFailurePercent: 100, timeoutBlocks: 100)
+                            ],
+                            approval: .controller))
+                ]))
+        // …then answers rollout 1: counted there, and still held by rollout 2.
+        GovTests.expectOK(try Self.report(fleet, [Self.receipt(fleet, late, rollout: 1)]))
+        #expect(try Self.view(fleet).rollout(1)?.counts[0].succeeded == 6)
+        #expect(try Self.view(fleet).jobRollout(of: late) == 2)
+    }
 }

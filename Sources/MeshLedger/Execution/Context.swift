@@ -17,6 +17,8 @@ final class BlockContext {
     var verifiedObservations: Set<Hash256> = []
     /// SHA-256 of the install receipts in this block whose signatures were checked beforehand.
     var verifiedReceipts: Set<Hash256> = []
+    /// `ota.rollout` messages run in this block so far (bounded by `OTARules.rolloutsPerBlockMax`).
+    var rolloutsCreated = 0
 
     init(
         state: ExecutionState, params: LedgerParams, chainId: String, height: UInt64, timeMs: UInt64,

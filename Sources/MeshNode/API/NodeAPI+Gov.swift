@@ -3,6 +3,7 @@ import MeshAPI
 import MeshConsensus
 import MeshCore
 import MeshLedger
+import NIOConcurrencyHelpers
 
 extension NodeAPI {
     /// Parameters, governance and firmware rollouts from the ledger (`/params` is a state route:
@@ -14,12 +15,13 @@ extension NodeAPI {
             }
             return json(ParamsView(height: answer.height, values: answer.value, proof: answer.proof))
         }
+        let node = ObjectIdentifier(runtime)
         router.get("gov/proposals") { _, _ in
             let outcome: Result<ProposalsView, Failure> = try await runtime.withLedger { ledger in
                 do {
                     let view = try ledger.view()
                     let proposals = try ledger.proposals().map { proposal in
-                        ProposalView(proposal, tally: try tally(of: proposal, ledger))
+                        ProposalView(proposal, tally: try tally(of: proposal, ledger, node))
                     }
                     return .success(
                         ProposalsView(
@@ -39,7 +41,7 @@ extension NodeAPI {
                     return .success(
                         ProposalAnswer(
                             height: view.height,
-                            proposal: ProposalView(proposal, tally: try tally(of: proposal, ledger))))
+                            proposal: ProposalView(proposal, tally: try tally(of: proposal, ledger, node))))
                 } catch { return .failure(Failure(error)) }
             }
             guard let answer = try outcome.get() else { throw Failure("api/19", "no proposal \(id)", .notFound) }
@@ -62,10 +64,35 @@ extension NodeAPI {
         addOTARoutes(router, runtime: runtime)
     }
 
-    /// The live tally of a proposal in voting, the final one otherwise.
-    private static func tally(of proposal: GovProposal, _ ledger: LedgerSnapshot) throws -> Tally {
-        proposal.status == .voting ? try ledger.currentTally(proposal: proposal.id) : proposal.finalTally
+    /// The live tally of a proposal in voting (counted once per proposal and height: it reads each
+    /// voter's shares in every voting validator), the final one otherwise.
+    private static func tally(
+        of proposal: GovProposal, _ ledger: LedgerSnapshot, _ node: ObjectIdentifier
+    ) throws
+        -> Tally
+    {
+        guard proposal.status == .voting else { return proposal.finalTally }
+        let height = ledger.committedHeight
+        let key = TallyKey(node: node, proposal: proposal.id)
+        if let cached = liveTallies.withLockedValue({ $0[key] }), cached.height == height {
+            return cached.tally
+        }
+        let tally = try ledger.currentTally(proposal: proposal.id)
+        liveTallies.withLockedValue { cache in
+            // Bounded by gov.openProposalsMax in practice; dropped whole past it.
+            if cache.count >= 1_000 { cache.removeAll() }
+            cache[key] = (height, tally)
+        }
+        return tally
     }
+
+    /// A node (tests run several in one process) and a proposal.
+    private struct TallyKey: Hashable {
+        let node: ObjectIdentifier
+        let proposal: UInt64
+    }
+
+    private static let liveTallies = NIOLockedValueBox<[TallyKey: (height: UInt64, tally: Tally)]>([:])
 
     private static func addOTARoutes(_ router: Router<BasicRequestContext>, runtime: NodeRuntime) {
         router.get("ota/firmware") { _, _ in

@@ -5,8 +5,8 @@ import MeshLedger
 import NIOConcurrencyHelpers
 
 /// Install receipts this node's gateway took, waiting for the next `ota.report`: one per device
-/// and rollout (a repeat replaces the one waiting), at most `pendingMax` (the oldest are dropped
-/// past it, and counted).
+/// (a newer one replaces the one waiting), at most `pendingMax` (the oldest are dropped past it,
+/// and counted).
 final class ReceiptBatcher: Sendable {
     static let pendingMax = 50_000
 
@@ -25,7 +25,9 @@ final class ReceiptBatcher: Sendable {
         (signals, signal) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
-    private static func key(_ receipt: InstallReceipt) -> String { "\(receipt.rollout) \(receipt.device)" }
+    /// One receipt per device (a device is in one unended rollout at a time): a device cannot take
+    /// more than one place in the queue, whatever rollout ids it signs.
+    private static func key(_ receipt: InstallReceipt) -> String { receipt.device.description }
 
     func take(_ receipt: InstallReceipt) {
         state.withLockedValue { state in
@@ -95,6 +97,7 @@ actor FirmwareJobs {
     ) throws -> (jobs: [(String, [UInt8]?)], published: [UInt64: UInt64]) {
         let view = try ledger.view()
         var jobs: [(String, [UInt8]?)] = []
+        var clears: [(String, [UInt8]?)] = []
         var next = published
         let active = try view.activeRollouts()
         var following = active
@@ -120,12 +123,19 @@ actor FirmwareJobs {
         for (id, stage) in published where !following.contains(id) {
             guard let rollout = try view.rollout(id), rollout.status == .completed || rollout.status == .aborted
             else { continue }
+            // A device a newer rollout has asked already keeps that one's job.
             for device in try view.devices(rollout: id, from: 0, to: rollout.stageEnd(Int(stage))) {
-                jobs.append((device.description, nil))
+                if let other = try view.jobRollout(of: device), other != id,
+                    try view.install(rollout: other, device: device) != nil
+                {
+                    continue
+                }
+                clears.append((device.description, nil))
             }
             next[id] = nil
         }
-        return (jobs, next)
+        // Clears first: a device moved to a newer rollout in this pass keeps its new job.
+        return (clears + jobs, next)
     }
 
     static func jobPayload(_ rollout: Rollout, _ firmware: Firmware, stage: Int) -> [UInt8] {

@@ -14,6 +14,11 @@ enum GovHandler {
         guard UInt64(open.count) < (try state.param(GovRules.openProposalsMax)) else {
             throw GovError.full("\(open.count) proposals are open (gov.openProposalsMax)")
         }
+        var own = 0
+        for id in open where try state.proposalRecord(id)?.proposer == context.signer { own += 1 }
+        guard UInt64(own) < (try state.param(GovRules.openProposalsPerProposerMax)) else {
+            throw GovError.full("\(context.signer) has \(own) open proposals (gov.openProposalsPerProposerMax)")
+        }
         let minimum = try state.param(message.expedited ? GovRules.expeditedMinDeposit : GovRules.minDeposit)
         let initialMin = mulDiv(minimum, try state.param(GovRules.minInitialDepositPermille), 1_000) ?? minimum
         guard message.deposit >= initialMin, message.deposit > 0 else {
@@ -71,16 +76,24 @@ enum GovHandler {
                 proposal: proposal.id, status: proposal.status == .voting ? "past its voting end" : proposal.status.name
             )
         }
-        var staked = false
-        for validator in try state.votingValidators()
-        where try state.delegationShares(validator: validator.operatorDID, delegator: context.signer) > 0 {
-            staked = true
-            break
+        // Operators of voting validators always vote (at most validatorsMax of them); a delegator
+        // needs gov.voterStakeMin bonded in voting validators to take one of the other slots.
+        var isOperator = false
+        var bonded: UInt64 = 0
+        for validator in try state.votingValidators() {
+            if validator.operatorDID == context.signer { isOperator = true }
+            let shares = try state.delegationShares(validator: validator.operatorDID, delegator: context.signer)
+            if shares > 0 { bonded &+= mulDiv(shares, validator.tokens, validator.shares) ?? 0 }
         }
-        guard staked else { throw GovError.notStaker(context.signer.description) }
+        guard isOperator || bonded > 0 else { throw GovError.notStaker(context.signer.description) }
+        let stakeMin = try state.param(GovRules.voterStakeMin)
+        guard isOperator || bonded >= stakeMin else {
+            throw GovError.notStaker("\(context.signer) (\(bonded) bonded, gov.voterStakeMin is more)")
+        }
         let key = StateKeys.vote(proposal.id, context.signer)
         if try state.get(key) == nil {
-            guard proposal.voterCount < (try state.param(GovRules.votesPerProposalMax)) else {
+            let votersMax = try state.param(GovRules.votesPerProposalMax)
+            guard isOperator || proposal.voterCount < votersMax else {
                 throw GovError.full(
                     "proposal \(proposal.id) has \(proposal.voterCount) voters (gov.votesPerProposalMax)")
             }
@@ -132,11 +145,14 @@ enum GovHandler {
             guard GovRules.isUpgradeName(plan.name) else {
                 throw GovError.badUpgrade("the name must be 1…64 bytes of [a-z0-9._-]")
             }
-            guard plan.info.utf8.count <= GovRules.upgradeInfoBytesMax else {
-                throw GovError.badUpgrade("the info is over \(GovRules.upgradeInfoBytesMax) bytes")
+            guard GovRules.isUpgradeInfo(plan.info) else {
+                throw GovError.badUpgrade("the info is at most \(GovRules.upgradeInfoBytesMax) printable ASCII bytes")
             }
-            guard plan.height > block.height else {
-                throw GovError.badUpgrade("height \(plan.height) is not after this block (\(block.height))")
+            let notice = try block.state.param(GovRules.upgradeNoticeBlocks)
+            guard plan.height > block.height, plan.height - block.height >= notice else {
+                throw GovError.badUpgrade(
+                    "height \(plan.height) is less than gov.upgradeNoticeBlocks (\(notice)) after this block (\(block.height))"
+                )
             }
             guard try block.state.upgradeDoneHeight(plan.name) == nil else {
                 throw GovError.badUpgrade("the upgrade \"\(plan.name)\" was done already")
@@ -159,6 +175,10 @@ enum GovHandler {
         let key = StateKeys.proposalDeposit(proposal.id, depositor)
         let held = try state.readUInt64(key)
         if held == 0 {
+            let share = try state.param(GovRules.minDeposit) / GovRules.depositShareDivisor
+            guard amount >= share else {
+                throw GovError.badDeposit("a first deposit is at least \(share) (1 % of gov.minDeposit)")
+            }
             guard proposal.depositorCount < GovRules.depositorsMax else {
                 throw GovError.full("proposal \(proposal.id) has \(GovRules.depositorsMax) depositors")
             }

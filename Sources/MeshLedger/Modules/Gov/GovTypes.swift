@@ -10,6 +10,8 @@ public enum GovRules {
     public static let messagesPerProposalMax = 16
     /// Most distinct depositors of one proposal (each is refunded by a key read at the end).
     public static let depositorsMax = 100
+    /// A new depositor's first deposit is at least the minimum deposit divided by this.
+    public static let depositShareDivisor: UInt64 = 100
     /// Longest upgrade name, bytes (`[a-z0-9._-]`).
     public static let upgradeNameBytesMax = 64
     /// Longest upgrade info, bytes.
@@ -24,7 +26,8 @@ public enum GovRules {
     public static let params: [ParamSpec] = [
         minDeposit, expeditedMinDeposit, minInitialDepositPermille, maxDepositPeriodSeconds, votingPeriodSeconds,
         expeditedVotingPeriodSeconds, quorumPermille, thresholdPermille, expeditedThresholdPermille,
-        vetoThresholdPermille, votesPerProposalMax, openProposalsMax,
+        vetoThresholdPermille, votesPerProposalMax, openProposalsMax, openProposalsPerProposerMax, voterStakeMin,
+        upgradeNoticeBlocks,
     ]
     static let minDeposit = spec("minDeposit", 10_000_000, 1, 1 << 62, "deposit that opens the voting period")
     static let expeditedMinDeposit = spec(
@@ -47,12 +50,24 @@ public enum GovRules {
         "votesPerProposalMax", 10_000, 1, 100_000, "most distinct voters of one proposal")
     static let openProposalsMax = spec(
         "openProposalsMax", 100, 1, 1_000, "most proposals in their deposit or voting period at once")
+    static let openProposalsPerProposerMax = spec(
+        "openProposalsPerProposerMax", 5, 1, 100, "most open proposals of one proposer")
+    static let voterStakeMin = spec(
+        "voterStakeMin", 1_000_000, 1, 1 << 62,
+        "tokens a delegator must have bonded in voting validators to take a voter slot (operators always vote)")
+    static let upgradeNoticeBlocks = spec(
+        "upgradeNoticeBlocks", 1_000, 1, 10_000_000, "blocks at least between a plan's decision and its height")
 
     /// What `meshwork devnet` writes into a new genesis so governance can be tried in a minute.
     public static let devnetParams: [String: UInt64] = [
         "gov.minDeposit": 1_000_000, "gov.expeditedMinDeposit": 5_000_000, "gov.maxDepositPeriodSeconds": 60,
-        "gov.votingPeriodSeconds": 30, "gov.expeditedVotingPeriodSeconds": 10,
+        "gov.votingPeriodSeconds": 30, "gov.expeditedVotingPeriodSeconds": 10, "gov.upgradeNoticeBlocks": 10,
     ]
+
+    /// Printable ASCII only: a node prints the info on its terminal when it stops.
+    static func isUpgradeInfo(_ info: String) -> Bool {
+        info.utf8.count <= upgradeInfoBytesMax && info.utf8.allSatisfy { $0 >= 0x20 && $0 < 0x7F }
+    }
 
     static func isUpgradeName(_ name: String) -> Bool {
         !name.isEmpty && name.utf8.count <= upgradeNameBytesMax

@@ -39,13 +39,14 @@ public enum ParamRegistry {
         return [
             spec("transactionBytesMax", 4_096, 1 << 20, "largest accepted transaction, bytes"),
             spec("messagesPerTransactionMax", 1, 1_024, "most messages in one transaction"),
-            spec("feeMin", 0, 1 << 40, "smallest fee a transaction may pay, base units"),
-            spec("unbondingSeconds", 0, 31_536_000, "BFT seconds an unbonding takes"),
-            spec("validatorsMax", 1, 1_000, "most validators in the active set"),
-            spec("validatorCandidatesMax", 1, 10_000, "most validators that may ever be created"),
-            spec("powerReduction", 1, 1 << 40, "base units per unit of voting power"),
+            spec("feeMin", 1, 1 << 40, "smallest fee a transaction may pay, base units"),
+            spec("unbondingSeconds", 86_400, 31_536_000, "BFT seconds an unbonding takes"),
+            spec("validatorsMax", 4, 1_000, "most validators in the active set"),
+            spec("validatorCandidatesMax", 4, 10_000, "most validators that may ever be created"),
+            // Raising it could leave every validator without power: only lower is allowed.
+            spec("powerReduction", 1, defaults.powerReduction, "base units per unit of voting power"),
             spec("selfBondMin", 1, 1 << 62, "smallest self-bond that creates a validator"),
-            spec("slashFractionPermille", 0, 1_000, "thousandths of stake burned for a duplicate vote"),
+            spec("slashFractionPermille", 1, 1_000, "thousandths of stake burned for a duplicate vote"),
             spec("communityTaxPermille", 0, 1_000, "thousandths of every fee paid into the community pool"),
         ]
     }()

@@ -40,7 +40,20 @@ enum OTAHandler {
         guard firmware.controller == context.signer else { throw OTAError.notController(context.signer.description) }
         try checkStages(message.stages)
         try checkApproval(message.approval)
+        guard context.block.rolloutsCreated < OTARules.rolloutsPerBlockMax else {
+            throw OTAError.full("\(OTARules.rolloutsPerBlockMax) rollouts were created in this block already")
+        }
+        context.block.rolloutsCreated += 1
         let devices = try select(message.selector, firmware: firmware, context)
+        // A rollout's state grows with its devices: the controller pays for each, into the pool.
+        let fee = try state.param(OTARules.feePerDevice).multipliedReportingOverflow(by: UInt64(devices.count))
+        guard !fee.overflow else { throw OTAError.badSelection("the per-device fee overflows") }
+        if fee.partialValue > 0 {
+            try state.debit(context.signer, fee.partialValue)
+            let (pool, overflow) = try state.communityPoolBalance().addingReportingOverflow(fee.partialValue)
+            guard !overflow else { throw BankError.overflow }
+            state.writeUInt64(StateKeys.communityPool, pool)
+        }
         let id = try state.readUInt64(StateKeys.nextRolloutID) + 1
         state.writeUInt64(StateKeys.nextRolloutID, id)
         // The order of the devices, and so who is in which stage, comes from the block hash.
@@ -135,7 +148,11 @@ enum OTAHandler {
             }
             state.write(StateKeys.install(rollout.id, receipt.device), install)
             state.write(StateKeys.rollout(rollout.id), rollout)
-            state.set(StateKeys.deviceJob(receipt.device), nil)
+            // The device is free again, unless a newer rollout holds it already (this rollout
+            // completed and let it go before it answered).
+            if try state.deviceJobRollout(receipt.device) == rollout.id {
+                state.set(StateKeys.deviceJob(receipt.device), nil)
+            }
         }
         block.emit(
             "ota.report",
@@ -261,6 +278,12 @@ enum OTAHandler {
         var active = try state.activeRolloutIDs()
         guard UInt64(active.count) < (try state.param(OTARules.activeRolloutsMax)) else {
             throw OTAError.full("\(active.count) rollouts are running (ota.activeRolloutsMax)")
+        }
+        var own = 0
+        for id in active where try state.rolloutRecord(id)?.controller == rollout.controller { own += 1 }
+        guard UInt64(own) < (try state.param(OTARules.activeRolloutsPerControllerMax)) else {
+            throw OTAError.full(
+                "\(own) rollouts of \(rollout.controller) are running (ota.activeRolloutsPerControllerMax)")
         }
         active.append(rollout.id)
         state.write(StateKeys.activeRollouts, active)

@@ -61,6 +61,9 @@ extension StateReader {
     /// Why `receipt` cannot count, as the ledger would refuse it; nil when it can. Duplicates and
     /// receipts for a rollout no longer active are not refusals (the handler skips them).
     func receiptRefusal(_ receipt: InstallReceipt, chainId: String, signatureChecked: Bool) throws -> OTAError? {
+        guard receipt.version.utf8.count <= OTARules.versionBytesMax else {
+            return .badReport("a version is over \(OTARules.versionBytesMax) bytes")
+        }
         guard case .mesh(let id) = receipt.device, let record = try identity(id), !record.deactivated,
             record.keys.contains(receipt.key)
         else { return .receiptNotSigned(receipt.device.description) }

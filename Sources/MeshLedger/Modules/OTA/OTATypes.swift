@@ -18,19 +18,30 @@ public enum OTARules {
     /// a multiple of `ota.rolloutDevicesMax` (a controller with more devices names them, or splits
     /// them across controllers).
     public static let indexReadFactor: UInt64 = 4
-    /// Longest stage timeout, blocks.
-    public static let timeoutBlocksMax: UInt64 = 1_000_000
+    /// Longest stage timeout, blocks (a stage that never meets its bar holds its devices and an
+    /// active slot at most this long).
+    public static let timeoutBlocksMax: UInt64 = 100_000
+    /// Most `ota.rollout` messages in one block (each may read and write tens of thousands of keys).
+    public static let rolloutsPerBlockMax = 8
+    /// Longest version a receipt may report, bytes.
+    public static let versionBytesMax = 64
 
     static func spec(_ name: String, _ value: UInt64, _ min: UInt64, _ max: UInt64, _ summary: String) -> ParamSpec {
         ParamSpec(module: "ota", name: name, defaultValue: value, min: min, max: max, summary: summary)
     }
 
     /// The ota module's parameters.
-    public static let params: [ParamSpec] = [rolloutDevicesMax, activeRolloutsMax, receiptsPerReportMax]
+    public static let params: [ParamSpec] = [
+        rolloutDevicesMax, activeRolloutsMax, activeRolloutsPerControllerMax, receiptsPerReportMax, feePerDevice,
+    ]
     static let rolloutDevicesMax = spec("rolloutDevicesMax", 10_000, 1, 100_000, "most devices one rollout targets")
     static let activeRolloutsMax = spec(
         "activeRolloutsMax", 64, 1, 1_024, "most rollouts advancing at once (each is looked at every block)")
     static let receiptsPerReportMax = spec("receiptsPerReportMax", 1_024, 1, 10_000, "most receipts in one ota.report")
+    static let activeRolloutsPerControllerMax = spec(
+        "activeRolloutsPerControllerMax", 4, 1, 64, "most rollouts of one controller advancing at once")
+    static let feePerDevice = spec(
+        "feePerDevice", 100, 0, 1 << 32, "paid into the community pool per device a rollout targets (its state costs)")
 
     static func isField(_ text: String) -> Bool {
         !text.isEmpty && text.utf8.count <= fieldBytesMax && text.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F }
