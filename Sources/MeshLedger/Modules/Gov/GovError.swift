@@ -15,7 +15,7 @@ public enum GovError: MeshError, Equatable {
     case proposalNotFound(UInt64)
     /// The proposal is not in the period this message needs.
     case wrongPeriod(proposal: UInt64, status: String)
-    /// The voter has no bonded stake with a validator of the active set.
+    /// The voter operates no voting validator and has less than `gov.voterStakeMin` bonded in them.
     case notStaker(String)
     /// Weights are not 1…4 distinct options adding up to 1000.
     case badVote(String)
@@ -60,7 +60,8 @@ public enum GovError: MeshError, Equatable {
             "the initial deposit \(deposit) is below \(minimum) (gov.minInitialDepositPermille of the minimum)"
         case .proposalNotFound(let id): "no proposal \(id)"
         case .wrongPeriod(let id, let status): "proposal \(id) is \(status), not open for this"
-        case .notStaker(let voter): "\(voter) has no stake bonded to an active validator, so no vote"
+        case .notStaker(let voter):
+            "\(voter) operates no voting validator and has less than gov.voterStakeMin bonded in them, so no vote"
         case .badVote(let why): "bad vote: \(why)"
         case .full(let why): "full: \(why)"
         case .poolTooSmall(let pool, let amount): "the community pool holds \(pool), less than \(amount)"

@@ -88,7 +88,7 @@ enum GovHandler {
         guard isOperator || bonded > 0 else { throw GovError.notStaker(context.signer.description) }
         let stakeMin = try state.param(GovRules.voterStakeMin)
         guard isOperator || bonded >= stakeMin else {
-            throw GovError.notStaker("\(context.signer) (\(bonded) bonded, gov.voterStakeMin is more)")
+            throw GovError.notStaker(context.signer.description)
         }
         let key = StateKeys.vote(proposal.id, context.signer)
         if try state.get(key) == nil {
