@@ -1,5 +1,6 @@
 // Fuzz target for the gateway's front door: MQTT framing and packet decoding (before CONNECT,
-// and after it at 3.1.1 and 5.0) and device tokens (the MQTT password).
+// and after it at 3.1.1 and 5.0), device tokens (the MQTT password), and device shadow requests
+// (their topics and update documents).
 //
 // Built by Fuzz/run.sh like ledger-fuzz (see Fuzz/Ledger/main.swift for the entry-point notes).
 import MeshCore
@@ -11,10 +12,11 @@ public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt 
     let bytes = Array(UnsafeBufferPointer(start: data, count: size))
     guard let mode = bytes.first else { return 0 }
     let rest = Array(bytes.dropFirst())
-    switch mode % 4 {
+    switch mode % 5 {
     case 0: decodeStream(rest, version: nil)
     case 1: decodeStream(rest, version: .v311)
     case 2: decodeStream(rest, version: .v5)
+    case 3: shadowRequest(rest)
     default:
         if let text = String(validating: rest, as: UTF8.self), let token = try? DeviceToken(parsing: text) {
             _ = try? token.checkClaims(chainId: "fuzz", now: 1_800_000_000)
@@ -22,6 +24,27 @@ public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt 
         }
     }
     return 0
+}
+
+/// A shadow request as a device publishes it: the topic never crashes the parser and a parsed
+/// one names its own topics; an accepted update applies within the document's bounds or is
+/// refused whole.
+func shadowRequest(_ bytes: [UInt8]) {
+    if let text = String(validating: bytes.prefix(256), as: UTF8.self),
+        case .success(let topic)? = ShadowTopic.parse(text)
+    {
+        precondition(ShadowTopic.parse(topic.request) == .success(topic), "a request topic parses back")
+    }
+    guard let update = try? ShadowUpdate(jsonBytes: bytes) else { return }
+    var shadow = ShadowDocument()
+    let before = shadow
+    do {
+        try shadow.accept(update, stamp: HLCStamp(wallMs: 1, counter: 0, node: "fuzz"))
+        precondition(shadow.state.jsonBytes.count <= ShadowDocument.stateBytesMax, "the state stays bounded")
+        precondition(shadow.version == 1, "one update, one version")
+    } catch {
+        precondition(shadow == before, "a refused update changes nothing")
+    }
 }
 
 /// Frames and decodes packets one after another, as a connection does; every accepted packet

@@ -152,3 +152,60 @@ import Testing
         #expect(third.wallMs == 500 && third.counter == 9)
     }
 }
+
+/// The shadow topics and the answers' JSON, as AWS IoT Device Shadow names and writes them.
+@Suite struct ShadowTopicTests {
+    static let did = "did:mesh:Mr7uwczrjJNRy8VTcZ8Sow"
+
+    @Test func requestTopicsParseAndAnswerTopicsFollowAWS() throws {
+        guard case .success(let classic)? = ShadowTopic.parse("$mesh/things/\(Self.did)/shadow/update") else {
+            throw TestFailure("the classic update topic")
+        }
+        #expect(classic.name == nil && classic.operation == .update)
+        #expect(classic.accepted == "$mesh/things/\(Self.did)/shadow/update/accepted")
+        #expect(classic.delta == "$mesh/things/\(Self.did)/shadow/update/delta")
+        #expect(classic.documents == "$mesh/things/\(Self.did)/shadow/update/documents")
+        guard case .success(let named)? = ShadowTopic.parse("$mesh/things/\(Self.did)/shadow/name/fan-1:a/get") else {
+            throw TestFailure("a named get")
+        }
+        #expect(named.name == "fan-1:a" && named.operation == .get)
+        #expect(named.rejected == "$mesh/things/\(Self.did)/shadow/name/fan-1:a/get/rejected")
+        #expect(ShadowTopic.parse("mesh/\(Self.did)/x") == nil, "not a shadow topic")
+        for bad in [
+            "$mesh/things/not-a-did/shadow/get", "$mesh/things/\(Self.did)/shadow/update/accepted",
+            "$mesh/things/\(Self.did)/shadow/name//get", "$mesh/things/\(Self.did)/shadow/name/a b/get",
+            "$mesh/things/\(Self.did)/shadow/name/\(String(repeating: "n", count: 65))/get",
+            "$mesh/things/\(Self.did)/shadow/patch", "$mesh/things/\(Self.did)/twin/get",
+        ] {
+            guard case .failure(let rejection)? = ShadowTopic.parse(bad) else {
+                Issue.record("\(bad) should be refused")
+                continue
+            }
+            #expect(rejection.code == 400)
+        }
+    }
+
+    @Test func answersCarryStateMetadataVersionAndToken() throws {
+        var shadow = ShadowDocument()
+        let previous = shadow
+        let update = try ShadowUpdate(
+            jsonBytes: Array(#"{"state":{"desired":{"led":"on","fan":null}},"clientToken":"t-1"}"#.utf8))
+        try shadow.accept(update, stamp: HLCStamp(wallMs: 5_000, counter: 0, node: "n1"))
+        let accepted = ShadowAnswer.updateAccepted(update, shadow: shadow, timeSeconds: 5)
+        #expect(
+            accepted.jsonText
+                == #"{"clientToken":"t-1","metadata":{"desired":{"fan":{"timestamp":5},"led":{"timestamp":5}}},"state":{"desired":{"fan":null,"led":"on"}},"timestamp":5,"version":1}"#
+        )
+        #expect(
+            ShadowAnswer.delta(shadow, timeSeconds: 5)?.jsonText
+                == #"{"metadata":{"led":{"timestamp":5}},"state":{"led":"on"},"timestamp":5,"version":1}"#)
+        let documents = ShadowAnswer.documents(previous: previous, current: shadow, timeSeconds: 5)
+        #expect(documents.objectValue?["previous"]?.objectValue?["version"] == .integer(0))
+        #expect(documents.objectValue?["current"]?.objectValue?["version"] == .integer(1))
+        let got = ShadowAnswer.document(shadow, timeSeconds: 6, clientToken: nil)
+        #expect(got.objectValue?["state"]?.objectValue?["delta"] == .object(["led": .string("on")]))
+        #expect(
+            ShadowAnswer.rejected(ShadowRejection(409, "Version conflict"), timeSeconds: 7, clientToken: "t").jsonText
+                == #"{"clientToken":"t","code":409,"message":"Version conflict","timestamp":7}"#)
+    }
+}
