@@ -196,4 +196,50 @@ func string(_ text: String) -> [UInt8] {
             return packet
         }
     }
+
+    /// A value of each property's type (MQTT 5 §2.2.2.2).
+    static func sampleValue(_ id: MQTTPropertyID) -> MQTTPropertyValue {
+        switch id {
+        case .payloadFormatIndicator, .requestProblemInformation, .requestResponseInformation, .maximumQoS,
+            .retainAvailable, .wildcardSubscriptionAvailable, .subscriptionIdentifiersAvailable,
+            .sharedSubscriptionAvailable:
+            .byte(1)
+        case .serverKeepAlive, .receiveMaximum, .topicAliasMaximum, .topicAlias: .twoByte(513)
+        case .messageExpiryInterval, .sessionExpiryInterval, .willDelayInterval, .maximumPacketSize:
+            .fourByte(70_000)
+        case .subscriptionIdentifier: .varint(268_435_455)
+        case .contentType, .responseTopic, .assignedClientIdentifier, .authenticationMethod, .responseInformation,
+            .serverReference, .reasonString:
+            .string("application/json; ü")
+        case .correlationData, .authenticationData: .binary([0, 0xFF, 7])
+        case .userProperty: .pair("k", "v")
+        }
+    }
+
+    @Test(arguments: MQTTPropertyID.allCases) func everyPropertyRoundTripsInAPublish(id: MQTTPropertyID) throws {
+        var properties = MQTTProperties()
+        properties.append(id, Self.sampleValue(id))
+        let sample = MQTTPacket.publish(
+            MQTTPublish(topic: "a/b", payload: [1], qos: .atLeastOnce, packetID: 3, properties: properties))
+        #expect(try decodeOne(MQTTEncoder.encode(sample, version: .v5), version: .v5) == sample)
+    }
+
+    /// MQTT 5 §2.2.2.2 and each property's own text ("It is a Protocol Error to include the …
+    /// more than once"): only user properties and subscription identifiers may repeat; any other
+    /// property twice is a Protocol Error (0x82).
+    @Test(arguments: MQTTPropertyID.allCases) func aPropertyRepeatedWhereTheSpecForbidsItIsRefused(id: MQTTPropertyID) {
+        var properties = MQTTProperties()
+        properties.append(id, Self.sampleValue(id))
+        properties.append(id, Self.sampleValue(id))
+        let bytes = MQTTEncoder.encode(
+            .publish(MQTTPublish(topic: "a/b", payload: [1], qos: .atLeastOnce, packetID: 3, properties: properties)),
+            version: .v5)
+        let repeatable = id == .userProperty || id == .subscriptionIdentifier
+        do {
+            _ = try decodeOne(bytes, version: .v5)
+            #expect(repeatable, "\(id) twice was accepted")
+        } catch {
+            #expect(!repeatable && error.reasonCode == .protocolError, "\(id): \(error)")
+        }
+    }
 }
