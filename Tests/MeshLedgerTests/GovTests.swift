@@ -85,6 +85,32 @@ import Testing
         #expect(try LedgerInvariants.violations(in: chain.store).isEmpty)
     }
 
+    @Test func everyModulesGovernableParametersAreListedAndSettable() throws {
+        let chain = try Self.chain()
+        let names = Set(try chain.ledger.view().parameters().map(\.spec.fullName))
+        for name in [
+            "ledger.feeMin", "gov.quorumPermille", "ota.feePerDevice", "oracle.missesToSlash", "storage.repairReward",
+            "channels.settleBlocksMin",
+        ] {
+            #expect(names.contains(name), "\(name) is governable")
+        }
+        let id = try Self.submit(
+            chain,
+            [
+                .setParam(name: "oracle.slashPermille", value: 250),
+                .setParam(name: "channels.settleBlocksMin", value: 20),
+            ])
+        Self.expectOK(try Self.vote(chain, id, from: 0, .yes))
+        try Self.wait(chain, untilMs: try Self.proposal(chain, id).votingEndMs)
+        let values = Dictionary(
+            uniqueKeysWithValues: try chain.ledger.view().parameters().map { ($0.spec.fullName, $0.value) })
+        #expect(values["oracle.slashPermille"] == 250 && values["channels.settleBlocksMin"] == 20)
+        // In force: a channel with a 15-block close window is now refused.
+        let open = try Self.run(
+            chain, from: 2, [.openChannel(OpenChannel(payee: chain.did(3), deposit: 1_000, settleBlocks: 15))])
+        Self.expectRefused(open, "channels", 1)
+    }
+
     @Test func aVetoedProposalBurnsItsDeposit() throws {
         let chain = try Self.chain()
         let id = try Self.submit(chain, [.setParam(name: "gov.quorumPermille", value: 400)], deposit: 2_000)

@@ -14,9 +14,10 @@ enum ChannelHandler {
             throw ChannelError.badChannel("the payee \(message.payee) is not an active identity")
         }
         let settleBlocks = message.settleBlocks == 0 ? ChannelRules.settleBlocksDefault : message.settleBlocks
-        guard (ChannelRules.settleBlocksMin...ChannelRules.settleBlocksMax).contains(settleBlocks) else {
+        let settleMin = try state.param(ChannelRules.settleBlocksMinParam)
+        guard settleBlocks >= settleMin, settleBlocks <= ChannelRules.settleBlocksMax else {
             throw ChannelError.badChannel(
-                "settleBlocks \(settleBlocks) is outside \(ChannelRules.settleBlocksMin)…\(ChannelRules.settleBlocksMax)"
+                "settleBlocks \(settleBlocks) is outside \(settleMin)…\(ChannelRules.settleBlocksMax)"
             )
         }
         try state.debit(context.signer, message.deposit)

@@ -10,6 +10,12 @@ public enum ChannelRules {
     public static let settleBlocksMin: UInt64 = 10
     /// Listings per namespace owner: an owner crowds out only its own.
     public static let listingsPerOwnerMax = 64
+
+    /// The channels module's governable parameters.
+    public static let params: [ParamSpec] = [settleBlocksMinParam]
+    static let settleBlocksMinParam = ParamSpec(
+        module: "channels", name: "settleBlocksMin", defaultValue: settleBlocksMin, min: 1, max: settleBlocksMax,
+        summary: "shortest close window a channel may be opened with, blocks")
 }
 
 /// A payment channel: the payer's deposit, held by the ledger, that the payee draws from with

@@ -20,13 +20,14 @@ public struct ParamSpec: Sendable, Hashable {
     public var fullName: String { module + "." + name }
 }
 
-/// The parameters of every module, in one table: governance sets them by name, `/params` lists
+/// The parameters of every module that declares governable ones, in one table: governance sets them by name, `/params` lists
 /// them. `ledger.*` live in `LedgerParams` (key `0x00 0x01`); the others each have a key
 /// `0x00 0x03 ‖ string(fullName)` holding a u64be once genesis or a proposal set it (absent: the
 /// default).
 public enum ParamRegistry {
     /// Every governable parameter, ledger first, then by module.
-    public static let all: [ParamSpec] = ledger + GovRules.params + OTARules.params
+    public static let all: [ParamSpec] =
+        ledger + GovRules.params + OTARules.params + OracleRules.params + StorageRules.params + ChannelRules.params
 
     /// The chain-wide ones; their defaults are `LedgerParams()`'s.
     static let ledger: [ParamSpec] = {

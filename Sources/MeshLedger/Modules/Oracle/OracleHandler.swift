@@ -236,10 +236,9 @@ enum OracleHandler {
                 misses += 1
                 record.outOfBand += 1
                 record.consecutiveMisses += 1
-                if record.consecutiveMisses >= OracleRules.missesToSlash, record.bond > 0 {
-                    slashed =
-                        record.bond / 1000 * OracleRules.slashPermille
-                        + record.bond % 1000 * OracleRules.slashPermille / 1000
+                if record.consecutiveMisses >= (try state.param(OracleRules.missesToSlashParam)), record.bond > 0 {
+                    let permille = try state.param(OracleRules.slashPermilleParam)
+                    slashed = record.bond / 1000 * permille + record.bond % 1000 * permille / 1000
                     record.bond -= slashed
                     record.slashed += slashed
                     record.consecutiveMisses = 0

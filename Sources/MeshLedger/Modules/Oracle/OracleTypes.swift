@@ -22,6 +22,15 @@ public enum OracleRules {
     public static let missesToSlash: UInt64 = 5
     /// Part of its bond a reporter loses then, in per mille.
     public static let slashPermille: UInt64 = 100
+
+    /// The oracle's governable parameters (their defaults are the constants above).
+    public static let params: [ParamSpec] = [missesToSlashParam, slashPermilleParam]
+    static let missesToSlashParam = ParamSpec(
+        module: "oracle", name: "missesToSlash", defaultValue: missesToSlash, min: 1, max: 1_000,
+        summary: "misses in a row that slash a reporter's bond")
+    static let slashPermilleParam = ParamSpec(
+        module: "oracle", name: "slashPermille", defaultValue: slashPermille, min: 0, max: 1_000,
+        summary: "thousandths of a reporter's bond burned per slash")
 }
 
 /// A data feed: what it measures and who reports it. Bytes: `string id ‖ DID owner ‖ string

@@ -194,7 +194,7 @@ enum StorageHandler {
             ("paid", String(earned)),
         ]
         if let repairer = shard.repairer {
-            let reward = min(deal.escrow, StorageRules.repairReward)
+            let reward = min(deal.escrow, try state.param(StorageRules.repairRewardParam))
             deal.escrow -= reward
             try state.credit(repairer, reward)
             shard.repairer = nil

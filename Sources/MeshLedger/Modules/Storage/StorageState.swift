@@ -43,9 +43,8 @@ extension ExecutionState {
 
     /// Moves `amount` from a provider's stake out of existence (slashing).
     func slashProvider(_ did: DID, _ provider: inout StorageProvider) throws -> UInt64 {
-        let slashed =
-            provider.stake / 1000 * StorageRules.slashPermille
-            + provider.stake % 1000 * StorageRules.slashPermille / 1000
+        let permille = try param(StorageRules.slashPermilleParam)
+        let slashed = provider.stake / 1000 * permille + provider.stake % 1000 * permille / 1000
         provider.stake -= slashed
         try burnSupply(slashed)
         return slashed

@@ -16,6 +16,15 @@ public enum StorageRules {
     public static let slashPermille: UInt64 = 100
     /// Paid from the deal's escrow to a repairer at its first passed proof (at most what is left).
     public static let repairReward: UInt64 = 10_000
+
+    /// Storage's governable parameters (their defaults are the constants here).
+    public static let params: [ParamSpec] = [slashPermilleParam, repairRewardParam]
+    static let slashPermilleParam = ParamSpec(
+        module: "storage", name: "slashPermille", defaultValue: slashPermille, min: 0, max: 1_000,
+        summary: "thousandths of a provider's stake burned for a missed proof")
+    static let repairRewardParam = ParamSpec(
+        module: "storage", name: "repairReward", defaultValue: repairReward, min: 0, max: 1 << 40,
+        summary: "paid from a deal's escrow to the provider that rebuilt a shard, at its first proof")
     /// Blocks a repair candidate of rank r waits after the loss before acting: r × this.
     public static let repairPatienceBlocks: UInt64 = 10
     /// Deal lengths accepted.
