@@ -37,8 +37,6 @@ public final class SimulatedFleet: Sendable {
         var failed = 0
         var refused = 0
         var disconnected = 0
-        var firstJobAt: Date?
-        var lastReceiptAt: Date?
         var failureTimes: [Date] = []
     }
 
@@ -107,7 +105,6 @@ public final class SimulatedFleet: Sendable {
         state.withLockedValue { state in
             let k = Double(state.jobCount)
             state.jobCount += 1
-            if state.firstJobAt == nil { state.firstJobAt = Date() }
             return (failRate * (k + 1)).rounded(.down) > (failRate * k).rounded(.down)
         }
     }
@@ -124,14 +121,6 @@ public final class SimulatedFleet: Sendable {
 
     /// When each failed receipt was sent, in order.
     public var failureTimes: [Date] { state.withLockedValue { $0.failureTimes } }
-
-    /// Seconds from the first job received to the last receipt sent (nil before).
-    public var busySeconds: Double? {
-        state.withLockedValue { state in
-            guard let first = state.firstJobAt, let last = state.lastReceiptAt else { return nil }
-            return last.timeIntervalSince(first)
-        }
-    }
 
     /// Registers `count` devices of `model` controlled by `controller` (signing with `key`), 50 per
     /// transaction submitted back to back with consecutive nonces; the last one waits for its
@@ -304,7 +293,6 @@ final class SimulatedDevice: ChannelInboundHandler, @unchecked Sendable {
             } else {
                 state.succeeded += 1
             }
-            state.lastReceiptAt = Date()
         }
         nextID = nextID == UInt16.max ? 2 : nextID + 1
         write(

@@ -15,7 +15,7 @@ final class ExecutionState {
 
     init(
         committed: @escaping ([UInt8]) throws(StateError) -> [UInt8]?,
-        scan: @escaping ([UInt8], Int) throws(StateError) -> [(key: [UInt8], value: [UInt8])] = { _, _ in [] }
+        scan: @escaping ([UInt8], Int) throws(StateError) -> [(key: [UInt8], value: [UInt8])]
     ) {
         self.committed = committed
         self.committedScan = scan

@@ -22,8 +22,8 @@ extension Ledger {
             blockHash: request.blockHash)
         // Feed observations and install receipts carry their own signatures: checked on all cores
         // before execution.
-        block.verifiedObservations = ObservationBatch.verified(decoded, chainId: chainId)
-        block.verifiedReceipts = ReceiptBatch.verified(decoded, chainId: chainId)
+        block.verifiedObservations = EmbeddedSignatures.observations(decoded, chainId: chainId)
+        block.verifiedReceipts = EmbeddedSignatures.receipts(decoded, chainId: chainId)
         try beginBlock(block)
         let beginEvents = block.events
         block.events.removeAll()
@@ -173,45 +173,15 @@ public enum SignatureBatch {
     }
 }
 
-/// Install receipts' signatures, checked on all cores.
-enum ReceiptBatch {
-    /// The SHA-256 of each receipt in `decoded` whose signature verifies (the handler then checks
-    /// only that its key is the device's).
-    static func verified(_ decoded: [Result<SignedTransaction, TransactionError>], chainId: String) -> Set<Hash256> {
-        var collected: [InstallReceipt] = []
-        for case .success(let transaction) in decoded {
-            for case .reportInstalls(let report) in transaction.body.messages { collected += report.receipts }
-        }
-        let receipts = collected
-        guard !receipts.isEmpty else { return [] }
-        let workers = min(ProcessInfo.processInfo.activeProcessorCount, max(1, receipts.count / 64))
-        // Each worker writes only its own indices (worker, worker + workers, …).
-        nonisolated(unsafe) let output = UnsafeMutableBufferPointer<Hash256?>.allocate(capacity: receipts.count)
-        defer { output.deallocate() }
-        output.initialize(repeating: nil)
-        DispatchQueue.concurrentPerform(iterations: workers) { worker in
-            for index in stride(from: worker, to: receipts.count, by: workers)
-            where receipts[index].hasValidSignature(chainId: chainId) {
-                output[index] = Hash256.sha256(receipts[index].canonicalBytes)
-            }
-        }
-        return Set(output.compactMap { $0 })
-    }
-}
-
-/// Feed observations' signatures, checked on all cores.
-enum ObservationBatch {
-    /// The SHA-256 of each observation in `decoded` whose signature verifies (the handler then
-    /// checks only that its key is the reporter's).
-    static func verified(_ decoded: [Result<SignedTransaction, TransactionError>], chainId: String) -> Set<Hash256> {
-        var collected: [Observation] = []
-        for case .success(let transaction) in decoded {
-            for case .reportObservations(let report) in transaction.body.messages {
-                collected += report.observations
-            }
-        }
-        let observations = collected
-        let count = observations.count
+/// Signatures carried inside transactions (feed observations, install receipts), checked on all
+/// cores before the block runs.
+enum EmbeddedSignatures {
+    /// The SHA-256 of each item whose signature verifies (the handler then checks only that its
+    /// key is its signer's).
+    static func verified<Item: CanonicalEncodable & Sendable>(
+        _ items: [Item], _ isValid: @escaping @Sendable (Item) -> Bool
+    ) -> Set<Hash256> {
+        let count = items.count
         guard count > 0 else { return [] }
         let workers = min(ProcessInfo.processInfo.activeProcessorCount, max(1, count / 64))
         // Each worker writes only its own indices (worker, worker + workers, …).
@@ -219,11 +189,29 @@ enum ObservationBatch {
         defer { output.deallocate() }
         output.initialize(repeating: nil)
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
-            for index in stride(from: worker, to: count, by: workers)
-            where observations[index].hasValidSignature(chainId: chainId) {
-                output[index] = Hash256.sha256(observations[index].canonicalBytes)
+            for index in stride(from: worker, to: count, by: workers) where isValid(items[index]) {
+                output[index] = Hash256.sha256(items[index].canonicalBytes)
             }
         }
         return Set(output.compactMap { $0 })
+    }
+
+    /// The observations of every `oracle.report` in the block.
+    static func observations(_ decoded: [Result<SignedTransaction, TransactionError>], chainId: String) -> Set<Hash256>
+    {
+        var collected: [Observation] = []
+        for case .success(let transaction) in decoded {
+            for case .reportObservations(let report) in transaction.body.messages { collected += report.observations }
+        }
+        return verified(collected) { $0.hasValidSignature(chainId: chainId) }
+    }
+
+    /// The receipts of every `ota.report` in the block.
+    static func receipts(_ decoded: [Result<SignedTransaction, TransactionError>], chainId: String) -> Set<Hash256> {
+        var collected: [InstallReceipt] = []
+        for case .success(let transaction) in decoded {
+            for case .reportInstalls(let report) in transaction.body.messages { collected += report.receipts }
+        }
+        return verified(collected) { $0.hasValidSignature(chainId: chainId) }
     }
 }

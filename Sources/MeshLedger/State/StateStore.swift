@@ -124,8 +124,8 @@ public final class StateStore {
         return value
     }
 
-    /// Committed keys starting with `prefix`, in key order, at most `limit` of them. Not part
-    /// of block execution (which never scans); for listings and invariant checks.
+    /// Committed keys starting with `prefix`, in key order, at most `limit` of them: for listings,
+    /// invariant checks, and the few bounded ranges block execution reads (`ExecutionState.scan`).
     public func scan(prefix: [UInt8], limit: Int = .max) throws(StateError) -> [(key: [UInt8], value: [UInt8])] {
         try awaitDurable()
         return try access { db in try Self.fetchScan(db, prefix: prefix, limit: limit) }

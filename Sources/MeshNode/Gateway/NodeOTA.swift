@@ -219,10 +219,8 @@ extension NodeRuntime {
             let chainId = genesis.chainId
             let read: Result<(UInt64, LedgerParams, UInt64), any Error> = try await withLedger { ledger in
                 Result {
-                    let perReport = try ledger.view().parameters().first {
-                        $0.spec.fullName == "ota.receiptsPerReportMax"
-                    }
-                    return (try ledger.nonce(of: did), try ledger.storedParams(), perReport?.value ?? 1_024)
+                    let perReport = try ledger.view().parameter(OTARules.receiptsPerReportMax)
+                    return (try ledger.nonce(of: did), try ledger.storedParams(), perReport)
                 }
             }
             let (nonce, params, perReport) = try read.get()
@@ -232,8 +230,9 @@ extension NodeRuntime {
             let checked: Result<[Bool], any Error>? = try? await withLedger { ledger in
                 Result {
                     let view = try ledger.view()
+                    // The gateway verified each signature before it took the receipt: not again here.
                     return try waiting.map { receipt in
-                        guard try view.receiptRefusal(receipt, chainId: chainId) == nil,
+                        guard try view.receiptRefusal(receipt, chainId: chainId, signatureChecked: true) == nil,
                             try view.install(rollout: receipt.rollout, device: receipt.device)?.outcome == .pending
                         else { return false }
                         return true

@@ -23,6 +23,9 @@ extension StateView {
 
     /// Every governable parameter with its value at this height, in registry order.
     public func parameters() throws(StateError) -> [(spec: ParamSpec, value: UInt64)] { try allParams() }
+
+    /// The value of the module parameter `spec` (not `ledger.*`) at this height.
+    public func parameter(_ spec: ParamSpec) throws(StateError) -> UInt64 { try param(spec) }
 }
 
 extension LedgerReader {

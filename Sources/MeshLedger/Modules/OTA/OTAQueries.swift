@@ -23,9 +23,12 @@ extension StateView {
     /// The rollouts whose stages are advancing.
     public func activeRollouts() throws(StateError) -> [UInt64] { try activeRolloutIDs() }
 
-    /// Why the ledger would refuse `receipt` now, or nil (a duplicate or a late receipt is not refused).
-    public func receiptRefusal(_ receipt: InstallReceipt, chainId: String) throws -> OTAError? {
-        try receiptRefusal(receipt, chainId: chainId, signatureChecked: false)
+    /// Why the ledger would refuse `receipt` now, or nil (a duplicate or a late receipt is not
+    /// refused). `signatureChecked`: the caller verified the signature already.
+    public func receiptRefusal(
+        _ receipt: InstallReceipt, chainId: String, signatureChecked: Bool = false
+    ) throws -> OTAError? {
+        try receiptRefusal(receipt, chainId: chainId, signatureChecked: signatureChecked)
     }
 }
 

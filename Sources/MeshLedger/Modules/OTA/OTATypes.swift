@@ -37,7 +37,9 @@ public enum OTARules {
     static let rolloutDevicesMax = spec("rolloutDevicesMax", 10_000, 1, 100_000, "most devices one rollout targets")
     static let activeRolloutsMax = spec(
         "activeRolloutsMax", 64, 1, 1_024, "most rollouts advancing at once (each is looked at every block)")
-    static let receiptsPerReportMax = spec("receiptsPerReportMax", 1_024, 1, 10_000, "most receipts in one ota.report")
+    /// `ota.receiptsPerReportMax`: most receipts in one `ota.report` (the node batches no more).
+    public static let receiptsPerReportMax = spec(
+        "receiptsPerReportMax", 1_024, 1, 10_000, "most receipts in one ota.report")
     static let activeRolloutsPerControllerMax = spec(
         "activeRolloutsPerControllerMax", 4, 1, 64, "most rollouts of one controller advancing at once")
     static let feePerDevice = spec(
