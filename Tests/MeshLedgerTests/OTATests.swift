@@ -91,6 +91,16 @@ import Testing
             try Self.report(fleet, [Self.receipt(fleet, canary[0], key: Ed25519.PrivateKey())]), "ota", 11)
         GovTests.expectRefused(
             try Self.report(fleet, [Self.receipt(fleet, canary[0], sha: Hash256.sha256([9]))]), "ota", 12)
+        // The node's pre-check gives the ledger's answers (with and without the signature checked).
+        let view = try Self.view(fleet)
+        #expect(try view.receiptRefusal(Self.receipt(fleet, canary[0]), chainId: TestChain.chainId) == nil)
+        #expect(
+            try view.receiptRefusal(Self.receipt(fleet, outside[0]), chainId: TestChain.chainId, signatureChecked: true)
+                == .notAsked(device: outside[0].description, rollout: 1))
+        #expect(
+            try view.receiptRefusal(
+                Self.receipt(fleet, canary[0], key: Ed25519.PrivateKey()), chainId: TestChain.chainId)
+                == .receiptNotSigned(canary[0].description))
         GovTests.expectOK(try Self.report(fleet, canary.map { Self.receipt(fleet, $0) }))
         rollout = try #require(try Self.view(fleet).rollout(1))
         #expect(rollout.stage == 1 && rollout.counts[0].succeeded == 4 && rollout.counts[1].assigned == 36)

@@ -121,7 +121,8 @@ enum OTAHandler {
         var counted = (succeeded: 0, failed: 0, ignored: 0)
         for receipt in message.receipts {
             let checked = block.verifiedReceipts.contains(Hash256.sha256(receipt.canonicalBytes))
-            if let refusal = try state.receiptRefusal(receipt, chainId: block.chainId, signatureChecked: checked) {
+            if let refusal = try state.receiptRefusalReason(receipt, chainId: block.chainId, signatureChecked: checked)
+            {
                 throw refusal
             }
             guard var rollout = try state.rolloutRecord(receipt.rollout),

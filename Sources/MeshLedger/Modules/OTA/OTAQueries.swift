@@ -28,7 +28,7 @@ extension StateView {
     public func receiptRefusal(
         _ receipt: InstallReceipt, chainId: String, signatureChecked: Bool = false
     ) throws -> OTAError? {
-        try receiptRefusal(receipt, chainId: chainId, signatureChecked: signatureChecked)
+        try receiptRefusalReason(receipt, chainId: chainId, signatureChecked: signatureChecked)
     }
 }
 

@@ -60,7 +60,7 @@ extension StateReader {
 
     /// Why `receipt` cannot count, as the ledger would refuse it; nil when it can. Duplicates and
     /// receipts for a rollout no longer active are not refusals (the handler skips them).
-    func receiptRefusal(_ receipt: InstallReceipt, chainId: String, signatureChecked: Bool) throws -> OTAError? {
+    func receiptRefusalReason(_ receipt: InstallReceipt, chainId: String, signatureChecked: Bool) throws -> OTAError? {
         guard receipt.version.utf8.count <= OTARules.versionBytesMax else {
             return .badReport("a version is over \(OTARules.versionBytesMax) bytes")
         }
