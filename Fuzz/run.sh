@@ -107,21 +107,22 @@ LSAN_OPTIONS=suppressions=Fuzz/lsan.supp fuzz consensus-fuzz 8 .build-fuzz/debug
   -max_total_time="$seconds" -max_len=200000 -rss_limit_mb=4096 -print_final_stats=1 \
   -artifact_prefix=Fuzz/crashes/ Fuzz/corpus-consensus
 
-# The gateway target (Fuzz/Gateway): MQTT framing and decoding at every protocol level, device tokens.
+# The gateway target (Fuzz/Gateway): MQTT framing and decoding at every protocol level, device tokens,
+# shadow requests, relay message frames and shared subscription filters.
 echo "fuzz: building gateway-fuzz"
 swift build -c debug --product gateway-fuzz --scratch-path .build-fuzz \
   -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -DFUZZING 2>&1 |
   grep -v "Cannot export local symbol" | tail -n 3
 mkdir -p Fuzz/corpus-gateway
 # Seeds: a 3.1.1 CONNECT then PUBLISH QoS 1 (mode 0), a 5.0 SUBSCRIBE with a user property (mode 2),
-# and a token-shaped string (mode 3).
+# and a token-shaped string (mode 5; 3 is shadow requests, 4 relay message frames).
 printf '\x00\x10\x10\x00\x04MQTT\x04\x02\x00\x3c\x00\x04dev1\x32\x09\x00\x03a/b\x00\x01hi' \
   > Fuzz/corpus-gateway/seed-connect-publish
 printf '\x02\x82\x10\x00\x07\x07\x26\x00\x01k\x00\x01v\x00\x03a/#\x01' > Fuzz/corpus-gateway/seed-subscribe-v5
-printf '\x03eyJhbGciOiJFZERTQSJ9.eyJpc3MiOiJkaWQ6a2V5OngiLCJhdWQiOiJmdXp6IiwiaWF0IjoxLCJleHAiOjJ9.%s' \
+printf '\x05eyJhbGciOiJFZERTQSJ9.eyJpc3MiOiJkaWQ6a2V5OngiLCJhdWQiOiJmdXp6IiwiaWF0IjoxLCJleHAiOjJ9.%s' \
   "$(printf 'A%.0s' {1..86})" > Fuzz/corpus-gateway/seed-token
 # Regression: iat = Int64.min once overflowed exp - iat before any signature check.
-printf '\x03eyJhbGciOiJFZERTQSJ9.%s.%s' \
+printf '\x05eyJhbGciOiJFZERTQSJ9.%s.%s' \
   "$(printf '{"aud":"fuzz","exp":1800000060,"iat":-9223372036854775808,"iss":"d"}' | base64 -w0 | tr '+/' '-_' | tr -d '=')" \
   "$(printf 'A%.0s' {1..86})" > Fuzz/corpus-gateway/seed-token-extreme-iat
 echo "fuzz: running gateway-fuzz for ${seconds}s"

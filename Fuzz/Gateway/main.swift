@@ -1,6 +1,6 @@
 // Fuzz target for the gateway's front door: MQTT framing and packet decoding (before CONNECT,
 // and after it at 3.1.1 and 5.0), device tokens (the MQTT password), and device shadow requests
-// (their topics and update documents).
+// (their topics and update documents), relay message frames and shared subscription filters.
 //
 // Built by Fuzz/run.sh like ledger-fuzz (see Fuzz/Ledger/main.swift for the entry-point notes).
 import MeshCore
@@ -12,11 +12,12 @@ public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt 
     let bytes = Array(UnsafeBufferPointer(start: data, count: size))
     guard let mode = bytes.first else { return 0 }
     let rest = Array(bytes.dropFirst())
-    switch mode % 5 {
+    switch mode % 6 {
     case 0: decodeStream(rest, version: nil)
     case 1: decodeStream(rest, version: .v311)
     case 2: decodeStream(rest, version: .v5)
     case 3: shadowRequest(rest)
+    case 4: relayMessage(rest)
     default:
         if let text = String(validating: rest, as: UTF8.self), let token = try? DeviceToken(parsing: text) {
             _ = try? token.checkClaims(chainId: "fuzz", now: 1_800_000_000)
@@ -24,6 +25,20 @@ public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt 
         }
     }
     return 0
+}
+
+/// A relay message frame as a peer sends it: one that decodes has a valid topic, a response topic
+/// that is a topic name, and shared groups that parse; and a shared filter's parts are valid.
+func relayMessage(_ bytes: [UInt8]) {
+    if let text = String(validating: bytes.prefix(300), as: UTF8.self),
+        let shared = try? MQTTTopic.sharedFilter(text)
+    {
+        precondition(!shared.group.isEmpty && (try? MQTTTopic.validateFilter(shared.filter)) != nil, "parts are valid")
+    }
+    guard let message = RelayFrame.decodeMessage([3] + bytes) else { return }
+    precondition((try? MQTTTopic.validateName(message.topic)) != nil, "a relayed topic is a topic name")
+    precondition(message.responseTopic.map { (try? MQTTTopic.validateName($0)) != nil } ?? true, "a response topic")
+    precondition(message.payloadFormat.map { $0 <= 1 } ?? true, "a payload format is 0 or 1")
 }
 
 /// A shadow request as a device publishes it: the topic never crashes the parser and a parsed

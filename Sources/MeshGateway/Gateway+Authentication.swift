@@ -113,7 +113,9 @@ extension Gateway {
         for (clientID, did, filters) in broker.subscriptionSnapshot() {
             var revoked: [String] = []
             for filter in filters {
-                let decision = await authorize(did: did, action: .mqttSubscribe, resource: filter)
+                // A shared subscription is granted for the filter it shares.
+                let resource = MQTTTopic.matchedFilter(filter)
+                let decision = await authorize(did: did, action: .mqttSubscribe, resource: resource)
                 if !decision.allowed { revoked.append(filter) }
             }
             if !revoked.isEmpty {

@@ -236,14 +236,73 @@ public final class Gateway: Sendable {
     /// publisher must then not be acknowledged.
     @discardableResult
     func accept(_ message: GatewayMessage, from clientID: String?) -> Bool {
+        var message = message
+        let (local, remote) = chooseShared(message.topic)
+        message.sharedGroups = local
         let (_, stored) = broker.route(message, from: clientID)
-        relay.forward(message)
+        relay.forward(message, shared: remote)
         observe(message, relayed: false)
         return stored
     }
 
-    /// Publishes a will (authorized when its connection was accepted).
-    func publishWill(_ will: GatewayMessage, clientID: String) { accept(will, from: clientID) }
+    private let sharedTurns = NIOLockedValueBox<[String: Int]>([:])
+
+    /// Where each shared subscription group that `topic` matches is served: by this node or by
+    /// one peer with members, in turn (round robin over the nodes with members), so that a group
+    /// spread over several nodes gets each message once.
+    func chooseShared(_ topic: String) -> (local: [String], remote: [NodeID: [String]]) {
+        let here = broker.sharedGroups(matching: topic)
+        let there = relay.sharedGroups(matching: topic)
+        guard !here.isEmpty || !there.isEmpty else { return ([], [:]) }
+        var local: [String] = []
+        var remote: [NodeID: [String]] = [:]
+        for group in here.union(there.keys).sorted() {
+            let peers = there[group] ?? []
+            let candidates = (here.contains(group) ? 1 : 0) + peers.count
+            let turn = sharedTurns.withLockedValue { turns -> Int in
+                if turns.count > 2 * limits.sharedGroupsMax { turns.removeAll() }
+                defer { turns[group, default: 0] &+= 1 }
+                return turns[group, default: 0]
+            }
+            var pick = turn % candidates
+            if here.contains(group) {
+                if pick == 0 {
+                    local.append(group)
+                    continue
+                }
+                pick -= 1
+            }
+            remote[peers[pick], default: []].append(group)
+        }
+        return (local, remote)
+    }
+
+    /// Publishes a will (authorized when its connection was accepted), its properties taken now.
+    func publishWill(_ will: GatewayMessage, properties: MQTTProperties, clientID: String) {
+        var will = will
+        will.takeForwarded(properties, nowMs: Broker.nowMs())
+        accept(will, from: clientID)
+    }
+
+    /// The will of a connection that ended without DISCONNECT 0x00: published after its Will
+    /// Delay Interval or when its session ends, whichever is first (MQTT-3.1.3-9), and not at all
+    /// if the client reattaches to the session before then. `left` is what `Broker.detach`
+    /// returned (nil: the session ended with the connection). A will still waiting when the node
+    /// stops is not sent.
+    func scheduleWill(
+        _ will: GatewayMessage, properties: MQTTProperties, clientID: String,
+        attachments left: (attachments: Int, expirySeconds: UInt32)?, eventLoop: any EventLoop
+    ) {
+        let delay = min(properties.integer(.willDelayInterval) ?? 0, left?.expirySeconds ?? 0)
+        guard delay > 0, let left else {
+            publishWill(will, properties: properties, clientID: clientID)
+            return
+        }
+        eventLoop.scheduleTask(in: .seconds(Int64(delay))) { [self] in
+            guard !broker.reattached(clientID: clientID, since: left.attachments) else { return }
+            publishWill(will, properties: properties, clientID: clientID)
+        }
+    }
 
     /// A relay frame from peer `peer`: a proof is checked against the ledger; a message from a
     /// trusted peer is authorized again (its publisher may publish on its topic now) and then

@@ -13,13 +13,18 @@ import Testing
             topic: "mesh/x/t", payload: Array("21.5".utf8), qos: .atLeastOnce, retain: false, publisher: "did:key:z",
             userProperties: properties)
         let plain = GatewayMessage(topic: "mesh/x/u", payload: [1], qos: .atLeastOnce, retain: false, publisher: nil)
+        let request = GatewayMessage(
+            topic: "mesh/x/req", payload: Array("{}".utf8), qos: .atLeastOnce, retain: false, publisher: "did:key:z",
+            userProperties: [("k", "v")], payloadFormat: 1, contentType: "application/json",
+            responseTopic: "mesh/x/reply", correlationData: [0, 1, 0xFF], expiresAtMs: 1_900_000_000_123)
         do {
             let store = try GatewayStore(path: path)
             try store.saveSession(
                 clientID: "c1", did: "did:key:z", expirySeconds: 3600, expiresAtMs: nil,
-                subscriptions: [("mesh/x/#", 1)])
+                subscriptions: [("mesh/x/#", 1, 0), ("$share/g/mesh/x/+", 0x2A, 268_435_455)])
             _ = try store.addMessages(message, for: [("c1", .atLeastOnce, false)])
             _ = try store.addMessages(plain, for: [("c1", .atLeastOnce, false)])
+            _ = try store.addMessages(request, for: [("c1", .atLeastOnce, false)])
             var retained = message
             retained.retain = true
             try store.saveRetained(retained)
@@ -27,7 +32,10 @@ import Testing
         let reopened = try GatewayStore(path: path)
         let sessions = try reopened.loadSessions()
         #expect(sessions.count == 1)
-        #expect(sessions.first?.messages.map(\.message) == [message, plain])
+        #expect(sessions.first?.messages.map(\.message) == [message, plain, request])
+        let subscriptions = sessions.first?.subscriptions ?? []
+        #expect(subscriptions.map(\.filter) == ["mesh/x/#", "$share/g/mesh/x/+"])
+        #expect(subscriptions.map(\.optionsByte) == [1, 0x2A] && subscriptions.map(\.identifier) == [0, 268_435_455])
         let retained = try reopened.loadRetained()
         #expect(retained.count == 1 && retained.first?.userProperties.count == 3)
         #expect(retained.first.map { zip($0.userProperties, properties).allSatisfy { $0 == $1 } } == true)

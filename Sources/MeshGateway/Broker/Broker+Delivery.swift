@@ -1,68 +1,113 @@
 import MeshLedger
 
 extension Broker {
+    /// One delivery of a message to a session: for its non-shared subscriptions (merged), or for
+    /// one shared subscription that chose it.
+    private struct Target {
+        var clientID: String
+        var qos: MQTTQoS
+        var retainAsPublished: Bool
+        var subscriptionIDs: [UInt32]
+    }
+
     /// Delivers `message` to every matching session on this node, once per session at the
-    /// highest matching QoS (capped by the message's), and keeps it if it is retained. Messages
-    /// for persistent sessions are stored before this returns, so the caller may then
-    /// acknowledge the publisher; `stored` is false when that write failed (do not acknowledge).
+    /// highest matching QoS (capped by the message's), plus one member of each shared
+    /// subscription in `message.sharedGroups`, and keeps it if it is retained. Messages for
+    /// persistent sessions are stored before this returns, so the caller may then acknowledge the
+    /// publisher; `stored` is false when that write failed (do not acknowledge). An expired
+    /// message is not delivered (MQTT-3.3.2-5).
     @discardableResult
     func route(_ message: GatewayMessage, from publisherClientID: String?) -> (reached: Int, stored: Bool) {
         withLock {
             receivedLocked()
             if message.retain { retainLocked(message) }
-            var targets: [String: (qos: MQTTQoS, retainAsPublished: Bool)] = [:]
-            forEachMatchLocked(message.topic) { clientID, optionsByte in
-                let options = MQTTSubscriptionOptions(byte: UInt8(truncatingIfNeeded: optionsByte))
+            if message.isExpired(nowMs: Self.nowMs()) { return (0, true) }
+            var merged: [String: Target] = [:]
+            forEachMatchLocked(message.topic) { clientID, value in
+                let options = SubscriptionValue.options(value)
+                // No Local: not back to the connection that published it (MQTT-3.8.3-3).
                 if options.noLocal && clientID == publisherClientID { return }
                 let qos = min(message.qos, options.qos)
-                if let existing = targets[clientID] {
-                    targets[clientID] = (
-                        max(existing.qos, qos), existing.retainAsPublished || options.retainAsPublished
-                    )
-                } else {
-                    targets[clientID] = (qos, options.retainAsPublished)
+                let identifier = SubscriptionValue.identifier(value)
+                var target =
+                    merged[clientID]
+                    ?? Target(clientID: clientID, qos: qos, retainAsPublished: false, subscriptionIDs: [])
+                target.qos = max(target.qos, qos)
+                target.retainAsPublished = target.retainAsPublished || options.retainAsPublished
+                if identifier != 0 { target.subscriptionIDs.append(identifier) }
+                merged[clientID] = target
+            }
+            var targets = merged.values.sorted { $0.clientID < $1.clientID }
+            for index in targets.indices { targets[index].subscriptionIDs.sort() }
+            if let groups = message.sharedGroups, !groups.isEmpty {
+                let members = sharedMatchesLocked(message.topic)
+                for group in groups {
+                    guard let chosen = chooseSharedMemberLocked(group, members[group] ?? []) else { continue }
+                    let options = SubscriptionValue.options(chosen.value)
+                    let identifier = SubscriptionValue.identifier(chosen.value)
+                    targets.append(
+                        Target(
+                            clientID: chosen.clientID, qos: min(message.qos, options.qos),
+                            retainAsPublished: options.retainAsPublished,
+                            subscriptionIDs: identifier == 0 ? [] : [identifier]))
                 }
             }
-            var ordered = targets.sorted { $0.key < $1.key }
             // A priced message reaches only the sessions whose channel pays for it, and only what
             // will be sent or queued is charged (a QoS 0 send a slow connection drops is refunded).
-            var charged: [String: UInt64] = [:]
+            var charged: [Int: UInt64] = [:]
             if let priced = metering.listing(for: message.topic) {
-                ordered = ordered.filter { clientID, target in
-                    guard let session = sessionLocked(clientID), deliverableLocked(session, message, qos: target.qos),
+                var paid: [Target] = []
+                for target in targets {
+                    guard let session = sessionLocked(target.clientID),
+                        deliverableLocked(session, message, qos: target.qos),
                         let price = paidLocked(session, message, priced: priced)
-                    else { return false }
-                    if target.qos == .atMostOnce { charged[clientID] = price }
-                    return true
+                    else { continue }
+                    if target.qos == .atMostOnce { charged[paid.count] = price }
+                    paid.append(target)
                 }
+                targets = paid
             }
             var toStore: [(clientID: String, qos: MQTTQoS, retain: Bool)] = []
-            for (clientID, target) in ordered where target.qos != .atMostOnce {
+            var storedIndex: [Int] = []
+            for (index, target) in targets.enumerated() where target.qos != .atMostOnce {
                 // Checked before the row is written: a message past a bound costs no disk write.
-                if let session = sessionLocked(clientID), session.persistent, fitsLocked(session, message) {
-                    toStore.append((clientID, target.qos, target.retainAsPublished && message.retain))
+                if let session = sessionLocked(target.clientID), session.persistent, fitsLocked(session, message) {
+                    toStore.append((target.clientID, target.qos, target.retainAsPublished && message.retain))
+                    storedIndex.append(index)
                 }
             }
-            var rowIDs: [String: Int64] = [:]
+            var rowIDs: [Int: Int64] = [:]
             var stored = true
             if let store, !toStore.isEmpty {
                 // One stored copy of the payload, however many sessions wait for it.
                 if let ids = try? store.addMessages(message, for: toStore) {
-                    for (entry, id) in zip(toStore, ids) { rowIDs[entry.clientID] = id }
+                    for (index, id) in zip(storedIndex, ids) { rowIDs[index] = id }
                 } else {
                     stored = false
                 }
             }
             var reached = 0
-            for (clientID, target) in ordered {
-                guard let session = sessionLocked(clientID) else { continue }
+            for (index, target) in targets.enumerated() {
+                guard let session = sessionLocked(target.clientID) else { continue }
                 enqueueLocked(
                     session, message, qos: target.qos, retainFlag: target.retainAsPublished && message.retain,
-                    rowID: rowIDs[clientID], refundIfDropped: charged[clientID] ?? 0)
+                    rowID: rowIDs[index], refundIfDropped: charged[index] ?? 0, subscriptionIDs: target.subscriptionIDs)
                 reached += 1
             }
             return (reached, stored)
         }
+    }
+
+    /// The member of a shared subscription that gets the next message: round robin over its
+    /// members with a connection, or over all of them (persistent sessions queue it) when none
+    /// is connected. Caller holds the lock.
+    private func chooseSharedMemberLocked(
+        _ group: String, _ members: [(clientID: String, value: Int)]
+    ) -> (clientID: String, value: Int)? {
+        guard !members.isEmpty else { return nil }
+        let live = members.filter { sessionLocked($0.clientID)?.connection != nil }
+        let pool = live.isEmpty ? members : live
+        return pool[sharedTurnLocked(group) % pool.count]
     }
 
     /// Charges `session`'s channel for `message` if it is priced; false when it is not paid
@@ -147,14 +192,17 @@ extension Broker {
     /// Queues one message for a session and sends what its window allows. Caller holds the lock.
     func enqueueLocked(
         _ session: Session, _ message: GatewayMessage, qos: MQTTQoS, retainFlag: Bool, rowID: Int64?,
-        refundIfDropped: UInt64 = 0
+        refundIfDropped: UInt64 = 0, subscriptionIDs: [UInt32] = []
     ) {
         if qos == .atMostOnce {
             guard let connection = session.connection else { return }
             var copy = message
             copy.qos = .atMostOnce
-            let outbound = Outbound(rowID: nil, packetID: 0, qos: qos, stage: 0, retainFlag: retainFlag, message: copy)
-            if connection.send(Self.packet(for: outbound, dup: false), droppable: true) == .queued {
+            let outbound = Outbound(
+                rowID: nil, packetID: 0, qos: qos, stage: 0, retainFlag: retainFlag, message: copy,
+                subscriptionIDs: subscriptionIDs)
+            if connection.send(Self.packet(for: outbound, dup: false, nowMs: Self.nowMs()), droppable: true) == .queued
+            {
                 deliveredLocked()
             } else {
                 metering.refund(session.channelID, refundIfDropped)
@@ -169,8 +217,9 @@ extension Broker {
             return
         }
         let outbound = Outbound(
-            rowID: rowID, packetID: session.takePacketID(), qos: qos, stage: 0, retainFlag: retainFlag, message: message
-        )
+            rowID: rowID, packetID: session.takePacketID(), qos: qos, stage: 0, retainFlag: retainFlag,
+            message: message,
+            subscriptionIDs: subscriptionIDs)
         session.queue.append(outbound)
         addPendingLocked(session, message.payload.count)
         if let rowID { try? store?.updateMessage(rowID, packetID: outbound.packetID, stage: 0) }
@@ -193,8 +242,16 @@ extension Broker {
     func pumpLocked(_ session: Session) {
         guard let connection = session.connection else { return }
         let window = min(limits.inflightMax, connection.clientReceiveMaximum)
+        let now = Self.nowMs()
         while session.inflight.count < window, let next = session.popQueued() {
-            if connection.send(Self.packet(for: next, dup: next.dup)) == .tooLarge {
+            // Expired while queued: deleted, not delivered (MQTT-3.3.2-5).
+            if next.stage == 0 && next.message.isExpired(nowMs: now) {
+                addPendingLocked(session, -next.message.payload.count)
+                if let rowID = next.rowID { try? store?.deleteMessage(rowID) }
+                expiredLocked()
+                continue
+            }
+            if connection.send(Self.packet(for: next, dup: next.dup, nowMs: now)) == .tooLarge {
                 // Discarded as if delivered (MQTT-3.1.2-25): nothing will acknowledge it.
                 addPendingLocked(session, -next.message.payload.count)
                 if let rowID = next.rowID { try? store?.deleteMessage(rowID) }
@@ -263,10 +320,9 @@ extension Broker {
     }
 
     /// The PUBLISH (or PUBREL, past PUBREC) for an outbound message.
-    static func packet(for outbound: Outbound, dup: Bool) -> MQTTPacket {
+    static func packet(for outbound: Outbound, dup: Bool, nowMs: Int64) -> MQTTPacket {
         if outbound.stage == 1 { return .ack(MQTTAck(.pubrel, packetID: outbound.packetID)) }
-        var properties = MQTTProperties()
-        for (name, value) in outbound.message.userProperties { properties.append(.userProperty, .pair(name, value)) }
+        let properties = outbound.message.publishProperties(nowMs: nowMs, subscriptionIDs: outbound.subscriptionIDs)
         return .publish(
             MQTTPublish(
                 topic: outbound.message.topic, payload: outbound.message.payload, qos: outbound.qos,

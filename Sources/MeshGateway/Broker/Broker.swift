@@ -10,6 +10,13 @@ final class Broker: @unchecked Sendable {
     private let lock = NIOLock()
     private var sessions: [String: Session] = [:]
     private var trie = SubscriptionTrie<String>()
+    /// Shared subscriptions, indexed by the filter they share; each subscriber is
+    /// `"$share/<group>/<filter>" ‖ NUL ‖ client id` (`sharedKey`).
+    private var sharedTrie = SubscriptionTrie<String>()
+    /// Shared subscription groups with a member here.
+    private var sharedGroupCount = 0
+    /// The next member to serve, per shared group (round robin).
+    private var sharedNext: [String: Int] = [:]
     private var retained: [String: GatewayMessage] = [:]
     /// Retained messages the node itself keeps for exact topics (firmware jobs): rebuilt from the
     /// ledger on start, never stored, outside the devices' retained quotas; at most
@@ -38,6 +45,8 @@ final class Broker: @unchecked Sendable {
         var received = 0
         var delivered = 0
         var dropped = 0
+        /// Messages whose expiry interval passed before they could be sent.
+        var expired = 0
     }
 
     /// What one DID holds across its sessions.
@@ -71,17 +80,21 @@ final class Broker: @unchecked Sendable {
             }
             let session = Session(clientID: stored.clientID, did: stored.did, expirySeconds: stored.expirySeconds)
             session.expiresAtMs = stored.expiresAtMs ?? now + Int64(stored.expirySeconds) * 1000
-            for (filter, byte) in stored.subscriptions {
-                session.subscriptions[filter] = MQTTSubscriptionOptions(byte: byte)
-                trie.insert(filter, stored.clientID, value: Int(byte))
+            for (filter, byte, identifier) in stored.subscriptions {
+                let options = MQTTSubscriptionOptions(byte: byte)
+                session.subscriptions[filter] = options
+                if identifier != 0 { session.identifiers[filter] = identifier }
+                indexLocked(filter, stored.clientID, value: SubscriptionValue.pack(options, identifier))
                 filterCounts[filter, default: 0] += 1
+                if filterCounts[filter] == 1, filter.hasPrefix("$share/") { sharedGroupCount += 1 }
             }
             for message in stored.messages {
                 let packetID = message.packetID ?? session.takePacketID()
                 session.queue.append(
                     Outbound(
                         rowID: message.rowID, packetID: packetID, qos: message.message.qos, stage: message.stage,
-                        retainFlag: message.message.retain, message: message.message, dup: true))
+                        retainFlag: message.message.retain, message: message.message, dup: true,
+                        subscriptionIDs: session.identifiers(matching: message.message.topic)))
                 session.pendingBytes += message.message.payload.count
             }
             addSessionLocked(session)
@@ -137,11 +150,12 @@ final class Broker: @unchecked Sendable {
             }
             guard let session = sessions[clientID] else { return .refused(.unspecifiedError, "no session") }
             session.connection = connection
+            session.attachments &+= 1
             session.expiresAtMs = nil
             persistSessionLocked(session)
             // Resend in-flight messages first (DUP set), then fill the window from the queue.
             for outbound in session.inflight {
-                connection.send(Self.packet(for: outbound, dup: true))
+                connection.send(Self.packet(for: outbound, dup: true, nowMs: Self.nowMs()))
             }
             pumpLocked(session)
             return .accepted(sessionPresent: present)
@@ -191,19 +205,34 @@ final class Broker: @unchecked Sendable {
     }
 
     /// Detaches `connection`; a non-persistent session ends, a persistent one starts to expire.
-    func detach(clientID: String, connection: MQTTConnection) {
+    /// Returns the session's attachment count and expiry (seconds) as it was left, for its will:
+    /// a later attachment means the client came back (nil: the session ended, or the connection
+    /// was no longer its own).
+    @discardableResult
+    func detach(clientID: String, connection: MQTTConnection) -> (attachments: Int, expirySeconds: UInt32)? {
         var removedFilters: [String] = []
-        lock.withLock {
-            guard let session = sessions[clientID], session.connection === connection else { return }
+        let left: (Int, UInt32)? = lock.withLock {
+            guard let session = sessions[clientID], session.connection === connection else { return nil }
             session.connection = nil
             if session.persistent {
                 session.expiresAtMs = Self.nowMs() + Int64(session.expirySeconds) * 1000
                 persistSessionLocked(session)
-            } else {
-                removedFilters = discardLocked(session)
+                return (session.attachments, session.expirySeconds)
             }
+            removedFilters = discardLocked(session)
+            return nil
         }
         if !removedFilters.isEmpty { filtersChanged([], removedFilters) }
+        return left
+    }
+
+    /// Whether the session `clientID` was attached again since it had `attachments` (a will
+    /// waiting out its delay is then not sent, MQTT-3.1.3-9).
+    func reattached(clientID: String, since attachments: Int) -> Bool {
+        lock.withLock {
+            guard let session = sessions[clientID] else { return false }
+            return session.attachments != attachments
+        }
     }
 
     /// Sets the session expiry a client sends in its DISCONNECT (MQTT 5).
@@ -231,7 +260,7 @@ final class Broker: @unchecked Sendable {
     private func discardLocked(_ session: Session) -> [String] {
         var removed: [String] = []
         for filter in session.subscriptions.keys {
-            trie.remove(filter, session.clientID)
+            unindexLocked(filter, session.clientID)
             if releaseFilterLocked(filter) { removed.append(filter) }
         }
         sessions[session.clientID] = nil
@@ -259,7 +288,31 @@ final class Broker: @unchecked Sendable {
     private func releaseFilterLocked(_ filter: String) -> Bool {
         let count = (filterCounts[filter] ?? 1) - 1
         filterCounts[filter] = count > 0 ? count : nil
+        if count <= 0, filter.hasPrefix("$share/") {
+            sharedGroupCount -= 1
+            sharedNext[filter] = nil
+        }
         return count <= 0
+    }
+
+    /// The subscriber key of `clientID` in the shared subscription `filter`.
+    static func sharedKey(_ filter: String, _ clientID: String) -> String { filter + "\u{0}" + clientID }
+
+    /// Indexes a subscription (a shared one under the filter it shares).
+    private func indexLocked(_ filter: String, _ clientID: String, value: Int) {
+        if filter.hasPrefix("$share/") {
+            sharedTrie.insert(MQTTTopic.matchedFilter(filter), Self.sharedKey(filter, clientID), value: value)
+        } else {
+            trie.insert(filter, clientID, value: value)
+        }
+    }
+
+    private func unindexLocked(_ filter: String, _ clientID: String) {
+        if filter.hasPrefix("$share/") {
+            sharedTrie.remove(MQTTTopic.matchedFilter(filter), Self.sharedKey(filter, clientID))
+        } else {
+            trie.remove(filter, clientID)
+        }
     }
 
     // MARK: - Subscriptions
@@ -268,7 +321,7 @@ final class Broker: @unchecked Sendable {
     /// lock, so its SUBACK is sent before anything else for this session), then queues the
     /// retained messages they bring.
     func subscribe(
-        clientID: String, _ filters: [(filter: String, options: MQTTSubscriptionOptions)],
+        clientID: String, _ filters: [(filter: String, options: MQTTSubscriptionOptions)], identifier: UInt32 = 0,
         acknowledge: ([Bool]) -> Void
     ) {
         var added: [String] = []
@@ -282,36 +335,47 @@ final class Broker: @unchecked Sendable {
             let quota = limits.quotas(for: session.did).subscriptions
             for (filter, options) in filters {
                 let existed = session.subscriptions[filter] != nil
+                let shared = filter.hasPrefix("$share/")
                 guard
                     existed
                         || (session.subscriptions.count < limits.subscriptionsPerSessionMax
-                            && usage[session.did, default: DeviceUsage()].subscriptions < quota)
+                            && usage[session.did, default: DeviceUsage()].subscriptions < quota
+                            && (!shared || filterCounts[filter] != nil || sharedGroupCount < limits.sharedGroupsMax))
                 else {
                     results.append(false)
                     continue
                 }
                 session.subscriptions[filter] = options
-                trie.insert(filter, clientID, value: Int(options.byte))
+                session.identifiers[filter] = identifier == 0 ? nil : identifier
+                indexLocked(filter, clientID, value: SubscriptionValue.pack(options, identifier))
                 if !existed {
                     usage[session.did, default: DeviceUsage()].subscriptions += 1
                     filterCounts[filter, default: 0] += 1
-                    if filterCounts[filter] == 1 { added.append(filter) }
+                    if filterCounts[filter] == 1 {
+                        added.append(filter)
+                        if shared { sharedGroupCount += 1 }
+                    }
                 }
                 results.append(true)
-                if options.retainHandling == 0 || (options.retainHandling == 1 && !existed) {
+                // No retained messages for a shared subscription (MQTT 5.0 section 4.8.2).
+                if !shared, options.retainHandling == 0 || (options.retainHandling == 1 && !existed) {
                     retainedFor.append((filter, options))
                 }
             }
             persistSessionLocked(session)
             acknowledge(results)
             guard session.connection != nil else { return }
+            let now = Self.nowMs()
+            let ids = identifier == 0 ? [] : [identifier]
             for (filter, options) in retainedFor {
                 if let message = systemRetained[filter] {
                     enqueueLocked(
                         session, message, qos: min(message.qos, options.qos), retainFlag: true, rowID: nil,
-                        refundIfDropped: 0)
+                        refundIfDropped: 0, subscriptionIDs: ids)
                 }
                 for message in retained.values where MQTTTopic.matches(filter: filter, topic: message.topic) {
+                    // An expired retained message is no longer sent (MQTT-3.3.2-5).
+                    if message.isExpired(nowMs: now) { continue }
                     let qos = min(message.qos, options.qos)
                     let price: UInt64?
                     if metering.listing(for: message.topic) == nil {
@@ -322,7 +386,7 @@ final class Broker: @unchecked Sendable {
                     guard let price else { continue }
                     enqueueLocked(
                         session, message, qos: qos, retainFlag: true, rowID: nil,
-                        refundIfDropped: qos == .atMostOnce ? price : 0)
+                        refundIfDropped: qos == .atMostOnce ? price : 0, subscriptionIDs: ids)
                 }
             }
         }
@@ -336,8 +400,9 @@ final class Broker: @unchecked Sendable {
             guard let session = sessions[clientID] else { return filters.map { _ in false } }
             let results = filters.map { filter -> Bool in
                 guard session.subscriptions.removeValue(forKey: filter) != nil else { return false }
+                session.identifiers[filter] = nil
                 usage[session.did]?.subscriptions -= 1
-                trie.remove(filter, clientID)
+                unindexLocked(filter, clientID)
                 if releaseFilterLocked(filter) { removed.append(filter) }
                 return true
             }
@@ -384,8 +449,38 @@ final class Broker: @unchecked Sendable {
     func withLock<T>(_ body: () -> T) -> T { lock.withLock(body) }
     func sessionLocked(_ clientID: String) -> Session? { sessions[clientID] }
     func forEachMatchLocked(_ topic: String, _ body: (String, Int) -> Void) { trie.forEachMatch(topic, body) }
+
+    /// The members of each shared subscription matching `topic`: group (`$share/<g>/<f>`) to
+    /// (client id, index value), members sorted by client id.
+    func sharedMatchesLocked(_ topic: String) -> [String: [(clientID: String, value: Int)]] {
+        var groups: [String: [(clientID: String, value: Int)]] = [:]
+        sharedTrie.forEachMatch(topic) { key, value in
+            guard let split = key.firstIndex(of: "\u{0}") else { return }
+            groups[String(key[..<split]), default: []].append((String(key[key.index(after: split)...]), value))
+        }
+        for group in groups.keys { groups[group]?.sort { $0.clientID < $1.clientID } }
+        return groups
+    }
+
+    /// The shared subscription groups with a member here that `topic` matches.
+    func sharedGroups(matching topic: String) -> Set<String> {
+        withLock {
+            var groups: Set<String> = []
+            sharedTrie.forEachMatch(topic) { key, _ in
+                if let split = key.firstIndex(of: "\u{0}") { groups.insert(String(key[..<split])) }
+            }
+            return groups
+        }
+    }
+
+    /// The next round-robin turn of `group`.
+    func sharedTurnLocked(_ group: String) -> Int {
+        defer { sharedNext[group, default: 0] &+= 1 }
+        return sharedNext[group, default: 0]
+    }
     func receivedLocked() { counters.received += 1 }
     func deliveredLocked() { counters.delivered += 1 }
+    func expiredLocked() { counters.expired += 1 }
 
     func droppedLocked(_ session: Session) {
         counters.dropped += 1

@@ -18,7 +18,7 @@ struct StoredSession: Sendable {
     var did: String
     var expirySeconds: UInt32
     var expiresAtMs: Int64?
-    var subscriptions: [(filter: String, optionsByte: UInt8)]
+    var subscriptions: [StoredSubscription]
     var messages: [StoredMessage]
 }
 
@@ -125,7 +125,7 @@ final class GatewayStore: Sendable {
 
     func saveSession(
         clientID: String, did: String, expirySeconds: UInt32, expiresAtMs: Int64?,
-        subscriptions: [(filter: String, optionsByte: UInt8)]
+        subscriptions: [StoredSubscription]
     ) throws {
         try database.write { db in
             try db.execute(
@@ -157,7 +157,7 @@ final class GatewayStore: Sendable {
                 sql: "INSERT INTO payloads (topic, payload, publisher, user_properties) VALUES (?, ?, ?, ?)",
                 arguments: [
                     message.topic, Data(message.payload), message.publisher,
-                    Self.encodeUserProperties(message.userProperties),
+                    Self.encodeProperties(message),
                 ])
             let payloadID = db.lastInsertedRowID
             return try targets.map { target in
@@ -234,9 +234,11 @@ final class GatewayStore: Sendable {
         try database.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM retained").map { row in
                 let payload: Data = row["payload"]
-                return GatewayMessage(
+                var message = GatewayMessage(
                     topic: row["topic"], payload: Array(payload), qos: MQTTQoS(rawValue: row["qos"]) ?? .atMostOnce,
-                    retain: true, publisher: row["publisher"], userProperties: Self.decodeUserProperties(row))
+                    retain: true, publisher: row["publisher"])
+                Self.decodeProperties(row, into: &message)
+                return message
             }
         }
     }
@@ -251,7 +253,7 @@ final class GatewayStore: Sendable {
                         + "VALUES (?, ?, ?, ?, ?)",
                     arguments: [
                         message.topic, Data(message.payload), Int64(message.qos.rawValue), message.publisher,
-                        Self.encodeUserProperties(message.userProperties),
+                        Self.encodeProperties(message),
                     ])
             }
         }
@@ -259,56 +261,79 @@ final class GatewayStore: Sendable {
 
     private static func message(_ row: Row, payload: [UInt8]) -> StoredMessage {
         let packetID: Int64? = row["packet_id"]
+        var message = GatewayMessage(
+            topic: row["topic"], payload: payload, qos: MQTTQoS(rawValue: row["qos"]) ?? .atLeastOnce,
+            retain: (row["retain"] as Int64) != 0, publisher: row["publisher"])
+        decodeProperties(row, into: &message)
         return StoredMessage(
             rowID: row["id"], packetID: packetID.map { UInt16(truncatingIfNeeded: $0) }, stage: row["stage"],
-            message: GatewayMessage(
-                topic: row["topic"], payload: payload, qos: MQTTQoS(rawValue: row["qos"]) ?? .atLeastOnce,
-                retain: (row["retain"] as Int64) != 0, publisher: row["publisher"],
-                userProperties: decodeUserProperties(row)))
+            message: message)
     }
 
-    /// `u16 count ‖ (string key ‖ string value)*` (MQTT strings); nil when there are none.
-    static func encodeUserProperties(_ properties: [(String, String)]) -> Data? {
-        guard !properties.isEmpty else { return nil }
+    /// The MQTT 5 properties a message carries (column `user_properties`): `u16 count ‖ (string
+    /// key ‖ string value)*` (MQTT strings), then, when it has any, the other forwarded
+    /// properties (`GatewayMessage.writeExtras`, the expiry as Unix ms); nil when there are none.
+    /// Rows written before the extras were kept hold the list alone.
+    static func encodeProperties(_ message: GatewayMessage) -> Data? {
+        guard !message.userProperties.isEmpty || message.hasExtras else { return nil }
         var writer = MQTTWriter()
-        writer.twoBytes(UInt16(clamping: properties.count))
-        for (key, value) in properties.prefix(Int(UInt16.max)) {
+        writer.twoBytes(UInt16(clamping: message.userProperties.count))
+        for (key, value) in message.userProperties.prefix(Int(UInt16.max)) {
             writer.string(key)
             writer.string(value)
         }
+        if message.hasExtras { message.writeExtras(to: &writer, expiry: message.expiresAtMs) }
         return Data(writer.bytes)
     }
 
-    static func decodeUserProperties(_ row: Row) -> [(String, String)] {
-        guard let blob = row["user_properties"] as Data? else { return [] }
+    /// Sets the properties of `message` from its row's `user_properties` (what is unreadable is
+    /// left out).
+    static func decodeProperties(_ row: Row, into message: inout GatewayMessage) {
+        guard let blob = row["user_properties"] as Data? else { return }
         var reader = MQTTReader(Array(blob)[...])
-        guard let count = try? reader.twoBytes() else { return [] }
+        guard let count = try? reader.twoBytes() else { return }
         var result: [(String, String)] = []
         for _ in 0..<count {
             guard let key = try? reader.string(), let value = try? reader.string() else { break }
             result.append((key, value))
         }
-        return result
+        message.userProperties = result
+        guard result.count == Int(count), !reader.isAtEnd else { return }
+        var extended = message
+        do {
+            extended.expiresAtMs = try extended.readExtras(from: &reader)
+            message = extended
+        } catch {
+            return
+        }
     }
 
-    /// `count ‖ (u16 length ‖ filter ‖ options byte)*`.
-    static func encodeSubscriptions(_ subscriptions: [(filter: String, optionsByte: UInt8)]) -> [UInt8] {
+    /// `count ‖ (u16 length ‖ filter ‖ options byte ‖ [u32 identifier])*`: bit 7 of the options
+    /// byte (reserved in MQTT) says an identifier follows (files written before identifiers were
+    /// kept read as having none).
+    static func encodeSubscriptions(_ subscriptions: [StoredSubscription]) -> [UInt8] {
         var writer = MQTTWriter()
         writer.twoBytes(UInt16(clamping: subscriptions.count))
-        for (filter, options) in subscriptions.prefix(Int(UInt16.max)) {
+        for (filter, options, identifier) in subscriptions.prefix(Int(UInt16.max)) {
             writer.string(filter)
-            writer.byte(options)
+            writer.byte(options & 0x3F | (identifier != 0 ? 0x80 : 0))
+            if identifier != 0 { writer.fourBytes(identifier) }
         }
         return writer.bytes
     }
 
-    static func decodeSubscriptions(_ bytes: [UInt8]) -> [(filter: String, optionsByte: UInt8)] {
+    static func decodeSubscriptions(_ bytes: [UInt8]) -> [StoredSubscription] {
         var reader = MQTTReader(bytes[...])
         guard let count = try? reader.twoBytes() else { return [] }
-        var result: [(filter: String, optionsByte: UInt8)] = []
+        var result: [StoredSubscription] = []
         for _ in 0..<count {
             guard let filter = try? reader.string(), let options = try? reader.byte() else { break }
-            result.append((filter, options))
+            var identifier: UInt32 = 0
+            if options & 0x80 != 0 {
+                guard let read = try? reader.fourBytes() else { break }
+                identifier = read
+            }
+            result.append((filter, options & 0x3F, identifier))
         }
         return result
     }

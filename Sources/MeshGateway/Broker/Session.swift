@@ -9,6 +9,8 @@ struct Outbound {
     var message: GatewayMessage
     /// Possibly sent before (loaded after a restart): its first send carries DUP.
     var dup = false
+    /// The Subscription Identifiers of the session's subscriptions it matched (MQTT-3.3.4-3).
+    var subscriptionIDs: [UInt32] = []
 }
 
 /// One MQTT session (MQTT 5.0 section 4.1), owned by the broker and guarded by its lock. It
@@ -19,7 +21,11 @@ final class Session {
     var expirySeconds: UInt32
     var expiresAtMs: Int64?
     var connection: MQTTConnection?
+    /// Connections attached so far (a will waiting out its delay checks it).
+    var attachments = 0
     var subscriptions: [String: MQTTSubscriptionOptions] = [:]
+    /// The Subscription Identifier of each subscription that has one.
+    var identifiers: [String: UInt32] = [:]
     /// Sent and not yet acknowledged, in send order.
     var inflight: [Outbound] = []
     /// Waiting for a free slot in the window (or for the client to return).
@@ -69,9 +75,36 @@ final class Session {
         return queue[queueHead]
     }
 
-    var storedSubscriptions: [(filter: String, optionsByte: UInt8)] {
-        subscriptions.sorted { $0.key < $1.key }.map { ($0.key, $0.value.byte) }
+    var storedSubscriptions: [StoredSubscription] {
+        subscriptions.sorted { $0.key < $1.key }.map { ($0.key, $0.value.byte, identifiers[$0.key] ?? 0) }
     }
+
+    /// The Subscription Identifiers of this session's subscriptions that match `topic`, each once,
+    /// ascending (for messages loaded from the store, whose identifiers were not kept).
+    func identifiers(matching topic: String) -> [UInt32] {
+        guard !identifiers.isEmpty else { return [] }
+        return Set(
+            identifiers.compactMap { filter, id in
+                MQTTTopic.matches(filter: MQTTTopic.matchedFilter(filter), topic: topic) ? id : nil
+            }
+        ).sorted()
+    }
+}
+
+/// A subscription as stored: filter, options byte and Subscription Identifier (0: none).
+typealias StoredSubscription = (filter: String, optionsByte: UInt8, identifier: UInt32)
+
+/// The value a subscription index keeps per subscriber: its options byte and identifier.
+enum SubscriptionValue {
+    static func pack(_ options: MQTTSubscriptionOptions, _ identifier: UInt32) -> Int {
+        Int(options.byte) | Int(identifier) << 8
+    }
+
+    static func options(_ value: Int) -> MQTTSubscriptionOptions {
+        MQTTSubscriptionOptions(byte: UInt8(truncatingIfNeeded: value))
+    }
+
+    static func identifier(_ value: Int) -> UInt32 { UInt32(truncatingIfNeeded: value >> 8) }
 }
 
 extension MQTTSubscriptionOptions {

@@ -46,4 +46,34 @@ public enum MQTTTopic {
         }
         return index == topicLevels.count
     }
+
+    /// The share name and topic filter of a shared subscription `$share/<name>/<filter>`
+    /// (MQTT 5.0 section 4.8.2); `nil` for any other filter. Throws for a `$share/` filter that is
+    /// malformed: an empty share name, one with `+` or `#` (MQTT-4.8.2-1), or no filter after it
+    /// (MQTT-4.8.2-2).
+    public static func sharedFilter(_ filter: String) throws(MQTTError) -> (group: String, filter: String)? {
+        guard filter.hasPrefix("$share/") else {
+            if filter == "$share" { throw MQTTError(.topicFilterInvalid, "'$share' names no group and no filter") }
+            return nil
+        }
+        let rest = filter.dropFirst("$share/".count)
+        guard let slash = rest.firstIndex(of: "/") else {
+            throw MQTTError(.topicFilterInvalid, "'\(filter)' has no topic filter after its share name")
+        }
+        let group = String(rest[..<slash])
+        let inner = String(rest[rest.index(after: slash)...])
+        guard !group.isEmpty else { throw MQTTError(.topicFilterInvalid, "'\(filter)' has an empty share name") }
+        guard !group.contains("+"), !group.contains("#") else {
+            throw MQTTError(.topicFilterInvalid, "the share name '\(group)' contains a wildcard")
+        }
+        try validateFilter(inner)
+        return (group, inner)
+    }
+
+    /// The topic filter a subscription matches: the filter after the share name for a shared
+    /// subscription (already validated), the filter itself otherwise.
+    static func matchedFilter(_ filter: String) -> String {
+        guard filter.hasPrefix("$share/"), let parsed = try? sharedFilter(filter) else { return filter }
+        return parsed.filter
+    }
 }

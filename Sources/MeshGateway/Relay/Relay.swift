@@ -25,6 +25,8 @@ final class Relay: @unchecked Sendable {
     static let frameMessage: UInt8 = 3
     static let frameAttest: UInt8 = 4
     static let frameAccepted: UInt8 = 5
+    /// Shared subscription groups one relayed message may name.
+    static let sharedGroupsPerMessageMax = 1_024
 
     struct Counters {
         var sent = 0
@@ -59,8 +61,26 @@ final class Relay: @unchecked Sendable {
 
     struct PeerFilters {
         var trie = SubscriptionTrie<Int>()
+        /// The peer's shared subscription groups (`$share/<g>/<f>`), indexed by the filter shared.
+        var shared = SubscriptionTrie<String>()
         var filters: Set<String> = []
         var bytes = 0
+
+        mutating func insert(_ filter: String) {
+            if filter.hasPrefix("$share/") {
+                shared.insert(MQTTTopic.matchedFilter(filter), filter)
+            } else {
+                trie.insert(filter, 0)
+            }
+        }
+
+        mutating func remove(_ filter: String) {
+            if filter.hasPrefix("$share/") {
+                shared.remove(MQTTTopic.matchedFilter(filter), filter)
+            } else {
+                trie.remove(filter, 0)
+            }
+        }
     }
 
     private let log: @Sendable (String) -> Void
@@ -146,8 +166,26 @@ final class Relay: @unchecked Sendable {
     /// Whether `peer`'s messages are taken now.
     func isTrusted(_ peer: NodeID) -> Bool { lock.withLock { trusted[peer] != nil } }
 
-    /// Sends an accepted local publish to the peers that want it and accepted this node.
-    func forward(_ message: GatewayMessage) {
+    /// The peers (trusted both ways) with a member of each shared subscription group that
+    /// `topic` matches, sorted.
+    func sharedGroups(matching topic: String) -> [String: [NodeID]] {
+        lock.withLock {
+            var groups: [String: [NodeID]] = [:]
+            for (peer, entry) in peerFilters where acceptedBy.contains(peer) && trusted[peer] != nil {
+                var seen: Set<String> = []
+                entry.shared.forEachMatch(topic) { group, _ in
+                    if seen.insert(group).inserted { groups[group, default: []].append(peer) }
+                }
+            }
+            for group in groups.keys { groups[group]?.sort { $0.hex < $1.hex } }
+            return groups
+        }
+    }
+
+    /// Sends an accepted local publish to the peers that want it and accepted this node; `shared`
+    /// names, per peer, the shared subscription groups it is to serve with this message (one
+    /// member each: the origin chose that peer for them).
+    func forward(_ message: GatewayMessage, shared: [NodeID: [String]] = [:]) {
         // Sent under the lock: sequence order must be send order, or a peer would take a
         // message overtaken by a later one (from another event loop) for a duplicate.
         lock.withLock {
@@ -155,7 +193,7 @@ final class Relay: @unchecked Sendable {
                 // Both ways: the peer took this node's proof, and proved a ledger-named key itself
                 // (device data goes only to nodes the ledger names).
                 guard acceptedBy.contains(peer), trusted[peer] != nil else { return nil }
-                if message.retain { return peer }
+                if message.retain || shared[peer] != nil { return peer }
                 var wanted = false
                 entry.trie.forEachMatch(message.topic) { _, _ in wanted = true }
                 return wanted ? peer : nil
@@ -163,8 +201,17 @@ final class Relay: @unchecked Sendable {
             guard !targets.isEmpty else { return }
             sequence += 1
             counters.sent += targets.count
-            let frame = Self.encode(message, origin: nodeID, boot: boot, sequence: sequence)
-            for peer in targets { send(peer, frame) }
+            var copy = message
+            copy.sharedGroups = nil
+            let frame = Self.encode(copy, origin: nodeID, boot: boot, sequence: sequence)
+            for peer in targets {
+                guard let groups = shared[peer], !groups.isEmpty else {
+                    send(peer, frame)
+                    continue
+                }
+                copy.sharedGroups = groups
+                send(peer, Self.encode(copy, origin: nodeID, boot: boot, sequence: sequence))
+            }
         }
     }
 
@@ -197,7 +244,7 @@ final class Relay: @unchecked Sendable {
                 lock.withLock {
                     var entry = peerFilters[peer] ?? PeerFilters()
                     for filter in removed where entry.filters.remove(filter) != nil {
-                        entry.trie.remove(filter, 0)
+                        entry.remove(filter)
                         entry.bytes -= filter.utf8.count
                     }
                     counters.filtersIgnored += Self.add(added, to: &entry)
@@ -274,7 +321,7 @@ final class Relay: @unchecked Sendable {
                 continue
             }
             entry.filters.insert(filter)
-            entry.trie.insert(filter, 0)
+            entry.insert(filter)
             entry.bytes += filter.utf8.count
         }
         return ignored
@@ -291,14 +338,17 @@ final class Relay: @unchecked Sendable {
         var list: [String] = []
         for _ in 0..<count {
             let filter = try reader.string()
-            try MQTTTopic.validateFilter(filter)
+            if try MQTTTopic.sharedFilter(filter) == nil { try MQTTTopic.validateFilter(filter) }
             list.append(filter)
         }
         return list
     }
 
     /// `3 ‖ origin(string hex) ‖ boot u64 ‖ sequence u64 ‖ qos ‖ retain ‖ topic ‖ publisher ‖ user
-    /// properties ‖ u32 length ‖ payload`.
+    /// properties ‖ u32 length ‖ payload ‖ extras ‖ u16 count ‖ shared groups`: the extras are the
+    /// other forwarded MQTT 5 properties (`GatewayMessage.writeExtras`, the expiry as the
+    /// milliseconds left, since node clocks differ); the shared groups (`$share/<g>/<f>`) are
+    /// those the receiver is to serve with one member each.
     static func encode(_ message: GatewayMessage, origin: NodeID, boot: UInt64, sequence: UInt64) -> [UInt8] {
         var writer = MQTTWriter()
         writer.byte(frameMessage)
@@ -318,6 +368,10 @@ final class Relay: @unchecked Sendable {
         }
         writer.fourBytes(UInt32(message.payload.count))
         writer.bytes.append(contentsOf: message.payload)
+        message.writeExtras(to: &writer, expiry: message.expiresAtMs.map { max(0, $0 - Broker.nowMs()) })
+        let groups = message.sharedGroups ?? []
+        writer.twoBytes(UInt16(clamping: groups.count))
+        for group in groups.prefix(Int(UInt16.max)) { writer.string(group) }
         return writer.bytes
     }
 
@@ -338,14 +392,24 @@ final class Relay: @unchecked Sendable {
             properties.append((name, try reader.string()))
         }
         let payload = Array(try reader.take(Int(try reader.fourBytes())))
+        var message = GatewayMessage(
+            topic: topic, payload: payload, qos: qos, retain: retain, publisher: publisher.isEmpty ? nil : publisher,
+            userProperties: properties)
+        if let left = try message.readExtras(from: &reader) {
+            guard left >= 0, left <= Int64(UInt32.max) * 1000 else { throw .malformed("relay message expiry") }
+            message.expiresAtMs = Broker.nowMs() + left
+        }
+        let groupCount = Int(try reader.twoBytes())
+        guard groupCount <= sharedGroupsPerMessageMax else { throw .malformed("relay message names too many groups") }
+        var groups: [String] = []
+        for _ in 0..<groupCount {
+            let group = try reader.string()
+            guard try MQTTTopic.sharedFilter(group) != nil else { throw .malformed("relay group is no shared filter") }
+            groups.append(group)
+        }
+        message.sharedGroups = groups
         guard reader.isAtEnd else { throw .malformed("relay frame has extra bytes") }
-        return (
-            origin, boot, sequence,
-            GatewayMessage(
-                topic: topic, payload: payload, qos: qos, retain: retain,
-                publisher: publisher.isEmpty ? nil : publisher,
-                userProperties: properties)
-        )
+        return (origin, boot, sequence, message)
     }
 }
 
@@ -364,6 +428,14 @@ public enum RelayFrame {
         Relay.writeList(added, to: &writer)
         Relay.writeList(removed, to: &writer)
         return writer.bytes
+    }
+
+    /// The message a message frame carries, as a receiving node decodes it (nil: refused); for
+    /// fuzzing and tools.
+    public static func decodeMessage(_ bytes: [UInt8]) -> GatewayMessage? {
+        var reader = MQTTReader(bytes[...])
+        guard (try? reader.byte()) == Relay.frameMessage else { return nil }
+        return try? Relay.decodeMessage(&reader).3
     }
 
     /// The whole filter set of the sender.

@@ -17,15 +17,20 @@ public final class MQTTConnection: @unchecked Sendable {
     let clientReceiveMaximum: Int
     let clientPacketBytesMax: Int
     let outboundBytesMax: Int
+    /// The client's Topic Alias Maximum: aliases this server may set towards it (0: none).
+    let clientTopicAliasMax: UInt16
     private let lock = NIOLock()
+    /// Aliases set towards the client, by topic (the first `clientTopicAliasMax` topics sent).
+    private var outboundAliases: [String: UInt16] = [:]
     private var pending: [UInt8] = []
     private var flushScheduled = false
     private var closed = false
 
     init(
         channel: any Channel, version: MQTTVersion, did: String, signingKey: Ed25519.PublicKey,
-        clientReceiveMaximum: Int, clientPacketBytesMax: Int, outboundBytesMax: Int
+        clientReceiveMaximum: Int, clientPacketBytesMax: Int, outboundBytesMax: Int, clientTopicAliasMax: UInt16 = 0
     ) {
+        self.clientTopicAliasMax = version == .v5 ? clientTopicAliasMax : 0
         self.channel = channel
         self.version = version
         self.did = did
@@ -52,10 +57,46 @@ public final class MQTTConnection: @unchecked Sendable {
     /// stops reading cannot grow the node's memory.
     @discardableResult
     func send(_ packet: MQTTPacket, droppable: Bool = false) -> SendOutcome {
+        if clientTopicAliasMax > 0, case .publish(let publish) = packet { return sendAliased(publish, droppable) }
         var bytes: [UInt8] = []
         MQTTEncoder.encode(packet, version: version, into: &bytes)
         guard bytes.count <= clientPacketBytesMax else { return .tooLarge }
         if droppable && !channel.isWritable { return .clientBehind }
+        return enqueue(bytes, droppable: droppable)
+    }
+
+    /// A PUBLISH to a client that accepts topic aliases: the first `clientTopicAliasMax` topics
+    /// get an alias when first sent (topic and alias), and are sent as the alias alone after
+    /// that (MQTT 5.0 section 3.3.2.3.4). The alias is chosen, and the packet encoded, under the
+    /// lock, so the client learns each alias before it is used alone.
+    private func sendAliased(_ publish: MQTTPublish, _ droppable: Bool) -> SendOutcome {
+        if droppable && !channel.isWritable { return .clientBehind }
+        let outcome: (SendOutcome, Bool) = lock.withLock {
+            guard !closed else { return (.closed, false) }
+            var aliased = publish
+            var newAlias: UInt16?
+            if let alias = outboundAliases[publish.topic] {
+                aliased.topic = ""
+                aliased.properties.append(.topicAlias, .twoByte(alias))
+            } else if outboundAliases.count < Int(clientTopicAliasMax) {
+                let alias = UInt16(outboundAliases.count + 1)
+                aliased.properties.append(.topicAlias, .twoByte(alias))
+                newAlias = alias
+            }
+            var bytes: [UInt8] = []
+            MQTTEncoder.encode(.publish(aliased), version: version, into: &bytes)
+            guard bytes.count <= clientPacketBytesMax else { return (.tooLarge, false) }
+            if droppable && pending.count + bytes.count > outboundBytesMax { return (.clientBehind, false) }
+            if let newAlias { outboundAliases[publish.topic] = newAlias }
+            pending.append(contentsOf: bytes)
+            defer { flushScheduled = true }
+            return (.queued, !flushScheduled)
+        }
+        if outcome.1 { channel.eventLoop.execute { self.flush() } }
+        return outcome.0
+    }
+
+    private func enqueue(_ bytes: [UInt8], droppable: Bool) -> SendOutcome {
         let outcome: (SendOutcome, Bool) = lock.withLock {
             guard !closed else { return (.closed, false) }
             if droppable && pending.count + bytes.count > outboundBytesMax { return (.clientBehind, false) }

@@ -95,6 +95,10 @@ extension MQTTConnectionHandler {
                 setAlias(UInt16(alias), topic)
             }
         }
+        if let why = Self.forwardedPropertyError(publish.properties) {
+            disconnect(context, .protocolError, why)
+            return
+        }
         if let channel = Gateway.payChannel(topic: topic) {
             takeVoucher(context, connected, publish, channel: channel)
             return
@@ -301,9 +305,18 @@ extension MQTTConnectionHandler {
         userProperties.removeAll { $0.0 == Gateway.provenanceProperty }
         if userProperties.count > 32 { userProperties = Array(userProperties.prefix(32)) }
         if signature != nil { userProperties.append((Gateway.provenanceProperty, "device-signed")) }
-        let message = GatewayMessage(
+        var message = GatewayMessage(
             topic: topic, payload: publish.payload, qos: publish.qos, retain: publish.retain, publisher: connected.did,
             userProperties: userProperties)
+        message.takeForwarded(publish.properties, nowMs: Broker.nowMs())
+        // A payload said to be UTF-8 that is not is refused (MQTT 5.0 section 3.3.2.3.2).
+        if message.payloadFormat == 1, String(validating: publish.payload, as: UTF8.self) == nil {
+            gateway.countProtocolError()
+            refusePublish(
+                context, connected, publish, .payloadFormatInvalid,
+                "the payload format indicator says UTF-8 and the payload is not")
+            return
+        }
         // A retained message past its publisher's quota is refused, not silently forgotten.
         if message.retain, !gateway.broker.retainAllowed(message) {
             gateway.countQuotaRefused()
@@ -406,22 +419,63 @@ extension MQTTConnectionHandler {
             signature: signature?.0)
     }
 
+    /// Why a client's PUBLISH properties break the protocol, if they do: a Subscription
+    /// Identifier (MQTT-3.3.4-6), a Response Topic with a wildcard (MQTT-3.3.2-14), a Payload
+    /// Format Indicator other than 0 or 1, or a property only other packets carry (MQTT 5.0
+    /// section 2.2.2.2).
+    static func forwardedPropertyError(_ properties: MQTTProperties) -> String? {
+        for (id, value) in properties.entries {
+            switch id {
+            case .payloadFormatIndicator:
+                if case .byte(let format) = value, format > 1 { return "payload format indicator \(format)" }
+            case .responseTopic:
+                if case .string(let topic) = value, (try? MQTTTopic.validateName(topic)) == nil {
+                    return "the response topic '\(topic.prefix(100))' is no topic name"
+                }
+            case .messageExpiryInterval, .contentType, .correlationData, .userProperty, .topicAlias:
+                continue
+            default:
+                return "a PUBLISH from a client carries property 0x\(Hex.encode([id.rawValue]))"
+            }
+        }
+        return nil
+    }
+
     func handleSubscribe(_ context: ChannelHandlerContext, _ connected: ConnectedView, _ subscribe: MQTTSubscribe) {
+        // One Subscription Identifier at most, 1…268,435,455 (MQTT 5.0 section 3.8.2.1.2).
+        let identifiers = subscribe.properties.entries.filter { $0.id == .subscriptionIdentifier }
+        let identifier = subscribe.properties.integer(.subscriptionIdentifier) ?? 0
+        guard identifiers.count <= 1, identifiers.isEmpty || identifier != 0 else {
+            disconnect(context, .protocolError, "a SUBSCRIBE with \(identifiers.count) subscription identifiers or 0")
+            return
+        }
         // nil: valid; otherwise the MQTT 5 reason code of the refusal.
         var invalid: [MQTTReasonCode?] = []
-        for (filter, _) in subscribe.filters {
-            if filter.hasPrefix("$share/") {
-                invalid.append(.sharedSubscriptionsNotSupported)
-            } else {
-                invalid.append((try? MQTTTopic.validateFilter(filter)) == nil ? .topicFilterInvalid : nil)
+        for (filter, options) in subscribe.filters {
+            do {
+                if try MQTTTopic.sharedFilter(filter) != nil {
+                    // No Local on a shared subscription is a Protocol Error (MQTT-3.8.3-4).
+                    guard !options.noLocal else {
+                        disconnect(context, .protocolError, "no local set on the shared subscription '\(filter)'")
+                        return
+                    }
+                    invalid.append(nil)
+                } else {
+                    try MQTTTopic.validateFilter(filter)
+                    invalid.append(nil)
+                }
+            } catch {
+                invalid.append(.topicFilterInvalid)
             }
         }
         if let named = subscribe.properties.userProperties.last(where: { $0.0 == Gateway.channelProperty }) {
             bindChannel(connected, named.1, context)
         }
         // `$mesh/ota/` filters are decided here: a device subscribes to its own job topic only.
-        let local = subscribe.filters.map { Gateway.otaSubscription($0.filter, did: connected.did) }
-        let requests = subscribe.filters.map { (PolicyAction.mqttSubscribe, $0.filter) }
+        // A shared subscription is decided for the filter it shares.
+        let shared = subscribe.filters.map { MQTTTopic.matchedFilter($0.filter) }
+        let local = shared.map { Gateway.otaSubscription($0, did: connected.did) }
+        let requests = shared.map { (PolicyAction.mqttSubscribe, $0) }
         withDecisions(context, connected.did, requests) { _, ledgerAllowed in
             let allowed = zip(local, ledgerAllowed).map { $0 ?? $1 }
             let v5 = connected.connection.version == .v5
@@ -441,7 +495,7 @@ extension MQTTConnectionHandler {
             }
             // The broker sends the SUBACK once it knows which subscriptions it took, and before
             // the retained messages they bring.
-            self.gateway.broker.subscribe(clientID: connected.clientID, accepted) { results in
+            self.gateway.broker.subscribe(clientID: connected.clientID, accepted, identifier: identifier) { results in
                 var index = 0
                 for (position, code) in codes.enumerated() where code < 0x80 {
                     if !results[index] {

@@ -7,6 +7,8 @@ struct ConnectedView {
     var connection: MQTTConnection
     var clientID: String
     var will: GatewayMessage?
+    /// The will's MQTT 5 properties (its expiry counts from when it is published).
+    var willProperties = MQTTProperties()
     var connectExpiry: UInt32
     /// The DID, parsed once (it parsed when the CONNECT was checked).
     var deviceDID: DID?
@@ -72,10 +74,13 @@ final class MQTTConnectionHandler: ChannelInboundHandler {
         if counted { gateway.connectionClosed() }
         if case .connected(let connected) = state {
             // A connection closed because its DID or key lost authority leaves no will behind.
-            if let will = connected.will, !connected.connection.closedForAuthority {
-                gateway.publishWill(will, clientID: connected.clientID)
+            let will = connected.connection.closedForAuthority ? nil : connected.will
+            let attachments = gateway.broker.detach(clientID: connected.clientID, connection: connected.connection)
+            if let will {
+                gateway.scheduleWill(
+                    will, properties: connected.willProperties, clientID: connected.clientID,
+                    attachments: attachments, eventLoop: context.eventLoop)
             }
-            gateway.broker.detach(clientID: connected.clientID, connection: connected.connection)
         }
         state = .closed
         context.fireChannelInactive()
@@ -193,7 +198,14 @@ final class MQTTConnectionHandler: ChannelInboundHandler {
                 clientReceiveMaximum: Int(connect.properties.integer(.receiveMaximum) ?? 65_535),
                 clientPacketBytesMax: Int(
                     connect.properties.integer(.maximumPacketSize) ?? UInt32(MQTTDecoder.remainingLengthMax + 5)),
-                outboundBytesMax: gateway.limits.outboundBytesMax)
+                outboundBytesMax: gateway.limits.outboundBytesMax,
+                clientTopicAliasMax: UInt16(clamping: connect.properties.integer(.topicAliasMaximum) ?? 0))
+            // MQTT 5: a keep alive of 0 (none) or above the server's bound is replaced, and the
+            // client told so in Server Keep Alive (MQTT-3.2.2-21, MQTT-3.1.2-21).
+            var keepAlive = connect.keepAliveSeconds
+            let keepAliveMax = gateway.limits.keepAliveSecondsMax
+            let capKeepAlive = v5 && keepAliveMax > 0 && (keepAlive == 0 || keepAlive > keepAliveMax)
+            if capKeepAlive { keepAlive = keepAliveMax }
             // CONNACK goes first: attaching may resend stored messages on this connection.
             var properties = MQTTProperties()
             if v5 {
@@ -201,7 +213,9 @@ final class MQTTConnectionHandler: ChannelInboundHandler {
                 properties.append(.receiveMaximum, .twoByte(UInt16(clamping: max(1, receiveMaximum))))
                 properties.append(.topicAliasMaximum, .twoByte(gateway.limits.topicAliasMax))
                 properties.append(.maximumPacketSize, .fourByte(UInt32(gateway.limits.packetBytesMax)))
-                properties.append(.sharedSubscriptionAvailable, .byte(0))
+                properties.append(.sharedSubscriptionAvailable, .byte(1))
+                properties.append(.subscriptionIdentifiersAvailable, .byte(1))
+                if capKeepAlive { properties.append(.serverKeepAlive, .twoByte(keepAlive)) }
                 if let assigned { properties.append(.assignedClientIdentifier, .string(assigned)) }
                 if let requested = connect.properties.integer(.sessionExpiryInterval), requested != expiry {
                     properties.append(.sessionExpiryInterval, .fourByte(expiry))
@@ -233,7 +247,8 @@ final class MQTTConnectionHandler: ChannelInboundHandler {
             }
             state = .connected(
                 ConnectedView(
-                    connection: connection, clientID: clientID, will: will, connectExpiry: expiry,
+                    connection: connection, clientID: clientID, will: will,
+                    willProperties: connect.will?.properties ?? MQTTProperties(), connectExpiry: expiry,
                     deviceDID: try? DID(string: connection.did)))
             if let named = connect.properties.userProperties.last(where: { $0.0 == Gateway.channelProperty }),
                 case .connected(let view) = state
@@ -241,7 +256,7 @@ final class MQTTConnectionHandler: ChannelInboundHandler {
                 bindChannel(view, named.1, context)
             }
             decoder = MQTTDecoder(packetBytesMax: gateway.limits.packetBytesMax)
-            startKeepAlive(context, seconds: connect.keepAliveSeconds)
+            startKeepAlive(context, seconds: keepAlive)
             context.channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in }
             process(context)
         }
