@@ -113,10 +113,14 @@ extension Gateway {
         for (clientID, did, filters) in broker.subscriptionSnapshot() {
             var revoked: [String] = []
             for filter in filters {
-                // A shared subscription is granted for the filter it shares.
-                let resource = MQTTTopic.matchedFilter(filter)
-                let decision = await authorize(did: did, action: .mqttSubscribe, resource: resource)
-                if !decision.allowed { revoked.append(filter) }
+                // Decided as at SUBSCRIBE: the gateway's own topics locally, the rest by the ledger.
+                switch Self.subscriptionCheck(filter, did: did) {
+                case .local(let allowed):
+                    if !allowed { revoked.append(filter) }
+                case .ledger(let action, let resource):
+                    let decision = await authorize(did: did, action: action, resource: resource)
+                    if !decision.allowed { revoked.append(filter) }
+                }
             }
             if !revoked.isEmpty {
                 log("\(clientID): dropping subscriptions no longer allowed at height \(height): \(revoked)")

@@ -18,6 +18,8 @@ public final class Gateway: Sendable {
     let relay: Relay
     /// The records of accepted publishes (`nil`: none kept).
     public let provenance: ProvenanceLog?
+    /// Device shadows (every device's, on every node).
+    let shadows: ShadowStore
     private let epochBox = NIOLockedValueBox<(epoch: UInt64, height: UInt64)>((0, 0))
     let countersBox = NIOLockedValueBox(GatewayCounters())
     private let logSink: @Sendable (String) -> Void
@@ -52,17 +54,23 @@ public final class Gateway: Sendable {
         // What peers and devices can make this gateway log is rate-limited, for every line.
         let limiter = LogLimiter(sink: log)
         logSink = { limiter.log($0) }
+        // A peer that becomes a relay both ways gets every shadow (set once `self` exists).
+        let linkReady = NIOLockedValueBox<(@Sendable (NodeID) -> Void)?>(nil)
         let relay = Relay(
             nodeID: nodeID, chainId: ledger.chainId, attester: relayAttester, send: relaySend,
-            log: { limiter.log($0) })
+            log: { limiter.log($0) }, linkReady: { peer in linkReady.withLockedValue { $0 }?(peer) })
         self.relay = relay
+        let store = try storePath.map { try GatewayStore(path: $0) }
         broker = try Broker(
-            store: storePath.map { try GatewayStore(path: $0) } ?? nil, limits: limits,
+            store: store, limits: limits,
             filtersChanged: { added, removed in relay.localFiltersChanged(added: added, removed: removed) },
             paymentLog: { limiter.log($0) })
+        shadows = try ShadowStore(store: store, node: nodeID.hex, log: { limiter.log($0) })
         (blocks, blockContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1024))
         (paymentUpdateStream, paymentUpdates) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
         relay.setLocalFilters(broker.localFilters)
+        let weakGateway = WeakGateway(self)
+        linkReady.withLockedValue { hook in hook = { peer in weakGateway.gateway?.sendShadows(to: peer) } }
     }
 
     /// Listens on `host:port` (0 = any free port) and returns the bound port.
@@ -179,6 +187,8 @@ public final class Gateway: Sendable {
         counters.received = broker.received
         counters.delivered = broker.delivered
         counters.dropped = broker.dropped
+        counters.expired = broker.expired
+        counters.shadows = self.shadows.count
         let sessions = self.broker.sessionCounts
         counters.sessionsConnected = sessions.connected
         counters.sessionsStored = sessions.stored
@@ -325,7 +335,10 @@ public final class Gateway: Sendable {
                     }
                 }
             },
-            deliver: { [self] message in authorizeRelayed(message, from: peer) })
+            deliver: { [self] message in authorizeRelayed(message, from: peer) },
+            shadow: { [self] thing, name, document, accepted in
+                mergeShadow(thing: thing, name: name, document: document, accepted: accepted)
+            })
     }
 
     /// Delivers a relayed message once its publisher is allowed; decisions come from a cache
@@ -479,6 +492,12 @@ public final class Gateway: Sendable {
     }
 }
 
+/// A reference to a gateway that does not keep it alive (the relay's hooks must not).
+private final class WeakGateway: Sendable {
+    weak let gateway: Gateway?
+    init(_ gateway: Gateway) { self.gateway = gateway }
+}
+
 /// What the gateway has done, for metrics.
 public struct GatewayCounters: Sendable, Equatable, Codable {
     /// Open TCP connections.
@@ -526,6 +545,14 @@ public struct GatewayCounters: Sendable, Equatable, Codable {
     public var observations = 0
     /// Install receipts taken on `$mesh/ota/<did>/status` and handed to the node.
     public var receipts = 0
+    /// Messages whose Message Expiry Interval passed before they were sent, dropped.
+    public var expired = 0
+    /// Device shadows kept (deleted ones included until they are forgotten).
+    public var shadows = 0
+    /// Shadow requests (get, update, delete) answered.
+    public var shadowRequests = 0
+    /// Shadow copies taken from peers.
+    public var shadowMerges = 0
 
     /// Zero.
     public init() {}

@@ -61,6 +61,8 @@ final class GatewayStore: Sendable {
                         channel INTEGER PRIMARY KEY, voucher BLOB, spent INTEGER NOT NULL);
                     CREATE TABLE IF NOT EXISTS retained (
                         topic TEXT PRIMARY KEY, payload BLOB NOT NULL, qos INTEGER NOT NULL, publisher TEXT);
+                    CREATE TABLE IF NOT EXISTS shadows (
+                        thing TEXT NOT NULL, name TEXT NOT NULL, document BLOB NOT NULL, PRIMARY KEY (thing, name));
                     """)
             // MQTT 5 user properties, added after the first release of this file: NULL = none.
             let columns = try Row.fetchAll(db, sql: "PRAGMA table_info(retained)").map { $0["name"] as String }
@@ -227,6 +229,25 @@ final class GatewayStore: Sendable {
                         sql: "DELETE FROM channel_credit WHERE channel = ?", arguments: [Int64(bitPattern: id)])
                 }
             }
+        }
+    }
+
+    /// Every device shadow kept: thing (DID string), name ("" for the classic shadow) and the
+    /// document's JSON (`ShadowDocument`'s Codable form).
+    func loadShadows() throws -> [(thing: String, name: String, document: [UInt8])] {
+        try database.read { db in
+            try Row.fetchAll(db, sql: "SELECT thing, name, document FROM shadows").map { row in
+                (row["thing"], row["name"], Array(row["document"] as Data))
+            }
+        }
+    }
+
+    /// Writes (replaces) one shadow's document.
+    func saveShadow(thing: String, name: String, document: [UInt8]) throws {
+        try database.write { db in
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO shadows (thing, name, document) VALUES (?, ?, ?)",
+                arguments: [thing, name, Data(document)])
         }
     }
 

@@ -25,6 +25,7 @@ final class Relay: @unchecked Sendable {
     static let frameMessage: UInt8 = 3
     static let frameAttest: UInt8 = 4
     static let frameAccepted: UInt8 = 5
+    static let frameShadow: UInt8 = 6
     /// Shared subscription groups one relayed message may name.
     static let sharedGroupsPerMessageMax = 1_024
 
@@ -37,6 +38,9 @@ final class Relay: @unchecked Sendable {
         var unattested = 0
         /// Filters beyond a peer's bounds, ignored.
         var filtersIgnored = 0
+        /// Shadow copies sent to peers, and taken from them.
+        var shadowsSent = 0
+        var shadowsReceived = 0
     }
 
     private let lock = NIOLock()
@@ -84,11 +88,16 @@ final class Relay: @unchecked Sendable {
     }
 
     private let log: @Sendable (String) -> Void
+    /// Called (outside the lock) when a peer becomes a relay both ways: it took this node's proof
+    /// and proved a ledger-named key itself.
+    private let linkReady: @Sendable (NodeID) -> Void
 
     init(
         nodeID: NodeID, chainId: String, attester: Ed25519.PrivateKey?,
-        send: @escaping @Sendable (NodeID?, [UInt8]) -> Void, log: @escaping @Sendable (String) -> Void
+        send: @escaping @Sendable (NodeID?, [UInt8]) -> Void, log: @escaping @Sendable (String) -> Void,
+        linkReady: @escaping @Sendable (NodeID) -> Void = { _ in }
     ) {
+        self.linkReady = linkReady
         self.nodeID = nodeID
         self.chainId = chainId
         self.send = send
@@ -146,12 +155,13 @@ final class Relay: @unchecked Sendable {
     /// The ledger names the key `peer` proved: take its messages and tell it so. Nothing happens
     /// if that connection is gone (or proved another key) by the time the ledger answered.
     func trust(_ peer: NodeID, key: Ed25519.PublicKey) {
-        let current: Bool = lock.withLock {
-            guard proven[peer] == key else { return false }
-            trusted[peer] = key
-            return true
+        let (current, ready): (Bool, Bool) = lock.withLock {
+            guard proven[peer] == key else { return (false, false) }
+            let first = trusted.updateValue(key, forKey: peer) == nil
+            return (true, first && acceptedBy.contains(peer))
         }
         if current { send(peer, [Self.frameAccepted]) }
+        if ready { linkReady(peer) }
     }
 
     /// Peers that proved a key, whether the ledger named it when last asked.
@@ -215,6 +225,41 @@ final class Relay: @unchecked Sendable {
         }
     }
 
+    /// Sends a shadow's document (and the `/update/accepted` answer of the update that made it) to
+    /// every peer that is a relay both ways.
+    func broadcastShadow(thing: String, name: String, document: [UInt8], accepted: [UInt8]?) {
+        let frame = Self.shadowFrame(thing: thing, name: name, document: document, accepted: accepted)
+        lock.withLock {
+            for peer in acceptedBy where trusted[peer] != nil {
+                counters.shadowsSent += 1
+                send(peer, frame)
+            }
+        }
+    }
+
+    /// Sends one shadow to `peer` (when it is a relay both ways).
+    func sendShadow(to peer: NodeID, thing: String, name: String, document: [UInt8], accepted: [UInt8]?) {
+        let frame = Self.shadowFrame(thing: thing, name: name, document: document, accepted: accepted)
+        lock.withLock {
+            guard acceptedBy.contains(peer), trusted[peer] != nil else { return }
+            counters.shadowsSent += 1
+            send(peer, frame)
+        }
+    }
+
+    /// `6 ‖ thing ‖ name ‖ u32 length ‖ document JSON ‖ u32 length ‖ accepted answer JSON (0: none)`.
+    static func shadowFrame(thing: String, name: String, document: [UInt8], accepted: [UInt8]?) -> [UInt8] {
+        var writer = MQTTWriter()
+        writer.byte(frameShadow)
+        writer.string(thing)
+        writer.string(name)
+        writer.fourBytes(UInt32(document.count))
+        writer.bytes.append(contentsOf: document)
+        writer.fourBytes(UInt32(accepted?.count ?? 0))
+        writer.bytes.append(contentsOf: accepted ?? [])
+        return writer.bytes
+    }
+
     /// Handles a frame from `peer`. A message from a trusted peer goes to `deliver` once; a
     /// proof goes to `verify` (signature already checked), which calls `trust` if the ledger
     /// names the key.
@@ -222,7 +267,8 @@ final class Relay: @unchecked Sendable {
     @discardableResult
     func receive(
         from peer: NodeID, _ bytes: [UInt8], verify: (NodeID, Ed25519.PublicKey) -> Void,
-        deliver: (GatewayMessage) -> Void
+        deliver: (GatewayMessage) -> Void,
+        shadow: (_ thing: String, _ name: String, _ document: [UInt8], _ accepted: [UInt8]?) -> Void = { _, _, _, _ in }
     ) -> Bool {
         var reader = MQTTReader(bytes[...])
         do {
@@ -277,8 +323,25 @@ final class Relay: @unchecked Sendable {
                 }
             case Self.frameAccepted:
                 guard reader.isAtEnd else { throw MQTTError.malformed("relay acceptance has extra bytes") }
-                _ = lock.withLock { acceptedBy.insert(peer) }
+                let ready = lock.withLock { acceptedBy.insert(peer).inserted && trusted[peer] != nil }
                 log("relay: \(peer) accepted this node as a relay")
+                if ready { linkReady(peer) }
+            case Self.frameShadow:
+                let thing = try reader.string()
+                let name = try reader.string()
+                let document = Array(try reader.take(Int(try reader.fourBytes())))
+                let answerLength = Int(try reader.fourBytes())
+                let accepted = answerLength == 0 ? nil : Array(try reader.take(answerLength))
+                guard reader.isAtEnd else { throw MQTTError.malformed("relay shadow frame has extra bytes") }
+                let taken: Bool = lock.withLock {
+                    guard trusted[peer] != nil else {
+                        counters.unattested += 1
+                        return false
+                    }
+                    counters.shadowsReceived += 1
+                    return true
+                }
+                if taken { shadow(thing, name, document, accepted) }
             case Self.frameMessage:
                 let (origin, boot, sequence, message) = try Self.decodeMessage(&reader)
                 // One hop: a message comes from the node that accepted it, never on another's behalf.

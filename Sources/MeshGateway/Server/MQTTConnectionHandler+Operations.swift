@@ -111,6 +111,10 @@ extension MQTTConnectionHandler {
             takeReceipt(context, connected, publish, device: device)
             return
         }
+        if let request = ShadowTopic.parse(topic) {
+            takeShadowRequest(context, connected, publish, request)
+            return
+        }
         withDecisions(context, connected.did, [(.mqttPublish, topic)]) { context, allowed in
             self.finishPublish(context, connected, publish, topic: topic, allowed: allowed[0])
         }
@@ -244,6 +248,32 @@ extension MQTTConnectionHandler {
     func endSelfChecked(_ connected: ConnectedView, _ publish: MQTTPublish) {
         guard publish.qos == .exactlyOnce else { return }
         _ = gateway.broker.releaseInboundQoS2(clientID: connected.clientID, packetID: publish.packetID ?? 0)
+    }
+
+    /// A shadow request on `$mesh/things/<did>/shadow/…/get|update|delete`: handled by the gateway,
+    /// never delivered as a message; acknowledged once answered. A topic under `$mesh/things/`
+    /// that is no request (an answer topic) is refused with 0x90, a request the device may not
+    /// make with 0x87.
+    private func takeShadowRequest(
+        _ context: ChannelHandlerContext, _ connected: ConnectedView, _ publish: MQTTPublish,
+        _ request: Result<ShadowTopic, ShadowRejection>
+    ) {
+        guard beginSelfChecked(context, connected, publish) else { return }
+        guard case .success(let topic) = request else {
+            endSelfChecked(connected, publish)
+            if case .failure(let rejection) = request {
+                refusePublish(
+                    context, connected, publish, .topicNameInvalid,
+                    "only the gateway publishes under \(ShadowTopic.prefix) other than requests: \(rejection.message)")
+            }
+            return
+        }
+        let payload = publish.payload
+        finishSelfChecked(context, connected, publish) { gateway in
+            await gateway.takeShadowRequest(topic, payload: payload, did: connected.did)
+        } refused: { refusal in
+            "refused a shadow request by \(connected.did): \(refusal.text)"
+        }
     }
 
     /// A voucher published to `$mesh/pay/<channel>`: checked by the gateway (no ledger
@@ -472,12 +502,19 @@ extension MQTTConnectionHandler {
             bindChannel(connected, named.1, context)
         }
         // `$mesh/ota/` filters are decided here: a device subscribes to its own job topic only.
-        // A shared subscription is decided for the filter it shares.
-        let shared = subscribe.filters.map { MQTTTopic.matchedFilter($0.filter) }
-        let local = shared.map { Gateway.otaSubscription($0, did: connected.did) }
-        let requests = shared.map { (PolicyAction.mqttSubscribe, $0) }
+        // Decided by the gateway for its own topics, by the ledger otherwise (a shared subscription
+        // for the filter it shares, a shadow's answers by `shadow.read`).
+        let checks = subscribe.filters.map { Gateway.subscriptionCheck($0.filter, did: connected.did) }
+        var requests: [(PolicyAction, String)] = []
+        for check in checks {
+            if case .ledger(let action, let resource) = check { requests.append((action, resource)) }
+        }
         withDecisions(context, connected.did, requests) { _, ledgerAllowed in
-            let allowed = zip(local, ledgerAllowed).map { $0 ?? $1 }
+            var answers = ledgerAllowed.makeIterator()
+            let allowed = checks.map { check -> Bool in
+                if case .local(let own) = check { return own }
+                return answers.next() ?? false
+            }
             let v5 = connected.connection.version == .v5
             var codes: [UInt8] = []
             var accepted: [(filter: String, options: MQTTSubscriptionOptions)] = []

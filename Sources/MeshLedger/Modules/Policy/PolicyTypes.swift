@@ -14,6 +14,10 @@ public enum PolicyAction: String, Sendable, CaseIterable, Codable {
     case bankSpend = "bank.spend"
     /// Report observations for a data feed (resource: `oracle/<owner>/<feed>`).
     case oracleReport = "oracle.report"
+    /// Read a device shadow (resource: `shadow/<did>`, a named one `shadow/<did>/<name>`).
+    case shadowRead = "shadow.read"
+    /// Update or delete a device shadow (resource as for `shadow.read`).
+    case shadowWrite = "shadow.write"
 }
 
 /// Limits a grant places on use; nil is unlimited. A delegate's limits never exceed its parent's.
