@@ -186,6 +186,9 @@ extension Gateway {
         return UInt64(version)
     }
 
+    /// Whether `name` is a valid shadow name (1…64 bytes of letters, digits, `:`, `_`, `-`).
+    public static func isShadowName(_ name: String) -> Bool { ShadowTopic.isName(name) }
+
     /// A device's shadows as the API shows them: name ("" for the classic one) and document.
     public func shadowDocuments(of thing: String) -> [(name: String, document: JSONValue)] {
         let now = Broker.nowMs() / 1000

@@ -118,11 +118,28 @@ enum EventSocket {
     static func authorizeReader(
         token text: String?, filter: String, runtime: NodeRuntime
     ) async -> Result<(reader: String, expiresAt: Int64), APIErrorBody> {
-        func refuse(_ why: String) -> Result<(reader: String, expiresAt: Int64), APIErrorBody> {
-            .failure(APIErrorBody(code: "api/20", message: "telemetry needs a reader's token: \(why)"))
-        }
         guard let text, !text.isEmpty else {
-            return refuse("send 'token', a device token of a DID allowed mqtt.subscribe on the filter")
+            return .failure(
+                APIErrorBody(
+                    code: "api/20",
+                    message:
+                        "telemetry needs a reader's token: send 'token', a device token of a DID allowed mqtt.subscribe on the filter"
+                ))
+        }
+        return await authorizeToken(
+            text, action: .mqttSubscribe, resource: filter, runtime: runtime, code: "api/20",
+            context: "telemetry needs a reader's token")
+    }
+
+    /// A device token (the MQTT password format: a compact JWS for this chain, in date, signed by
+    /// a current key of its `iss`) of a DID allowed `action` on `resource` at the latest committed
+    /// height: the token's DID and `exp`; an error with `code` (its message starting with
+    /// `context`) otherwise.
+    static func authorizeToken(
+        _ text: String, action: PolicyAction, resource: String, runtime: NodeRuntime, code: String, context: String
+    ) async -> Result<(reader: String, expiresAt: Int64), APIErrorBody> {
+        func refuse(_ why: String) -> Result<(reader: String, expiresAt: Int64), APIErrorBody> {
+            .failure(APIErrorBody(code: code, message: "\(context): \(why)"))
         }
         let token: DeviceToken
         do {
@@ -141,9 +158,10 @@ enum EventSocket {
             return refuse("\(token.issuer) is not an active identity")
         }
         guard token.signer(among: keys) != nil else { return refuse(DeviceTokenError.badSignature.description) }
-        let decision = await ledger.authorize(reader, action: .mqttSubscribe, resource: filter)
+        let decision = await ledger.authorize(reader, action: action, resource: resource)
         guard decision.allowed else {
-            return refuse("\(token.issuer) may not subscribe to '\(filter.prefix(80))': \(decision.reason)")
+            return refuse(
+                "\(token.issuer) may not \(action.rawValue) on '\(resource.prefix(80))': \(decision.reason)")
         }
         return .success((token.issuer, token.expiresAt))
     }

@@ -56,7 +56,7 @@ public enum NodeAPI {
         "GET /oracle/feeds", "GET /oracle/feeds/{id}", "GET /reputation/{did}",
         "GET /params", "GET /gov/proposals", "GET /gov/proposals/{id}", "GET /gov/upgrade", "GET /ota/firmware",
         "GET /ota/rollouts", "GET /ota/rollouts/{id}",
-        "GET /vc/status/{did}",
+        "GET /vc/status/{did}", "GET /things/{did}/shadow",
     ]
 
     /// Serves the API until the task is cancelled; `onBound` gets the port actually bound.
@@ -75,6 +75,7 @@ public enum NodeAPI {
         addOracleRoutes(router, runtime: runtime, blocks: blocks)
         addGovRoutes(router, runtime: runtime, blocks: blocks)
         addCredentialRoutes(router, runtime: runtime, blocks: blocks)
+        addThingRoutes(router, runtime: runtime)
         let socketRouter = Router(context: BasicWebSocketRequestContext.self)
         socketRouter.ws(
             "events",
