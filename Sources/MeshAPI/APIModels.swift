@@ -61,6 +61,13 @@ public struct NodeStatus: Sendable, Codable {
     public var isValidator: Bool
     /// Transactions waiting.
     public var mempoolSize: Int
+    /// Milliseconds since this node last committed a block (since the last block's BFT time,
+    /// before its first commit after a start).
+    public var lastCommitAgeMs: UInt64
+    /// Whether the node has gone `[site] partition_after_seconds` without a commit: it is cut off
+    /// from more than a third of the voting power (or the chain has stalled), and serves its
+    /// devices from its last committed state.
+    public var partitioned: Bool
 
     /// One peer.
     public struct Peer: Sendable, Codable {
@@ -83,8 +90,10 @@ public struct NodeStatus: Sendable, Codable {
     public init(
         chainId: String, nodeId: String, moniker: String, height: UInt64, latestBlockHash: String,
         latestAppHash: String, latestBlockTimeMs: UInt64, catchingUp: Bool, peers: [Peer], isValidator: Bool,
-        mempoolSize: Int
+        mempoolSize: Int, lastCommitAgeMs: UInt64 = 0, partitioned: Bool = false
     ) {
+        self.lastCommitAgeMs = lastCommitAgeMs
+        self.partitioned = partitioned
         self.chainId = chainId
         self.nodeId = nodeId
         self.moniker = moniker

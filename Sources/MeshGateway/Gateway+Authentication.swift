@@ -34,6 +34,14 @@ extension Gateway {
                 "\(username.prefix(80)) is not registered on the ledger: register the device (meshwork device register), or the node's operator sets [mqtt] allow_unregistered"
             )
         }
+        // Cut off from the network, a site authenticates against its last committed state, for
+        // `offlineAuthSecondsMax` at most: past it, keys and revocations are too old to trust.
+        if let age = await ledger.offlineAgeMs(), age > UInt64(limits.offlineAuthSecondsMax) * 1000 {
+            return .refused(
+                .serverUnavailable,
+                "this node has been cut off from the network for \(age / 3_600_000) h; it authenticates devices offline for \(limits.offlineAuthSecondsMax / 3600) h at most"
+            )
+        }
         let key: Ed25519.PublicKey
         switch await ledger.identity(of: did) {
         case .active(let keys):

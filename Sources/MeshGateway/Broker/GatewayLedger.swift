@@ -21,6 +21,9 @@ public protocol GatewayLedger: Sendable {
     func marketListings(owner: DID?) async -> [MarketListing]?
     /// Whether `reporter` may report `feed` now, and its current keys.
     func reporterKeys(_ reporter: DID, feed: String) async -> ReporterStanding
+    /// Milliseconds since the state the gateway reads was committed, when this node is cut off
+    /// from the network (nil while it commits normally).
+    func offlineAgeMs() async -> UInt64?
 }
 
 extension GatewayLedger {
@@ -32,6 +35,9 @@ extension GatewayLedger {
 
     /// No listings: nothing is priced.
     public func marketListings(owner: DID?) async -> [MarketListing]? { [] }
+
+    /// Always connected.
+    public func offlineAgeMs() async -> UInt64? { nil }
 
     /// No feeds.
     public func reporterKeys(_ reporter: DID, feed: String) async -> ReporterStanding {

@@ -180,6 +180,9 @@ public struct GatewayLimits: Sendable {
     /// Longest keep alive an MQTT 5 client may ask for, in seconds; a longer one (or 0, none) is
     /// replaced by this, told in CONNACK's Server Keep Alive (MQTT-3.2.2-21).
     public var keepAliveSecondsMax: UInt16 = 1_200
+    /// Seconds a node cut off from the network keeps authenticating devices against its last
+    /// committed state (`[site] offline_auth_hours`, 72 h by default).
+    public var offlineAuthSecondsMax: Int64 = 72 * 3600
     /// Shared subscription groups (`$share/<group>/<filter>`) one node keeps at most.
     public var sharedGroupsMax = 10_000
     /// Whether a `did:key` (a key pair no ledger transaction registered) may connect. Off by

@@ -19,7 +19,8 @@ extension NodeAPI {
             }
             guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
                 throw Failure(
-                    "api/24", "a shadow is read with 'Authorization: Bearer <device token>' of a DID allowed shadow.read",
+                    "api/24",
+                    "a shadow is read with 'Authorization: Bearer <device token>' of a DID allowed shadow.read",
                     .unauthorized)
             }
             let resource = "shadow/\(thing)" + (name.map { $0.isEmpty ? "" : "/" + $0 } ?? "/#")

@@ -61,6 +61,12 @@ struct NodeGatewayLedger: GatewayLedger {
         return answer ?? nil
     }
 
+    /// The age of the last commit while the node says it is partitioned.
+    func offlineAgeMs() async -> UInt64? {
+        let status = runtime.status
+        return status.partitioned ? status.lastCommitAgeMs : nil
+    }
+
     func reporterKeys(_ reporter: DID, feed: String) async -> ReporterStanding {
         let answer: ReporterStanding? = await runtime.withLedgerIfReadable { ledger in
             do {
@@ -104,6 +110,9 @@ extension NodeRuntime {
         var limits = GatewayLimits()
         limits.packetBytesMax = settings.packetBytesMax
         limits.allowUnregistered = settings.allowUnregistered ?? false
+        let site = config.siteSettings
+        limits.offlineAuthSecondsMax = Int64(
+            max(0, (site.offlineAuthHours ?? NodeConfig.Site.offlineAuthHoursDefault) * 3600))
         (limits.quotas, limits.unregisteredQuotas) = try settings.deviceQuotas()
         let peers = peers
         // Records are batched by the latest committed height: read it from the ledger (the published

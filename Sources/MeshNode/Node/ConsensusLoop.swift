@@ -27,6 +27,13 @@ final class ConsensusLoop {
     /// Committed blocks whose ledger state is still on its way to disk: their read view, events
     /// and answers wait for it (a caller told "committed" can read what it did).
     private var awaitingDisk: [CommittedBlock] = []
+    /// This node's own clients' transactions until a block holds them (`<home>/data/outbox.sqlite`).
+    private let outbox: TransactionOutbox
+    /// When the outbox was last sent again.
+    private var lastResendMs: UInt64 = 0
+    /// Seconds between resends of what waits in the outbox (a partitioned node's transactions
+    /// reach the validators soon after the link returns).
+    static let outboxResendSeconds: UInt64 = 5
 
     init(runtime: NodeRuntime) throws {
         self.runtime = runtime
@@ -40,6 +47,7 @@ final class ConsensusLoop {
         readPool = try LedgerReadPool(path: home.dataPath + "/state.sqlite")
         blockStore = try SQLiteBlockStore(path: home.dataPath + "/blocks.sqlite")
         mempool = Mempool(app: ledger, height: ledger.store.height)
+        outbox = try TransactionOutbox(path: home.dataPath + "/outbox.sqlite")
         // Pipelining: the ledger's SQLite commit of a height runs on its writer thread while this
         // loop goes on with the next height; the engine signs nothing for it before that write
         // is on disk (`ConsensusEngine.awaitDurableCommit`).
@@ -80,6 +88,8 @@ final class ConsensusLoop {
         // view must find it in the file.
         try ledger.awaitDurable()
         try publishDurable()
+        // What this node accepted before it stopped (or was killed) and no block holds yet.
+        resendOutbox()
         publishView()
         publishStatus()
         while true {
@@ -102,6 +112,7 @@ final class ConsensusLoop {
         case .tick:
             try perform(engine.tick(nowMs: Self.nowMs))
             expireWaiters()
+            if outbox.waiting > 0, Self.nowMs >= lastResendMs + Self.outboxResendSeconds * 1000 { resendOutbox() }
             publishStatus()
             // Under a steady load the inbox is never empty: gossip at least once per tick.
             flushGossip()
@@ -157,6 +168,17 @@ final class ConsensusLoop {
                 gossip.append((nil, transaction))
             } else if let expected = checked.expectedNonce {
                 result.message = "kept until nonce \(expected) of this signer arrives"
+            }
+            // Kept on disk before the client hears it was accepted: a partition or a kill -9
+            // loses none of them.
+            do {
+                if try !outbox.add(transaction, hash: hash, nowMs: Self.nowMs) {
+                    printError(
+                        "node: outbox: \(TransactionOutbox.transactionsMax) transactions wait already; \(hash.hex.prefix(16)) is kept in memory only"
+                    )
+                }
+            } catch {
+                printError("node: outbox: keeping \(hash.hex.prefix(16)) failed: \(error)")
             }
         } catch .refused(let refusal) {
             result.code = refusal.code
@@ -233,7 +255,46 @@ final class ConsensusLoop {
         }
     }
 
+    /// Sends again what waits in the outbox: each transaction still in the mempool is gossiped
+    /// again (at most `MempoolBatch.transactionsMax` × 4 a round), one the mempool lost (a restart)
+    /// is added back, and one committed or refused for good is forgotten.
+    private func resendOutbox() {
+        lastResendMs = Self.nowMs
+        guard outbox.waiting > 0, let waiting = try? outbox.all() else { return }
+        var done: [Hash256] = []
+        var resent = 0
+        for (transaction, _) in waiting {
+            let hash = Block.transactionHash(transaction)
+            if mempool.contains(hash) {
+                guard resent < MempoolBatch.transactionsMax * 4, !mempool.isParked(hash) else { continue }
+                gossip.append((nil, transaction))
+                resent += 1
+                continue
+            }
+            do {
+                if try mempool.add(transaction).isSuccess {
+                    gossip.append((nil, transaction))
+                    resent += 1
+                }
+            } catch .duplicate {
+                // In a block already (or in the pool under another path): nothing to send.
+                if (try? blockStore.location(ofTransaction: hash)) != nil { done.append(hash) }
+            } catch {
+                done.append(hash)
+            }
+        }
+        if !done.isEmpty { try? outbox.remove(done) }
+        if resent > 0 { printError("node: outbox: sent \(resent) waiting transactions again (\(outbox.waiting) kept)") }
+    }
+
     private func committedBlock(_ committed: CommittedBlock) {
+        if outbox.waiting > 0 {
+            try? outbox.remove(
+                committed.block.transactions.enumerated().compactMap { index, transaction in
+                    committed.results.transactions[safe: index]?.didNotRun == true
+                        ? nil : Block.transactionHash(transaction)
+                })
+        }
         publishView(height: committed.block.header.height, appHash: committed.results.appHash)
         publishEvents(committed)
         pruneBlocks(committed.block.header.height)
@@ -261,6 +322,7 @@ final class ConsensusLoop {
         let now = Date()
         if let last = lastCommitWallTime { metrics.blockInterval.record(now.timeIntervalSince(last)) }
         lastCommitWallTime = now
+        runtime.lastCommitWallMs.withLockedValue { $0 = UInt64(now.timeIntervalSince1970 * 1000) }
         recentBlocks.append((header.timeMs, committed.block.transactions.count))
         if recentBlocks.count > 11 { recentBlocks.removeFirst() }
         if let first = recentBlocks.first, header.timeMs > first.timeMs {

@@ -190,6 +190,36 @@ public struct NodeConfig: Codable, Sendable, Equatable {
         enum CodingKeys: String, CodingKey { case retainDays = "retain_days" }
     }
 
+    /// Site settings (absent: defaults).
+    public var site: Site?
+
+    /// The site settings in effect.
+    public var siteSettings: Site { site ?? Site() }
+
+    /// `[site]`: how a node serves its devices when it is cut off from the network.
+    public struct Site: Codable, Sendable, Equatable {
+        /// Hours a partitioned node keeps authenticating devices against its last committed state
+        /// (absent: `offlineAuthHoursDefault`); past them new connections are refused.
+        public var offlineAuthHours: Double?
+        /// Seconds without a commit after which the node says it is partitioned (absent: three
+        /// times the empty-block interval, at least 30).
+        public var partitionAfterSeconds: Double?
+
+        /// 72 hours.
+        public static let offlineAuthHoursDefault = 72.0
+
+        /// All fields (absent: defaults).
+        public init(offlineAuthHours: Double? = nil, partitionAfterSeconds: Double? = nil) {
+            self.offlineAuthHours = offlineAuthHours
+            self.partitionAfterSeconds = partitionAfterSeconds
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case offlineAuthHours = "offline_auth_hours"
+            case partitionAfterSeconds = "partition_after_seconds"
+        }
+    }
+
     /// `[p2p]`.
     public struct P2P: Codable, Sendable, Equatable {
         /// `host:port` to listen on.

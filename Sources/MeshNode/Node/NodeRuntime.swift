@@ -155,7 +155,21 @@ public final class NodeRuntime: Sendable {
         }
         let best = heights.values.max() ?? 0
         status.catchingUp = best > status.height + 2
+        let now = UInt64(max(0, Date().timeIntervalSince1970 * 1000))
+        let last = lastCommitWallMs.withLockedValue { $0 } ?? status.latestBlockTimeMs
+        status.lastCommitAgeMs = last > 0 && now > last ? now - last : 0
+        status.partitioned = last > 0 && Double(status.lastCommitAgeMs) > partitionAfterSeconds * 1000
         return status
+    }
+
+    /// When this process last committed a block (wall clock, ms); nil before its first commit.
+    let lastCommitWallMs = NIOLockedValueBox<UInt64?>(nil)
+
+    /// Seconds without a commit after which the node calls itself partitioned.
+    var partitionAfterSeconds: Double {
+        if let configured = config.siteSettings.partitionAfterSeconds { return max(1, configured) }
+        let interval = Double(config.consensus.createEmptyBlocksIntervalMs ?? NodeConfig.emptyBlocksIntervalMsDefault)
+        return max(30, 3 * interval / 1000)
     }
 
     /// Submits a transaction and waits as asked. Admission (decode, signature) runs on the
