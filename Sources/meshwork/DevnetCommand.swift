@@ -48,6 +48,12 @@ struct DevnetCommand: AsyncParsableCommand {
             """)
     var settings: [String] = []
     @Flag(help: "Delete an existing devnet in --home first.") var reset = false
+    @Flag(
+        help: """
+            Create the node homes and exit without starting them (to run each with `meshwork node start`, \
+            e.g. on other hosts or in network namespaces, after editing their addresses).
+            """)
+    var createOnly = false
 
     func validate() throws {
         guard (1...32).contains(nodes) else { throw ValidationError("--nodes must be 1...32") }
@@ -75,6 +81,7 @@ struct DevnetCommand: AsyncParsableCommand {
         } else if !settings.isEmpty {
             say("--set applies to a new devnet only; \(root) exists, so its config.toml files are kept as they are")
         }
+        if createOnly { return }
         if FileManager.default.fileExists(atPath: homes[0].configPath),
             !FileManager.default.fileExists(atPath: homes[homes.count - 1].configPath)
                 || FileManager.default.fileExists(atPath: root + "/node-\(homes.count)/config.toml")
