@@ -297,12 +297,17 @@ public final class Gateway: Sendable {
     /// The will of a connection that ended without DISCONNECT 0x00: published after its Will
     /// Delay Interval or when its session ends, whichever is first (MQTT-3.1.3-9), and not at all
     /// if the client reattaches to the session before then. `left` is what `Broker.detach`
-    /// returned (nil: the session ended with the connection). A will still waiting when the node
+    /// returned (nil: the session ended with the connection, or another connection has it:
+    /// `resumedElsewhere` says whether that one resumed it). A will still waiting when the node
     /// stops is not sent.
     func scheduleWill(
         _ will: GatewayMessage, properties: MQTTProperties, clientID: String,
-        attachments left: (attachments: Int, expirySeconds: UInt32)?, eventLoop: any EventLoop
+        attachments left: (attachments: Int, expirySeconds: UInt32)?, resumedElsewhere: Bool,
+        eventLoop: any EventLoop
     ) {
+        // Taken over by a connection that resumed the session: the client is back before the
+        // delay passed.
+        if resumedElsewhere, (properties.integer(.willDelayInterval) ?? 0) > 0 { return }
         let delay = min(properties.integer(.willDelayInterval) ?? 0, left?.expirySeconds ?? 0)
         guard delay > 0, let left else {
             publishWill(will, properties: properties, clientID: clientID)

@@ -50,6 +50,43 @@ import Testing
         }
     }
 
+    /// A ledger whose node has been cut off for `offlineMs`.
+    struct CutOffLedger: GatewayLedger {
+        let chainId = "auth-test"
+        let offlineMs: UInt64?
+
+        func identity(of did: DID) async -> GatewayIdentity {
+            if case .key(let key) = did { return .active([key]) }
+            return .unknown
+        }
+
+        func authorize(_ did: DID, action: PolicyAction, resource: String) async -> GatewayDecision {
+            GatewayDecision(allowed: true, reason: "owner")
+        }
+
+        func offlineAgeMs() async -> UInt64? { offlineMs }
+    }
+
+    /// A site cut off from the network authenticates from its last committed state for
+    /// `offlineAuthSecondsMax`, then refuses new connections and says why.
+    @Test func aCutOffSiteAuthenticatesForItsOfflineWindowOnly() async throws {
+        let key = Ed25519.PrivateKey()
+        var limits = GatewayLimits()
+        limits.allowUnregistered = true
+        limits.offlineAuthSecondsMax = 3600
+        for (offline, accepted) in [(nil, true), (UInt64(3_599_000), true), (UInt64(3_600_001), false)] {
+            let gateway = try Gateway(
+                ledger: CutOffLedger(offlineMs: offline), storePath: nil, nodeID: .init(key: key.publicKey),
+                limits: limits)
+            switch await connect(gateway, key: key) {
+            case .accepted: #expect(accepted, "cut off for \(offline ?? 0) ms")
+            case .refused(let code, let why):
+                #expect(!accepted, "cut off for \(offline ?? 0) ms: \(why)")
+                #expect(code == .serverUnavailable && why.contains("cut off from the network"))
+            }
+        }
+    }
+
     /// A will's properties pass as a publish's do: the provenance mark is the gateway's to set.
     @Test func aWillCannotCarryTheProvenanceMark() async throws {
         let key = Ed25519.PrivateKey()

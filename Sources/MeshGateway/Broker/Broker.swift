@@ -129,6 +129,11 @@ final class Broker: @unchecked Sendable {
     ) -> Attach {
         var removedFilters: [String] = []
         let outcome: Attach = lock.withLock {
+            // A session whose expiry passed is gone, whether or not the sweep has run yet
+            // (MQTT-4.1.0-2).
+            if let existing = liveSessionLocked(clientID) == nil ? sessions[clientID] : nil {
+                removedFilters += discardLocked(existing)
+            }
             if let existing = sessions[clientID], existing.did != did {
                 return .refused(.clientIdentifierNotValid, "client id '\(clientID)' belongs to another device")
             }
@@ -138,6 +143,8 @@ final class Broker: @unchecked Sendable {
             }
             if let existing = sessions[clientID], let old = existing.connection {
                 existing.connection = nil
+                // Its will waits out its delay: the session goes on here unless this is a clean start.
+                old.takenOver(sessionContinues: !cleanStart)
                 old.close(reason: .sessionTakenOver)
             }
             var present = false
@@ -168,7 +175,9 @@ final class Broker: @unchecked Sendable {
     /// another DID's, or a new session would pass `sessionsMax` or the DID's session quota.
     func admission(clientID: String, did: String) -> MQTTReasonCode? {
         lock.withLock {
-            if let existing = sessions[clientID] { return existing.did == did ? nil : .clientIdentifierNotValid }
+            if let existing = liveSessionLocked(clientID) {
+                return existing.did == did ? nil : .clientIdentifierNotValid
+            }
             return sessionRefusalLocked(did: did)
         }
     }
@@ -201,7 +210,14 @@ final class Broker: @unchecked Sendable {
 
     /// Whether a session of `did` with this client id is stored.
     func sessionExists(clientID: String, did: String) -> Bool {
-        lock.withLock { sessions[clientID]?.did == did }
+        lock.withLock { liveSessionLocked(clientID)?.did == did }
+    }
+
+    /// The session `clientID` unless it is offline and its expiry has passed.
+    private func liveSessionLocked(_ clientID: String) -> Session? {
+        guard let session = sessions[clientID] else { return nil }
+        if session.connection == nil, let expiresAt = session.expiresAtMs, expiresAt <= Self.nowMs() { return nil }
+        return session
     }
 
     /// Detaches `connection`; a non-persistent session ends, a persistent one starts to expire.

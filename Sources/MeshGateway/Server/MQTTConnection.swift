@@ -108,6 +108,15 @@ public final class MQTTConnection: @unchecked Sendable {
         return outcome.0
     }
 
+    /// Marks the connection as taken over by another one for its client id; `sessionContinues`
+    /// when the new one resumed the session (no clean start).
+    func takenOver(sessionContinues: Bool) { lock.withLock { sessionResumedElsewhere = sessionContinues } }
+
+    /// Whether another connection took over and resumed this one's session (its will then waits
+    /// out its delay and is not sent, MQTT-3.1.3-9).
+    var resumedElsewhere: Bool { lock.withLock { sessionResumedElsewhere } }
+    private var sessionResumedElsewhere = false
+
     /// Whether the connection was closed because its DID or signing key lost authority.
     var closedForAuthority: Bool { lock.withLock { closedReason == .notAuthorized } }
     private var closedReason: MQTTReasonCode?

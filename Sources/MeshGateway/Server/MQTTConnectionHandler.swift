@@ -79,7 +79,8 @@ final class MQTTConnectionHandler: ChannelInboundHandler {
             if let will {
                 gateway.scheduleWill(
                     will, properties: connected.willProperties, clientID: connected.clientID,
-                    attachments: attachments, eventLoop: context.eventLoop)
+                    attachments: attachments, resumedElsewhere: connected.connection.resumedElsewhere,
+                    eventLoop: context.eventLoop)
             }
         }
         state = .closed

@@ -1,0 +1,74 @@
+import Foundation
+import MeshCore
+import Testing
+
+@testable import MeshGateway
+
+/// The shadows a node keeps: written to its SQLite file, merged with peers' copies within bounds.
+@Suite struct ShadowStoreTests {
+    static func update(_ json: String) throws -> ShadowUpdate { try ShadowUpdate(jsonBytes: Array(json.utf8)) }
+
+    let key = ShadowStore.Key(thing: "did:mesh:thing", name: "")
+
+    @Test func shadowsSurviveAReopenAndDeletesAnswerAsAWSDoes() throws {
+        let path = NSTemporaryDirectory() + "shadows-\(UUID().uuidString).sqlite"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        do {
+            let shadows = try ShadowStore(store: try GatewayStore(path: path), node: "a", log: { _ in })
+            #expect(shadows.document(key) == nil)
+            guard case .success(let change) = shadows.update(key, try Self.update(#"{"state":{"reported":{"t":1}}}"#))
+            else {
+                Issue.record("the first update was refused")
+                return
+            }
+            #expect(change.current.version == 1 && change.previous.version == 0)
+            // A stale version is a conflict for a delete too, and nothing changes.
+            guard case .failure(let conflict) = shadows.delete(key, version: 7) else {
+                Issue.record("a delete of a stale version was taken")
+                return
+            }
+            #expect(conflict.code == 409)
+        }
+        let reopened = try ShadowStore(store: try GatewayStore(path: path), node: "a", log: { _ in })
+        #expect(reopened.document(key)?.section("reported") == .object(["t": .integer(1)]))
+        guard case .success = reopened.delete(key, version: 1) else {
+            Issue.record("deleting the current version was refused")
+            return
+        }
+        #expect(reopened.document(key) == nil)
+        // Deleted twice: nothing is there (404), as in AWS.
+        guard case .failure(let missing) = reopened.delete(key, version: nil) else {
+            Issue.record("a second delete was taken")
+            return
+        }
+        #expect(missing.code == 404)
+        // The deletion itself is kept: it must win over older copies a peer still holds.
+        #expect(reopened.count == 1)
+    }
+
+    @Test func peersCopiesMergeUnlessStampedAheadOrOverTheBounds() throws {
+        let here = try ShadowStore(store: nil, node: "here", log: { _ in })
+        let there = try ShadowStore(store: nil, node: "there", log: { _ in })
+        _ = here.update(key, try Self.update(#"{"state":{"reported":{"t":1}}}"#))
+        _ = there.update(key, try Self.update(#"{"state":{"desired":{"led":"on"}}}"#))
+        let theirs = try #require(there.all().first?.1)
+        let change = try #require(here.merge(key, theirs))
+        #expect(change.current.version == 2)
+        #expect(change.current.section("desired") == .object(["led": "on"]))
+        // The same copy again changes nothing.
+        let again = try #require(here.merge(key, theirs))
+        #expect(again.current == again.previous)
+        // A copy stamped far ahead of this node's clock would win every merge for ever: refused.
+        var ahead = ShadowDocument()
+        let future = UInt64(Broker.nowMs()) + ShadowStore.clockSkewMaxMs + 60_000
+        ahead.apply(
+            state: ["reported": .object(["t": .integer(99)])],
+            stamp: HLCStamp(wallMs: future, counter: 0, node: "liar"))
+        #expect(here.merge(key, ahead) == nil)
+        #expect(here.document(key)?.section("reported") == .object(["t": .integer(1)]))
+        // What does not decode, or is too large, is no document.
+        #expect(ShadowStore.decode(Array("{".utf8)) == nil)
+        #expect(ShadowStore.decode([UInt8](repeating: 0x20, count: ShadowStore.peerDocumentBytesMax + 1)) == nil)
+        #expect(ShadowStore.decode(ShadowStore.encode(theirs)) == theirs)
+    }
+}
