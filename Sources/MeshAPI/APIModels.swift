@@ -811,6 +811,14 @@ public struct GatewayStatus: Codable, Sendable, Equatable {
     public var listings = 0
     /// Observations taken on `$mesh/oracle/<feed>`.
     public var observations = 0
+    /// Messages whose Message Expiry Interval passed before they were sent, dropped.
+    public var expired = 0
+    /// Device shadows this node keeps (every device's; deleted ones included).
+    public var shadows = 0
+    /// Shadow requests (get, update, delete) answered here.
+    public var shadowRequests = 0
+    /// Shadow copies taken from peers.
+    public var shadowMerges = 0
 
     /// All fields but the payment counters (set them after).
     public init(

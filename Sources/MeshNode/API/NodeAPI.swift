@@ -359,10 +359,15 @@ public enum NodeAPI {
             status.meteredChannels = counters.meteredChannels
             status.listings = counters.listings
             status.observations = counters.observations
+            status.expired = counters.expired
+            status.shadows = counters.shadows
+            status.shadowRequests = counters.shadowRequests
+            status.shadowMerges = counters.shadowMerges
             return json(status)
         }
         router.get("metrics") { _, _ in
             if let gateway = runtime.gateway { runtime.metrics.update(gateway: gateway.counters) }
+            runtime.metrics.partitioned.set(Int64(runtime.status.partitioned ? 1 : 0))
             runtime.metrics.update(
                 inbox: runtime.inbox.counts, admissionWaiting: runtime.admission.waiting,
                 admissionRefused: runtime.admission.busyCount)

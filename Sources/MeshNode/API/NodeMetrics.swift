@@ -24,6 +24,10 @@ public final class NodeMetrics: Sendable {
     let mqttDropped: Gauge
     let mqttDenied: Gauge
     let mqttQuotaRefused: Gauge
+    let mqttExpired: Gauge
+    let shadows: Gauge
+    let shadowRequests: Gauge
+    let partitioned: Gauge
     let mqttPricedDelivered: Gauge
     let mqttPricedAmount: Gauge
     let mqttUnpaidRefused: Gauge
@@ -67,6 +71,15 @@ public final class NodeMetrics: Sendable {
         mqttQuotaRefused = registry.makeGauge(
             name: "meshwork_mqtt_quota_refused",
             help: "CONNECTs, subscriptions, retained and QoS 2 publishes refused for a device's quota, since start.")
+        mqttExpired = registry.makeGauge(
+            name: "meshwork_mqtt_messages_expired",
+            help: "Messages whose MQTT 5 expiry passed before they were sent, dropped, since start.")
+        shadows = registry.makeGauge(name: "meshwork_shadows", help: "Device shadows kept (deleted ones included).")
+        shadowRequests = registry.makeGauge(
+            name: "meshwork_shadow_requests", help: "Shadow get, update and delete requests answered, since start.")
+        partitioned = registry.makeGauge(
+            name: "meshwork_partitioned",
+            help: "1 while the node has gone [site] partition_after_seconds without a commit, else 0.")
         mqttPricedDelivered = registry.makeGauge(
             name: "meshwork_mqtt_priced_delivered",
             help: "Priced messages delivered against channel credit, since start.")
@@ -127,6 +140,9 @@ public final class NodeMetrics: Sendable {
         mqttDropped.set(Int64(counters.dropped))
         mqttDenied.set(Int64(counters.denied))
         mqttQuotaRefused.set(Int64(counters.quotaRefused))
+        mqttExpired.set(Int64(counters.expired))
+        shadows.set(Int64(counters.shadows))
+        shadowRequests.set(Int64(counters.shadowRequests))
         mqttPricedDelivered.set(Int64(counters.pricedDelivered))
         mqttPricedAmount.set(Int64(clamping: counters.pricedAmount))
         mqttUnpaidRefused.set(Int64(counters.unpaidRefused))
