@@ -819,6 +819,10 @@ public struct GatewayStatus: Codable, Sendable, Equatable {
     public var shadowRequests = 0
     /// Shadow copies taken from peers.
     public var shadowMerges = 0
+    /// Messages kept for relay peers that were away (a partition, a restart), since start.
+    public var relaySpooled = 0
+    /// Of those, the ones still waiting for their peer to return.
+    public var relaySpoolWaiting = 0
 
     /// All fields but the payment counters (set them after).
     public init(

@@ -56,9 +56,17 @@ public final class Gateway: Sendable {
         logSink = { limiter.log($0) }
         // A peer that becomes a relay both ways gets every shadow (set once `self` exists).
         let linkReady = NIOLockedValueBox<(@Sendable (NodeID) -> Void)?>(nil)
+        // Messages for peers that are away wait beside the gateway's file (none kept in memory only).
+        let spool = try storePath.map { path in
+            try RelaySpool(
+                path: URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent(
+                    "relay-spool.sqlite"
+                )
+                .path)
+        }
         let relay = Relay(
             nodeID: nodeID, chainId: ledger.chainId, attester: relayAttester, send: relaySend,
-            log: { limiter.log($0) }, linkReady: { peer in linkReady.withLockedValue { $0 }?(peer) })
+            log: { limiter.log($0) }, linkReady: { peer in linkReady.withLockedValue { $0 }?(peer) }, spool: spool)
         self.relay = relay
         let store = try storePath.map { try GatewayStore(path: $0) }
         broker = try Broker(
@@ -70,7 +78,13 @@ public final class Gateway: Sendable {
         (paymentUpdateStream, paymentUpdates) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
         relay.setLocalFilters(broker.localFilters)
         let weakGateway = WeakGateway(self)
-        linkReady.withLockedValue { hook in hook = { peer in weakGateway.gateway?.sendShadows(to: peer) } }
+        linkReady.withLockedValue { hook in
+            hook = { peer in
+                guard let gateway = weakGateway.gateway else { return }
+                gateway.sendShadows(to: peer)
+                Task { gateway.relay.drainSpool(peer) }
+            }
+        }
     }
 
     /// Listens on `host:port` (0 = any free port) and returns the bound port.
@@ -148,6 +162,7 @@ public final class Gateway: Sendable {
                 while !Task.isCancelled {
                     try? await Task.sleep(for: .seconds(5))
                     broker.expireSessions()
+                    relay.forgetDeparted(olderThan: limits.offlineAuthSecondsMax * 1000)
                     rounds += 1
                     await recheckRelayPeers(all: rounds % 6 == 0)
                 }
@@ -195,6 +210,8 @@ public final class Gateway: Sendable {
         counters.relayed = relay.counterSnapshot.sent
         counters.relayReceived = relay.counterSnapshot.received
         counters.relayDenied += relay.counterSnapshot.unattested
+        counters.relaySpooled = relay.counterSnapshot.spooled
+        counters.relaySpoolWaiting = relay.spoolWaiting
         let payments = self.broker.withLock {
             (self.broker.metering.counters, self.broker.metering.channels.count, self.broker.metering.listingCount)
         }
@@ -558,6 +575,9 @@ public struct GatewayCounters: Sendable, Equatable, Codable {
     public var shadowRequests = 0
     /// Shadow copies taken from peers.
     public var shadowMerges = 0
+    /// Messages kept for relay peers that were away, and those still waiting for their peer.
+    public var relaySpooled = 0
+    public var relaySpoolWaiting = 0
 
     /// Zero.
     public init() {}

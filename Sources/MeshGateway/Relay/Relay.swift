@@ -41,6 +41,17 @@ final class Relay: @unchecked Sendable {
         /// Shadow copies sent to peers, and taken from them.
         var shadowsSent = 0
         var shadowsReceived = 0
+        /// Messages kept for departed peers, sent from that spool when they returned, and not
+        /// kept (past the spool's bounds).
+        var spooled = 0
+        var spoolSent = 0
+        var spoolDropped = 0
+    }
+
+    /// A peer that was a relay both ways and is gone: the filters it had, since when.
+    private struct Departed {
+        var filters: PeerFilters
+        var sinceMs: Int64
     }
 
     private let lock = NIOLock()
@@ -62,6 +73,13 @@ final class Relay: @unchecked Sendable {
     /// Peers that accepted this node's proof (publishes are sent only to them).
     private var acceptedBy: Set<NodeID> = []
     private(set) var counters = Counters()
+    /// Where messages for departed peers wait (nil: nothing is kept for them).
+    private let spool: RelaySpool?
+    private var departed: [NodeID: Departed] = [:]
+    /// Frames and bytes waiting in the spool, per peer.
+    private var spooledFor: [NodeID: (frames: Int, bytes: Int)] = [:]
+    /// Peers back whose spool is being sent: newer messages for them join the spool's end.
+    private var draining: Set<NodeID> = []
 
     struct PeerFilters {
         var trie = SubscriptionTrie<Int>()
@@ -95,9 +113,16 @@ final class Relay: @unchecked Sendable {
     init(
         nodeID: NodeID, chainId: String, attester: Ed25519.PrivateKey?,
         send: @escaping @Sendable (NodeID?, [UInt8]) -> Void, log: @escaping @Sendable (String) -> Void,
-        linkReady: @escaping @Sendable (NodeID) -> Void = { _ in }
+        linkReady: @escaping @Sendable (NodeID) -> Void = { _ in }, spool: RelaySpool? = nil
     ) {
         self.linkReady = linkReady
+        self.spool = spool
+        for (peer, filters, since) in (try? spool?.departed()) ?? [] {
+            var entry = PeerFilters()
+            _ = Self.add(filters, to: &entry)
+            departed[peer] = Departed(filters: entry, sinceMs: since)
+        }
+        spooledFor = (try? spool?.counts()) ?? [:]
         self.nodeID = nodeID
         self.chainId = chainId
         self.send = send
@@ -144,6 +169,19 @@ final class Relay: @unchecked Sendable {
 
     func peerDisconnected(_ peer: NodeID) {
         lock.withLock {
+            // A relay both ways that leaves: what its subscribers want is kept for it from now on.
+            if let spool, acceptedBy.contains(peer), trusted[peer] != nil, let filters = peerFilters[peer],
+                !filters.filters.isEmpty
+            {
+                let since = Broker.nowMs()
+                departed[peer] = Departed(filters: filters, sinceMs: since)
+                draining.remove(peer)
+                do {
+                    try spool.depart(peer, filters: Array(filters.filters), sinceMs: since)
+                } catch {
+                    log("relay: recording \(peer) as departed failed: \(error)")
+                }
+            }
             peerFilters[peer] = nil
             lastSeen[peer.hex] = nil
             trusted[peer] = nil
@@ -208,13 +246,28 @@ final class Relay: @unchecked Sendable {
                 entry.trie.forEachMatch(message.topic) { _, _ in wanted = true }
                 return wanted ? peer : nil
             }
-            guard !targets.isEmpty else { return }
+            // Departed peers whose subscribers want it (QoS 1 and 2), and peers still receiving
+            // their spool, get it through the spool, in order.
+            var spoolTargets: [NodeID] = []
+            if spool != nil {
+                if message.qos != .atMostOnce {
+                    for (peer, entry) in departed where !draining.contains(peer) {
+                        var wanted = false
+                        entry.filters.trie.forEachMatch(message.topic) { _, _ in wanted = true }
+                        if wanted { spoolTargets.append(peer) }
+                    }
+                }
+                spoolTargets += targets.filter { draining.contains($0) }
+            }
+            let live = spoolTargets.isEmpty ? targets : targets.filter { !draining.contains($0) }
+            guard !live.isEmpty || !spoolTargets.isEmpty else { return }
             sequence += 1
-            counters.sent += targets.count
+            counters.sent += live.count
             var copy = message
             copy.sharedGroups = nil
             let frame = Self.encode(copy, origin: nodeID, boot: boot, sequence: sequence)
-            for peer in targets {
+            for peer in spoolTargets { spoolLocked(frame, for: peer) }
+            for peer in live {
                 guard let groups = shared[peer], !groups.isEmpty else {
                     send(peer, frame)
                     continue
@@ -224,6 +277,89 @@ final class Relay: @unchecked Sendable {
             }
         }
     }
+
+    /// Keeps `frame` for `peer` within the spool's bounds. Caller holds the lock.
+    private func spoolLocked(_ frame: [UInt8], for peer: NodeID) {
+        guard let spool else { return }
+        let held = spooledFor[peer] ?? (0, 0)
+        guard held.frames < RelaySpool.framesPerPeerMax, held.bytes + frame.count <= RelaySpool.bytesPerPeerMax else {
+            counters.spoolDropped += 1
+            return
+        }
+        do {
+            try spool.add(frame, for: peer)
+            spooledFor[peer] = (held.frames + 1, held.bytes + frame.count)
+            counters.spooled += 1
+        } catch {
+            counters.spoolDropped += 1
+            log("relay: keeping a message for \(peer) failed: \(error)")
+        }
+    }
+
+    /// A departed peer is a relay both ways again: sends what was kept for it, oldest first,
+    /// while newer messages for it join the spool's end; then it gets them directly again. Stops
+    /// (keeping the rest) if the peer leaves meanwhile.
+    func drainSpool(_ peer: NodeID) {
+        guard let spool else { return }
+        let start: Bool = lock.withLock {
+            let waiting = (spooledFor[peer]?.frames ?? 0) > 0
+            let wasDeparted = departed.removeValue(forKey: peer) != nil
+            if waiting { draining.insert(peer) }
+            return waiting || wasDeparted
+        }
+        guard start else { return }
+        try? spool.returned(peer, dropFrames: false)
+        var sent = 0
+        var emptyReads = 0
+        while true {
+            guard let batch = try? spool.oldest(for: peer, limit: 512) else { return }
+            emptyReads = batch.isEmpty ? emptyReads + 1 : 0
+            let done: Bool = lock.withLock {
+                guard acceptedBy.contains(peer), trusted[peer] != nil else { return true }
+                if batch.isEmpty {
+                    // Done unless a message joined the spool after the read (additions happen
+                    // under this lock); a count the file does not hold twice running is stale.
+                    guard (spooledFor[peer]?.frames ?? 0) == 0 || emptyReads > 1 else { return false }
+                    draining.remove(peer)
+                    spooledFor[peer] = nil
+                    return true
+                }
+                for (_, frame) in batch { send(peer, frame) }
+                return false
+            }
+            if done { break }
+            guard let last = batch.last else { continue }
+            try? spool.delete(for: peer, through: last.id)
+            let bytes = batch.reduce(0) { $0 + $1.frame.count }
+            lock.withLock {
+                let held = spooledFor[peer] ?? (0, 0)
+                spooledFor[peer] = (max(0, held.frames - batch.count), max(0, held.bytes - bytes))
+                counters.spoolSent += batch.count
+            }
+            sent += batch.count
+        }
+        if sent > 0 { log("relay: sent \(peer) the \(sent) messages kept while it was away") }
+    }
+
+    /// Forgets departed peers gone longer than `maxAgeMs`, with what was kept for them.
+    func forgetDeparted(olderThan maxAgeMs: Int64) {
+        let now = Broker.nowMs()
+        let gone: [NodeID] = lock.withLock {
+            let gone = departed.filter { now - $0.value.sinceMs > maxAgeMs }.map(\.key)
+            for peer in gone {
+                departed[peer] = nil
+                if let held = spooledFor.removeValue(forKey: peer) { counters.spoolDropped += held.frames }
+            }
+            return gone
+        }
+        for peer in gone {
+            try? spool?.returned(peer, dropFrames: true)
+            log("relay: forgot \(peer), away for more than \(maxAgeMs / 3_600_000) h, and what was kept for it")
+        }
+    }
+
+    /// Messages waiting in the spool, for all peers.
+    var spoolWaiting: Int { lock.withLock { spooledFor.values.reduce(0) { $0 + $1.frames } } }
 
     /// Sends a shadow's document (and the `/update/accepted` answer of the update that made it) to
     /// every peer that is a relay both ways.

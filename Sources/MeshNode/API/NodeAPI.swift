@@ -363,6 +363,8 @@ public enum NodeAPI {
             status.shadows = counters.shadows
             status.shadowRequests = counters.shadowRequests
             status.shadowMerges = counters.shadowMerges
+            status.relaySpooled = counters.relaySpooled
+            status.relaySpoolWaiting = counters.relaySpoolWaiting
             return json(status)
         }
         router.get("metrics") { _, _ in
