@@ -575,8 +575,9 @@ public struct GatewayCounters: Sendable, Equatable, Codable {
     public var shadowRequests = 0
     /// Shadow copies taken from peers.
     public var shadowMerges = 0
-    /// Messages kept for relay peers that were away, and those still waiting for their peer.
+    /// Messages kept for relay peers that were away (a partition, a restart).
     public var relaySpooled = 0
+    /// Of those, the ones still waiting for their peer to return.
     public var relaySpoolWaiting = 0
 
     /// Zero.
