@@ -18,13 +18,18 @@ then:
     the token's DID may not subscribe to), sees a second device's granted subscription end with
     `api/20` once its grant is revoked, is refused a WebSocket from another web origin,
     publishes as that device with `mosquitto_pub` to the port `GET /gateway` names and receives
-    the messages its filter matches as `telemetry` events.
+    the messages its filter matches as `telemetry` events;
+  - gives the registered device a shadow over MQTT (paho-mqtt: an update on
+    `$mesh/things/<did>/shadow/update`, answered on `…/update/accepted`) and reads it with
+    `GET /things/{did}/shadow` and the device's token as bearer; a missing header, another device's
+    token, a device without a shadow and a bad name are refused (api/24, api/25, api/10).
 
 usage: python3 scripts/api-check.py path/to/meshwork
 A binary built before openapi.json changed serves the old document (and fails the check that it
 equals the repository's); MESHWORK_ASSETS_DIR=Sources/MeshNode makes the node read it from disk.
-Needs Python 3.11+ and jsonschema (pip install jsonschema), and mosquitto_pub (Debian:
-mosquitto-clients) for the telemetry publishes; the api_check_*.py files beside it are its parts. Ports come from 19000-19999, or from
+Needs Python 3.11+ and jsonschema (pip install jsonschema), mosquitto_pub (Debian:
+mosquitto-clients) for the telemetry publishes, and paho-mqtt 2 (pip install paho-mqtt) for the
+shadow; the api_check_*.py files beside it are its parts. Ports come from 19000-19999, or from
 MESHWORK_API_CHECK_PORTS=LOW-HIGH.
 """
 import atexit, base64, hashlib, http.client, json, os, re, shutil, signal, subprocess, sys, time, urllib.parse
@@ -32,8 +37,8 @@ import atexit, base64, hashlib, http.client, json, os, re, shutil, signal, subpr
 sys.dont_write_bytecode = True  # no __pycache__ beside the scripts
 
 from api_check_spec import SPEC_FILE, Spec, check_openapi_shape, source_routes
-from api_check_support import (CaptureProxy, Devnet, Reply, base58, check, cli_has, first_json_object, free_port,
-                               http_request, note, quote, random_did_key, raw_request, results)
+from api_check_support import (CaptureProxy, Devnet, MQTTClient, Reply, base58, check, cli_has, first_json_object,
+                               free_port, http_request, note, quote, random_did_key, raw_request, results)
 from api_check_websocket import WebSocket
 
 
@@ -80,9 +85,10 @@ class Run:
             self.succeeded.add((method, template))
         return reply
 
-    def bad(self, method, template, path, status, code=None, body=None, headers=None, reply=None):
-        """Bad input: a 4xx with an Error body (and, for a documented route, a documented status)."""
-        label = f"bad input {method} {path[:90]}"
+    def bad(self, method, template, path, status, code=None, body=None, headers=None, reply=None, why=None):
+        """Bad input: a 4xx with an Error body (and, for a documented route, a documented status);
+        `why` says what is wrong with it, where the path alone does not."""
+        label = f"bad input {method} {path[:90]}" + (f" ({why})" if why else "")
         if reply is None:
             try:
                 reply = http_request(self.port, method, path, body=body, headers=headers)
@@ -640,6 +646,123 @@ def check_provenance(run, state):
     run.bad("GET", anchors, f"/provenance/anchors/{quote(proof['node'])}/-1", 400, "api/1")
 
 
+def check_shadows(run, state):
+    """GET /things/{did}/shadow. The registered device updates its classic shadow over MQTT 5 (its DID
+    as user name, a device token as password: it owns `shadow/<did>`), waits for the gateway's
+    `/update/accepted` answer, then reads the shadow over HTTP with that token as bearer. Refused: no
+    bearer header (401 api/24), a token that is no JWS and the token of a second device with no
+    grant on the first one's shadow (403 api/24), a device with no shadow and a name it has no
+    shadow by (404 api/25), a name that is no shadow name (400 api/10), a DID that is none (400 api/5)."""
+    devnet, device = run.devnet, state["device"]
+    template = "/things/{did}/shadow"
+    run.bad("GET", template, "/things/not-a-did/shadow", 400, "api/5")
+    run.bad("GET", template, f"/things/{quote(device or random_did_key())}/shadow?name=bad%20name", 400, "api/10")
+    run.bad("GET", template, f"/things/{quote(device or random_did_key())}/shadow?name={'n' * 65}", 400, "api/10",
+            why="a name of 65 bytes")
+    if not device or not state.get("device_key"):
+        note("no registered device: no shadow is made, and GET /things/{did}/shadow never succeeds")
+        return
+    if not check("shadow: an MQTT port to publish the shadow update to", state.get("mqtt_port"),
+                 "GET /gateway named none and the node printed none"):
+        return
+    common = ["--home", devnet.home, "--node", devnet.url]
+
+    def token_of(key):
+        made = devnet.cli("device", "token", *common, "--key", key)
+        ok = made.returncode == 0 and made.stdout.strip().count(".") == 2
+        check(f"shadow: `device token --key {key}` prints a token", ok, (made.stderr + made.stdout).strip()[-300:])
+        return made.stdout.strip() if ok else None
+
+    token = token_of(state["device_key"])
+    if not token:
+        return
+    path = f"/things/{quote(device)}/shadow"
+    run.bad("GET", template, path, 401, "api/24", why="no Authorization header")
+    run.bad("GET", template, path, 401, "api/24", headers={"Authorization": f"Basic {token}"},
+            why="Authorization: Basic, not Bearer")
+    run.bad("GET", template, path, 403, "api/24", headers={"Authorization": "Bearer a.b.c"},
+            why="a bearer token that is no JWS")
+    run.bad("GET", template, path, 404, "api/25", headers={"Authorization": f"Bearer {token}"},
+            why="the device's own token, before it has a shadow")
+
+    # The device's shadow, over MQTT: an update of `reported`, answered on /update/accepted.
+    base = f"$mesh/things/{device}/shadow/update"
+    answers = (f"{base}/accepted", f"{base}/rejected")
+    try:
+        client = MQTTClient(state["mqtt_port"], device, token, "api-check-shadow")
+    except ImportError as error:
+        check("shadow: paho-mqtt is installed (pip install paho-mqtt)", False, repr(error))
+        return
+    except OSError as error:
+        check("shadow: the device connects to the MQTT gateway", False, repr(error))
+        return
+    accepted = None
+    try:
+        if not check("shadow: the device connects (MQTT 5, its DID and token) -> CONNACK 0", client.ready(),
+                     f"CONNACK {client.connack}"):
+            return
+        granted = client.subscribe(list(answers))
+        if not check("shadow: the device subscribes to its /update/accepted and /update/rejected (owner of "
+                     "shadow/<did>) -> SUBACK 1, 1", granted == [1, 1], f"SUBACK {granted}"):
+            return
+        puback = client.publish(base, json.dumps({"state": {"reported": {"temp": 21}}, "clientToken": "api-check"}))
+        check("shadow: the update {\"state\":{\"reported\":{\"temp\":21}}} on .../shadow/update -> PUBACK 0",
+              puback == 0, f"PUBACK {puback}")
+        answer = client.message(answers, seconds=15)
+        try:
+            body = json.loads(answer[1]) if answer else None
+        except ValueError:
+            body = None
+        accepted = body if answer and answer[0] == answers[0] and isinstance(body, dict) else None
+        check("shadow: the gateway answers on .../update/accepted with the state set, a version and the clientToken",
+              accepted is not None and accepted.get("state") == {"reported": {"temp": 21}}
+              and isinstance(accepted.get("version"), int) and accepted["version"] >= 1
+              and accepted.get("clientToken") == "api-check", repr(answer)[:300])
+    finally:
+        client.stop()
+    if accepted is None:
+        return
+
+    reply = run.call("GET", template, path, headers={"Authorization": f"Bearer {token}"},
+                     name=f"GET {path} (Authorization: Bearer <the device's token>)")
+    if reply and reply.status == 200:
+        body = reply.json()
+        shadows = body.get("shadows") or [{}]
+        document = shadows[0].get("document") or {}
+        check("  it is the device's classic shadow (no name) with state.reported.temp 21, at the accepted version",
+              body.get("thing") == device and len(shadows) == 1 and "name" not in shadows[0]
+              and document.get("state", {}).get("reported", {}).get("temp") == 21
+              and document.get("version") == accepted["version"], reply.body[:300])
+    reply = run.call("GET", template, path + "?name=", headers={"Authorization": f"Bearer {token}"},
+                     name=f"GET {path}?name= (the classic shadow only)")
+    if reply and reply.status == 200:
+        check("  ?name= answers the classic shadow alone", [s.get("name") for s in reply.json()["shadows"]] == [None],
+              reply.body[:300])
+    run.bad("GET", template, path + "?name=lamp", 404, "api/25", headers={"Authorization": f"Bearer {token}"},
+            why="no shadow by that name")
+    gateway = http_request(run.port, "GET", "/gateway").json()
+    if "shadows" in gateway:
+        check("  GET /gateway counts the shadow and the request", gateway["shadows"] >= 1
+              and gateway.get("shadowRequests", 0) >= 1, json.dumps(gateway)[:300])
+    else:
+        note("GET /gateway has no shadow counters (a binary from before they were added)")
+
+    # A second device, with no grant on the first one's shadow, is refused it; it has none itself.
+    made = devnet.cli("device", "register", *common, "--controller", "owner", "--name", "shadow-other",
+                      "--insecure-plaintext", "--output", "json")
+    found = re.search(r"did:mesh:[1-9A-HJ-NP-Za-km-z]+", made.stdout)
+    if not check("shadow: a second device 'shadow-other' is registered", made.returncode == 0 and found,
+                 (made.stderr + made.stdout).strip()[-300:]):
+        return
+    other, other_token = found.group(0), token_of("shadow-other")
+    if not other_token:
+        return
+    run.bad("GET", template, path, 403, "api/24", headers={"Authorization": f"Bearer {other_token}"},
+            why="the token of another device, not allowed shadow.read on it")
+    run.bad("GET", template, f"/things/{quote(other)}/shadow", 404, "api/25",
+            headers={"Authorization": f"Bearer {other_token}"}, why="a device with no shadow, its own token")
+
+
 def varint(value):
     out = bytearray()
     while True:
@@ -1048,6 +1171,7 @@ def main():
     check_operations(run, state)
     check_events(run, spec, state)
     check_provenance(run, state)
+    check_shadows(run, state)
     check_storage(run, state)
     check_payments(run, state)
     check_oracle(run, state)

@@ -1,4 +1,4 @@
-"""Harness of scripts/api-check.py: PASS/FAIL lines, the devnet, HTTP, the CLI."""
+"""Harness of scripts/api-check.py: PASS/FAIL lines, the devnet, HTTP, the CLI, an MQTT client."""
 import hashlib, http.client, http.server, json, os, random, re, shutil, signal, socket, subprocess, tempfile
 import threading, tomllib, urllib.parse
 
@@ -265,3 +265,73 @@ class CaptureProxy:
         if result.returncode != 0 or len(self.captured) == before:
             raise RuntimeError(f"could not sign a transfer: {result.stderr.strip()[-300:]}")
         return self.captured[-1]
+
+
+# ---------------------------------------------------------------- MQTT (paho-mqtt)
+
+class MQTTClient:
+    """An MQTT 5 client (paho-mqtt, imported when first used) on its own network thread, logged in
+    as a device (user name its DID, password a device token): CONNACK, SUBACK and PUBACK codes and
+    the messages received, waited for under one condition."""
+
+    def __init__(self, port, did, password, client_id):
+        import paho.mqtt.client as mqtt
+        from paho.mqtt.enums import CallbackAPIVersion
+        self.condition = threading.Condition()
+        self.connack, self.granted, self.pubacks, self.messages = None, {}, {}, []
+        self.client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id=client_id,
+                                  protocol=mqtt.MQTTv5)
+        self.client.username_pw_set(did, password)
+        self.client.on_connect = lambda client, userdata, flags, code, properties: self._set("connack", code.value)
+        self.client.on_subscribe = lambda client, userdata, mid, codes, properties: self._store(
+            self.granted, mid, [code.value for code in codes])
+        self.client.on_publish = lambda client, userdata, mid, code, properties: self._store(
+            self.pubacks, mid, code.value)
+        self.client.on_message = lambda client, userdata, message: self._append(message.topic, message.payload)
+        self.client.connect("127.0.0.1", port, keepalive=60)
+        self.client.loop_start()
+
+    def _set(self, name, value):
+        with self.condition:
+            setattr(self, name, value)
+            self.condition.notify_all()
+
+    def _store(self, table, key, value):
+        with self.condition:
+            table[key] = value
+            self.condition.notify_all()
+
+    def _append(self, topic, payload):
+        with self.condition:
+            self.messages.append((topic, payload))
+            self.condition.notify_all()
+
+    def wait(self, predicate, seconds=10):
+        with self.condition:
+            return self.condition.wait_for(predicate, seconds)
+
+    def ready(self, seconds=10):
+        """Whether CONNACK came with reason code 0."""
+        return self.wait(lambda: self.connack is not None, seconds) and self.connack == 0
+
+    def subscribe(self, filters, seconds=10):
+        """Subscribes to `filters` at QoS 1; the SUBACK's reason codes, or None."""
+        _, mid = self.client.subscribe([(f, 1) for f in filters])
+        return self.granted.get(mid) if self.wait(lambda: mid in self.granted, seconds) else None
+
+    def publish(self, topic, payload, seconds=10):
+        """Publishes at QoS 1; the PUBACK's reason code, or None."""
+        mid = self.client.publish(topic, payload, qos=1).mid
+        return self.pubacks.get(mid) if self.wait(lambda: mid in self.pubacks, seconds) else None
+
+    def message(self, topics, seconds=10):
+        """The first message received on one of `topics` (topic, payload), or None."""
+        found = lambda: next((m for m in self.messages if m[0] in topics), None)
+        return found() if self.wait(lambda: found() is not None, seconds) else None
+
+    def stop(self):
+        try:
+            self.client.disconnect()
+        except Exception:
+            pass
+        self.client.loop_stop()

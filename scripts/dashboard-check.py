@@ -20,6 +20,16 @@ DevTools Protocol (CDP) to check that:
     (`body[data-telemetry-events]`, the rows of `#telemetry-rows`, `#telemetry-last`) and are
     charted on `#telemetry-chart` (its pixels are read back); the gateway stats (`#gw-*`) show
     numbers, a live connection while the publisher is connected and a non-zero publish rate;
+  - the device shadow panel (`#panel-shadow`): sensor-1's DID and its device token are typed into
+    `#shadow-form` (CDP Input.insertText); before it has a shadow the panel reads the API's 404
+    api/25; sensor-1 then publishes a shadow update over MQTT 5 with paho
+    (`$mesh/things/<DID>/shadow/update`: desired temp 22, reported temp 21 and a key and value
+    carrying markup) and the panel, refreshing every 5 s without a click, shows version 1,
+    reported.temp 21, desired.temp 22, delta.temp 22 (each leaf titled with its metadata
+    timestamp) and the markup as text; a wrong token reads 403 api/24, no token 401 api/24 and a bad
+    shadow name 400 api/10, each on a visible error line; the token is in no Web Storage; the
+    gateway stats show GET /gateway's new counters (`#gw-expired`, `#gw-shadows`,
+    `#gw-shadow-requests`, `#gw-shadow-merges`);
   - the storage panel has replaced its placeholder: its providers and live deals tables list what
     `GET /storage/providers` and `GET /storage/deals` answer (or read "no storage providers
     registered" and "no live storage deals"), and its health line reads the same counts;
@@ -42,6 +52,11 @@ DevTools Protocol (CDP) to check that:
     a bar per stage, the totals); once the upgrade passes, the page-wide banner reads
     "upgrade <name> at height H" with the blocks to go, and once the first stage times out (no
     device reports) the rollout reads paused with the ledger's reason;
+  - the partition banner (`#partition-banner`): hidden on the healthy devnet (GET /status reads
+    partitioned false, with lastCommitAgeMs); shown, reading "Cut off from the network: serving
+    devices from height H, last commit 7 min ago (devices authenticate offline for up to 72 h)",
+    while the browser's /status answers are rewritten to a partitioned node's (CDP Fetch: a
+    one-node devnet cannot lose its quorum), and hidden again once they are not;
   - the page throws no JavaScript exception, logs no JavaScript error and breaks no
     Content-Security-Policy rule.
 It saves a full-page screenshot (default `.build/dashboard.png`) after the payments step.
@@ -54,8 +69,8 @@ serve DIR/Dashboard/* from disk instead (env MESHWORK_ASSETS_DIR), to try page e
 rebuild.
 
 The CDP connection uses a small RFC 6455 client written here on the standard library, so the
-test needs only python3, the meshwork binary and Debian's `chromium` and `mosquitto-clients`
-packages.
+test needs only python3, the meshwork binary and Debian's `chromium`, `mosquitto-clients` and
+`python3-paho-mqtt` packages.
 
 usage: scripts/dashboard-check.py path/to/meshwork [--screenshot PATH] [--assets-dir DIR] [--keep]
 """
@@ -73,6 +88,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -129,6 +145,23 @@ FIRMWARE_VERSION = "2.0<beta>"
 ROLLOUT_STAGES = ["50:100:100:1", "100:100:100:100"]
 GOV_TIMEOUT_S = 45  # the expedited vote's 10 s, then the next block (empty blocks come every 10 s)
 WS_MESSAGE_BYTES_MAX = 64 << 20  # a full-page PNG in base64 is a few MB
+# The shadow panel: one update by sensor-1 (its first: version 1), with markup the page must show as
+# text. The panel reads the shadow again every 5 s.
+SHADOW_MARKUP_KEY = "<b>note</b>"
+SHADOW_MARKUP_VALUE = "<img src=x>"
+SHADOW_UPDATE = {"state": {"desired": {"temp": 22},
+                           "reported": {"temp": 21, SHADOW_MARKUP_KEY: SHADOW_MARKUP_VALUE}}}
+SHADOW_REFRESH_TIMEOUT_S = 9
+SHADOW_ANSWER_TIMEOUT_S = 5
+SHADOW_BAD_NAME = "bad name!"
+GATEWAY_SHADOW_COUNTERS = {  # element id -> GET /gateway field
+    "gw-expired": "expired", "gw-shadows": "shadows", "gw-shadow-requests": "shadowRequests",
+    "gw-shadow-merges": "shadowMerges",
+}
+# The partition banner: /status answered as if the last commit were this long ago.
+PARTITION_AGE_MS = 7 * 60 * 1000 + 12_000
+PARTITION_AGE_SHOWN = "7 min ago"
+STATUS_POLL_TIMEOUT_S = 8  # the page reads /status every 3 s
 
 
 def log(message):
@@ -279,6 +312,14 @@ class DevTools:
         self.console_errors = []
         self.telemetry_frames = []  # ("sent" | "received", parsed JSON) of the page's own WebSocket
         self.loaded = False
+        self.handlers = {}  # CDP event method -> function(params), run as the event is read
+
+    def send(self, method, params=None):
+        """Sends a CDP command without waiting for its answer (from an event handler, which runs
+        inside `call`); the answer is read and dropped like any other message."""
+        call_id = self.next_id
+        self.next_id += 1
+        self.socket.send_text(json.dumps({"id": call_id, "method": method, "params": params or {}}))
 
     def call(self, method, params=None, timeout_s=CDP_CALL_TIMEOUT_S):
         call_id = self.next_id
@@ -310,6 +351,9 @@ class DevTools:
 
     def _note_event(self, message):
         method, params = message.get("method"), message.get("params", {})
+        handler = self.handlers.get(method)
+        if handler:
+            handler(params)
         if method == "Runtime.exceptionThrown":
             details = params.get("exceptionDetails", {})
             description = details.get("exception", {}).get("description") or details.get("text", "?")
@@ -368,8 +412,8 @@ PAGE_PROBE = """(() => {
       grants: row.dataset.grants === undefined ? null : JSON.parse(row.dataset.grants),
       text: row.textContent,
     })),
-    panels: ['panel-telemetry', 'panel-payments', 'panel-storage', 'panel-feeds', 'panel-gov', 'panel-rollouts']
-      .filter((id) => document.getElementById(id)),
+    panels: ['panel-telemetry', 'panel-shadow', 'panel-payments', 'panel-storage', 'panel-feeds', 'panel-gov',
+             'panel-rollouts'].filter((id) => document.getElementById(id)),
     ids: ['txs', 'validators', 'peers'].filter((id) => document.getElementById(id)),
     validatorRows: document.querySelectorAll('#validators tr').length,
     diskStores: [...document.querySelectorAll('#disk tr')].map((row) => row.firstChild && row.firstChild.textContent),
@@ -377,6 +421,65 @@ PAGE_PROBE = """(() => {
   };
 })()"""
 
+
+# The partition banner: whether it shows, its text (whitespace folded), its data and live region.
+PARTITION_PROBE = """(() => {
+  const banner = document.getElementById('partition-banner');
+  const sync = document.getElementById('sync');
+  if (!banner) return { exists: false };
+  return {
+    exists: true,
+    shown: !banner.hidden && getComputedStyle(banner).display !== 'none',
+    text: banner.textContent.replace(/\s+/g, ' ').trim(),
+    height: banner.dataset.height === undefined ? null : banner.dataset.height,
+    ageMs: banner.dataset.ageMs === undefined ? null : banner.dataset.ageMs,
+    role: banner.getAttribute('role'),
+    live: banner.getAttribute('aria-live'),
+    sync: sync ? sync.textContent.trim() : null,
+  };
+})()"""
+
+# The shadow panel: its error line, each shadow drawn (name, version, head, sections, every entry by
+# JSON Pointer path with its value and tooltip), any markup that became elements, Web Storage, the
+# gateway's shadow counters.
+SHADOW_PROBE = """(() => {
+  const text = (id) => { const node = document.getElementById(id); return node ? node.textContent.trim() : null; };
+  const results = document.getElementById('shadow-results');
+  const error = document.getElementById('shadow-error');
+  const notice = document.getElementById('notice');
+  const stored = [];
+  for (const store of [window.localStorage, window.sessionStorage]) {
+    for (let index = 0; index < store.length; index++) {
+      const key = store.key(index);
+      stored.push(`${key}=${store.getItem(key)}`);
+    }
+  }
+  return {
+    error: error && !error.hidden
+      ? { text: error.textContent.trim(), status: error.dataset.status || '', code: error.dataset.code || '',
+          role: error.getAttribute('role') }
+      : null,
+    summary: text('shadow-summary'),
+    shadows: [...results.querySelectorAll('article.shadow')].map((card) => ({
+      name: card.dataset.shadow,
+      version: card.dataset.version,
+      head: card.querySelector('.shadow-head') ? card.querySelector('.shadow-head').textContent : '',
+      sections: [...card.querySelectorAll('.shadow-section')].map((section) => section.dataset.section),
+      entries: [...card.querySelectorAll('li[data-path]')].map((item) => {
+        const value = item.querySelector(':scope > .kv-value');
+        const key = item.querySelector(':scope > .kv-key');
+        return { path: item.dataset.path, key: key ? key.textContent : null, value: value ? value.textContent : null,
+                 title: item.title, stamp: item.dataset.stamp === undefined ? null : item.dataset.stamp };
+      }),
+    })),
+    resultsText: results.textContent,
+    markup: results.querySelectorAll('b, img, script').length,
+    tokenType: document.getElementById('shadow-token').type,
+    stored,
+    counters: Object.fromEntries(%s.map((id) => [id, text(id)])),
+    notice: notice && !notice.hidden ? notice.textContent.trim() : null,
+  };
+})()""" % json.dumps(list(GATEWAY_SHADOW_COUNTERS))
 
 # The telemetry panel and the gateway stats, in one round trip.
 TELEMETRY_PROBE = """(() => {
@@ -617,6 +720,7 @@ class Run:
         self.devtools = None
         self.failures = []
         self.screenshot_saved = False
+        self.tokens = {}  # key name -> the device token made for it (valid for an hour)
 
     def check(self, condition, message):
         print(("PASS: " if condition else "FAIL: ") + message, flush=True)
@@ -789,9 +893,15 @@ class Run:
         first = wait_for(connected, LIVE_TIMEOUT_S, "the page shows '#ws-state' = live and a first block")
         self.check(True, f"WebSocket live; page shows height {first['height']}, top block {first['topBlock']}, "
                          f"{first['wsEvents']} block events so far")
-        self.check(len(first["panels"]) == 6, "panels #panel-telemetry, #panel-payments, #panel-storage, #panel-feeds, "
-                   "#panel-gov and #panel-rollouts exist")
+        self.check(len(first["panels"]) == 7, "panels #panel-telemetry, #panel-shadow, #panel-payments, #panel-storage, "
+                   "#panel-feeds, #panel-gov and #panel-rollouts exist")
         self.check(len(first["ids"]) == 3, "#txs, #validators and #peers exist")
+        status = self.api_json("/status")
+        partition = tools.evaluate(PARTITION_PROBE)
+        self.check(status.get("partitioned") is False and isinstance(status.get("lastCommitAgeMs"), int)
+                   and partition["exists"] and not partition["shown"],
+                   f"no partition banner on the healthy devnet (#partition-banner hidden; GET /status: partitioned "
+                   f"{status.get('partitioned')!r}, lastCommitAgeMs {status.get('lastCommitAgeMs')!r})")
 
         def advanced():
             now = self.probe()
@@ -1046,6 +1156,8 @@ class Run:
         raise CheckFailed(f"no MQTT port to publish to: GET /gateway answered {json.dumps(gateway)}")
 
     def device_token(self, key):
+        if key in self.tokens:
+            return self.tokens[key]
         command = [self.binary, "device", "token", "--home", self.home, "--key", key,
                    "--node", f"http://127.0.0.1:{self.api_port}"]
         try:
@@ -1057,6 +1169,7 @@ class Run:
         if result.returncode != 0 or token.count(".") != 2:
             raise CheckFailed(f"'meshwork device token --key {key}' exited {result.returncode}: "
                               f"{(result.stderr or result.stdout).strip()[:500]}")
+        self.tokens[key] = token
         return token
 
     def telemetry_probe(self):
@@ -1223,6 +1336,263 @@ class Run:
         # The screenshot is of the whole page, chart included; from the top, the sticky header
         # stays at the top of the image instead of over the panel scrolled to.
         tools.evaluate("window.scrollTo(0, 0)")
+
+    # MARK: device shadow
+
+    def shadow_probe(self):
+        return self.devtools.evaluate(SHADOW_PROBE)
+
+    def gateway_port(self):
+        """The MQTT port GET /gateway names (the telemetry step checked it is the one bound)."""
+        _, _, port_text = str(self.gateway_status().get("listen", "")).rpartition(":")
+        port = int(port_text) if port_text.isdigit() else self.announced_mqtt_port()
+        if not port:
+            raise CheckFailed("no MQTT port to publish the shadow update to")
+        return port
+
+    def type_into(self, element_id, text):
+        """Replaces a field's value by typing `text` into it (CDP Input.insertText, as a keyboard
+        or a paste does)."""
+        tools = self.devtools
+        quoted = json.dumps(element_id)
+        focused = tools.evaluate(f"(() => {{ const field = document.getElementById({quoted}); field.value = '';"
+                                 " field.focus(); return document.activeElement === field; })()")
+        if not focused:
+            raise CheckFailed(f"#{element_id} cannot be focused")
+        if text:
+            tools.call("Input.insertText", {"text": text})
+        if tools.evaluate(f"document.getElementById({quoted}).value") != text:
+            raise CheckFailed(f"typing into #{element_id} did not leave the text typed in it")
+
+    def submit_shadow(self, did, name, token):
+        for element_id, text in (("shadow-did", did), ("shadow-name", name), ("shadow-token", token)):
+            self.type_into(element_id, text)
+        self.devtools.evaluate("document.getElementById('shadow-show').click(), true")
+
+    def shadow_error(self, status, code, what):
+        """Waits for the panel's error line to read `status` and the API's `code`; checks it is
+        visible, says both, and that no shadow is shown with it."""
+        def shown():
+            now = self.shadow_probe()
+            error = now["error"]
+            return now if error and error["status"] == str(status) and error["code"] == code else None
+
+        try:
+            now = wait_for(shown, SHADOW_ANSWER_TIMEOUT_S, f"#shadow-error reads {status} {code}")
+        except CheckFailed as failure:
+            self.check(False, f"{what}: {failure}: it reads {self.shadow_probe()['error']}")
+            return None
+        error = now["error"]
+        self.check(f"{status} {code}:" in error["text"] and error["role"] == "alert" and not now["shadows"],
+                   f"{what}: a visible error line (role alert), no shadow shown: {error['text']!r}")
+        return now
+
+    def read_shadow_api(self, did, token):
+        request = urllib.request.Request(f"http://127.0.0.1:{self.api_port}/things/{urllib.parse.quote(did, safe='')}/shadow",
+                                         headers={"Authorization": f"Bearer {token}"})
+        try:
+            with urllib.request.urlopen(request, timeout=5) as response:
+                return json.load(response)
+        except urllib.error.HTTPError as error:
+            raise CheckFailed(f"GET /things/{did}/shadow answered {error.code}: {error.read()[:300]!r}")
+        except (OSError, ValueError, urllib.error.URLError) as error:
+            raise CheckFailed(f"GET /things/{did}/shadow failed: {error!r}")
+
+    def publish_shadow(self, port, did, token, update):
+        """Publishes `update` to the device's classic shadow as the device (MQTT 5, QoS 1, paho);
+        returns the PUBACK's reason code (sent once the gateway has answered the request)."""
+        try:
+            import paho.mqtt.client as mqtt
+            from paho.mqtt.enums import CallbackAPIVersion
+        except ImportError:
+            raise CheckFailed("no paho-mqtt for python3 (Debian: apt-get install -y python3-paho-mqtt)")
+        connected, acknowledged, codes = threading.Event(), threading.Event(), {}
+
+        def on_connect(client, userdata, flags, reason_code, properties):
+            codes["connack"] = reason_code.value
+            connected.set()
+
+        def on_publish(client, userdata, mid, reason_code, properties):
+            codes["puback"] = reason_code.value
+            acknowledged.set()
+
+        client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2,
+                             client_id=f"dashboard-shadow-{os.getpid()}", protocol=mqtt.MQTTv5)
+        client.username_pw_set(did, token)
+        client.on_connect = on_connect
+        client.on_publish = on_publish
+        topic = f"$mesh/things/{did}/shadow/update"
+        log(f"publishing {json.dumps(update)} to {topic} on 127.0.0.1:{port} with paho (MQTT 5, QoS 1)")
+        try:
+            client.connect("127.0.0.1", port, keepalive=30)
+            client.loop_start()
+            if not connected.wait(10) or codes.get("connack") != 0:
+                raise CheckFailed(f"paho could not connect as {did}: CONNACK {codes.get('connack')}")
+            client.publish(topic, json.dumps(update), qos=1)
+            if not acknowledged.wait(MQTT_PUBLISH_TIMEOUT_S):
+                raise CheckFailed(f"no PUBACK for the shadow update within {MQTT_PUBLISH_TIMEOUT_S}s")
+            return codes["puback"]
+        except OSError as error:
+            raise CheckFailed(f"paho could not reach 127.0.0.1:{port}: {error!r}")
+        finally:
+            try:
+                client.disconnect()
+            except Exception:
+                pass
+            client.loop_stop()
+
+    def shadow_panel(self, name, did):
+        """The device shadow panel, filled in as an operator would: 404 before the device has a
+        shadow, the shadow after it publishes one (without a click: the panel reads it again every
+        5 s), an error line for a wrong token, no token and a bad name; and the gateway's counters."""
+        log("checking the device shadow panel")
+        tools = self.devtools
+        started = time.time()
+        tools.evaluate("document.getElementById('panel-shadow').scrollIntoView({block: 'start'})")
+        token = self.device_token(name)
+        port = self.gateway_port()
+        self.check(self.shadow_probe()["tokenType"] == "password", "#shadow-token is a password field")
+
+        # 1. Before the device wrote a shadow: the API's 404.
+        self.submit_shadow(did, "", token)
+        self.shadow_error(404, "api/25", f"{name} before it wrote a shadow")
+
+        # 2. The device writes one over MQTT; the API has it.
+        code = self.publish_shadow(port, did, token, SHADOW_UPDATE)
+        published_at = time.time()
+        self.check(code == 0, f"paho published the shadow update as {name}: PUBACK reason code {code}")
+        view = self.read_shadow_api(did, token)
+        shadows = view.get("shadows") or [{}]
+        document = shadows[0].get("document", {})
+        state = document.get("state", {})
+        self.check(view.get("thing") == did and len(shadows) == 1 and document.get("version") == 1
+                   and state.get("reported", {}).get("temp") == 21 and state.get("delta") == {"temp": 22},
+                   f"GET /things/{{did}}/shadow with {name}'s token answers version 1, reported temp 21, delta temp 22: "
+                   f"{json.dumps(view)[:400]}")
+        try:
+            stamp = document["metadata"]["reported"]["temp"]["timestamp"]
+        except (KeyError, TypeError):
+            stamp = None
+
+        # 3. The panel shows it at its next refresh, no click needed.
+        def drawn():
+            now = self.shadow_probe()
+            return now if now["shadows"] and now["shadows"][0]["version"] == "1" and now["error"] is None else None
+
+        try:
+            now = wait_for(drawn, SHADOW_REFRESH_TIMEOUT_S, "the shadow panel shows version 1 without a click")
+        except CheckFailed as failure:
+            now = self.shadow_probe()
+            raise CheckFailed(f"{failure}: error {now['error']}, shadows {json.dumps(now['shadows'])[:400]}")
+        self.check(True, f"the shadow panel refreshed by itself: version 1 shown "
+                         f"{time.time() - published_at:.1f}s after the PUBACK")
+        card = now["shadows"][0]
+        entries = {entry["path"]: entry for entry in card["entries"]}
+        value = lambda path: entries.get(path, {}).get("value")
+        self.check(card["name"] == "" and "classic shadow" in card["head"] and "version 1" in card["head"]
+                   and card["sections"] == ["desired", "reported", "delta"],
+                   f"the shadow's head and sections: {card['head']!r}, {card['sections']}")
+        temp = entries.get("/reported/temp", {})
+        self.check(temp.get("value") == "21" and stamp is not None and temp.get("stamp") == str(stamp)
+                   and f"Unix {stamp}" in temp.get("title", ""),
+                   f"reported.temp reads 21, titled with its metadata timestamp {stamp}: "
+                   f"{temp.get('value')!r}, {temp.get('title')!r}")
+        self.check(value("/desired/temp") == "22" and value("/delta/temp") == "22",
+                   f"desired.temp and delta.temp read 22: {value('/desired/temp')!r}, {value('/delta/temp')!r}")
+        # Entries are named by JSON Pointer: "~" is "~0" and "/" is "~1" in a key.
+        markup = entries.get("/reported/" + SHADOW_MARKUP_KEY.replace("~", "~0").replace("/", "~1"), {})
+        self.check(markup.get("key") == SHADOW_MARKUP_KEY and markup.get("value") == json.dumps(SHADOW_MARKUP_VALUE)
+                   and now["markup"] == 0,
+                   f"a key and value carrying markup show as text ({markup.get('key')!r}: {markup.get('value')!r}), "
+                   f"{now['markup']} elements made of them")
+        self.check(not any(token in item for item in now["stored"]),
+                   f"the token is in no Web Storage ({len(now['stored'])} items stored)")
+        self.check(now["notice"] is None, f"the page shows no error notice: {now['notice']!r}")
+
+        # 4. The gateway stats: GET /gateway's expiry and shadow counters.
+        seen = {}
+
+        def counted():
+            gateway = self.gateway_status()
+            shown = self.shadow_probe()["counters"]
+            seen["api"], seen["page"] = {key: gateway.get(field) for key, field in GATEWAY_SHADOW_COUNTERS.items()}, shown
+            return all(number_or_none((shown[key] or "").replace(",", "")) == gateway.get(field)
+                       for key, field in GATEWAY_SHADOW_COUNTERS.items())
+
+        try:
+            wait_for(counted, GATEWAY_REFRESH_TIMEOUT_S, "the gateway stats read GET /gateway's shadow counters")
+            self.check((seen["api"]["gw-shadows"] or 0) >= 1 and (seen["api"]["gw-shadow-requests"] or 0) >= 1,
+                       f"the gateway stats read GET /gateway's counters, a shadow kept and a request: {json.dumps(seen['page'])}")
+        except CheckFailed as failure:
+            self.check(False, f"{failure}: page {json.dumps(seen.get('page'))}, API {json.dumps(seen.get('api'))}")
+
+        # 5. Refusals, each on the panel's error line with the API's code.
+        wrong = token[:-4] + ("BBBB" if token.endswith("AAAA") else "AAAA")  # the signature no longer verifies
+        self.submit_shadow(did, "", wrong)
+        self.shadow_error(403, "api/24", "a wrong token")
+        self.submit_shadow(did, "", "")
+        self.shadow_error(401, "api/24", "no token")
+        self.submit_shadow(did, SHADOW_BAD_NAME, token)
+        self.shadow_error(400, "api/10", f"the shadow name {SHADOW_BAD_NAME!r}")
+
+        # 6. The right token again (the screenshot shows the shadow).
+        self.submit_shadow(did, "", token)
+        try:
+            wait_for(drawn, SHADOW_ANSWER_TIMEOUT_S, "the shadow shows again with the right token")
+            self.check(True, "with the right token again the panel shows the shadow, the error line gone")
+        except CheckFailed as failure:
+            self.check(False, f"{failure}: {self.shadow_probe()['error']}")
+        log(f"shadow step took {time.time() - started:.1f}s")
+
+    # MARK: partition banner
+
+    def partition_banner(self):
+        """The banner of a node cut off from the network. A one-node devnet always has its quorum,
+        so the browser's /status answers are rewritten (CDP Fetch) to a partitioned node's: the
+        node's own answer with partitioned true and an older last commit."""
+        log("checking the partition banner")
+        tools = self.devtools
+        probe = lambda: tools.evaluate(PARTITION_PROBE)
+        before = probe()
+        self.check(before["exists"] and not before["shown"], f"#partition-banner is hidden: {before}")
+        served = []
+
+        def fulfill(params):
+            try:
+                body = get_json(self.api_port, "/status")
+                body["partitioned"], body["lastCommitAgeMs"] = True, PARTITION_AGE_MS
+                served.append(body["height"])
+                tools.send("Fetch.fulfillRequest", {
+                    "requestId": params["requestId"], "responseCode": 200,
+                    "responseHeaders": [{"name": "Content-Type", "value": "application/json"}],
+                    "body": base64.b64encode(json.dumps(body).encode()).decode()})
+            except (OSError, ValueError, KeyError, urllib.error.URLError):
+                tools.send("Fetch.continueRequest", {"requestId": params["requestId"]})
+
+        tools.handlers["Fetch.requestPaused"] = fulfill
+        tools.call("Fetch.enable", {"patterns": [{"urlPattern": "*/status", "requestStage": "Request"}]})
+        try:
+            shown = wait_for(lambda: (lambda now: now if now["shown"] else None)(probe()), STATUS_POLL_TIMEOUT_S,
+                             "#partition-banner shows once /status says partitioned")
+            height = shown["height"]
+            expected = (f"Cut off from the network: serving devices from height {height}, last commit "
+                        f"{PARTITION_AGE_SHOWN} (devices authenticate offline for up to 72 h)")
+            self.check(shown["text"] == expected and height is not None and int(height) in served
+                       and shown["ageMs"] == str(PARTITION_AGE_MS),
+                       f"the partition banner reads {shown['text']!r} (/status answered heights {sorted(set(served))})")
+            self.check(shown["role"] == "status" and shown["live"] == "polite" and shown["sync"] == "cut off",
+                       f"the banner is a polite live region (role {shown['role']!r}, aria-live {shown['live']!r}); "
+                       f"#sync reads {shown['sync']!r}")
+        except CheckFailed as failure:
+            self.check(False, f"{failure}: {probe()} (/status answers rewritten: {len(served)})")
+        finally:
+            tools.call("Fetch.disable")
+            tools.handlers.pop("Fetch.requestPaused", None)
+        try:
+            wait_for(lambda: not probe()["shown"], STATUS_POLL_TIMEOUT_S, "#partition-banner hides again")
+            self.check(True, "the partition banner hides once /status no longer says partitioned")
+        except CheckFailed as failure:
+            self.check(False, f"{failure}: {probe()}")
 
     # MARK: storage and payments
 
@@ -1517,6 +1887,18 @@ class Run:
             now = wait_for(loaded, PANEL_TIMEOUT_S, "the governance and rollouts panels load")
         except CheckFailed as failure:
             raise CheckFailed(f"{failure}: {json.dumps(self.gov_probe())[:800]}")
+
+        # The pool grows with every fee: the page reads it again a moment after each block, so a
+        # block just committed (the steps before make transactions) may not have reached it yet.
+        def pool_caught_up():
+            latest = self.api_json("/gov/proposals")
+            shown = self.gov_probe()
+            return (latest, shown) if shown["stats"]["gov-pool"] == f"{latest['communityPool']:,}" else None
+
+        try:
+            proposals, now = wait_for(pool_caught_up, GATEWAY_REFRESH_TIMEOUT_S, "the page's community pool is the API's")
+        except CheckFailed:
+            pass  # the check below says what differs
         if not proposals.get("proposals"):
             rows = now["proposals"]
             self.check(len(rows) == 1 and rows[0]["empty"] and rows[0]["text"].startswith("no proposals yet — meshwork gov submit"),
@@ -1718,9 +2100,11 @@ def main():
             run.telemetry(TELEMETRY_DEVICE, dids[DEVICE_NAMES.index(TELEMETRY_DEVICE)])
         except CheckFailed as failure:
             run.check(False, f"telemetry: {failure}")
-        for name, step in (("storage", run.storage_panel), ("payments", run.payments_panel),
+        shadow_device = (TELEMETRY_DEVICE, dids[DEVICE_NAMES.index(TELEMETRY_DEVICE)])
+        for name, step in (("shadow", lambda: run.shadow_panel(*shadow_device)),
+                           ("storage", run.storage_panel), ("payments", run.payments_panel),
                            ("feeds", run.feeds_panel), ("reputation", run.reputation_column),
-                           ("governance", run.gov_panels)):
+                           ("governance", run.gov_panels), ("partition", run.partition_banner)):
             try:
                 step()
             except CheckFailed as failure:

@@ -138,11 +138,11 @@ struct ShadowBench: AsyncParsableCommand {
     private func measure(
         ports: [Int], did: String, token: String, shadow: (Int) -> String, field: (Int) -> String, base: String
     ) async throws -> Figures {
-        var connected: [ShadowClient] = []
+        var connected: [BenchClient] = []
         for index in 0..<clients {
             let topic = base + shadow(index) + "/update"
             connected.append(
-                try await ShadowClient.connect(
+                try await BenchClient.connect(
                     port: ports[index % ports.count], clientID: "shadow-bench-\(ports.count)-\(index)", did: did,
                     token: token, accepted: topic + "/accepted", clientToken: "c\(ports.count)-\(index)"))
         }
@@ -191,8 +191,10 @@ struct ShadowBench: AsyncParsableCommand {
     }
 }
 
-/// One MQTT 5 client of the shadow bench: publishes an update and waits for its accepted answer.
-final class ShadowClient: ChannelInboundHandler, @unchecked Sendable {
+/// One MQTT 5 client of the shadow and reconcile benches: publishes a shadow update and waits for
+/// its accepted answer, publishes a stream of QoS 1 messages with a window, or counts what a
+/// subscription delivers.
+final class BenchClient: ChannelInboundHandler, @unchecked Sendable {
     // @unchecked: every field is touched only on `channel.eventLoop`.
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
@@ -204,9 +206,20 @@ final class ShadowClient: ChannelInboundHandler, @unchecked Sendable {
     private var channel: (any Channel)?
     private var buffer: ByteBuffer?
     private let decoder = MQTTDecoder(packetBytesMax: 1 << 20)
+    /// The QoS of its one subscription.
+    var subscriptionQoS = MQTTQoS.atMostOnce
     private var ready: EventLoopPromise<Void>?
     private var waiting: EventLoopPromise<Void>?
     private var nextID: UInt16 = 1
+    /// A stream of QoS 1 publishes: those left to send, in flight, and the promise of all acks.
+    private var streamTopic = ""
+    private var streamLeft = 0
+    private var streamInflight = 0
+    private var streamDone: EventLoopPromise<Void>?
+    /// Deliveries counted on `countFilter`'s topics, and the promise kept at `countTarget`.
+    private(set) var delivered = 0
+    private var countTarget = 0
+    private var counted: EventLoopPromise<Void>?
 
     private init(connect: MQTTConnect, accepted: String, clientToken: String) {
         connectPacket = connect
@@ -215,22 +228,32 @@ final class ShadowClient: ChannelInboundHandler, @unchecked Sendable {
     }
 
     static func connect(
-        port: Int, clientID: String, did: String, token: String, accepted: String, clientToken: String
-    ) async throws -> ShadowClient {
-        let client = ShadowClient(
+        port: Int, clientID: String, did: String, token: String, accepted: String, clientToken: String = "",
+        sessionExpiry: UInt32? = nil, qos: MQTTQoS = .atMostOnce
+    ) async throws -> BenchClient {
+        var properties = MQTTProperties()
+        if let sessionExpiry { properties.append(.sessionExpiryInterval, .fourByte(sessionExpiry)) }
+        let client = BenchClient(
             connect: MQTTConnect(
-                version: .v5, cleanStart: true, keepAliveSeconds: 60, clientID: clientID, username: did,
-                password: Array(token.utf8)),
+                version: .v5, cleanStart: sessionExpiry == nil, keepAliveSeconds: 60, properties: properties,
+                clientID: clientID, username: did, password: Array(token.utf8)),
             accepted: accepted, clientToken: clientToken)
+        client.subscriptionQoS = qos
         let loop = MultiThreadedEventLoopGroup.singleton.next()
         let ready = loop.makePromise(of: Void.self)
         try await loop.submit { client.ready = ready }.get()
-        _ = try await ClientBootstrap(group: loop)
-            .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(client) }
-            }
-            .connect(host: "127.0.0.1", port: port).get()
+        do {
+            _ = try await ClientBootstrap(group: loop)
+                .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(client) }
+                }
+                .connect(host: "127.0.0.1", port: port).get()
+        } catch {
+            // Nothing listens yet (or any other failure): the promise is settled, not leaked.
+            ready.fail(error)
+            throw error
+        }
         let timeout = loop.scheduleTask(in: .seconds(15)) { ready.fail(ChannelError.connectTimeout(.seconds(15))) }
         defer { timeout.cancel() }
         try await ready.futureResult.get()
@@ -255,6 +278,52 @@ final class ShadowClient: ChannelInboundHandler, @unchecked Sendable {
 
     func close() { channel?.close(promise: nil) }
 
+    /// Publishes `count` QoS 1 messages to `topic` with at most `window` unacknowledged; returns
+    /// once every one is acknowledged.
+    func publishStream(topic: String, count: Int, window: Int = 64) async throws {
+        guard let channel, count > 0 else { return }
+        let done: EventLoopFuture<Void> = try await channel.eventLoop.submit {
+            let promise = channel.eventLoop.makePromise(of: Void.self)
+            self.streamDone = promise
+            self.streamTopic = topic
+            self.streamLeft = count
+            self.streamInflight = 0
+            self.pumpStream(window: window)
+            return promise.futureResult
+        }.get()
+        try await done.get()
+    }
+
+    private var streamWindow = 64
+
+    private func pumpStream(window: Int) {
+        streamWindow = window
+        while streamLeft > 0, streamInflight < streamWindow {
+            streamLeft -= 1
+            streamInflight += 1
+            let id = nextID
+            nextID = nextID == UInt16.max ? 1 : nextID + 1
+            let payload = Array("spooled \(streamLeft)".utf8)
+            send(.publish(MQTTPublish(topic: streamTopic, payload: payload, qos: .atLeastOnce, packetID: id)))
+        }
+    }
+
+    /// Waits until `target` messages have been delivered to this client in all.
+    func waitForDeliveries(_ target: Int) async throws {
+        guard let channel else { throw ChannelError.ioOnClosedChannel }
+        let reached: EventLoopFuture<Void> = try await channel.eventLoop.submit {
+            let promise = channel.eventLoop.makePromise(of: Void.self)
+            if self.delivered >= target {
+                promise.succeed(())
+            } else {
+                self.countTarget = target
+                self.counted = promise
+            }
+            return promise.futureResult
+        }.get()
+        try await reached.get()
+    }
+
     func channelActive(context: ChannelHandlerContext) {
         channel = context.channel
         send(.connect(connectPacket))
@@ -263,6 +332,10 @@ final class ShadowClient: ChannelInboundHandler, @unchecked Sendable {
     func channelInactive(context: ChannelHandlerContext) {
         ready?.fail(ChannelError.ioOnClosedChannel)
         ready = nil
+        streamDone?.fail(ChannelError.ioOnClosedChannel)
+        streamDone = nil
+        counted?.fail(ChannelError.ioOnClosedChannel)
+        counted = nil
         waiting?.fail(ChannelError.ioOnClosedChannel)
         waiting = nil
     }
@@ -306,20 +379,37 @@ final class ShadowClient: ChannelInboundHandler, @unchecked Sendable {
             send(
                 .subscribe(
                     MQTTSubscribe(packetID: 1, filters: [(acceptedFilter, MQTTSubscriptionOptions(qos: .atMostOnce))])))
-        case .connack:
-            ready?.fail(ChannelError.ioOnClosedChannel)
+        case .connack(let connack):
+            ready?.fail(CommandFailure("CONNACK \(connack.reasonCode)"))
             ready = nil
         case .suback(let suback):
             if suback.reasonCodes.first.map({ $0 < 0x80 }) ?? false {
                 ready?.succeed(())
             } else {
-                ready?.fail(ChannelError.ioOnClosedChannel)
+                ready?.fail(CommandFailure("SUBACK \(suback.reasonCodes)"))
             }
             ready = nil
+        case .ack(let ack) where ack.type == .puback && streamDone != nil:
+            streamInflight -= 1
+            if streamLeft == 0 && streamInflight == 0 {
+                streamDone?.succeed(())
+                streamDone = nil
+            } else {
+                pumpStream(window: streamWindow)
+            }
         case .publish(let publish):
             if publish.qos == .atLeastOnce, let id = publish.packetID { send(.ack(MQTTAck(.puback, packetID: id))) }
+            if publish.payload.starts(with: Array("spooled ".utf8)) {
+                delivered += 1
+                if let counted, delivered >= countTarget {
+                    counted.succeed(())
+                    self.counted = nil
+                }
+                return
+            }
             // Only this client's own answers count (every client of a shared shadow sees all).
-            guard publish.topic == acceptedFilter, Self.contains(publish.payload, tokenMark) else { return }
+            guard MQTTTopic.matches(filter: acceptedFilter, topic: publish.topic), Self.contains(publish.payload, tokenMark)
+            else { return }
             waiting?.succeed(())
             waiting = nil
         default:

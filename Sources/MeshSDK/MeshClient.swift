@@ -27,6 +27,9 @@ public struct MeshClient: Sendable {
     /// `GET /status`.
     public func status() async throws(SDKError) -> NodeStatus { try await get("/status") }
 
+    /// `GET /gateway`: the node's MQTT gateway and its counters.
+    public func gateway() async throws(SDKError) -> GatewayStatus { try await get("/gateway") }
+
     /// `GET /status/disk`: bytes per store on the node's disk.
     public func disk() async throws(SDKError) -> DiskView { try await get("/status/disk") }
 

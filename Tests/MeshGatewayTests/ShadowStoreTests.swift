@@ -71,4 +71,24 @@ import Testing
         #expect(ShadowStore.decode([UInt8](repeating: 0x20, count: ShadowStore.peerDocumentBytesMax + 1)) == nil)
         #expect(ShadowStore.decode(ShadowStore.encode(theirs)) == theirs)
     }
+
+    /// A subscription to shadow answers needs `shadow.read` on every shadow its filter can match:
+    /// a wildcard where `name` may stand matches the named shadows too.
+    @Test func shadowSubscriptionsNeedReadOnEveryShadowTheyCanMatch() {
+        let did = "did:key:z6MkiTBz1ymuepAQ4HEHYSF1H8quG5GLVVQR3djdX3mDooWp"
+        let base = ShadowTopic.prefix + did
+        let cases: [(String, Gateway.ShadowSubscription)] = [
+            (base + "/shadow/update/accepted", .read(resource: "shadow/\(did)")),
+            (base + "/shadow/get/+", .read(resource: "shadow/\(did)")),
+            (base + "/shadow/name/lamp/update/delta", .read(resource: "shadow/\(did)/lamp")),
+            (base + "/shadow/name/+/update/delta", .read(resource: "shadow/\(did)/#")),
+            (base + "/shadow/+/+/+/accepted", .read(resource: "shadow/\(did)/#")),
+            (base + "/shadow/#", .read(resource: "shadow/\(did)/#")),
+            (base + "/#", .read(resource: "shadow/\(did)/#")),
+            (base + "/+/update/accepted", .refused),
+            (ShadowTopic.prefix + "+/shadow/update/accepted", .refused),
+            ("mesh/x/#", .notShadow),
+        ]
+        for (filter, expected) in cases { #expect(Gateway.shadowSubscription(filter) == expected, "\(filter)") }
+    }
 }

@@ -272,7 +272,8 @@ final class Relay: @unchecked Sendable {
                     send(peer, frame)
                     continue
                 }
-                copy.sharedGroups = groups
+                // A receiver refuses a frame naming more groups than this (see `decodeMessage`).
+                copy.sharedGroups = Array(groups.prefix(Self.sharedGroupsPerMessageMax))
                 send(peer, Self.encode(copy, origin: nodeID, boot: boot, sequence: sequence))
             }
         }

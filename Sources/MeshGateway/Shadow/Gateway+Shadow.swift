@@ -21,17 +21,17 @@ extension Gateway {
         guard filter.hasPrefix(ShadowTopic.prefix) else { return .notShadow }
         let levels = filter.dropFirst(ShadowTopic.prefix.count).split(separator: "/", omittingEmptySubsequences: false)
         guard let first = levels.first, let thing = try? DID(string: String(first)) else { return .refused }
-        guard levels.count > 1, levels[1] == "shadow" else {
-            // `$mesh/things/<did>/#` covers every shadow of the device.
-            return levels.count == 2 && levels[1] == "#" ? .read(resource: "shadow/\(thing)/#") : .refused
-        }
-        guard levels.count > 3, levels[2] == "name" else {
-            return levels.count > 2 && levels[2] == "#"
-                ? .read(resource: "shadow/\(thing)/#") : .read(resource: "shadow/\(thing)")
-        }
-        let name = String(levels[3])
-        guard ShadowTopic.isName(name) else { return .read(resource: "shadow/\(thing)/#") }
-        return .read(resource: "shadow/\(thing)/\(name)")
+        let every = ShadowSubscription.read(resource: "shadow/\(thing)/#")
+        // `$mesh/things/<did>/#` covers every shadow of the device.
+        if levels.count == 2 && levels[1] == "#" { return every }
+        guard levels.count > 1, levels[1] == "shadow" else { return .refused }
+        let rest = levels.dropFirst(2)
+        guard let next = rest.first else { return .read(resource: "shadow/\(thing)") }
+        // A wildcard where `name` may stand matches the named shadows too: all of them are read.
+        if next == "+" || next == "#" { return every }
+        guard next == "name" else { return .read(resource: "shadow/\(thing)") }
+        guard rest.count > 1, ShadowTopic.isName(String(rest[rest.startIndex + 1])) else { return every }
+        return .read(resource: "shadow/\(thing)/\(rest[rest.startIndex + 1])")
     }
 
     /// How one subscription is decided: by the gateway for its own topics (`$mesh/ota/`), by
@@ -67,6 +67,7 @@ extension Gateway {
             return .failure(
                 PublishRefusal(text: "\(action.rawValue) on \(thing)'s shadow is not allowed: \(decision.reason)"))
         }
+        countersBox.withLockedValue { $0.shadowRequests += 1 }
         let key = ShadowStore.Key(thing: thing, name: topic.name ?? "")
         let now = Broker.nowMs() / 1000
         switch topic.operation {
@@ -116,7 +117,6 @@ extension Gateway {
                     thing: thing, name: key.name, document: ShadowStore.encode(change.current), accepted: nil)
             }
         }
-        countersBox.withLockedValue { $0.shadowRequests += 1 }
         return .success(())
     }
 

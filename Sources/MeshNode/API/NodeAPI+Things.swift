@@ -17,7 +17,8 @@ extension NodeAPI {
             guard let gateway = runtime.gateway else {
                 throw Failure("api/15", "the MQTT gateway has not started", .serviceUnavailable)
             }
-            guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
+            // The scheme is case-insensitive (RFC 9110, section 11.1).
+            guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") else {
                 throw Failure(
                     "api/24",
                     "a shadow is read with 'Authorization: Bearer <device token>' of a DID allowed shadow.read",

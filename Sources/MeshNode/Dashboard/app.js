@@ -50,6 +50,10 @@
     govIntervalMs: 15000,
     proposalMessagesShownMax: 4,
     rolloutsShownMax: 50,
+    // Device shadows: read again this often while one is shown; what one shadow may draw.
+    shadowIntervalMs: 5000,
+    shadowRowsMax: 2000,
+    shadowDepthMax: 16,
   };
 
   const state = {
@@ -99,6 +103,10 @@
     },
     rollouts: { answer: null, error: null, loading: false, again: false }, // the last good `/ota/rollouts`
     blockRefresh: new Map(), // loader name → {lastMs, timer}: reloads that follow new blocks
+    // The shadow panel: what was asked (the token only here, in memory: never in storage), the
+    // number of the latest read (older answers are dropped), whether refreshes go on (not after a
+    // 400, 401 or 403), the JSON last drawn and the "ago" cells drawn from it.
+    shadow: { did: null, name: '', token: '', seq: 0, loading: false, stopped: true, drawn: null, ageCells: [] },
   };
 
   /// The payments panel's view of recent blocks. `blocks`: height → {paid, partial} once its
@@ -196,17 +204,28 @@
     notice.textContent = first.done ? '' : first.value;
   }
 
-  /// GET a JSON path; an API error body `{code, message}` becomes the thrown message.
-  async function api(path) {
+  /// GET a JSON path; an API error body `{code, message}` becomes the thrown message (and the
+  /// error's `status`, `code` and `apiMessage`). With `token`, the request carries
+  /// `Authorization: Bearer <token>` (to this node only: paths are relative) and skips the cache.
+  async function api(path, { token = null } = {}) {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), limits.requestTimeoutMs);
     try {
-      const response = await fetch(path, { signal: controller.signal, headers: { Accept: 'application/json' } });
+      const headers = { Accept: 'application/json' };
+      if (token) headers.Authorization = `Bearer ${token}`;
+      const response = await fetch(path, {
+        signal: controller.signal, headers, cache: token ? 'no-store' : 'default',
+      });
       const body = await response.json().catch(() => null);
       if (!response.ok) {
-        const detail = body && body.message ? `${body.code}: ${body.message}` : `HTTP ${response.status}`;
+        const coded = body && typeof body.code === 'string' && typeof body.message === 'string';
+        const detail = coded ? `${body.code}: ${body.message}` : `HTTP ${response.status}`;
         const error = new Error(`GET ${path} → ${detail}`);
         error.status = response.status;
+        if (coded) {
+          error.code = body.code;
+          error.apiMessage = body.message;
+        }
         throw error;
       }
       if (body === null) throw new Error(`GET ${path} → not JSON`);
@@ -697,6 +716,12 @@
       setText('gw-denied', String(gateway.denied));
       setText('gw-quota', String(gateway.quotaRefused));
       setText('gw-relay-denied', String(gateway.relayDenied));
+      // Newer counters: a node without them shows "–".
+      const count = (value) => (Number.isFinite(value) ? formatNumber(value) : '–');
+      setText('gw-expired', count(gateway.expired));
+      setText('gw-shadows', count(gateway.shadows));
+      setText('gw-shadow-requests', count(gateway.shadowRequests));
+      setText('gw-shadow-merges', count(gateway.shadowMerges));
       setText('gateway-listen', `MQTT ${gateway.listen}`);
       setText('pay-delivered', formatNumber(gateway.pricedDelivered));
       setText('pay-amount', formatNumber(gateway.pricedAmount));
@@ -1797,6 +1822,302 @@
     banner.dataset.blocksLeft = String(left);
   }
 
+  // MARK: device shadow
+
+  /// Reads the shadows asked for in the panel's form: `GET /things/{did}/shadow` (`?name=` for
+  /// one), with the token in the Authorization header. A new read makes older answers stale.
+  async function loadShadow({ quiet = false } = {}) {
+    const shadow = state.shadow;
+    if (!shadow.did) return;
+    const seq = ++shadow.seq;
+    shadow.loading = true;
+    if (!quiet) {
+      showShadowError(null);
+      $('shadow-results').replaceChildren(el('p', { className: 'muted shadow-empty', text: 'loading…' }));
+      shadow.drawn = null;
+      shadow.ageCells = [];
+      setText('shadow-summary', '');
+    }
+    const path = `/things/${encodeURIComponent(shadow.did)}/shadow`
+      + (shadow.name ? `?name=${encodeURIComponent(shadow.name)}` : '');
+    let answer = null;
+    let failure = null;
+    try {
+      answer = await api(path, { token: shadow.token });
+    } catch (error) {
+      failure = error;
+    }
+    if (seq !== shadow.seq) return; // another read was asked for meanwhile
+    shadow.loading = false;
+    if (failure) {
+      // A refused token or a bad request stays refused: no more refreshes until Show is pressed.
+      if ([400, 401, 403].includes(failure.status)) shadow.stopped = true;
+      showShadowError(failure);
+      if (failure.status !== undefined || !shadow.drawn) {
+        // The API answered: what was shown is not what it holds now (a network failure keeps it).
+        $('shadow-results').replaceChildren();
+        shadow.drawn = null;
+        shadow.ageCells = [];
+        setText('shadow-summary', '');
+      }
+      return;
+    }
+    showShadowError(null);
+    renderShadows(answer);
+  }
+
+  /// The panel's error line: what the API said (status, code, message) and what to do about it.
+  function showShadowError(error) {
+    const line = $('shadow-error');
+    if (!error) {
+      line.hidden = true;
+      line.textContent = '';
+      delete line.dataset.status;
+      delete line.dataset.code;
+      return;
+    }
+    const said = error.code ? `${error.status} ${error.code}: ${error.apiMessage}` : messageOf(error);
+    const named = state.shadow.name ? ` named '${state.shadow.name}'` : '';
+    let text;
+    switch (error.local ? 'local' : error.status) {
+      case 'local':
+        text = error.message;
+        break;
+      case 401:
+        text = `No token (${said}). Paste a device token: meshwork device token --key NAME.`;
+        break;
+      case 403:
+        text = `Token refused (${said}). It must be a current token of the device, its controller or a DID granted shadow.read on it.`;
+        break;
+      case 404:
+        text = `No shadow${named} (${said}). The device has not written one yet, or deleted it`
+          + (state.shadow.stopped || !$('shadow-follow').checked ? '.' : '; the panel looks again every 5 s.');
+        break;
+      case 400:
+        text = `Bad request (${said}). A device is a did:mesh:… or did:key:… DID; a shadow name is 1–64 letters, digits, ':', '_' or '-'.`;
+        break;
+      default:
+        text = `Could not read the shadow: ${said}`;
+    }
+    if (line.textContent !== text) line.textContent = text;
+    line.hidden = false;
+    line.dataset.status = String(error.status || '');
+    line.dataset.code = error.code || '';
+  }
+
+  function isObject(value) {
+    return value !== null && typeof value === 'object' && !Array.isArray(value);
+  }
+
+  /// `object[key]` only when it is the object's own (a device may name a key `__proto__`).
+  function own(object, key) {
+    return isObject(object) && Object.prototype.hasOwnProperty.call(object, key) ? object[key] : undefined;
+  }
+
+  /// A metadata node's own timestamp (Unix seconds), if it is a leaf's `{"timestamp": N}`; a
+  /// state key named "timestamp" has an object there instead.
+  function stampOf(meta) {
+    const stamp = own(meta, 'timestamp');
+    return typeof stamp === 'number' && Number.isFinite(stamp) ? stamp : null;
+  }
+
+  function describeStamp(seconds) {
+    if (seconds === null) return 'no timestamp in the metadata';
+    const date = new Date(seconds * 1000);
+    return Number.isNaN(date.getTime())
+      ? `written at ${seconds} (Unix seconds)`
+      : `written ${date.toLocaleString([], { hour12: false })} (Unix ${seconds}, the writing node's clock)`;
+  }
+
+  /// The newest metadata timestamp under `meta` (the shadow's last write), or null.
+  function newestStamp(meta, depth = 0) {
+    if (!isObject(meta) || depth > limits.shadowDepthMax) return null;
+    let newest = stampOf(meta);
+    for (const [key, child] of Object.entries(meta)) {
+      if (key === 'timestamp' && !isObject(child)) continue;
+      const found = newestStamp(child, depth + 1);
+      if (found !== null && (newest === null || found > newest)) newest = found;
+    }
+    return newest;
+  }
+
+  /// A JSON Pointer segment (`~` → `~0`, `/` → `~1`), as the node names shadow paths.
+  function pointerSegment(key) {
+    return key.replace(/~/g, '~0').replace(/\//g, '~1');
+  }
+
+  /// A leaf's value as JSON (strings quoted, so "21" and 21 differ); arrays are values, shown whole.
+  function leafText(value) {
+    try {
+      const text = JSON.stringify(value);
+      return text === undefined ? String(value) : text;
+    } catch (error) {
+      return String(value);
+    }
+  }
+
+  function leafClass(value) {
+    if (value === null) return 'kv-null';
+    if (Array.isArray(value)) return 'kv-array';
+    return `kv-${typeof value}`;
+  }
+
+  /// One section of a shadow (`desired`, `reported`, `delta`) as a key-value tree: every key and
+  /// value goes in as text; each entry's title is its metadata timestamp. `budget.rows` bounds the
+  /// entries drawn per shadow.
+  function shadowTree(object, meta, path, depth, budget) {
+    const list = el('ul', { className: 'kv' });
+    for (const [key, value] of Object.entries(object)) {
+      if (budget.rows <= 0) {
+        budget.cut = true;
+        break;
+      }
+      budget.rows -= 1;
+      const childPath = `${path}/${pointerSegment(key)}`;
+      const childMeta = own(meta, key);
+      const stamp = stampOf(childMeta);
+      const item = el('li', { dataset: { path: childPath } }, [el('span', { className: 'kv-key', text: key })]);
+      if (isObject(value) && Object.keys(value).length && depth < limits.shadowDepthMax) {
+        item.className = 'kv-branch';
+        if (stamp !== null) item.title = describeStamp(stamp);
+        item.append(shadowTree(value, childMeta, childPath, depth + 1, budget));
+      } else {
+        item.title = describeStamp(stamp);
+        item.dataset.stamp = stamp === null ? '' : String(stamp);
+        item.append(el('span', { className: `kv-value ${leafClass(value)}`, text: leafText(value) }));
+      }
+      list.append(item);
+    }
+    return list;
+  }
+
+  function shadowSection(name, object, meta, budget, emptyText) {
+    const body = isObject(object) && Object.keys(object).length
+      ? shadowTree(object, meta, `/${name}`, 1, budget)
+      : el('p', { className: 'muted shadow-empty', text: emptyText });
+    return el('div', { className: 'shadow-section', dataset: { section: name } }, [el('h4', { text: name }), body]);
+  }
+
+  /// Draws the shadows of an answer, unless they are the ones already drawn (a refresh that found
+  /// no change keeps the tree, and what is selected in it, and only moves the "ago" texts on).
+  function renderShadows(answer) {
+    const shadow = state.shadow;
+    const shadows = Array.isArray(answer && answer.shadows) ? answer.shadows : [];
+    // A document's `timestamp` is when the node answered: it changes at every read, the rest only
+    // when the shadow does.
+    const json = JSON.stringify(shadows.map((view) => {
+      const documentView = isObject(view) && isObject(view.document) ? view.document : {};
+      return [isObject(view) ? view.name : null, documentView.state, documentView.metadata, documentView.version];
+    }));
+    const thing = typeof answer.thing === 'string' ? answer.thing : shadow.did;
+    setText('shadow-summary', `${shortDID(thing)} · ${shadows.length} shadow${shadows.length === 1 ? '' : 's'} · read ${formatClock(Date.now())}`);
+    $('shadow-summary').title = thing;
+    if (json === shadow.drawn) {
+      renderShadowAges();
+      return;
+    }
+    shadow.drawn = json;
+    shadow.ageCells = [];
+    const cards = shadows.map((view) => {
+      const documentView = isObject(view && view.document) ? view.document : {};
+      const stateView = isObject(documentView.state) ? documentView.state : {};
+      const metadata = isObject(documentView.metadata) ? documentView.metadata : {};
+      const named = isObject(view) && typeof view.name === 'string' && view.name !== '';
+      const version = Number.isFinite(documentView.version) ? documentView.version : null;
+      const updated = newestStamp(metadata);
+      const answeredAt = Number.isFinite(documentView.timestamp) ? documentView.timestamp : null;
+      const shownAt = updated !== null ? updated : answeredAt; // no metadata: when the node answered
+      const age = el('span', { className: 'age' });
+      if (shownAt !== null) shadow.ageCells.push({ node: age, ms: shownAt * 1000 });
+      const budget = { rows: limits.shadowRowsMax, cut: false };
+      const delta = own(stateView, 'delta');
+      const sections = [
+        shadowSection('desired', own(stateView, 'desired'), own(metadata, 'desired'), budget, 'nothing desired'),
+        shadowSection('reported', own(stateView, 'reported'), own(metadata, 'reported'), budget, 'nothing reported'),
+        // The delta's leaves are desired ones: their timestamps are the desired metadata's.
+        shadowSection('delta', delta, own(metadata, 'desired'), budget,
+          'no delta: every desired value is reported'),
+      ];
+      const head = el('div', { className: 'shadow-head' }, [
+        el('span', { className: named ? 'strong mono' : 'strong', text: named ? view.name : 'classic shadow' }),
+        el('span', { className: 'shadow-version', text: version === null ? 'version –' : `version ${version}` }),
+        el('span', {
+          className: 'shadow-time',
+          title: updated === null ? 'no timestamp in the metadata' : `last write: ${describeStamp(updated)}`,
+        }, [shownAt === null ? 'updated –' : `updated ${formatClock(shownAt * 1000)}`, age]),
+      ]);
+      return el('article', {
+        className: 'shadow',
+        dataset: { shadow: named ? view.name : '', version: version === null ? '' : String(version) },
+      }, [
+        head,
+        el('div', { className: 'shadow-sections' }, sections),
+        budget.cut ? el('p', { className: 'muted', text: `only the first ${limits.shadowRowsMax} entries are shown` }) : null,
+      ]);
+    });
+    $('shadow-results').replaceChildren(...(cards.length
+      ? cards
+      : [el('p', { className: 'muted shadow-empty', text: 'no shadows' })]));
+    renderShadowAges();
+  }
+
+  function renderShadowAges() {
+    for (const { node, ms } of state.shadow.ageCells) {
+      const text = formatAge(ms);
+      if (node.textContent !== text) node.textContent = text;
+    }
+  }
+
+  /// Every `shadowIntervalMs`: the shown shadows again, while asked for and the page is visible.
+  function refreshShadow() {
+    const shadow = state.shadow;
+    renderShadowAges();
+    if (!shadow.did || shadow.stopped || shadow.loading || document.hidden) return;
+    if (!$('shadow-follow').checked) return;
+    loadShadow({ quiet: true });
+  }
+
+  // MARK: partition
+
+  /// How long ago the last commit was, to the minute (the banner is a live region: it changes at
+  /// most once a minute).
+  function formatCommitAge(ms) {
+    const minutes = Math.floor(Math.max(0, ms) / 60000);
+    if (minutes < 1) return 'less than a minute ago';
+    if (minutes < 60) return `${minutes} min ago`;
+    const hours = Math.floor(minutes / 60);
+    if (hours < 48) return `${hours} h ${minutes % 60} min ago`;
+    return `${Math.floor(hours / 24)} d ${hours % 24} h ago`;
+  }
+
+  /// The page-wide banner of a node cut off from the network (`/status.partitioned`: no commit for
+  /// `[site] partition_after_seconds`): it serves its devices from its last committed state.
+  function renderPartitionBanner() {
+    const status = state.status;
+    const banner = $('partition-banner');
+    const cut = Boolean(status && status.partitioned === true);
+    banner.hidden = !cut;
+    if (!cut) {
+      delete banner.dataset.height;
+      delete banner.dataset.ageMs;
+      return;
+    }
+    const ageMs = Number.isFinite(status.lastCommitAgeMs) ? status.lastCommitAgeMs : 0;
+    // Devices authenticate against the last committed state for [site] offline_auth_hours.
+    const offlineAuthMs = 72 * 3600 * 1000;
+    setText('partition-banner-text',
+      `Cut off from the network: serving devices from height ${status.height}, last commit ${formatCommitAge(ageMs)}`);
+    setText('partition-banner-note', ageMs < offlineAuthMs
+      ? '(devices authenticate offline for up to 72 h)'
+      : '(devices authenticate offline for up to 72 h: that has passed, new device connections are refused)');
+    banner.title = 'No block committed for [site] partition_after_seconds: this node reaches less than two '
+      + 'thirds of the voting power (or the chain has stalled). It keeps serving its devices from its last '
+      + 'committed state, for [site] offline_auth_hours (72 h unless its config.toml says otherwise), and '
+      + 'keeps its clients\' transactions in its outbox until a block holds them.';
+    banner.dataset.height = String(status.height);
+    banner.dataset.ageMs = String(ageMs);
+  }
+
   // MARK: firmware rollouts
 
   async function loadRollouts() {
@@ -1960,6 +2281,7 @@
     renderTelemetry();
     renderPayments();
     renderGovClock();
+    renderPartitionBanner();
   }
 
   function renderHeader() {
@@ -2003,8 +2325,13 @@
     setText('mempool', formatNumber(status.mempoolSize));
     setText('peer-count', (status.peers || []).length);
     const sync = $('sync');
-    sync.textContent = status.catchingUp ? 'catching up' : 'in sync';
-    sync.className = `stat-value ${status.catchingUp ? 'warn' : 'ok'}`;
+    if (status.partitioned) {
+      sync.textContent = 'cut off';
+      sync.className = 'stat-value bad';
+    } else {
+      sync.textContent = status.catchingUp ? 'catching up' : 'in sync';
+      sync.className = `stat-value ${status.catchingUp ? 'warn' : 'ok'}`;
+    }
     setText('role', status.isValidator ? 'this node validates' : 'this node does not validate');
   }
 
@@ -2141,8 +2468,9 @@
 
   function selectDevice(did) {
     state.selectedDID = did;
-    // Picking a device in the directory offers it to the telemetry panel.
+    // Picking a device in the directory offers it to the telemetry and shadow panels.
     if (!state.telemetry.did) $('telemetry-did').value = did;
+    if (!state.shadow.did && !$('shadow-did').value.trim()) $('shadow-did').value = did;
     renderDevices();
     loadDeviceDetail(did).catch((error) => reportError('device', error));
   }
@@ -2286,6 +2614,25 @@
       reportError('telemetry', null);
       watchTelemetry(did, $('telemetry-filter').value.trim(), $('telemetry-token').value.trim());
     });
+    $('shadow-form').addEventListener('submit', (event) => {
+      event.preventDefault();
+      const did = $('shadow-did').value.trim();
+      if (!did) {
+        const error = new Error('Enter a device DID (did:mesh:… or did:key:…).');
+        error.local = true;
+        showShadowError(error);
+        return;
+      }
+      const shadow = state.shadow;
+      shadow.did = did;
+      shadow.name = $('shadow-name').value.trim();
+      shadow.token = $('shadow-token').value.trim(); // kept in memory only
+      shadow.stopped = false;
+      loadShadow();
+    });
+    $('shadow-follow').addEventListener('change', () => {
+      if ($('shadow-follow').checked) refreshShadow();
+    });
     $('channels-form').addEventListener('submit', (event) => {
       event.preventDefault();
       const party = $('channels-party').value.trim();
@@ -2324,6 +2671,7 @@
     }, limits.govIntervalMs);
     // Scores on screen older than the cache keeps them are read again.
     setInterval(pumpReputation, limits.reputationTtlMs / 4);
+    setInterval(refreshShadow, limits.shadowIntervalMs);
   }
 
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);
