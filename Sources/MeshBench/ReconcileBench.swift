@@ -15,7 +15,8 @@ import MeshSDK
 struct ReconcileBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "reconcile",
-        abstract: "Seconds for a returning node to settle spooled messages and shadow updates (target: 100,000 + 10,000 in 60 s)."
+        abstract:
+            "Seconds for a returning node to settle spooled messages and shadow updates (target: 100,000 + 10,000 in 60 s)."
     )
 
     @Flag(help: "Print the report as JSON.") var json = false
@@ -65,7 +66,8 @@ struct ReconcileBench: AsyncParsableCommand {
         let mqttBase = 23_883
         let apiBase = 23_480
         try Devnet.create(
-            homes, root: root, chainId: "bench", p2pPort: 33_990, apiPort: apiBase, mqttPort: mqttBase, extraAccounts: [])
+            homes, root: root, chainId: "bench", p2pPort: 33_990, apiPort: apiBase, mqttPort: mqttBase,
+            extraAccounts: [])
         for home in homes {
             var config = try home.config()
             var mqtt = config.mqttSettings
@@ -85,7 +87,8 @@ struct ReconcileBench: AsyncParsableCommand {
         let owner = try Keystore(home: root).unlock("owner", passphrase: nil)
         let did = DID.key(owner.publicKey).description
         let token = DeviceToken.issue(
-            did: did, chainId: "bench", key: owner, issuedAt: Int64(Date().timeIntervalSince1970), lifetimeSeconds: 3600)
+            did: did, chainId: "bench", key: owner, issuedAt: Int64(Date().timeIntervalSince1970), lifetimeSeconds: 3600
+        )
         let filter = "mesh/\(did)/spool/#"
         // The away node's subscriber: a persistent session at QoS 1, offline while node-3 is away.
         var subscriber = try await BenchClient.connect(

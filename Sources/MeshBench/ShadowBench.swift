@@ -408,7 +408,8 @@ final class BenchClient: ChannelInboundHandler, @unchecked Sendable {
                 return
             }
             // Only this client's own answers count (every client of a shared shadow sees all).
-            guard MQTTTopic.matches(filter: acceptedFilter, topic: publish.topic), Self.contains(publish.payload, tokenMark)
+            guard MQTTTopic.matches(filter: acceptedFilter, topic: publish.topic),
+                Self.contains(publish.payload, tokenMark)
             else { return }
             waiting?.succeed(())
             waiting = nil
