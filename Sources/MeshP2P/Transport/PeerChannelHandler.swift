@@ -5,6 +5,8 @@ import NIOCore
 /// A live connection: its peer, and a send path that keeps within the queue limit.
 final class PeerConnection: Sendable {
     let info: PeerInfo
+    /// When its handshake completed.
+    let establishedAt = NIODeadline.now()
     private let channel: any Channel
     private let handler: NIOLoopBound<PeerChannelHandler>
     private let queuedBytes = NIOLockedValueBox(0)

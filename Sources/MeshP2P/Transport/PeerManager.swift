@@ -327,18 +327,33 @@ public final class PeerManager: Sendable {
 
     // MARK: - Connection events (from PeerChannelHandler)
 
+    /// A connection this old is taken to be dead when the same peer completes a new handshake.
+    static let staleAfter = TimeAmount.seconds(10)
+
     func established(_ connection: PeerConnection) -> Bool {
         let info = connection.info
         if isBanned(info.nodeID.hex) { return false }
         var replaced: PeerConnection?
+        var stale = false
         let accepted = state.withLockedValue { state -> Bool in
             guard !state.stopped else { return false }
             if let existing = state.peers[info.nodeID] {
-                // Both sides dialled at once: keep the connection the lower node id opened, on
-                // both ends, so exactly one survives.
-                let preferOutbound = nodeID < info.nodeID
-                guard info.outbound == preferOutbound, existing.info.outbound != preferOutbound else { return false }
-                replaced = existing
+                if NIODeadline.now() - existing.establishedAt > Self.staleAfter {
+                    // The peer proved its key on a new connection while an old one looked alive:
+                    // it restarted (or its link broke without a reset reaching us). A live peer
+                    // does not dial a node it is connected to, so the new connection wins; the
+                    // old one waiting for its idle timeout would keep the peer out for minutes.
+                    stale = true
+                    replaced = existing
+                } else {
+                    // Both sides dialled at once: keep the connection the lower node id opened,
+                    // on both ends, so exactly one survives.
+                    let preferOutbound = nodeID < info.nodeID
+                    guard info.outbound == preferOutbound, existing.info.outbound != preferOutbound else {
+                        return false
+                    }
+                    replaced = existing
+                }
             } else if !isPersistent(info.nodeID) {
                 // Persistent peers always get in (their slots are kept); others within the
                 // inbound or outbound share and, inbound, a few per IP address.
@@ -366,6 +381,8 @@ public final class PeerManager: Sendable {
         }
         replaced?.close()
         guard accepted else { return false }
+        // What was known over the stale connection (relay trust, filters) starts again.
+        if stale { handlers.onDisconnected(info.nodeID) }
         handlers.onConnected(info)
         let addresses = state.withLockedValue { state in
             state.known.values.filter { $0.nodeID != info.nodeID }.map(\.description)
