@@ -103,4 +103,43 @@ import Testing
         let batches = stored.withLock { $0 }
         #expect(batches.map(\.height) == [5] && batches.first?.count == 1)
     }
+
+    /// A node cut off from the network keeps one batch open for the whole partition: its records
+    /// go to disk once it is older than `pendingFlushAfterSeconds`, and a crash loses none of
+    /// those. After a restart at the same height the batch goes on; at a later height it closes.
+    @Test func anOpenBatchOfAPartitionSurvivesACrash() async throws {
+        let path = Self.temporaryPath()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        do {
+            let log = try ProvenanceLog(node: Self.node, path: path, height: 7)
+            log.record(device: Self.device, topic: "mesh/t", payloadHash: Self.hash("a"), signature: nil)
+            #expect(log.flushPending() == 0, "a young batch is not written early")
+            let later = Date().addingTimeInterval(ProvenanceLog.pendingFlushAfterSeconds + 1)
+            #expect(log.flushPending(now: later) == 1)
+            log.record(device: Self.device, topic: "mesh/t", payloadHash: Self.hash("b"), signature: nil)
+            #expect(log.flushPending(now: later) == 1 && log.flushPending(now: later) == 0)
+        }
+        // Killed and started again, still at height 7: the batch goes on with both records.
+        do {
+            let log = try ProvenanceLog(node: Self.node, path: path, height: 7)
+            guard case .pending(7) = try log.lookup(device: Self.device, topic: "mesh/t", payloadHash: Self.hash("b"))
+            else {
+                Issue.record("a record written before the crash is pending again")
+                return
+            }
+        }
+        // Started again after the chain moved on: batch 7 is closed and stored by `run`.
+        let log = try ProvenanceLog(node: Self.node, path: path, height: 9)
+        let stored = Mutex<[ProvenanceLog.Batch]>([])
+        let runner = Task { await log.run { batch in stored.withLock { $0.append(batch) } } }
+        for _ in 0..<200 where stored.withLock({ $0.isEmpty }) { try await Task.sleep(for: .milliseconds(10)) }
+        log.stop()
+        await runner.value
+        #expect(stored.withLock { $0.map(\.height) } == [7] && stored.withLock { $0.first?.count } == 2)
+        guard case .unanchored(7) = try log.lookup(device: Self.device, topic: "mesh/t", payloadHash: Self.hash("a"))
+        else {
+            Issue.record("the crashed batch is stored")
+            return
+        }
+    }
 }

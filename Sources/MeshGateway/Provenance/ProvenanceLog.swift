@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 import GRDB
 public import MeshCore
 public import MeshLedger
@@ -47,6 +47,9 @@ public final class ProvenanceLog: Sendable {
     private struct Open {
         var height: UInt64
         var records: [ProvenanceRecord] = []
+        /// When the open batch opened, and how many of its records are in `pending` on disk.
+        var openedAt = Date()
+        var flushed = 0
         /// Records waiting (open and closing batches), and their bytes, roughly.
         var waiting = 0
         var bytes = 0
@@ -104,6 +107,9 @@ public final class ProvenanceLog: Sendable {
                         batch INTEGER NOT NULL, idx INTEGER NOT NULL, device TEXT NOT NULL, topic TEXT NOT NULL,
                         payload_hash BLOB NOT NULL, leaf BLOB NOT NULL, PRIMARY KEY (batch, idx)) WITHOUT ROWID;
                     CREATE INDEX IF NOT EXISTS records_by_content ON records (device, topic, payload_hash);
+                    CREATE TABLE IF NOT EXISTS pending (
+                        batch INTEGER NOT NULL, idx INTEGER NOT NULL, record BLOB NOT NULL,
+                        PRIMARY KEY (batch, idx)) WITHOUT ROWID;
                     """)
             // Files from before retention: add the columns it needs (old batches are never pruned).
             let columns = try String.fetchAll(db, sql: "SELECT name FROM pragma_table_info('batches')")
@@ -112,8 +118,67 @@ public final class ProvenanceLog: Sendable {
                 try db.execute(sql: "ALTER TABLE batches ADD COLUMN pruned INTEGER NOT NULL DEFAULT 0")
             }
         }
-        open = NIOLockedValueBox(Open(height: height))
+        // Records a crash left in `pending`: an earlier batch is closed now (stored by `run`),
+        // the current one goes on.
+        var resumed = Open(height: height)
+        var earlier: [(UInt64, [ProvenanceRecord])] = []
+        let rows = try database.read { db in
+            try Row.fetchAll(db, sql: "SELECT batch, record FROM pending ORDER BY batch, idx").map {
+                (UInt64($0["batch"] as Int64), Array($0["record"] as Data))
+            }
+        }
+        for (batch, bytes) in rows {
+            guard let record = try? CanonicalDecoder.decode(ProvenanceRecord.self, from: bytes) else { continue }
+            if batch == height {
+                resumed.records.append(record)
+            } else if batch < height {
+                if earlier.last?.0 == batch {
+                    earlier[earlier.count - 1].1.append(record)
+                } else {
+                    earlier.append((batch, [record]))
+                }
+            }
+        }
+        resumed.flushed = resumed.records.count
+        resumed.waiting = rows.count
+        resumed.bytes = rows.count * Self.recordOverhead
+        for (batch, records) in earlier { resumed.closing[batch] = records }
+        open = NIOLockedValueBox(resumed)
         (closed, closedContinuation) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
+        for batch in earlier { closedContinuation.yield(batch) }
+    }
+
+    /// A batch open this long without a block (a node cut off from the network) has its records
+    /// written to `pending` every `flush` call, so a crash loses at most this long of them.
+    public static let pendingFlushAfterSeconds: TimeInterval = 5
+
+    /// Writes the open batch's records not on disk yet to `pending`, if the batch has been open
+    /// longer than `pendingFlushAfterSeconds` (normally a block closes it sooner: no extra write).
+    /// Returns how many were written.
+    @discardableResult
+    public func flushPending(now: Date = Date()) -> Int {
+        let (height, start, records): (UInt64, Int, [ProvenanceRecord]) = open.withLockedValue { open in
+            guard now.timeIntervalSince(open.openedAt) >= Self.pendingFlushAfterSeconds,
+                open.flushed < open.records.count
+            else { return (0, 0, []) }
+            return (open.height, open.flushed, Array(open.records[open.flushed...]))
+        }
+        guard !records.isEmpty else { return 0 }
+        do {
+            try database.write { db in
+                let statement = try db.makeStatement(sql: "INSERT OR REPLACE INTO pending VALUES (?, ?, ?)")
+                for (offset, record) in records.enumerated() {
+                    try statement.execute(arguments: [height, start + offset, Data(record.canonicalBytes)])
+                }
+            }
+        } catch {
+            FileHandle.standardError.write(Data("provenance: keeping the open batch's records failed: \(error)\n".utf8))
+            return 0
+        }
+        open.withLockedValue { open in
+            if open.height == height, open.flushed == start { open.flushed = start + records.count }
+        }
+        return records.count
     }
 
     /// Takes the record of an accepted publish by `device` on `topic`.
@@ -144,6 +209,8 @@ public final class ProvenanceLog: Sendable {
             if !open.records.isEmpty { open.closing[open.height] = open.records }
             open.height = height
             open.records = []
+            open.flushed = 0
+            open.openedAt = Date()
             return batch
         }
         if let closing, !closing.1.isEmpty { closedContinuation.yield(closing) }
@@ -192,6 +259,7 @@ public final class ProvenanceLog: Sendable {
                     Data(leaves[index]),
                 ])
             }
+            try db.execute(sql: "DELETE FROM pending WHERE batch <= ?", arguments: [height])
         }
         open.withLockedValue { $0.counters.batches += 1 }
         return batch

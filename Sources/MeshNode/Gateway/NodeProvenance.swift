@@ -31,9 +31,13 @@ extension NodeRuntime {
                     signal.finish()
                 }
                 group.addTask {
+                    var ticks = 0
                     while !Task.isCancelled {
-                        try? await Task.sleep(for: .seconds(5))
-                        signal.yield()
+                        try? await Task.sleep(for: .seconds(1))
+                        // Cut off from the network, the open batch's records go to disk each second.
+                        log.flushPending()
+                        ticks += 1
+                        if ticks % 5 == 0 { signal.yield() }
                     }
                 }
                 group.addTask { [self] in
