@@ -10,7 +10,7 @@ script's ctx.check and ctx.log. Each case publishes under mesh/<A>/m5/<case>/ wi
 m5-<case>-…, and closes its clients when it ends; one that raises is a failed check, and the next
 case runs.
 """
-import struct, threading, time
+import json, struct, threading, time
 from types import SimpleNamespace
 
 import paho.mqtt.client as mqtt
@@ -693,9 +693,81 @@ def bad_input(t):
             f"PUBACK {code!r} (want 0x99) and the connection stays open")
 
 
+def device_shadows(t):
+    """15. Device shadows on $mesh/things/<A>/shadow/name/<n>/…: AWS's answers, replication to
+    another node, version conflicts, bad documents, and access outside the grants."""
+    A = t.ctx.A
+    base = f"$mesh/things/{A}/shadow/name/m5"
+    owner = t.paho(0, "a0", who="A")
+    t.check(owner.subscribe(f"{base}/#") == [1],
+            "[shadows] A may subscribe to its own shadow's answers (the owner rule gives shadow.read)")
+
+    def answer(topic, token, seconds=10):
+        """The first answer on `topic` carrying clientToken `token` (parsed), or None."""
+        def found():
+            return [json.loads(m.payload) for m in owner.on(topic) if json.loads(m.payload).get("clientToken") == token]
+        return found()[0] if wait_until(lambda: found(), seconds, step=0.05) else None
+
+    owner.publish(f"{base}/update", json.dumps({"state": {"reported": {"temp": 21}}, "clientToken": "u1"}))
+    accepted = answer(f"{base}/update/accepted", "u1")
+    t.check(accepted is not None and accepted["version"] == 1 and accepted["state"] == {"reported": {"temp": 21}}
+            and "timestamp" in accepted["metadata"]["reported"]["temp"],
+            f"[shadows] an update is answered on /update/accepted with the state it set, its metadata and "
+            f"version 1 (AWS's shape): {accepted}")
+    t.check(wait_until(lambda: owner.on(f"{base}/update/documents"), 5, step=0.05),
+            "[shadows] and the documents before and after go to /update/documents")
+    owner.publish(f"{base}/update", json.dumps({"state": {"desired": {"led": "on"}}, "clientToken": "u2"}))
+    t.check(wait_until(lambda: any(json.loads(m.payload)["state"] == {"led": "on"}
+                                   for m in owner.on(f"{base}/update/delta")), 5, step=0.05),
+            "[shadows] a desired field that differs from the reported ones goes to /update/delta")
+    # Another node has the replicated document.
+    other = t.paho(1, "a1", who="A")
+    t.check(other.subscribe(f"{base}/get/+") == [1], "[shadows] A subscribes to the get answers on node-1")
+    def replicated():
+        other.publish(f"{base}/get", json.dumps({"clientToken": "g1"}))
+        return wait_until(lambda: any(json.loads(m.payload).get("version") == 2
+                                      for m in other.on(f"{base}/get/accepted")), 1, step=0.05)
+    t.check(wait_until(replicated, 15, step=0.1),
+            "[shadows] node-1 answers a get with the document made on node-0 (version 2: replicated and merged)")
+    # AWS's optimistic locking: a stale version is a conflict.
+    owner.publish(f"{base}/update", json.dumps({"state": {"reported": {"temp": 5}}, "version": 1, "clientToken": "c1"}))
+    rejected = answer(f"{base}/update/rejected", "c1")
+    t.check(rejected is not None and rejected["code"] == 409,
+            f"[shadows] an update naming a stale version is rejected with 409, as AWS does: {rejected}")
+    owner.publish(f"{base}/update", '{"state": {"reported": {"temp": ')
+    t.check(wait_until(lambda: any(json.loads(m.payload).get("code") == 400
+                                   for m in owner.on(f"{base}/update/rejected")), 5, step=0.05),
+            "[shadows] malformed JSON is rejected with 400 on /update/rejected")
+    owner.publish(f"{base}/update",
+                  json.dumps({"state": {"reported": {"blob": "x" * 9000}}, "clientToken": "big"}))
+    big = answer(f"{base}/update/rejected", "big")
+    t.check(big is not None and big["code"] == 413,
+            f"[shadows] a document over the 8 KiB state limit is rejected with 413: {big and big['code']}")
+    # Only the gateway publishes answers.
+    raw, _ = t.raw(0, "forge", who="A")
+    raw.send(publish5(f"{base}/update/accepted", '{"version": 99}', qos=1, packet_id=5))
+    forged = ack_code(raw.read_packet(5), 4, 5)
+    t.check(forged == 0x90, f"[shadows] a device publishing to an answer topic gets PUBACK 0x90: {forged!r}")
+    # B holds no shadow grant on A's shadow: refused both ways.
+    intruder, _ = t.raw(0, "intruder", who="B")
+    intruder.send(publish5(f"{base}/update", '{"state":{"desired":{"led":"off"}}}', qos=1, packet_id=6))
+    refused = ack_code(intruder.read_packet(5), 4, 6)
+    t.check(refused == 0x87, f"[shadows] an update by a DID without shadow.write gets PUBACK 0x87: {refused!r}")
+    for topic_filter in (f"{base}/update/accepted", f"$mesh/things/{A}/shadow/+/#", f"$mesh/things/+/shadow/#"):
+        code = Case.raw_subscribe(intruder, topic_filter)
+        t.check(code in (0x87, 0x80), f"[shadows] B may not subscribe to '{topic_filter}': SUBACK {code!r}")
+    # Delete, then there is nothing to get.
+    owner.publish(f"{base}/delete", json.dumps({"clientToken": "d1"}))
+    deleted = answer(f"{base}/delete/accepted", "d1")
+    owner.publish(f"{base}/get", json.dumps({"clientToken": "g2"}))
+    missing = answer(f"{base}/get/rejected", "g2")
+    t.check(deleted is not None and missing is not None and missing["code"] == 404,
+            f"[shadows] delete is accepted and a get afterwards is rejected with 404: {deleted} {missing}")
+
+
 CASES = [forwarding, message_expiry, subscription_identifiers, no_local, retain_as_published, retain_handling,
          shared_subscriptions, will_delay, server_keep_alive, topic_aliases, receive_maximum, maximum_packet_size,
-         session_expiry, bad_input]
+         session_expiry, bad_input, device_shadows]
 
 
 def run(ctx):
