@@ -11,7 +11,10 @@ runs on the host, which is a device on the site's LAN and a client of the valida
 1. Setup: a devnet's homes (5 validators, node-4 the site, 2 s empty-block pacing, [site]
    partition_after_seconds = 8), every node commits; devices S1, S2, S3 (site), R (to be revoked)
    and M (majority side) registered on node-0; S2 and S3 may subscribe to mesh/<S1>/#, M may read
-   and write S1's shadow; an account of the site's own (site-payer) is funded; the site has the block.
+   and write S1's shadow; an account of the site's own (site-payer) is funded; S1 (funded) opens a
+   payment channel to S2 (funded for its fee) with a deposit of 1,000,000 (`pay channel open`), and
+   signs its vouchers (`pay voucher`: cumulative 100,000 ... 400,000, one of 2,000,000) while S2's
+   key signs one of 500,000 on S1's channel; the site has the block and shows the channel.
 2. Before the partition: S2 (paho, MQTT 5, clean start 0, session expiry 3600) subscribes at QoS 1
    to mesh/<S1>/data/# on the site; R connects to the site and stays connected.
 3. Partition (the site's WAN link down): /status says partitioned within 20 s, lastCommitAgeMs
@@ -21,15 +24,26 @@ runs on the host, which is a device on the site's LAN and a client of the valida
    (authenticated against the last committed state) and subscribes; S1 writes reported.temp to its
    shadow at the site, M writes desired.led to it on node-0; R is revoked on the majority; a
    transfer from site-payer is posted to the site's POST /txs (accepted, kept in outbox.sqlite, not
-   committed); at about half time the site node is killed with SIGKILL and started again, its
-   devices reconnect (S2, S3 resume their sessions, paho resends what was not PUBACKed) and R
-   connects again. Local publish-to-deliver latency S1 -> S2 at the site: p50/p99.
+   committed); S1 pays S2 at the site: its vouchers for 100,000, 200,000 and 300,000 published to
+   $mesh/pay/<channel> are taken (PUBACK 0), checked by the site's gateway against its last
+   committed state with no ledger transaction, and one above the deposit or signed by S2's key is
+   refused (0x87), a malformed one too (0x99); GET /channels/<id> at the site shows the best
+   voucher (300,000) while node-0's ledger still shows nothing redeemed. At about half time the
+   site node is killed with SIGKILL and started again, its devices reconnect (S2, S3 resume their
+   sessions, paho resends what was not PUBACKed) and R connects again; the restarted gateway still
+   holds the best voucher (gateway.sqlite), takes S1's voucher for 400,000 and refuses the one
+   above the deposit again. Local publish-to-deliver latency S1 -> S2 at the site: p50/p99.
 5. Heal: the site catches up and is no longer partitioned; every message S1 had PUBACKed reaches S2,
    and S3 gets every one published after its SUBACK; the shadow is the same (state and version) on
    the site and on node-0, with reported.temp and desired.led; the site's transfer is committed
    within 30 s; R's live connection at the site is closed by the server by the time the site holds
    the revoking block + 1; a message S1 published during the partition (after the restart) is
-   provable at the site within 60 s, and the proof verifies against node-0.
+   provable at the site within 60 s, and the proof verifies against node-0, and one published more
+   than 10 s before the SIGKILL is provable too (a partitioned node writes its open batch's records
+   to disk once the batch is 5 s old); S2 redeems on node-0
+   the best voucher the site's gateway holds (400,000, `pay redeem`): paid 400,000, the channel's
+   redeemed 400,000 and held 600,000, S2's balance + 400,000 - fee, and the site's gateway follows
+   (redeemed 400,000, credit 0).
 6. Summary figures.
 
 usage: scripts/netns/site-check.py path/to/meshwork   (as root; needs ip, tc, paho-mqtt)
@@ -43,7 +57,7 @@ sys.path.insert(0, os.path.dirname(HERE))
 sys.dont_write_bytecode = True  # no __pycache__ in the work tree
 import netns  # noqa: E402
 from mqtt_check_support import V5, Raw, ack_code, connack_code, disconnect_reason  # noqa: E402
-from mqtt_check_support import connect as mqtt_connect, subscribe as mqtt_subscribe  # noqa: E402
+from mqtt_check_support import connect as mqtt_connect, subscribe as mqtt_subscribe, raw_publish  # noqa: E402
 import paho.mqtt.client as mqtt  # noqa: E402
 from paho.mqtt.enums import CallbackAPIVersion  # noqa: E402
 from paho.mqtt.packettypes import PacketTypes  # noqa: E402
@@ -54,6 +68,9 @@ if len(sys.argv) != 2:
 MESHWORK = os.path.abspath(sys.argv[1])
 PARTITION_SECONDS = float(os.environ.get("SITE_CHECK_PARTITION_SECONDS", "120"))
 RATE = 10.0  # S1's publishes per second
+DEPOSIT = 1_000_000  # S1's channel to S2
+PAID_BEFORE, PAID_AFTER, ABOVE, FORGED = (100_000, 200_000, 300_000), 400_000, 2_000_000, 500_000  # vouchers
+FEE = 1_000  # the CLI's default --fee
 ROOT = tempfile.mkdtemp(prefix="meshwork-site-")
 HOMES = [os.path.join(ROOT, f"node-{index}") for index in range(5)]
 ENV = dict(os.environ, MESHWORK_PASSPHRASE="site-check-passphrase")
@@ -435,12 +452,80 @@ def outbox_rows(home):
         return f"unreadable: {error}"
 
 
+def credit_rows_of(home):
+    """The gateway's channel_credit rows (channel, spent, voucher length) in <home>/data/gateway.sqlite."""
+    path = os.path.join(home, "data", "gateway.sqlite")
+    try:
+        database = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=2)
+        try:
+            return [(row[0], row[2], len(row[1]) if row[1] is not None else None)
+                    for row in database.execute("SELECT channel, voucher, spent FROM channel_credit")]
+        finally:
+            database.close()
+    except sqlite3.Error as error:
+        return f"unreadable: {error}"
+
+
 def shadow_view(index, thing, token):
     code, body = http(f"{api_url(index)}/things/{thing}/shadow", headers={"Authorization": f"Bearer {token}"})
     if code != 200 or not isinstance(body, dict) or not body.get("shadows"):
         return None, f"{code} {str(body)[:200]}"
     document = body["shadows"][0]["document"]
     return document, None
+
+
+def channel_view(index):
+    """S1's channel to S2 as a node's GET /channels/<id> shows it (with `metered`, its gateway's
+    credit), or a description of what came instead."""
+    code, body = http(f"{api_url(index)}/channels/{CHANNEL}")
+    if code == 200 and isinstance(body, dict) and body.get("channels"):
+        return body["channels"][0]
+    return f"{code} {str(body)[:200]}"
+
+
+def shown(view):
+    """A channel view in a few words."""
+    if not isinstance(view, dict):
+        return view
+    metered = view.get("metered") or {}
+    best = metered.get("bestVoucher")
+    return (f"deposit {view.get('deposit')}, redeemed {view.get('redeemed')}, held {view.get('held')}, "
+            f"{view.get('status')}; gateway: " + (f"best voucher {metered.get('cumulativeAmount')} "
+                                                  f"({best[:16] + '...' if best else None}), credit "
+                                                  f"{metered.get('credit')}" if metered else "meters nothing"))
+
+
+def payment_counters(index):
+    code, body = http(api_url(index) + "/gateway")
+    return {key: body.get(key) for key in ("vouchersAccepted", "vouchersRefused", "meteredChannels")} \
+        if code == 200 and isinstance(body, dict) else {}
+
+
+def balance(index, did):
+    code, body = http(f"{api_url(index)}/accounts/{did}")
+    return body.get("balance") if code == 200 and isinstance(body, dict) else None
+
+
+def pay_at_site(payloads, client_id):
+    """S1 publishes each payload to $mesh/pay/<channel> at the site at QoS 1 over one MQTT 5 connection;
+    the PUBACK reason codes in order (or a description of what came instead)."""
+    try:
+        client = RawAt(SITE_MQTT)
+    except OSError as error:
+        return f"no connection: {error}"
+    try:
+        client.send(mqtt_connect(V5, client_id, S1, tokens["S1"], clean=True, keepalive=0))
+        code = connack_code(client.read_packet(5))
+        if code != 0:
+            return f"CONNACK {code}"
+        codes = [raw_publish(client, V5, f"$mesh/pay/{CHANNEL}", payload, number + 1)
+                 for number, payload in enumerate(payloads)]
+        client.send(b"\xe0\x00")  # DISCONNECT
+        return codes
+    except (OSError, TimeoutError) as error:
+        return f"{type(error).__name__}: {error}"
+    finally:
+        client.close()
 
 
 def log_lines(home, pattern, limit=12):
@@ -497,11 +582,31 @@ try:
                                        "--output", "json", "--home", ROOT], env=ENV, capture_output=True,
                                       text=True, check=True).stdout)["did"]
     cli_json("tx", "transfer", "--from", "owner", "--to", payer, "--amount", "5000000")
+    # Payments between the site's devices: S1 pays S2 through a channel. S1 pays the deposit and its fee
+    # from its own balance, S2 the fee of its redeem. The vouchers are signed now (no ledger involved) and
+    # published during the partition.
+    payments_began = time.time()
+    cli_json("tx", "transfer", "--from", "owner", "--to", S1, "--amount", str(DEPOSIT + 100_000))
+    cli_json("tx", "transfer", "--from", "owner", "--to", S2, "--amount", "100000")
+    opened = cli_json("pay", "channel", "open", "--from", "site-S1", "--as", S1, "--to", S2, "--deposit", str(DEPOSIT))
+    CHANNEL = opened["channel"]
+    vouchers = {amount: cli_json("pay", "voucher", "--from", "site-S1", "--channel", str(CHANNEL), "--amount",
+                                 str(amount))["voucher"] for amount in (*PAID_BEFORE, PAID_AFTER, ABOVE)}
+    forged = cli_json("pay", "voucher", "--from", "site-S2", "--channel", str(CHANNEL), "--amount",
+                      str(FORGED))["voucher"]
+    payments_setup = time.time() - payments_began
     tokens = {name: cli("device", "token", "--key", f"site-{name}", "--ttl", "2h").strip() for name in dids}
     target = height(0)
     check(netns.wait_until(lambda: (height("site") or 0) >= target, 30),
-          f"the site node has the block with the registrations and grants (site {height('site')} >= node-0's {target})")
+          f"the site node has the block with the registrations, grants and S1's channel (site {height('site')} "
+          f">= node-0's {target})")
     log("devices " + ", ".join(f"{name}={did}" for name, did in dids.items()) + f"; site-payer {payer}")
+    view = channel_view("site")
+    check(isinstance(view, dict) and view.get("payer") == S1 and view.get("payee") == S2
+          and view.get("deposit") == DEPOSIT and view.get("redeemed") == 0 and view.get("status") == "open",
+          f"S1 opened channel {CHANNEL} to S2 in block {opened.get('height')} (`pay channel open`, deposit {DEPOSIT:,}; "
+          f"funding S1 and S2, the open and {len(vouchers) + 1} vouchers signed took {payments_setup:.1f} s); "
+          f"the site shows it: {shown(view)}")
 
     SITE_MQTT, TOPIC = mqtt_address("site"), f"mesh/{S1}/data/x"
     site_node_id = (status("site") or {}).get("nodeId", "?")
@@ -578,6 +683,32 @@ try:
           f"... not committed (GET /txs/<hash> at the site: {code_site}) and kept in node-4/data/outbox.sqlite "
           f"({rows if not isinstance(rows, list) else len(rows)} rows)")
 
+    # -- S1 pays S2 at the partitioned site: vouchers checked by the site's gateway, no ledger transaction --
+    at(PARTITION_SECONDS * 0.29)
+    counters = payment_counters("site")
+    acks = pay_at_site([vouchers[amount] for amount in PAID_BEFORE], "site-s1-pay-1")
+    check(acks == [0] * len(PAID_BEFORE),
+          f"S1's vouchers for {', '.join(f'{amount:,}' for amount in PAID_BEFORE)} (cumulative) on channel {CHANNEL}, "
+          f"published to $mesh/pay/{CHANNEL} at the partitioned site, are taken: PUBACKs {acks}")
+    refusals = pay_at_site([vouchers[ABOVE], forged, "mwv1.bm90LWEtdm91Y2hlcg"], "site-s1-pay-2")
+    check(refusals == [0x87, 0x87, 0x99],
+          f"... one for {ABOVE:,} (above the deposit) and one for {FORGED:,} signed by S2's key (not the payer's) are "
+          f"refused with 0x87, a malformed one with 0x99: PUBACKs "
+          f"{[hex(code) if isinstance(code, int) else code for code in refusals] if isinstance(refusals, list) else refusals}")
+    site_view, ledger_view, now = channel_view("site"), channel_view(0), payment_counters("site")
+    metered = site_view.get("metered") or {} if isinstance(site_view, dict) else {}
+    best_paid = PAID_BEFORE[-1]
+    check(metered.get("bestVoucher") == vouchers[best_paid] and metered.get("cumulativeAmount") == best_paid
+          and metered.get("credit") == best_paid and site_view.get("redeemed") == 0
+          and isinstance(ledger_view, dict) and ledger_view.get("redeemed") == 0
+          and now.get("vouchersAccepted", 0) - counters.get("vouchersAccepted", 0) == len(PAID_BEFORE)
+          and now.get("vouchersRefused", 0) - counters.get("vouchersRefused", 0) == 2,
+          f"the site's gateway holds the best voucher, {best_paid:,}, as credit within the deposit (GET /channels/"
+          f"{CHANNEL} at the site: {shown(site_view)}); GET /gateway vouchersAccepted "
+          f"{counters.get('vouchersAccepted')} -> {now.get('vouchersAccepted')}, vouchersRefused "
+          f"{counters.get('vouchersRefused')} -> {now.get('vouchersRefused')}; the ledger is not involved (node-0: "
+          f"{shown(ledger_view)})")
+
     at(PARTITION_SECONDS * 0.33)
     revoked = cli_json("device", "revoke", R, "--controller", "owner", node=0)
     revoke_height = int(revoked["height"])
@@ -589,6 +720,7 @@ try:
     at(PARTITION_SECONDS * 0.5)
     acked_before_kill = publisher.acked()
     sent_before_kill = max(publisher.sent) if publisher.sent else 0
+    log(f"the site's gateway.sqlite channel_credit (channel, spent, voucher bytes): {credit_rows_of(HOMES[4])}")
     killed_at = time.time()
     net.kill("site")
     log(f"site node killed with SIGKILL ({len(acked_before_kill)} of {sent_before_kill} messages PUBACKed so far)")
@@ -615,6 +747,23 @@ try:
     check(all(d.last_connack()[2] for d in (s2, s3)),
           f"S2 and S3 find their sessions (session present) after the restart: "
           f"{[(d.name, d.last_connack()[2]) for d in (s2, s3)]}")
+    # -- payments go on after the restart: the gateway kept the channel's credit on disk --
+    site_view = channel_view("site")
+    metered = site_view.get("metered") or {} if isinstance(site_view, dict) else {}
+    check(metered.get("bestVoucher") == vouchers[best_paid] and metered.get("credit") == best_paid,
+          f"the restarted site's gateway still holds S1's best voucher ({best_paid:,}, from gateway.sqlite): "
+          f"{shown(site_view)}")
+    counters = payment_counters("site")
+    acks = pay_at_site([vouchers[PAID_AFTER], vouchers[ABOVE]], "site-s1-pay-3")
+    site_view, now = channel_view("site"), payment_counters("site")
+    metered = site_view.get("metered") or {} if isinstance(site_view, dict) else {}
+    check(acks == [0, 0x87] and metered.get("bestVoucher") == vouchers[PAID_AFTER]
+          and metered.get("credit") == PAID_AFTER,
+          f"after the restart S1's voucher for {PAID_AFTER:,} is taken and the one for {ABOVE:,} refused again "
+          f"(PUBACKs {[hex(code) if isinstance(code, int) else code for code in acks] if isinstance(acks, list) else acks}); "
+          f"the site's gateway: {shown(site_view)}; GET /gateway vouchersAccepted {counters.get('vouchersAccepted')} "
+          f"-> {now.get('vouchersAccepted')}, vouchersRefused {counters.get('vouchersRefused')} -> "
+          f"{now.get('vouchersRefused')} (counted since the restart)")
 
     at(PARTITION_SECONDS)
     publisher.stop()
@@ -623,7 +772,7 @@ try:
     log(f"S1 stopped: {published} published, {len(acked)} PUBACKed, refused {publisher.refused() or 'none'}")
     # A message published after the restart, for the provenance proof.
     late = [seq for seq in sorted(acked) if publisher.sent[seq][0] > reconnected_at + 1]
-    early = [seq for seq in sorted(acked) if publisher.sent[seq][0] < killed_at - 1]
+    early = [seq for seq in sorted(acked) if publisher.sent[seq][0] < killed_at - 10]
     proof_seq = late[len(late) // 2] if late else None
     early_seq = early[len(early) // 2] if early else None
 
@@ -801,13 +950,41 @@ try:
         payload = publisher.sent[early_seq][1]
         query = urllib.parse.urlencode({"device": S1, "topic": TOPIC, "payload_hash": hashlib.sha256(payload).hexdigest()})
         code, body = http(f"{api_url('site')}/provenance/proof?{query}")
-        if code == 200:
-            note(f"message {early_seq}, PUBACKed before the site's SIGKILL, is provable too (batch {body['batch']})")
-        else:
-            note(f"known gap (MeshGateway README, 'Provenance is best effort across a crash'): message {early_seq}, "
-                 f"PUBACKed before the site's SIGKILL, has no record at the site: {code} {body}. A partitioned "
-                 f"node's batch stays open for the whole partition, so a crash loses every record taken since it "
-                 f"was cut off, not one block's")
+        # A partitioned node writes its open batch's records each second once the batch is 5 s old,
+        # so a record taken well before the crash survives it.
+        check(code == 200,
+              f"message {early_seq}, PUBACKed {killed_at - publisher.sent[early_seq][0]:.0f} s before the site's SIGKILL, "
+              f"is provable at the site after heal (its record was on disk): {code} "
+              f"{body.get('batch') if isinstance(body, dict) and code == 200 else body}")
+
+    # ---- payments after heal: S2 redeems on the ledger the best voucher the site's gateway holds ----
+    site_view = channel_view("site")
+    best = (site_view.get("metered") or {}).get("bestVoucher") if isinstance(site_view, dict) else None
+    check(best == vouchers[PAID_AFTER], f"after heal the site's gateway holds S1's voucher for {PAID_AFTER:,} as "
+                                        f"the best: {shown(site_view)}")
+    before = balance(0, S2)
+    asked = time.time()
+    try:
+        redeemed = cli_json("pay", "redeem", "--from", "site-S2", "--as", S2, best or vouchers[PAID_AFTER], node=0)
+    except RuntimeError as error:
+        redeemed = {"error": str(error)}
+    redeem_took = time.time() - asked
+    after, ledger_view = balance(0, S2), channel_view(0)
+    paid_ok = (redeemed.get("paid") == PAID_AFTER and isinstance(ledger_view, dict)
+               and ledger_view.get("redeemed") == PAID_AFTER and ledger_view.get("held") == DEPOSIT - PAID_AFTER
+               and before is not None and after is not None and after - before == PAID_AFTER - FEE)
+    check(paid_ok, f"S2 redeems it on node-0 (`pay redeem`, {redeem_took:.1f} s, block {redeemed.get('height')}): "
+                   f"paid {redeemed.get('paid', redeemed.get('error'))}; the ledger's channel {CHANNEL}: "
+                   f"{shown(ledger_view)}; S2's balance {before} -> {after} (+{PAID_AFTER:,} - fee {FEE})")
+    followed = netns.wait_until(lambda: isinstance(view := channel_view("site"), dict)
+                                and view.get("redeemed") == PAID_AFTER
+                                and (view.get("metered") or {}).get("credit") == 0, 15, 0.25)
+    check(followed, f"the site's gateway follows the redeem: {shown(channel_view('site'))}")
+    figures["payments at the site during the partition (S1 -> S2, channel " + str(CHANNEL) + ")"] = (
+        f"vouchers {', '.join(f'{amount:,}' for amount in (*PAID_BEFORE, PAID_AFTER))} taken (the last after the "
+        f"restart), above the deposit / another key / malformed refused; S2 redeemed "
+        f"{redeemed.get('paid') if redeemed.get('paid') is None else format(redeemed['paid'], ',')} on node-0 "
+        f"in {redeem_took:.1f} s (block {redeemed.get('height')}); payments setup {payments_setup:.1f} s")
 
     # ---- latency (S1 -> S2 at the site, first arrivals, outside the restart window) ----
     latencies = [(got2[seq] - publisher.sent[seq][0]) * 1000 for seq in got2 if seq in publisher.sent
