@@ -256,7 +256,14 @@ final class BenchClient: ChannelInboundHandler, @unchecked Sendable {
         }
         let timeout = loop.scheduleTask(in: .seconds(15)) { ready.fail(ChannelError.connectTimeout(.seconds(15))) }
         defer { timeout.cancel() }
-        try await ready.futureResult.get()
+        do {
+            try await ready.futureResult.get()
+        } catch {
+            // A connection that did not finish its CONNECT is closed: answered later, it would take
+            // over the session of a client that connected meanwhile.
+            client.close()
+            throw error
+        }
         return client
     }
 

@@ -132,7 +132,7 @@ class Network:
             text = re.sub(r"(\[p2p\][^\[]*?listen = ')127\.0\.0\.1", rf"\g<1>{self.ip(index)}", text, flags=re.S)
             text = re.sub(r"(\[api\][^\[]*?listen = ')127\.0\.0\.1", r"\g<1>0.0.0.0", text, flags=re.S)
             text = re.sub(r"(\[mqtt\][^\[]*?listen = ')127\.0\.0\.1", r"\g<1>0.0.0.0", text, flags=re.S)
-            # The site is a full node, not a storage provider.
+            # A storage provider's home (devnet --providers) serves no storage here.
             text = re.sub(r"\n\[storage\][^\[]*", "\n", text)
             open(path, "w").write(text)
 

@@ -111,8 +111,9 @@ extension NodeRuntime {
         limits.packetBytesMax = settings.packetBytesMax
         limits.allowUnregistered = settings.allowUnregistered ?? false
         let site = config.siteSettings
-        limits.offlineAuthSecondsMax = Int64(
-            max(0, (site.offlineAuthHours ?? NodeConfig.Site.offlineAuthHoursDefault) * 3600))
+        // Within 0…10 years (NaN: the default), so the window's arithmetic cannot overflow.
+        let hours = site.offlineAuthHours.flatMap { $0.isFinite ? $0 : nil } ?? NodeConfig.Site.offlineAuthHoursDefault
+        limits.offlineAuthSecondsMax = Int64(min(max(0, hours), 87_600) * 3600)
         (limits.quotas, limits.unregisteredQuotas) = try settings.deviceQuotas()
         let peers = peers
         // Records are batched by the latest committed height: read it from the ledger (the published

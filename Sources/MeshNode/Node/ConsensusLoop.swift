@@ -256,8 +256,9 @@ final class ConsensusLoop {
     }
 
     /// Sends again what waits in the outbox: each transaction still in the mempool is gossiped
-    /// again (at most `MempoolBatch.transactionsMax` × 4 a round), one the mempool lost (a restart)
-    /// is added back, and one committed or refused for good is forgotten.
+    /// again (at most `MempoolBatch.transactionsMax` × 4 a round), one the mempool lost (a restart,
+    /// an eviction) is added back when there is room, and one committed or refused by the ledger
+    /// is forgotten.
     private func resendOutbox() {
         lastResendMs = Self.nowMs
         guard outbox.waiting > 0, let waiting = try? outbox.all() else { return }
@@ -279,8 +280,12 @@ final class ConsensusLoop {
             } catch .duplicate {
                 // In a block already (or in the pool under another path): nothing to send.
                 if (try? blockStore.location(ofTransaction: hash)) != nil { done.append(hash) }
-            } catch {
+            } catch .refused {
+                // The ledger refuses it now (its nonce is used, its signer is gone): for good.
                 done.append(hash)
+            } catch {
+                // The pool is full: kept, and offered again at the next resend.
+                continue
             }
         }
         if !done.isEmpty { try? outbox.remove(done) }
