@@ -37,7 +37,8 @@ public final class Gateway: Sendable {
     let pendingPaymentUpdate = NIOLockedValueBox(PaymentUpdate())
 
     /// A gateway over `ledger`; persistent sessions and retained messages live in `storePath`
-    /// (`nil`: in memory only). `relaySend` carries relay frames to peers (`nil` = all peers);
+    /// (`nil`: in memory only). `relaySend` carries relay frames to peers (`nil` = all peers), and
+    /// `relayTrySend` to one peer saying whether its queue took the frame (absent: always);
     /// `relayAttester` is the key this node proves to its peers before they take its relayed
     /// publishes (its validator key; nil: it relays nothing). Every accepted publish is recorded
     /// in `provenance`.
@@ -46,6 +47,7 @@ public final class Gateway: Sendable {
         provenance: ProvenanceLog? = nil,
         relayAttester: Ed25519.PrivateKey? = nil,
         relaySend: @escaping @Sendable (_ peer: NodeID?, _ bytes: [UInt8]) -> Void = { _, _ in },
+        relayTrySend: (@Sendable (_ peer: NodeID, _ bytes: [UInt8]) -> Bool)? = nil,
         log: @escaping @Sendable (String) -> Void = { _ in }
     ) throws {
         self.limits = limits
@@ -66,7 +68,8 @@ public final class Gateway: Sendable {
         }
         let relay = Relay(
             nodeID: nodeID, chainId: ledger.chainId, attester: relayAttester, send: relaySend,
-            log: { limiter.log($0) }, linkReady: { peer in linkReady.withLockedValue { $0 }?(peer) }, spool: spool)
+            log: { limiter.log($0) }, linkReady: { peer in linkReady.withLockedValue { $0 }?(peer) }, spool: spool,
+            trySend: relayTrySend)
         self.relay = relay
         let store = try storePath.map { try GatewayStore(path: $0) }
         broker = try Broker(
@@ -81,8 +84,10 @@ public final class Gateway: Sendable {
         linkReady.withLockedValue { hook in
             hook = { peer in
                 guard let gateway = weakGateway.gateway else { return }
-                gateway.sendShadows(to: peer)
-                Task { gateway.relay.drainSpool(peer) }
+                Task {
+                    await gateway.relay.drainSpool(peer)
+                    await gateway.sendShadows(to: peer)
+                }
             }
         }
     }
@@ -273,6 +278,7 @@ public final class Gateway: Sendable {
     }
 
     private let sharedTurns = NIOLockedValueBox<[String: Int]>([:])
+    let pendingWills = NIOLockedValueBox<[String: Scheduled<Void>]>([:])
 
     /// Where each shared subscription group that `topic` matches is served: by this node or by
     /// one peer with members, in turn (round robin over the nodes with members), so that a group
@@ -326,15 +332,32 @@ public final class Gateway: Sendable {
         // delay passed.
         if resumedElsewhere, (properties.integer(.willDelayInterval) ?? 0) > 0 { return }
         let delay = min(properties.integer(.willDelayInterval) ?? 0, left?.expirySeconds ?? 0)
-        guard delay > 0, let left else {
+        // Past `pendingWillsMax` waiting, a will goes at once: waiting ones cost memory.
+        guard delay > 0, let left,
+            pendingWills.withLockedValue({ $0.count < Self.pendingWillsMax || $0[clientID] != nil })
+        else {
             publishWill(will, properties: properties, clientID: clientID)
             return
         }
-        eventLoop.scheduleTask(in: .seconds(Int64(delay))) { [self] in
+        let task = eventLoop.scheduleTask(in: .seconds(Int64(delay))) { [self] in
+            pendingWills.withLockedValue { _ = $0.removeValue(forKey: clientID) }
             guard !broker.reattached(clientID: clientID, since: left.attachments) else { return }
-            publishWill(will, properties: properties, clientID: clientID)
+            // Its publisher may have lost the topic (or its identity) meanwhile.
+            Task {
+                let decision = await authorize(did: will.publisher ?? "", action: .mqttPublish, resource: will.topic)
+                guard decision.allowed else {
+                    log("a delayed will of \(clientID) is not sent: \(decision.reason)")
+                    return
+                }
+                publishWill(will, properties: properties, clientID: clientID)
+            }
         }
+        // One waiting will per client id: a newer one replaces it.
+        pendingWills.withLockedValue { $0.updateValue(task, forKey: clientID) }?.cancel()
     }
+
+    /// Wills waiting out their delay at most.
+    static let pendingWillsMax = 10_000
 
     /// A relay frame from peer `peer`: a proof is checked against the ledger; a message from a
     /// trusted peer is authorized again (its publisher may publish on its topic now) and then

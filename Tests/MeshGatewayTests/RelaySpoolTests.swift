@@ -44,7 +44,7 @@ import Testing
         }
     }
 
-    @Test func messagesForADepartedPeerWaitAndArriveInOrderAcrossARestart() throws {
+    @Test func messagesForADepartedPeerWaitAndArriveInOrderAcrossARestart() async throws {
         let path = NSTemporaryDirectory() + "spool-\(UUID().uuidString).sqlite"
         defer { try? FileManager.default.removeItem(atPath: path) }
         let sent = NIOLockedValueBox<[(NodeID?, [UInt8])]>([])
@@ -67,7 +67,7 @@ import Testing
         #expect(payloads(sent) == ["live-1"])
         // Back: the spool goes first, then messages go directly again.
         join(relay, filters: ["mesh/x/#"])
-        relay.drainSpool(peer)
+        await relay.drainSpool(peer)
         relay.forward(Self.message("live-2"))
         #expect(payloads(sent) == ["live-1", "away-1", "away-2", "away-3", "live-2"])
         #expect(relay.spoolWaiting == 0 && relay.counterSnapshot.spoolSent == 3)

@@ -91,4 +91,50 @@ import Testing
         ]
         for (filter, expected) in cases { #expect(Gateway.shadowSubscription(filter) == expected, "\(filter)") }
     }
+
+    /// What an attacker's read found: deleted paths grew a document past what a peer link
+    /// carries; a peer's update count overflowed `version`; a clearing far ahead hid every later
+    /// write; one device took every shadow slot.
+    @Test func theHolesAnAttackerFoundStayClosed() throws {
+        let shadows = try ShadowStore(store: nil, node: "here", log: { _ in })
+        // Long member names are refused, and deleted paths count towards the document's bytes.
+        let long = String(repeating: "k", count: ShadowUpdate.keyBytesMax + 1)
+        #expect(throws: ShadowRejection.self) { try Self.update(#"{"state":{"desired":{"\#(long)":null}}}"#) }
+        var refused: ShadowRejection?
+        for round in 0..<100 {
+            // 100 deleted members of 110 bytes per update (nothing of them is in `state`).
+            let members = (0..<100).map { #""\#(String(repeating: "d", count: 100))\#(round)-\#($0)":null"# }
+            let update = try Self.update(#"{"state":{"desired":{\#(members.joined(separator: ","))}}}"#)
+            if case .failure(let rejection) = shadows.update(key, update) {
+                refused = rejection
+                break
+            }
+        }
+        #expect(refused?.code == 413)
+        #expect(ShadowStore.encode(try #require(shadows.all().first?.1)).count <= ShadowStore.documentBytesMax)
+        // An update count past the bound, and a clearing far ahead, are refused whole.
+        let other = ShadowStore.Key(thing: "did:mesh:other", name: "")
+        let huge = try JSONDecoder().decode(
+            ShadowDocument.self, from: Data(#"{"fields":{},"updates":{"x":9223372036854775808}}"#.utf8))
+        #expect(shadows.merge(other, huge) == nil)
+        let future = UInt64(Broker.nowMs()) + ShadowStore.clockSkewMaxMs + 60_000
+        let clearing = try JSONDecoder().decode(
+            ShadowDocument.self,
+            from: Data(
+                #"{"fields":{"/desired":{"value":{"object":{}},"stamp":{"wallMs":1,"counter":0,"node":"x"},"clearedAt":{"wallMs":\#(future),"counter":0,"node":"x"}}},"updates":{"x":1}}"#
+                    .utf8))
+        #expect(shadows.merge(other, clearing) == nil)
+        // One device has at most `namedPerThingMax` shadows on a node.
+        var last: Result<ShadowStore.Change, ShadowRejection>?
+        for index in 0...ShadowStore.namedPerThingMax {
+            last = shadows.update(
+                ShadowStore.Key(thing: "did:mesh:many", name: "n\(index)"),
+                try Self.update(#"{"state":{"reported":{"t":1}}}"#))
+        }
+        guard case .failure(let full)? = last else {
+            Issue.record("a device made more than \(ShadowStore.namedPerThingMax) shadows")
+            return
+        }
+        #expect(full.code == 429)
+    }
 }

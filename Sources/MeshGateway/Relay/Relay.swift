@@ -20,6 +20,8 @@ final class Relay: @unchecked Sendable {
     /// Filters one peer may announce, and their bytes in all.
     static let filtersPerPeerMax = 10_000
     static let filterBytesPerPeerMax = 1 << 20
+    /// Shared subscription groups one peer may announce.
+    static let sharedFiltersPerPeerMax = 1_024
     static let frameFilters: UInt8 = 1
     static let frameFilterDelta: UInt8 = 2
     static let frameMessage: UInt8 = 3
@@ -52,13 +54,21 @@ final class Relay: @unchecked Sendable {
     private struct Departed {
         var filters: PeerFilters
         var sinceMs: Int64
+        /// The key it proved (nil when loaded after a restart): one departed entry per key.
+        var key: Ed25519.PublicKey?
     }
+
+    /// Departed peers kept at most (each may hold a spool): more than any validator set here.
+    static let departedMax = 64
 
     private let lock = NIOLock()
     private let nodeID: NodeID
     private let chainId: String
     private let boot = UInt64.random(in: 1...UInt64.max)
     private let send: @Sendable (NodeID?, [UInt8]) -> Void
+    /// Sends to one peer and says whether its queue took the frame (the spool's drain stops at the
+    /// first refusal instead of deleting what was not sent).
+    private let trySend: @Sendable (NodeID, [UInt8]) -> Bool
     /// This node's proof for its peers (nil: it relays nothing; it still receives).
     private let attestation: [UInt8]?
     private var sequence: UInt64 = 0
@@ -87,6 +97,8 @@ final class Relay: @unchecked Sendable {
         var shared = SubscriptionTrie<String>()
         var filters: Set<String> = []
         var bytes = 0
+        /// Of `filters`, the shared ones (each costs every local publish a round-robin turn).
+        var sharedCount = 0
 
         mutating func insert(_ filter: String) {
             if filter.hasPrefix("$share/") {
@@ -113,9 +125,15 @@ final class Relay: @unchecked Sendable {
     init(
         nodeID: NodeID, chainId: String, attester: Ed25519.PrivateKey?,
         send: @escaping @Sendable (NodeID?, [UInt8]) -> Void, log: @escaping @Sendable (String) -> Void,
-        linkReady: @escaping @Sendable (NodeID) -> Void = { _ in }, spool: RelaySpool? = nil
+        linkReady: @escaping @Sendable (NodeID) -> Void = { _ in }, spool: RelaySpool? = nil,
+        trySend: (@Sendable (NodeID, [UInt8]) -> Bool)? = nil
     ) {
         self.linkReady = linkReady
+        self.trySend =
+            trySend ?? { peer, bytes in
+                send(peer, bytes)
+                return true
+            }
         self.spool = spool
         for (peer, filters, since) in (try? spool?.departed()) ?? [] {
             var entry = PeerFilters()
@@ -142,39 +160,76 @@ final class Relay: @unchecked Sendable {
 
     func setLocalFilters(_ filters: [String]) { lock.withLock { localFilters = Set(filters) } }
 
+    /// The first filters of `filters` within what a peer keeps (count and bytes).
+    static func withinPeerBounds(_ filters: [String]) -> [String] {
+        var bytes = 0
+        var kept: [String] = []
+        for filter in filters.prefix(filtersPerPeerMax) {
+            bytes += filter.utf8.count
+            guard bytes <= filterBytesPerPeerMax else { break }
+            kept.append(filter)
+        }
+        return kept
+    }
+
     /// Local subscriptions changed: tell every peer.
     func localFiltersChanged(added: [String], removed: [String]) {
         lock.withLock {
             localFilters.formUnion(added)
             localFilters.subtract(removed)
         }
-        // In frames of at most `filtersPerPeerMax` per list: a longer list is refused (and scored)
-        // by the receiver, and an expiry sweep can remove more at once.
-        let chunk = Self.filtersPerPeerMax
-        for start in stride(from: 0, to: max(added.count, removed.count, 1), by: chunk) {
-            let addedPart = Array(added[min(start, added.count)..<min(start + chunk, added.count)])
-            let removedPart = Array(removed[min(start, removed.count)..<min(start + chunk, removed.count)])
+        // In frames of at most `filtersPerPeerMax` filters and `filterBytesPerPeerMax` bytes: a
+        // longer list is refused (and scored) by the receiver, a frame over a P2P message ends the
+        // connection, and an expiry sweep can remove more at once.
+        var addedPart: [String] = []
+        var removedPart: [String] = []
+        var bytes = 0
+        func flush() {
             send(nil, RelayFrame.filterDelta(added: addedPart, removed: removedPart))
+            addedPart = []
+            removedPart = []
+            bytes = 0
         }
+        for (filter, isAdded) in added.map({ ($0, true) }) + removed.map({ ($0, false) }) {
+            let count = isAdded ? addedPart.count : removedPart.count
+            if count >= Self.filtersPerPeerMax || bytes + filter.utf8.count > Self.filterBytesPerPeerMax { flush() }
+            if isAdded { addedPart.append(filter) } else { removedPart.append(filter) }
+            bytes += filter.utf8.count
+        }
+        if !addedPart.isEmpty || !removedPart.isEmpty || (added.isEmpty && removed.isEmpty) { flush() }
     }
 
     /// A peer connected: send it our proof, then our whole filter set.
     func peerConnected(_ peer: NodeID) {
         if let attestation { send(peer, attestation) }
-        // A peer keeps at most `filtersPerPeerMax` of them; a longer list would be refused whole.
-        send(
-            peer,
-            RelayFrame.filters(lock.withLock { Array(Array(localFilters).sorted().prefix(Self.filtersPerPeerMax)) }))
+        // A peer keeps at most `filtersPerPeerMax` of them and `filterBytesPerPeerMax` bytes; a longer
+        // list would be refused whole (and a frame over a P2P message would end the connection).
+        send(peer, RelayFrame.filters(Self.withinPeerBounds(lock.withLock { Array(localFilters).sorted() })))
     }
 
     func peerDisconnected(_ peer: NodeID) {
         lock.withLock {
             // A relay both ways that leaves: what its subscribers want is kept for it from now on.
-            if let spool, acceptedBy.contains(peer), trusted[peer] != nil, let filters = peerFilters[peer],
+            if let spool, acceptedBy.contains(peer), let key = trusted[peer], let filters = peerFilters[peer],
                 !filters.filters.isEmpty
             {
                 let since = Broker.nowMs()
-                departed[peer] = Departed(filters: filters, sinceMs: since)
+                // One entry per proven key: a validator that left under many node ids keeps one
+                // spool, the newest; and never more than `departedMax`.
+                var dropped = departed.filter { $0.value.key == key }.map(\.key)
+                if departed.count - dropped.count >= Self.departedMax,
+                    let oldest = departed.filter({ !dropped.contains($0.key) }).min(by: {
+                        $0.value.sinceMs < $1.value.sinceMs
+                    })
+                {
+                    dropped.append(oldest.key)
+                }
+                for old in dropped {
+                    departed[old] = nil
+                    if let held = spooledFor.removeValue(forKey: old) { counters.spoolDropped += held.frames }
+                    try? spool.returned(old, dropFrames: true)
+                }
+                departed[peer] = Departed(filters: filters, sinceMs: since, key: key)
                 draining.remove(peer)
                 do {
                     try spool.depart(peer, filters: Array(filters.filters), sinceMs: since)
@@ -196,7 +251,9 @@ final class Relay: @unchecked Sendable {
         let (current, ready): (Bool, Bool) = lock.withLock {
             guard proven[peer] == key else { return (false, false) }
             let first = trusted.updateValue(key, forKey: peer) == nil
-            return (true, first && acceptedBy.contains(peer))
+            let ready = first && acceptedBy.contains(peer)
+            if ready { returnedLocked(peer) }
+            return (true, ready)
         }
         if current { send(peer, [Self.frameAccepted]) }
         if ready { linkReady(peer) }
@@ -266,7 +323,7 @@ final class Relay: @unchecked Sendable {
             var copy = message
             copy.sharedGroups = nil
             let frame = Self.encode(copy, origin: nodeID, boot: boot, sequence: sequence)
-            for peer in spoolTargets { spoolLocked(frame, for: peer) }
+            for peer in spoolTargets { spoolLocked(frame, for: peer, expiresMs: message.expiresAtMs) }
             for peer in live {
                 guard let groups = shared[peer], !groups.isEmpty else {
                     send(peer, frame)
@@ -279,8 +336,16 @@ final class Relay: @unchecked Sendable {
         }
     }
 
+    /// `peer` is a relay both ways again: no longer departed, and, if messages wait for it, routed
+    /// into the spool's end until `drainSpool` has sent them (set here, under the lock that
+    /// `forward` takes, so no newer message overtakes the spool). Caller holds the lock.
+    private func returnedLocked(_ peer: NodeID) {
+        departed[peer] = nil
+        if (spooledFor[peer]?.frames ?? 0) > 0 { draining.insert(peer) }
+    }
+
     /// Keeps `frame` for `peer` within the spool's bounds. Caller holds the lock.
-    private func spoolLocked(_ frame: [UInt8], for peer: NodeID) {
+    private func spoolLocked(_ frame: [UInt8], for peer: NodeID, expiresMs: Int64?) {
         guard let spool else { return }
         let held = spooledFor[peer] ?? (0, 0)
         guard held.frames < RelaySpool.framesPerPeerMax, held.bytes + frame.count <= RelaySpool.bytesPerPeerMax else {
@@ -288,7 +353,7 @@ final class Relay: @unchecked Sendable {
             return
         }
         do {
-            try spool.add(frame, for: peer)
+            try spool.add(frame, for: peer, expiresMs: expiresMs)
             spooledFor[peer] = (held.frames + 1, held.bytes + frame.count)
             counters.spooled += 1
         } catch {
@@ -300,18 +365,15 @@ final class Relay: @unchecked Sendable {
     /// A departed peer is a relay both ways again: sends what was kept for it, oldest first,
     /// while newer messages for it join the spool's end; then it gets them directly again. Stops
     /// (keeping the rest) if the peer leaves meanwhile.
-    func drainSpool(_ peer: NodeID) {
+    func drainSpool(_ peer: NodeID) async {
         guard let spool else { return }
-        let start: Bool = lock.withLock {
-            let waiting = (spooledFor[peer]?.frames ?? 0) > 0
-            let wasDeparted = departed.removeValue(forKey: peer) != nil
-            if waiting { draining.insert(peer) }
-            return waiting || wasDeparted
-        }
-        guard start else { return }
         try? spool.returned(peer, dropFrames: false)
+        guard lock.withLock({ draining.contains(peer) }) else { return }
         var sent = 0
         var emptyReads = 0
+        // However the drain ends, the peer gets messages directly again (a failed read must not
+        // leave it routed into the spool for good); what is left waits for its next return.
+        defer { lock.withLock { _ = draining.remove(peer) } }
         while true {
             guard let batch = try? spool.oldest(for: peer, limit: 512) else { return }
             emptyReads = batch.isEmpty ? emptyReads + 1 : 0
@@ -325,21 +387,51 @@ final class Relay: @unchecked Sendable {
                     spooledFor[peer] = nil
                     return true
                 }
-                for (_, frame) in batch { send(peer, frame) }
                 return false
             }
             if done { break }
-            guard let last = batch.last else { continue }
+            // Sent until the peer's queue is full; only what it took is deleted, and the rest is
+            // offered again once the queue drains.
+            // (id, bytes as kept) of each frame sent, or dropped as expired.
+            var taken: [(id: Int64, bytes: Int)] = []
+            let now = Broker.nowMs()
+            for entry in batch {
+                guard let frame = Self.respooled(entry.frame, expiresMs: entry.expiresMs, nowMs: now) else {
+                    // Expired while it waited (MQTT-3.3.2-5): dropped, as if sent.
+                    taken.append((entry.id, entry.frame.count))
+                    continue
+                }
+                guard trySend(peer, frame) else { break }
+                taken.append((entry.id, entry.frame.count))
+            }
+            guard let last = taken.last else {
+                try? await Task.sleep(for: .milliseconds(50))
+                continue
+            }
             try? spool.delete(for: peer, through: last.id)
-            let bytes = batch.reduce(0) { $0 + $1.frame.count }
+            let bytes = taken.reduce(0) { $0 + $1.bytes }
             lock.withLock {
                 let held = spooledFor[peer] ?? (0, 0)
-                spooledFor[peer] = (max(0, held.frames - batch.count), max(0, held.bytes - bytes))
-                counters.spoolSent += batch.count
+                spooledFor[peer] = (max(0, held.frames - taken.count), max(0, held.bytes - bytes))
+                counters.spoolSent += taken.count
             }
-            sent += batch.count
+            sent += taken.count
         }
         if sent > 0 { log("relay: sent \(peer) the \(sent) messages kept while it was away") }
+    }
+
+    /// A spooled frame as sent now: nil when its message expired; re-encoded with the time left now
+    /// when it has an expiry (the frame says the milliseconds left when it was kept).
+    static func respooled(_ frame: [UInt8], expiresMs: Int64?, nowMs: Int64) -> [UInt8]? {
+        guard let expiresMs else { return frame }
+        guard expiresMs > nowMs else { return nil }
+        var reader = MQTTReader(frame.dropFirst()[...])
+        guard frame.first == frameMessage, let (origin, boot, sequence, message) = try? decodeMessage(&reader),
+            let node = NodeID(hex: origin)
+        else { return frame }
+        var copy = message
+        copy.expiresAtMs = expiresMs
+        return encode(copy, origin: node, boot: boot, sequence: sequence)
     }
 
     /// Forgets departed peers gone longer than `maxAgeMs`, with what was kept for them.
@@ -374,15 +466,22 @@ final class Relay: @unchecked Sendable {
         }
     }
 
-    /// Sends one shadow to `peer` (when it is a relay both ways).
-    func sendShadow(to peer: NodeID, thing: String, name: String, document: [UInt8], accepted: [UInt8]?) {
+    /// Sends one shadow to `peer`: `.sent`, `.full` (its queue is full: try again later) or
+    /// `.gone` (it is no longer a relay both ways).
+    func sendShadow(
+        to peer: NodeID, thing: String, name: String, document: [UInt8], accepted: [UInt8]?
+    )
+        -> ShadowSend
+    {
         let frame = Self.shadowFrame(thing: thing, name: name, document: document, accepted: accepted)
-        lock.withLock {
-            guard acceptedBy.contains(peer), trusted[peer] != nil else { return }
-            counters.shadowsSent += 1
-            send(peer, frame)
-        }
+        guard lock.withLock({ acceptedBy.contains(peer) && trusted[peer] != nil }) else { return .gone }
+        guard trySend(peer, frame) else { return .full }
+        lock.withLock { counters.shadowsSent += 1 }
+        return .sent
     }
+
+    /// What became of one shadow sent to one peer.
+    enum ShadowSend { case sent, full, gone }
 
     /// `6 ‖ thing ‖ name ‖ u32 length ‖ document JSON ‖ u32 length ‖ accepted answer JSON (0: none)`.
     static func shadowFrame(thing: String, name: String, document: [UInt8], accepted: [UInt8]?) -> [UInt8] {
@@ -429,6 +528,7 @@ final class Relay: @unchecked Sendable {
                     for filter in removed where entry.filters.remove(filter) != nil {
                         entry.remove(filter)
                         entry.bytes -= filter.utf8.count
+                        if filter.hasPrefix("$share/") { entry.sharedCount -= 1 }
                     }
                     counters.filtersIgnored += Self.add(added, to: &entry)
                     peerFilters[peer] = entry
@@ -460,7 +560,11 @@ final class Relay: @unchecked Sendable {
                 }
             case Self.frameAccepted:
                 guard reader.isAtEnd else { throw MQTTError.malformed("relay acceptance has extra bytes") }
-                let ready = lock.withLock { acceptedBy.insert(peer).inserted && trusted[peer] != nil }
+                let ready = lock.withLock {
+                    let ready = acceptedBy.insert(peer).inserted && trusted[peer] != nil
+                    if ready { returnedLocked(peer) }
+                    return ready
+                }
                 log("relay: \(peer) accepted this node as a relay")
                 if ready { linkReady(peer) }
             case Self.frameShadow:
@@ -515,7 +619,9 @@ final class Relay: @unchecked Sendable {
     private static func add(_ filters: [String], to entry: inout PeerFilters) -> Int {
         var ignored = 0
         for filter in filters where !entry.filters.contains(filter) {
-            guard entry.filters.count < filtersPerPeerMax, entry.bytes + filter.utf8.count <= filterBytesPerPeerMax
+            let shared = filter.hasPrefix("$share/")
+            guard entry.filters.count < filtersPerPeerMax, entry.bytes + filter.utf8.count <= filterBytesPerPeerMax,
+                !shared || entry.sharedCount < sharedFiltersPerPeerMax
             else {
                 ignored += 1
                 continue
@@ -523,6 +629,7 @@ final class Relay: @unchecked Sendable {
             entry.filters.insert(filter)
             entry.insert(filter)
             entry.bytes += filter.utf8.count
+            if shared { entry.sharedCount += 1 }
         }
         return ignored
     }
@@ -602,9 +709,11 @@ final class Relay: @unchecked Sendable {
         let groupCount = Int(try reader.twoBytes())
         guard groupCount <= sharedGroupsPerMessageMax else { throw .malformed("relay message names too many groups") }
         var groups: [String] = []
+        var seen: Set<String> = []
         for _ in 0..<groupCount {
             let group = try reader.string()
             guard try MQTTTopic.sharedFilter(group) != nil else { throw .malformed("relay group is no shared filter") }
+            guard seen.insert(group).inserted else { throw .malformed("relay frame names a group twice") }
             groups.append(group)
         }
         message.sharedGroups = groups

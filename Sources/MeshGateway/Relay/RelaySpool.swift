@@ -8,7 +8,9 @@ public import MeshP2P
 /// and the nodes on the other side lose nothing they accepted for each other.
 ///
 /// One SQLite file (`<data>/relay-spool.sqlite`, WAL, `synchronous=NORMAL`: a frame survives the
-/// process being killed): `frames(id PK, peer, frame)` in send order, and `departed(peer PK,
+/// process being killed): `frames(id PK, peer, frame, expires_ms)` in send order (a message's
+/// MQTT 5 expiry as Unix ms: an expired one is not sent, and the time left is counted again when
+/// it is), and `departed(peer PK,
 /// filters, since_ms)`, the filters each departed peer had announced (a restart during the
 /// partition keeps spooling for it).
 ///
@@ -32,7 +34,8 @@ final class RelaySpool: @unchecked Sendable {
             try db.execute(
                 sql: """
                     CREATE TABLE IF NOT EXISTS frames (
-                        id INTEGER PRIMARY KEY AUTOINCREMENT, peer TEXT NOT NULL, frame BLOB NOT NULL);
+                        id INTEGER PRIMARY KEY AUTOINCREMENT, peer TEXT NOT NULL, frame BLOB NOT NULL,
+                        expires_ms INTEGER);
                     CREATE INDEX IF NOT EXISTS frames_by_peer ON frames (peer, id);
                     CREATE TABLE IF NOT EXISTS departed (
                         peer TEXT PRIMARY KEY, filters BLOB NOT NULL, since_ms INTEGER NOT NULL);
@@ -85,20 +88,21 @@ final class RelaySpool: @unchecked Sendable {
         }
     }
 
-    func add(_ frame: [UInt8], for peer: NodeID) throws {
+    func add(_ frame: [UInt8], for peer: NodeID, expiresMs: Int64?) throws {
         try database.write { db in
             try db.execute(
-                sql: "INSERT INTO frames (peer, frame) VALUES (?, ?)", arguments: [peer.hex, Data(frame)])
+                sql: "INSERT INTO frames (peer, frame, expires_ms) VALUES (?, ?, ?)",
+                arguments: [peer.hex, Data(frame), expiresMs])
         }
     }
 
-    /// The oldest `limit` frames for `peer`, with their ids.
-    func oldest(for peer: NodeID, limit: Int) throws -> [(id: Int64, frame: [UInt8])] {
+    /// The oldest `limit` frames for `peer`, with their ids and expiries.
+    func oldest(for peer: NodeID, limit: Int) throws -> [(id: Int64, frame: [UInt8], expiresMs: Int64?)] {
         try database.read { db in
             try Row.fetchAll(
-                db, sql: "SELECT id, frame FROM frames WHERE peer = ? ORDER BY id LIMIT ?",
+                db, sql: "SELECT id, frame, expires_ms FROM frames WHERE peer = ? ORDER BY id LIMIT ?",
                 arguments: [peer.hex, limit]
-            ).map { ($0["id"], Array($0["frame"] as Data)) }
+            ).map { ($0["id"], Array($0["frame"] as Data), $0["expires_ms"]) }
         }
     }
 

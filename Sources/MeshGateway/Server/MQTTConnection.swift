@@ -20,6 +20,8 @@ public final class MQTTConnection: @unchecked Sendable {
     /// The client's Topic Alias Maximum: aliases this server may set towards it (0: none).
     let clientTopicAliasMax: UInt16
     private let lock = NIOLock()
+    /// Longest topic given an alias towards a client (aliases are kept for the connection's life).
+    static let aliasTopicBytesMax = 256
     /// Aliases set towards the client, by topic (the first `clientTopicAliasMax` topics sent).
     private var outboundAliases: [String: UInt16] = [:]
     private var pending: [UInt8] = []
@@ -78,7 +80,9 @@ public final class MQTTConnection: @unchecked Sendable {
             if let alias = outboundAliases[publish.topic] {
                 aliased.topic = ""
                 aliased.properties.append(.topicAlias, .twoByte(alias))
-            } else if outboundAliases.count < Int(clientTopicAliasMax) {
+            } else if outboundAliases.count < Int(clientTopicAliasMax),
+                publish.topic.utf8.count <= Self.aliasTopicBytesMax
+            {
                 let alias = UInt16(outboundAliases.count + 1)
                 aliased.properties.append(.topicAlias, .twoByte(alias))
                 newAlias = alias

@@ -200,7 +200,11 @@ final class MQTTConnectionHandler: ChannelInboundHandler {
                 clientPacketBytesMax: Int(
                     connect.properties.integer(.maximumPacketSize) ?? UInt32(MQTTDecoder.remainingLengthMax + 5)),
                 outboundBytesMax: gateway.limits.outboundBytesMax,
-                clientTopicAliasMax: UInt16(clamping: connect.properties.integer(.topicAliasMaximum) ?? 0))
+                // Aliases towards the client keep their topics for the connection's life: as many
+                // as the client allows, at most as many as the server takes.
+                clientTopicAliasMax: min(
+                    UInt16(clamping: connect.properties.integer(.topicAliasMaximum) ?? 0),
+                    gateway.limits.topicAliasMax))
             // MQTT 5: a keep alive of 0 (none) or above the server's bound is replaced, and the
             // client told so in Server Keep Alive (MQTT-3.2.2-21, MQTT-3.1.2-21).
             var keepAlive = connect.keepAliveSeconds

@@ -109,7 +109,7 @@ extension Gateway {
                 answerShadow(topic.rejected, ShadowAnswer.rejected(rejection, timeSeconds: now, clientToken: token))
             case .success(let change):
                 var members: [String: JSONValue] = [
-                    "version": .integer(Int64(change.current.version)), "timestamp": .integer(now),
+                    "version": .integer(Int64(clamping: change.current.version)), "timestamp": .integer(now),
                 ]
                 if let token { members["clientToken"] = .string(token) }
                 answerShadow(topic.accepted, .object(members))
@@ -142,10 +142,20 @@ extension Gateway {
 
     /// Sends every shadow to a peer that just became a relay both ways (so two sides of a
     /// partition converge when it heals).
-    func sendShadows(to peer: NodeID) {
+    func sendShadows(to peer: NodeID) async {
         for (key, document) in shadows.all() {
-            relay.sendShadow(
-                to: peer, thing: key.thing, name: key.name, document: ShadowStore.encode(document), accepted: nil)
+            let bytes = ShadowStore.encode(document)
+            // The peer's queue is bounded: wait for room rather than drop a copy.
+            while true {
+                switch relay.sendShadow(to: peer, thing: key.thing, name: key.name, document: bytes, accepted: nil) {
+                case .sent: break
+                case .gone: return
+                case .full:
+                    try? await Task.sleep(for: .milliseconds(50))
+                    continue
+                }
+                break
+            }
         }
     }
 

@@ -56,7 +56,7 @@ public struct ShadowDocument: Sendable, Equatable, Codable {
             guard let value = state[section] else { continue }
             write(value, at: "/" + section, stamp: stamp)
         }
-        updates[stamp.node, default: 0] += 1
+        updates[stamp.node, default: 0] &+= 1
     }
 
     private mutating func write(_ value: JSONValue, at path: String, stamp: HLCStamp) {
@@ -109,6 +109,11 @@ public struct ShadowDocument: Sendable, Equatable, Codable {
 
     /// The newest stamp of any field (nil for an empty shadow).
     public var newestStamp: HLCStamp? { fields.values.map(\.stamp).max() }
+
+    /// The newest stamp of any write or clearing (what a peer's clock skew is judged by).
+    public var newestStampOrClearing: HLCStamp? {
+        fields.values.flatMap { [$0.stamp] + ($0.clearedAt.map { [$0] } ?? []) }.max()
+    }
 
     // MARK: - Reading
 

@@ -22,8 +22,16 @@ final class ShadowStore: Sendable {
 
     /// Shadows one node keeps at most; an update creating one more is refused (429).
     static let shadowsMax = 100_000
-    /// Largest shadow document taken from a peer, bytes of its JSON.
-    static let peerDocumentBytesMax = 256 << 10
+    /// Largest shadow document kept or taken from a peer, bytes of its JSON (paths, values, stamps
+    /// and deletions), well under a P2P message (8 MiB).
+    static let documentBytesMax = 1 << 20
+    /// Largest shadow document taken from a peer (the same bound).
+    static let peerDocumentBytesMax = documentBytesMax
+    /// Named shadows one device may have on a node (a device owns every name under its DID).
+    static let namedPerThingMax = 64
+    /// Largest per-node update count taken from a peer (far above any real count; keeps `version`
+    /// from overflowing).
+    static let updateCountMax: UInt64 = 1 << 40
     /// How far ahead of this node's clock a peer's stamp may be (a hostile stamp far in the future
     /// would otherwise win every later merge).
     static let clockSkewMaxMs: UInt64 = 60_000
@@ -81,6 +89,11 @@ final class ShadowStore: Sendable {
 
     static func exists(_ document: ShadowDocument) -> Bool { document.state != .object([:]) }
 
+    /// Shadows (named and classic) kept for `thing`.
+    private static func named(of thing: String, in state: State) -> Int {
+        state.documents.keys.reduce(0) { $0 + ($1.thing == thing ? 1 : 0) }
+    }
+
     /// Applies a device's update at a fresh stamp (AWS's checks: version, size), written before it
     /// returns.
     func update(_ key: Key, _ update: ShadowUpdate) -> Result<Change, ShadowRejection> {
@@ -88,6 +101,9 @@ final class ShadowStore: Sendable {
             let previous = state.documents[key]
             guard previous != nil || state.documents.count < Self.shadowsMax else {
                 return .failure(ShadowRejection(429, "this node keeps \(Self.shadowsMax) shadows already"))
+            }
+            guard previous != nil || Self.named(of: key.thing, in: state) < Self.namedPerThingMax else {
+                return .failure(ShadowRejection(429, "\(key.thing) has \(Self.namedPerThingMax) shadows already"))
             }
             var document = previous ?? ShadowDocument()
             do throws(ShadowRejection) {
@@ -130,19 +146,31 @@ final class ShadowStore: Sendable {
     /// otherwise what changed.
     func merge(_ key: Key, _ incoming: ShadowDocument) -> Change? {
         let physical = Self.physicalMs()
-        if let newest = incoming.newestStamp, newest.wallMs > physical + Self.clockSkewMaxMs {
+        // Clearings too: one far ahead would hide every later write below its path.
+        if let newest = incoming.newestStampOrClearing, newest.wallMs > physical + Self.clockSkewMaxMs {
             log("shadow: refused a copy of \(key.thing.prefix(80)) stamped \(newest.wallMs - physical) ms ahead")
             return nil
         }
-        guard incoming.fields.count <= 4 * ShadowDocument.fieldsMax, incoming.updates.count <= 1_024 else {
+        guard incoming.fields.count <= 4 * ShadowDocument.fieldsMax, incoming.updates.count <= 1_024,
+            incoming.updates.values.allSatisfy({ $0 <= Self.updateCountMax })
+        else {
             log("shadow: refused a copy of \(key.thing.prefix(80)) over the bounds")
             return nil
         }
         return state.withLockedValue { state -> Change? in
             let previous = state.documents[key]
-            guard previous != nil || state.documents.count < Self.shadowsMax else { return nil }
+            guard previous != nil || state.documents.count < Self.shadowsMax,
+                previous != nil || Self.named(of: key.thing, in: state) < Self.namedPerThingMax
+            else { return nil }
             var document = previous ?? ShadowDocument()
             document.merge(incoming)
+            // The union of two copies is bounded as one copy is.
+            guard document.fields.count <= 4 * ShadowDocument.fieldsMax,
+                Self.encode(document).count <= Self.documentBytesMax
+            else {
+                log("shadow: refused a copy of \(key.thing.prefix(80)): merged, it would be over the bounds")
+                return nil
+            }
             if let newest = incoming.newestStamp { state.clock.observe(newest, physicalMs: physical) }
             guard document != previous else {
                 return Change(previous: document, current: document)

@@ -87,7 +87,7 @@ public enum ShadowAnswer {
     /// `…/get/accepted`: the whole document.
     public static func document(_ shadow: ShadowDocument, timeSeconds: Int64, clientToken: String?) -> JSONValue {
         var members: [String: JSONValue] = [
-            "state": shadow.state, "metadata": shadow.metadata, "version": .integer(Int64(shadow.version)),
+            "state": shadow.state, "metadata": shadow.metadata, "version": .integer(Int64(clamping: shadow.version)),
             "timestamp": .integer(timeSeconds),
         ]
         if let delta = shadow.delta, case .object(var state) = members["state"] {
@@ -109,7 +109,7 @@ public enum ShadowAnswer {
         }
         var members: [String: JSONValue] = [
             "state": .object(update.state), "metadata": .object(metadata),
-            "version": .integer(Int64(shadow.version)), "timestamp": .integer(timeSeconds),
+            "version": .integer(Int64(clamping: shadow.version)), "timestamp": .integer(timeSeconds),
         ]
         if let token = update.clientToken { members["clientToken"] = .string(token) }
         return .object(members)
@@ -121,7 +121,7 @@ public enum ShadowAnswer {
         let metadata =
             Self.matching(delta, in: shadow.metadata.objectValue?["desired"], deletedAt: timeSeconds) ?? .object([:])
         return .object([
-            "state": delta, "metadata": metadata, "version": .integer(Int64(shadow.version)),
+            "state": delta, "metadata": metadata, "version": .integer(Int64(clamping: shadow.version)),
             "timestamp": .integer(timeSeconds),
         ])
     }
@@ -129,7 +129,10 @@ public enum ShadowAnswer {
     /// `…/update/documents`: the document before and after.
     public static func documents(previous: ShadowDocument, current: ShadowDocument, timeSeconds: Int64) -> JSONValue {
         func side(_ shadow: ShadowDocument) -> JSONValue {
-            .object(["state": shadow.state, "metadata": shadow.metadata, "version": .integer(Int64(shadow.version))])
+            .object([
+                "state": shadow.state, "metadata": shadow.metadata,
+                "version": .integer(Int64(clamping: shadow.version)),
+            ])
         }
         return .object(["previous": side(previous), "current": side(current), "timestamp": .integer(timeSeconds)])
     }

@@ -24,6 +24,8 @@ public struct ShadowUpdate: Sendable, Equatable {
     public static let depthMax = 6
     /// Longest client token, bytes (AWS: 64).
     public static let clientTokenBytesMax = 64
+    /// Longest member name in `state`, in bytes.
+    public static let keyBytesMax = 128
 
     /// `desired` and/or `reported`, each an object or `null`.
     public var state: [String: JSONValue]
@@ -56,6 +58,9 @@ public struct ShadowUpdate: Sendable, Equatable {
                 guard Self.depth(section) <= Self.depthMax else {
                     throw ShadowRejection(400, "state.\(name) nests deeper than \(Self.depthMax) levels")
                 }
+                guard Self.longestKey(section) <= Self.keyBytesMax else {
+                    throw ShadowRejection(400, "a member name in state.\(name) is over \(Self.keyBytesMax) bytes")
+                }
             default: throw ShadowRejection(400, "state.\(name) is an object or null")
             }
         }
@@ -70,6 +75,11 @@ public struct ShadowUpdate: Sendable, Equatable {
         case .integer(let number)? where number >= 0: version = UInt64(number)
         default: throw ShadowRejection(400, "version is a non-negative integer")
         }
+    }
+
+    static func longestKey(_ value: JSONValue) -> Int {
+        guard case .object(let members) = value else { return 0 }
+        return members.map { max($0.key.utf8.count, longestKey($0.value)) }.max() ?? 0
     }
 
     static func depth(_ value: JSONValue) -> Int {
@@ -98,6 +108,12 @@ extension ShadowDocument {
         }
         guard next.fields.count <= Self.fieldsMax else {
             throw ShadowRejection(413, "the shadow would hold more than \(Self.fieldsMax) fields")
+        }
+        // Deleted paths are not in `state`: the whole document (what is stored and sent to peers)
+        // is bounded too.
+        guard ShadowStore.encode(next).count <= ShadowStore.documentBytesMax else {
+            throw ShadowRejection(
+                413, "the shadow would be over \(ShadowStore.documentBytesMax) bytes with its history")
         }
         self = next
     }

@@ -129,6 +129,7 @@ extension NodeRuntime {
             relaySend: { peer, bytes in
                 if let peer { _ = peers.send(.pubsub, bytes, to: peer) } else { _ = peers.broadcast(.pubsub, bytes) }
             },
+            relayTrySend: { peer, bytes in peers.send(.pubsub, bytes, to: peer) },
             log: { line in FileHandle.standardError.write(Data(("gateway: " + line + "\n").utf8)) })
         let hub = hub
         gateway.observe { message, relayed in

@@ -34,6 +34,8 @@ final class ConsensusLoop {
     /// Seconds between resends of what waits in the outbox (a partitioned node's transactions
     /// reach the validators soon after the link returns).
     static let outboxResendSeconds: UInt64 = 5
+    /// How long a transaction waits in the outbox at most: 72 h, the default offline window.
+    static let outboxKeepMs: UInt64 = 72 * 3_600_000
 
     init(runtime: NodeRuntime) throws {
         self.runtime = runtime
@@ -264,8 +266,14 @@ final class ConsensusLoop {
         guard outbox.waiting > 0, let waiting = try? outbox.all() else { return }
         var done: [Hash256] = []
         var resent = 0
-        for (transaction, _) in waiting {
+        let now = Self.nowMs
+        for (transaction, addedMs) in waiting {
             let hash = Block.transactionHash(transaction)
+            // Kept as long as a site may stay cut off; older ones are given up.
+            if now > addedMs + Self.outboxKeepMs {
+                done.append(hash)
+                continue
+            }
             if mempool.contains(hash) {
                 guard resent < MempoolBatch.transactionsMax * 4, !mempool.isParked(hash) else { continue }
                 gossip.append((nil, transaction))
@@ -280,8 +288,10 @@ final class ConsensusLoop {
             } catch .duplicate {
                 // In a block already (or in the pool under another path): nothing to send.
                 if (try? blockStore.location(ofTransaction: hash)) != nil { done.append(hash) }
-            } catch .refused {
-                // The ledger refuses it now (its nonce is used, its signer is gone): for good.
+            } catch .refused(let result) {
+                // A nonce ahead of its signer's next one may become valid (an earlier transaction
+                // is still on its way): kept. Anything else the ledger refuses is refused for good.
+                if let expected = result.expectedNonce, result.nonce > expected { continue }
                 done.append(hash)
             } catch {
                 // The pool is full: kept, and offered again at the next resend.
