@@ -22,14 +22,14 @@ struct ReconcileBench: AsyncParsableCommand {
     @Flag(help: "Print the report as JSON.") var json = false
     @Option(help: "QoS 1 messages published for the away node's subscriber.") var messages = 100_000
     @Option(help: "Shadow updates made while it is away.") var shadowUpdates = 10_000
-    @Option(help: "Shadows those updates spread over.") var shadows = 100
+    @Option(help: "Shadows of one device those updates spread over (a device has 64 at most).") var shadows = 50
 
     func validate() throws {
         guard (1...1_000_000).contains(messages) else { throw ValidationError("--messages must be in 1...1000000") }
         guard (0...1_000_000).contains(shadowUpdates) else {
             throw ValidationError("--shadow-updates must be in 0...1000000")
         }
-        guard (1...10_000).contains(shadows) else { throw ValidationError("--shadows must be in 1...10000") }
+        guard (1...64).contains(shadows) else { throw ValidationError("--shadows must be in 1...64") }
     }
 
     struct Report: Encodable {

@@ -24,7 +24,8 @@ struct ShadowBench: AsyncParsableCommand {
     @Option(help: "Updates each client sends, one at a time.") var updates = 200
 
     func validate() throws {
-        guard (1...256).contains(clients) else { throw ValidationError("--clients must be in 1...256") }
+        // One node: each client its own named shadow of one device, which has 64 at most.
+        guard (1...64).contains(clients) else { throw ValidationError("--clients must be in 1...64") }
         guard (1...100_000).contains(updates) else { throw ValidationError("--updates must be in 1...100000") }
     }
 
