@@ -9,8 +9,9 @@ extension Gateway {
     }
 
     /// How a subscription to a `$mesh/things/` filter is decided: `shadow.read` on the shadow it
-    /// names (`shadow/<did>/#` when its name level is a wildcard); refused (nil) when the DID
-    /// level is not one literal DID. Not a shadow filter: `.notShadow`.
+    /// names, or on `shadow/<did>/#` when it can match named shadows (a wildcard where `name` or
+    /// the name may stand); `.refused` when the DID level is not one literal DID or what follows
+    /// it is not `shadow` (or `#`). Not a shadow filter: `.notShadow`.
     enum ShadowSubscription: Equatable {
         case notShadow
         case refused
