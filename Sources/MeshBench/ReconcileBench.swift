@@ -61,22 +61,10 @@ struct ReconcileBench: AsyncParsableCommand {
                 printError("kept \(root)")
             }
         }
-        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-        let homes = (0..<4).map { NodeHome(path: root + "/node-\($0)") }
         let mqttBase = 23_883
         let apiBase = 23_480
-        try Devnet.create(
-            homes, root: root, chainId: "bench", p2pPort: 33_990, apiPort: apiBase, mqttPort: mqttBase,
-            extraAccounts: [])
-        for home in homes {
-            var config = try home.config()
-            var mqtt = config.mqttSettings
-            mqtt.allowUnregistered = true
-            mqtt.unregisteredQuotas = NodeConfig.Quotas(
-                sessions: 10_000, subscriptions: 100_000, inflightQoS2: 65_535, offlineBytes: 1 << 34)
-            config.mqtt = mqtt
-            try config.save(path: home.configPath)
-        }
+        let homes = try ShadowBench.ownerDevnet(
+            root: root, nodes: 4, p2pPort: 33_990, apiPort: apiBase, mqttPort: mqttBase)
         var nodes = try homes.map { try Devnet.launch($0) }
         defer {
             for node in nodes where node.isRunning { node.terminate() }

@@ -56,23 +56,9 @@ struct ShadowBench: AsyncParsableCommand {
                 printError("kept \(root)")
             }
         }
-        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-        let homes = (0..<3).map { NodeHome(path: root + "/node-\($0)") }
         let mqttBase = 22_883
         let apiBase = 22_480
-        try Devnet.create(
-            homes, root: root, chainId: "bench", p2pPort: 32_990, apiPort: apiBase, mqttPort: mqttBase,
-            extraAccounts: [])
-        // Every client is the owner's did:key (no registration per client): lift its quotas.
-        for home in homes {
-            var config = try home.config()
-            var mqtt = config.mqttSettings
-            mqtt.allowUnregistered = true
-            mqtt.unregisteredQuotas = NodeConfig.Quotas(
-                sessions: 10_000, subscriptions: 100_000, inflightQoS2: 65_535, offlineBytes: 1 << 30)
-            config.mqtt = mqtt
-            try config.save(path: home.configPath)
-        }
+        let homes = try Self.ownerDevnet(root: root, nodes: 3, p2pPort: 32_990, apiPort: apiBase, mqttPort: mqttBase)
         let nodes = try homes.map { try Devnet.launch($0) }
         defer {
             for node in nodes where node.isRunning { node.terminate() }
@@ -132,6 +118,27 @@ struct ShadowBench: AsyncParsableCommand {
                         + (figures.convergedMs.map { ", converged \($0) ms after the last" } ?? ""))
             }
         }
+    }
+
+    /// Homes of a devnet of `nodes` validators in `root` whose MQTT gateways let the devnet's
+    /// `owner` did:key connect as every bench client (no registration per client), its quotas
+    /// lifted past what a bench opens.
+    static func ownerDevnet(root: String, nodes: Int, p2pPort: Int, apiPort: Int, mqttPort: Int) throws -> [NodeHome] {
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        let homes = (0..<nodes).map { NodeHome(path: root + "/node-\($0)") }
+        try Devnet.create(
+            homes, root: root, chainId: "bench", p2pPort: p2pPort, apiPort: apiPort, mqttPort: mqttPort,
+            extraAccounts: [])
+        for home in homes {
+            var config = try home.config()
+            var mqtt = config.mqttSettings
+            mqtt.allowUnregistered = true
+            mqtt.unregisteredQuotas = NodeConfig.Quotas(
+                sessions: 10_000, subscriptions: 100_000, inflightQoS2: 65_535, offlineBytes: 1 << 34)
+            config.mqtt = mqtt
+            try config.save(path: home.configPath)
+        }
+        return homes
     }
 
     /// Runs `clients` clients (client i on `ports[i % ports.count]`), each sending `updates`
