@@ -35,6 +35,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.0"),
         .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.0"),
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.0.0"),
+        // The WebAssembly interpreter with fuel metering, for contracts and compute jobs.
+        .package(url: "https://github.com/swiftwasm/WasmKit.git", exact: "0.4.2"),
     ],
     targets: [
         // GF(2^8) kernels for erasure coding, in C.
@@ -70,7 +72,15 @@ let package = Package(
             exclude: ["README.md"],
             swiftSettings: strictSettings
         ),
-        .target(name: "MeshCompute", exclude: ["README.md"], swiftSettings: strictSettings),
+        .target(
+            name: "MeshCompute",
+            dependencies: [
+                "MeshCore", "MeshLedger", .product(name: "WasmKit", package: "WasmKit"),
+                .product(name: "WasmParser", package: "WasmKit"),
+            ],
+            exclude: ["README.md"],
+            swiftSettings: strictSettings
+        ),
         .target(
             name: "MeshStorage",
             dependencies: [
@@ -109,7 +119,7 @@ let package = Package(
             name: "MeshNode",
             dependencies: [
                 "MeshCore", "MeshLedger", "MeshP2P", "MeshConsensus", "MeshStorage", "MeshGateway", "MeshAPI",
-                "MeshSDK",
+                "MeshSDK", "MeshCompute",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -144,7 +154,7 @@ let package = Package(
             name: "meshwork",
             dependencies: [
                 "MeshBench", "MeshNode", "MeshSDK", "MeshAPI", "MeshCore", "MeshLedger", "MeshConsensus",
-                "MeshStorage", "MeshP2P", "MeshGateway",
+                "MeshStorage", "MeshP2P", "MeshGateway", "MeshCompute",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],

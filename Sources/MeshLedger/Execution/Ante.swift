@@ -76,6 +76,8 @@ extension Message {
         case .bondReporter(let bond): bond.amount
         case .submitProposal(let submit): submit.deposit
         case .depositProposal(let deposit): deposit.amount
+        case .instantiateContract(let instantiate): instantiate.funds
+        case .executeContract(let execute): execute.funds
         default: 0
         }
     }

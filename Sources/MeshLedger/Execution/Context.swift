@@ -19,6 +19,12 @@ final class BlockContext {
     var verifiedReceipts: Set<Hash256> = []
     /// `ota.rollout` messages run in this block so far (bounded by `OTARules.rolloutsPerBlockMax`).
     var rolloutsCreated = 0
+    /// The WASM runtime contract messages run on (nil: they fail with `contracts/12`).
+    var contractEngine: (any ContractEngine)?
+    /// The transaction whose fee bought `fuelTotal`; contract messages of one transaction share it.
+    private var fuelTransaction: Hash256?
+    private var fuelTotal: UInt64 = 0
+    private var fuelAsked: UInt64 = 0
 
     init(
         state: ExecutionState, params: LedgerParams, chainId: String, height: UInt64, timeMs: UInt64,
@@ -33,6 +39,26 @@ final class BlockContext {
     }
 
     func emit(_ type: String, _ attributes: [(String, String)]) { events.append(Event(type: type, attributes)) }
+
+    /// The fuel the running transaction's fee bought beyond `ledger.feeMin`, and what its
+    /// contract messages asked for so far.
+    func fuelBought(_ context: MessageContext) throws(StateError) -> (total: UInt64, asked: UInt64, remaining: UInt64) {
+        if fuelTransaction != context.transactionHash {
+            fuelTransaction = context.transactionHash
+            let perUnit = try state.param(ContractRules.fuelPerFeeUnitParam)
+            let spare = context.fee > params.feeMin ? context.fee - params.feeMin : 0
+            let (total, overflow) = spare.multipliedReportingOverflow(by: perUnit)
+            fuelTotal = overflow ? .max : total
+            fuelAsked = 0
+        }
+        return (fuelTotal, fuelAsked, fuelTotal - fuelAsked)
+    }
+
+    /// Counts `fuel` against the running transaction's purchase (checked by `fuelBought`).
+    func spendFuel(_ fuel: UInt64) {
+        precondition(fuelAsked + fuel <= fuelTotal, "fuel spent beyond what the fee bought")
+        fuelAsked += fuel
+    }
 }
 
 /// Who is acting in one message.
@@ -44,6 +70,8 @@ struct MessageContext {
     let transactionHash: Hash256
     /// The message's position in its transaction.
     let messageIndex: UInt32
+    /// The transaction's fee (contract messages buy fuel with what exceeds `ledger.feeMin`).
+    var fee: UInt64 = 0
 
     var state: ExecutionState { block.state }
     var height: UInt64 { block.height }

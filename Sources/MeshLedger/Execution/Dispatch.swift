@@ -46,6 +46,9 @@ enum MessageRouter {
         case .reportInstalls(let body): try OTAHandler.report(body, context)
         case .abortRollout(let body): try OTAHandler.abort(body, context)
         case .approveRollout(let body): try OTAHandler.approve(body, context)
+        case .storeCode(let body): try ContractHandler.store(body, context)
+        case .instantiateContract(let body): try ContractHandler.instantiate(body, context)
+        case .executeContract(let body): try ContractHandler.execute(body, context)
         case .unknown(let type): throw TransactionError.unknownMessageType(type)
         }
     }

@@ -20,6 +20,7 @@ extension Ledger {
         let block = BlockContext(
             state: state, params: params, chainId: chainId, height: request.height, timeMs: request.timeMs,
             blockHash: request.blockHash)
+        block.contractEngine = contractEngine
         // Feed observations and install receipts carry their own signatures: checked on all cores
         // before execution.
         block.verifiedObservations = EmbeddedSignatures.observations(decoded, chainId: chainId)
@@ -125,7 +126,8 @@ extension Ledger {
             try payFeeAndNonce(body, state, block.params)
             for (index, message) in body.messages.enumerated() {
                 let context = MessageContext(
-                    block: block, signer: body.signer, transactionHash: hash, messageIndex: UInt32(index))
+                    block: block, signer: body.signer, transactionHash: hash, messageIndex: UInt32(index),
+                    fee: body.fee)
                 try MessageRouter.handle(message, context)
             }
             state.commitTransaction()

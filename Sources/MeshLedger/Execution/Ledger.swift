@@ -22,6 +22,9 @@ public final class Ledger: Application {
     /// State migrations this binary runs when the chain reaches an upgrade of that name
     /// (`gov` upgrade plans); without one, `finalizeBlock` of the plan's height stops the chain here.
     public var upgradeHandlers: [String: UpgradeHandler] = [:]
+    /// The WASM runtime for module `contracts` (`MeshCompute.WasmContractEngine`). Every node of a
+    /// chain must have the same one; without it contract messages fail with `contracts/12`.
+    public var contractEngine: (any ContractEngine)?
     /// Told before `finalizeBlock` throws `UpgradeNeeded` (the node prints the line and exits).
     public var onUpgradeNeeded: (@Sendable (UpgradeNeeded) -> Void)?
 
@@ -119,6 +122,7 @@ public final class Ledger: Application {
             }
             let block = BlockContext(
                 state: checkState, params: params, chainId: chainId, height: store.height + 1, timeMs: 0)
+            block.contractEngine = contractEngine
             var result = try deliver(
                 hash: hash, decoded: decoded, signatureValid: signatureValid, block: block, keepFailedFee: false)
             if case .success(let signed) = decoded {

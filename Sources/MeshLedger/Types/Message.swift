@@ -85,6 +85,12 @@ public enum Message: Sendable, Hashable {
     case abortRollout(AbortRollout)
     /// 94 — `ota.approve`.
     case approveRollout(ApproveRollout)
+    /// 100 — `contract.store`.
+    case storeCode(StoreCode)
+    /// 101 — `contract.instantiate`.
+    case instantiateContract(InstantiateContract)
+    /// 102 — `contract.execute`.
+    case executeContract(ExecuteContract)
     /// A type number this ledger does not know; rejected with `tx/13`.
     case unknown(type: UInt64)
 
@@ -132,6 +138,9 @@ public enum Message: Sendable, Hashable {
         case .reportInstalls: 92
         case .abortRollout: 93
         case .approveRollout: 94
+        case .storeCode: 100
+        case .instantiateContract: 101
+        case .executeContract: 102
         case .unknown(let type): type
         }
     }
@@ -180,6 +189,9 @@ public enum Message: Sendable, Hashable {
         case .reportInstalls: "ota.report"
         case .abortRollout: "ota.abort"
         case .approveRollout: "ota.approve"
+        case .storeCode: "contract.store"
+        case .instantiateContract: "contract.instantiate"
+        case .executeContract: "contract.execute"
         case .unknown(let type): "unknown.\(type)"
         }
     }
@@ -228,6 +240,9 @@ public enum Message: Sendable, Hashable {
         case .reportInstalls(let body): body.canonicalBytes
         case .abortRollout(let body): body.canonicalBytes
         case .approveRollout(let body): body.canonicalBytes
+        case .storeCode(let body): body.canonicalBytes
+        case .instantiateContract(let body): body.canonicalBytes
+        case .executeContract(let body): body.canonicalBytes
         case .unknown: []
         }
     }
@@ -279,6 +294,9 @@ public enum Message: Sendable, Hashable {
         case 92: self = .reportInstalls(try decode(ReportInstalls.self))
         case 93: self = .abortRollout(try decode(AbortRollout.self))
         case 94: self = .approveRollout(try decode(ApproveRollout.self))
+        case 100: self = .storeCode(try decode(StoreCode.self))
+        case 101: self = .instantiateContract(try decode(InstantiateContract.self))
+        case 102: self = .executeContract(try decode(ExecuteContract.self))
         default: self = .unknown(type: typeNumber)
         }
     }

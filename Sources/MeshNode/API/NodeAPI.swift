@@ -57,6 +57,7 @@ public enum NodeAPI {
         "GET /params", "GET /gov/proposals", "GET /gov/proposals/{id}", "GET /gov/upgrade", "GET /ota/firmware",
         "GET /ota/rollouts", "GET /ota/rollouts/{id}",
         "GET /vc/status/{did}", "GET /things/{did}/shadow",
+        "GET /contracts", "GET /contracts/{did}", "GET /contracts/{did}/query",
     ]
 
     /// Serves the API until the task is cancelled; `onBound` gets the port actually bound.
@@ -73,6 +74,7 @@ public enum NodeAPI {
         addStorageRoutes(router, runtime: runtime)
         addPaymentRoutes(router, runtime: runtime, blocks: blocks)
         addOracleRoutes(router, runtime: runtime, blocks: blocks)
+        addContractRoutes(router, runtime: runtime, blocks: blocks)
         addGovRoutes(router, runtime: runtime, blocks: blocks)
         addCredentialRoutes(router, runtime: runtime, blocks: blocks)
         addThingRoutes(router, runtime: runtime)

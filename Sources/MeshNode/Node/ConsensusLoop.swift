@@ -45,6 +45,7 @@ final class ConsensusLoop {
             store: try StateStore(path: home.dataPath + "/state.sqlite"), verifiedSignatures: runtime.verifiedSignatures
         )
         ledger.upgradeHandlers = NodeUpgrades.handlers()
+        ledger.contractEngine = runtime.contractEngine
         ledger.onUpgradeNeeded = { needed in NodeUpgrades.stop(needed) }
         readPool = try LedgerReadPool(path: home.dataPath + "/state.sqlite")
         blockStore = try SQLiteBlockStore(path: home.dataPath + "/blocks.sqlite")

@@ -1,5 +1,6 @@
 import Foundation
 public import MeshAPI
+import MeshCompute
 import MeshConsensus
 import MeshCore
 public import MeshGateway
@@ -45,6 +46,9 @@ public final class NodeRuntime: Sendable {
     public let config: NodeConfig
     /// Prometheus metrics.
     public let metrics = NodeMetrics()
+    /// The WASM runtime of module `contracts`, shared by the consensus loop and the API's queries
+    /// (its parsed-module cache is locked).
+    let contractEngine = WasmContractEngine()
     /// WebSocket event fan-out.
     public let hub: EventHub
     let genesis: Genesis

@@ -123,13 +123,14 @@ func resolveDID(_ text: String, home: HomeOptions) throws -> DID {
 /// Signs and submits `messages` as `signer` (default: the key's did:key), waits for the block
 /// with a spinner, and fails with one sentence if the ledger refused them.
 func submitAndWait(
-    _ messages: [Message], key: Ed25519.PrivateKey, signer: DID? = nil, options: ClientOptions, what: String
+    _ messages: [Message], key: Ed25519.PrivateKey, signer: DID? = nil, options: ClientOptions, what: String,
+    feeAtLeast: UInt64 = 0
 ) async throws -> (transaction: SignedTransaction, result: SubmitResult) {
     let client = try options.client()
     let progress = Progress("\(what): waiting for the block")
     let outcome: (transaction: SignedTransaction, result: SubmitResult)
     do {
-        outcome = try await client.send(messages, signer: signer ?? .key(key.publicKey), key: key, fee: options.fee)
+        outcome = try await client.send(messages, signer: signer ?? .key(key.publicKey), key: key, fee: max(options.fee, feeAtLeast))
     } catch {
         progress.finish(nil)
         throw CommandFailure(sentence(error))
