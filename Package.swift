@@ -192,7 +192,7 @@ let package = Package(
         ),
         .testTarget(
             name: "MeshLedgerTests",
-            dependencies: ["MeshLedger", "MeshCore", "MeshNode", "MeshSDK", "MeshAPI", "MeshConsensus"],
+            dependencies: ["MeshLedger", "MeshCore", "MeshNode", "MeshSDK", "MeshAPI", "MeshConsensus", "MeshCompute"],
             swiftSettings: strictSettings
         ),
         .testTarget(
@@ -209,6 +209,13 @@ let package = Package(
             swiftSettings: strictSettings),
         .testTarget(
             name: "MeshBenchTests", dependencies: ["MeshBench", "MeshCore", "MeshLedger"],
+            swiftSettings: strictSettings),
+        .testTarget(
+            name: "MeshComputeTests",
+            dependencies: [
+                "MeshCompute", "MeshCore", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "WAT", package: "WasmKit"),
+            ],
             swiftSettings: strictSettings),
         .testTarget(name: "MeshP2PTests", dependencies: ["MeshP2P", "MeshCore"], swiftSettings: strictSettings),
         .testTarget(
