@@ -10,7 +10,10 @@ let strictSettings: [SwiftSetting] = [
 // Each ledger module keeps its spec beside its code.
 let ledgerDocs =
     ["README.md"]
-    + ["Bank", "Identity", "Policy", "Staking", "Provenance", "Storage"].map { "Modules/\($0)/README.md" }
+    + [
+        "Bank", "Identity", "Policy", "Staking", "Provenance", "Storage", "Channels", "Credentials", "Gov", "OTA",
+        "Oracle", "Contracts", "Compute",
+    ].map { "Modules/\($0)/README.md" }
 
 let package = Package(
     name: "Meshwork",

@@ -24,6 +24,12 @@ struct DevnetCommand: AsyncParsableCommand {
             on start and store shards); node-V... are the providers.
             """)
     var providers: Int = 0
+    @Option(
+        help: """
+            Compute provider nodes to run after the storage providers (full nodes with [compute] and \
+            [storage]: they bid on jobs, run their leases and hold shards).
+            """)
+    var compute: Int = 0
     @Option(help: "Chain id of a new devnet.") var chainId: String = "meshwork-devnet"
     @Option(help: "First P2P port; node i uses base + i.") var p2pPort: Int = 26656
     @Option(help: "First API port; node i uses base + i.") var apiPort: Int = 8080
@@ -58,25 +64,28 @@ struct DevnetCommand: AsyncParsableCommand {
     func validate() throws {
         guard (1...32).contains(nodes) else { throw ValidationError("--nodes must be 1...32") }
         guard (0...32).contains(providers) else { throw ValidationError("--providers must be 0...32") }
+        guard (0...16).contains(compute) else { throw ValidationError("--compute must be 0...16") }
     }
 
     func run() async throws {
         let root = home.directory
         if reset { try Devnet.remove(in: root) }
-        let homes = (0..<nodes + providers).map { NodeHome(path: root + "/node-\($0)") }
+        let homes = (0..<nodes + providers + compute).map { NodeHome(path: root + "/node-\($0)") }
         if !FileManager.default.fileExists(atPath: homes[0].configPath) {
             // A bad --set is refused before anything is created.
             if !settings.isEmpty { _ = try NodeConfig(moniker: "check").setting(settings) }
             try Devnet.create(
                 homes, root: root, chainId: chainId, p2pPort: p2pPort, apiPort: apiPort, mqttPort: mqttPort,
-                mqttTLSPort: mqttTLSPort, extraAccounts: [], providers: providers,
-                emptyBlocksIntervalMs: emptyBlocksIntervalMs)
+                mqttTLSPort: mqttTLSPort, extraAccounts: [], providers: providers + compute,
+                emptyBlocksIntervalMs: emptyBlocksIntervalMs, compute: compute)
             // Every node's configuration is made first, so a bad setting leaves no file half-changed.
             let configs = try homes.map { try $0.config().setting(settings) }
             for (nodeHome, config) in zip(homes, configs) where !settings.isEmpty {
                 try config.save(path: nodeHome.configPath)
             }
-            let offer = providers > 0 ? " and \(providers) storage providers" : ""
+            let offer =
+                (providers > 0 ? " and \(providers) storage providers" : "")
+                + (compute > 0 ? " and \(compute) compute providers" : "")
             say("created a devnet of \(nodes) validators\(offer) in \(root)")
         } else if !settings.isEmpty {
             say("--set applies to a new devnet only; \(root) exists, so its config.toml files are kept as they are")

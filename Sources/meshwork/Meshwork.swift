@@ -18,7 +18,7 @@ struct Meshwork: AsyncParsableCommand {
             QueryCommand.self, ValidatorCommand.self, TxCommand.self, KeysCommand.self,
             GenesisCommand.self, LedgerCommand.self, CIDCommand.self, ProvenanceCommand.self, StoreCommand.self,
             ProviderCommand.self, PayCommand.self, MarketCommand.self, OracleCommand.self, ReputationCommand.self,
-            VCCommand.self, GovCommand.self, OTACommand.self, ContractCommand.self,
+            VCCommand.self, GovCommand.self, OTACommand.self, ContractCommand.self, ComputeCommand.self,
             BenchCommand.self,
         ]
     )

@@ -125,6 +125,10 @@ enum NodeProcess {
                 await runtime.runGateway()
             }
             group.addTask {
+                await runtime.runCompute()
+                try await Task.sleep(for: .seconds(1 << 30))
+            }
+            group.addTask {
                 await runtime.runStorage()
                 // Only cancellation ends it; wait for the others then.
                 try await Task.sleep(for: .seconds(1 << 30))

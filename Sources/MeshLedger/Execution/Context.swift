@@ -21,6 +21,9 @@ final class BlockContext {
     var rolloutsCreated = 0
     /// The WASM runtime contract messages run on (nil: they fail with `contracts/12`).
     var contractEngine: (any ContractEngine)?
+    /// Set for the mempool's check: contract calls are admitted without running (as the Cosmos
+    /// SDK's CheckTx runs no messages), so a call that fails does so in a block and pays its fee.
+    var isMempoolCheck = false
     /// The transaction whose fee bought `fuelTotal`; contract messages of one transaction share it.
     private var fuelTransaction: Hash256?
     private var fuelTotal: UInt64 = 0

@@ -49,6 +49,14 @@ enum MessageRouter {
         case .storeCode(let body): try ContractHandler.store(body, context)
         case .instantiateContract(let body): try ContractHandler.instantiate(body, context)
         case .executeContract(let body): try ContractHandler.execute(body, context)
+        case .registerComputeProvider(let body): try ComputeHandler.registerProvider(body, context)
+        case .submitJob(let body): try ComputeHandler.submit(body, context)
+        case .bidJob(let body): try ComputeHandler.bid(body, context)
+        case .sealInputs(let body): try ComputeHandler.sealInputs(body, context)
+        case .commitResult(let body): try ComputeHandler.commit(body, context)
+        case .revealResult(let body): try ComputeHandler.reveal(body, context)
+        case .challengeJob(let body): try ComputeHandler.challenge(body, context)
+        case .jobVerdict(let body): try ComputeHandler.verdict(body, context)
         case .unknown(let type): throw TransactionError.unknownMessageType(type)
         }
     }

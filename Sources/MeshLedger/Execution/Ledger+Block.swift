@@ -42,6 +42,7 @@ extension Ledger {
         try StorageHandler.endBlock(block)
         try GovHandler.endBlock(block)
         try OTAHandler.endBlock(block)
+        try ComputeAuction.endBlock(block)
         let updates = try StakingHandler.endBlock(block)
         let appHash = try store.prepare(height: request.height, changes: state.changes)
         setPending(request.height)

@@ -123,6 +123,7 @@ public final class Ledger: Application {
             let block = BlockContext(
                 state: checkState, params: params, chainId: chainId, height: store.height + 1, timeMs: 0)
             block.contractEngine = contractEngine
+            block.isMempoolCheck = true
             var result = try deliver(
                 hash: hash, decoded: decoded, signatureValid: signatureValid, block: block, keepFailedFee: false)
             if case .success(let signed) = decoded {

@@ -50,6 +50,12 @@ public enum LedgerInvariants {
         for (_, value) in try store.scan(prefix: StateKeys.reporterPrefix) {
             add(try ReporterRecord(canonicalBytes: value).bond, "oracle bond")
         }
+        for (_, value) in try store.scan(prefix: StateKeys.computeProviderPrefix) {
+            add(try ComputeProvider(canonicalBytes: value).stake, "compute stake")
+        }
+        for (_, value) in try store.scan(prefix: StateKeys.computeJobPrefix) {
+            add(try ComputeJob(canonicalBytes: value).escrow, "job escrow")
+        }
         add(try state.communityPoolBalance(), "community pool")
         for (key, value) in try store.scan(prefix: StateKeys.depositPrefix) {
             guard value.count == 8 else {

@@ -91,6 +91,22 @@ public enum Message: Sendable, Hashable {
     case instantiateContract(InstantiateContract)
     /// 102 — `contract.execute`.
     case executeContract(ExecuteContract)
+    /// 110 — `compute.registerProvider`.
+    case registerComputeProvider(RegisterComputeProvider)
+    /// 111 — `compute.submitJob`.
+    case submitJob(SubmitJob)
+    /// 112 — `compute.bid`.
+    case bidJob(BidJob)
+    /// 113 — `compute.sealInputs`.
+    case sealInputs(SealInputs)
+    /// 114 — `compute.commit`.
+    case commitResult(CommitResult)
+    /// 115 — `compute.reveal`.
+    case revealResult(RevealResult)
+    /// 116 — `compute.challenge`.
+    case challengeJob(ChallengeJob)
+    /// 117 — `compute.verdict`.
+    case jobVerdict(JobVerdict)
     /// A type number this ledger does not know; rejected with `tx/13`.
     case unknown(type: UInt64)
 
@@ -141,6 +157,14 @@ public enum Message: Sendable, Hashable {
         case .storeCode: 100
         case .instantiateContract: 101
         case .executeContract: 102
+        case .registerComputeProvider: 110
+        case .submitJob: 111
+        case .bidJob: 112
+        case .sealInputs: 113
+        case .commitResult: 114
+        case .revealResult: 115
+        case .challengeJob: 116
+        case .jobVerdict: 117
         case .unknown(let type): type
         }
     }
@@ -192,6 +216,14 @@ public enum Message: Sendable, Hashable {
         case .storeCode: "contract.store"
         case .instantiateContract: "contract.instantiate"
         case .executeContract: "contract.execute"
+        case .registerComputeProvider: "compute.registerProvider"
+        case .submitJob: "compute.submitJob"
+        case .bidJob: "compute.bid"
+        case .sealInputs: "compute.sealInputs"
+        case .commitResult: "compute.commit"
+        case .revealResult: "compute.reveal"
+        case .challengeJob: "compute.challenge"
+        case .jobVerdict: "compute.verdict"
         case .unknown(let type): "unknown.\(type)"
         }
     }
@@ -243,6 +275,14 @@ public enum Message: Sendable, Hashable {
         case .storeCode(let body): body.canonicalBytes
         case .instantiateContract(let body): body.canonicalBytes
         case .executeContract(let body): body.canonicalBytes
+        case .registerComputeProvider(let body): body.canonicalBytes
+        case .submitJob(let body): body.canonicalBytes
+        case .bidJob(let body): body.canonicalBytes
+        case .sealInputs(let body): body.canonicalBytes
+        case .commitResult(let body): body.canonicalBytes
+        case .revealResult(let body): body.canonicalBytes
+        case .challengeJob(let body): body.canonicalBytes
+        case .jobVerdict(let body): body.canonicalBytes
         case .unknown: []
         }
     }
@@ -297,6 +337,14 @@ public enum Message: Sendable, Hashable {
         case 100: self = .storeCode(try decode(StoreCode.self))
         case 101: self = .instantiateContract(try decode(InstantiateContract.self))
         case 102: self = .executeContract(try decode(ExecuteContract.self))
+        case 110: self = .registerComputeProvider(try decode(RegisterComputeProvider.self))
+        case 111: self = .submitJob(try decode(SubmitJob.self))
+        case 112: self = .bidJob(try decode(BidJob.self))
+        case 113: self = .sealInputs(try decode(SealInputs.self))
+        case 114: self = .commitResult(try decode(CommitResult.self))
+        case 115: self = .revealResult(try decode(RevealResult.self))
+        case 116: self = .challengeJob(try decode(ChallengeJob.self))
+        case 117: self = .jobVerdict(try decode(JobVerdict.self))
         default: self = .unknown(type: typeNumber)
         }
     }

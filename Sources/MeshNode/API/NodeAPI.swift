@@ -58,6 +58,7 @@ public enum NodeAPI {
         "GET /ota/rollouts", "GET /ota/rollouts/{id}",
         "GET /vc/status/{did}", "GET /things/{did}/shadow",
         "GET /contracts", "GET /contracts/{did}", "GET /contracts/{did}/query",
+        "GET /compute/providers", "GET /compute/jobs", "GET /compute/jobs/{id}",
     ]
 
     /// Serves the API until the task is cancelled; `onBound` gets the port actually bound.
@@ -75,6 +76,7 @@ public enum NodeAPI {
         addPaymentRoutes(router, runtime: runtime, blocks: blocks)
         addOracleRoutes(router, runtime: runtime, blocks: blocks)
         addContractRoutes(router, runtime: runtime, blocks: blocks)
+        addComputeRoutes(router, runtime: runtime)
         addGovRoutes(router, runtime: runtime, blocks: blocks)
         addCredentialRoutes(router, runtime: runtime, blocks: blocks)
         addThingRoutes(router, runtime: runtime)

@@ -6,12 +6,14 @@ import MeshP2P
 /// A whole network on this machine: node homes sharing one genesis, and one `meshwork node
 /// start` process per node. Used by `meshwork devnet` and by the benchmarks (MeshBench).
 public enum Devnet {
-    /// Writes node homes sharing one genesis, plus a funded `owner` key in `root`'s keystore.
+    /// Writes node homes sharing one genesis, plus a funded `owner` key in `root`'s keystore. The
+    /// last `providers` homes are storage providers; the last `compute` of those also sell compute.
     public static func create(
         _ homes: [NodeHome], root: String, chainId: String, p2pPort: Int, apiPort: Int, mqttPort: Int? = nil,
         mqttTLSPort: Int? = nil, extraAccounts: [DID], providers: Int = 0,
-        emptyBlocksIntervalMs: UInt64 = NodeConfig.emptyBlocksIntervalMsDefault
+        emptyBlocksIntervalMs: UInt64 = NodeConfig.emptyBlocksIntervalMsDefault, compute: Int = 0
     ) throws {
+        precondition(compute <= providers, "compute providers are storage providers too")
         var validators: [(NodeHome, Ed25519.PrivateKey, Ed25519.PrivateKey)] = []
         for (index, nodeHome) in homes.enumerated() {
             let config = NodeConfig(
@@ -59,6 +61,7 @@ public enum Devnet {
             config.consensus.createEmptyBlocks = true
             config.consensus.createEmptyBlocksIntervalMs = emptyBlocksIntervalMs
             if index >= validatorCount { config.storage = NodeConfig.Storage() }
+            if index >= homes.count - compute { config.compute = NodeConfig.Compute() }
             try config.save(path: nodeHome.configPath)
         }
     }

@@ -169,6 +169,65 @@ public struct NodeConfig: Codable, Sendable, Equatable {
         }
     }
 
+    /// Compute provider settings (absent: the node sells no compute).
+    public var compute: Compute?
+
+    /// `[compute]`: what the node offers when it registers itself as a compute provider, which
+    /// bids it on jobs and runs their leases.
+    public struct Compute: Codable, Sendable, Equatable {
+        /// Register on start (when not registered yet), bid and run leases.
+        public var provider: Bool
+        /// Cores offered.
+        public var cores: Int
+        /// Memory offered, MiB.
+        public var memoryMiB: Int
+        /// Asking price per million fuel; a bid is this × the job's fuel in millions (at least 1),
+        /// and the node does not bid above a job's `priceMax`.
+        public var pricePerMegafuel: Int
+        /// Region label.
+        public var region: String
+        /// Stake to bond at registration.
+        public var stake: Int
+        /// For tests only: flip the first byte of every output, so the node lies about results.
+        public var corruptOutputForTests: Bool
+
+        /// Defaults: 2 cores, 1 GiB, 1 per million fuel, region `local`, staking 10,000,000.
+        public init(
+            provider: Bool = true, cores: Int = 2, memoryMiB: Int = 1_024, pricePerMegafuel: Int = 1,
+            region: String = "local", stake: Int = 10_000_000, corruptOutputForTests: Bool = false
+        ) {
+            self.provider = provider
+            self.cores = cores
+            self.memoryMiB = memoryMiB
+            self.pricePerMegafuel = pricePerMegafuel
+            self.region = region
+            self.stake = stake
+            self.corruptOutputForTests = corruptOutputForTests
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case provider, cores, region, stake
+            case memoryMiB = "memory_mib"
+            case pricePerMegafuel = "price_per_megafuel"
+            case corruptOutputForTests = "corrupt_output_for_tests"
+        }
+
+        /// Missing keys take the defaults.
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            let defaults = Compute()
+            provider = try container.decodeIfPresent(Bool.self, forKey: .provider) ?? defaults.provider
+            cores = try container.decodeIfPresent(Int.self, forKey: .cores) ?? defaults.cores
+            memoryMiB = try container.decodeIfPresent(Int.self, forKey: .memoryMiB) ?? defaults.memoryMiB
+            pricePerMegafuel =
+                try container.decodeIfPresent(Int.self, forKey: .pricePerMegafuel) ?? defaults.pricePerMegafuel
+            region = try container.decodeIfPresent(String.self, forKey: .region) ?? defaults.region
+            stake = try container.decodeIfPresent(Int.self, forKey: .stake) ?? defaults.stake
+            corruptOutputForTests =
+                try container.decodeIfPresent(Bool.self, forKey: .corruptOutputForTests) ?? false
+        }
+    }
+
     /// The MQTT settings in effect.
     public var mqttSettings: MQTT { mqtt ?? MQTT() }
 

@@ -89,14 +89,22 @@ enum ContractHandler {
     ) throws {
         let engine = try engine(context)
         if funds > 0 { try context.state.send(from: context.signer, to: contract, amount: funds) }
+        guard !context.block.isMempoolCheck else { return }
         let host = LedgerContractHost(
             reader: context.state, writer: context.state, contract: contract, caller: context.signer, funds: funds,
             height: context.height, timeMs: context.block.timeMs)
         let state = context.state
+        // A storage failure while loading the code stops the block, as any other would.
+        var loadFailure: StateError?
         let outcome = engine.call(
-            codeId: codeId, loadCode: { try state.contractCodeBytes(codeId) }, entry: entry, message: message,
-            fuelMax: fuelMax, host: host)
-        if let failure = host.storageFailure { throw failure }
+            codeId: codeId,
+            loadCode: {
+                do throws(StateError) { return try state.contractCodeBytes(codeId) } catch {
+                    loadFailure = error
+                    throw error
+                }
+            }, entry: entry, message: message, fuelMax: fuelMax, host: host)
+        if let failure = loadFailure ?? host.storageFailure { throw failure }
         let answer: [UInt8]
         switch outcome.result {
         case .success(let bytes): answer = bytes

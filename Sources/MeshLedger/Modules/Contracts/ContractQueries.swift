@@ -16,7 +16,7 @@ extension StateView {
     public func code(_ id: CID) throws(StateError) -> ContractCode? { try contractCode(id) }
 
     /// Runs `contract`'s `query` export on this view with `engine`. Every key it reads (the
-    /// instance, the code, the contract's state) is recorded, so a node can prove the answer and a
+    /// instance, the code bytes, the contract's state) is recorded, so a node can prove the answer and a
     /// light client can run the same query over proven entries.
     public func queryContract(
         _ contract: DID, message: [UInt8], engine: any ContractEngine, fuelMax: UInt64 = ContractRules.queryFuelMax
@@ -27,10 +27,16 @@ extension StateView {
         guard let instance = try contractInstance(contract) else {
             throw ContractError.contractNotFound(contract.description)
         }
+        // Read (and so prove) the code even when the engine has it cached: a light client running
+        // the same query needs it, and checks it against the code id.
+        let code = try contractCodeBytes(instance.codeId)
+        guard CID.raw(of: code) == instance.codeId else {
+            throw StateError.corrupt("the code under \(instance.codeId) does not hash to it")
+        }
         let host = LedgerContractHost(
             reader: self, writer: nil, contract: contract, caller: nil, funds: 0, height: height, timeMs: 0)
         let outcome = engine.call(
-            codeId: instance.codeId, loadCode: { try self.contractCodeBytes(instance.codeId) }, entry: .query,
+            codeId: instance.codeId, loadCode: { code }, entry: .query,
             message: message, fuelMax: fuelMax, host: host)
         if let failure = host.storageFailure { throw failure }
         switch outcome.result {

@@ -28,7 +28,7 @@ public enum ParamRegistry {
     /// Every governable parameter, ledger first, then by module.
     public static let all: [ParamSpec] =
         ledger + GovRules.params + OTARules.params + OracleRules.params + StorageRules.params + ChannelRules.params
-        + ContractRules.params
+        + ContractRules.params + ComputeRules.params
 
     /// The chain-wide ones; their defaults are `LedgerParams()`'s.
     static let ledger: [ParamSpec] = {
