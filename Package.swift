@@ -236,7 +236,9 @@ let package = Package(
             swiftSettings: strictSettings),
         .testTarget(
             name: "MeshworkTests",
-            dependencies: ["meshwork", "MeshCore", "MeshLedger", "MeshNode", "MeshSDK", "MeshAPI", "MeshConsensus"],
+            dependencies: [
+                "meshwork", "MeshCore", "MeshLedger", "MeshNode", "MeshSDK", "MeshAPI", "MeshConsensus", "MeshCompute",
+            ],
             swiftSettings: strictSettings
         ),
     ],

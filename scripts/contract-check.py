@@ -1,5 +1,11 @@
 #!/usr/bin/env python3
-"""WASM contracts end to end through the CLI, on one devnet of 1 validator (aim: under 90 s).
+"""WASM contracts and the compute market end to end through the CLI, on ONE devnet (aim: under 3 minutes).
+
+The devnet is 1 validator (node-0) and 3 compute providers (node-1..node-3, also storage providers), made with
+`devnet --nodes 1 --compute 3 --create-only`; each provider's `[compute]` section is then edited so the auction is
+predictable (bid = price x ceil(fuel / 1e6), at least 1; the lowest bids win): node-1 price_per_megafuel 1 and
+corrupt_output_for_tests = true (the liar), node-2 price 2, node-3 price 3; `devnet` again on that home starts it.
+The contract checks (1-6) run first, before any storage deal exists; the compute checks (7-11) after them.
 
 Accounts are keystore keys made here (`keys new --insecure-plaintext`, did:key) and funded by the devnet's
 `owner` (`tx transfer`); balances are read from GET /accounts/<did> and fees from GET /txs/<hash> (`feePaid`), so
@@ -11,8 +17,9 @@ every balance change is checked to the base unit. Every contract command is `mes
 2. counter: instantiate, `{"increment":{}}` twice, `{"get":{}}` answers exactly {"count":2}, also with
    `--verify` (the light client reruns the query on proven state).
 3. escrow released: the buyer escrows 5000 for the seller (deadline = height + 1000); a non-buyer's
-   `{"confirm":{}}` fails with contracts/10 and changes nothing; the buyer confirms; the seller's balance rose by
-   exactly 5000, the contract holds 0, the query says "released".
+   `{"confirm":{}}` fails with contracts/10 and changes nothing but the fee it pays in its block (the mempool
+   does not run calls); the buyer confirms; the seller's balance rose by exactly 5000, the contract holds 0, the
+   query says "released".
 4. escrow refunded: deadline = height + 8 (a transaction moves the height by ~3); a refund before it fails
    with contracts/10; after it a third account's `{"refund":{}}` pays the buyer back exactly the amount (the
    buyer pays no fee meanwhile); the query says "refunded".
@@ -33,6 +40,26 @@ every balance change is checked to the base unit. Every contract command is `mes
      signer paid, 0 or the fee, is printed);
    - too little fee: the CLI raises `--fee 2` to buy `--fuel 50000000` (feePaid checked); a transaction built
      here with fee 2 for 50,000,000 fuel fails with contracts/7 and changes nothing.
+
+7. compute providers: `compute provider list --output json` shows node-1..node-3 (the did:key of each home's
+   validator_key), each with stake 10,000,000 and the price its config.toml was given.
+8. compute bad input, each refused with no state change (owner balance and nonce, the job list): a job whose
+   input is a read capability (`<manifest CID>:<base64url key>`, made here from `meshwork cid` of random bytes)
+   of an object that does not exist -> compute/4 naming that CID; redundancy 4 -> compute/1. The module is given
+   as the capability of a `store put` made here, so the CLI stores nothing itself.
+9. the liar: `compute submit Examples/jobs/sha256.wasm --input <known bytes> --redundancy 2 --fuel 10000000
+   --price 100 --output json`: node-1 (bid 10) and node-2 (bid 20) win; their results disagree; the validator's
+   verdict settles the job on the right output (sha256 of the lowercase hex sha256 of the input); node-1 loses
+   10% of its stake and its jobsFailed is 1; node-2's lease is paid its bid (compute.pay event) and its jobsDone
+   rises; the escrow is 0 and the owner got the rest back (compute.settle refund); `compute result` writes
+   exactly the right bytes. Bids, dispute, verdict, slash, pay and settle are read from the blocks' events.
+10. a killed provider: `compute submit ... --redundancy 1 --deadline-blocks DEADLINE_BLOCKS` runs in the
+   background; as soon as GET /compute/jobs/<id> shows the first lease (node-1's, the lowest bid) that node is
+   SIGKILLed; at the deadline its lease is slashed (stake -10%, jobsFailed +1), the job is auctioned again, the
+   CLI seals to the new winner, the job settles: the later lease is paid, round >= 2, `compute result` right.
+11. figures: a plain redundancy-1 job after that (node-2, the cheapest live provider, should win): seconds from
+   `compute submit` to settled and blocks from submission to the first lease (<= 2), printed with the other
+   jobs' figures as one `figures: {...}` JSON line (for docs/benchmarks.md).
 
 Prints one line per check (`ok   …` / `FAIL …`) and exits 1 at the first failure with the command's output
 (`--keep-going`: run every check, then exit 1 if any failed).
@@ -63,21 +90,41 @@ TRANSFER = 1               # bank.transfer
 failures = []
 
 
-def free_port(preferred, low, high):
-    """`preferred` if nothing listens there, else the first free port of low..high (below the ephemeral range)."""
-    for port in [preferred] + list(range(low, high)):
-        with socket.socket() as probe:
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as a server binds (TIME_WAIT is fine)
-            try:
-                probe.bind(("127.0.0.1", port))
-                return port
-            except OSError:
-                continue
-    raise SystemExit(f"contract-check: no free port in {low}-{high}")
+COMPUTE_NODES = 3       # node-1..node-3: compute (and storage) providers after the validator node-0
+NODES = 1 + COMPUTE_NODES
+PRICES = {1: 1, 2: 2, 3: 3}  # price_per_megafuel of node-i; node-1 also lies (corrupt_output_for_tests)
+STAKE = 10_000_000          # [compute] stake default, bonded by each provider node
+SLASH_PERMILLE = 100        # compute param slashPermille
+JOB_FUEL = 10_000_000       # so a bid is 10 x price
+JOB_PRICE = 100
+# Lease deadline of the killed-provider job (check 10). Once storage deals exist their proofs keep the devnet at
+# ~9 blocks/s, and an honest provider needs ~7-8 blocks from lease to reveal (fetch, run, store the output, commit,
+# reveal): with 6 the re-auctioned honest providers were slashed too and the job failed.
+DEADLINE_BLOCKS = 20
+JOBS = os.path.join(REPO, "Examples", "jobs")
 
 
-API = free_port(18780, 18700, 18799)   # apart from the other checks' ports
-P2P = free_port(28956, 28900, 28999)
+def port_free(port):
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as a server binds (TIME_WAIT is fine)
+        try:
+            probe.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+def free_port(preferred, low, high, count=1):
+    """`preferred` if it and the `count - 1` ports after it are free, else the first such base of low..high
+    (below the ephemeral range): node i of the devnet uses base + i."""
+    for port in [preferred] + list(range(low, high - count + 1)):
+        if all(port_free(port + offset) for offset in range(count)):
+            return port
+    raise SystemExit(f"contract-check: no {count} free ports in a row in {low}-{high}")
+
+
+API = free_port(18780, 18700, 18799, NODES)   # apart from the other checks' ports
+P2P = free_port(28956, 28900, 28999, NODES)
 NODE = f"http://127.0.0.1:{API}"
 
 
@@ -154,8 +201,8 @@ def fee_paid(tx_hash):
     return get(f"/txs/{tx_hash}")["feePaid"]
 
 
-def cli(*args, node=True, timeout=60):
-    command = [MESHWORK, *args, "--home", HOME] + (["--node", NODE] if node else [])
+def cli(*args, node=True, home=True, timeout=60):
+    command = [MESHWORK, *args] + (["--home", HOME] if home else []) + (["--node", NODE] if node else [])
     try:
         return subprocess.run(command, env=ENV, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired as error:
@@ -187,12 +234,39 @@ def refused(done, code, *words):
     return done.returncode != 0 and got == code and all(word in line for word in words)
 
 
+def devnet_command(*extra):
+    return [MESHWORK, "devnet", "--home", HOME, "--nodes", "1", "--compute", str(COMPUTE_NODES), "--api-port",
+            str(API), "--p2p-port", str(P2P), "--mqtt-port", "0", *extra]
+
+
+def set_compute_config(path, settings):
+    """Sets `key = value` lines of the `[compute]` section of a config.toml (each key must be there already)."""
+    lines = open(path).read().split("\n")
+    section, left = None, dict(settings)
+    for index, line in enumerate(lines):
+        header = re.match(r"\s*\[([^\]]+)\]\s*$", line)
+        if header:
+            section = header.group(1).strip()
+            continue
+        key = re.match(r"\s*([A-Za-z0-9_]+)\s*=", line)
+        if section == "compute" and key and key.group(1) in left:
+            lines[index] = f"{key.group(1)} = {left.pop(key.group(1))}"
+    if left:
+        raise SystemExit(f"contract-check: {path} has no [compute] {', '.join(left)}")
+    open(path, "w").write("\n".join(lines))
+
+
 def start_devnet():
-    return subprocess.Popen(
-        [MESHWORK, "devnet", "--home", HOME, "--nodes", "1", "--api-port", str(API), "--p2p-port", str(P2P),
-         "--mqtt-port", "0", "--empty-blocks-interval-ms", str(EMPTY_BLOCKS_MS)],
-        stdout=open(os.path.join(HOME, "devnet.log"), "w"), stderr=subprocess.STDOUT, start_new_session=True,
-        env=ENV)
+    """Creates the homes (`--create-only`), gives each compute provider its price (node-1 also lies), starts them."""
+    created = subprocess.run(devnet_command("--empty-blocks-interval-ms", str(EMPTY_BLOCKS_MS), "--create-only"),
+                             env=ENV, capture_output=True, text=True, timeout=60)
+    if created.returncode != 0:
+        raise SystemExit(f"contract-check: creating the devnet failed:\n{shown(created)}")
+    for index, price in PRICES.items():
+        set_compute_config(os.path.join(HOME, f"node-{index}", "config.toml"),
+                           {"price_per_megafuel": price, "corrupt_output_for_tests": str(index == 1).lower()})
+    return subprocess.Popen(devnet_command(), stdout=open(os.path.join(HOME, "devnet.log"), "w"),
+                            stderr=subprocess.STDOUT, start_new_session=True, env=ENV)
 
 
 def node_pid(node_home):
@@ -222,9 +296,10 @@ def stop_devnet(process):
             process.wait(timeout=10)
         except ProcessLookupError:
             pass
-    leftover = node_pid(os.path.join(HOME, "node-0"))
-    if leftover:
-        os.kill(leftover, signal.SIGKILL)
+    for index in range(NODES):
+        leftover = node_pid(os.path.join(HOME, f"node-{index}"))
+        if leftover:
+            os.kill(leftover, signal.SIGKILL)
 
 
 def devnet_tail():
@@ -391,8 +466,8 @@ def main():
     if not wait_until(lambda: (height() or 0) >= 2, 60, step=0.1):
         fatal(f"the devnet did not reach height 2 in 60 s:\n{devnet_tail()}")
     CHAIN_ID = get("/status")["chainId"]
-    print(f"..   devnet of 1 validator ({CHAIN_ID}) at {NODE}, home {HOME}; ready in {time.time() - began:.1f} s",
-          flush=True)
+    print(f"..   devnet of 1 validator and {COMPUTE_NODES} compute providers ({CHAIN_ID}) at {NODE}, home {HOME}; "
+          f"ready in {time.time() - began:.1f} s", flush=True)
 
     # Accounts: keystore keys (did:key), funded by the devnet's owner.
     names = ("buyer", "seller", "third", "o1", "o2", "o3", "recipient")
@@ -449,11 +524,16 @@ def main():
     seller_before, third_before = balance(DID["seller"]), account(DID["third"])
     done = execute(escrow, "third", '{"confirm":{}}')
     after = must_query(escrow, '{"state":{}}')
+    # The mempool check does not run calls: a call that fails does so in its block and pays its fee there
+    # (Sources/MeshLedger/Modules/Contracts/README.md, "In the mempool").
+    third_after = account(DID["third"])
+    charged = third_before["balance"] - third_after["balance"]
     check(refused(done, "contracts/10", "not the buyer") and after["settled"] == "no"
           and balance(DID["seller"]) == seller_before and contract_view(escrow).get("balance") == amount
-          and account(DID["third"]) == dict(third_before, height=account(DID["third"])["height"]),
-          f"escrow: a non-buyer's confirm is refused ({error_of(done)[1]!r}); still settled \"no\", nothing moved",
-          done)
+          and charged == 1000 and third_after["nonce"] == third_before["nonce"] + 1,
+          f"escrow: a non-buyer's confirm is refused ({error_of(done)[1]!r}); still settled \"no\", nothing moved "
+          f"but the fee it paid in its block ({charged}, want the CLI's 1000; nonce {third_before['nonce']} -> "
+          f"{third_after['nonce']})", done)
     confirmed, done = executed(escrow, "buyer", '{"confirm":{}}')
     gained = balance(DID["seller"]) - seller_before
     state = must_query(escrow, '{"state":{}}')
@@ -621,10 +701,375 @@ def main():
           f"POST /txs answered {status} {answer}")
 
 
+# ---- the compute market (checks 7-11) ----
+
+def b58encode(data):
+    number, out = int.from_bytes(data, "big"), ""
+    while number:
+        number, digit = divmod(number, 58)
+        out = B58[digit] + out
+    return "1" * (len(data) - len(data.lstrip(b"\0"))) + out
+
+
+def home_did(index):
+    """The did:key of node-<index>'s validator_key (a hex seed): the key its compute duties sign with."""
+    seed = bytes.fromhex(open(os.path.join(HOME, f"node-{index}", "validator_key")).read().strip())
+    public = Ed25519PrivateKey.from_private_bytes(seed).public_key().public_bytes(
+        serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return "did:key:z" + b58encode(b"\xed\x01" + public)
+
+
+def compute_providers():
+    return {item["did"]: item for item in get("/compute/providers")["providers"]}
+
+
+def job_view(job_id):
+    """GET /compute/jobs/<id>, None while there is no such job."""
+    try:
+        return get(f"/compute/jobs/{job_id}")
+    except (OSError, ValueError):
+        return None
+
+
+def job_ids():
+    return sorted(job["id"] for job in get("/compute/jobs")["jobs"])
+
+
+def compute_events(job_id, low, high):
+    """(height, type, attributes) of job `job_id`'s compute.* events in the transactions of blocks low..high.
+    (Timers run at the end of a block and leave no transaction event: lease, rebid, a deadline's slash.)"""
+    found = []
+    for at in range(low, high + 1):
+        for tx in get(f"/blocks/{at}")["transactionHashes"]:
+            for event in get(f"/txs/{tx}")["events"]:
+                attributes = {item["key"]: item["value"] for item in event["attributes"]}
+                if event["type"].startswith("compute.") and attributes.get("job") == str(job_id):
+                    found.append((at, event["type"], attributes))
+    return found
+
+
+def job_timeline(job_id, began=None):
+    """(the job's view, its transaction events by type, its figures in blocks and block-time seconds; with
+    `began`, the wall time `compute submit` started, also the seconds it took to store the files and submit)."""
+    view = job_view(job_id) or {}
+    if not view:
+        return view, {}, {}
+    by_type = {}
+    for at, kind, attributes in compute_events(job_id, view["submittedAt"], height() or 0):
+        by_type.setdefault(kind, []).append((at, attributes))
+    settled_at = next((at for at, _ in by_type.get("compute.settle", [])), None)
+    if settled_at is None and view["status"] == "settled":
+        settled_at = view["phaseEnd"]  # settled by its challenge window's timer, at the end of that block
+    leased = {lease["provider"]: lease["leasedAt"] for lease in view["leases"]}
+    reveals = [at - leased[a["provider"]] for at, a in by_type.get("compute.reveal", []) if a["provider"] in leased]
+
+    def block_ms(at):
+        return get(f"/blocks/{at}")["header"]["timeMs"]
+
+    figures = {
+        "job": job_id, "status": view["status"], "round": view["round"],
+        "firstLeaseBlocks": view["leases"][0]["leasedAt"] - view["submittedAt"] if view["leases"] else None,
+        "leaseToRevealBlocks": max(reveals) if reveals else None,
+        "submitToSettledBlocks": settled_at - view["submittedAt"] if settled_at else None,
+        "submitToSettledBlockSeconds":
+            round((block_ms(settled_at) - block_ms(view["submittedAt"])) / 1000, 2) if settled_at else None}
+    if began is not None:
+        figures["storeAndSubmitSeconds"] = round(block_ms(view["submittedAt"]) / 1000 - began, 2)
+    return view, by_type, figures
+
+
+def compute_logs():
+    """The nodes' `compute:` log lines (the last few of each), for a failure report."""
+    lines = []
+    for index in range(NODES):
+        path = os.path.join(HOME, f"node-{index}", "node.log")
+        if os.path.exists(path):
+            mine = [line for line in open(path, errors="replace").read().splitlines() if line.startswith("compute:")]
+            lines += [f"node-{index}: {line}" for line in mine[-12:]]
+    return "compute log lines:\n    " + "\n    ".join(lines or ["(none)"])
+
+
+def cli_json(*args, home=True, timeout=60):
+    """A CLI command with `--output json`: (its JSON or None, the process). Failing is the caller's to judge."""
+    done = cli(*args, "--output", "json", home=home, timeout=timeout)
+    try:
+        return json.loads(done.stdout), done
+    except ValueError:
+        return None, done
+
+
+def submit_job(path, data, redundancy, *extra, timeout=120):
+    """`compute submit sha256.wasm --input <path holding data> …`: (its JSON or None, the process, its start)."""
+    open(path, "wb").write(data)
+    began = time.time()
+    result, done = cli_json("compute", "submit", os.path.join(JOBS, "sha256.wasm"), "--input", path,
+                            "--redundancy", str(redundancy), "--fuel", str(JOB_FUEL), "--price", str(JOB_PRICE),
+                            "--timeout", str(timeout - 20), *extra, timeout=timeout)
+    return result, done, began
+
+
+def submitted_job(result, done):
+    """The job number: from the JSON, else from the CLI's `job N submitted` line."""
+    if result and isinstance(result.get("job"), int):
+        return result["job"]
+    found = re.search(r"job (\d+) submitted", done.stderr or "")
+    return int(found.group(1)) if found else None
+
+
+def sha256_output(data):
+    """What Examples/jobs/sha256.wasm outputs for `data` (lowercase hex, no newline) and that output's hash."""
+    output = hashlib.sha256(data).hexdigest().encode()
+    return output, hashlib.sha256(output).hexdigest()
+
+
+def fetched_result(job_id, name):
+    """`compute result JOB -o FILE`: (the bytes written or None, the process)."""
+    path = os.path.join(HOME, name)
+    if os.path.exists(path):
+        os.remove(path)
+    done = cli("compute", "result", str(job_id), "-o", path, "--output", "json")
+    return (open(path, "rb").read() if done.returncode == 0 and os.path.exists(path) else None), done
+
+
+def slashed_stake(stake):
+    return stake - stake * SLASH_PERMILLE // 1000
+
+
+def compute_checks(figures):
+    node_did = {index: home_did(index) for index in PRICES}
+    names = {did: f"node-{index}" for index, did in node_did.items()}
+    names[home_did(0)] = "node-0"
+
+    def name(did):
+        return names.get(did, did)
+
+    def bid(index):
+        return max(1, PRICES[index] * -(-JOB_FUEL // 1_000_000))
+
+    def leases_text(view):
+        return ", ".join(f"{name(lease['provider'])} {lease['state']} (bid {lease['price']}, leased at "
+                         f"{lease['leasedAt']})" for lease in (view or {}).get("leases", [])) or "none"
+
+    # ---- 7. providers ----
+    wait_until(lambda: set(compute_providers()) >= set(node_did.values()), 30, step=0.2)
+    listed, done = cli_json("compute", "provider", "list", home=False)
+    providers = {item["did"]: item for item in (listed or {}).get("providers", [])}
+    check(set(providers) == set(node_did.values())
+          and all(providers[node_did[index]]["stake"] == STAKE
+                  and providers[node_did[index]]["pricePerMegafuel"] == PRICES[index] for index in PRICES),
+          f"compute providers: `compute provider list` shows {len(providers)}: "
+          + ", ".join(f"{name(did)} stake {item['stake']} price {item['pricePerMegafuel']}/Mfuel"
+                      for did, item in sorted(providers.items(), key=lambda pair: name(pair[0]))), done)
+    if not providers:
+        fatal("no compute provider registered: the compute checks cannot run", done, devnet_tail())
+
+    # ---- 8. bad input ----
+    module = os.path.join(JOBS, "sha256.wasm")
+    put, done = cli_json("store", "put", module, "--code", "1+1")
+    if not put or done.returncode != 0:
+        fatal("`store put Examples/jobs/sha256.wasm --code 1+1` failed (the module's capability for check 8)", done)
+    module_capability = put["capability"]
+    absent_path = os.path.join(HOME, "absent.bin")
+    open(absent_path, "wb").write(os.urandom(64))
+    done = cli("cid", absent_path, node=False)
+    absent_cid = done.stdout.split()[0] if done.returncode == 0 and done.stdout.split() else None
+    if not absent_cid:
+        fatal("`meshwork cid` printed no CID", done)
+    absent_capability = f"{absent_cid}:{base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip('=')}"
+
+    owner_did = must("keys", "show", "owner", node=False)[0]["did"]
+
+    def ledger_snapshot():
+        owner = account(owner_did)
+        return owner["balance"], owner["nonce"], job_ids()
+
+    for what, inputs, redundancy, code, words in (
+            ("an input that does not exist", absent_capability, 1, "compute/4", [absent_cid]),
+            ("redundancy 4", module_capability, 4, "compute/1", ["redundancy"])):
+        before = ledger_snapshot()
+        done = cli("compute", "submit", module_capability, "--input", inputs, "--redundancy", str(redundancy),
+                   "--fuel", str(JOB_FUEL), "--price", str(JOB_PRICE), "--output", "json", timeout=60)
+        after = ledger_snapshot()
+        check(refused(done, code, *words) and after == before,
+              f"compute bad input: {what} is refused: {error_of(done)[1]!r}; owner balance/nonce "
+              f"{'unchanged' if after[:2] == before[:2] else f'{before[:2]} -> {after[:2]}'}, "
+              f"jobs {'unchanged' if after[2] == before[2] else f'{before[2]} -> {after[2]}'}", done)
+
+    # ---- 9. the liar is challenged by its disagreeing partner, the validator's verdict slashes it ----
+    liar, honest = node_did[1], node_did[2]
+    data = b"Meshwork compute acceptance: a liar is slashed, the truth is paid.\n"
+    want_output, want_hash = sha256_output(data)
+    before = compute_providers()
+    result, done, began = submit_job(os.path.join(HOME, "liar-input.txt"), data, 2)
+    wall = time.time() - began
+    job = submitted_job(result, done)
+    if job is None:
+        fatal("the redundancy-2 job was not submitted", done, compute_logs())
+    view, by_type, timeline = job_timeline(job, began)
+    after = compute_providers()
+    bids = ", ".join(f"{name(a['provider'])} {a['price']} at block {at}" for at, a in by_type.get("compute.bid", []))
+    leases = {lease["provider"]: lease for lease in view.get("leases", [])}
+    figures["liarJob"] = dict(timeline, cliSeconds=round((result or {}).get("seconds") or wall, 2))
+    status = (result or {}).get("status") or view.get("status")
+    check({provider: lease["price"] for provider, lease in leases.items()} == {liar: bid(1), honest: bid(2)}
+          and view.get("round") == 1,
+          f"compute liar: job {job} (redundancy 2): the two lowest bids win: leases {leases_text(view)}, round "
+          f"{view.get('round')}; bids in transactions: {bids or 'none'} (window: blocks {view.get('submittedAt', 0) + 1}"
+          f"-{view.get('submittedAt', 0) + 2})", done, compute_logs())
+    disputes = by_type.get("compute.dispute", [])
+    verdicts = by_type.get("compute.verdict", [])
+    check(status == "settled" and (result or {}).get("outputHash") == want_hash and view.get("resolved") == want_hash
+          and any(a.get("reason") == "results disagree" for _, a in disputes)
+          and any(a.get("validator") == home_did(0) and a.get("outputHash") == want_hash for _, a in verdicts),
+          f"compute liar: job {job} {status} on output hash {(result or {}).get('outputHash')} (want {want_hash}, "
+          f"the hash of the hex sha256 of the input) after {len(disputes)} dispute(s) "
+          f"({', '.join(a.get('reason', '') for _, a in disputes) or 'none'}) and verdict(s) by "
+          f"{', '.join(name(a.get('validator', '')) for _, a in verdicts) or 'nobody'}", done, compute_logs())
+    liar_lease = leases.get(liar)
+    burned = [a for _, a in by_type.get("compute.slash", []) if a.get("provider") == liar]
+    want_stake = slashed_stake(before.get(liar, {}).get("stake", 0))
+    if liar_lease is None:
+        check(False, f"compute liar: node-1 (the liar) held no lease on job {job} (leases: {leases_text(view)}), so "
+                     f"it could not be slashed; its stake {after.get(liar, {}).get('stake')}, jobsFailed "
+                     f"{after.get(liar, {}).get('jobsFailed')}", done, compute_logs())
+    else:
+        check(liar_lease["state"] == "slashed" and after[liar]["stake"] == want_stake
+              and after[liar]["jobsFailed"] == before[liar]["jobsFailed"] + 1 == 1
+              and [a.get("burned") for a in burned] == [str(before[liar]["stake"] - want_stake)],
+              f"compute liar: node-1's lease {liar_lease['state']}; its stake {before[liar]['stake']} -> "
+              f"{after[liar]['stake']} (want {want_stake}), jobsFailed {after[liar]['jobsFailed']}; burned "
+              f"{[a.get('burned') for a in burned]}", done, compute_logs())
+    paid = {a.get("provider"): int(a.get("amount", -1)) for _, a in by_type.get("compute.pay", [])}
+    others = [lease for provider, lease in leases.items() if provider != liar]
+    check(bool(others) and all(lease["state"] == "paid" and paid.get(lease["provider"]) == lease["price"]
+                               and after[lease["provider"]]["jobsDone"] == before[lease["provider"]]["jobsDone"] + 1
+                               for lease in others),
+          f"compute liar: the honest winner(s) paid their bid: " + (", ".join(
+              f"{name(lease['provider'])} lease {lease['state']}, paid {paid.get(lease['provider'])} of bid "
+              f"{lease['price']}, jobsDone {before.get(lease['provider'], {}).get('jobsDone')} -> "
+              f"{after.get(lease['provider'], {}).get('jobsDone')}" for lease in others) or "no honest lease"),
+          done, compute_logs())
+    settles = [a for _, a in by_type.get("compute.settle", [])]
+    escrow = JOB_PRICE * 2
+    refund = escrow - sum(paid.values())
+    check(view.get("escrow") == 0 and [a.get("refund") for a in settles] == [str(refund)],
+          f"compute liar: the escrow ({escrow}) is {view.get('escrow')} after settling; the owner got back "
+          f"{[a.get('refund') for a in settles]} (want {refund}: the escrow less what was paid)", done)
+    got, done = fetched_result(job, "liar-output.txt")
+    check(got == want_output,
+          f"compute liar: `compute result {job} -o FILE` wrote {len(got) if got is not None else 'nothing'} bytes: "
+          f"{'the right ones' if got == want_output else repr(got)}", done)
+
+    # ---- 10. a provider killed in its lease: slashed at the deadline, the job auctioned again ----
+    data = b"Meshwork compute acceptance: a provider dies in its lease.\n"
+    want_output, want_hash = sha256_output(data)
+    path = os.path.join(HOME, "kill-input.txt")
+    open(path, "wb").write(data)
+    job = (max(job_ids(), default=-1)) + 1
+    before = compute_providers()
+    out, err = open(os.path.join(HOME, "kill-submit.out"), "w+"), open(os.path.join(HOME, "kill-submit.err"), "w+")
+    command = [MESHWORK, "compute", "submit", module, "--input", path, "--redundancy", "1", "--fuel", str(JOB_FUEL),
+               "--price", str(JOB_PRICE), "--deadline-blocks", str(DEADLINE_BLOCKS), "--timeout", "100", "--output",
+               "json", "--home", HOME, "--node", NODE]
+    began = time.time()
+    submitter = subprocess.Popen(command, env=ENV, stdout=out, stderr=err, text=True)
+    first = None
+    while time.time() - began < 60 and submitter.poll() is None:
+        view = job_view(job)
+        if view and view["leases"]:
+            first = view["leases"][0]
+            break
+        time.sleep(0.02)
+    victim, victim_state = None, None
+    if first:
+        victim = first["provider"]
+        victim_state = (job_view(job) or {"leases": [first]})["leases"][0]["state"]
+        index = next((i for i, did in node_did.items() if did == victim), None)
+        pid = node_pid(os.path.join(HOME, f"node-{index}")) if index else None
+        if pid:
+            os.kill(pid, signal.SIGKILL)
+            print(f"..   job {job}: killed {name(victim)} (pid {pid}) {time.time() - began:.1f} s after submitting, "
+                  f"its lease {victim_state}", flush=True)
+    try:
+        submitter.wait(timeout=110)
+    except subprocess.TimeoutExpired:
+        submitter.kill()
+        submitter.wait()
+    out.seek(0), err.seek(0)
+    done = subprocess.CompletedProcess(command, submitter.returncode, out.read(), err.read())
+    wall = time.time() - began
+    try:
+        result = json.loads(done.stdout)
+    except ValueError:
+        result = None
+    view, _, timeline = job_timeline(job, began)
+    after = compute_providers()
+    check(victim == liar and victim_state == "leased",
+          f"compute kill: job {job} (redundancy 1, deadline {DEADLINE_BLOCKS} blocks): the first lease went to "
+          f"{name(victim) if victim else 'nobody'} (want node-1, the lowest bid {bid(1)}) and it was SIGKILLed while "
+          f"{victim_state}", done, compute_logs())
+    later = [lease for lease in view.get("leases", [])[1:] if first and lease["leasedAt"] > first["leasedAt"]]
+    status = (result or {}).get("status")
+    check(status == "settled" and view.get("status") == "settled" and view.get("resolved") == want_hash
+          and bool(first) and view["leases"][0]["state"] == "slashed"
+          and any(lease["state"] == "paid" and lease["provider"] != victim for lease in later)
+          and (view.get("round") or 0) >= 2,
+          f"compute kill: the submitter ended {status} (exit {done.returncode}); the job view: {view.get('status')}, "
+          f"round {view.get('round')}, leases {leases_text(view)}; output hash {view.get('resolved')} "
+          f"(want {want_hash})", done, compute_logs())
+    if victim in before:
+        want_stake = slashed_stake(before[victim]["stake"])
+        check(after[victim]["stake"] == want_stake and after[victim]["jobsFailed"] == before[victim]["jobsFailed"] + 1,
+              f"compute kill: {name(victim)} was slashed for no result by the deadline: stake "
+              f"{before[victim]['stake']} -> {after[victim]['stake']} (want {want_stake}), jobsFailed "
+              f"{before[victim]['jobsFailed']} -> {after[victim]['jobsFailed']}", done)
+    got, fetched = fetched_result(job, "kill-output.txt")
+    check(got == want_output,
+          f"compute kill: `compute result {job} -o FILE` wrote {len(got) if got is not None else 'nothing'} bytes: "
+          f"{'the right ones' if got == want_output else repr(got)}", fetched)
+    figures["killedProviderJob"] = dict(
+        timeline, cliSeconds=round((result or {}).get("seconds") or wall, 2), deadlineBlocks=DEADLINE_BLOCKS,
+        killed=name(victim) if victim else None,
+        leaseToReleaseBlocks=(later[0]["leasedAt"] - first["leasedAt"]) if later and first else None)
+
+    # ---- 11. figures: a plain redundancy-1 job with an honest winner ----
+    data = b"Meshwork compute acceptance: a plain job.\n"
+    want_output, want_hash = sha256_output(data)
+    result, done, began = submit_job(os.path.join(HOME, "plain-input.txt"), data, 1)
+    wall = time.time() - began
+    job = submitted_job(result, done)
+    view, _, timeline = job_timeline(job, began) if job is not None else ({}, {}, {})
+    leases = view.get("leases", [])
+    first_lease_blocks = timeline.get("firstLeaseBlocks")
+    seconds = (result or {}).get("seconds")
+    figures["plainJob"] = dict(timeline, submitToSettledSeconds=round(seconds, 2) if seconds else None,
+                               wallSeconds=round(wall, 2))
+    alive = [index for index in PRICES if node_pid(os.path.join(HOME, f"node-{index}"))]
+    cheapest = node_did[min(alive, key=lambda index: PRICES[index])] if alive else None
+    check((result or {}).get("status") == "settled" and view.get("resolved") == want_hash
+          and [lease["provider"] for lease in leases] == [cheapest] and leases[0]["state"] == "paid",
+          f"compute plain: job {job} {(result or {}).get('status')} in {seconds and round(seconds, 1)} s (CLI), "
+          f"leases {leases_text(view)} (want {name(cheapest) if cheapest else '?'}, the cheapest live provider, "
+          f"paid); output hash {view.get('resolved')} (want {want_hash})", done, compute_logs())
+    check(first_lease_blocks is not None and first_lease_blocks <= 2,
+          f"compute plain: blocks from submission (block {view.get('submittedAt')}) to the first lease: "
+          f"{first_lease_blocks} (at most 2)", done)
+    got, fetched = fetched_result(job, "plain-output.txt") if job is not None else (None, None)
+    check(got == want_output,
+          f"compute plain: `compute result {job} -o FILE` wrote {len(got) if got is not None else 'nothing'} bytes: "
+          f"{'the right ones' if got == want_output else repr(got)}", fetched)
+
+
 began = time.time()
 devnet = start_devnet()
+figures = {}
 try:
-    main()
+    try:
+        main()
+    except Fatal:
+        if not KEEP_GOING:
+            raise
+    compute_checks(figures)
 except Fatal:
     pass
 except Exception as error:  # an unexpected answer: report it as a failure, with the devnet's last lines
@@ -635,6 +1080,8 @@ finally:
     stop_devnet(devnet)
 
 took = time.time() - began
+figures["totalSeconds"] = round(took, 1)
+print("figures: " + json.dumps(figures, sort_keys=True), flush=True)
 if failures:
     print(f"contract check: {len(failures)} failure(s) in {took:.0f} s; devnet home kept in {HOME}")
     sys.exit(1)

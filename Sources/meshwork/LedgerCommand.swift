@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MeshCompute
 import MeshCore
 import MeshLedger
 import MeshNode
@@ -25,13 +26,23 @@ struct LedgerCommand: ParsableCommand {
         @Option(help: "Seed of the workload.") var seed: UInt64 = 1
         @Option(help: "Run until this height.") var blocks: UInt64 = 100
         @Option(help: "Transactions per block.") var transactions: Int = 40
+        @Option(help: "A token contract the workload stores and calls (Examples/contracts/token/token.wasm).")
+        var contract: String?
         @OptionGroup var home: HomeOptions
 
         func run() throws {
             try FileManager.default.createDirectory(atPath: home.directory, withIntermediateDirectories: true)
             let store = try StateStore(path: home.directory + "/sim-state.sqlite")
             let ledger = Ledger(store: store)
-            let simulation = LedgerSimulation(seed: seed, transactionsPerBlock: transactions)
+            ledger.contractEngine = WasmContractEngine()
+            var code: [UInt8]?
+            if let contract {
+                guard let data = FileManager.default.contents(atPath: contract) else {
+                    throw CommandFailure("cannot read \(contract)")
+                }
+                code = [UInt8](data)
+            }
+            let simulation = LedgerSimulation(seed: seed, transactionsPerBlock: transactions, contractCode: code)
             if try !store.isInitialized { _ = try simulation.initChain(ledger) }
             while store.height < blocks {
                 let height = store.height + 1

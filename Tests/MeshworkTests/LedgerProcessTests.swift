@@ -1,4 +1,5 @@
 import Foundation
+import MeshCompute
 import MeshCore
 import MeshLedger
 import MeshNode
@@ -6,13 +7,19 @@ import Testing
 
 /// The ledger across real process boundaries: restarts, and kill -9 while committing.
 @Suite(.serialized) struct LedgerProcessTests {
+    /// The token contract the workload stores and calls, so contracts and jobs cross restarts too.
+    static let token = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("Examples/contracts/token/token.wasm")
+
     /// App hashes of an uninterrupted in-process run, index = height.
     static func reference(seed: UInt64, transactions: Int, blocks: UInt64) throws -> [Hash256] {
         let directory = NSTemporaryDirectory() + "meshwork-ref-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let ledger = Ledger(store: try StateStore(path: directory + "/state.sqlite"))
-        let simulation = LedgerSimulation(seed: seed, transactionsPerBlock: transactions)
+        ledger.contractEngine = WasmContractEngine()
+        let simulation = LedgerSimulation(
+            seed: seed, transactionsPerBlock: transactions, contractCode: [UInt8](try Data(contentsOf: Self.token)))
         var hashes = [try simulation.initChain(ledger).appHash]
         for height in 1...blocks {
             hashes.append(try ledger.finalizeBlock(try simulation.block(height: height, ledger: ledger)).appHash)
@@ -33,9 +40,9 @@ import Testing
     @Test func simulationRestartedInANewProcessMatchesAnUninterruptedRun() throws {
         let cli = try CLIRunner()
         let reference = try Self.reference(seed: 42, transactions: 40, blocks: 30)
-        let first = try cli.run(["ledger", "simulate", "--seed", "42", "--blocks", "15"])
+        let first = try cli.run(["ledger", "simulate", "--contract", Self.token.path, "--seed", "42", "--blocks", "15"])
         #expect(first.status == 0, "\(first.stderr)")
-        let second = try cli.run(["ledger", "simulate", "--seed", "42", "--blocks", "30"])
+        let second = try cli.run(["ledger", "simulate", "--contract", Self.token.path, "--seed", "42", "--blocks", "30"])
         #expect(second.status == 0, "\(second.stderr)")
         let lines = Self.committedLines(first.stdout) + Self.committedLines(second.stdout)
         #expect(lines.map(\.height) == Array(1...30))
@@ -48,7 +55,7 @@ import Testing
         let process = Process()
         process.executableURL = CLIRunner.executable
         process.arguments = [
-            "ledger", "simulate", "--seed", "7", "--transactions", "300", "--blocks", "1000", "--home", cli.home,
+            "ledger", "simulate", "--contract", Self.token.path, "--seed", "7", "--transactions", "300", "--blocks", "1000", "--home", cli.home,
         ]
         let output = Pipe()
         process.standardOutput = output
@@ -74,7 +81,7 @@ import Testing
         #expect(try LedgerInvariants.violations(in: store).isEmpty)
         // And it carries on exactly as an uninterrupted run.
         let resumed = try cli.run([
-            "ledger", "simulate", "--seed", "7", "--transactions", "300", "--blocks", String(target + 2),
+            "ledger", "simulate", "--contract", Self.token.path, "--seed", "7", "--transactions", "300", "--blocks", String(target + 2),
         ])
         #expect(resumed.status == 0, "\(resumed.stderr)")
         for line in Self.committedLines(resumed.stdout) {

@@ -25,13 +25,13 @@ struct BlockBuilder {
         openProposals = try ledger.proposals(limit: 20).filter { $0.status == .deposit || $0.status == .voting }
     }
 
-    private mutating func pick<T>(_ items: [T]) -> T? {
+    mutating func pick<T>(_ items: [T]) -> T? {
         items.isEmpty ? nil : items[Int(random.next() % UInt64(items.count))]
     }
 
-    private mutating func amount(_ range: ClosedRange<UInt64>) -> UInt64 { UInt64.random(in: range, using: &random) }
+    mutating func amount(_ range: ClosedRange<UInt64>) -> UInt64 { UInt64.random(in: range, using: &random) }
 
-    private mutating func account() -> Ed25519.PrivateKey {
+    mutating func account() -> Ed25519.PrivateKey {
         simulation.accounts[Int(random.next() % UInt64(simulation.accounts.count))]
     }
 
@@ -52,14 +52,14 @@ struct BlockBuilder {
     }
 
     /// Signs and appends a transaction; `consumesNonce` is false for ones built to fail the ante checks.
-    private mutating func add(
+    mutating func add(
         _ signer: DID, _ key: Ed25519.PrivateKey, _ messages: [Message], nonceOffset: Int64 = 0,
-        chainId: String = LedgerSimulation.chainId, consumesNonce: Bool = true
+        chainId: String = LedgerSimulation.chainId, consumesNonce: Bool = true, fee: UInt64? = nil
     ) throws -> SignedTransaction {
         let nonce = try nextNonce(signer)
         let body = Transaction(
-            chainId: chainId, signer: signer, nonce: UInt64(max(0, Int64(nonce) + nonceOffset)), fee: amount(1...3),
-            messages: messages)
+            chainId: chainId, signer: signer, nonce: UInt64(max(0, Int64(nonce) + nonceOffset)),
+            fee: fee ?? amount(1...3), messages: messages)
         let signed = body.signed(with: key)
         if consumesNonce && nonceOffset == 0 { nonces[signer] = nonce + 1 }
         transactions.append(signed.canonicalBytes)

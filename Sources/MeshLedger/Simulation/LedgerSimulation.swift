@@ -2,7 +2,8 @@ public import MeshCore
 
 /// A seeded, resumable workload over the ledger's core modules: transfers, identity changes,
 /// grants and delegations, staking, governance (proposals that pass, fail or are vetoed, deposits,
-/// weighted votes), and deliberately bad transactions. Each block's transactions are a
+/// weighted votes), the machine economy (storage deals, compute jobs through auction, results,
+/// disputes and verdicts, and a token contract), and deliberately bad transactions. Each block's transactions are a
 /// function of (seed, height, committed state), so a run restarted from a store continues
 /// exactly as an uninterrupted run would.
 public struct LedgerSimulation {
@@ -17,11 +18,19 @@ public struct LedgerSimulation {
     public let seed: UInt64
     /// Transactions per block.
     public let transactionsPerBlock: Int
+    /// A token contract (`Examples/contracts/token`) the workload stores, instantiates and calls;
+    /// nil leaves contracts out (the ledger then needs no runtime).
+    public let contractCode: [UInt8]?
 
     /// A simulation of `accountCount` accounts.
-    public init(seed: UInt64, accountCount: Int = 16, deviceKeyCount: Int = 48, transactionsPerBlock: Int = 40) {
+    public init(
+        seed: UInt64, accountCount: Int = 16, deviceKeyCount: Int = 48, transactionsPerBlock: Int = 40,
+        contractCode: [UInt8]? = nil
+    ) {
+        precondition(accountCount >= 16, "the machine economy uses accounts 9…15")
         self.seed = seed
         self.transactionsPerBlock = transactionsPerBlock
+        self.contractCode = contractCode
         func key(_ label: String, _ index: Int) -> Ed25519.PrivateKey {
             let digest = Hash256.sha256(Array("sim/\(seed)/\(label)/\(index)".utf8)).bytes
             guard let key = try? Ed25519.PrivateKey(seed: digest) else { preconditionFailure("32-byte seed") }
@@ -60,6 +69,7 @@ public struct LedgerSimulation {
     public func block(height: UInt64, ledger: Ledger) throws -> FinalizeBlockRequest {
         var builder = try BlockBuilder(simulation: self, ledger: ledger, height: height)
         for _ in 0..<transactionsPerBlock { try builder.addRandomTransaction() }
+        try builder.addEconomy()
         let misbehavior = builder.misbehavior()
         let hash = Hash256.sha256(builder.transactions.flatMap { $0 } + Array("height \(height)".utf8))
         return FinalizeBlockRequest(
