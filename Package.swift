@@ -145,7 +145,7 @@ let package = Package(
             name: "MeshBench",
             dependencies: [
                 "MeshNode", "MeshSDK", "MeshAPI", "MeshCore", "MeshLedger", "MeshConsensus", "MeshGateway",
-                "MeshStorage", "MeshP2P",
+                "MeshStorage", "MeshP2P", "MeshCompute",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
@@ -187,6 +187,10 @@ let package = Package(
             name: "storage-fuzz",
             dependencies: ["MeshStorage", "MeshCore", .product(name: "Crypto", package: "swift-crypto")],
             path: "Fuzz/Storage", swiftSettings: strictSettings),
+        // libFuzzer target for modules (validation, compilation, runs under fuel) and sealed boxes (Fuzz/run.sh).
+        .executableTarget(
+            name: "compute-fuzz", dependencies: ["MeshCompute", "MeshLedger", "MeshCore"], path: "Fuzz/Compute",
+            swiftSettings: strictSettings),
         .testTarget(
             name: "MeshCoreTests",
             dependencies: ["MeshCore"],

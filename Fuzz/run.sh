@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds and runs the fuzz targets with libFuzzer: MeshCore's decoders, the ledger's transaction
 # decoding + checkTx, consensus/WAL/P2P decoders, the gateway's MQTT decoder and device tokens, and
-# the storage client's capabilities, manifests and shard reads.
+# the storage client's capabilities, manifests and shard reads, and the WASM runtime's modules.
 #   Fuzz/run.sh [SECONDS]     seconds per target, default 60; e.g. Fuzz/run.sh 3600 for a long run
 # Corpora grow in Fuzz/corpus-*/ (ignored by git); crashes land in Fuzz/crashes/.
 set -euo pipefail
@@ -144,3 +144,24 @@ echo "fuzz: running storage-fuzz for ${seconds}s"
 LSAN_OPTIONS=suppressions=Fuzz/lsan.supp fuzz storage-fuzz 8 .build-fuzz/debug/storage-fuzz \
   -max_total_time="$seconds" -max_len=65536 -rss_limit_mb=4096 -print_final_stats=1 \
   -artifact_prefix=Fuzz/crashes/ Fuzz/corpus-storage
+
+# The compute target (Fuzz/Compute): WASM modules as contract code (validation, compilation, every
+# export under fuel) and as compute jobs, and sealed capability boxes.
+echo "fuzz: building compute-fuzz"
+swift build -c debug --product compute-fuzz --scratch-path .build-fuzz \
+  -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xswiftc -DFUZZING 2>&1 |
+  grep -v "Cannot export local symbol" | tail -n 3
+mkdir -p Fuzz/corpus-compute
+# Seeds: each example contract (mode 0), the sha256 job (mode 1), and a sealed-box-sized blob (mode 2).
+for name in counter escrow multisig token; do
+  { printf '\x00'; cat "Examples/contracts/$name/$name.wasm"; } > "Fuzz/corpus-compute/seed-$name"
+done
+for bad in loop grow trap noexport float malformed; do
+  { printf '\x00'; cat "Examples/contracts/bad/$bad.wasm"; } > "Fuzz/corpus-compute/seed-bad-$bad"
+done
+{ printf '\x01'; cat Examples/jobs/sha256.wasm; } > Fuzz/corpus-compute/seed-job
+printf '\x02%s' "$(printf 'E%.0s' {1..80})" > Fuzz/corpus-compute/seed-box
+echo "fuzz: running compute-fuzz for ${seconds}s"
+LSAN_OPTIONS=suppressions=Fuzz/lsan.supp fuzz compute-fuzz 8 .build-fuzz/debug/compute-fuzz \
+  -max_total_time="$seconds" -max_len=65536 -rss_limit_mb=4096 -print_final_stats=1 \
+  -artifact_prefix=Fuzz/crashes/ Fuzz/corpus-compute

@@ -14,7 +14,7 @@ public struct BenchCommand: AsyncParsableCommand {
             Core.self, LedgerBench.self, ConsensusBench.self, APIBench.self, MQTTBench.self, StorageBench.self,
             FloodBench.self, RelayForgeryBench.self, HostilePeerBench.self, PaymentsBench.self, OracleBench.self,
             GovBench.self,
-            VCBench.self, ShadowBench.self, ReconcileBench.self,
+            VCBench.self, ShadowBench.self, ReconcileBench.self, WasmBench.self,
         ])
 
     /// The command as ArgumentParser makes it.

@@ -39,6 +39,9 @@ struct GuestRunner {
             return (.failure(.badModule("missing export '\(export)'")), used())
         }
         context.memory = memory
+        // The memory holds the store's allocator, whose host functions hold the context: drop it
+        // when the call ends, or that cycle keeps every store of every call alive.
+        defer { context.memory = nil }
         do {
             let results = try function.invoke([])
             guard results.count == 1, case .i32(let code) = results[0] else {

@@ -65,6 +65,18 @@ public final class WasmContractEngine: ContractEngine {
         }
     }
 
+    /// Instantiates the cached module with its host functions bound and runs nothing: what every
+    /// call pays before its export runs (measured by `meshwork bench wasm`).
+    public func instantiate(codeId: CID, loadCode: () throws -> [UInt8], host: any ContractHost) throws {
+        let module = try cache.module(codeId, features: profile.features, load: loadCode)
+        let store = Store(engine: runner.engine)
+        store.resourceLimiter = MemoryCap(bytesMax: profile.memoryPagesMax * 65_536)
+        store.fuel = Fuel(remaining: 1_000_000)
+        let context = CallContext(resultBytesMax: ContractRules.resultBytesMax)
+        _ = try module.instantiate(
+            store: store, imports: ContractABI.imports(store: store, message: [], host: host, context: context))
+    }
+
     /// Host functions that trap, with the profile's signatures: enough to instantiate.
     static func stubImports(store: Store, profile: WasmProfile) -> Imports {
         var imports = Imports()

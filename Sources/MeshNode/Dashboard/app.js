@@ -54,6 +54,15 @@
     shadowIntervalMs: 5000,
     shadowRowsMax: 2000,
     shadowDepthMax: 16,
+    // Contracts: `/contracts` on this timer and after a contract.store or contract.instantiate; the
+    // newest contract.execute events listed, read from `/txs/{hash}` a few at a time.
+    contractsIntervalMs: 15000,
+    contractCallsShownMax: 10,
+    contractCallReadsParallelMax: 2,
+    // Compute: providers and jobs on this timer and after new blocks (phases end at the end of
+    // blocks, with or without a transaction), at most every `govRefreshMinMs`; jobs listed.
+    computeIntervalMs: 10000,
+    computeJobsShownMax: 50,
   };
 
   const state = {
@@ -107,6 +116,11 @@
     // number of the latest read (older answers are dropped), whether refreshes go on (not after a
     // 400, 401 or 403), the JSON last drawn and the "ago" cells drawn from it.
     shadow: { did: null, name: '', token: '', seq: 0, loading: false, stopped: true, drawn: null, ageCells: [] },
+    contracts: { answer: null, error: null, loading: false, again: false }, // the last good `/contracts`
+    contractCalls: newContractCalls(),
+    // The last good `/compute/providers` and `/compute/jobs`; each half keeps showing when a refresh
+    // fails, and `errors` says which failed.
+    compute: { providers: null, jobs: null, errors: new Map(), loading: false, again: false },
   };
 
   /// The payments panel's view of recent blocks. `blocks`: height → {paid, partial} once its
@@ -120,6 +134,14 @@
       scanning: 0,
       counts: { 'channel.open': 0, 'channel.settle': 0, 'stream.open': 0 },
     };
+  }
+
+  /// The contracts panel's recent executions: `calls`, newest first, each {hash, height, index,
+  /// order, contract, codeId, sender, fuelUsed} from a `contract.execute` event; `seen`: the
+  /// transactions queued or read; `queue`: summaries waiting to be read, newest first; `failed`:
+  /// reads that failed. The page starts over with a new object, so answers for the old one are dropped.
+  function newContractCalls() {
+    return { calls: [], seen: new Set(), queue: [], reading: 0, failed: 0, blocksRead: false };
   }
 
   const $ = (id) => document.getElementById(id);
@@ -317,7 +339,10 @@
           notePaymentBlock(view.header.height, view.transactions || []);
         }
       }
-      for (const tx of txs) addTransaction(tx);
+      for (const tx of txs) {
+        addTransaction(tx);
+        noteContractTx(tx);
+      }
       noteHeight(top);
       reportError('blocks', null);
     } catch (error) {
@@ -330,6 +355,8 @@
         loadRecentBlocks();
       }
     }
+    state.contractCalls.blocksRead = true;
+    renderContractCalls();
     scheduleRender();
   }
 
@@ -424,6 +451,8 @@
     loadDirectory();
     loadGov();
     loadRollouts();
+    loadContracts();
+    loadCompute();
   }
 
   // MARK: model updates
@@ -447,6 +476,7 @@
     state.txs = [];
     state.height = 0;
     state.payments = newPayments();
+    state.contractCalls = newContractCalls();
   }
 
   function addBlock(summary) {
@@ -546,6 +576,7 @@
         // a transaction.
         refreshOnBlock('gov', loadGov);
         refreshOnBlock('rollouts', loadRollouts);
+        refreshOnBlock('compute', loadCompute);
         state.wsEvents += 1;
         document.body.dataset.wsEvents = String(state.wsEvents);
         scheduleRender();
@@ -562,6 +593,10 @@
         if (names.some((name) => name.startsWith('storage.'))) scheduleRefresh('storage', loadStorage);
         if (names.includes('market.list')) scheduleRefresh('market', loadMarket);
         if (names.some((name) => name.startsWith('oracle.'))) scheduleRefresh('feeds', loadFeeds);
+        if (names.includes('contract.store') || names.includes('contract.instantiate')) {
+          scheduleRefresh('contracts', loadContracts);
+        }
+        noteContractTx(tx);
         if (state.channelsParty && names.some((name) => name.startsWith('channel.'))
             && (tx.dids || []).includes(state.channelsParty)) {
           scheduleRefresh('channels', () => lookUpChannels(state.channelsParty, { quiet: true }));
@@ -2258,6 +2293,317 @@
     }, waitMs);
   }
 
+  // MARK: contracts
+
+  /// `bafkreiabcd…wxyz1234`: CIDs all begin alike, so the end is kept too.
+  function shortCID(cid) {
+    if (!cid) return '–';
+    return cid.length > 22 ? `${cid.slice(0, 10)}…${cid.slice(-8)}` : cid;
+  }
+
+  async function loadContracts() {
+    const contracts = state.contracts;
+    if (contracts.loading) {
+      contracts.again = true;
+      return;
+    }
+    contracts.loading = true;
+    try {
+      contracts.answer = await api('/contracts');
+      contracts.error = null;
+      reportError('contracts', null);
+    } catch (error) {
+      contracts.error = error;
+      reportError('contracts', error);
+    } finally {
+      contracts.loading = false;
+    }
+    renderContracts();
+    if (contracts.again) {
+      contracts.again = false;
+      loadContracts();
+    }
+  }
+
+  function renderContracts() {
+    const { answer, error } = state.contracts;
+    if (!answer) {
+      $('contract-codes').replaceChildren(unavailableRow(4, 'the stored code', error));
+      $('contract-instances').replaceChildren(unavailableRow(5, 'the contracts', error));
+      return;
+    }
+    const codes = answer.codes || [];
+    const instances = answer.contracts || [];
+    setText('contracts-summary', `${codes.length} code${codes.length === 1 ? '' : 's'} · ${instances.length} `
+      + `contract${instances.length === 1 ? '' : 's'} at block ${answer.height}${error ? ' · refresh failed' : ''}`);
+    $('contracts-summary').title = error ? messageOf(error) : '';
+    const uses = new Map(); // code id → contracts made from it
+    for (const instance of instances) uses.set(instance.codeId, (uses.get(instance.codeId) || 0) + 1);
+    const codeRows = codes.map((code) => {
+      const used = uses.get(code.codeId) || 0;
+      return el('tr', { dataset: { code: code.codeId, bytes: String(code.bytes), creator: code.creator } }, [
+        el('td', {
+          className: 'mono', text: shortCID(code.codeId),
+          title: `${code.codeId}\n${used} contract${used === 1 ? '' : 's'} made from it`,
+        }),
+        el('td', { className: 'num mono', text: formatBytes(code.bytes), title: `${formatNumber(code.bytes)} bytes` }),
+        el('td', { className: 'mono', text: shortDID(code.creator), title: code.creator }),
+        el('td', { className: 'num mono muted', text: `#${code.height}` }),
+      ]);
+    });
+    $('contract-codes').replaceChildren(...(codeRows.length ? codeRows
+      : [emptyRow(4, 'no code stored yet — meshwork contract store --from KEY FILE.wasm')]));
+    const instanceRows = instances.map((instance) =>
+      el('tr', { dataset: { contract: instance.contract, code: instance.codeId, creator: instance.creator } }, [
+        el('td', { className: 'mono', text: shortDID(instance.contract), title: instance.contract }),
+        instance.label
+          ? el('td', { className: 'wrap', text: instance.label })
+          : el('td', { className: 'muted', text: '–', title: 'no label' }),
+        el('td', { className: 'mono', text: shortCID(instance.codeId), title: instance.codeId }),
+        el('td', { className: 'mono', text: shortDID(instance.creator), title: instance.creator }),
+        el('td', { className: 'num mono muted', text: `#${instance.height}` }),
+      ]));
+    $('contract-instances').replaceChildren(...(instanceRows.length ? instanceRows
+      : [emptyRow(5, 'no contracts yet — meshwork contract instantiate CODE_ID --from KEY')]));
+  }
+
+  /// Queues a committed transaction that ran contract.execute, once, so that its events are read.
+  /// Only the newest can be listed, so older ones are never read.
+  function noteContractTx(tx) {
+    if (!tx || !tx.hash || tx.code !== 0 || !(tx.messages || []).includes('contract.execute')) return;
+    const book = state.contractCalls;
+    if (book.seen.has(tx.hash)) return;
+    const oldest = book.calls.length >= limits.contractCallsShownMax ? book.calls[book.calls.length - 1] : null;
+    if (oldest && (tx.height < oldest.height || (tx.height === oldest.height && tx.index < oldest.index))) return;
+    book.seen.add(tx.hash);
+    book.queue.push(tx);
+    book.queue.sort((a, b) => b.height - a.height || b.index - a.index);
+    book.queue.length = Math.min(book.queue.length, limits.contractCallsShownMax);
+    readContractCalls();
+  }
+
+  /// Reads queued transactions, newest first, at most `contractCallReadsParallelMax` at a time.
+  function readContractCalls() {
+    const book = state.contractCalls;
+    while (book.reading < limits.contractCallReadsParallelMax && book.queue.length) {
+      const tx = book.queue.shift();
+      book.reading += 1;
+      api(`/txs/${encodeURIComponent(tx.hash)}`)
+        .then((answer) => ({ answer }), (error) => ({ error }))
+        .then(({ answer, error }) => {
+          book.reading -= 1;
+          if (state.contractCalls !== book) return; // the page started over meanwhile
+          if (error) book.failed += 1;
+          else addContractCalls(book, tx, answer);
+          renderContractCalls();
+          readContractCalls();
+        });
+    }
+  }
+
+  /// The transaction's contract.execute events, each with its first contract, codeId, sender and
+  /// fuelUsed attributes (a call's own `data` attributes come after them).
+  function addContractCalls(book, tx, answer) {
+    (answer.events || []).forEach((event, order) => {
+      if (event.type !== 'contract.execute') return;
+      const attributes = new Map();
+      for (const pair of event.attributes || []) if (!attributes.has(pair.key)) attributes.set(pair.key, pair.value);
+      book.calls.push({
+        hash: tx.hash, height: tx.height, index: tx.index, order,
+        contract: attributes.get('contract') || '', codeId: attributes.get('codeId') || '',
+        sender: attributes.get('sender') || '', fuelUsed: attributes.get('fuelUsed') || '',
+      });
+    });
+    book.calls.sort((a, b) => b.height - a.height || b.index - a.index || b.order - a.order);
+    book.calls.length = Math.min(book.calls.length, limits.contractCallsShownMax);
+    // The hashes kept are those still listed or waiting: the set does not grow with the chain.
+    if (book.seen.size > limits.contractCallsShownMax * 20) {
+      book.seen = new Set(book.calls.map((call) => call.hash).concat(book.queue.map((queued) => queued.hash)));
+    }
+  }
+
+  function renderContractCalls() {
+    const book = state.contractCalls;
+    const waiting = book.reading + book.queue.length;
+    const rows = book.calls.map((call) => {
+      const fuel = Number(call.fuelUsed);
+      return el('tr', {
+        dataset: { tx: call.hash, height: String(call.height), contract: call.contract, sender: call.sender,
+          fuelUsed: call.fuelUsed },
+      }, [
+        el('td', { className: 'num mono', text: `#${call.height}` }),
+        el('td', { className: 'mono', text: shortDID(call.contract), title: `${call.contract}\ncode ${call.codeId}` }),
+        el('td', { className: 'mono', text: shortDID(call.sender), title: call.sender }),
+        el('td', { className: 'num mono', text: Number.isFinite(fuel) && call.fuelUsed !== '' ? formatNumber(fuel) : '–' }),
+        el('td', { className: 'mono', text: shortHash(call.hash, 12), title: call.hash }),
+      ]);
+    });
+    const empty = !book.blocksRead || waiting ? 'loading…' : 'no contract.execute in the blocks this page has read';
+    $('contract-calls').replaceChildren(...(rows.length ? rows : [emptyRow(5, empty)]));
+    const notes = [rows.length ? `the newest ${rows.length}` : '', waiting ? `${waiting} being read` : '',
+      book.failed ? `${book.failed} transaction${book.failed === 1 ? '' : 's'} could not be read` : ''];
+    setText('contract-calls-summary', notes.filter(Boolean).join(' · '));
+  }
+
+  // MARK: compute
+
+  async function loadCompute() {
+    const compute = state.compute;
+    if (compute.loading) {
+      compute.again = true;
+      return;
+    }
+    compute.loading = true;
+    try {
+      const [providers, jobs] = await Promise.allSettled([api('/compute/providers'), api('/compute/jobs')]);
+      for (const [name, result] of [['providers', providers], ['jobs', jobs]]) {
+        if (result.status === 'fulfilled') {
+          compute[name] = result.value;
+          compute.errors.delete(name);
+        } else {
+          compute.errors.set(name, result.reason);
+        }
+      }
+      const failure = compute.errors.values().next();
+      reportError('compute', failure.done ? null : failure.value);
+    } finally {
+      compute.loading = false;
+    }
+    renderCompute();
+    if (compute.again) {
+      compute.again = false;
+      loadCompute();
+    }
+  }
+
+  const jobBadges = {
+    bidding: 'badge-info', running: 'badge-info', agreed: 'badge-ok', disputed: 'badge-warn', settled: 'badge-ok',
+    failed: 'badge-bad',
+  };
+  const jobMeanings = {
+    bidding: 'providers bid until the phase ends; the lowest bids win leases',
+    running: 'the leases run the job, commit to its output, then reveal it, by the phase end',
+    agreed: 'every result agrees; the owner or a lease holder may challenge until the phase ends',
+    disputed: 'challenged, or the results disagree: the validators re-execute it until the phase ends',
+    settled: 'the leases with the settled output were paid; the rest of the escrow went back to the owner',
+    failed: 'no result: the whole escrow went back to the owner',
+  };
+  const openJobStatuses = new Set(['bidding', 'running', 'agreed', 'disputed']);
+
+  function renderCompute() {
+    const { providers, jobs, errors } = state.compute;
+    const providerList = providers ? providers.providers || [] : [];
+    const providerRows = providerList.map(computeProviderRow);
+    $('compute-providers').replaceChildren(...(providers
+      ? (providerRows.length ? providerRows : [emptyRow(6,
+        'no compute providers registered — a node with [compute] provider = true registers itself (devnet --compute N)')])
+      : [unavailableRow(6, 'the providers', errors.get('providers'))]));
+    const jobList = jobs ? jobs.jobs || [] : [];
+    const shown = jobList.slice(0, limits.computeJobsShownMax);
+    const jobRows = shown.map((job) => jobRow(job, jobs.height));
+    $('compute-jobs').replaceChildren(...(jobs
+      ? (jobRows.length ? jobRows : [emptyRow(7, 'no compute jobs yet — meshwork compute submit JOB.wasm --input FILE')])
+      : [unavailableRow(7, 'the jobs', errors.get('jobs'))]));
+
+    if (providers) setText('compute-providers-count', formatNumber(providerList.length));
+    if (jobs) {
+      const count = (status) => jobList.filter((job) => job.status === status).length;
+      setText('compute-open', formatNumber(jobList.filter((job) => openJobStatuses.has(job.status)
+        && job.status !== 'disputed').length));
+      setText('compute-disputed', formatNumber(count('disputed')));
+      setText('compute-settled', formatNumber(count('settled')));
+      setText('compute-failed', formatNumber(count('failed')));
+      setText('compute-escrow', formatNumber(jobList.reduce((sum, job) => sum + (Number(job.escrow) || 0), 0)));
+      $('compute-disputed').className = `value${count('disputed') ? ' warn' : ''}`;
+      $('compute-failed').className = `value${count('failed') ? ' bad' : ''}`;
+      setText('compute-jobs-summary', jobList.length > shown.length ? `newest ${shown.length} of ${jobList.length}` : '');
+      // The API lists the newest 100 jobs: the counts are over those.
+      $('compute-stats').title = jobList.length >= 100 ? `jobs counted over the ${jobList.length} newest` : '';
+    }
+    const height = (jobs && jobs.height) || (providers && providers.height);
+    const stale = [...errors.keys()].filter((name) => state.compute[name]);
+    const note = [height ? `at block ${height}` : '', stale.length ? `${stale.join(' and ')} not refreshed` : '']
+      .filter(Boolean).join(' · ');
+    setText('compute-summary', note);
+  }
+
+  function computeProviderRow(provider) {
+    const done = Number(provider.jobsDone) || 0;
+    const failed = Number(provider.jobsFailed) || 0;
+    return el('tr', {
+      dataset: { did: provider.did, stake: String(provider.stake), done: String(done), failed: String(failed) },
+    }, [
+      el('td', { className: 'mono', text: shortDID(provider.did), title: provider.did }),
+      el('td', { text: provider.region || '–' }),
+      el('td', {
+        className: 'num mono',
+        text: `${provider.cores} · ${formatBytes(provider.memoryMiB * 1024 * 1024)}`,
+        title: `${provider.cores} cores, ${formatNumber(provider.memoryMiB)} MiB`,
+      }),
+      el('td', {
+        className: 'num mono', text: formatNumber(provider.pricePerMegafuel),
+        title: 'asking price per million fuel (each bid names its own price)',
+      }),
+      el('td', { className: 'num mono', text: formatNumber(provider.stake) }),
+      el('td', {
+        className: `num mono${failed ? ' warn' : ''}`, text: `${formatNumber(done)} / ${formatNumber(failed)}`,
+        title: 'leases paid / leases slashed (no result by the deadline, or a result the verdict did not reach)',
+      }),
+    ]);
+  }
+
+  function jobRow(job, height) {
+    const leases = job.leases || [];
+    const open = openJobStatuses.has(job.status);
+    const left = job.phaseEnd - height;
+    const terms = [`owner ${job.owner}`, `module ${job.module}`, `${(job.inputs || []).length} input(s)`,
+      `fuel ≤ ${formatNumber(job.fuelMax)}, redundancy ${job.redundancy}, ≤ ${formatNumber(job.priceMax)} per lease`,
+      `${job.region ? `region ${job.region}, ` : ''}${job.deadlineBlocks} blocks per lease`,
+      `submitted at block ${job.submittedAt}`].join('\n');
+    let phase;
+    if (open) {
+      phase = el('td', { className: 'num mono', title: `this phase ends at the end of block ${job.phaseEnd}` }, [
+        `#${job.phaseEnd}`,
+        el('span', { className: 'age', text: left > 0 ? `in ${formatNumber(left)} block${left === 1 ? '' : 's'}` : 'due' }),
+      ]);
+    } else if (job.status === 'settled' && job.resolved) {
+      phase = el('td', { className: 'num mono', text: `output ${shortHash(job.resolved, 10)}`, title: `settled on output ${job.resolved}` });
+    } else {
+      phase = el('td', { className: 'num mono muted', text: '–' });
+    }
+    return el('tr', {
+      className: job.status === 'disputed' ? 'job-disputed' : job.status === 'failed' ? 'job-failed' : null,
+      dataset: {
+        job: String(job.id), status: job.status, round: String(job.round), escrow: String(job.escrow),
+        leases: leases.map((lease) => `${lease.provider} ${lease.state}`).join(','),
+      },
+    }, [
+      el('td', { className: 'num mono strong', text: String(job.id), title: terms }),
+      el('td', { className: 'mono', text: shortDID(job.owner), title: job.owner }),
+      el('td', {}, [el('span', {
+        className: `badge ${jobBadges[job.status] || 'badge-off'}`, text: job.status, title: jobMeanings[job.status] || null,
+      })]),
+      el('td', { className: 'num mono', text: String(job.round), title: `bidding round ${job.round} of at most 3` }),
+      el('td', { className: 'leases' }, leases.length
+        ? leases.map(leaseTag)
+        : [el('span', { className: 'muted', text: job.status === 'bidding' ? 'bidding…' : 'none' })]),
+      el('td', { className: `num mono${job.escrow ? '' : ' muted'}`, text: formatNumber(job.escrow) }),
+      phase,
+    ]);
+  }
+
+  /// One lease: the end of its provider's DID and its state, coloured by the state.
+  function leaseTag(lease) {
+    const provider = String(lease.provider || '');
+    return el('span', {
+      className: `tag lease-${lease.state}`,
+      dataset: { state: lease.state, provider },
+      text: `${provider.slice(-6)} ${lease.state}`,
+      title: [`${provider}`, `${lease.state}; bid ${formatNumber(lease.price)}, leased at block ${lease.leasedAt}`,
+        lease.outputHash ? `output ${lease.outputHash}` : 'no output revealed'].join('\n'),
+    });
+  }
+
   // MARK: rendering
 
   function scheduleRender() {
@@ -2669,6 +3015,8 @@
       loadGov();
       loadRollouts();
     }, limits.govIntervalMs);
+    setInterval(loadContracts, limits.contractsIntervalMs);
+    setInterval(loadCompute, limits.computeIntervalMs);
     // Scores on screen older than the cache keeps them are read again.
     setInterval(pumpReputation, limits.reputationTtlMs / 4);
     setInterval(refreshShadow, limits.shadowIntervalMs);
