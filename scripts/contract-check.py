@@ -15,7 +15,8 @@ every balance change is checked to the base unit. Every contract command is `mes
    sha2-256, base32) of the file's bytes computed here; storing the same code again fails with contracts/3 and
    `contract show` lists no new code.
 2. counter: instantiate, `{"increment":{}}` twice, `{"get":{}}` answers exactly {"count":2}, also with
-   `--verify` (the light client reruns the query on proven state).
+   `--verify` (the light client reruns the query on proven state: asked once the block after the last
+   increment's is committed, as the state after height H is provable only then).
 3. escrow released: the buyer escrows 5000 for the seller (deadline = height + 1000); a non-buyer's
    `{"confirm":{}}` fails with contracts/10 and changes nothing but the fee it pays in its block (the mempool
    does not run calls); the buyer confirms; the seller's balance rose by exactly 5000, the contract holds 0, the
@@ -263,7 +264,11 @@ def set_compute_config(path, settings):
 
 def start_devnet():
     """Creates the homes (`--create-only`), gives each compute provider its price (node-1 also lies), starts them."""
-    created = subprocess.run(devnet_command("--empty-blocks-interval-ms", str(EMPTY_BLOCKS_MS), "--create-only"),
+    # Blocks 0.5 s apart at the least: a bidding window is 2 blocks, and at the devnet's default
+    # 0.1 s a provider polling every 0.1 s may bid a window late (its bid then counts in the next
+    # one), which would make the winners, and so this check, a matter of timing.
+    created = subprocess.run(devnet_command("--empty-blocks-interval-ms", str(EMPTY_BLOCKS_MS), "--create-only",
+                                            "--set", "consensus.timeout_commit_ms=500"),
                              env=ENV, capture_output=True, text=True, timeout=60)
     if created.returncode != 0:
         raise SystemExit(f"contract-check: creating the devnet failed:\n{shown(created)}")
@@ -506,10 +511,14 @@ def main():
     # ---- 2. counter ----
     counter, _, _ = instantiate(codes["counter"], "owner", label="counter")
     for _ in range(2):
-        executed(counter, "owner", '{"increment":{}}')
+        incremented, _ = executed(counter, "owner", '{"increment":{}}')
     answer, done = query(counter, '{"get":{}}')
     raw = json.loads(done.stdout)["result"] if done.returncode == 0 else None
     check(raw == '{"count":2}', f"counter: instantiate, increment x2, query get answers {raw}", done)
+    # A proven query answers from the state after the latest block but one (the state after height H is
+    # provable once block H + 1 is committed: its header carries that app hash), so wait for that block.
+    if not wait_until(lambda: (height() or 0) >= incremented["height"] + 1, 30):
+        fatal(f"the devnet did not pass height {incremented['height']} in 30 s")
     verified, done = query(counter, '{"get":{}}', "--verify")
     check(done.returncode == 0 and verified == {"count": 2},
           f"counter: `contract query --verify` (rerun on proven state) answers {verified}"
@@ -953,7 +962,7 @@ def compute_checks(figures):
           and all(lease["state"] == "paid" and paid.get(lease["provider"]) == lease["price"]
                   and after[lease["provider"]]["jobsDone"] == before[lease["provider"]]["jobsDone"] + 1
                   for lease in others),
-          f"compute liar: the honest winner(s) paid their bid by the verdict: " + (", ".join(
+          "compute liar: the honest winner(s) paid their bid by the verdict: " + (", ".join(
               f"{name(lease['provider'])} lease {lease['state']}, paid {paid.get(lease['provider'], '(no event)')} of "
               f"bid {lease['price']}, jobsDone {before.get(lease['provider'], {}).get('jobsDone')} -> "
               f"{after.get(lease['provider'], {}).get('jobsDone')}" for lease in others) or "no honest lease"),

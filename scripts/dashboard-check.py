@@ -52,6 +52,13 @@ DevTools Protocol (CDP) to check that:
     a bar per stage, the totals); once the upgrade passes, the page-wide banner reads
     "upgrade <name> at height H" with the blocks to go, and once the first stage times out (no
     device reports) the rollout reads paused with the ledger's reason;
+  - the contracts and compute panels (`#panel-contracts`, `#panel-compute`): first what `GET /contracts`,
+    `GET /compute/providers` and `GET /compute/jobs` answer on this devnet, which has no contract, compute
+    provider or job (each table's empty state, and the compute counts: providers, jobs open, challenges
+    (disputed jobs), settled, failed, escrow held); then, live, the counter contract of
+    Examples/contracts stored, instantiated (with a label carrying markup, shown as text) and called once
+    with the CLI: its code row (CID and size), its instance row (label, code) and the call's row in the
+    recent executions (contract, and the sender and fuelUsed of the transaction's contract.execute event);
   - the partition banner (`#partition-banner`): hidden on the healthy devnet (GET /status reads
     partitioned false, with lastCommitAgeMs); shown, reading "Cut off from the network: serving
     devices from height H, last commit 7 min ago (devices authenticate offline for up to 72 h)",
@@ -162,6 +169,14 @@ GATEWAY_SHADOW_COUNTERS = {  # element id -> GET /gateway field
 PARTITION_AGE_MS = 7 * 60 * 1000 + 12_000
 PARTITION_AGE_SHOWN = "7 min ago"
 STATUS_POLL_TIMEOUT_S = 8  # the page reads /status every 3 s
+# The contracts and compute panels: the example counter contract, stored, instantiated with a label
+# carrying markup (the page must show it as text) and incremented once; the jobs the page lists.
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+COUNTER_WASM = os.path.join(REPO, "Examples", "contracts", "counter", "counter.wasm")
+CONTRACT_LABEL = "<b>hall</b> counter"
+COMPUTE_JOBS_SHOWN = 50  # the page lists the newest 50 of GET /compute/jobs
+COMPUTE_STATS = ["compute-providers-count", "compute-open", "compute-disputed", "compute-settled", "compute-failed",
+                 "compute-escrow"]
 
 
 def log(message):
@@ -413,7 +428,7 @@ PAGE_PROBE = """(() => {
       text: row.textContent,
     })),
     panels: ['panel-telemetry', 'panel-shadow', 'panel-payments', 'panel-storage', 'panel-feeds', 'panel-gov',
-             'panel-rollouts'].filter((id) => document.getElementById(id)),
+             'panel-rollouts', 'panel-contracts', 'panel-compute'].filter((id) => document.getElementById(id)),
     ids: ['txs', 'validators', 'peers'].filter((id) => document.getElementById(id)),
     validatorRows: document.querySelectorAll('#validators tr').length,
     diskStores: [...document.querySelectorAll('#disk tr')].map((row) => row.firstChild && row.firstChild.textContent),
@@ -590,6 +605,23 @@ GOV_PROBE = """(() => {
     notice: (() => { const node = document.getElementById('notice'); return node && !node.hidden ? node.textContent : null; })(),
   };
 })()""" % TABLE_ROWS_JS
+
+# The contracts and compute panels: their tables, the compute counts, and whether any markup from the API
+# became elements.
+MACHINE_PROBE = """(() => {
+  const text = (id) => { const node = document.getElementById(id); return node ? node.textContent.trim() : null; };
+  const rows = %s;
+  return {
+    codes: rows('contract-codes'),
+    instances: rows('contract-instances'),
+    calls: rows('contract-calls'),
+    providers: rows('compute-providers'),
+    jobs: rows('compute-jobs'),
+    stats: Object.fromEntries(%s.map((id) => [id, text(id)])),
+    markup: document.querySelectorAll('#panel-contracts b, #panel-compute b').length,
+    notice: (() => { const node = document.getElementById('notice'); return node && !node.hidden ? node.textContent : null; })(),
+  };
+})()""" % (TABLE_ROWS_JS, json.dumps(COMPUTE_STATS))
 
 
 # The directory's reputation column: its header's place, and each row's cell there.
@@ -893,8 +925,8 @@ class Run:
         first = wait_for(connected, LIVE_TIMEOUT_S, "the page shows '#ws-state' = live and a first block")
         self.check(True, f"WebSocket live; page shows height {first['height']}, top block {first['topBlock']}, "
                          f"{first['wsEvents']} block events so far")
-        self.check(len(first["panels"]) == 7, "panels #panel-telemetry, #panel-shadow, #panel-payments, #panel-storage, "
-                   "#panel-feeds, #panel-gov and #panel-rollouts exist")
+        self.check(len(first["panels"]) == 9, "panels #panel-telemetry, #panel-shadow, #panel-payments, #panel-storage, "
+                   "#panel-feeds, #panel-gov, #panel-rollouts, #panel-contracts and #panel-compute exist")
         self.check(len(first["ids"]) == 3, "#txs, #validators and #peers exist")
         status = self.api_json("/status")
         partition = tools.evaluate(PARTITION_PROBE)
@@ -1994,6 +2026,115 @@ class Run:
         self.check(now["notice"] is None, f"the page shows no error notice: {now['notice']!r}")
         tools.evaluate("window.scrollTo(0, 0)")
 
+    # MARK: contracts and compute
+
+    def machine_probe(self):
+        return self.devtools.evaluate(MACHINE_PROBE)
+
+    def machine_panels(self):
+        """The contracts and compute panels: what the API answers (on this devnet, their empty states), then
+        a contract stored, instantiated and called with the CLI while the page is open, shown live."""
+        tools = self.devtools
+        log("checking the contracts and compute panels")
+        tools.evaluate("document.getElementById('panel-contracts').scrollIntoView({block: 'start'})")
+        contracts = self.api_json("/contracts")
+        providers = self.api_json("/compute/providers").get("providers", [])
+        jobs = self.api_json("/compute/jobs").get("jobs", [])
+
+        # 1. Loaded, each table as the API answers it (empty here: no contract, compute provider or job yet).
+        def loaded():
+            now = self.machine_probe()
+            tables = now["codes"] + now["instances"] + now["calls"] + now["providers"] + now["jobs"]
+            return now if tables and not any(row["text"] == "loading…" for row in tables) else None
+
+        try:
+            now = wait_for(loaded, PANEL_TIMEOUT_S, "the contracts and compute panels load")
+        except CheckFailed as failure:
+            raise CheckFailed(f"{failure}: {json.dumps(self.machine_probe())[:800]}")
+        tables = now["codes"] + now["instances"] + now["calls"] + now["providers"] + now["jobs"]
+        errors = [row["text"] for row in tables if row["text"].startswith("could not load")]
+        self.check(not errors, "the contracts and compute panels loaded their tables" + (f": {errors}" if errors else ""))
+
+        def table(rows, key, expected, empty_text, what):
+            listed = [row["data"].get(key) for row in rows if not row["empty"]]
+            if expected:
+                self.check(sorted(listed) == sorted(expected),
+                           f"the panel lists the {len(expected)} {what} the API answers: {listed}")
+            else:
+                self.check(len(rows) == 1 and rows[0]["empty"] and rows[0]["text"].startswith(empty_text),
+                           f"the panel reads {empty_text!r}… (the API lists no {what}): {[row['text'] for row in rows]}")
+
+        table(now["codes"], "code", [code["codeId"] for code in contracts.get("codes", [])], "no code stored yet",
+              "stored codes")
+        table(now["instances"], "contract", [item["contract"] for item in contracts.get("contracts", [])],
+              "no contracts yet", "contracts")
+        table(now["providers"], "did", [provider["did"] for provider in providers], "no compute providers registered",
+              "compute providers")
+        table(now["jobs"], "job", [str(job["id"]) for job in jobs[:COMPUTE_JOBS_SHOWN]], "no compute jobs yet",
+              "compute jobs")
+        calls = now["calls"]
+        self.check(len(calls) == 1 and calls[0]["empty"]
+                   and calls[0]["text"].startswith("no contract.execute in the blocks this page has read"),
+                   f"#contract-calls reads its empty state (no contract was called yet): {[row['text'] for row in calls]}")
+        count = lambda status: sum(1 for job in jobs if job.get("status") == status)
+        expected = {
+            "compute-providers-count": f"{len(providers):,}",
+            "compute-open": f"{count('bidding') + count('running') + count('agreed'):,}",
+            "compute-disputed": f"{count('disputed'):,}",
+            "compute-settled": f"{count('settled'):,}",
+            "compute-failed": f"{count('failed'):,}",
+            "compute-escrow": f"{sum(job.get('escrow', 0) for job in jobs):,}",
+        }
+        self.check(now["stats"] == expected, f"the compute counts read {json.dumps(now['stats'])}"
+                   + ("" if now["stats"] == expected else f", expected {json.dumps(expected)}"))
+
+        # 2. A contract stored, made and called while the page stays open.
+        if not os.path.isfile(COUNTER_WASM):
+            print(f"NOTE: {COUNTER_WASM} is missing: the live contract step is skipped", flush=True)
+            return
+        stored = self.cli("contract", "store", "--from", "owner", COUNTER_WASM)
+        made = self.cli("contract", "instantiate", stored["codeId"], "--from", "owner", "--label", CONTRACT_LABEL)
+        called = self.cli("contract", "execute", made["contract"], "--from", "owner", "--msg", '{"increment":{}}')
+        made_at = time.time()
+        log(f"code {stored['codeId']}, contract {made['contract']}, call {called['tx']}")
+        view = self.api_json(f"/txs/{called['tx']}")
+        event = next((event for event in view.get("events", []) if event.get("type") == "contract.execute"), None)
+        if event is None:
+            raise CheckFailed(f"GET /txs/{called['tx']} has no contract.execute event: {json.dumps(view)[:600]}")
+        attributes = {}
+        for pair in event.get("attributes", []):
+            attributes.setdefault(pair["key"], pair["value"])
+
+        def shown():
+            now = self.machine_probe()
+            code = next((row for row in now["codes"] if row["data"].get("code") == stored["codeId"]), None)
+            instance = next((row for row in now["instances"] if row["data"].get("contract") == made["contract"]), None)
+            call = next((row for row in now["calls"] if row["data"].get("tx") == called["tx"]), None)
+            return (now, code, instance, call) if code and instance and call else None
+
+        try:
+            now, code, instance, call = wait_for(shown, PANEL_TIMEOUT_S,
+                                                 "the panel lists the new code, its contract and the call")
+        except CheckFailed as failure:
+            raise CheckFailed(f"{failure}: {json.dumps(self.machine_probe())[:1200]}")
+        log(f"the contracts panel shows them {time.time() - made_at:.1f}s after the CLI returned")
+        self.check(code["data"].get("bytes") == str(os.path.getsize(COUNTER_WASM)),
+                   f"the code's row has its size ({os.path.getsize(COUNTER_WASM)} bytes): {code['data']}, "
+                   f"{[cell['text'] for cell in code['cells']]}")
+        cells = [cell["text"] for cell in instance["cells"]]
+        self.check(instance["data"].get("code") == stored["codeId"] and len(cells) == 5 and cells[1] == CONTRACT_LABEL
+                   and now["markup"] == 0,
+                   f"the contract's row names its code and shows its label as text: {cells}")
+        cells = [cell["text"] for cell in call["cells"]]
+        fuel = attributes.get("fuelUsed", "")
+        self.check(call["data"].get("contract") == made["contract"] and call["data"].get("sender") == attributes.get("sender")
+                   and call["data"].get("fuelUsed") == fuel and fuel.isdigit() and cells[3] == f"{int(fuel):,}"
+                   and now["calls"][0]["data"].get("tx") == called["tx"],
+                   f"the call is the newest recent execution, with the event's contract, sender "
+                   f"({attributes.get('sender')}) and fuelUsed ({fuel}): {call['data']}, {cells}")
+        self.check(now["notice"] is None, f"the page shows no error notice: {now['notice']!r}")
+        tools.evaluate("window.scrollTo(0, 0)")
+
     def save_screenshot(self):
         tools = self.devtools
         tools.drain(0.5)  # let the last render and the chart settle
@@ -2104,7 +2245,8 @@ def main():
         for name, step in (("shadow", lambda: run.shadow_panel(*shadow_device)),
                            ("storage", run.storage_panel), ("payments", run.payments_panel),
                            ("feeds", run.feeds_panel), ("reputation", run.reputation_column),
-                           ("governance", run.gov_panels), ("partition", run.partition_banner)):
+                           ("governance", run.gov_panels), ("contracts and compute", run.machine_panels),
+                           ("partition", run.partition_banner)):
             try:
                 step()
             except CheckFailed as failure:

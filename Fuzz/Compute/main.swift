@@ -52,7 +52,9 @@ public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt 
         // A compute job over the rest of the input as its one input.
         let outcome = runner.run(module: rest, inputs: [rest], fuelMax: 200_000)
         precondition(outcome.fuelUsed <= 200_000, "a job burned more than its fuel")
-        if case .success(let output) = outcome.result { precondition(output.count <= 1 << 16, "an output over its bound") }
+        if case .success(let output) = outcome.result {
+            precondition(output.count <= 1 << 16, "an output over its bound")
+        }
     default:
         // A sealed box: only a box sealed to this key opens, and nothing crashes.
         _ = try? SealedBox.open(rest, with: sealKey)

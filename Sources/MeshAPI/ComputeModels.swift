@@ -149,7 +149,7 @@ public struct JobsView: Sendable, Codable {
 /// What the owner seals to each reader of a job (JSON): the read capabilities of the module and
 /// of every input, in the job's order.
 public struct JobCapabilities: Sendable, Codable, Equatable {
-    /// The module's capability (`<manifest CID>.<key>`).
+    /// The module's capability (`<manifest CID>:<key>`).
     public var module: String
     /// Each input's capability.
     public var inputs: [String]

@@ -10,7 +10,8 @@ import MeshNode
 struct WasmBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "wasm",
-        abstract: "A CPU-bound job on WasmKit with and without fuel and on wasmtime; contract calls against bank.transfer.",
+        abstract:
+            "A CPU-bound job on WasmKit with and without fuel and on wasmtime; contract calls against bank.transfer.",
         discussion: """
             The job is Examples/jobs/sha256.wasm (SHA-256 in C, built with clang --target=wasm32) over --input-mib \
             MiB. wasmtime (PyPI) runs the same module in the same run, with the same host functions in Python \
@@ -68,7 +69,9 @@ struct WasmBench: ParsableCommand {
         for _ in 0..<runs {
             // Interleaved, so drift on the machine touches both alike.
             let (fuelOutcome, fuelMs) = Self.time { metered.run(module: job, inputs: [input], fuelMax: 1 << 40) }
-            guard case .success = fuelOutcome.result else { throw CommandFailure("the job failed: \(fuelOutcome.result)") }
+            guard case .success = fuelOutcome.result else {
+                throw CommandFailure("the job failed: \(fuelOutcome.result)")
+            }
             fuelUsed = fuelOutcome.fuelUsed
             withFuel.append(fuelMs)
             withoutFuel.append(Self.time { unmetered.run(module: job, inputs: [input], fuelMax: 0) }.1)
@@ -90,10 +93,21 @@ struct WasmBench: ParsableCommand {
             note: "fastest of \(runs) runs; block times are finalizeBlock + commit, signatures checked on all cores")
         if json { return try printJSON(report) }
         print("machine: \(report.machine.cpu), \(report.machine.cores) cores, \(report.machine.build) build")
-        print(String(format: "sha256 job, %d MiB: WasmKit+fuel %.1f ms, WasmKit %.1f ms (fuel +%.1f %%)", inputMib, fuel, bare, report.fuelOverheadPercent))
-        if let peer { print(String(format: "  wasmtime %.1f ms (+%.1f ms compile); WasmKit/wasmtime %.1f×", peer.run, peer.compile, fuel / peer.run)) }
+        print(
+            String(
+                format: "sha256 job, %d MiB: WasmKit+fuel %.1f ms, WasmKit %.1f ms (fuel +%.1f %%)", inputMib, fuel,
+                bare, report.fuelOverheadPercent))
+        if let peer {
+            print(
+                String(
+                    format: "  wasmtime %.1f ms (+%.1f ms compile); WasmKit/wasmtime %.1f×", peer.run, peer.compile,
+                    fuel / peer.run))
+        }
         print(String(format: "instantiate from cache %.1f µs; cached query %.1f µs", instantiate, query))
-        print(String(format: "contract calls %.0f/s beside bank.transfer %.0f/s (%d per block)", report.contractCallsPerSecond, report.bankTransfersPerSecond, calls))
+        print(
+            String(
+                format: "contract calls %.0f/s beside bank.transfer %.0f/s (%d per block)",
+                report.contractCallsPerSecond, report.bankTransfersPerSecond, calls))
     }
 
     static func read(_ path: String) throws -> [UInt8] {
@@ -127,14 +141,17 @@ struct WasmBench: ParsableCommand {
         let id = CID.raw(of: code)
         let host = Host()
         _ = engine.call(
-            codeId: id, loadCode: { code }, entry: .instantiate, message: Array("{}".utf8), fuelMax: 1_000_000, host: host)
+            codeId: id, loadCode: { code }, entry: .instantiate, message: Array("{}".utf8), fuelMax: 1_000_000,
+            host: host)
         var instantiations: [Double] = []
         var queries: [Double] = []
         for _ in 0..<2_000 {
-            instantiations.append(try time { try engine.instantiate(codeId: id, loadCode: { code }, host: host) }.1 * 1000)
+            instantiations.append(
+                try time { try engine.instantiate(codeId: id, loadCode: { code }, host: host) }.1 * 1000)
             let (outcome, ms) = time {
                 engine.call(
-                    codeId: id, loadCode: { code }, entry: .query, message: Array(#"{"get":{}}"#.utf8), fuelMax: 1_000_000,
+                    codeId: id, loadCode: { code }, entry: .query, message: Array(#"{"get":{}}"#.utf8),
+                    fuelMax: 1_000_000,
                     host: host)
             }
             guard case .success = outcome.result else { throw CommandFailure("the query failed: \(outcome.result)") }
@@ -148,7 +165,9 @@ struct WasmBench: ParsableCommand {
         let folder = NSTemporaryDirectory() + "meshwork-bench-wasm-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let keys = try (0..<calls).map { try Ed25519.PrivateKey(seed: Hash256.sha256(Array("bench-wasm-\($0)".utf8)).bytes) }
+        let keys = try (0..<calls).map {
+            try Ed25519.PrivateKey(seed: Hash256.sha256(Array("bench-wasm-\($0)".utf8)).bytes)
+        }
         let ledger = Ledger(store: try StateStore(path: folder + "/state.sqlite", keepRecentHeights: 10))
         ledger.contractEngine = WasmContractEngine()
         let genesis = Genesis(
@@ -163,8 +182,11 @@ struct WasmBench: ParsableCommand {
         var height: UInt64 = 0
         func transaction(_ index: Int, _ message: Message, fee: UInt64) -> [UInt8] {
             defer { nonces[index] += 1 }
-            return Transaction(chainId: "bench", signer: .key(keys[index].publicKey), nonce: nonces[index], fee: fee, messages: [message])
-                .signed(with: keys[index]).canonicalBytes
+            return Transaction(
+                chainId: "bench", signer: .key(keys[index].publicKey), nonce: nonces[index], fee: fee,
+                messages: [message]
+            )
+            .signed(with: keys[index]).canonicalBytes
         }
         func block(_ transactions: [[UInt8]]) throws -> (FinalizeBlockResponse, Double) {
             height += 1
@@ -194,14 +216,21 @@ struct WasmBench: ParsableCommand {
         var seeds: [[UInt8]] = []
         for index in 0..<calls {
             let message = #"{"transfer":{"to":"\#(DID.key(keys[index].publicKey))","amount":1000}}"#
-            seeds.append(transaction(1, .executeContract(ExecuteContract(contract: contract, msg: Array(message.utf8), funds: 0, fuelMax: 2_000_000)), fee: 30))
+            seeds.append(
+                transaction(
+                    1,
+                    .executeContract(
+                        ExecuteContract(contract: contract, msg: Array(message.utf8), funds: 0, fuelMax: 2_000_000)),
+                    fee: 30))
         }
         _ = try block(seeds)
         let fuel: UInt64 = 1_000_000
         let contractCalls = (0..<calls).map { index in
             let message = #"{"transfer":{"to":"\#(DID.key(keys[(index + 1) % calls].publicKey))","amount":1}}"#
             return transaction(
-                index, .executeContract(ExecuteContract(contract: contract, msg: Array(message.utf8), funds: 0, fuelMax: fuel)),
+                index,
+                .executeContract(
+                    ExecuteContract(contract: contract, msg: Array(message.utf8), funds: 0, fuelMax: fuel)),
                 fee: 2 + fuel / 100_000)
         }
         let bank = (0..<calls).map { index in

@@ -67,7 +67,9 @@ enum ContractABI {
         define("state_get") { caller, arguments in
             try context.charge(caller, FuelCosts.stateRead)
             let key = try context.read(arguments[0], arguments[1])
-            guard let value = try hosted(context, { try host.stateGet(key) }) else { return [.i32(UInt32(bitPattern: -1))] }
+            guard let value = try hosted(context, { try host.stateGet(key) }) else {
+                return [.i32(UInt32(bitPattern: -1))]
+            }
             let room = Int(arguments[3].i32)
             try context.charge(caller, UInt64(value.count) * FuelCosts.perByte)
             try context.write(value.prefix(room), at: arguments[2])

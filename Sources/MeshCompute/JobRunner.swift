@@ -36,7 +36,9 @@ public final class JobRunner: Sendable {
 
     /// Runs `module` (cached by its CID) on `inputs` with at most `fuelMax` fuel.
     public func run(module: [UInt8], inputs: [[UInt8]], fuelMax: UInt64) -> Outcome {
-        do { try validate(module) } catch { return Outcome(result: .failure(.badModule(error.description)), fuelUsed: 0) }
+        do { try validate(module) } catch {
+            return Outcome(result: .failure(.badModule(error.description)), fuelUsed: 0)
+        }
         let parsed: Module
         do {
             parsed = try cache.module(CID.raw(of: module), features: profile.features) { module }

@@ -49,7 +49,9 @@ public enum ModuleCheck {
         case .typeSection(let groups):
             for group in groups {
                 for sub in group.types {
-                    guard case .function(let type) = sub.body else { throw ModuleRefusal("only function types are allowed") }
+                    guard case .function(let type) = sub.body else {
+                        throw ModuleRefusal("only function types are allowed")
+                    }
                     if profile.refusesFloats, (type.parameters + type.results).contains(where: isFloat) {
                         throw ModuleRefusal("floats are refused: type \(state.types.count) is \(type)")
                     }
@@ -106,7 +108,8 @@ public enum ModuleCheck {
         }
         guard entry.module == profile.hostModule, let expected = profile.hostFunctions[entry.name] else {
             throw ModuleRefusal(
-                "import \(entry.module).\(entry.name) is not a host function (the host module is '\(profile.hostModule)')")
+                "import \(entry.module).\(entry.name) is not a host function (the host module is '\(profile.hostModule)')"
+            )
         }
         guard Int(typeIndex) < state.types.count, state.types[Int(typeIndex)] == expected else {
             throw ModuleRefusal("import \(entry.module).\(entry.name) must have type \(expected)")

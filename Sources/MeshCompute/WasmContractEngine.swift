@@ -60,8 +60,10 @@ public final class WasmContractEngine: ContractEngine {
         switch result {
         case .success(0): return ContractOutcome(result: .success(context.result), fuelUsed: fuelUsed)
         case .success(let code):
-            return ContractOutcome(result: .failure(.aborted("returned \(Int32(bitPattern: code))")), fuelUsed: fuelUsed)
-        case .failure(let failure): return ContractOutcome(result: .failure(failure.contractFailure), fuelUsed: fuelUsed)
+            return ContractOutcome(
+                result: .failure(.aborted("returned \(Int32(bitPattern: code))")), fuelUsed: fuelUsed)
+        case .failure(let failure):
+            return ContractOutcome(result: .failure(failure.contractFailure), fuelUsed: fuelUsed)
         }
     }
 

@@ -3,7 +3,9 @@ public import MeshAPI
 /// The compute market: providers and jobs.
 extension MeshClient {
     /// Registered compute providers.
-    public func computeProviders() async throws(SDKError) -> ComputeProvidersView { try await get("/compute/providers") }
+    public func computeProviders() async throws(SDKError) -> ComputeProvidersView {
+        try await get("/compute/providers")
+    }
 
     /// The newest jobs (at most 100).
     public func jobs() async throws(SDKError) -> JobsView { try await get("/compute/jobs") }

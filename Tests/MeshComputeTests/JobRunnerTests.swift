@@ -46,7 +46,8 @@ import WAT
                 """)
         }
         let runner = JobRunner()
-        let grow = runner.run(module: try job("(drop (memory.grow (i32.const 300))) (i32.const 0)"), inputs: [], fuelMax: 1_000)
+        let grow = runner.run(
+            module: try job("(drop (memory.grow (i32.const 300))) (i32.const 0)"), inputs: [], fuelMax: 1_000)
         #expect(grow.result == .failure(.memoryCap(pagesMax: 256)))
         let trap = runner.run(module: try job("(unreachable)"), inputs: [], fuelMax: 1_000)
         guard case .failure(.trap(let reason)) = trap.result else {

@@ -23,7 +23,9 @@ import Testing
     static func fee(_ fuel: UInt64) -> UInt64 { 2 + fuel / 100_000 }
 
     @discardableResult
-    static func run(_ chain: TestChain, _ index: Int, _ message: Message, fuel: UInt64 = 10_000_000) throws
+    static func run(
+        _ chain: TestChain, _ index: Int, _ message: Message, fuel: UInt64 = 10_000_000
+    ) throws
         -> TransactionResult
     {
         try chain.block([chain.transaction(from: index, [message], fee: fee(fuel))]).transactionResults[0]
@@ -46,7 +48,9 @@ import Testing
     }
 
     /// Instantiates `codeId` from account `index`; returns the contract.
-    static func instantiate(_ chain: TestChain, _ index: Int, _ codeId: CID, _ message: String, funds: UInt64 = 0)
+    static func instantiate(
+        _ chain: TestChain, _ index: Int, _ codeId: CID, _ message: String, funds: UInt64 = 0
+    )
         throws -> DID
     {
         let bytes = chain.transaction(
@@ -66,7 +70,8 @@ import Testing
     ) throws -> TransactionResult {
         try run(
             chain, index,
-            .executeContract(ExecuteContract(contract: contract, msg: Array(message.utf8), funds: funds, fuelMax: fuel)),
+            .executeContract(
+                ExecuteContract(contract: contract, msg: Array(message.utf8), funds: funds, fuelMax: fuel)),
             fuel: fuel)
     }
 

@@ -16,7 +16,8 @@ import Testing
         let store = try StateStore(path: path)
         let ledger = Ledger(store: store)
         ledger.contractEngine = WasmContractEngine()
-        let simulation = LedgerSimulation(seed: seed, contractCode: try ContractTests.wasm("contracts/token/token.wasm"))
+        let simulation = LedgerSimulation(
+            seed: seed, contractCode: try ContractTests.wasm("contracts/token/token.wasm"))
         var hashes = start == 1 ? [try simulation.initChain(ledger).appHash] : []
         var transactionCount = 0
         for height in start...blocks {

@@ -42,7 +42,9 @@ import Testing
         let reference = try Self.reference(seed: 42, transactions: 40, blocks: 30)
         let first = try cli.run(["ledger", "simulate", "--contract", Self.token.path, "--seed", "42", "--blocks", "15"])
         #expect(first.status == 0, "\(first.stderr)")
-        let second = try cli.run(["ledger", "simulate", "--contract", Self.token.path, "--seed", "42", "--blocks", "30"])
+        let second = try cli.run([
+            "ledger", "simulate", "--contract", Self.token.path, "--seed", "42", "--blocks", "30",
+        ])
         #expect(second.status == 0, "\(second.stderr)")
         let lines = Self.committedLines(first.stdout) + Self.committedLines(second.stdout)
         #expect(lines.map(\.height) == Array(1...30))
@@ -55,7 +57,8 @@ import Testing
         let process = Process()
         process.executableURL = CLIRunner.executable
         process.arguments = [
-            "ledger", "simulate", "--contract", Self.token.path, "--seed", "7", "--transactions", "300", "--blocks", "1000", "--home", cli.home,
+            "ledger", "simulate", "--contract", Self.token.path, "--seed", "7", "--transactions", "300", "--blocks",
+            "1000", "--home", cli.home,
         ]
         let output = Pipe()
         process.standardOutput = output
@@ -81,7 +84,8 @@ import Testing
         #expect(try LedgerInvariants.violations(in: store).isEmpty)
         // And it carries on exactly as an uninterrupted run.
         let resumed = try cli.run([
-            "ledger", "simulate", "--contract", Self.token.path, "--seed", "7", "--transactions", "300", "--blocks", String(target + 2),
+            "ledger", "simulate", "--contract", Self.token.path, "--seed", "7", "--transactions", "300", "--blocks",
+            String(target + 2),
         ])
         #expect(resumed.status == 0, "\(resumed.stderr)")
         for line in Self.committedLines(resumed.stdout) {

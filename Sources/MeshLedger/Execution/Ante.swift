@@ -79,7 +79,9 @@ extension Message {
         case .instantiateContract(let instantiate): instantiate.funds
         case .executeContract(let execute): execute.funds
         case .registerComputeProvider(let register): register.stake
-        case .submitJob(let submit): submit.priceMax.multipliedReportingOverflow(by: submit.redundancy).overflow ? .max : submit.priceMax * submit.redundancy
+        case .submitJob(let submit):
+            submit.priceMax.multipliedReportingOverflow(by: submit.redundancy).overflow
+                ? .max : submit.priceMax * submit.redundancy
         default: 0
         }
     }

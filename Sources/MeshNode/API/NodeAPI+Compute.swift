@@ -10,13 +10,17 @@ extension NodeAPI {
             let view: ComputeProvidersView = try await runtime.withLedger { ledger in
                 ComputeProvidersView(
                     height: ledger.committedHeight,
-                    providers: ((try? ledger.computeProviders()) ?? []).map { ComputeProviderView(did: $0.did, $0.provider) })
+                    providers: ((try? ledger.computeProviders()) ?? []).map {
+                        ComputeProviderView(did: $0.did, $0.provider)
+                    })
             }
             return json(view)
         }
         router.get("compute/jobs") { _, _ in
             let view: JobsView = try await runtime.withLedger { ledger in
-                JobsView(height: ledger.committedHeight, jobs: ((try? ledger.recentJobs(limit: 100)) ?? []).map { JobView($0) })
+                JobsView(
+                    height: ledger.committedHeight,
+                    jobs: ((try? ledger.recentJobs(limit: 100)) ?? []).map { JobView($0) })
             }
             return json(view)
         }

@@ -7,7 +7,8 @@ import MeshLedger
 extension NodeAPI {
     /// Contracts: codes, instances, and read-only queries run on the node's WASM runtime
     /// (state routes: `?height=`, `?prove=true`).
-    static func addContractRoutes(_ router: Router<BasicRequestContext>, runtime: NodeRuntime, blocks: SQLiteBlockStore) {
+    static func addContractRoutes(_ router: Router<BasicRequestContext>, runtime: NodeRuntime, blocks: SQLiteBlockStore)
+    {
         router.get("contracts") { _, _ in
             let view: ContractsView = try await runtime.withLedger { ledger in
                 let codes = (try? ledger.contractCodes()) ?? []

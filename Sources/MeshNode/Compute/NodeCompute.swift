@@ -35,10 +35,11 @@ extension NodeRuntime {
         let runner = JobRunner()
         var nextRegistration = Date.distantPast
         while !Task.isCancelled {
-            try? await Task.sleep(for: .milliseconds(250))
+            // Often: a bidding window is two blocks, which a fast chain closes in a fraction of a second.
+            try? await Task.sleep(for: .milliseconds(100))
             guard !status.catchingUp, !peers.peers.isEmpty || config.p2p.persistentPeers.isEmpty else { continue }
             let read: ([ComputeJob], ComputeProvider?, Bool)? = await withLedgerIfReadable { ledger in
-                let jobs = (try? ledger.recentJobs(limit: 64)) ?? []
+                let jobs = (try? ledger.recentJobs(limit: 256)) ?? []
                 let view = try? ledger.view()
                 let me = try? view?.computeProviderRecord(did)
                 let validator = ((try? ledger.activeValidators()) ?? []).contains { DID.key($0.publicKey) == did }
@@ -52,7 +53,8 @@ extension NodeRuntime {
                         await ownTransactions.run { await self.registerCompute(settings, did: did, key: key) }
                     }
                 } else if let me {
-                    await providerPass(jobs, me: me, settings: settings, did: did, key: key, progress: progress, runner: runner)
+                    await providerPass(
+                        jobs, me: me, settings: settings, did: did, key: key, progress: progress, runner: runner)
                 }
             }
             if isValidator { await validatorPass(jobs, did: did, key: key, progress: progress, runner: runner) }
@@ -85,8 +87,10 @@ extension NodeRuntime {
                     progress.withLockedValue({ $0.bidRounds[job.id] }) != job.round
                 else { continue }
                 let megafuel = (job.terms.fuelMax + 999_999) / 1_000_000
-                let price = max(1, UInt64(max(0, settings.pricePerMegafuel)) * megafuel)
-                guard price <= job.terms.priceMax else { continue }
+                let (product, overflow) = UInt64(max(0, settings.pricePerMegafuel)).multipliedReportingOverflow(
+                    by: megafuel)
+                let price = max(1, product)
+                guard !overflow, price <= job.terms.priceMax else { continue }
                 progress.withLockedValue { $0.bidRounds[job.id] = job.round }
                 let failure = await ownTransactions.run {
                     await self.submitStorage([.bidJob(BidJob(job: job.id, price: price))], did: did, key: key)
@@ -118,7 +122,9 @@ extension NodeRuntime {
             defer { progress.withLockedValue { _ = $0.working.remove(job.id) } }
             do {
                 var output = try await self.computeOutput(job, box: box, key: key, runner: runner)
-                if settings.corruptOutputForTests { output = output.isEmpty ? [0] : [output[0] ^ 0xFF] + output.dropFirst() }
+                if settings.corruptOutputForTests {
+                    output = output.isEmpty ? [0] : [output[0] ^ 0xFF] + output.dropFirst()
+                }
                 let capability = try await self.storeOutput(output, job: job.id, did: did, key: key)
                 let ownerKey = try await self.sealingKey(of: job.owner)
                 let result = ComputeResult(
@@ -128,12 +134,15 @@ extension NodeRuntime {
                     job: job.id, provider: did, outputHash: result.outputHash, salt: result.salt)
                 progress.withLockedValue { $0.results[job.id] = result }
                 let failure = await self.ownTransactions.run {
-                    await self.submitStorage([.commitResult(CommitResult(job: job.id, commitment: commitment))], did: did, key: key)
+                    await self.submitStorage(
+                        [.commitResult(CommitResult(job: job.id, commitment: commitment))], did: did, key: key)
                 }
                 if let failure {
                     self.computeLog("committing job \(job.id) failed: \(failure)")
                 } else {
-                    self.computeLog("job \(job.id): committed to output \(result.outputHash.hex.prefix(16))… (\(output.count) bytes)")
+                    self.computeLog(
+                        "job \(job.id): committed to output \(result.outputHash.hex.prefix(16))… (\(output.count) bytes)"
+                    )
                 }
             } catch {
                 self.computeLog("job \(job.id) could not run here: \(error)")
@@ -141,7 +150,9 @@ extension NodeRuntime {
         }
     }
 
-    private func reveal(_ job: ComputeJob, did: DID, key: Ed25519.PrivateKey, progress: NIOLockedValueBox<ComputeProgress>)
+    private func reveal(
+        _ job: ComputeJob, did: DID, key: Ed25519.PrivateKey, progress: NIOLockedValueBox<ComputeProgress>
+    )
         async
     {
         let pending: ComputeResult? = progress.withLockedValue { state in
@@ -167,7 +178,9 @@ extension NodeRuntime {
         runner: JobRunner
     ) async {
         for job in jobs where job.status == .disputed {
-            let sealed: [UInt8]?? = await withLedgerIfReadable { ledger in try? ledger.sealedBox(job: job.id, reader: did) }
+            let sealed: [UInt8]?? = await withLedgerIfReadable { ledger in
+                try? ledger.sealedBox(job: job.id, reader: did)
+            }
             guard let box = sealed ?? nil else { continue }
             let fresh = progress.withLockedValue { $0.verdicts.insert(job.id).inserted }
             guard fresh else { continue }
@@ -176,11 +189,17 @@ extension NodeRuntime {
                     let output = try await self.computeOutput(job, box: box, key: key, runner: runner)
                     let hash = Hash256.sha256(output)
                     let failure = await self.ownTransactions.run {
-                        await self.submitStorage([.jobVerdict(JobVerdict(job: job.id, outputHash: hash))], did: did, key: key)
+                        await self.submitStorage(
+                            [.jobVerdict(JobVerdict(job: job.id, outputHash: hash))], did: did, key: key)
                     }
-                    if let failure { self.computeLog("the verdict on job \(job.id) failed: \(failure)") }
-                    else { self.computeLog("job \(job.id): verdict \(hash.hex.prefix(16))…") }
+                    if let failure {
+                        self.computeLog("the verdict on job \(job.id) failed: \(failure)")
+                    } else {
+                        self.computeLog("job \(job.id): verdict \(hash.hex.prefix(16))…")
+                    }
                 } catch {
+                    // Tried again on a later pass (the inputs may not be retrievable yet).
+                    progress.withLockedValue { _ = $0.verdicts.remove(job.id) }
                     self.computeLog("job \(job.id) could not be re-executed: \(error)")
                 }
             }
@@ -189,7 +208,9 @@ extension NodeRuntime {
 
     /// Opens the sealed capabilities, fetches module and inputs from storage, checks each
     /// against the job's CIDs, and runs the module with the job's fuel.
-    func computeOutput(_ job: ComputeJob, box: [UInt8], key: Ed25519.PrivateKey, runner: JobRunner) async throws
+    func computeOutput(
+        _ job: ComputeJob, box: [UInt8], key: Ed25519.PrivateKey, runner: JobRunner
+    ) async throws
         -> [UInt8]
     {
         let opened = try SealedBox.open(box, with: key)
@@ -198,6 +219,23 @@ extension NodeRuntime {
         let inputs = try capabilities.inputs.map { try ReadCapability(string: $0) }
         guard module.manifest == job.terms.module, inputs.map(\.manifest) == job.terms.inputs else {
             throw CommandFailure("the sealed capabilities do not name the job's module and inputs")
+        }
+        // Sizes from the ledger's deals before a byte is fetched: a job may not make its
+        // runners download more than the job profile can hold.
+        let read: [UInt64]?? = await withLedgerIfReadable { ledger -> [UInt64]? in
+            guard let view = try? ledger.view() else { return nil }
+            return ([module] + inputs).map { (try? view.deal(manifest: $0.manifest))?.shape.objectBytes ?? .max }
+        }
+        guard let sizes = read ?? nil, let moduleSize = sizes.first, moduleSize <= UInt64(runner.profile.moduleBytesMax)
+        else {
+            throw CommandFailure("the module is over \(runner.profile.moduleBytesMax) bytes, or its deal is gone")
+        }
+        let inputMax = UInt64(runner.profile.memoryPagesMax) * 65_536
+        guard sizes.dropFirst().allSatisfy({ $0 <= inputMax }),
+            sizes.dropFirst().reduce(0, { $0 &+ $1 }) <= 4 * inputMax
+        else {
+            throw CommandFailure(
+                "an input is over \(inputMax) bytes (or all over \(4 * inputMax)), or its deal is gone")
         }
         let moduleBytes = try await fetch(module)
         var inputBytes: [[UInt8]] = []
@@ -221,7 +259,9 @@ extension NodeRuntime {
     }
 
     /// Stores `output` as a storage object paid by the provider; returns its capability.
-    private func storeOutput(_ output: [UInt8], job: UInt64, did: DID, key: Ed25519.PrivateKey) async throws
+    private func storeOutput(
+        _ output: [UInt8], job: UInt64, did: DID, key: Ed25519.PrivateKey
+    ) async throws
         -> ReadCapability
     {
         let spool = NSTemporaryDirectory() + "meshwork-compute-\(UUID().uuidString)"
@@ -238,7 +278,8 @@ extension NodeRuntime {
             do {
                 return Result<ReadCapability, any Error>.success(
                     try await storage.put(
-                        file: file, layout: layout, region: nil, durationBlocks: 100_000, escrowMax: 1 << 40, signer: did,
+                        file: file, layout: layout, region: nil, durationBlocks: 100_000, escrowMax: 1 << 40,
+                        signer: did,
                         key: key, fee: ((feeMin ?? nil) ?? 1) + 1_000, spool: spool + "/shards"
                     ).capability)
             } catch { return .failure(error) }

@@ -2508,8 +2508,7 @@
     if (providers) setText('compute-providers-count', formatNumber(providerList.length));
     if (jobs) {
       const count = (status) => jobList.filter((job) => job.status === status).length;
-      setText('compute-open', formatNumber(jobList.filter((job) => openJobStatuses.has(job.status)
-        && job.status !== 'disputed').length));
+      setText('compute-open', formatNumber(count('bidding') + count('running') + count('agreed')));
       setText('compute-disputed', formatNumber(count('disputed')));
       setText('compute-settled', formatNumber(count('settled')));
       setText('compute-failed', formatNumber(count('failed')));

@@ -28,7 +28,8 @@ struct ComputeCommand: AsyncParsableCommand {
 
         struct Register: AsyncParsableCommand {
             static let configuration = CommandConfiguration(
-                abstract: "Register (or update) a compute provider and bond stake (a node with [compute] does it itself).")
+                abstract:
+                    "Register (or update) a compute provider and bond stake (a node with [compute] does it itself).")
 
             @OptionGroup var home: HomeOptions
             @OptionGroup var options: ClientOptions
@@ -96,7 +97,8 @@ struct ComputeCommand: AsyncParsableCommand {
             let moduleCapability = try await ComputeCommand.object(module, storage: storage, key: key, fee: options.fee)
             var inputCapabilities: [ReadCapability] = []
             for item in input {
-                inputCapabilities.append(try await ComputeCommand.object(item, storage: storage, key: key, fee: options.fee))
+                inputCapabilities.append(
+                    try await ComputeCommand.object(item, storage: storage, key: key, fee: options.fee))
             }
             let terms = SubmitJob(
                 module: moduleCapability.manifest, inputs: inputCapabilities.map(\.manifest), fuelMax: fuel,
@@ -124,13 +126,17 @@ struct ComputeCommand: AsyncParsableCommand {
                     "job": id, "status": final.status, "outputHash": final.resolved, "seconds": seconds,
                     "leases": final.leases.map { "\($0.provider) \($0.state)" },
                 ], output: options.output,
-                line: "job \(id) \(final.status)\(final.resolved.map { " on output \($0.prefix(16))…" } ?? "") in \(String(format: "%.1f", seconds)) s")
+                line:
+                    "job \(id) \(final.status)\(final.resolved.map { " on output \($0.prefix(16))…" } ?? "") in \(String(format: "%.1f", seconds)) s"
+            )
             guard final.status == "settled" else { throw CommandFailure("job \(id) \(final.status)") }
         }
     }
 
     /// A file stored as an object (its capability), or a capability as given.
-    static func object(_ text: String, storage: StorageClient, key: Ed25519.PrivateKey, fee: UInt64) async throws
+    static func object(
+        _ text: String, storage: StorageClient, key: Ed25519.PrivateKey, fee: UInt64
+    ) async throws
         -> ReadCapability
     {
         guard FileManager.default.fileExists(atPath: text) else {
@@ -170,7 +176,7 @@ struct ComputeCommand: AsyncParsableCommand {
             }
             if job.status == "settled" || job.status == "failed" { return job }
             let sealed = Set(job.sealedFor ?? [])
-            var readers = job.leases.filter { $0.state != "slashed" }.map(\.provider)
+            var readers = job.leases.filter { $0.state != "slashed" && $0.state != "unpaid" }.map(\.provider)
             let validators = try await sdk { () async throws(SDKError) in try await client.validators() }.validators
             for validator in validators {
                 if let validatorKey = try? Ed25519.PublicKey(rawBytes: Hex.decode(validator.publicKey)) {
@@ -182,7 +188,8 @@ struct ComputeCommand: AsyncParsableCommand {
                 var entries: [SealedEntry] = []
                 for reader in missing {
                     guard case .key(let readerKey) = try DID(string: reader) else { continue }
-                    entries.append(SealedEntry(recipient: .key(readerKey), sealed: try SealedBox.seal(payload, to: readerKey)))
+                    entries.append(
+                        SealedEntry(recipient: .key(readerKey), sealed: try SealedBox.seal(payload, to: readerKey)))
                 }
                 _ = try await submitAndWait(
                     [.sealInputs(SealInputs(job: id, entries: entries))], key: key, options: options,
@@ -205,7 +212,8 @@ struct ComputeCommand: AsyncParsableCommand {
             case .json: try printJSON(view)
             case .table:
                 print("job \(view.id)  \(view.status) (round \(view.round), phase ends at \(view.phaseEnd))")
-                print("  owner \(view.owner)  escrow \(view.escrow)  fuel \(view.fuelMax)  redundancy \(view.redundancy)")
+                print(
+                    "  owner \(view.owner)  escrow \(view.escrow)  fuel \(view.fuelMax)  redundancy \(view.redundancy)")
                 for lease in view.leases {
                     print("  lease \(lease.provider)  \(lease.state)  price \(lease.price)  \(lease.outputHash ?? "")")
                 }
@@ -279,7 +287,9 @@ struct ComputeCommand: AsyncParsableCommand {
             case .json: try printJSON(view)
             case .table:
                 for job in view.jobs {
-                    print("job \(job.id)  \(job.status)  owner \(job.owner)  leases \(job.leases.count)  escrow \(job.escrow)")
+                    print(
+                        "job \(job.id)  \(job.status)  owner \(job.owner)  leases \(job.leases.count)  escrow \(job.escrow)"
+                    )
                 }
             }
         }

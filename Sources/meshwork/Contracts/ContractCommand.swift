@@ -71,7 +71,8 @@ struct ContractCommand: AsyncParsableCommand {
             let (transaction, result) = try await submitAndWait(
                 [
                     .instantiateContract(
-                        InstantiateContract(codeId: id, initMsg: Array(msg.utf8), funds: funds, label: label, fuelMax: fuel))
+                        InstantiateContract(
+                            codeId: id, initMsg: Array(msg.utf8), funds: funds, label: label, fuelMax: fuel))
                 ], key: key, options: options, what: "instantiate \(codeId.prefix(16))…",
                 feeAtLeast: ContractCommand.fee(forFuel: fuel))
             let contract = DID.mesh(
@@ -101,11 +102,15 @@ struct ContractCommand: AsyncParsableCommand {
                 [.executeContract(ExecuteContract(contract: did, msg: Array(msg.utf8), funds: funds, fuelMax: fuel))],
                 key: key, signer: try signer(signerDID, from: from, home: home), options: options,
                 what: "execute \(contract.prefix(24))…", feeAtLeast: ContractCommand.fee(forFuel: fuel))
+            let hash = Hex.encode(Hash256.sha256(transaction.canonicalBytes).bytes)
+            // The contract's answer (`result_write`), as the block's event recorded it.
+            let client = try options.client()
+            let view = try? await sdk { () async throws(SDKError) in try await client.transaction(hash) }
+            let answer = view?.events.first { $0.type == "contract.execute" }?.attributes.first { $0.key == "result" }?
+                .value
             report(
-                [
-                    "contract": did.description, "height": result.height,
-                    "tx": Hex.encode(Hash256.sha256(transaction.canonicalBytes).bytes),
-                ], output: options.output, line: "executed on \(did)")
+                ["contract": did.description, "height": result.height, "tx": hash, "result": answer],
+                output: options.output, line: "executed on \(did)" + (answer.map { ": \($0)" } ?? ""))
         }
     }
 
@@ -128,12 +133,14 @@ struct ContractCommand: AsyncParsableCommand {
             }
             if verify.verify {
                 let engine = WasmContractEngine()
-                let (local, _) = try await TrustStore(home: home, options: verify).proven(answer.proof, client: client) {
+                let (local, _) = try await TrustStore(home: home, options: verify).proven(answer.proof, client: client)
+                {
                     view in try view.queryContract(did, message: Array(msg.utf8), engine: engine)
                 }
                 guard Hex.encode(local.result) == answer.resultHex else {
                     throw CommandFailure("NOT VERIFIED: the node's answer differs from the query run on proven state")
                 }
+                printError("✓ verified: the same answer from state proven at height \(answer.height)")
             }
             switch options.output {
             case .json: try printJSON(answer)
@@ -169,7 +176,9 @@ struct ContractCommand: AsyncParsableCommand {
                 print("codes (\(view.codes.count)):")
                 for code in view.codes { print("  \(code.codeId)  \(code.bytes) bytes  by \(code.creator)") }
                 print("contracts (\(view.contracts.count)):")
-                for item in view.contracts { print("  \(item.contract)  \(item.label)  code \(item.codeId.prefix(20))…") }
+                for item in view.contracts {
+                    print("  \(item.contract)  \(item.label)  code \(item.codeId.prefix(20))…")
+                }
             }
         }
     }

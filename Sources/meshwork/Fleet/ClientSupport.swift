@@ -130,7 +130,8 @@ func submitAndWait(
     let progress = Progress("\(what): waiting for the block")
     let outcome: (transaction: SignedTransaction, result: SubmitResult)
     do {
-        outcome = try await client.send(messages, signer: signer ?? .key(key.publicKey), key: key, fee: max(options.fee, feeAtLeast))
+        outcome = try await client.send(
+            messages, signer: signer ?? .key(key.publicKey), key: key, fee: max(options.fee, feeAtLeast))
     } catch {
         progress.finish(nil)
         throw CommandFailure(sentence(error))

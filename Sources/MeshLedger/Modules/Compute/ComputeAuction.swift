@@ -14,7 +14,15 @@ enum ComputeAuction {
             case .bidding: try closeAuction(&job, block)
             case .running: try expireLeases(&job, block)
             case .agreed: try settle(&job, on: agreedHash(job), block)
-            case .disputed: try fail(&job, block, reason: "no two-thirds verdict in time")
+            case .disputed:
+                // A challenge of agreeing results that no verdict overturned stands on them (else a
+                // challenger who holds the output could make the job free); disagreeing ones fail.
+                let hashes = Set(job.activeLeases.filter { $0.state == .revealed }.map(\.outputHash))
+                if hashes.count == 1, let hash = hashes.first, job.activeLeases.allSatisfy({ $0.state == .revealed }) {
+                    try settle(&job, on: hash, block)
+                } else {
+                    try fail(&job, block, reason: "no two-thirds verdict in time")
+                }
             case .settled, .failed: continue
             }
             block.state.putJob(job)
@@ -27,8 +35,8 @@ enum ComputeAuction {
         let state = block.state
         let prefix = StateKeys.jobBids(job.id)
         var bids: [(provider: DID, price: UInt64, score: UInt64)] = []
-        for (key, value) in try state.scan(prefix: prefix, limit: ComputeRules.bidsMax) {
-            state.set(key, nil)
+        let stored = try state.scan(prefix: prefix, limit: ComputeRules.bidsMax)
+        for (key, value) in stored {
             let provider = try DID(canonicalBytes: Array(key.dropFirst(prefix.count)))
             var decoder = try CanonicalDecoder(bytes: value)
             let price = try decoder.readVarint()
@@ -41,15 +49,19 @@ enum ComputeAuction {
             return a.provider < b.provider
         }
         let missing = Int(job.terms.redundancy) - job.activeLeases.count
+        // Short of bids, the window opens again with the bids it has (a late bid is not lost).
         guard bids.count >= missing else {
             guard job.round < ComputeRules.roundsMax else {
-                return try fail(&job, block, reason: "\(bids.count) bids for \(missing) leases after \(job.round) rounds")
+                for (key, _) in stored { state.set(key, nil) }
+                return try fail(
+                    &job, block, reason: "\(bids.count) bids for \(missing) leases after \(job.round) rounds")
             }
             job.round += 1
             state.moveTimer(&job, to: block.height + (try state.param(ComputeRules.bidBlocksParam)))
             block.emit("compute.rebid", [("job", String(job.id)), ("round", String(job.round))])
             return
         }
+        for (key, _) in stored { state.set(key, nil) }
         for bid in bids.prefix(missing) {
             job.leases.append(JobLease(provider: bid.provider, price: bid.price, leasedAt: block.height))
             block.emit(
@@ -67,12 +79,22 @@ enum ComputeAuction {
         for index in job.leases.indices {
             let lease = job.leases[index]
             guard lease.state == .leased || (lease.state == .committed && couldReveal) else { continue }
+            // A lease the owner never sealed the inputs to could not run: released, not slashed.
+            guard try block.state.jobSealed(job.id, lease.provider) != nil else {
+                job.leases[index].state = .unpaid
+                block.emit(
+                    "compute.release",
+                    [("job", String(job.id)), ("provider", lease.provider.description), ("reason", "no sealed inputs")])
+                continue
+            }
             job.leases[index].state = .slashed
             let burned = try block.state.slashComputeProvider(lease.provider)
             block.emit(
                 "compute.slash",
-                [("job", String(job.id)), ("provider", lease.provider.description), ("burned", String(burned)),
-                 ("reason", "no result by the deadline")])
+                [
+                    ("job", String(job.id)), ("provider", lease.provider.description), ("burned", String(burned)),
+                    ("reason", "no result by the deadline"),
+                ])
         }
         guard job.round < ComputeRules.roundsMax else {
             return try fail(&job, block, reason: "no results after \(job.round) rounds")
@@ -132,18 +154,22 @@ enum ComputeAuction {
                 }
                 job.leases[index].state = .paid
                 block.emit(
-                    "compute.pay", [("job", String(job.id)), ("provider", lease.provider.description), ("amount", String(pay))])
+                    "compute.pay",
+                    [("job", String(job.id)), ("provider", lease.provider.description), ("amount", String(pay))])
             } else {
                 job.leases[index].state = .slashed
                 let burned = try state.slashComputeProvider(lease.provider)
                 block.emit(
                     "compute.slash",
-                    [("job", String(job.id)), ("provider", lease.provider.description), ("burned", String(burned)),
-                     ("reason", "its result differs from the verdict")])
+                    [
+                        ("job", String(job.id)), ("provider", lease.provider.description), ("burned", String(burned)),
+                        ("reason", "its result differs from the verdict"),
+                    ])
             }
         }
         if job.escrow > 0 { try state.credit(job.owner, job.escrow) }
-        block.emit("compute.settle", [("job", String(job.id)), ("outputHash", hash.hex), ("refund", String(job.escrow))])
+        block.emit(
+            "compute.settle", [("job", String(job.id)), ("outputHash", hash.hex), ("refund", String(job.escrow))])
         job.escrow = 0
         job.resolved = hash
         job.status = .settled
@@ -152,7 +178,8 @@ enum ComputeAuction {
 
     /// Refunds the whole escrow; revealed leases are neither paid nor slashed.
     static func fail(_ job: inout ComputeJob, _ block: BlockContext, reason: String) throws {
-        for index in job.leases.indices where job.leases[index].state == .revealed || job.leases[index].state == .committed {
+        for index in job.leases.indices
+        where job.leases[index].state == .revealed || job.leases[index].state == .committed {
             job.leases[index].state = .unpaid
         }
         if job.escrow > 0 { try block.state.credit(job.owner, job.escrow) }

@@ -22,7 +22,8 @@ enum ComputeHandler {
         provider.stake = stake
         context.state.write(StateKeys.computeProvider(did), provider)
         context.block.emit(
-            "compute.registerProvider", [("provider", did.description), ("stake", String(stake)), ("region", message.region)])
+            "compute.registerProvider",
+            [("provider", did.description), ("stake", String(stake)), ("region", message.region)])
     }
 
     static func submit(_ message: SubmitJob, _ context: MessageContext) throws {
@@ -53,8 +54,10 @@ enum ComputeHandler {
         context.state.putJob(job)
         context.block.emit(
             "compute.submitJob",
-            [("job", String(id)), ("owner", context.signer.description), ("escrow", String(escrow)),
-             ("biddingUntil", String(end))])
+            [
+                ("job", String(id)), ("owner", context.signer.description), ("escrow", String(escrow)),
+                ("biddingUntil", String(end)),
+            ])
     }
 
     static func bid(_ message: BidJob, _ context: MessageContext) throws {
@@ -76,19 +79,23 @@ enum ComputeHandler {
         }
         let key = StateKeys.jobBid(job.id, context.signer)
         guard try context.state.get(key) == nil else { throw ComputeError.badBid("one bid per provider and round") }
-        guard try context.state.scan(prefix: StateKeys.jobBids(job.id), limit: ComputeRules.bidsMax).count
-            < ComputeRules.bidsMax
+        guard
+            try context.state.scan(prefix: StateKeys.jobBids(job.id), limit: ComputeRules.bidsMax).count
+                < ComputeRules.bidsMax
         else { throw ComputeError.badBid("job \(job.id) has \(ComputeRules.bidsMax) bids this round") }
         var encoder = CanonicalEncoder()
         encoder.writeVarint(message.price)
         context.state.set(key, encoder.bytes)
         context.block.emit(
-            "compute.bid", [("job", String(job.id)), ("provider", context.signer.description), ("price", String(message.price))])
+            "compute.bid",
+            [("job", String(job.id)), ("provider", context.signer.description), ("price", String(message.price))])
     }
 
     static func sealInputs(_ message: SealInputs, _ context: MessageContext) throws {
         let job = try load(message.job, context)
-        guard job.owner == context.signer else { throw ComputeError.notOwner(job: job.id, signer: context.signer.description) }
+        guard job.owner == context.signer else {
+            throw ComputeError.notOwner(job: job.id, signer: context.signer.description)
+        }
         guard job.status == .running || job.status == .disputed || job.status == .agreed else {
             throw ComputeError.wrongPhase(job: job.id, status: job.status.name, needs: "leased")
         }
@@ -100,7 +107,9 @@ enum ComputeHandler {
             guard entry.sealed.count <= ComputeRules.sealedBytesMax, !entry.sealed.isEmpty else {
                 throw ComputeError.badSeal("a box is 1…\(ComputeRules.sealedBytesMax) bytes")
             }
-            guard job.activeLeases.contains(where: { $0.provider == entry.recipient }) || validators.contains(entry.recipient)
+            guard
+                job.activeLeases.contains(where: { $0.provider == entry.recipient })
+                    || validators.contains(entry.recipient)
             else { throw ComputeError.badSeal("\(entry.recipient) is neither a lease holder nor a validator") }
             context.state.set(StateKeys.jobSealed(job.id, entry.recipient), entry.sealed)
         }
@@ -126,7 +135,8 @@ enum ComputeHandler {
         guard job.status == .running else {
             throw ComputeError.wrongPhase(job: job.id, status: job.status.name, needs: "running")
         }
-        guard let index = job.leases.firstIndex(where: { $0.provider == context.signer && $0.state == .committed }) else {
+        guard let index = job.leases.firstIndex(where: { $0.provider == context.signer && $0.state == .committed })
+        else {
             throw ComputeError.notLeaseHolder(job: job.id, signer: context.signer.description)
         }
         guard !job.leases.contains(where: { $0.state == .leased }) else {
@@ -154,7 +164,8 @@ enum ComputeHandler {
             throw ComputeError.notOwner(job: job.id, signer: context.signer.description)
         }
         guard job.status == .agreed else {
-            throw ComputeError.wrongPhase(job: job.id, status: job.status.name, needs: "agreed (in its challenge window)")
+            throw ComputeError.wrongPhase(
+                job: job.id, status: job.status.name, needs: "agreed (in its challenge window)")
         }
         try ComputeAuction.dispute(&job, context.block, reason: "challenged by \(context.signer)")
         context.state.putJob(job)
@@ -172,7 +183,10 @@ enum ComputeHandler {
         context.state.write(StateKeys.jobVerdict(job.id, context.signer), message.outputHash)
         context.block.emit(
             "compute.verdict",
-            [("job", String(job.id)), ("validator", context.signer.description), ("outputHash", message.outputHash.hex)])
+            [
+                ("job", String(job.id)), ("validator", context.signer.description),
+                ("outputHash", message.outputHash.hex),
+            ])
         try ComputeAuction.tally(&job, validators, context.block)
         context.state.putJob(job)
     }

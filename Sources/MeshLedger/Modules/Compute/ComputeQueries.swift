@@ -20,7 +20,9 @@ extension LedgerReader {
         var id = next
         while id > 0, jobs.count < limit {
             id -= 1
-            if let bytes = try state.value(forKey: StateKeys.computeJob(id)) { jobs.append(try ComputeJob(canonicalBytes: bytes)) }
+            if let bytes = try state.value(forKey: StateKeys.computeJob(id)) {
+                jobs.append(try ComputeJob(canonicalBytes: bytes))
+            }
         }
         return jobs
     }

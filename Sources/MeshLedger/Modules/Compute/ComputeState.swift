@@ -14,7 +14,9 @@ extension StateKeys {
     static func jobBid(_ job: UInt64, _ provider: DID) -> [UInt8] { jobBids(job) + provider.canonicalBytes }
     static func jobBids(_ job: UInt64) -> [UInt8] { [0x10, 0x05] + bigEndian(job) }
     /// `0x10 0x06 ‖ u64be(job) ‖ DID` → the sealed capabilities for that reader.
-    static func jobSealed(_ job: UInt64, _ reader: DID) -> [UInt8] { [0x10, 0x06] + bigEndian(job) + reader.canonicalBytes }
+    static func jobSealed(_ job: UInt64, _ reader: DID) -> [UInt8] {
+        [0x10, 0x06] + bigEndian(job) + reader.canonicalBytes
+    }
     /// `0x10 0x07 ‖ u64be(job) ‖ DID` → hash: a validator's verdict.
     static func jobVerdict(_ job: UInt64, _ validator: DID) -> [UInt8] { jobVerdicts(job) + validator.canonicalBytes }
     static func jobVerdicts(_ job: UInt64) -> [UInt8] { [0x10, 0x07] + bigEndian(job) }
@@ -27,7 +29,9 @@ extension StateReader {
         try read(ComputeProvider.self, StateKeys.computeProvider(did))
     }
 
-    func computeJob(_ id: UInt64) throws(StateError) -> ComputeJob? { try read(ComputeJob.self, StateKeys.computeJob(id)) }
+    func computeJob(_ id: UInt64) throws(StateError) -> ComputeJob? {
+        try read(ComputeJob.self, StateKeys.computeJob(id))
+    }
 
     func jobSealed(_ job: UInt64, _ reader: DID) throws(StateError) -> [UInt8]? {
         try get(StateKeys.jobSealed(job, reader))

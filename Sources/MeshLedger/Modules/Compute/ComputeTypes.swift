@@ -12,8 +12,9 @@ public enum ComputeRules {
     public static let sealedEntriesMax = 128
     /// Most fuel a job may ask for (also what validators spend re-executing it).
     public static let fuelMax: UInt64 = 10_000_000_000
-    /// Most rounds of bidding a job gets (the first and each re-auction) before it fails.
-    public static let roundsMax: UInt64 = 3
+    /// Most bidding windows a job gets (the first, each one reopened short of bids, and each
+    /// re-auction) before it fails.
+    public static let roundsMax: UInt64 = 5
     /// Longest lease, blocks.
     public static let deadlineBlocksMax: UInt64 = 10_000
 
@@ -114,7 +115,8 @@ public enum LeaseState: UInt8, Sendable, Hashable, Codable {
     case slashed = 3
     /// Paid.
     case paid = 4
-    /// Revealed, but the job failed without a verdict: neither paid nor slashed.
+    /// Neither paid nor slashed: the job failed without a verdict, or the owner never sealed the
+    /// inputs to it before the deadline (released).
     case unpaid = 5
 }
 
@@ -229,8 +231,8 @@ public struct ComputeJob: Sendable, Hashable, CanonicalCodable {
         self.submittedAt = submittedAt
     }
 
-    /// Leases still in play (not slashed).
-    public var activeLeases: [JobLease] { leases.filter { $0.state != .slashed } }
+    /// Leases still in play (not slashed, not released unpaid).
+    public var activeLeases: [JobLease] { leases.filter { $0.state != .slashed && $0.state != .unpaid } }
 
     /// See the type's documentation.
     public func encode(to encoder: inout CanonicalEncoder) {

@@ -20,7 +20,9 @@ extension StateKeys {
 }
 
 extension StateReader {
-    func contractCode(_ id: CID) throws(StateError) -> ContractCode? { try read(ContractCode.self, StateKeys.contractCode(id)) }
+    func contractCode(_ id: CID) throws(StateError) -> ContractCode? {
+        try read(ContractCode.self, StateKeys.contractCode(id))
+    }
 
     func contractInstance(_ contract: DID) throws(StateError) -> ContractInstance? {
         try read(ContractInstance.self, StateKeys.contractInstance(contract))
