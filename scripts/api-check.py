@@ -814,6 +814,7 @@ def check_storage(run, state):
     if not check("storage: `store put` stores an object on node-0", done.returncode == 0, done.stderr[-400:]):
         return
     put = json.loads(done.stdout)
+    state["capability"] = put.get("capability")
     reply = run.call("GET", "/storage/providers", "/storage/providers")
     if reply and reply.status == 200:
         check("  node-0 is listed, active, in region eu", any(p["region"] == "eu" and p["active"]
@@ -951,6 +952,61 @@ def check_oracle(run, state):
     run.bad("GET", "/oracle/feeds/{id}", "/oracle/feeds/nothing-here", 404, "api/19")
     run.bad("GET", "/oracle/feeds/{id}", "/oracle/feeds/api-check.temp?history=1000", 400, "api/10")
     run.bad("GET", "/reputation/{did}", "/reputation/not-a-did", 400)
+
+
+def check_contracts_and_compute(run, state):
+    """The contract and compute routes: the owner stores and instantiates the counter example, then
+    every contract operation is called (with `?prove=true`); a job on the stored object (no compute
+    provider bids on this devnet, so it stays in auction) makes the compute routes answer."""
+    devnet = run.devnet
+    node = f"http://127.0.0.1:{run.port}"
+    base = ["--home", devnet.home, "--node", node, "--from", "owner", "--output", "json"]
+
+    def cli(*args):
+        done = subprocess.run([devnet.binary, *args, *base], capture_output=True, text=True, timeout=120)
+        return done, (json.loads(done.stdout) if done.returncode == 0 and done.stdout.strip() else None)
+
+    wasm = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Examples", "contracts", "counter", "counter.wasm")
+    done, stored = cli("contract", "store", wasm)
+    if not check("contracts: `contract store` stores the counter example", stored is not None, done.stderr[-300:]):
+        return
+    done, made = cli("contract", "instantiate", stored["codeId"], "--msg", "{}", "--label", "api-check")
+    if not check("contracts: `contract instantiate` makes a counter", made is not None, done.stderr[-300:]):
+        return
+    run.wait_height(made["height"] + 2, 30)
+    contract = urllib.parse.quote(made["contract"], safe="")
+    reply = run.call("GET", "/contracts", "/contracts")
+    if reply and reply.status == 200:
+        check("  the code and the contract are listed", any(c["codeId"] == stored["codeId"] for c in reply.json()["codes"])
+              and any(c["contract"] == made["contract"] for c in reply.json()["contracts"]), reply.body[:300])
+    message = urllib.parse.quote('{"get":{}}', safe="")
+    for proved in ("", "&prove=true"):
+        reply = run.call("GET", "/contracts/{did}", f"/contracts/{contract}" + ("?prove=true" if proved else ""))
+        if reply and reply.status == 200:
+            check("  the contract's label and code", reply.json()["label"] == "api-check"
+                  and reply.json()["codeId"] == stored["codeId"], reply.body[:300])
+        reply = run.call("GET", "/contracts/{did}/query", f"/contracts/{contract}/query?msg={message}{proved}")
+        if reply and reply.status == 200:
+            check("  the query answers {\"count\":0}", reply.json()["result"] == '{"count":0}', reply.body[:300])
+    unknown = urllib.parse.quote("did:mesh:11111111111111111", safe="")
+    run.bad("GET", "/contracts/{did}", f"/contracts/{unknown}", 404, "api/26")
+    run.bad("GET", "/contracts/{did}", "/contracts/not-a-did", 400)
+    run.bad("GET", "/contracts/{did}/query", f"/contracts/{contract}/query", 400, "api/27")
+    run.call("GET", "/compute/providers", "/compute/providers")
+    capability = state.get("capability")
+    if check("compute: the stored object's capability is known", bool(capability)):
+        done, job = cli("compute", "submit", capability, "--input", capability, "--detach", "--price", "5")
+        if check("compute: `compute submit --detach` submits a job on the stored object", job is not None,
+                 done.stderr[-300:]):
+            reply = run.call("GET", "/compute/jobs", "/compute/jobs")
+            if reply and reply.status == 200:
+                check("  the job is listed", any(j["id"] == job["job"] for j in reply.json()["jobs"]), reply.body[:300])
+            reply = run.call("GET", "/compute/jobs/{id}", f"/compute/jobs/{job['job']}")
+            if reply and reply.status == 200:
+                check("  the job names the object as module and input", reply.json()["inputs"] == [reply.json()["module"]],
+                      reply.body[:300])
+    run.bad("GET", "/compute/jobs/{id}", "/compute/jobs/999999", 404, "api/28")
+    run.bad("GET", "/compute/jobs/{id}", "/compute/jobs/abc", 400, "api/10")
 
 
 def check_gov(run, state):
@@ -1175,6 +1231,7 @@ def main():
     check_storage(run, state)
     check_payments(run, state)
     check_oracle(run, state)
+    check_contracts_and_compute(run, state)
     check_gov(run, state)
     check_bad_input(run, state)
 
