@@ -16,8 +16,9 @@ public enum FuelCosts {
     public static let stateWritePerByte: UInt64 = 30
     /// `transfer`.
     public static let transfer: UInt64 = 20_000
-    /// `policy_allowed`.
-    public static let policyCheck: UInt64 = 20_000
+    /// `policy_allowed`, priced at its worst case: a subject with 64 grants whose chains are 8
+    /// deep reads about 1,500 state keys (`state_get` charges 2,050 for one).
+    public static let policyCheck: UInt64 = 3_000_000
     /// `emit`.
     public static let emit: UInt64 = 1_000
 }

@@ -53,7 +53,7 @@ public enum ModuleCheck {
                         throw ModuleRefusal("only function types are allowed")
                     }
                     if profile.refusesFloats, (type.parameters + type.results).contains(where: isFloat) {
-                        throw ModuleRefusal("floats are refused: type \(state.types.count) is \(type)")
+                        throw ModuleRefusal("floats and SIMD are refused: type \(state.types.count) is \(type)")
                     }
                     state.types.append(type)
                 }
@@ -69,7 +69,7 @@ public enum ModuleCheck {
         case .globalSection(let globals):
             try bound(globals.count, "globals", profile)
             if profile.refusesFloats, let global = globals.first(where: { isFloat($0.type.valueType) }) {
-                throw ModuleRefusal("floats are refused: a global is \(global.type.valueType)")
+                throw ModuleRefusal("floats and SIMD are refused: a global is \(global.type.valueType)")
             }
         case .exportSection(let exports):
             for export in exports {
@@ -85,7 +85,7 @@ public enum ModuleCheck {
             guard profile.refusesFloats else { return }
             for (index, code) in codes.enumerated() {
                 if let local = code.locals.first(where: isFloat) {
-                    throw ModuleRefusal("floats are refused: function \(index) has a \(local) local")
+                    throw ModuleRefusal("floats and SIMD are refused: function \(index) has a \(local) local")
                 }
                 try scanForFloats(code, function: index)
             }
@@ -144,7 +144,8 @@ public enum ModuleCheck {
         }
     }
 
-    private static func isFloat(_ type: ValueType) -> Bool { type == .f32 || type == .f64 }
+    /// Floats, and v128, whose float lanes reach NaN bits as floats do.
+    private static func isFloat(_ type: ValueType) -> Bool { type == .f32 || type == .f64 || type == .v128 }
 
     private static func scanForFloats(_ code: Code, function: Int) throws {
         var parser = ExpressionParser(code: code)
@@ -152,13 +153,13 @@ public enum ModuleCheck {
         while let visit = try parser.parse() {
             visit(visitor: &visitor)
             if let found = visitor.found {
-                throw ModuleRefusal("floats are refused: function \(function) uses \(found)")
+                throw ModuleRefusal("floats and SIMD are refused: function \(function) uses \(found)")
             }
         }
     }
 }
 
-/// Notes the first float instruction it is shown.
+/// Notes the first float or SIMD instruction it is shown.
 private struct FloatFinder: AnyInstructionVisitor {
     typealias VisitorError = Never
     var binaryOffset: Int = 0
@@ -166,21 +167,29 @@ private struct FloatFinder: AnyInstructionVisitor {
 
     mutating func visit(_ instruction: Instruction) {
         guard found == nil else { return }
-        let name: String? =
-            switch instruction {
-            case .f32Const: "f32.const"
-            case .f64Const: "f64.const"
-            case .load(let load, _): "\(load)"
-            case .store(let store, _): "\(store)"
-            case .cmp(let cmp): "\(cmp)"
-            case .unary(let unary): "\(unary)"
-            case .binary(let binary): "\(binary)"
-            case .conversion(let conversion): "\(conversion)"
-            case .typedSelect(let type): type == .f32 || type == .f64 ? "select \(type)" : nil
-            default: nil
-            }
-        guard let name else { return }
+        switch instruction {
+        case .f32Const: found = "f32.const"
+        case .f64Const: found = "f64.const"
+        // SIMD is refused whole: WasmKit decodes it whatever the feature set, and its float lanes
+        // produce NaN bits that differ between x86-64 and arm64.
+        case .v128Const: found = "v128.const"
+        case .i8x16Shuffle: found = "i8x16.shuffle"
+        case .simd(let simd): found = "simd \(simd)"
+        case .simdLane(let simd, _): found = "simd \(simd)"
+        case .simdMemLane(let simd, _, _): found = "simd \(simd)"
+        case .load(let load, _): check("\(load)")
+        case .store(let store, _): check("\(store)")
+        case .cmp(let cmp): check("\(cmp)")
+        case .unary(let unary): check("\(unary)")
+        case .binary(let binary): check("\(binary)")
+        case .conversion(let conversion): check("\(conversion)")
+        case .typedSelect(let type): if type == .f32 || type == .f64 || type == .v128 { found = "select \(type)" }
+        default: break
+        }
+    }
+
+    private mutating func check(_ name: String) {
         let lowered = name.lowercased()
-        if lowered.contains("f32") || lowered.contains("f64") { found = name }
+        if lowered.contains("f32") || lowered.contains("f64") || lowered.hasPrefix("v128") { found = name }
     }
 }

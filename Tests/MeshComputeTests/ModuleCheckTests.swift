@@ -57,7 +57,22 @@ import WAT
             ("missing export 'execute'", try Self.wasm("contracts/bad/noexport.wasm")),
             ("not a WebAssembly module", Array("hello world".utf8)),
         ]
-        for (reason, bytes) in cases {
+        // SIMD, decoded by WasmKit whatever the feature set: its float lanes are floats.
+        let simd: [(String, [UInt8])] = [
+            (
+                "SIMD",
+                try wat2wasm(
+                    """
+                    (module (memory (export "memory") 1)
+                      (func (export "instantiate") (result i32)
+                        (i32x4.extract_lane 0 (f32x4.sqrt (v128.const i32x4 0xBF800000 0 0 0))))
+                      (func (export "execute") (result i32) (i32.const 0))
+                      (func (export "query") (result i32) (i32.const 0)))
+                    """, features: .simd)
+            ),
+            ("SIMD", try wat2wasm(#"(module (func (local v128)) (memory (export "memory") 1))"#, features: .simd)),
+        ]
+        for (reason, bytes) in cases + simd {
             let refusal = Self.refusal(bytes)
             #expect(refusal?.contains(reason) == true, "want '\(reason)', got \(refusal ?? "accepted")")
         }

@@ -215,3 +215,23 @@ import Testing
         #expect(hashes[0] == hashes[1])
     }
 }
+
+extension ContractTests {
+    /// The block's fuel budget: a call that does not fit fails with `contracts/14` and pays its fee.
+    @Test func aBlockRunsNoMoreContractFuelThanItsBudget() throws {
+        let chain = try TestChain(accountCount: 5, moduleParams: ["contracts.blockFuelMax": 20_000_000])
+        chain.ledger.contractEngine = WasmContractEngine()
+        let code = try Self.store(chain, "contracts/counter/counter.wasm")
+        let counter = try Self.instantiate(chain, 1, code, "{}")
+        let call = Message.executeContract(
+            ExecuteContract(contract: counter, msg: Array(#"{"increment":{}}"#.utf8), funds: 0, fuelMax: 12_000_000))
+        let results = try chain.block([
+            chain.transaction(from: 2, [call], fee: Self.fee(12_000_000)),
+            chain.transaction(from: 3, [call], fee: Self.fee(12_000_000)),
+        ]).transactionResults
+        Self.expectOK(results[0])
+        Self.expectRefused(results[1], 14, "over the block's budget")
+        #expect(results[1].feePaid == Self.fee(12_000_000))
+        #expect(try Self.query(chain, counter, #"{"get":{}}"#) == #"{"count":1}"#)
+    }
+}

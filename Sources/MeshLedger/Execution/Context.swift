@@ -26,6 +26,9 @@ final class BlockContext {
     var isMempoolCheck = false
     /// The transaction whose fee bought `fuelTotal`; contract messages of one transaction share it.
     private var fuelTransaction: Hash256?
+    /// Fuel the block's contract messages asked for so far (bounded by `contracts.blockFuelMax`).
+    /// A failed transaction's purchase still counts: its call ran.
+    private(set) var blockFuel: UInt64 = 0
     private var fuelTotal: UInt64 = 0
     private var fuelAsked: UInt64 = 0
 
@@ -61,6 +64,7 @@ final class BlockContext {
     func spendFuel(_ fuel: UInt64) {
         precondition(fuelAsked + fuel <= fuelTotal, "fuel spent beyond what the fee bought")
         fuelAsked += fuel
+        blockFuel += fuel
     }
 }
 

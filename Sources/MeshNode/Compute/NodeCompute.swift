@@ -35,8 +35,9 @@ extension NodeRuntime {
         let runner = JobRunner()
         var nextRegistration = Date.distantPast
         while !Task.isCancelled {
-            // Often: a bidding window is two blocks, which a fast chain closes in a fraction of a second.
-            try? await Task.sleep(for: .milliseconds(100))
+            // A provider looks often: a bidding window is two blocks, which a fast chain closes in a
+            // fraction of a second. Other nodes only watch for disputes, once a second.
+            try? await Task.sleep(for: .milliseconds(config.compute?.provider == true ? 100 : 1_000))
             guard !status.catchingUp, !peers.peers.isEmpty || config.p2p.persistentPeers.isEmpty else { continue }
             let read: ([ComputeJob], ComputeProvider?, Bool)? = await withLedgerIfReadable { ledger in
                 let jobs = (try? ledger.recentJobs(limit: 256)) ?? []
@@ -60,6 +61,9 @@ extension NodeRuntime {
             if isValidator { await validatorPass(jobs, did: did, key: key, progress: progress, runner: runner) }
         }
     }
+
+    /// Where jobs run: serially, off the cooperative pool.
+    static let jobQueue = DispatchQueue(label: "meshwork.compute.jobs", qos: .utility)
 
     func computeLog(_ line: String) { FileHandle.standardError.write(Data("compute: \(line)\n".utf8)) }
 
@@ -241,7 +245,14 @@ extension NodeRuntime {
         var inputBytes: [[UInt8]] = []
         for input in inputs { inputBytes.append(try await fetch(input)) }
         let fuel = job.terms.fuelMax
-        let outcome = await Task.detached { runner.run(module: moduleBytes, inputs: inputBytes, fuelMax: fuel) }.value
+        let loaded = inputBytes
+        // One job at a time, on a thread of its own: a run of up to 10^10 fuel must not hold a
+        // thread of the cooperative pool the consensus loop runs on.
+        let outcome = await withCheckedContinuation { continuation in
+            Self.jobQueue.async {
+                continuation.resume(returning: runner.run(module: moduleBytes, inputs: loaded, fuelMax: fuel))
+            }
+        }
         return try outcome.result.get()
     }
 

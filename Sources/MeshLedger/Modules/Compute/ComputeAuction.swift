@@ -127,15 +127,25 @@ enum ComputeAuction {
 
     /// Settles on the hash that more than two thirds of the active validators' power computed.
     static func tally(_ job: inout ComputeJob, _ validators: [ValidatorUpdate], _ block: BlockContext) throws {
-        let total = validators.reduce(UInt64(0)) { $0 + $1.power }
+        func add(_ a: UInt64, _ b: UInt64) -> UInt64 {
+            let (sum, overflow) = a.addingReportingOverflow(b)
+            return overflow ? .max : sum
+        }
+        let total = validators.reduce(UInt64(0)) { add($0, $1.power) }
         var power: [Hash256: UInt64] = [:]
         for validator in validators {
             guard let bytes = try block.state.get(StateKeys.jobVerdict(job.id, .key(validator.publicKey))) else {
                 continue
             }
-            power[try Hash256(canonicalBytes: bytes), default: 0] += validator.power
+            let hash = try Hash256(canonicalBytes: bytes)
+            power[hash] = add(power[hash] ?? 0, validator.power)
         }
-        guard let (hash, _) = power.first(where: { $0.value * 3 > total * 2 }) else { return }
+        // More than two thirds, compared in 128 bits (powers are not bounded below 2^62).
+        func moreThanTwoThirds(_ value: UInt64) -> Bool {
+            let (left, right) = (value.multipliedFullWidth(by: 3), total.multipliedFullWidth(by: 2))
+            return left.high > right.high || (left.high == right.high && left.low > right.low)
+        }
+        guard let (hash, _) = power.first(where: { moreThanTwoThirds($0.value) }) else { return }
         try settle(&job, on: hash, block)
     }
 

@@ -28,6 +28,8 @@ public enum ContractError: MeshError, Equatable {
     case noRuntime
     /// A query failed to run (bad argument or the contract's own refusal).
     case queryFailed(String)
+    /// The block's contract fuel budget (`contracts.blockFuelMax`) has no room for the message.
+    case blockFuelExhausted(fuelAsked: UInt64, blockFuelMax: UInt64)
 
     /// `contracts`.
     public var module: String { "contracts" }
@@ -48,6 +50,7 @@ public enum ContractError: MeshError, Equatable {
         case .memoryCap: 11
         case .noRuntime: 12
         case .queryFailed: 13
+        case .blockFuelExhausted: 14
         }
     }
 
@@ -68,6 +71,8 @@ public enum ContractError: MeshError, Equatable {
         case .memoryCap(let pages): "the contract grew its memory past \(pages) pages of 64 KiB"
         case .noRuntime: "this node has no WASM runtime"
         case .queryFailed(let why): "query failed: \(why)"
+        case .blockFuelExhausted(let asked, let max):
+            "the block's contract fuel budget (\(max)) has no room for \(asked) more; send it again for the next block"
         }
     }
 

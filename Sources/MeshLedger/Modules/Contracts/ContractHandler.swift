@@ -7,13 +7,14 @@ enum ContractHandler {
         guard message.code.count <= ContractRules.codeBytesMax else {
             throw ContractError.codeTooLarge(bytes: message.code.count, limit: ContractRules.codeBytesMax)
         }
+        let id = CID.raw(of: message.code)
+        // Before any work that costs: a stored code is refused without compiling it again.
+        guard try context.state.contractCode(id) == nil else { throw ContractError.codeExists(id.string) }
         let perByte = try context.state.param(ContractRules.codeFuelPerByteParam)
         let (fuel, overflow) = UInt64(message.code.count).multipliedReportingOverflow(by: perByte)
         try buyFuel(overflow ? .max : fuel, context)
         let engine = try engine(context)
         try engine.validate(code: message.code)
-        let id = CID.raw(of: message.code)
-        guard try context.state.contractCode(id) == nil else { throw ContractError.codeExists(id.string) }
         context.state.write(
             StateKeys.contractCode(id),
             ContractCode(creator: context.signer, bytes: UInt64(message.code.count), height: context.height))
@@ -74,6 +75,11 @@ enum ContractHandler {
         let bought = try context.block.fuelBought(context)
         guard fuel <= bought.remaining else {
             throw ContractError.feeTooLow(fuelAsked: bought.asked + fuel, fuelBought: bought.total)
+        }
+        // The block's budget bounds what one block makes every validator run, whatever the fees.
+        let blockMax = try context.state.param(ContractRules.blockFuelMaxParam)
+        guard context.block.blockFuel <= blockMax, fuel <= blockMax - context.block.blockFuel else {
+            throw ContractError.blockFuelExhausted(fuelAsked: fuel, blockFuelMax: blockMax)
         }
         context.block.spendFuel(fuel)
     }

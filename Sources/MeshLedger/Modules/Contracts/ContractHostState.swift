@@ -87,7 +87,9 @@ final class LedgerContractHost: ContractHost {
             storageFailure = error
             throw error
         }
-        attributes.append("transfer \(amount) to \(recipient)")
+        if attributes.count < ContractRules.eventAttributesMax {
+            attributes.append("transfer \(amount) to \(recipient)")
+        }
         return 0
     }
 

@@ -35,8 +35,16 @@ public enum ContractRules {
         module: "contracts", name: "callFuelMax", defaultValue: 100_000_000, min: 1_000, max: 1 << 40,
         summary: "most fuel one contract call may burn")
 
+    /// The most fuel all contract messages of one block may ask for (2·10^9 is about a second of
+    /// WasmKit on the benchmark machine): what bounds a block's contract work, whatever the fees.
+    public static let blockFuelMaxParam = ParamSpec(
+        module: "contracts", name: "blockFuelMax", defaultValue: 2_000_000_000, min: 1_000_000, max: 1 << 44,
+        summary: "most fuel the contract messages of one block may burn")
+
     /// Governable parameters.
-    public static let params: [ParamSpec] = [fuelPerFeeUnitParam, codeFuelPerByteParam, callFuelMaxParam]
+    public static let params: [ParamSpec] = [
+        fuelPerFeeUnitParam, codeFuelPerByteParam, callFuelMaxParam, blockFuelMaxParam,
+    ]
 }
 
 /// A stored code: who uploaded it, when, and how big it is. The bytes sit beside it.
