@@ -291,10 +291,11 @@ final class TestMQTTClient: @unchecked Sendable {
 
     /// The next packet, or nil if the server closed the connection or sent nothing in `timeout`
     /// (generous: under a full parallel test run the gateway's ledger checks wait for the
-    /// cooperative pool).
+    /// cooperative pool, which the suites that compute synchronously hold for 15–30 s at the start
+    /// of `swift test` on 2 cores).
     /// Reads block, so they run on a thread of their own: the gateway's tasks need the
     /// cooperative pool.
-    func next(timeout: Double = 30) async throws -> MQTTPacket? {
+    func next(timeout: Double = 90) async throws -> MQTTPacket? {
         try await withCheckedThrowingContinuation { continuation in
             Thread.detachNewThread {
                 continuation.resume(with: Result { try self.nextBlocking(timeout: timeout) })

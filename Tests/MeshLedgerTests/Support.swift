@@ -92,3 +92,12 @@ final class TestChain {
         return MeshID.derived(transactionHash: Hash256.sha256(bytes), messageIndex: 0)
     }
 }
+
+/// Runs `body` on a thread of its own and waits for it. Swift Testing runs tests in parallel on the
+/// cooperative pool (one thread per core here); a test that computes for seconds there starves the
+/// tests that wait on sockets and timers.
+func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
+    }
+}
