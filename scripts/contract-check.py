@@ -75,6 +75,8 @@ usage: python3 scripts/contract-check.py path/to/meshwork [--keep-going]
 import base64, hashlib, json, os, re, shutil, signal, socket, subprocess, sys, tempfile, time, traceback
 import urllib.error, urllib.request
 
+from mqtt_check_support import node_pid
+
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -277,23 +279,6 @@ def start_devnet():
                            {"price_per_megafuel": price, "corrupt_output_for_tests": str(index == 1).lower()})
     return subprocess.Popen(devnet_command(), stdout=open(os.path.join(HOME, "devnet.log"), "w"),
                             stderr=subprocess.STDOUT, start_new_session=True, env=ENV)
-
-
-def node_pid(node_home):
-    """Pid of a `meshwork node start --home node_home` left behind, None when there is none."""
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/cmdline", "rb") as handle:
-                argv = handle.read().split(b"\0")
-            with open(f"/proc/{entry}/stat") as handle:
-                state = handle.read().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if state != "Z" and argv[1:5] == [b"node", b"start", b"--home", node_home.encode()]:
-            return int(entry)
-    return None
 
 
 def stop_devnet(process):
